@@ -1,0 +1,93 @@
+"""The one error root of runyard and its tree.
+
+::
+
+    RunyardError
+    ├── WorkflowError                  a workflow definition is wrong
+    │   ├── WorkflowFormatError        unreadable or invalid file (carries every Problem with file:line)
+    │   └── VariableValueError         a variable value does not match its model
+    ├── ScriptError                    a script could not be loaded or run (unknown language, missing file)
+    ├── SchedulerError                 an operation on jobs/tasks that the scheduler refuses
+    │   ├── UnknownJobError
+    │   └── InvalidTransitionError     e.g. resume a job that is not paused
+    ├── NodeError                      a node or node source failed
+    └── StoreError                     the database could not be reached or migrated
+
+User code never raises these: failures inside user scripts become a FAULTY task with the
+script's traceback, not an exception in the platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RunyardError(Exception):
+    """Root of every error runyard raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a workflow, located as precisely as known."""
+
+    message: str
+    source: str | None = None
+    line: int | None = None
+    task: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.source is not None:
+            where = self.source if self.line is None else f"{self.source}:{self.line}"
+        elif self.line is not None:
+            where = f"line {self.line}"
+        subject = []
+        if self.task:
+            subject.append(f"task '{self.task}'")
+        if self.field:
+            subject.append(self.field)
+        prefix = ": ".join(p for p in (where, ", ".join(subject)) if p)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class WorkflowError(RunyardError):
+    """A workflow definition is wrong; ``problems`` lists every issue found."""
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        self.problems: list[Problem] = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class WorkflowFormatError(WorkflowError):
+    """A workflow file cannot be parsed or does not follow its format."""
+
+
+class VariableValueError(WorkflowError):
+    """A variable's value does not match its model (``PA:Integer``, ``PA:List(...)``...)."""
+
+
+class ScriptError(RunyardError):
+    """A script cannot be prepared: unknown language, unreadable file or URL."""
+
+
+class SchedulerError(RunyardError):
+    """The scheduler refuses an operation."""
+
+
+class UnknownJobError(SchedulerError):
+    """No job with that id."""
+
+
+class InvalidTransitionError(SchedulerError):
+    """The job or task is not in a state that allows the operation."""
+
+
+class NodeError(RunyardError):
+    """A node or node source failed."""
+
+
+class StoreError(RunyardError):
+    """The database cannot be reached, created or migrated."""
