@@ -1,0 +1,5 @@
+"""``python -m runyard`` is the ``runyard`` command."""
+
+from runyard.cli.main import app
+
+app()

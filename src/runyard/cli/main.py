@@ -1,0 +1,226 @@
+"""``runyard`` commands. Exit codes: 0 success, 1 the job or check failed, 2 bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from runyard import formats
+from runyard.cli.live import LiveView
+from runyard.cli.options import pairs
+from runyard.errors import Problem, RunyardError, WorkflowError
+from runyard.formats.locations import locate
+from runyard.model import JobStatus, Workflow
+from runyard.platform import Platform
+from runyard.reports import JobReport
+from runyard.scheduler.submission import check_workflow
+from runyard.settings import Settings
+
+app = typer.Typer(
+    name="runyard",
+    help="Run workflows of tasks on a pool of nodes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_BAD_TASK_STATUSES = {"FAULTY", "FAILED", "ABORTED", "NOT_STARTED", "NOT_RESTARTED", "IN_ERROR"}
+
+Vars = Annotated[list[str] | None, typer.Option("--var", help="Set a workflow variable: KEY=VALUE.")]
+Nodes = Annotated[int, typer.Option("--nodes", min=1, help="Local nodes to start.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout at the end.")]
+
+
+@app.command()
+def run(
+    workflow: Annotated[Path, typer.Argument(help="Workflow file: ProActive XML or runyard YAML.")],
+    var: Vars = None,
+    nodes: Nodes = 2,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Keep the store here (default: a temporary folder).")
+    ] = None,
+    json_output: Json = False,
+    node_token: Annotated[
+        list[str] | None, typer.Option("--node-token", help="Give a node an access token: NODE=TOKEN.")
+    ] = None,
+) -> None:
+    """Run a workflow to completion on local nodes, showing its tasks live."""
+    definition = _load(workflow)
+    variables = pairs(var, "--var")
+    tokens: dict[str, tuple[str, ...]] = {}
+    for item in node_token or []:
+        node, _, token = item.partition("=")
+        if not node or not token:
+            raise typer.BadParameter(f"expected NODE=TOKEN, got {item!r}", param_hint="--node-token")
+        tokens[node] = (*tokens.get(node, ()), token)
+    with _data_folder(data_dir) as folder:
+        settings = Settings(data_dir=folder, nodes=nodes, node_tokens=tokens)
+        with _platform(settings, live=not json_output) as platform:
+            try:
+                job_id = platform.submit(definition, variables)
+            except WorkflowError as error:
+                _problems(error.problems, definition)
+                raise typer.Exit(2) from None
+            reports = _follow(platform, [job_id], data_dir=data_dir)
+        _finish(reports[0], json_output)
+
+
+@app.command()
+def resume(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Store of the interrupted run.")],
+    job_id: Annotated[
+        int | None, typer.Argument(help="Job to finish (default: every unfinished job).")
+    ] = None,
+    nodes: Nodes = 2,
+    json_output: Json = False,
+) -> None:
+    """Finish the jobs of a run that was interrupted or killed."""
+    if not (data_dir / "runyard.db").exists():
+        err.print(f"[red]error:[/red] no runyard store in {data_dir}")
+        raise typer.Exit(2)
+    with _platform(Settings(data_dir=data_dir, nodes=nodes), live=not json_output) as platform:
+        ids = platform.alive_jobs()
+        if job_id is not None:
+            report = platform.report(job_id)  # raises UnknownJobError
+            ids = [job_id] if job_id in ids else []
+            if not ids:
+                err.print(f"job {job_id} had already ended: {report['status']}")
+        elif not ids:
+            err.print("no unfinished job")
+        reports = _follow(platform, ids, data_dir=data_dir)
+        if job_id is not None and not reports:
+            reports = [platform.report(job_id)]
+    if job_id is not None:
+        _finish(reports[0], json_output)
+    if json_output:
+        out.print_json(json.dumps(reports))
+    failed = [r for r in reports if not _succeeded(r)]
+    for report in reports:
+        _summary(report)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Workflow files to check.")],
+) -> None:
+    """Check workflows; print every problem as file:line: reason."""
+    bad = 0
+    for path in files:
+        try:
+            definition = formats.load(path, validate=False)
+        except WorkflowError as error:
+            _problems(error.problems, None)
+            bad += 1
+            continue
+        problems = check_workflow(definition, runnable=False)
+        if problems:
+            _problems(problems, definition)
+            bad += 1
+        else:
+            out.print(f"{path}: valid ({len(definition.tasks)} tasks)")
+    raise typer.Exit(1 if bad else 0)
+
+
+@app.command()
+def convert(
+    source: Annotated[Path, typer.Argument(help="Workflow to read (.xml, .yaml, .yml).")],
+    target: Annotated[Path, typer.Argument(help="File to write; its extension picks the format.")],
+) -> None:
+    """Convert a workflow between ProActive XML and runyard YAML (or Graphviz .dot)."""
+    definition = _load(source, validate=False)
+    try:
+        formats.dump(definition, target)
+    except RunyardError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    err.print(f"wrote {target}")
+
+
+def _load(path: Path, *, validate: bool = True) -> Workflow:
+    try:
+        return formats.load(path, validate=validate)
+    except WorkflowError as error:
+        _problems(error.problems, None)
+        raise typer.Exit(2) from None
+
+
+def _problems(problems: list[Problem], workflow: Workflow | None) -> None:
+    for problem in problems:
+        if workflow is not None:
+            problem = locate(problem, workflow.locations, workflow.source)
+        err.print(f"[red]error:[/red] {problem}", markup=True)
+
+
+@contextmanager
+def _data_folder(data_dir: Path | None) -> Iterator[Path]:
+    if data_dir is not None:
+        yield data_dir
+        return
+    folder = Path(tempfile.mkdtemp(prefix="runyard-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _platform(settings: Settings, *, live: bool) -> Iterator[Platform]:
+    """A started platform; with ``live``, every task change and output is shown as it happens."""
+    try:
+        platform = Platform(settings)
+    except RunyardError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    view = LiveView(out)
+    if live:
+        platform.listen(view)
+    with platform, view:
+        yield platform
+
+
+def _follow(platform: Platform, ids: list[int], *, data_dir: Path | None) -> list[JobReport]:
+    try:
+        for job_id in ids:
+            platform.wait(job_id)
+    except KeyboardInterrupt:
+        hint = f" (finish it with: runyard resume --data-dir {data_dir})" if data_dir else ""
+        err.print(f"interrupted{hint}")
+        raise typer.Exit(130) from None
+    return [platform.report(job_id) for job_id in ids]
+
+
+def _succeeded(report: JobReport) -> bool:
+    return report["status"] == JobStatus.FINISHED and not any(
+        t["status"] in _BAD_TASK_STATUSES for t in report["tasks"]
+    )
+
+
+def _finish(report: JobReport, json_output: bool) -> None:
+    if json_output:
+        sys.stdout.write(json.dumps(report, default=str) + "\n")
+    else:
+        _summary(report)
+    raise typer.Exit(0 if _succeeded(report) else 1)
+
+
+def _summary(report: JobReport) -> None:
+    table = Table(title=f"job {report['job_id']} {report['name']}: {report['status']}")
+    for column in ("task", "status", "executions", "result"):
+        table.add_column(column)
+    for task in report["tasks"]:
+        result = "" if task["result"] is None else json.dumps(task["result"], default=str)
+        table.add_row(task["name"], task["status"], str(task["executions"]), result[:60])
+    out.print(table)

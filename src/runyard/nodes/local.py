@@ -1,0 +1,186 @@
+"""The embedded node source: ``size`` node agents on this host, each a child process of the server."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from runyard.errors import NodeError
+from runyard.nodes.agent import kill_process_group
+from runyard.nodes.channel import Channel
+from runyard.nodes.messages import KillRequest, RunRequest, outcome_from_json
+from runyard.nodes.protocol import NodeDown, NodeEvent, NodeInfo, NodeUp, TaskDone, TaskSpec, TaskStarted
+
+#: Seconds ``start`` waits for the agents to be ready, and ``stop`` for them to exit before SIGKILL.
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 5.0
+
+
+@dataclass
+class _Agent:
+    info: NodeInfo
+    process: subprocess.Popen[bytes]
+    channel: Channel
+    ready: threading.Event = field(default_factory=threading.Event)
+    send_lock: threading.Lock = field(default_factory=threading.Lock)
+    task: tuple[str, int] | None = None  # (task_id, execution) it runs
+    task_pid: int | None = None  # the forked task process, leader of its process group
+    reader: threading.Thread | None = None
+
+
+class LocalNodeSource:
+    """Nodes ``<name>-1`` … ``<name>-<size>`` (url ``local://<host>/<node>``), one agent process each.
+
+    Agents keep their own files (``agent.log``, ``cache/``) under ``work_dir/<node>``. A dead agent
+    is reported as ``NodeDown`` (its task's processes are killed) and not restarted.
+    """
+
+    def __init__(self, size: int, work_dir: Path, name: str = "local", host_name: str | None = None) -> None:
+        if size < 1:
+            raise NodeError(f"a local node source needs at least one node, got {size}")
+        self.name = name
+        self.size = size
+        self.work_dir = Path(work_dir)
+        self.host = host_name or socket.gethostname()
+        self._agents: dict[str, _Agent] = {}
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._on_event: Callable[[NodeEvent], None] = lambda event: None
+
+    def start(self, on_event: Callable[[NodeEvent], None]) -> None:
+        """Spawn the agents and wait (up to ``START_TIMEOUT``) until each is ready or gone."""
+        self._on_event = on_event
+        for number in range(1, self.size + 1):
+            agent = self._spawn(f"{self.name}-{number}")
+            with self._lock:
+                self._agents[agent.info.name] = agent
+            agent.reader = threading.Thread(
+                target=self._read, args=(agent,), name=f"runyard-{agent.info.name}", daemon=True
+            )
+            agent.reader.start()
+        for agent in self._agents.values():
+            agent.ready.wait(START_TIMEOUT)
+
+    def nodes(self) -> list[NodeInfo]:
+        with self._lock:
+            return [replace(agent.info) for agent in self._agents.values()]
+
+    def agent_pid(self, node: str) -> int:
+        return self._agent(node).process.pid
+
+    def run(self, node: str, spec: TaskSpec) -> None:
+        agent = self._agent(node)
+        with self._lock:
+            if not agent.info.alive:
+                raise NodeError(f"node {node} is down")
+            if agent.task is not None:
+                raise NodeError(f"node {node} is already running task {agent.task[0]}")
+            agent.task = (spec.task_id, spec.execution)
+        self._send(agent, RunRequest(spec))
+
+    def kill(self, node: str, task_id: str, execution: int) -> None:
+        agent = self._agent(node)
+        if agent.info.alive:
+            self._send(agent, KillRequest(task_id, execution))
+
+    def stop(self) -> None:
+        """Stop every agent (they kill their task) and wait for them; SIGKILL the slow ones."""
+        self._stopping = True
+        agents = list(self._agents.values())
+        for agent in agents:
+            agent.channel.shutdown()
+        for agent in agents:
+            try:
+                agent.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                agent.process.kill()
+            if agent.reader is not None:
+                agent.reader.join()
+            agent.channel.close()
+
+    def _spawn(self, node: str) -> _Agent:
+        folder = self.work_dir / node
+        folder.mkdir(parents=True, exist_ok=True)
+        ours, theirs = socket.socketpair()
+        url = f"local://{self.host}/{node}"
+        command = [
+            sys.executable, "-m", "runyard.nodes.agent", "--channel-fd", str(theirs.fileno()),
+            "--node", node, "--host", self.host, "--url", url, "--cachespace", str(folder / "cache"),
+        ]  # fmt: skip
+        with open(folder / "agent.log", "ab") as log:
+            process = subprocess.Popen(
+                command,
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # terminal signals (Ctrl-C) go to the server only
+            )
+        theirs.close()
+        info = NodeInfo(name=node, source=self.name, host=self.host, url=url, alive=False)
+        return _Agent(info, process, Channel(ours))
+
+    def _read(self, agent: _Agent) -> None:
+        try:
+            while True:
+                self._handle(agent, json.loads(agent.channel.recv_bytes()))
+        except (EOFError, OSError):
+            pass
+        self._gone(agent)
+
+    def _handle(self, agent: _Agent, message: dict[str, Any]) -> None:
+        node = agent.info.name
+        kind = message["type"]
+        if kind == "ready":
+            with self._lock:
+                agent.info.alive = True
+            agent.ready.set()
+            self._emit(NodeUp(replace(agent.info)))
+        elif kind == "started":
+            agent.task_pid = message["pid"]
+            self._emit(TaskStarted(node, message["task_id"], message["execution"]))
+        elif kind == "done":
+            outcome = outcome_from_json(message["outcome"])
+            with self._lock:
+                if agent.task == (outcome.task_id, outcome.execution):
+                    agent.task = None
+                    agent.task_pid = None
+            self._emit(TaskDone(node, outcome))
+
+    def _gone(self, agent: _Agent) -> None:
+        """The agent's channel closed: kill its task's processes, reap it, report the node down."""
+        if agent.task_pid is not None:
+            kill_process_group(agent.task_pid)
+        code = agent.process.wait()
+        with self._lock:
+            agent.info.alive = False
+            agent.task = None
+            agent.task_pid = None
+        agent.ready.set()
+        if not self._stopping:
+            how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            self._emit(NodeDown(agent.info.name, f"node agent {how}"))
+
+    def _send(self, agent: _Agent, request: RunRequest | KillRequest) -> None:
+        try:
+            with agent.send_lock:
+                agent.channel.send_bytes(pickle.dumps(request))
+        except OSError as error:
+            raise NodeError(f"node {agent.info.name} cannot be reached: {error}") from None
+
+    def _agent(self, node: str) -> _Agent:
+        agent = self._agents.get(node)
+        if agent is None:
+            raise NodeError(f"no node {node!r} in node source {self.name!r}")
+        return agent
+
+    def _emit(self, event: NodeEvent) -> None:
+        self._on_event(event)

@@ -1,0 +1,73 @@
+"""The embedded platform: a store, a local node source and a scheduler, in one object.
+
+``runyard run`` uses it to run one workflow with zero set-up; the server hosts the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from runyard.formats.mapping import from_mapping
+from runyard.model import JobStatus, Workflow
+from runyard.nodes.local import LocalNodeSource
+from runyard.reports import JobReport, job_report
+from runyard.scheduler.loop import JobEvent, Scheduler
+from runyard.scheduler.submission import prepare_job
+from runyard.settings import Settings
+from runyard.store.database import connect
+
+
+class Platform:
+    """Start with ``with Platform(settings) as platform:``; every unfinished job resumes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = connect(settings.resolved_database_url())
+        self.nodes = LocalNodeSource(settings.nodes, settings.data_dir / "nodes")
+        self.scheduler = Scheduler(self.engine, self.nodes, settings)
+
+    def __enter__(self) -> Platform:
+        self.scheduler.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.scheduler.stop()
+        self.engine.dispose()
+
+    def submit(
+        self,
+        workflow: Workflow,
+        variables: Mapping[str, str] | None = None,
+        generic_information: Mapping[str, str] | None = None,
+        *,
+        owner: str = "local",
+    ) -> int:
+        """Check and store a job; raises ``WorkflowError`` listing every problem, storing nothing."""
+        job = prepare_job(workflow, variables, generic_information, owner=owner, now=time.time())
+        return self.scheduler.submit(job)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:
+        return self.scheduler.wait(job_id, timeout)
+
+    def report(self, job_id: int) -> JobReport:
+        with self.engine.connect() as connection:
+            return job_report(connection, job_id, from_mapping)
+
+    def alive_jobs(self) -> list[int]:
+        return self.scheduler.alive_job_ids()
+
+    def listen(self, listener: Any) -> None:
+        """Call ``listener(JobEvent)`` after each stored change."""
+        self.scheduler.add_listener(listener)
+
+
+__all__ = ["JobEvent", "Platform"]

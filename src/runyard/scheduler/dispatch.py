@@ -1,0 +1,63 @@
+"""Which ready task goes to which free node: priorities, node tokens, selection refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from runyard.scheduler.state import JobState, TaskState
+
+
+@dataclass
+class Candidate:
+    job: JobState
+    task: TaskState
+    token: str | None  # NODE_ACCESS_TOKEN the task requires
+
+
+@dataclass
+class Refusals:
+    """Nodes whose selection script refused a task, until when we don't ask them again."""
+
+    until: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
+
+    def add(self, job_id: int, task: str, node: str, until: float) -> None:
+        self.until.setdefault((job_id, task), {})[node] = until
+
+    def refused(self, job_id: int, task: str, node: str, now: float) -> bool:
+        return self.until.get((job_id, task), {}).get(node, 0.0) > now
+
+    def forget(self, job_id: int, task: str) -> None:
+        self.until.pop((job_id, task), None)
+
+    def next_expiry(self, now: float) -> float | None:
+        times = [t for nodes in self.until.values() for t in nodes.values() if t > now]
+        return min(times) if times else None
+
+
+def assign(
+    candidates: Iterable[Candidate],
+    free_nodes: list[str],
+    tokens: Mapping[str, frozenset[str]],
+    refusals: Refusals,
+    now: float,
+) -> list[tuple[Candidate, str]]:
+    """Pairs (task, node): highest priority first, then oldest job, then creation order.
+
+    A node holding tokens takes only tasks whose token it holds; a task with a token runs only
+    on a node holding it.
+    """
+    ordered = sorted(candidates, key=lambda c: (-c.job.priority.rank, c.job.id, c.task.number))
+    free = list(free_nodes)
+    pairs: list[tuple[Candidate, str]] = []
+    for candidate in ordered:
+        if not free:
+            break
+        for node in free:
+            held = tokens.get(node, frozenset())
+            allowed = candidate.token in held if candidate.token is not None else not held
+            if allowed and not refusals.refused(candidate.job.id, candidate.task.name, node, now):
+                pairs.append((candidate, node))
+                free.remove(node)
+                break
+    return pairs

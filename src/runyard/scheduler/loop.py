@@ -1,0 +1,472 @@
+"""The scheduler: one thread that owns the store and turns events into transitions.
+
+Each turn drains every queued event (node reports, user commands), applies the pure
+transitions, picks tasks for free nodes, writes everything the turn changed in ONE
+transaction, and only then acts: starts executions, kills, answers callers, tells listeners.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from runyard.errors import InvalidTransitionError, UnknownJobError
+from runyard.formats.mapping import from_mapping, to_mapping
+from runyard.model import JobStatus, TaskStatus
+from runyard.nodes.protocol import (
+    NodeDown,
+    NodeEvent,
+    NodeInfo,
+    NodeSource,
+    NodeUp,
+    OutcomeKind,
+    TaskDone,
+    TaskSpec,
+    TaskStarted,
+)
+from runyard.scheduler import transitions as tr
+from runyard.scheduler.dispatch import Candidate, Refusals, assign
+from runyard.scheduler.graph import Graph
+from runyard.scheduler.index import ReadyIndex
+from runyard.scheduler.specs import Spaces, access_token, build_spec
+from runyard.scheduler.state import JobState, TaskState
+from runyard.settings import Settings
+from runyard.store import jobs as store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_MAX_CANDIDATES = 256
+"""Ready instances looked at per turn and job: enough to fill every free node, bounded so that
+a 10,000-task job costs the same per turn as a small one."""
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """Told to listeners after the change is stored: a task or job changed status."""
+
+    job_id: int
+    status: str
+    task: str | None = None
+    node: str | None = None
+    log_path: str | None = None
+
+
+@dataclass
+class _Command:
+    action: Callable[[], Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+@dataclass
+class _Active:
+    job: JobState
+    graph: Graph
+    index: ReadyIndex
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Turn:
+    """What one turn changed and must do once the change is stored."""
+
+    changes: dict[int, tr.Changes] = field(default_factory=dict)
+    new_jobs: list[_Active] = field(default_factory=list)
+    executions: list[tuple[int, TaskState, str | None, str, str, str | None]] = field(default_factory=list)
+    starts: list[tuple[str, TaskSpec]] = field(default_factory=list)
+    replies: list[tuple[_Command, Any, BaseException | None]] = field(default_factory=list)
+
+    def of(self, job_id: int) -> tr.Changes:
+        return self.changes.setdefault(job_id, tr.Changes())
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        node_source: NodeSource,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.node_source = node_source
+        self.settings = settings
+        self.clock = clock
+        self.spaces = Spaces(settings.data_dir)
+        self._queue: queue.Queue[NodeEvent | _Command | None] = queue.Queue()
+        self._active: dict[int, _Active] = {}
+        self._nodes: dict[str, NodeInfo] = {}
+        self._busy: dict[str, tuple[int, str]] = {}
+        self._tokens = {n: frozenset(t) for n, t in settings.node_tokens.items()}
+        self._refusals = Refusals()
+        self._listeners: list[Callable[[JobEvent], None]] = []
+        self._told: dict[int, JobStatus] = {}  # job status listeners last heard of
+        self._urls = {
+            "PA_SCHEDULER_REST_URL": settings.scheduler_rest_url,
+            "PA_CATALOG_REST_URL": settings.catalog_rest_url,
+        }
+        self._thread = threading.Thread(target=self._run, name="runyard-scheduler", daemon=True)
+        self._stopped = threading.Event()
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Resume every unfinished job, start the nodes, then the scheduling thread."""
+        self._recover()
+        self.node_source.start(self._queue.put)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self.node_source.stop()
+        self._stopped.set()
+
+    def add_listener(self, listener: Callable[[JobEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    # -- commands (any thread) --------------------------------------------------------------
+
+    def submit(self, job: JobState) -> int:
+        """Store a prepared job (see ``submission.prepare_job``) and return its id."""
+
+        def action() -> _Active:
+            active = _Active(job, Graph(job.workflow), ReadyIndex(job))
+            self._turn.new_jobs.append(active)
+            return active  # the caller gets its id once stored
+
+        return self._call(action).job.id
+
+    def alive_job_ids(self) -> list[int]:
+        return sorted(self._active)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:
+        """Block until the job is no longer alive (or ``timeout``); returns its status."""
+        active = self._active.get(job_id)
+        if active is not None:
+            active.done.wait(timeout)
+        return self.status(job_id)
+
+    def status(self, job_id: int) -> JobStatus:
+        with self.engine.connect() as connection:
+            job = store.load_job(connection, job_id, from_mapping)
+        if job is None:
+            raise UnknownJobError(f"no job {job_id}")
+        return job.status
+
+    def kill_job(self, job_id: int) -> None:
+        self._job_command(job_id, lambda a, c: tr.kill_job(a.job, self.clock(), c))
+
+    def pause_job(self, job_id: int) -> None:
+        self._job_command(job_id, lambda a, c: tr.pause_job(a.job, self.clock(), c), unless=JobStatus.PAUSED)
+
+    def resume_job(self, job_id: int) -> None:
+        def resume(active: _Active, changes: tr.Changes) -> None:
+            if active.job.status is not JobStatus.PAUSED:
+                raise InvalidTransitionError(f"job {job_id} is {active.job.status}, not PAUSED")
+            tr.resume_job(active.job, self.clock(), changes)
+
+        self._job_command(job_id, resume)
+
+    def kill_task(self, job_id: int, task: str) -> None:
+        def kill(active: _Active, changes: tr.Changes) -> None:
+            tr.kill_task(
+                active.job, active.graph, self._task(active, task, alive=True), self.clock(), changes
+            )
+
+        self._job_command(job_id, kill)
+
+    def pause_task(self, job_id: int, task: str) -> None:
+        def pause(active: _Active, changes: tr.Changes) -> None:
+            instance = self._task(active, task, alive=True)
+            if instance.status not in (
+                TaskStatus.PENDING,
+                TaskStatus.WAITING_ON_ERROR,
+                TaskStatus.WAITING_ON_FAILURE,
+            ):
+                raise InvalidTransitionError(f"task {task} is {instance.status}: only a waiting task pauses")
+            tr.pause_task(active.job, instance, self.clock(), changes)
+
+        self._job_command(job_id, pause)
+
+    def resume_task(self, job_id: int, task: str) -> None:
+        def resume(active: _Active, changes: tr.Changes) -> None:
+            instance = self._task(active, task, alive=True)
+            if instance.status is not TaskStatus.PAUSED or active.job.status is JobStatus.PAUSED:
+                raise InvalidTransitionError(f"task {task} is {instance.status} in a {active.job.status} job")
+            tr.resume_task(active.job, instance, self.clock(), changes)
+
+        self._job_command(job_id, resume)
+
+    def restart_task(self, job_id: int, task: str) -> None:
+        """Give an IN_ERROR task (``onTaskError="suspendTask"``) a new set of executions."""
+
+        def restart(active: _Active, changes: tr.Changes) -> None:
+            instance = self._task(active, task, alive=True)
+            if instance.status is not TaskStatus.IN_ERROR:
+                raise InvalidTransitionError(f"task {task} is {instance.status}, not IN_ERROR")
+            tr.restart_in_error_task(active.job, instance, self.clock(), changes)
+
+        self._job_command(job_id, restart)
+
+    def set_priority(self, job_id: int, priority: Any) -> None:
+        def change(active: _Active, changes: tr.Changes) -> None:
+            active.job.priority = priority
+            changes.job = True
+
+        self._job_command(job_id, change)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _call(self, action: Callable[[], T]) -> T:
+        if not self._thread.is_alive():
+            raise InvalidTransitionError("the scheduler is not running")
+        command = _Command(action)
+        self._queue.put(command)
+        result: T = command.future.result()
+        return result
+
+    def _job_command(
+        self,
+        job_id: int,
+        action: Callable[[_Active, tr.Changes], None],
+        *,
+        unless: JobStatus | None = None,
+    ) -> None:
+        def run() -> None:
+            active = self._active.get(job_id)
+            if active is None:
+                status = self.status(job_id)  # raises UnknownJobError
+                raise InvalidTransitionError(f"job {job_id} is {status}: it has ended")
+            if unless is not None and active.job.status is unless:
+                raise InvalidTransitionError(f"job {job_id} is already {unless}")
+            action(active, self._turn.of(job_id))
+
+        self._call(run)
+
+    @staticmethod
+    def _task(active: _Active, name: str, *, alive: bool) -> TaskState:
+        task = active.job.tasks.get(name)
+        if task is None:
+            raise InvalidTransitionError(f"job {active.job.id} has no task {name!r}")
+        if alive and task.status.is_terminal:
+            raise InvalidTransitionError(f"task {name} is {task.status}: it has ended")
+        return task
+
+    def _recover(self) -> None:
+        """Load unfinished jobs; executions recorded as running were lost with the old nodes."""
+        now = self.clock()
+        with self.engine.begin() as connection:
+            for job_id in store.alive_job_ids(connection):
+                job = store.load_job(connection, job_id, from_mapping)
+                assert job is not None
+                graph = Graph(job.workflow)
+                changes = tr.Changes()
+                for task in list(job.tasks.values()):
+                    if task.status is TaskStatus.RUNNING:
+                        tr.node_lost(job, graph, task, now, self.settings.max_failures_per_task, changes)
+                tr.refresh_job_status(job, now, changes)
+                store.save_tasks(connection, job, changes.tasks)
+                store.save_job(connection, job)
+                if job.status.is_alive:
+                    self._active[job.id] = _Active(job, graph, ReadyIndex(job))
+                log.info("resumed job %s (%s)", job.id, job.status)
+
+    def _run(self) -> None:
+        while True:
+            self._turn = _Turn()
+            events = self._next_events()
+            if events is None:
+                return
+            for event in events:
+                self._handle(event)
+            self._commit()
+
+    def _next_events(self) -> list[NodeEvent | _Command] | None:
+        wake = [w for a in self._active.values() if (w := a.index.next_wake()) is not None]
+        expiry = self._refusals.next_expiry(self.clock())
+        if expiry is not None:
+            wake.append(expiry)
+        timeout = max(0.0, min(wake) - self.clock()) if wake else None
+        events: list[NodeEvent | _Command] = []
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return events
+        while True:
+            if first is None:
+                return None
+            events.append(first)
+            try:
+                first = self._queue.get_nowait()
+            except queue.Empty:
+                return events
+
+    def _handle(self, event: NodeEvent | _Command) -> None:
+        if isinstance(event, _Command):
+            try:
+                self._turn.replies.append((event, event.action(), None))
+            except Exception as error:
+                self._turn.replies.append((event, None, error))
+        elif isinstance(event, NodeUp):
+            self._nodes[event.node.name] = event.node
+        elif isinstance(event, NodeDown):
+            self._node_down(event)
+        elif isinstance(event, TaskDone):
+            self._task_done(event)
+        elif isinstance(event, TaskStarted):
+            pass
+
+    def _node_down(self, event: NodeDown) -> None:
+        info = self._nodes.get(event.node)
+        if info is not None:
+            info.alive = False
+        log.warning("node %s is down: %s", event.node, event.reason)
+        busy = self._busy.pop(event.node, None)
+        if busy is None or busy[0] not in self._active:
+            return
+        active = self._active[busy[0]]
+        task = active.job.tasks[busy[1]]
+        execution = task.executions
+        changes = self._turn.of(active.job.id)
+        tr.node_lost(
+            active.job, active.graph, task, self.clock(), self.settings.max_failures_per_task, changes
+        )
+        output = self._output(active.job.id, task.number, execution)
+        self._turn.executions.append(
+            (active.job.id, _snapshot(task, execution), event.node, "node_lost", output, event.reason)
+        )
+
+    def _task_done(self, event: TaskDone) -> None:
+        outcome = event.outcome
+        busy = self._busy.pop(event.node, None)
+        if busy is None or busy[0] not in self._active:
+            return
+        job_id, name = busy
+        active = self._active[job_id]
+        task = active.job.tasks[name]
+        if outcome.task_id != task.task_id(job_id):
+            log.error("node %s reported %s while running %s", event.node, outcome.task_id, name)
+            return
+        now = self.clock()
+        if outcome.kind is OutcomeKind.NOT_SELECTED:
+            self._refusals.add(job_id, name, event.node, now + self.settings.selection_retry_delay)
+            self.spaces.log(job_id, task.number, outcome.execution).unlink(missing_ok=True)
+        else:
+            self._refusals.forget(job_id, name)
+            output = self._output(job_id, task.number, outcome.execution)
+            record = (job_id, task, event.node, outcome.kind.value, output, outcome.error)
+        tr.task_outcome(active.job, active.graph, task, outcome, now, self._turn.of(job_id))
+        if outcome.kind is not OutcomeKind.NOT_SELECTED:
+            snapshot = _snapshot(task, outcome.execution)
+            snapshot.started_at = outcome.started_at
+            snapshot.finished_at = outcome.finished_at
+            self._turn.executions.append((job_id, snapshot, *record[2:]))
+
+    def _output(self, job_id: int, number: int, execution: int) -> str:
+        path: Path = self.spaces.log(job_id, number, execution)
+        try:
+            with path.open("rb") as f:
+                size = f.seek(0, 2)
+                f.seek(max(0, size - self.settings.max_output_bytes))
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def _dispatch(self) -> None:
+        free = [n for n, info in self._nodes.items() if info.alive and n not in self._busy]
+        if not free:
+            return
+        now = self.clock()
+        actives = sorted(self._active.values(), key=lambda a: (-a.job.priority.rank, a.job.id))
+        candidates: list[Candidate] = []
+        for active in actives:
+            self._reindex(active)
+            for task in active.index.ready(now):
+                candidates.append(Candidate(active.job, task, access_token(active.job, active.graph, task)))
+                if len(candidates) >= _MAX_CANDIDATES:
+                    break
+        for candidate, node in assign(candidates, free, self._tokens, self._refusals, now):
+            active = self._active[candidate.job.id]
+            task = candidate.task
+            tr.task_started(active.job, task, node, now, self._turn.of(active.job.id))
+            self._busy[node] = (active.job.id, task.name)
+            spec = build_spec(active.job, active.graph, task, self._nodes[node], self.spaces, self._urls)
+            self._turn.starts.append((node, spec))
+        for active in actives:
+            self._reindex(active)
+
+    def _reindex(self, active: _Active) -> None:
+        changes = self._turn.changes.get(active.job.id)
+        if changes is not None and changes.tasks:
+            active.index.refresh(changes.tasks)
+
+    def _commit(self) -> None:
+        """Store new jobs, pick tasks for free nodes, store every change: one transaction."""
+        turn = self._turn
+        with self.engine.begin() as connection:
+            for active in turn.new_jobs:
+                job_id = store.insert_job(connection, active.job, to_mapping(active.job.workflow))
+                self._active[job_id] = active
+            self._dispatch()
+            for job_id, changes in turn.changes.items():
+                changed = self._active.get(job_id)
+                if changed is not None:
+                    store.save_tasks(connection, changed.job, changes.tasks)
+                    store.save_job(connection, changed.job)
+            for job_id, task, node, kind, output, error in turn.executions:
+                store.record_execution(connection, job_id, task, node, kind, output, error)
+        self._after_commit(turn)
+
+    def _after_commit(self, turn: _Turn) -> None:
+        for node, spec in turn.starts:
+            self.node_source.run(node, spec)
+        for job_id, changes in turn.changes.items():
+            for kill in changes.kills:
+                self.node_source.kill(
+                    kill.node, self._active[job_id].job.tasks[kill.task].task_id(job_id), kill.execution
+                )
+        for command, result, error in turn.replies:
+            if error is not None:
+                command.future.set_exception(error)
+            else:
+                command.future.set_result(result)
+        self._notify(turn)
+        for job_id in [j for j, a in self._active.items() if not a.job.status.is_alive]:
+            self._active.pop(job_id).done.set()
+            self._told.pop(job_id, None)
+
+    def _notify(self, turn: _Turn) -> None:
+        if not self._listeners:
+            return
+        for job_id, changes in turn.changes.items():
+            job = self._active[job_id].job
+            for name in sorted(changes.tasks, key=lambda n: job.tasks[n].number):
+                task = job.tasks[name]
+                path = str(self.spaces.log(job_id, task.number, task.executions)) if task.executions else None
+                event = JobEvent(job_id, task.status.value, task.name, task.node, path)
+                for listener in self._listeners:
+                    listener(event)
+            if changes.job and self._told.get(job_id) is not job.status:
+                self._told[job_id] = job.status
+                for listener in self._listeners:
+                    listener(JobEvent(job_id, job.status.value))
+
+
+def _snapshot(task: TaskState, execution: int) -> TaskState:
+    """A copy of the instance as it was for ``execution`` (the live one moves on)."""
+    copy = TaskState(number=task.number, name=task.name, template=task.template)
+    copy.executions = execution
+    copy.started_at = task.started_at
+    copy.finished_at = task.finished_at
+    return copy

@@ -1,0 +1,136 @@
+"""Building what a node needs to run one execution: merged variables, results, paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runyard.model import TaskStatus, parse_duration
+from runyard.model.substitution import resolve, substitute
+from runyard.nodes.protocol import NodeInfo, ParentResult, TaskSpec
+from runyard.scheduler.graph import Graph
+from runyard.scheduler.state import JobState, TaskState
+
+
+@dataclass(frozen=True)
+class Spaces:
+    """Where executions keep their files, under the platform's data folder."""
+
+    root: Path
+
+    def localspace(self, job_id: int, task: TaskState) -> Path:
+        return self.root / "spaces" / "local" / str(job_id) / f"{task.number}-{task.executions}"
+
+    def log(self, job_id: int, task_number: int, execution: int) -> Path:
+        return self.root / "logs" / str(job_id) / f"{task_number}-{execution}.log"
+
+    def userspace(self, owner: str) -> Path:
+        return self.root / "spaces" / "user" / owner
+
+    def globalspace(self) -> Path:
+        return self.root / "spaces" / "global"
+
+
+def task_variables(job: JobState, graph: Graph, task: TaskState) -> dict[str, Any]:
+    """ProActive's merge order: job → propagated from parents (in order) → task's own."""
+    merged: dict[str, Any] = dict(job.variables)
+    for parent in task.depends:
+        merged.update(job.tasks[parent].variables)
+    for variable in graph.tasks[task.template].variables:
+        if not (variable.inherited and variable.name in merged):
+            merged[variable.name] = variable.value
+    return merged
+
+
+def instance_variables(job: JobState, task: TaskState) -> dict[str, Any]:
+    """The system variables known before the instance is given a node."""
+    return {
+        "PA_JOB_ID": str(job.id),
+        "PA_JOB_NAME": job.name,
+        "PA_TASK_ID": task.task_id(job.id),
+        "PA_TASK_NAME": task.name,
+        "PA_TASK_ITERATION": task.iteration,
+        "PA_TASK_REPLICATION": task.replication,
+        "PA_USER": job.owner,
+    }
+
+
+def system_variables(job: JobState, task: TaskState, node: NodeInfo, urls: dict[str, str]) -> dict[str, Any]:
+    return {
+        **instance_variables(job, task),
+        "PA_NODE_NAME": node.name,
+        "PA_NODE_HOST": node.host,
+        "PA_NODE_URL": node.url,
+        "PA_NODE_SOURCE": node.source,
+        "PA_NODESNUMBER": 1,
+        **urls,
+    }
+
+
+def build_spec(
+    job: JobState, graph: Graph, task: TaskState, node: NodeInfo, spaces: Spaces, urls: dict[str, str]
+) -> TaskSpec:
+    definition = graph.tasks[task.template]
+    variables = resolve({**task_variables(job, graph, task), **system_variables(job, task, node, urls)})
+    gi = {
+        k: substitute(v, variables)
+        for k, v in {**job.generic_information, **definition.generic_information}.items()
+    }
+    walltime = definition.walltime or gi.get("WALLTIME")  # both checked at submission
+    flow = definition.control_flow.action if definition.control_flow is not None else None
+    return TaskSpec(
+        job_id=str(job.id),
+        job_name=job.name,
+        task_id=task.task_id(job.id),
+        task_name=task.name,
+        execution=task.executions,
+        owner=job.owner,
+        iteration=task.iteration,
+        replication=task.replication,
+        variables=variables,
+        generic_information=gi,
+        executable=definition.executable,  # type: ignore[arg-type]  # checked at submission
+        parents=[_parent_result(job.tasks[name]) for name in task.depends],
+        selection=definition.selection,
+        pre=definition.pre,
+        post=definition.post,
+        flow=flow,
+        cleaning=definition.cleaning,
+        input_files=definition.input_files,
+        output_files=definition.output_files,
+        walltime=_walltime(walltime),
+        localspace=str(spaces.localspace(job.id, task)),
+        userspace=str(spaces.userspace(job.owner)),
+        globalspace=str(spaces.globalspace()),
+        log_path=str(spaces.log(job.id, task.number, task.executions)),
+        source_dir=job.source_dir,
+    )
+
+
+def access_token(job: JobState, graph: Graph, task: TaskState) -> str | None:
+    """The ``NODE_ACCESS_TOKEN`` generic information of the task (task GI over job GI)."""
+    token = graph.tasks[task.template].generic_information.get("NODE_ACCESS_TOKEN")
+    if token is None:
+        token = job.generic_information.get("NODE_ACCESS_TOKEN")
+    if token is None:
+        return None
+    variables = {**task_variables(job, graph, task), **instance_variables(job, task)}
+    token = substitute(token, variables).strip()
+    return token or None
+
+
+def _walltime(text: str | None) -> float | None:
+    """Seconds, or ``None``; a ``WALLTIME`` that only a propagated variable made unreadable is ignored
+    (raising here would stop the scheduler for one bad value)."""
+    if not text:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return None
+
+
+def _parent_result(parent: TaskState) -> ParentResult:
+    error = parent.error if parent.status is not TaskStatus.FINISHED and parent.error else None
+    return ParentResult(task_name=parent.name, value=parent.result, error=error)

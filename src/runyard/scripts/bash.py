@@ -1,0 +1,44 @@
+"""The ``bash`` and ``shell`` engines: the script is written to a temporary file and run."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from runyard.errors import ScriptError
+from runyard.scripts.bindings import Bindings
+from runyard.scripts.engine import ScriptOutput, ScriptSource
+from runyard.scripts.process import run_process
+
+
+class BashEngine:
+    """``bash <file> args...``."""
+
+    def run(self, source: ScriptSource, bindings: Bindings) -> ScriptOutput:
+        with _script_file(source) as path:
+            return run_process(["bash", path, *bindings.args], bindings)
+
+
+class ShellEngine:
+    """The file is executed directly, so its first line must be a shebang (``#!/bin/sh``)."""
+
+    def run(self, source: ScriptSource, bindings: Bindings) -> ScriptOutput:
+        if not source.text.startswith("#!"):
+            raise ScriptError(f"a shell script must start with a shebang line (#!...): {source.origin}")
+        with _script_file(source) as path:
+            os.chmod(path, stat.S_IRWXU)
+            return run_process([path, *bindings.args], bindings)
+
+
+@contextmanager
+def _script_file(source: ScriptSource) -> Iterator[str]:
+    descriptor, path = tempfile.mkstemp(prefix="runyard-script-", suffix=".sh")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(source.text)
+        yield path
+    finally:
+        os.unlink(path)

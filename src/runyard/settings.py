@@ -1,0 +1,45 @@
+"""Every tunable of the platform, read once at start-up into one typed object.
+
+Defaults live here and only here; each field says its unit and meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    """Folder holding the SQLite database, task logs and the data spaces."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL; ``None`` means SQLite at ``<data_dir>/runyard.db``."""
+
+    nodes: int = 2
+    """How many local nodes (one task at a time each) the embedded node source starts."""
+
+    node_tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Access tokens held by nodes, by node name (``local-1``): such a node only takes tasks
+    whose generic information ``NODE_ACCESS_TOKEN`` is one of them."""
+
+    max_failures_per_task: int = 2
+    """How many times a task may be lost with its node (killed agent, restarted runner) and be
+    started again; ProActive's ``numberofexecutiononfailure``. Independent of
+    ``maxNumberOfExecution``, which counts errors of the task itself."""
+
+    selection_retry_delay: float = 1.0
+    """Seconds before a node whose selection script said no is asked again for the same task."""
+
+    max_output_bytes: int = 1_000_000
+    """Largest part of one execution's output kept in the store (the end is kept)."""
+
+    scheduler_rest_url: str = ""
+    """Value of ``PA_SCHEDULER_REST_URL`` given to tasks (empty while no server runs)."""
+
+    catalog_rest_url: str = ""
+    """Value of ``PA_CATALOG_REST_URL`` given to tasks (empty while no server runs)."""
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'runyard.db'}"

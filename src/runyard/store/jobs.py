@@ -1,0 +1,226 @@
+"""Reading and writing jobs, task instances and executions.
+
+Only the scheduler writes (one writer); readers (CLI, API) use :func:`load_job` and
+:func:`load_executions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from runyard.model import JobStatus, OnTaskError, Priority, TaskStatus, Workflow
+from runyard.scheduler.state import JobState, TaskState
+from runyard.store.schema import executions, jobs, tasks
+
+WorkflowDecoder = Callable[[dict[str, Any]], Workflow]
+
+_ALIVE = [s.value for s in JobStatus if s.is_alive]
+
+
+def insert_job(connection: sa.Connection, job: JobState, workflow: dict[str, Any]) -> int:
+    """Store a new job and its first instances; returns the job id."""
+    row = _job_row(job)
+    row["workflow"] = workflow
+    job_id = connection.execute(sa.insert(jobs).values(row).returning(jobs.c.id)).scalar_one()
+    job.id = int(job_id)
+    save_tasks(connection, job, job.tasks.keys())
+    return job.id
+
+
+def save_job(connection: sa.Connection, job: JobState) -> None:
+    connection.execute(sa.update(jobs).where(jobs.c.id == job.id).values(_job_row(job)))
+
+
+def save_tasks(connection: sa.Connection, job: JobState, names: Iterable[str]) -> None:
+    """Insert new instances and update changed ones, each kind in one batch."""
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for name in names:
+        task = job.tasks[name]
+        row = _task_row(task)
+        if task.stored:
+            row["b_number"] = task.number
+            changed.append(row)
+        else:
+            row["job_id"] = job.id
+            row["number"] = task.number
+            new.append(row)
+            task.stored = True
+    if new:
+        connection.execute(sa.insert(tasks), new)
+    if changed:
+        columns: dict[str, Any] = {key: sa.bindparam(key) for key in changed[0] if key != "b_number"}
+        statement = (
+            sa.update(tasks)
+            .where(tasks.c.job_id == job.id, tasks.c.number == sa.bindparam("b_number"))
+            .values(columns)
+        )
+        connection.execute(statement, changed)
+
+
+def record_execution(
+    connection: sa.Connection,
+    job_id: int,
+    task: TaskState,
+    node: str | None,
+    outcome: str,
+    output: str,
+    error: str | None,
+) -> None:
+    connection.execute(
+        sa.insert(executions).values(
+            job_id=job_id,
+            task_number=task.number,
+            execution=task.executions,
+            node=node,
+            outcome=outcome,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
+            output=output,
+            error=error,
+        )
+    )
+
+
+def alive_job_ids(connection: sa.Connection) -> list[int]:
+    rows = connection.execute(sa.select(jobs.c.id).where(jobs.c.status.in_(_ALIVE)).order_by(jobs.c.id))
+    return [int(r.id) for r in rows]
+
+
+def load_job(connection: sa.Connection, job_id: int, decode: WorkflowDecoder) -> JobState | None:
+    row = connection.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    if row is None:
+        return None
+    job = JobState(
+        id=row["id"],
+        name=row["name"],
+        owner=row["owner"],
+        workflow=decode(row["workflow"]),
+        variables=row["variables"],
+        generic_information=row["generic_information"],
+        priority=Priority(row["priority"]),
+        on_task_error=OnTaskError(row["on_task_error"]),
+        max_number_of_execution=row["max_number_of_execution"],
+        task_retry_delay=row["task_retry_delay"],
+        status=JobStatus(row["status"]),
+        project_name=row["project_name"],
+        submitted_at=row["submitted_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        result_map=row["result_map"],
+        source_dir=row["source_dir"],
+        next_number=row["next_number"],
+    )
+    task_rows = connection.execute(
+        sa.select(tasks).where(tasks.c.job_id == job_id).order_by(tasks.c.number)
+    ).mappings()
+    for t in task_rows:
+        task = TaskState(
+            number=t["number"],
+            name=t["name"],
+            template=t["template"],
+            iteration=t["iteration"],
+            replication=t["replication"],
+            depends=list(t["depends"]),
+            status=TaskStatus(t["status"]),
+            executions=t["executions"],
+            failures=t["failures"],
+            node=t["node"],
+            not_before=t["not_before"],
+            started_at=t["started_at"],
+            finished_at=t["finished_at"],
+            result=t["result"],
+            result_json=t["result_json"],
+            result_repr=t["result_repr"],
+            error=t["error"],
+            variables=t["variables"],
+            flow=t["flow"],
+            exit_value=t["exit_value"],
+            paused_from=TaskStatus(t["paused_from"]) if t["paused_from"] else None,
+            stored=True,
+        )
+        job.tasks[task.name] = task
+    return job
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    task_number: int
+    execution: int
+    node: str | None
+    outcome: str
+    started_at: float | None
+    finished_at: float | None
+    output: str
+    error: str | None
+
+
+def load_executions(connection: sa.Connection, job_id: int) -> list[ExecutionRecord]:
+    rows = connection.execute(
+        sa.select(executions)
+        .where(executions.c.job_id == job_id)
+        .order_by(executions.c.task_number, executions.c.execution)
+    ).mappings()
+    return [
+        ExecutionRecord(
+            task_number=r["task_number"],
+            execution=r["execution"],
+            node=r["node"],
+            outcome=r["outcome"],
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            output=r["output"],
+            error=r["error"],
+        )
+        for r in rows
+    ]
+
+
+def _job_row(job: JobState) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "owner": job.owner,
+        "project_name": job.project_name,
+        "status": job.status.value,
+        "priority": job.priority.value,
+        "on_task_error": job.on_task_error.value,
+        "max_number_of_execution": job.max_number_of_execution,
+        "task_retry_delay": job.task_retry_delay,
+        "submitted_at": job.submitted_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "variables": job.variables,
+        "generic_information": job.generic_information,
+        "result_map": job.result_map,
+        "source_dir": job.source_dir,
+        "next_number": job.next_number,
+    }
+
+
+def _task_row(task: TaskState) -> dict[str, Any]:
+    return {
+        "name": task.name,
+        "template": task.template,
+        "iteration": task.iteration,
+        "replication": task.replication,
+        "depends": task.depends,
+        "status": task.status.value,
+        "executions": task.executions,
+        "failures": task.failures,
+        "node": task.node,
+        "not_before": task.not_before,
+        "started_at": task.started_at,
+        "finished_at": task.finished_at,
+        "result": task.result,
+        "result_json": task.result_json,
+        "result_repr": task.result_repr,
+        "error": task.error,
+        "variables": task.variables,
+        "flow": task.flow,
+        "exit_value": task.exit_value,
+        "paused_from": task.paused_from.value if task.paused_from else None,
+    }

@@ -1,0 +1,70 @@
+"""Project-wide fixtures: a fresh database per test on SQLite and on a real PostgreSQL.
+
+PostgreSQL comes from ``$RUNYARD_TEST_POSTGRES_URL`` (``scripts/test`` starts a cluster and sets it); when
+that is unset, the first test that needs it starts a throwaway cluster for the session. Tests that use no
+database never start one. Tests that use PostgreSQL are marked ``postgres``: ``pytest -m "not postgres"``
+leaves them out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from support import postgres
+from support.databases import POSTGRES_URL_VARIABLE, fresh_postgres_database, unavailable
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: the test uses the PostgreSQL server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _uses_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+
+
+def _uses_postgres(item: pytest.Item) -> bool:
+    names: list[str] = getattr(item, "fixturenames", [])
+    if "postgres_url" in names or "postgres_server_url" in names:
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("database_url") == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """SQLAlchemy URL of the PostgreSQL server's ``postgres`` database (shared: create your own databases)."""
+    configured = os.environ.get(POSTGRES_URL_VARIABLE)
+    if configured:
+        yield configured
+        return
+    try:
+        cluster = postgres.start()
+    except postgres.PostgresUnavailable as error:
+        unavailable(f"{POSTGRES_URL_VARIABLE} is unset and no cluster could be started: {error}")
+    try:
+        yield cluster.url
+    finally:
+        postgres.stop(cluster.directory)
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """SQLAlchemy URL (``postgresql+psycopg://``) of a new empty PostgreSQL database, dropped afterwards."""
+    with fresh_postgres_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SQLAlchemy URL of a new empty database, once per backend: SQLite (a file) and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'runyard.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

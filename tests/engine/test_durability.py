@@ -1,0 +1,91 @@
+"""Faults: the runner killed with SIGKILL then resumed; a node agent killed in the middle of a task."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from engine.helpers import platform, python_task, runyard_process, tasks_by_name
+from runyard.formats import dump_xml
+from runyard.model import JobStatus, Workflow
+
+CHAIN = Workflow(
+    name="Chain",
+    tasks=[
+        python_task("First", "result = 'first'"),
+        python_task("Slow", "import time; time.sleep(3); result = results[0].value() + '+slow'", "First"),
+        python_task("Last", "result = results[0].value() + '+last'", "Slow"),
+    ],
+)
+
+
+def task_status(data_dir: Path, name: str) -> str | None:
+    database = data_dir / "runyard.db"
+    if not database.exists():
+        return None
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(sa.text("SELECT status FROM tasks WHERE name = :n"), {"n": name}).first()
+    except sa.exc.OperationalError:  # tables not created yet
+        return None
+    finally:
+        engine.dispose()
+    return None if row is None else str(row[0])
+
+
+def test_runner_killed_mid_job_then_resumed_loses_no_result(tmp_path: Path) -> None:
+    workflow = tmp_path / "chain.xml"
+    workflow.write_text(dump_xml(CHAIN))
+    data_dir = tmp_path / "data"
+    runner = runyard_process("run", str(workflow), "--data-dir", str(data_dir))
+    deadline = time.monotonic() + 30
+    while task_status(data_dir, "Slow") != "RUNNING":
+        assert time.monotonic() < deadline and runner.poll() is None, "Slow never started"
+        time.sleep(0.05)
+    runner.send_signal(signal.SIGKILL)
+    runner.communicate()
+
+    resumed = runyard_process("resume", "--data-dir", str(data_dir), "1", "--json")
+    out, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 0, err
+    tasks = tasks_by_name(json.loads(out))
+    assert tasks["First"]["executions"] == 1  # finished before the kill: not run again
+    assert tasks["Slow"]["executions"] == 2  # lost with the runner, run again
+    assert tasks["Last"]["result"] == "first+slow+last"
+
+
+def test_resume_without_unfinished_jobs_says_so(tmp_path: Path) -> None:
+    with platform(tmp_path) as p:
+        p.wait(p.submit(Workflow(name="Quick", tasks=[python_task("A", "pass")])), 30)
+    code = runyard_process("resume", "--data-dir", str(tmp_path))
+    _, err = code.communicate(timeout=60)
+    assert code.returncode == 0
+    assert "no unfinished job" in err
+
+
+def test_node_agent_killed_mid_task_reruns_it_on_another_node(tmp_path: Path, database_url: str) -> None:
+    marker = tmp_path / "started"
+    code = (
+        f"open({str(marker)!r}, 'a').write(variables.get('PA_NODE_NAME') + '\\n')\n"
+        "import time; time.sleep(2); result = 'done'"
+    )
+    workflow = Workflow(name="NodeDies", tasks=[python_task("Work", code)])
+    with platform(tmp_path, database_url) as p:
+        job = p.submit(workflow)
+        deadline = time.monotonic() + 20
+        while not marker.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        victim = marker.read_text().strip()
+        os.kill(p.nodes.agent_pid(victim), signal.SIGKILL)
+        assert p.wait(job, 30) is JobStatus.FINISHED
+        work = tasks_by_name(p.report(job))["Work"]
+    assert (work["status"], work["result"], work["executions"]) == ("FINISHED", "done", 2)
+    nodes = marker.read_text().split()
+    assert nodes[0] == victim and nodes[1] != victim

@@ -1,0 +1,178 @@
+"""``LocalNodeSource`` and its agents: events, kills, walltime, dead agents, no orphan processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import Events, SpecFactory
+from runyard.errors import NodeError
+from runyard.model import Script, SelectionScript, SelectionType
+from runyard.nodes.local import LocalNodeSource
+from runyard.nodes.protocol import NodeDown, NodeUp, OutcomeKind, TaskStarted
+
+
+def wait_for_file(path: Path, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.02)
+    raise AssertionError(f"{path} was not written within {timeout} s")
+
+
+def gone(pid: int, timeout: float = 10.0) -> bool:
+    """Whether ``pid`` has exited (zombies count as gone) within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_nodes_come_up_and_run_a_task(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory
+) -> None:
+    names = [node.name for node in local_nodes.nodes()]
+    assert names == ["local-1", "local-2"]
+    assert [node.url for node in local_nodes.nodes()] == [
+        "local://testhost/local-1",
+        "local://testhost/local-2",
+    ]
+    assert all(node.alive and node.source == "local" for node in local_nodes.nodes())
+    assert sorted(e.node.name for e in events.seen if isinstance(e, NodeUp)) == names
+    spec = make_spec("print('hello', variables['NAME'])\nresult = variables['PA_JOB_ID'] + '!'")
+    local_nodes.run("local-2", spec)
+    done = events.done(spec.task_id)
+    assert done.node == "local-2"
+    assert done.outcome.kind is OutcomeKind.FINISHED
+    assert done.outcome.result_json == "7!"
+    assert isinstance(done.outcome.result, bytes)
+    started = [e for e in events.seen if isinstance(e, TaskStarted)]
+    assert [(e.node, e.task_id, e.execution) for e in started] == [("local-2", spec.task_id, 1)]
+    assert Path(spec.log_path).read_text() == "hello world\n"
+
+
+def test_sequential_tasks_on_one_node(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory
+) -> None:
+    for number in range(5):
+        spec = make_spec(f"result = {number}")
+        local_nodes.run("local-1", spec)
+        assert events.done(spec.task_id).outcome.result_json == number
+
+
+def test_busy_unknown_and_walltime(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "sleep.pid"
+    spec = make_spec(Script(language="bash", code=f"sleep 60 & echo $! > {pid_file}\nwait"), walltime=1.0)
+    local_nodes.run("local-1", spec)
+    sleeper = int(wait_for_file(pid_file))
+    with pytest.raises(NodeError, match="node local-1 is already running task"):
+        local_nodes.run("local-1", make_spec())
+    with pytest.raises(NodeError, match="no node 'local-9'"):
+        local_nodes.run("local-9", make_spec())
+    outcome = events.done(spec.task_id).outcome
+    assert outcome.kind is OutcomeKind.WALLTIME
+    assert outcome.error == "walltime of 1 s exceeded: killed"
+    assert gone(sleeper), "the task's subprocess survived the walltime kill"
+
+
+def test_kill(local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    spec = make_spec(f"import time\nopen({str(marker)!r}, 'w').close()\ntime.sleep(60)")
+    local_nodes.run("local-2", spec)
+    wait_for_file_exists(marker)
+    local_nodes.kill("local-2", "other-task", 1)  # not running there: ignored
+    local_nodes.kill("local-2", spec.task_id, spec.execution)
+    outcome = events.done(spec.task_id).outcome
+    assert (outcome.kind, outcome.error) == (OutcomeKind.KILLED, "killed on request")
+    after = make_spec("result = 'next'")
+    local_nodes.run("local-2", after)
+    assert events.done(after.task_id).outcome.result_json == "next"
+
+
+def wait_for_file_exists(path: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} was not created within {timeout} s"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("import os\nos._exit(3)", "task process exited with code 3 before reporting"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "task process died (signal 9)"),
+    ],
+)
+def test_task_process_dying(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, code: str, error: str
+) -> None:
+    spec = make_spec(code)
+    local_nodes.run("local-1", spec)
+    outcome = events.done(spec.task_id).outcome
+    assert (outcome.kind, outcome.error) == (OutcomeKind.FAULTY, error)
+
+
+def test_static_selection_cache_survives_forks(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    counter = tmp_path / "count"
+    code = f"with open({str(counter)!r}, 'a') as f:\n    f.write(nodename + ' ')\nselected = True"
+    selection = [SelectionScript(Script(language="cpython", code=code), SelectionType.STATIC)]
+    for node in ("local-1", "local-1", "local-2", "local-1", "local-2"):
+        spec = make_spec(selection=selection)
+        local_nodes.run(node, spec)
+        assert events.done(spec.task_id).outcome.kind is OutcomeKind.FINISHED
+    assert counter.read_text() == "local-1 local-2 "
+
+
+def test_killed_agent_means_node_down_and_no_orphan(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "sleep.pid"
+    spec = make_spec(Script(language="bash", code=f"sleep 60 & echo $! > {pid_file}\nwait"))
+    local_nodes.run("local-1", spec)
+    sleeper = int(wait_for_file(pid_file))
+    os.kill(local_nodes.agent_pid("local-1"), signal.SIGKILL)
+    down = events.wait(lambda e: isinstance(e, NodeDown))
+    assert down == NodeDown("local-1", "node agent killed by signal 9")
+    assert gone(sleeper), "the task's subprocess survived its agent"
+    assert [node.alive for node in local_nodes.nodes()] == [False, True]
+    with pytest.raises(NodeError, match="node local-1 is down"):
+        local_nodes.run("local-1", make_spec())
+    still = make_spec("result = 2")
+    local_nodes.run("local-2", still)
+    assert events.done(still.task_id).outcome.result_json == 2
+
+
+def test_stop_leaves_no_process(tmp_path: Path, events: Events, make_spec: SpecFactory) -> None:
+    source = LocalNodeSource(2, tmp_path / "nodes")
+    source.start(events)
+    pid_file = tmp_path / "sleep.pid"
+    source.run("local-1", make_spec(Script(language="bash", code=f"sleep 60 & echo $! > {pid_file}\nwait")))
+    sleeper = int(wait_for_file(pid_file))
+    agents = [source.agent_pid(node.name) for node in source.nodes()]
+    descendants = [p.pid for pid in agents for p in psutil.Process(pid).children(recursive=True)]
+    assert sleeper in descendants
+    assert len(descendants) >= 4  # the running task, its bash, sleep, and spare task processes
+    source.stop()
+    for pid in [*agents, *descendants]:
+        assert gone(pid, timeout=5.0), f"process {pid} outlived stop()"
+    assert not any(isinstance(e, NodeDown) for e in events.seen)
+
+
+def test_size_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(NodeError, match="at least one node"):
+        LocalNodeSource(0, tmp_path)
