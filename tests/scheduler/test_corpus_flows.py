@@ -55,3 +55,40 @@ def test_corpus_workflow_finishes(path: Path, data: st.DataObject) -> None:
     run.run_all(lambda t: random_decision(data, run, t, max_iteration=3))
     assert run.job_status() is JobStatus.FINISHED, {n: t.status for n, t in run.job.tasks.items()}
     assert len(run.job.tasks) == len(set(run.job.tasks))
+
+
+CONTROLS = CORPUS / "proactive-examples" / "Controls" / "resources" / "catalog"
+
+
+def test_controls_replicate_template() -> None:
+    run = Run(stubbed(CONTROLS / "replicate.xml"))
+    order = run.run_all(lambda t: {"runs": 2} if t.name == "Split" else None)
+    assert order == ["Split", "Process", "Process*1", "Merge"]
+    assert run["Merge"].depends == ["Process", "Process*1"]
+
+
+def test_controls_loop_template_loops_while_the_iteration_is_below_five() -> None:
+    run = Run(stubbed(CONTROLS / "loop.xml"))
+    run.run_all(lambda t: {"loop": t.iteration < 5} if t.template == "Loop" else None)
+    assert [n for n in run.names() if run[n].template == "Loop"] == [
+        "Loop",
+        *(f"Loop#{i}" for i in range(1, 6)),
+    ]
+    assert run.job_status() is JobStatus.FINISHED
+
+
+def test_controls_branch_template() -> None:
+    run = Run(stubbed(CONTROLS / "branch.xml"))
+    assert run.run_all(lambda t: {"branch": "else"} if t.name == "Condition" else None) == [
+        "Condition",
+        "Else",
+        "Continuation",
+    ]
+    assert run.status("If").value == "SKIPPED"
+
+
+def test_controls_cron_template_waits_for_the_next_minute() -> None:
+    run = Run(stubbed(CONTROLS / "Cron.xml"), now=120.0)
+    run.run("Cron_Task", {"loop": "* * * * *"})
+    assert run["Cron_Task#1"].not_before == 180.0
+    assert run.ready() == []

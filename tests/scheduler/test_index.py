@@ -102,7 +102,7 @@ def assert_consistent(run: Run) -> None:
         assert all(t.status.is_terminal for t in run.job.tasks.values())
 
 
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

@@ -23,7 +23,7 @@ from runyard.formats.locations import locate
 from runyard.model import JobStatus, Workflow
 from runyard.platform import Platform
 from runyard.reports import JobReport
-from runyard.scheduler.submission import check_workflow
+from runyard.scheduler.submission import check_variable_values, check_workflow
 from runyard.settings import Settings
 
 app = typer.Typer(
@@ -126,6 +126,7 @@ def validate(
             bad += 1
             continue
         problems = check_workflow(definition, runnable=False)
+        check_variable_values(definition, {}, problems)
         if problems:
             _problems(problems, definition)
             bad += 1

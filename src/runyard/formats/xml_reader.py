@@ -39,6 +39,7 @@ from runyard.model import (
     Variable,
     Workflow,
 )
+from runyard.model.environment import TOPOLOGIES
 
 _Element = etree._Element
 
@@ -343,7 +344,7 @@ class _Reader:
                 self.unknown(element, child, task)
                 continue
             for kind, topology in self.children(child, task):
-                if kind not in xv.TOPOLOGIES:
+                if kind not in TOPOLOGIES:
                     self.unknown(child, topology, task)
                     continue
                 parallel.topology = kind

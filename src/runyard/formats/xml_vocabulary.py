@@ -41,15 +41,5 @@ JOB_SPACES = (
     ("user_space", "userSpace"),
 )
 
-TOPOLOGIES = (
-    "arbitrary",
-    "bestProximity",
-    "thresholdProximity",
-    "singleHost",
-    "singleHostExclusive",
-    "multipleHostsExclusive",
-    "differentHostsExclusive",
-)
-
 TRUE_VALUES = frozenset({"true", "1"})
 FALSE_VALUES = frozenset({"false", "0"})

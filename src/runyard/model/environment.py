@@ -29,6 +29,18 @@ class ForkEnvironment:
     env_script: Script | None = None
 
 
+TOPOLOGIES = (
+    "arbitrary",
+    "bestProximity",
+    "thresholdProximity",
+    "singleHost",
+    "singleHostExclusive",
+    "multipleHostsExclusive",
+    "differentHostsExclusive",
+)
+"""Topology names of ``<parallel>`` (multi-node tasks)."""
+
+
 @dataclass
 class Parallel:
     """``<parallel numberOfNodes=N>`` with an optional topology name and threshold."""

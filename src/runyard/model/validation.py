@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from runyard.errors import Problem
 from runyard.model.control_flow import Block, IfAction, LoopAction, ReplicateAction
 from runyard.model.durations import parse_duration
+from runyard.model.environment import TOPOLOGIES
 from runyard.model.executables import JavaExecutable, NativeExecutable, ScriptExecutable
 from runyard.model.files import FileSelector
 from runyard.model.scripts import Script
@@ -28,15 +29,6 @@ _NCNAME = re.compile(r"^[^\W\d][\w.\-]*$")
 _TAG = re.compile(r"^[A-Za-z_0-9\-\s]+$")
 _GRAPH_FIELDS = frozenset({"name", "depends", "control_flow"})
 _RESTART_MODES = ("anywhere", "elsewhere")
-_TOPOLOGIES = (
-    "arbitrary",
-    "bestProximity",
-    "thresholdProximity",
-    "singleHost",
-    "singleHostExclusive",
-    "multipleHostsExclusive",
-    "differentHostsExclusive",
-)
 _INPUT_MODES = frozenset(
     {"none"}
     | {
@@ -222,10 +214,10 @@ def _parallel(task: Task, name: str) -> list[Problem]:
     assert task.parallel is not None
     parallel = task.parallel
     problems = _positive(parallel.number_of_nodes, name, "parallel")
-    if parallel.topology is not None and parallel.topology not in _TOPOLOGIES:
+    if parallel.topology is not None and parallel.topology not in TOPOLOGIES:
         problems.append(
             Problem(
-                f"topology {parallel.topology!r} is not one of {', '.join(_TOPOLOGIES)}",
+                f"topology {parallel.topology!r} is not one of {', '.join(TOPOLOGIES)}",
                 task=name,
                 field="parallel",
             )

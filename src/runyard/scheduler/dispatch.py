@@ -30,6 +30,10 @@ class Refusals:
     def forget(self, job_id: int, task: str) -> None:
         self.until.pop((job_id, task), None)
 
+    def forget_job(self, job_id: int) -> None:
+        for key in [k for k in self.until if k[0] == job_id]:
+            del self.until[key]
+
     def next_expiry(self, now: float) -> float | None:
         times = [t for nodes in self.until.values() for t in nodes.values() if t > now]
         return min(times) if times else None

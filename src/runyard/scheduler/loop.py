@@ -7,6 +7,7 @@ transaction, and only then acts: starts executions, kills, answers callers, tell
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from runyard.errors import InvalidTransitionError, UnknownJobError
+from runyard.errors import InvalidTransitionError, RunyardError, SchedulerError, UnknownJobError
 from runyard.formats.mapping import from_mapping, to_mapping
 from runyard.model import JobStatus, TaskStatus
 from runyard.nodes.protocol import (
@@ -115,7 +116,7 @@ class Scheduler:
             "PA_CATALOG_REST_URL": settings.catalog_rest_url,
         }
         self._thread = threading.Thread(target=self._run, name="runyard-scheduler", daemon=True)
-        self._stopped = threading.Event()
+        self._broken: SchedulerError | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -130,7 +131,6 @@ class Scheduler:
             self._queue.put(None)
             self._thread.join()
         self.node_source.stop()
-        self._stopped.set()
 
     def add_listener(self, listener: Callable[[JobEvent], None]) -> None:
         self._listeners.append(listener)
@@ -148,13 +148,15 @@ class Scheduler:
         return self._call(action).job.id
 
     def alive_job_ids(self) -> list[int]:
-        return sorted(self._active)
+        return sorted(list(self._active))
 
     def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:
         """Block until the job is no longer alive (or ``timeout``); returns its status."""
         active = self._active.get(job_id)
         if active is not None:
             active.done.wait(timeout)
+        if self._broken is not None:
+            raise self._broken
         return self.status(job_id)
 
     def status(self, job_id: int) -> JobStatus:
@@ -229,8 +231,10 @@ class Scheduler:
     # -- internals ----------------------------------------------------------------------------
 
     def _call(self, action: Callable[[], T]) -> T:
+        if self._broken is not None:
+            raise self._broken
         if not self._thread.is_alive():
-            raise InvalidTransitionError("the scheduler is not running")
+            raise SchedulerError("the scheduler is not running")
         command = _Command(action)
         self._queue.put(command)
         result: T = command.future.result()
@@ -283,14 +287,34 @@ class Scheduler:
                 log.info("resumed job %s (%s)", job.id, job.status)
 
     def _run(self) -> None:
+        try:
+            while True:
+                self._turn = _Turn()
+                events = self._next_events()
+                if events is None:
+                    return
+                for event in events:
+                    self._handle(event)
+                self._commit()
+        except Exception as error:
+            # The store and memory may now disagree: stop rather than guess; a restart recovers.
+            log.exception("the scheduler stopped on an unexpected error")
+            self._broken = SchedulerError(f"the scheduler stopped on an unexpected error: {error!r}")
+            for active in self._active.values():
+                active.done.set()
+            self._fail_pending_commands()
+
+    def _fail_pending_commands(self) -> None:
+        for command, _, _ in self._turn.replies:
+            if not command.future.done():
+                command.future.set_exception(self._broken or SchedulerError("stopped"))
         while True:
-            self._turn = _Turn()
-            events = self._next_events()
-            if events is None:
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
                 return
-            for event in events:
-                self._handle(event)
-            self._commit()
+            if isinstance(event, _Command):
+                event.future.set_exception(self._broken or SchedulerError("stopped"))
 
     def _next_events(self) -> list[NodeEvent | _Command] | None:
         wake = [w for a in self._active.values() if (w := a.index.next_wake()) is not None]
@@ -392,19 +416,30 @@ class Scheduler:
         candidates: list[Candidate] = []
         for active in actives:
             self._reindex(active)
-            for task in active.index.ready(now):
-                candidates.append(Candidate(active.job, task, access_token(active.job, active.graph, task)))
-                if len(candidates) >= _MAX_CANDIDATES:
-                    break
+            for task in itertools.islice(active.index.ready(now), _MAX_CANDIDATES):
+                try:
+                    token = access_token(active.job, active.graph, task)
+                except RunyardError as error:
+                    self._start_failed(active, task, error)
+                    continue
+                candidates.append(Candidate(active.job, task, token))
         for candidate, node in assign(candidates, free, self._tokens, self._refusals, now):
             active = self._active[candidate.job.id]
             task = candidate.task
             tr.task_started(active.job, task, node, now, self._turn.of(active.job.id))
+            try:
+                spec = build_spec(active.job, active.graph, task, self._nodes[node], self.spaces, self._urls)
+            except RunyardError as error:
+                self._start_failed(active, task, error)
+                continue
             self._busy[node] = (active.job.id, task.name)
-            spec = build_spec(active.job, active.graph, task, self._nodes[node], self.spaces, self._urls)
             self._turn.starts.append((node, spec))
         for active in actives:
             self._reindex(active)
+
+    def _start_failed(self, active: _Active, task: TaskState, error: RunyardError) -> None:
+        reason = f"cannot start: {error}"
+        tr.start_failed(active.job, active.graph, task, reason, self.clock(), self._turn.of(active.job.id))
 
     def _reindex(self, active: _Active) -> None:
         changes = self._turn.changes.get(active.job.id)
@@ -445,6 +480,7 @@ class Scheduler:
         for job_id in [j for j, a in self._active.items() if not a.job.status.is_alive]:
             self._active.pop(job_id).done.set()
             self._told.pop(job_id, None)
+            self._refusals.forget_job(job_id)
 
     def _notify(self, turn: _Turn) -> None:
         if not self._listeners:

@@ -10,7 +10,7 @@ import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from runyard.errors import Problem, ScriptError, WorkflowError
 from runyard.model import (
@@ -61,17 +61,11 @@ def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem
     return problems
 
 
-def prepare_job(
-    workflow: Workflow,
-    variables: Mapping[str, str] | None = None,
-    generic_information: Mapping[str, str] | None = None,
-    *,
-    owner: str,
-    now: float,
-) -> JobState:
-    """A new job (id 0 until stored) with its first task instances; raises WorkflowError."""
-    problems = check_workflow(workflow)
-    overrides = dict(variables or {})
+def check_variable_values(
+    workflow: Workflow, overrides: Mapping[str, str], problems: list[Problem]
+) -> dict[str, Any]:
+    """The job variables with ``overrides`` applied and ``${}`` resolved; every unknown override and
+    every value (job or task variable) that does not fit its model is added to ``problems``."""
     declared = {v.name for v in workflow.variables}
     unknown = sorted(set(overrides) - declared)
     if unknown:
@@ -88,8 +82,21 @@ def prepare_job(
             for v in task.variables
             if not (v.inherited and v.name in values)
         }
-        task_values = {**values, **own}
-        problems.extend(check_variables(task.variables, task_values, task=task.name))
+        problems.extend(check_variables(task.variables, {**values, **own}, task=task.name))
+    return values
+
+
+def prepare_job(
+    workflow: Workflow,
+    variables: Mapping[str, str] | None = None,
+    generic_information: Mapping[str, str] | None = None,
+    *,
+    owner: str,
+    now: float,
+) -> JobState:
+    """A new job (id 0 until stored) with its first task instances; raises WorkflowError."""
+    problems = check_workflow(workflow)
+    values = check_variable_values(workflow, variables or {}, problems)
     resolved = copy.deepcopy(workflow)
     attributes = _resolve_attributes(resolved, values, problems)
     gi = {k: substitute(v, values) for k, v in resolved.generic_information.items()}

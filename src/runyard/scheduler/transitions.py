@@ -243,6 +243,20 @@ def _resume(task: TaskState, changes: Changes) -> None:
     changes.tasks.add(task.name)
 
 
+def start_failed(
+    job: JobState, graph: Graph, task: TaskState, error: str, now: float, changes: Changes
+) -> None:
+    """The execution could not even be prepared (its token or variables do not expand): FAULTY,
+    without retry since the next attempt would fail the same way."""
+    task.node = None
+    task.status = TaskStatus.FAULTY
+    task.error = error
+    task.finished_at = now
+    changes.tasks.add(task.name)
+    _apply_flow(job, graph, task, None, now, changes)
+    refresh_job_status(job, now, changes)
+
+
 def kill_task(job: JobState, graph: Graph, task: TaskState, now: float, changes: Changes) -> None:
     """The instance ends ABORTED; its successors go on as after a faulty task."""
     if task.status is TaskStatus.RUNNING:

@@ -42,6 +42,7 @@ tasks = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("executions", sa.Integer, nullable=False),
     sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("error_base", sa.Integer, nullable=False),
     sa.Column("node", sa.String(255)),
     sa.Column("not_before", sa.Float),
     sa.Column("started_at", sa.Float),

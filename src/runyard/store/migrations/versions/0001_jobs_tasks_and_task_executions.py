@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 01:20:11.710514
+Create Date: 2026-11-22 01:37:35.616984
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("executions", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("error_base", sa.Integer(), nullable=False),
         sa.Column("node", sa.String(length=255), nullable=True),
         sa.Column("not_before", sa.Float(), nullable=True),
         sa.Column("started_at", sa.Float(), nullable=True),

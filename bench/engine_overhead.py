@@ -1,0 +1,496 @@
+"""Engine overhead: runyard against Dask and against one interpreter per task, on no-op tasks.
+
+Prints figures and asserts nothing. Measured, each system on 2 workers:
+
+- wall time from submission to the end of N independent no-op tasks (default 1,000), for
+  runyard (a job of ``cpython`` tasks whose code is ``pass``; SQLite, and PostgreSQL with
+  ``--database-url``), a Dask ``LocalCluster(n_workers=2, threads_per_worker=1)`` mapping a no-op
+  function, and ``subprocess.run([sys.executable, "-c", "pass"])`` over 2 threads; each system is
+  started before the clock starts (its start time is printed apart) and stopped after, so that one
+  system's idle processes never share the machine with another's run;
+- CPU time (user + system) of the whole process tree over that window: this process plus every
+  descendant, reaped ones included (they are counted in their parent's ``children_*`` times);
+- submit-to-first-start latency of 1-task jobs on an already started platform;
+- peak memory of the whole platform (this process and its descendants) during a 10,000-task job.
+  The memory run comes first, before Dask is imported, so that Dask's modules are not counted.
+
+Usage::
+
+    .venv/bin/python bench/engine_overhead.py                     # the full run (several minutes)
+    .venv/bin/python bench/engine_overhead.py --quick             # a fast smoke run
+    .venv/bin/python bench/engine_overhead.py --database-url "$(scripts/postgres start)"
+
+With ``--database-url`` (PostgreSQL) every runyard run gets a new scratch database on that
+server, dropped afterwards; the server's own processes are not in the measured tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import psutil
+import sqlalchemy as sa
+
+from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
+from runyard.platform import Platform
+from runyard.settings import Settings
+from runyard.store.jobs import load_executions
+
+WORKERS = 2
+MB = 1024 * 1024
+TIMES = "×"  # noqa: RUF001 (the multiplication sign is meant)
+
+# The issue's targets.
+TARGET_VS_DASK = 1.0  # runyard wall / Dask wall at most
+TARGET_VS_SUBPROCESS = 5.0  # runyard at least this many times faster than an interpreter per task
+TARGET_FIRST_START = 0.050  # seconds
+TARGET_PEAK_MEMORY = 500 * MB
+
+
+# -- process-tree accounting ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds (user + system) of this process and of its descendants."""
+
+    own: float
+    descendants: float
+
+    @property
+    def total(self) -> float:
+        return self.own + self.descendants
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(self.own - other.own, self.descendants - other.descendants)
+
+
+def _tree() -> list[psutil.Process]:
+    me = psutil.Process()
+    return [me, *me.children(recursive=True)]
+
+
+def _cpu_of(process: psutil.Process) -> float:
+    """CPU of ``process`` and of the children it has reaped; 0 if it has just gone."""
+    try:
+        t = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(t.user + t.system + t.children_user + t.children_system)
+
+
+def tree_cpu() -> Cpu:
+    """CPU used so far by the tree. A process reaped between two readings moves from its own
+    entry to its parent's ``children_*``, so the difference of two readings stays exact as long
+    as the reaper is in the tree (agents reap task processes, this process reaps the rest)."""
+    me, *others = _tree()
+    return Cpu(_cpu_of(me), sum(_cpu_of(p) for p in others))
+
+
+class MemorySampler:
+    """Samples the summed RSS (and, every few samples, PSS) of the process tree in a thread.
+
+    RSS counts a page shared by forked processes once per process; PSS splits it between them,
+    so the PSS sum is the memory the tree really holds. Reading PSS costs ~0.4 ms per process,
+    hence the sparser sampling.
+    """
+
+    def __init__(self, interval: float = 0.05, pss_every: int = 5) -> None:
+        self.interval = interval
+        self.pss_every = pss_every
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        for tick in itertools.count():
+            with_pss = tick % self.pss_every == 0
+            rss = pss = 0
+            for process in _tree():
+                with suppress(psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+                    if with_pss:
+                        info = process.memory_full_info()
+                        rss, pss = rss + info.rss, pss + info.pss
+                    else:
+                        rss += process.memory_info().rss
+            self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            self.samples += 1
+            if self._stop.wait(self.interval):
+                return
+
+
+def tree_rss() -> int:
+    return sum(p.memory_info().rss for p in _tree())
+
+
+# -- the systems --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed run: ``start`` is the set-up before the clock (not part of ``wall``)."""
+
+    start: float
+    wall: float
+    cpu: Cpu
+
+
+def noop(_: int) -> None:
+    """The Dask task."""
+
+
+def noop_workflow(tasks: int, name: str = "Bench") -> Workflow:
+    script = ScriptExecutable(Script("cpython", code="pass"))
+    return Workflow(name=name, tasks=[Task(name=f"T{i}", executable=script) for i in range(tasks)])
+
+
+@contextmanager
+def scratch_database(url: str | None) -> Iterator[str | None]:
+    """A new empty PostgreSQL database on ``url``'s server, dropped afterwards; other URLs as given."""
+    if url is None or sa.make_url(url).get_backend_name() != "postgresql":
+        yield url
+        return
+    server = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"runyard_bench_{os.getpid()}_{time.monotonic_ns()}"
+    try:
+        with server.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with server.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()
+
+
+@contextmanager
+def started_platform(database_url: str | None) -> Iterator[tuple[Platform, float]]:
+    """A platform with 2 local nodes on a fresh store, and the seconds it took to start."""
+    with (
+        tempfile.TemporaryDirectory(prefix="runyard-bench-") as folder,
+        scratch_database(database_url) as url,
+    ):
+        began = time.perf_counter()
+        with Platform(Settings(data_dir=Path(folder), database_url=url, nodes=WORKERS)) as platform:
+            yield platform, time.perf_counter() - began
+
+
+def run_job(platform: Platform, workflow: Workflow) -> tuple[int, float]:
+    """Submit, wait for the end; the job id and the wall time. Raises if the job did not finish."""
+    began = time.perf_counter()
+    job = platform.submit(workflow)
+    status = platform.wait(job)
+    wall = time.perf_counter() - began
+    if status is not JobStatus.FINISHED:
+        raise RuntimeError(
+            f"benchmark job {job} ended {status}, not FINISHED: see {platform.settings.data_dir}"
+        )
+    return job, wall
+
+
+def run_runyard(tasks: int, database_url: str | None) -> Run:
+    workflow = noop_workflow(tasks)
+    with started_platform(database_url) as (platform, start):
+        before = tree_cpu()
+        _, wall = run_job(platform, workflow)
+        return Run(start, wall, tree_cpu() - before)
+
+
+def run_dask(tasks: int) -> Run:
+    from distributed import Client, LocalCluster  # here: its import must not weigh on the memory run
+
+    began = time.perf_counter()
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=WORKERS,
+        threads_per_worker=1,
+        dashboard_address=None,  # no web server: less work for Dask, no port clash on a shared host
+        silence_logs=logging.ERROR,
+    )
+    with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+        client.wait_for_workers(WORKERS)
+        start = time.perf_counter() - began
+        before = tree_cpu()
+        began = time.perf_counter()
+        client.gather(client.map(noop, range(tasks), pure=False))
+        wall = time.perf_counter() - began
+        return Run(start, wall, tree_cpu() - before)
+
+
+def run_subprocesses(tasks: int) -> Run:
+    command = [sys.executable, "-c", "pass"]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        before = tree_cpu()
+        began = time.perf_counter()
+        codes = list(pool.map(lambda _: subprocess.run(command, check=False).returncode, range(tasks)))
+        wall = time.perf_counter() - began
+        cpu = tree_cpu() - before
+    if any(codes):
+        raise RuntimeError(f"{sum(map(bool, codes))} of {tasks} interpreters failed")
+    return Run(0.0, wall, cpu)
+
+
+# -- the measurements ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Latency:
+    dispatched: list[float]  # submit call -> the scheduler gives the task to a node
+    on_node: list[float]  # submit call -> the node's task process starts executing it
+    job_wall: list[float]  # submit call -> wait() returns
+
+
+def measure_first_start(samples: int, database_url: str | None) -> Latency:
+    """1-task jobs one after the other on a started platform (none of them is a warm-up)."""
+    workflow = noop_workflow(1, name="Latency")
+    dispatched: list[float] = []
+    on_node: list[float] = []
+    walls: list[float] = []
+    with started_platform(database_url) as (platform, _):
+        for _ in range(samples):
+            submitted = time.time()
+            job, wall = run_job(platform, workflow)
+            task = platform.report(job)["tasks"][0]
+            with platform.engine.connect() as connection:
+                execution = load_executions(connection, job)[0]
+            assert task["started_at"] is not None and execution.started_at is not None
+            dispatched.append(task["started_at"] - submitted)
+            on_node.append(execution.started_at - submitted)
+            walls.append(wall)
+    return Latency(dispatched, on_node, walls)
+
+
+@dataclass(frozen=True)
+class Memory:
+    tasks: int
+    baseline_rss: int  # the tree (this process alone) before the platform starts
+    peak_rss: int
+    peak_pss: int
+    wall: float
+    cpu: Cpu
+    samples: int
+
+
+def measure_memory(tasks: int, database_url: str | None) -> Memory:
+    baseline = tree_rss()
+    workflow = noop_workflow(tasks)
+    with MemorySampler() as sampler, started_platform(database_url) as (platform, _):
+        before = tree_cpu()
+        _, wall = run_job(platform, workflow)
+        cpu = tree_cpu() - before
+    return Memory(tasks, baseline, sampler.peak_rss, sampler.peak_pss, wall, cpu, sampler.samples)
+
+
+def measure_walls(
+    systems: dict[str, Callable[[], Run]], repeat: int, progress: Callable[[str], None]
+) -> dict[str, list[Run]]:
+    """Each round runs every system once, the order rotating by one per round."""
+    runs: dict[str, list[Run]] = {name: [] for name in systems}
+    names = list(systems)
+    for round_ in range(repeat):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            run = systems[name]()
+            runs[name].append(run)
+            progress(f"round {round_ + 1}/{repeat}: {name}: {run.wall:.2f} s")
+    return runs
+
+
+# -- printing -------------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def load_line() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """The first column left-aligned, the others (figures) right-aligned."""
+    widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=True)]
+    for cells in [headers, *rows]:
+        first, *rest = cells
+        print(
+            "  "
+            + first.ljust(widths[0])
+            + "".join(f"  {c:>{w}}" for c, w in zip(rest, widths[1:], strict=True))
+        )
+
+
+def print_walls(runs: dict[str, list[Run]], tasks: int) -> None:
+    print(
+        f"\n{tasks:,} independent no-op tasks on {WORKERS} workers, submission to end "
+        f"({plural(len(next(iter(runs.values()))), 'run')} each; wall and CPU in seconds)"
+    )
+    rows = []
+    for name, results in runs.items():
+        walls = sorted(r.wall for r in results)
+        cpu = statistics.median(r.cpu.total for r in results)
+        own = statistics.median(r.cpu.own for r in results)
+        start = statistics.median(r.start for r in results)
+        rows.append([
+            name,
+            f"{start:.2f}" if start else "-",
+            f"{walls[0]:.2f}", f"{statistics.median(walls):.2f}", f"{walls[-1]:.2f}",
+            ms(statistics.median(walls) / tasks),
+            f"{cpu:.2f}", f"{own:.2f}", f"{cpu - own:.2f}", ms(cpu / tasks),
+        ])  # fmt: skip
+    print_table(
+        [
+            "system",
+            "start",
+            "wall min",
+            "median",
+            "max",
+            "wall/task",
+            "CPU",
+            "this proc",
+            "children",
+            "CPU/task",
+        ],
+        rows,
+    )
+
+
+def print_targets(runs: dict[str, list[Run]], latency: Latency, memory: list[tuple[str, Memory]]) -> None:
+    def median_wall(name: str) -> float:
+        return statistics.median(r.wall for r in runs[name])
+
+    dask, subprocess_ = median_wall(DASK), median_wall(SUBPROCESS)
+    print("\nRatios of median wall times (targets from the issue)")
+    for name in [n for n in runs if n.startswith("runyard")]:
+        mine = median_wall(name)
+        vs_dask, vs_subprocess = mine / dask, mine / subprocess_
+        print(
+            f"  {name}/Dask = {vs_dask:.1f}{TIMES}   target ≤ {TARGET_VS_DASK:.1f}{TIMES}: "
+            f"{verdict(vs_dask <= TARGET_VS_DASK)}"
+        )
+        print(
+            f"  {name}/subprocess = {vs_subprocess:.2f}{TIMES} ({1 / vs_subprocess:.1f}{TIMES} faster "
+            f"than an interpreter per task)   target ≥ {TARGET_VS_SUBPROCESS:.0f}{TIMES} faster: "
+            f"{verdict(1 / vs_subprocess >= TARGET_VS_SUBPROCESS)}"
+        )
+    on_node = statistics.median(latency.on_node)
+    print(
+        f"\nFirst start of a 1-task job on a started platform (median of {len(latency.on_node)}; min … max)"
+    )
+    for label, values in [
+        ("submit → dispatched to a node (task started_at)", latency.dispatched),
+        ("submit → running on the node (execution started_at)", latency.on_node),
+        ("submit → wait() returns FINISHED", latency.job_wall),
+    ]:
+        print(f"  {label}: {ms(statistics.median(values))} ({ms(min(values))} … {ms(max(values))})")
+    print(f"  target < {ms(TARGET_FIRST_START)} (on the node): {verdict(on_node < TARGET_FIRST_START)}")
+    for name, m in memory:
+        print(
+            f"\n{m.tasks:,}-task job, {name}: wall {m.wall:.1f} s ({ms(m.wall / m.tasks)}/task), "
+            f"CPU {m.cpu.total:.1f} s ({ms(m.cpu.total / m.tasks)}/task)"
+        )
+        print(
+            f"  peak RSS of the platform (this process + descendants): {m.peak_rss / MB:.0f} MB   "
+            f"target < {TARGET_PEAK_MEMORY / MB:.0f} MB: {verdict(m.peak_rss < TARGET_PEAK_MEMORY)}"
+        )
+        print(
+            f"  peak PSS (shared pages counted once): {m.peak_pss / MB:.0f} MB; this process alone "
+            f"before the platform started: {m.baseline_rss / MB:.0f} MB RSS; {m.samples} samples"
+        )
+
+
+DASK = "Dask LocalCluster"
+SUBPROCESS = "subprocess"
+
+
+def runyard_label(database_url: str | None) -> str:
+    if database_url is None:
+        return "runyard SQLite"
+    return f"runyard {sa.make_url(database_url).get_backend_name()}"
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", type=int, default=1000, help="tasks per wall-time run (default 1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each system (default 3)")
+    parser.add_argument("--memory-tasks", type=int, default=10_000, help="tasks of the memory run")
+    parser.add_argument("--latency-samples", type=int, default=20, help="1-task jobs timed (default 20)")
+    parser.add_argument("--database-url", help="also run runyard on this database server (PostgreSQL)")
+    parser.add_argument(
+        "--quick", action="store_true", help="200 tasks, 1 run, 2,000-task memory run, 5 samples"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.tasks, args.repeat, args.memory_tasks, args.latency_samples = 200, 1, 2000, 5
+    for option in ("tasks", "repeat", "memory_tasks", "latency_samples"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_arguments(argv)
+
+    def progress(message: str) -> None:
+        print(f"  … {message}", file=sys.stderr, flush=True)
+
+    databases: list[str | None] = [None] if args.database_url is None else [None, args.database_url]
+    print(f"runyard engine overhead, {time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}")
+    print(f"at start: {load_line()} (the machine is shared: read the figures with it)", flush=True)
+
+    memory = []
+    for url in databases:
+        progress(f"memory run: {args.memory_tasks:,} tasks on {runyard_label(url)}")
+        memory.append((runyard_label(url), measure_memory(args.memory_tasks, url)))
+    progress(f"first-start latency: {args.latency_samples} 1-task jobs")
+    latency = measure_first_start(args.latency_samples, None)
+
+    systems: dict[str, Callable[[], Run]] = {
+        runyard_label(u): partial(run_runyard, args.tasks, u) for u in databases
+    }
+    systems[DASK] = partial(run_dask, args.tasks)
+    systems[SUBPROCESS] = partial(run_subprocesses, args.tasks)
+    runs = measure_walls(systems, args.repeat, progress)
+
+    print_walls(runs, args.tasks)
+    print_targets(runs, latency, memory)
+    print(f"\nat end: {load_line()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Bad input to ``runyard run`` / ``validate`` / ``convert``: a clear error, exit 2, nothing stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.helpers import EXAMPLES, cli
+
+SCRIPT = '<scriptExecutable><script><code language="cpython">pass</code></script></scriptExecutable>'
+GOOD_TASK = f'\n    <task name="A">{SCRIPT}</task>'
+
+
+def xml(body: str, variables: str = "") -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<job xmlns="urn:proactive:jobdescriptor:3.14" name="Bad">
+  <variables>{variables}</variables>
+  <taskFlow>{body}
+  </taskFlow>
+</job>
+"""
+
+
+CASES = {
+    "malformed XML": (
+        "bad.xml",
+        xml(GOOD_TASK).replace("</taskFlow>", "</taskflow>"),
+        "bad.xml:6",
+        "malformed XML",
+    ),
+    "malformed YAML": (
+        "bad.yaml",
+        "name: Bad\ntasks:\n  A: {script: {cpython: x}\n",
+        "bad.yaml:",
+        "malformed YAML",
+    ),
+    "unknown depends": (
+        "deps.xml",
+        xml(
+            GOOD_TASK + f'\n    <task name="B"><depends><task ref="Nope"/></depends>{SCRIPT}</task>'
+        ),
+        "deps.xml:",
+        "Nope",
+    ),
+    "cycle": (
+        "cycle.yaml",
+        "name: Cycle\ntasks:\n"
+        "  A: {depends: [B], script: {cpython: pass}}\n"
+        "  B: {depends: [A], script: {cpython: pass}}\n",
+        "cycle.yaml:",
+        "cycle",
+    ),
+    "duplicate task names": ("dup.xml", xml(GOOD_TASK + GOOD_TASK), "dup.xml:", "A"),
+    "wrong variable value": (
+        "var.xml",
+        xml(GOOD_TASK, '<variable name="N" value="ten" model="PA:Integer"/>'),
+        "var.xml:",
+        "'ten' is not an integer",
+    ),
+    "unknown language": (
+        "lang.yaml",
+        "name: Lang\ntasks:\n  A: {script: {language: cobol, code: DISPLAY 1}}\n",
+        "lang.yaml:",
+        "cobol",
+    ),
+    "missing script file": (
+        "file.yaml",
+        "name: File\ntasks:\n  A: {script: {language: cpython, file: nowhere/script.py}}\n",
+        "file.yaml:",
+        "does not exist",
+    ),
+}
+
+
+def stored_jobs(data_dir: Path) -> int:
+    database = data_dir / "runyard.db"
+    if not database.exists():
+        return 0
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text("SELECT count(*) FROM jobs")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_run_refuses_bad_workflows_with_location_and_stores_nothing(tmp_path: Path, case: str) -> None:
+    name, text, where, reason = CASES[case]
+    path = tmp_path / name
+    path.write_text(text)
+    data_dir = tmp_path / "data"
+    code, out, err = cli("run", str(path), "--data-dir", str(data_dir))
+    assert code == 2, (out, err)
+    assert where in err and reason in err, err
+    assert stored_jobs(data_dir) == 0
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_validate_reports_every_problem(tmp_path: Path, case: str) -> None:
+    name, text, where, reason = CASES[case]
+    path = tmp_path / name
+    path.write_text(text)
+    code, _, err = cli("validate", str(path))
+    assert code != 0
+    assert where in err and reason in err, err
+
+
+def test_unknown_variable_override_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    code, _, err = cli("run", str(EXAMPLES / "loop.xml"), "--var", "NOPE=1", "--data-dir", str(data_dir))
+    assert code == 2
+    assert "no variable 'NOPE'" in err and "ITERATIONS" in err
+    assert stored_jobs(data_dir) == 0
+
+
+def test_override_outside_the_model_range_is_refused(tmp_path: Path) -> None:
+    code, _, err = cli("run", str(EXAMPLES / "loop.xml"), "--var", "ITERATIONS=1000")
+    assert code == 2
+    assert "ITERATIONS" in err and "1000" in err
+
+
+def test_var_without_equal_sign_is_a_usage_error() -> None:
+    code, _, err = cli("run", str(EXAMPLES / "loop.xml"), "--var", "ITERATIONS")
+    assert code == 2 and "KEY=VALUE" in err
+
+
+def test_missing_workflow_file(tmp_path: Path) -> None:
+    code, _, err = cli("run", str(tmp_path / "absent.xml"))
+    assert code == 2 and "absent.xml" in err
+
+
+def test_a_faulty_task_makes_run_exit_one(tmp_path: Path) -> None:
+    path = tmp_path / "fails.yaml"
+    path.write_text("name: Fails\ntasks:\n  A: {script: {bash: exit 4}}\n")
+    code, out, _ = cli("run", str(path))
+    assert code == 1 and "FAULTY" in out
+
+
+def test_validate_accepts_the_examples() -> None:
+    code, out, _ = cli("validate", *[str(p) for p in sorted(EXAMPLES.iterdir())])
+    assert code == 0 and out.count("valid") == 5
+
+
+def test_convert_round_trips_between_xml_and_yaml(tmp_path: Path) -> None:
+    yaml_path, xml_path = tmp_path / "loop.yaml", tmp_path / "loop.xml"
+    assert cli("convert", str(EXAMPLES / "loop.xml"), str(yaml_path))[0] == 0
+    assert "loop:" in yaml_path.read_text()
+    assert cli("convert", str(yaml_path), str(xml_path))[0] == 0
+    assert cli("validate", str(xml_path))[0] == 0
+    code, _, err = cli("convert", str(EXAMPLES / "loop.xml"), str(tmp_path / "loop.txt"))
+    assert code == 2 and ".txt" in err
