@@ -432,6 +432,7 @@ def print_targets(runs: dict[str, list[Run]], latency: Latency, memory: list[tup
         )
 
 
+BACKEND_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
 DASK = "Dask LocalCluster"
 SUBPROCESS = "subprocess"
 
@@ -439,27 +440,32 @@ SUBPROCESS = "subprocess"
 def runyard_label(database_url: str | None) -> str:
     if database_url is None:
         return "runyard SQLite"
-    return f"runyard {sa.make_url(database_url).get_backend_name()}"
+    backend = sa.make_url(database_url).get_backend_name()
+    return f"runyard {BACKEND_NAMES.get(backend, backend)}"
+
+
+#: Sizes of a full run and of a ``--quick`` one; options given explicitly win over both.
+FULL = {"tasks": 1000, "repeat": 3, "memory_tasks": 10_000, "latency_samples": 20}
+QUICK = {"tasks": 200, "repeat": 1, "memory_tasks": 2000, "latency_samples": 5}
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--tasks", type=int, default=1000, help="tasks per wall-time run (default 1000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each system (default 3)")
-    parser.add_argument("--memory-tasks", type=int, default=10_000, help="tasks of the memory run")
-    parser.add_argument("--latency-samples", type=int, default=20, help="1-task jobs timed (default 20)")
+    parser.add_argument("--tasks", type=int, help="tasks per wall-time run (default 1000)")
+    parser.add_argument("--repeat", type=int, help="runs of each system (default 3)")
+    parser.add_argument("--memory-tasks", type=int, help="tasks of the memory run (default 10000)")
+    parser.add_argument("--latency-samples", type=int, help="1-task jobs timed (default 20)")
     parser.add_argument("--database-url", help="also run runyard on this database server (PostgreSQL)")
-    parser.add_argument(
-        "--quick", action="store_true", help="200 tasks, 1 run, 2,000-task memory run, 5 samples"
-    )
+    parser.add_argument("--quick", action="store_true", help=f"smaller defaults: {QUICK}")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.tasks, args.repeat, args.memory_tasks, args.latency_samples = 200, 1, 2000, 5
-    for option in ("tasks", "repeat", "memory_tasks", "latency_samples"):
-        if getattr(args, option) < 1:
-            parser.error(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
+    for option, default in (QUICK if args.quick else FULL).items():
+        value = getattr(args, option)
+        if value is None:
+            setattr(args, option, default)
+        elif value < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1, got {value}")
     return args
 
 

@@ -39,7 +39,7 @@ def platform(data_dir: Path, database_url: str | None = None, **settings: Any) -
         yield started
 
 
-def tasks_by_name(report: JobReport) -> dict[str, Any]:
+def tasks_by_name(report: JobReport | dict[str, Any]) -> dict[str, Any]:
     return {task["name"]: task for task in report["tasks"]}
 
 

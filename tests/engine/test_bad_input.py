@@ -38,9 +38,7 @@ CASES = {
     ),
     "unknown depends": (
         "deps.xml",
-        xml(
-            GOOD_TASK + f'\n    <task name="B"><depends><task ref="Nope"/></depends>{SCRIPT}</task>'
-        ),
+        xml(GOOD_TASK + f'\n    <task name="B"><depends><task ref="Nope"/></depends>{SCRIPT}</task>'),
         "deps.xml:",
         "Nope",
     ),

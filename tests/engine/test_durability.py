@@ -24,34 +24,32 @@ CHAIN = Workflow(
 )
 
 
-def task_status(data_dir: Path, name: str) -> str | None:
-    database = data_dir / "runyard.db"
-    if not database.exists():
-        return None
-    engine = sa.create_engine(f"sqlite:///{database}")
+def task_status(database_url: str, name: str) -> str | None:
+    engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
             row = connection.execute(sa.text("SELECT status FROM tasks WHERE name = :n"), {"n": name}).first()
-    except sa.exc.OperationalError:  # tables not created yet
+    except sa.exc.SQLAlchemyError:  # no database or tables yet
         return None
     finally:
         engine.dispose()
     return None if row is None else str(row[0])
 
 
-def test_runner_killed_mid_job_then_resumed_loses_no_result(tmp_path: Path) -> None:
+def test_runner_killed_mid_job_then_resumed_loses_no_result(tmp_path: Path, database_url: str) -> None:
     workflow = tmp_path / "chain.xml"
     workflow.write_text(dump_xml(CHAIN))
     data_dir = tmp_path / "data"
-    runner = runyard_process("run", str(workflow), "--data-dir", str(data_dir))
+    store = ("--data-dir", str(data_dir), "--database-url", database_url)
+    runner = runyard_process("run", str(workflow), *store)
     deadline = time.monotonic() + 30
-    while task_status(data_dir, "Slow") != "RUNNING":
+    while task_status(database_url, "Slow") != "RUNNING":
         assert time.monotonic() < deadline and runner.poll() is None, "Slow never started"
         time.sleep(0.05)
     runner.send_signal(signal.SIGKILL)
     runner.communicate()
 
-    resumed = runyard_process("resume", "--data-dir", str(data_dir), "1", "--json")
+    resumed = runyard_process("resume", *store, "1", "--json")
     out, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 0, err
     tasks = tasks_by_name(json.loads(out))

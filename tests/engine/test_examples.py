@@ -68,3 +68,9 @@ def test_json_prints_one_document_and_nothing_else() -> None:
     code, out, _ = cli("run", str(EXAMPLES / "hello.yaml"), "--var", "WHO=you", "--json")
     assert code == 0
     assert out.count("\n") == 1 and out.startswith("{")
+
+
+def test_nodes_option_starts_that_many_nodes() -> None:
+    code, report = cli_json("run", str(EXAMPLES / "replicate.xml"), "--nodes", "1")
+    assert code == 0
+    assert {t["node"] for t in report["tasks"]} == {"local-1"}

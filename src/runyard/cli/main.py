@@ -41,6 +41,14 @@ _BAD_TASK_STATUSES = {"FAULTY", "FAILED", "ABORTED", "NOT_STARTED", "NOT_RESTART
 Vars = Annotated[list[str] | None, typer.Option("--var", help="Set a workflow variable: KEY=VALUE.")]
 Nodes = Annotated[int, typer.Option("--nodes", min=1, help="Local nodes to start.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout at the end.")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="RUNYARD_DATABASE_URL",
+        help="SQLAlchemy URL of the store (default: SQLite in the data folder).",
+    ),
+]
 
 
 @app.command()
@@ -55,6 +63,7 @@ def run(
     node_token: Annotated[
         list[str] | None, typer.Option("--node-token", help="Give a node an access token: NODE=TOKEN.")
     ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Run a workflow to completion on local nodes, showing its tasks live."""
     definition = _load(workflow)
@@ -66,7 +75,7 @@ def run(
             raise typer.BadParameter(f"expected NODE=TOKEN, got {item!r}", param_hint="--node-token")
         tokens[node] = (*tokens.get(node, ()), token)
     with _data_folder(data_dir) as folder:
-        settings = Settings(data_dir=folder, nodes=nodes, node_tokens=tokens)
+        settings = Settings(data_dir=folder, nodes=nodes, node_tokens=tokens, database_url=database_url)
         with _platform(settings, live=not json_output) as platform:
             try:
                 job_id = platform.submit(definition, variables)
@@ -85,12 +94,14 @@ def resume(
     ] = None,
     nodes: Nodes = 2,
     json_output: Json = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Finish the jobs of a run that was interrupted or killed."""
-    if not (data_dir / "runyard.db").exists():
+    if database_url is None and not (data_dir / "runyard.db").exists():
         err.print(f"[red]error:[/red] no runyard store in {data_dir}")
         raise typer.Exit(2)
-    with _platform(Settings(data_dir=data_dir, nodes=nodes), live=not json_output) as platform:
+    settings = Settings(data_dir=data_dir, nodes=nodes, database_url=database_url)
+    with _platform(settings, live=not json_output) as platform:
         ids = platform.alive_jobs()
         if job_id is not None:
             report = platform.report(job_id)  # raises UnknownJobError
