@@ -85,13 +85,15 @@ def _tree() -> list[psutil.Process]:
     return [me, *me.children(recursive=True)]
 
 
-def _cpu_of(process: psutil.Process) -> float:
-    """CPU of ``process`` and of the children it has reaped; 0 if it has just gone."""
+def _cpu_of(process: psutil.Process, *, own: bool = True, reaped: bool = True) -> float:
+    """CPU of ``process`` itself and/or of the children it has reaped; 0 if it has just gone."""
     try:
         t = process.cpu_times()
     except psutil.NoSuchProcess:
         return 0.0
-    return float(t.user + t.system + t.children_user + t.children_system)
+    return float(
+        (t.user + t.system if own else 0.0) + (t.children_user + t.children_system if reaped else 0.0)
+    )
 
 
 def tree_cpu() -> Cpu:
@@ -99,7 +101,8 @@ def tree_cpu() -> Cpu:
     entry to its parent's ``children_*``, so the difference of two readings stays exact as long
     as the reaper is in the tree (agents reap task processes, this process reaps the rest)."""
     me, *others = _tree()
-    return Cpu(_cpu_of(me), sum(_cpu_of(p) for p in others))
+    descendants = _cpu_of(me, own=False) + sum(_cpu_of(p) for p in others)
+    return Cpu(_cpu_of(me, reaped=False), descendants)
 
 
 class MemorySampler:
@@ -279,7 +282,8 @@ def measure_first_start(samples: int, database_url: str | None) -> Latency:
             task = platform.report(job)["tasks"][0]
             with platform.engine.connect() as connection:
                 execution = load_executions(connection, job)[0]
-            assert task["started_at"] is not None and execution.started_at is not None
+            if task["started_at"] is None or execution.started_at is None:
+                raise RuntimeError(f"job {job} finished without a start time: {task}, {execution}")
             dispatched.append(task["started_at"] - submitted)
             on_node.append(execution.started_at - submitted)
             walls.append(wall)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from runyard.model import Priority
-from runyard.scheduler.dispatch import Candidate, Refusals, assign
+from runyard.scheduler.dispatch import Candidate, Refusals, assign, job_order
 
 from .helpers import Run, task, workflow
 
@@ -21,21 +23,23 @@ def jobs(*priorities: Priority) -> list[Run]:
 
 
 def candidates(runs: list[Run], tokens: dict[str, str] | None = None) -> list[Candidate]:
+    """Ready instances of the jobs in dispatch order, as the scheduler feeds ``assign``."""
     tokens = tokens or {}
+    by_job = {run.job.id: run for run in runs}
     return [
-        Candidate(run.job, t, tokens.get(f"{run.job.id}/{t.name}"))
-        for run in runs
-        for t in run.index.ready(run.now)
+        Candidate(job, t, tokens.get(f"{job.id}/{t.name}"))
+        for job in job_order(run.job for run in runs)
+        for t in by_job[job.id].index.ready(by_job[job.id].now)
     ]
 
 
-def pairs(assigned: list[tuple[Candidate, str]]) -> list[tuple[str, str]]:
+def pairs(assigned: Iterable[tuple[Candidate, str]]) -> list[tuple[str, str]]:
     return [(f"{c.job.id}/{c.task.name}", node) for c, node in assigned]
 
 
 def test_highest_priority_first_then_oldest_job_then_creation_order() -> None:
     runs = jobs(Priority.NORMAL, Priority.HIGH, Priority.NORMAL, Priority.IDLE)
-    found = assign(reversed(candidates(runs)), ["n1", "n2", "n3", "n4", "n5"], NO_TOKENS, Refusals(), 0.0)
+    found = assign(candidates(runs), ["n1", "n2", "n3", "n4", "n5"], NO_TOKENS, Refusals(), 0.0)
     assert pairs(found) == [("2/A", "n1"), ("2/B", "n2"), ("1/A", "n3"), ("1/B", "n4"), ("3/A", "n5")]
 
 

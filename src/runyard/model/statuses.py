@@ -95,4 +95,7 @@ class Priority(StrEnum):
     @property
     def rank(self) -> int:
         """Larger runs first."""
-        return list(Priority).index(self)
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {priority: rank for rank, priority in enumerate(Priority)}

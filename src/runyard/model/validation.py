@@ -54,8 +54,9 @@ def validate(workflow: Workflow) -> list[Problem]:
     problems += _variables(workflow.variables, None)
     names = [task.name for task in workflow.tasks]
     problems += _names(names)
+    known = set(names)
     for task in workflow.tasks:
-        problems += _task(task, set(names))
+        problems += _task(task, known)
     if not any(p.task is not None and p.field in _GRAPH_FIELDS for p in problems):
         problems += _FlowChecker(workflow.tasks).check()
     return problems

@@ -39,6 +39,11 @@ class Refusals:
         return min(times) if times else None
 
 
+def job_order(jobs: Iterable[JobState]) -> list[JobState]:
+    """Jobs in dispatch order: highest priority first, then the oldest."""
+    return sorted(jobs, key=lambda job: (-job.priority.rank, job.id))
+
+
 def assign(
     candidates: Iterable[Candidate],
     free_nodes: list[str],
@@ -46,22 +51,23 @@ def assign(
     refusals: Refusals,
     now: float,
 ) -> list[tuple[Candidate, str]]:
-    """Pairs (task, node): highest priority first, then oldest job, then creation order.
+    """Pairs (task, node), taking candidates in the order given until no node is free.
 
-    A node holding tokens takes only tasks whose token it holds; a task with a token runs only
-    on a node holding it.
+    Callers give candidates highest priority first, then oldest job, then creation order; the
+    iterable is consumed lazily, so a long queue costs nothing once the nodes are taken. A node
+    holding tokens takes only tasks whose token it holds; a task with a token runs only on a
+    node holding it.
     """
-    ordered = sorted(candidates, key=lambda c: (-c.job.priority.rank, c.job.id, c.task.number))
     free = list(free_nodes)
     pairs: list[tuple[Candidate, str]] = []
-    for candidate in ordered:
+    for candidate in candidates:
         if not free:
             break
         for node in free:
             held = tokens.get(node, frozenset())
             allowed = candidate.token in held if candidate.token is not None else not held
             if allowed and not refusals.refused(candidate.job.id, candidate.task.name, node, now):
-                pairs.append((candidate, node))
                 free.remove(node)
+                pairs.append((candidate, node))
                 break
     return pairs

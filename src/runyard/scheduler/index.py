@@ -23,6 +23,7 @@ class ReadyIndex:
         self._depends: dict[str, tuple[str, ...]] = {}
         self._terminal: set[str] = set()
         self._ready: dict[str, None] = {}
+        self._delayed: dict[str, float] = {}  # ready instances with a not_before time
         self.refresh(job.tasks)
 
     def refresh(self, names: Iterable[str]) -> None:
@@ -35,26 +36,33 @@ class ReadyIndex:
             if task.status.is_terminal and name not in self._terminal:
                 self._terminal.add(name)
                 recheck |= self._children.get(name, set())
-        for name in recheck:
+        for name in sorted(recheck, key=lambda n: self.job.tasks[n].number):  # FIFO, then creation order
             task = self.job.tasks[name]
             if task.status in WAITING and all(d in self._terminal for d in task.depends):
                 self._ready[name] = None
+                if task.not_before is not None:
+                    self._delayed[name] = task.not_before
+                else:
+                    self._delayed.pop(name, None)
             else:
                 self._ready.pop(name, None)
+                self._delayed.pop(name, None)
 
     def ready(self, now: float) -> Iterator[TaskState]:
-        """Ready instances, oldest first, if the job may start tasks at all."""
+        """Ready instances, oldest first, if the job may start tasks at all.
+
+        Nothing may change the index while the iterator is in use.
+        """
         if self.job.status not in _DISPATCHING:
             return
-        for name in list(self._ready):
-            task = self.job.tasks[name]
-            if task.not_before is None or task.not_before <= now:
-                yield task
+        for name in self._ready:
+            not_before = self._delayed.get(name)
+            if not_before is None or not_before <= now:
+                yield self.job.tasks[name]
 
     def next_wake(self) -> float | None:
         """Earliest time a ready instance waits for (retry delay, cron loop)."""
-        times = [t for n in self._ready if (t := self.job.tasks[n].not_before) is not None]
-        return min(times) if times else None
+        return min(self._delayed.values()) if self._delayed else None
 
     def _link(self, name: str, depends: tuple[str, ...]) -> None:
         old = self._depends.get(name, ())

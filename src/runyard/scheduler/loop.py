@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,7 @@ from runyard.nodes.protocol import (
     TaskStarted,
 )
 from runyard.scheduler import transitions as tr
-from runyard.scheduler.dispatch import Candidate, Refusals, assign
+from runyard.scheduler.dispatch import Candidate, Refusals, assign, job_order
 from runyard.scheduler.graph import Graph
 from runyard.scheduler.index import ReadyIndex
 from runyard.scheduler.specs import Spaces, access_token, build_spec
@@ -82,7 +82,7 @@ class _Turn:
 
     changes: dict[int, tr.Changes] = field(default_factory=dict)
     new_jobs: list[_Active] = field(default_factory=list)
-    executions: list[tuple[int, TaskState, str | None, str, str, str | None]] = field(default_factory=list)
+    executions: dict[int, list[store.ExecutionRecord]] = field(default_factory=dict)
     starts: list[tuple[str, TaskSpec]] = field(default_factory=list)
     replies: list[tuple[_Command, Any, BaseException | None]] = field(default_factory=list)
 
@@ -361,14 +361,20 @@ class Scheduler:
             return
         active = self._active[busy[0]]
         task = active.job.tasks[busy[1]]
-        execution = task.executions
+        record = store.ExecutionRecord(
+            task_number=task.number,
+            execution=task.executions,
+            node=event.node,
+            outcome="node_lost",
+            started_at=task.started_at,
+            finished_at=self.clock(),
+            output=self._output(active.job.id, task.number, task.executions),
+            error=event.reason,
+        )
+        self._turn.executions.setdefault(active.job.id, []).append(record)
         changes = self._turn.of(active.job.id)
         tr.node_lost(
             active.job, active.graph, task, self.clock(), self.settings.max_failures_per_task, changes
-        )
-        output = self._output(active.job.id, task.number, execution)
-        self._turn.executions.append(
-            (active.job.id, _snapshot(task, execution), event.node, "node_lost", output, event.reason)
         )
 
     def _task_done(self, event: TaskDone) -> None:
@@ -388,14 +394,18 @@ class Scheduler:
             self.spaces.log(job_id, task.number, outcome.execution).unlink(missing_ok=True)
         else:
             self._refusals.forget(job_id, name)
-            output = self._output(job_id, task.number, outcome.execution)
-            record = (job_id, task, event.node, outcome.kind.value, output, outcome.error)
+            record = store.ExecutionRecord(
+                task_number=task.number,
+                execution=outcome.execution,
+                node=event.node,
+                outcome=outcome.kind.value,
+                started_at=outcome.started_at,
+                finished_at=outcome.finished_at,
+                output=self._output(job_id, task.number, outcome.execution),
+                error=outcome.error,
+            )
+            self._turn.executions.setdefault(job_id, []).append(record)
         tr.task_outcome(active.job, active.graph, task, outcome, now, self._turn.of(job_id))
-        if outcome.kind is not OutcomeKind.NOT_SELECTED:
-            snapshot = _snapshot(task, outcome.execution)
-            snapshot.started_at = outcome.started_at
-            snapshot.finished_at = outcome.finished_at
-            self._turn.executions.append((job_id, snapshot, *record[2:]))
 
     def _output(self, job_id: int, number: int, execution: int) -> str:
         path: Path = self.spaces.log(job_id, number, execution)
@@ -412,21 +422,17 @@ class Scheduler:
         if not free:
             return
         now = self.clock()
-        actives = sorted(self._active.values(), key=lambda a: (-a.job.priority.rank, a.job.id))
-        candidates: list[Candidate] = []
+        actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
         for active in actives:
             self._reindex(active)
-            for task in itertools.islice(active.index.ready(now), _MAX_CANDIDATES):
-                try:
-                    token = access_token(active.job, active.graph, task)
-                except RunyardError as error:
-                    self._start_failed(active, task, error)
-                    continue
-                candidates.append(Candidate(active.job, task, token))
-        for candidate, node in assign(candidates, free, self._tokens, self._refusals, now):
+        started: list[tuple[_Active, TaskState, str]] = []
+        for candidate, node in assign(
+            self._candidates(actives, now), free, self._tokens, self._refusals, now
+        ):
             active = self._active[candidate.job.id]
-            task = candidate.task
-            tr.task_started(active.job, task, node, now, self._turn.of(active.job.id))
+            tr.task_started(active.job, candidate.task, node, now, self._turn.of(active.job.id))
+            started.append((active, candidate.task, node))
+        for active, task, node in started:
             try:
                 spec = build_spec(active.job, active.graph, task, self._nodes[node], self.spaces, self._urls)
             except RunyardError as error:
@@ -436,6 +442,17 @@ class Scheduler:
             self._turn.starts.append((node, spec))
         for active in actives:
             self._reindex(active)
+
+    def _candidates(self, actives: list[_Active], now: float) -> Iterator[Candidate]:
+        """Ready instances in dispatch order, at most ``_MAX_CANDIDATES`` looked at per job."""
+        for active in actives:
+            for task in itertools.islice(active.index.ready(now), _MAX_CANDIDATES):
+                try:
+                    token = access_token(active.job, active.graph, task)
+                except RunyardError as error:  # the index is not touched until _reindex: safe here
+                    self._start_failed(active, task, error)
+                    continue
+                yield Candidate(active.job, task, token)
 
     def _start_failed(self, active: _Active, task: TaskState, error: RunyardError) -> None:
         reason = f"cannot start: {error}"
@@ -457,10 +474,12 @@ class Scheduler:
             for job_id, changes in turn.changes.items():
                 changed = self._active.get(job_id)
                 if changed is not None:
+                    grown = any(not changed.job.tasks[name].stored for name in changes.tasks)
                     store.save_tasks(connection, changed.job, changes.tasks)
-                    store.save_job(connection, changed.job)
-            for job_id, task, node, kind, output, error in turn.executions:
-                store.record_execution(connection, job_id, task, node, kind, output, error)
+                    if changes.job or grown:  # new instances move the job's next_number
+                        store.save_job(connection, changed.job)
+            for job_id, records in turn.executions.items():
+                store.record_executions(connection, job_id, records)
         self._after_commit(turn)
 
     def _after_commit(self, turn: _Turn) -> None:
@@ -497,12 +516,3 @@ class Scheduler:
                 self._told[job_id] = job.status
                 for listener in self._listeners:
                     listener(JobEvent(job_id, job.status.value))
-
-
-def _snapshot(task: TaskState, execution: int) -> TaskState:
-    """A copy of the instance as it was for ``execution`` (the live one moves on)."""
-    copy = TaskState(number=task.number, name=task.name, template=task.template)
-    copy.executions = execution
-    copy.started_at = task.started_at
-    copy.finished_at = task.finished_at
-    return copy

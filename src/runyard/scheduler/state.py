@@ -6,6 +6,7 @@ and replicate/loop add ``T*1``, ``T#1``, ``T#1*2``... Every field here is mirror
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,33 @@ class JobState:
     source_dir: str | None = None
     tasks: dict[str, TaskState] = field(default_factory=dict)  # by instance name, creation order
     next_number: int = 0
+    _open: set[str] | None = field(default=None, compare=False, repr=False)  # not terminal yet
+    _in_error: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    def track(self, names: Iterable[str]) -> None:
+        """Note the current status of the instances ``names`` (the first call looks at all)."""
+        if self._open is None:
+            self._open = set()
+            names = self.tasks
+        for name in names:
+            status = self.tasks[name].status
+            if status.is_terminal:
+                self._open.discard(name)
+            else:
+                self._open.add(name)
+            if status is TaskStatus.IN_ERROR:
+                self._in_error.add(name)
+            else:
+                self._in_error.discard(name)
+
+    @property
+    def all_terminal(self) -> bool:
+        """Every instance has ended (as of the last :meth:`track`)."""
+        return not self._open
+
+    @property
+    def any_in_error(self) -> bool:
+        return bool(self._in_error)
 
     def add_task(self, template: str, iteration: int, replication: int, depends: list[str]) -> TaskState:
         task = TaskState(

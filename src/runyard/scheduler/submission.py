@@ -6,7 +6,7 @@ files, unknown or ill-typed variables, typed attributes that reference variables
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +97,8 @@ def prepare_job(
     """A new job (id 0 until stored) with its first task instances; raises WorkflowError."""
     problems = check_workflow(workflow)
     values = check_variable_values(workflow, variables or {}, problems)
-    resolved = copy.deepcopy(workflow)
+    # Resolving only rebinds task attributes: shallow copies keep the caller's workflow intact.
+    resolved = dataclasses.replace(workflow, tasks=[dataclasses.replace(t) for t in workflow.tasks])
     attributes = _resolve_attributes(resolved, values, problems)
     gi = {k: substitute(v, values) for k, v in resolved.generic_information.items()}
     gi.update(generic_information or {})

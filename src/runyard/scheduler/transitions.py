@@ -82,8 +82,9 @@ def task_outcome(
     task.variables = dict(outcome.variables)
     task.exit_value = outcome.exit_value
     task.error = outcome.error
-    job.result_map.update(outcome.result_map)
-    changes.job = True
+    if outcome.result_map:
+        job.result_map.update(outcome.result_map)
+        changes.job = True
     if outcome.kind is OutcomeKind.FINISHED:
         task.status = TaskStatus.FINISHED
         task.flow = outcome.flow
@@ -171,12 +172,13 @@ def refresh_job_status(job: JobState, now: float, changes: Changes) -> None:
     """Derive the job status from its instances (terminal and paused statuses stay)."""
     if not job.status.is_alive:
         return
-    if all(t.status.is_terminal for t in job.tasks.values()):
+    job.track(changes.tasks)  # every status change is in ``changes``: no need to look at every instance
+    if job.all_terminal:
         _end_job(job, JobStatus.FINISHED, now, changes)
         return
     if job.status is JobStatus.PAUSED:
         return
-    if any(t.status is TaskStatus.IN_ERROR for t in job.tasks.values()):
+    if job.any_in_error:
         status = JobStatus.IN_ERROR
     elif job.started_at is None:
         status = JobStatus.PENDING

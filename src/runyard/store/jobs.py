@@ -6,6 +6,7 @@ Only the scheduler writes (one writer); readers (CLI, API) use :func:`load_job` 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,19 @@ WorkflowDecoder = Callable[[dict[str, Any]], Workflow]
 _ALIVE = [s.value for s in JobStatus if s.is_alive]
 
 
+def _update(table: sa.Table, *keys: str) -> sa.Update:
+    """An UPDATE of every column but the keys, by bound parameters (compiled once, then cached)."""
+    where = [table.c[key] == sa.bindparam(f"b_{key}") for key in keys]
+    values: dict[str, Any] = {
+        c.name: sa.bindparam(c.name) for c in table.c if c.name not in keys and c.name != "workflow"
+    }
+    return sa.update(table).where(*where).values(values)
+
+
+_UPDATE_JOB = _update(jobs, "id")
+_UPDATE_TASK = _update(tasks, "job_id", "number")
+
+
 def insert_job(connection: sa.Connection, job: JobState, workflow: dict[str, Any]) -> int:
     """Store a new job and its first instances; returns the job id."""
     row = _job_row(job)
@@ -32,7 +46,7 @@ def insert_job(connection: sa.Connection, job: JobState, workflow: dict[str, Any
 
 
 def save_job(connection: sa.Connection, job: JobState) -> None:
-    connection.execute(sa.update(jobs).where(jobs.c.id == job.id).values(_job_row(job)))
+    connection.execute(_UPDATE_JOB, {**_job_row(job), "b_id": job.id})
 
 
 def save_tasks(connection: sa.Connection, job: JobState, names: Iterable[str]) -> None:
@@ -43,47 +57,34 @@ def save_tasks(connection: sa.Connection, job: JobState, names: Iterable[str]) -
         task = job.tasks[name]
         row = _task_row(task)
         if task.stored:
-            row["b_number"] = task.number
-            changed.append(row)
+            changed.append({**row, "b_job_id": job.id, "b_number": task.number})
         else:
-            row["job_id"] = job.id
-            row["number"] = task.number
-            new.append(row)
+            new.append({**row, "job_id": job.id, "number": task.number})
             task.stored = True
     if new:
         connection.execute(sa.insert(tasks), new)
     if changed:
-        columns: dict[str, Any] = {key: sa.bindparam(key) for key in changed[0] if key != "b_number"}
-        statement = (
-            sa.update(tasks)
-            .where(tasks.c.job_id == job.id, tasks.c.number == sa.bindparam("b_number"))
-            .values(columns)
-        )
-        connection.execute(statement, changed)
+        connection.execute(_UPDATE_TASK, changed)
 
 
-def record_execution(
-    connection: sa.Connection,
-    job_id: int,
-    task: TaskState,
-    node: str | None,
-    outcome: str,
-    output: str,
-    error: str | None,
-) -> None:
-    connection.execute(
-        sa.insert(executions).values(
-            job_id=job_id,
-            task_number=task.number,
-            execution=task.executions,
-            node=node,
-            outcome=outcome,
-            started_at=task.started_at,
-            finished_at=task.finished_at,
-            output=output,
-            error=error,
-        )
-    )
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One execution of a task instance, as kept in the store."""
+
+    task_number: int
+    execution: int
+    node: str | None
+    outcome: str
+    started_at: float | None
+    finished_at: float | None
+    output: str
+    error: str | None
+
+
+def record_executions(connection: sa.Connection, job_id: int, records: Iterable[ExecutionRecord]) -> None:
+    rows = [{"job_id": job_id, **dataclasses.asdict(record)} for record in records]
+    if rows:
+        connection.execute(sa.insert(executions), rows)
 
 
 def alive_job_ids(connection: sa.Connection) -> list[int]:
@@ -146,18 +147,6 @@ def load_job(connection: sa.Connection, job_id: int, decode: WorkflowDecoder) ->
         )
         job.tasks[task.name] = task
     return job
-
-
-@dataclass(frozen=True)
-class ExecutionRecord:
-    task_number: int
-    execution: int
-    node: str | None
-    outcome: str
-    started_at: float | None
-    finished_at: float | None
-    output: str
-    error: str | None
 
 
 def load_executions(connection: sa.Connection, job_id: int) -> list[ExecutionRecord]:
