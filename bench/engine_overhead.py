@@ -432,7 +432,8 @@ def print_targets(runs: dict[str, list[Run]], latency: Latency, memory: list[tup
         )
         print(
             f"  peak PSS (shared pages counted once): {m.peak_pss / MB:.0f} MB; this process alone "
-            f"before the platform started: {m.baseline_rss / MB:.0f} MB RSS; {m.samples} samples"
+            f"before the platform started: {m.baseline_rss / MB:.0f} MB RSS, so the platform added "
+            f"{(m.peak_rss - m.baseline_rss) / MB:.0f} MB at the peak; {m.samples} samples"
         )
 
 

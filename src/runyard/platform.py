@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from runyard.formats.mapping import from_mapping
-from runyard.model import JobStatus, Workflow
+from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.local import LocalNodeSource
 from runyard.reports import JobReport, job_report
 from runyard.scheduler.loop import JobEvent, Scheduler
@@ -57,6 +57,35 @@ class Platform:
 
     def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:
         return self.scheduler.wait(job_id, timeout)
+
+    def kill_job(self, job_id: int) -> None:
+        """Running tasks are killed (ABORTED), the others will not start; the job is KILLED."""
+        self.scheduler.kill_job(job_id)
+
+    def pause_job(self, job_id: int) -> None:
+        """No task of the job starts until ``resume_job``; running ones go on."""
+        self.scheduler.pause_job(job_id)
+
+    def resume_job(self, job_id: int) -> None:
+        self.scheduler.resume_job(job_id)
+
+    def kill_task(self, job_id: int, task: str) -> None:
+        """The task ends ABORTED; its successors go on as after a faulty task."""
+        self.scheduler.kill_task(job_id, task)
+
+    def pause_task(self, job_id: int, task: str) -> None:
+        """A waiting task does not start until ``resume_task``."""
+        self.scheduler.pause_task(job_id, task)
+
+    def resume_task(self, job_id: int, task: str) -> None:
+        self.scheduler.resume_task(job_id, task)
+
+    def restart_task(self, job_id: int, task: str) -> None:
+        """Run an IN_ERROR task again (``onTaskError`` suspendTask or pauseJob)."""
+        self.scheduler.restart_task(job_id, task)
+
+    def set_priority(self, job_id: int, priority: Priority | str) -> None:
+        self.scheduler.set_priority(job_id, Priority(str(priority).lower()))
 
     def report(self, job_id: int) -> JobReport:
         with self.engine.connect() as connection:

@@ -86,7 +86,7 @@ def test_suspend_task_puts_job_in_error_until_the_task_is_restarted(tmp_path: Pa
         assert p.report(job)["status"] == "IN_ERROR"
         assert tasks_by_name(p.report(job))["B"]["status"] == "PENDING"
         marker.touch()
-        p.scheduler.restart_task(job, "A")
+        p.restart_task(job, "A")
         assert p.wait(job, 30) is JobStatus.FINISHED
         assert tasks_by_name(p.report(job))["B"]["result"] == "ok"
 
@@ -104,10 +104,10 @@ def test_pause_job_policy_pauses_the_job_with_the_task_in_error(tmp_path: Path) 
         wait_for(p, job, "A", "IN_ERROR")
         assert p.report(job)["status"] == "PAUSED"
         assert tasks_by_name(p.report(job))["B"]["status"] == "PAUSED"
-        p.scheduler.resume_job(job)
+        p.resume_job(job)
         assert p.report(job)["status"] == "IN_ERROR"
         marker.touch()
-        p.scheduler.restart_task(job, "A")
+        p.restart_task(job, "A")
         assert p.wait(job, 30) is JobStatus.FINISHED
         assert tasks_by_name(p.report(job))["B"]["status"] == "FINISHED"
 
@@ -153,12 +153,12 @@ def test_kill_job_stops_running_tasks(tmp_path: Path) -> None:
     with platform(tmp_path) as p:
         job = p.submit(workflow)
         wait_for(p, job, "Long", "RUNNING")
-        p.scheduler.kill_job(job)
+        p.kill_job(job)
         assert p.wait(job, 10) is JobStatus.KILLED
         tasks = tasks_by_name(p.report(job))
         assert (tasks["Long"]["status"], tasks["Next"]["status"]) == ("ABORTED", "NOT_STARTED")
         with pytest.raises(InvalidTransitionError, match="ended"):
-            p.scheduler.kill_job(job)
+            p.kill_job(job)
 
 
 def test_kill_task_lets_the_job_go_on(tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_kill_task_lets_the_job_go_on(tmp_path: Path) -> None:
     with platform(tmp_path) as p:
         job = p.submit(workflow)
         wait_for(p, job, "Long", "RUNNING")
-        p.scheduler.kill_task(job, "Long")
+        p.kill_task(job, "Long")
         assert p.wait(job, 10) is JobStatus.FINISHED
         tasks = tasks_by_name(p.report(job))
     assert (tasks["Long"]["status"], tasks["Next"]["status"]) == ("ABORTED", "FINISHED")
@@ -187,16 +187,16 @@ def test_pause_and_resume_a_job_and_a_task(tmp_path: Path) -> None:
     with platform(tmp_path, nodes=1) as p:
         job = p.submit(workflow)
         wait_for(p, job, "First", "RUNNING")
-        p.scheduler.pause_job(job)
+        p.pause_job(job)
         with pytest.raises(InvalidTransitionError, match="PAUSED"):
-            p.scheduler.pause_task(job, "Other")  # already paused with the job
+            p.pause_task(job, "Other")  # already paused with the job
         wait_for(p, job, "First", "FINISHED")  # a paused job finishes what runs
         time.sleep(0.3)
         tasks = tasks_by_name(p.report(job))
         assert (tasks["Second"]["status"], p.report(job)["status"]) == ("PAUSED", "PAUSED")
         with pytest.raises(InvalidTransitionError):
-            p.scheduler.resume_task(job, "Second")  # the job itself is paused
-        p.scheduler.resume_job(job)
+            p.resume_task(job, "Second")  # the job itself is paused
+        p.resume_job(job)
         assert p.wait(job, 20) is JobStatus.FINISHED
 
 
@@ -211,10 +211,28 @@ def test_a_paused_task_waits_while_the_job_goes_on(tmp_path: Path) -> None:
     )
     with platform(tmp_path) as p:
         job = p.submit(workflow)
-        p.scheduler.pause_task(job, "Held")
+        p.pause_task(job, "Held")
         wait_for(p, job, "Free", "FINISHED")
         assert tasks_by_name(p.report(job))["Held"]["status"] == "PAUSED"
-        p.scheduler.resume_task(job, "Held")
+        p.resume_task(job, "Held")
         assert p.wait(job, 20) is JobStatus.FINISHED
         with pytest.raises(InvalidTransitionError):
-            p.scheduler.resume_job(job)
+            p.resume_job(job)
+
+
+def test_a_raised_priority_goes_first(tmp_path: Path) -> None:
+    with platform(tmp_path, nodes=1) as p:
+        blocker = p.submit(
+            Workflow(name="Blocker", tasks=[python_task("Block", "import time; time.sleep(1)")])
+        )
+        wait_for(p, blocker, "Block", "RUNNING")
+        normal = p.submit(Workflow(name="Normal", tasks=[python_task("T", "pass")]))
+        low = p.submit(Workflow(name="Low", priority="low", tasks=[python_task("T", "pass")]))
+        p.set_priority(low, "HIGHEST")
+        assert p.report(low)["priority"] == "highest"
+        p.wait(normal, 20)
+        p.wait(low, 20)
+        started = {job: tasks_by_name(p.report(job))["T"]["started_at"] for job in (normal, low)}
+        assert started[low] < started[normal]
+        with pytest.raises(ValueError, match="urgent"):
+            p.set_priority(low, "urgent")

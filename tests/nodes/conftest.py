@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +11,9 @@ import pytest
 
 from runyard.model import Script, ScriptExecutable
 from runyard.nodes.local import LocalNodeSource
-from runyard.nodes.protocol import NodeEvent, TaskDone, TaskSpec
+from runyard.nodes.protocol import TaskSpec
+from support.nodes import Events, SpecFactory
 
-SpecFactory = Callable[..., TaskSpec]
 _ids = itertools.count(1)
 
 
@@ -47,36 +45,6 @@ def make_spec(tmp_path: Path) -> SpecFactory:
         return TaskSpec(**values)
 
     return make
-
-
-@dataclass
-class Events:
-    """Collects node events; ``wait`` blocks until one matches."""
-
-    seen: list[NodeEvent] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def __call__(self, event: NodeEvent) -> None:
-        with self.changed:
-            self.seen.append(event)
-            self.changed.notify_all()
-
-    def wait(self, match: Callable[[NodeEvent], bool], timeout: float = 20.0) -> NodeEvent:
-        def first() -> NodeEvent | None:
-            return next((event for event in self.seen if match(event)), None)
-
-        with self.changed:
-            assert self.changed.wait_for(lambda: first() is not None, timeout), (
-                f"no matching event within {timeout} s; seen: {self.seen}"
-            )
-            event = first()
-            assert event is not None
-            return event
-
-    def done(self, task_id: str, timeout: float = 20.0) -> TaskDone:
-        event = self.wait(lambda e: isinstance(e, TaskDone) and e.outcome.task_id == task_id, timeout)
-        assert isinstance(event, TaskDone)
-        return event
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SpecFactory
 from runyard.model import (
     IfAction,
     JavaExecutable,
@@ -20,6 +19,7 @@ from runyard.model import (
 )
 from runyard.nodes.executor import NodeContext, execute
 from runyard.nodes.protocol import OutcomeKind, ParentResult
+from support.nodes import SpecFactory
 
 
 def py(code: str) -> Script:
@@ -36,24 +36,27 @@ def trace(step: str) -> Script:
 
 
 def write(path: str, expression: str, mode: str = "w") -> Script:
-    """A script writing ``expression`` to ``path``."""
+    """A script writing ``expression`` to ``path`` (not in localspace: it is removed at the end)."""
     return py(f"with open({path!r}, {mode!r}) as file:\n    file.write({expression})")
 
 
-def test_steps_run_in_order(make_spec: SpecFactory) -> None:
+def test_steps_run_in_order(make_spec: SpecFactory, tmp_path: Path) -> None:
     spec = make_spec(
         "variables['TRACE'] += 'main '\nresult = 1",
         selection=[SelectionScript(py("variables['TRACE'] = 'selection '\nselected = True"))],
         pre=trace("pre"),
         post=trace("post"),
         flow=ReplicateAction(py("variables['TRACE'] += 'flow ' + variables['PA_TASK_SUCCESS']\nruns = 2")),
-        cleaning=write("clean.txt", "variables['TRACE'] + ' clean ' + variables['PA_TASK_SUCCESS']"),
+        cleaning=write(
+            str(tmp_path / "clean.txt"), "variables['TRACE'] + ' clean ' + variables['PA_TASK_SUCCESS']"
+        ),
     )
     outcome = execute(spec)
     assert outcome.kind is OutcomeKind.FINISHED, outcome.error
     assert outcome.variables["TRACE"] == "selection pre main post flow true"
-    assert Path(spec.localspace, "clean.txt").read_text() == "selection pre main post flow true clean true"
+    assert (tmp_path / "clean.txt").read_text() == "selection pre main post flow true clean true"
     assert outcome.flow == {"runs": 2}
+    assert not Path(spec.localspace).exists()  # scratch space, removed after the execution
     assert outcome.variables["PA_JOB_ID"] == "7"
     assert outcome.started_at is not None and outcome.finished_at is not None
     assert outcome.started_at <= outcome.finished_at
@@ -75,14 +78,14 @@ def test_post_replaces_the_result(make_spec: SpecFactory) -> None:
     assert kept.result is not None and pickle.loads(kept.result) == 20
 
 
-def test_main_failure_skips_post_but_runs_flow_and_clean(make_spec: SpecFactory) -> None:
+def test_main_failure_skips_post_but_runs_flow_and_clean(make_spec: SpecFactory, tmp_path: Path) -> None:
     spec = make_spec(
         "raise RuntimeError('main broke')",
         post=trace("post"),
         flow=IfAction(
             "A", "B", None, py("branch = 'if' if variables['PA_TASK_SUCCESS'] == 'true' else 'else'")
         ),
-        cleaning=write("clean.txt", "variables['PA_TASK_SUCCESS']"),
+        cleaning=write(str(tmp_path / "clean.txt"), "variables['PA_TASK_SUCCESS']"),
     )
     outcome = execute(spec)
     assert outcome.kind is OutcomeKind.FAULTY
@@ -91,7 +94,7 @@ def test_main_failure_skips_post_but_runs_flow_and_clean(make_spec: SpecFactory)
     assert "TRACE" not in outcome.variables
     assert outcome.flow == {"branch": "else"}
     assert outcome.result is None
-    assert Path(spec.localspace, "clean.txt").read_text() == "false"
+    assert (tmp_path / "clean.txt").read_text() == "false"
 
 
 def test_pre_failure_skips_main(make_spec: SpecFactory) -> None:

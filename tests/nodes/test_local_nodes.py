@@ -10,11 +10,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import Events, SpecFactory
 from runyard.errors import NodeError
 from runyard.model import Script, SelectionScript, SelectionType
 from runyard.nodes.local import LocalNodeSource
 from runyard.nodes.protocol import NodeDown, NodeUp, OutcomeKind, TaskStarted
+from support.nodes import Events, SpecFactory
 
 
 def wait_for_file(path: Path, timeout: float = 20.0) -> str:

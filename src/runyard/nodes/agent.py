@@ -20,6 +20,7 @@ import json
 import os
 import pickle
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -243,6 +244,7 @@ class Agent:
             error = f"task process died (signal {os.WTERMSIG(status)})"
         else:
             error = f"task process exited with code {os.WEXITSTATUS(status)} before reporting"
+        shutil.rmtree(spec.localspace, ignore_errors=True)  # the task could not clean up after itself
         died = TaskOutcome(spec.task_id, spec.execution, kind, error=error)
         died.started_at, died.finished_at = running.started_at, time.time()
         return outcome_to_json(died)

@@ -4,6 +4,7 @@ flow → output files → clean. Every call into user code passes one error boun
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 import time
@@ -85,6 +86,7 @@ class _Execution:
         Path(self.spec.localspace).mkdir(parents=True, exist_ok=True)
         with output_to(self.spec.log_path), _working_dir(self.spec.localspace):
             kind = self._run_steps()
+        shutil.rmtree(self.spec.localspace, ignore_errors=True)  # as ProActive: scratch space only
         encoded = self.encoded if kind is OutcomeKind.FINISHED else None
         return TaskOutcome(
             task_id=self.spec.task_id,

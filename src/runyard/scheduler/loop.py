@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from runyard.errors import InvalidTransitionError, RunyardError, SchedulerError, UnknownJobError
 from runyard.formats.mapping import from_mapping, to_mapping
-from runyard.model import JobStatus, TaskStatus
+from runyard.model import JobStatus, Priority, TaskStatus
 from runyard.nodes.protocol import (
     NodeDown,
     NodeEvent,
@@ -221,7 +221,7 @@ class Scheduler:
 
         self._job_command(job_id, restart)
 
-    def set_priority(self, job_id: int, priority: Any) -> None:
+    def set_priority(self, job_id: int, priority: Priority) -> None:
         def change(active: _Active, changes: tr.Changes) -> None:
             active.job.priority = priority
             changes.job = True

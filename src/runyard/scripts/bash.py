@@ -18,7 +18,7 @@ class BashEngine:
     """``bash <file> args...``."""
 
     def run(self, source: ScriptSource, bindings: Bindings) -> ScriptOutput:
-        with _script_file(source) as path:
+        with _script_file(source, bindings) as path:
             return run_process(["bash", path, *bindings.args], bindings)
 
 
@@ -28,14 +28,16 @@ class ShellEngine:
     def run(self, source: ScriptSource, bindings: Bindings) -> ScriptOutput:
         if not source.text.startswith("#!"):
             raise ScriptError(f"a shell script must start with a shebang line (#!...): {source.origin}")
-        with _script_file(source) as path:
+        with _script_file(source, bindings) as path:
             os.chmod(path, stat.S_IRWXU)
             return run_process([path, *bindings.args], bindings)
 
 
 @contextmanager
-def _script_file(source: ScriptSource) -> Iterator[str]:
-    descriptor, path = tempfile.mkstemp(prefix="runyard-script-", suffix=".sh")
+def _script_file(source: ScriptSource, bindings: Bindings) -> Iterator[str]:
+    """The script as a file, in localspace so that nothing is left behind even if the task is killed."""
+    folder = bindings.localspace or None
+    descriptor, path = tempfile.mkstemp(prefix=".runyard-script-", suffix=".sh", dir=folder)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(source.text)
