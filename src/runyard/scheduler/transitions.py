@@ -77,6 +77,7 @@ def task_outcome(
         task.started_at = None
         refresh_job_status(job, now, changes)
         return
+    task.started_at = outcome.started_at or task.started_at  # when the node really began
     task.finished_at = outcome.finished_at or now
     task.result, task.result_json, task.result_repr = outcome.result, outcome.result_json, outcome.result_repr
     task.variables = dict(outcome.variables)
