@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.helpers import bash_task, cli_json, platform, python_task, tasks_by_name
+from engine.helpers import bash_task, cli, cli_json, platform, python_task, runyard_process, tasks_by_name
 from runyard.formats import dump_yaml
 from runyard.model import (
     JobStatus,
@@ -146,3 +146,23 @@ def test_result_map_and_non_json_results(tmp_path: Path) -> None:
     assert tasks["A"]["result"] == "{1, 2}"  # a set is not JSON: its repr
     assert tasks["B"]["result"] == [1, 2]  # the child got the real value
     assert report["result_map"] == {"a": 1, "b": "two"}
+
+
+def test_run_warns_when_no_node_holds_a_needed_token(tmp_path: Path) -> None:
+    workflow = Workflow(
+        name="Unheld",
+        generic_information={"NODE_ACCESS_TOKEN": "gpu"},
+        tasks=[python_task("A", "pass")],
+    )
+    path = tmp_path / "unheld.yaml"
+    path.write_text(dump_yaml(workflow))
+    code, _, err = cli("run", str(path), "--node-token", "local-1=gpu")
+    assert code == 0 and "warning" not in err
+    waiting = runyard_process("run", str(path))  # no node holds 'gpu': the job would wait forever
+    try:
+        assert waiting.stderr is not None
+        first = waiting.stderr.readline()
+    finally:
+        waiting.kill()
+        waiting.communicate()
+    assert "task A needs node access token 'gpu', which no node holds" in first

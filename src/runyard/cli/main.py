@@ -21,6 +21,7 @@ from runyard.cli.options import pairs
 from runyard.errors import Problem, RunyardError, WorkflowError
 from runyard.formats.locations import locate
 from runyard.model import JobStatus, Workflow
+from runyard.model.substitution import resolve, substitute
 from runyard.platform import Platform
 from runyard.reports import JobReport
 from runyard.scheduler.submission import check_variable_values, check_workflow
@@ -74,6 +75,7 @@ def run(
         if not node or not token:
             raise typer.BadParameter(f"expected NODE=TOKEN, got {item!r}", param_hint="--node-token")
         tokens[node] = (*tokens.get(node, ()), token)
+    _warn_unheld_tokens(definition, variables, tokens)
     with _data_folder(data_dir) as folder:
         settings = Settings(data_dir=folder, nodes=nodes, node_tokens=tokens, database_url=database_url)
         with _platform(settings, live=not json_output) as platform:
@@ -159,6 +161,24 @@ def convert(
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
     err.print(f"wrote {target}")
+
+
+def _warn_unheld_tokens(
+    workflow: Workflow, variables: dict[str, str], tokens: dict[str, tuple[str, ...]]
+) -> None:
+    """A task needing a token that no node holds would wait forever: say so before it does."""
+    values = resolve({**{v.name: v.value for v in workflow.variables}, **variables})
+    held = {token for node_tokens in tokens.values() for token in node_tokens}
+    for task in workflow.tasks:
+        token = task.generic_information.get(
+            "NODE_ACCESS_TOKEN", workflow.generic_information.get("NODE_ACCESS_TOKEN")
+        )
+        token = substitute(token, values).strip() if token else None
+        if token and "$" not in token and token not in held:
+            err.print(
+                f"[yellow]warning:[/yellow] task {task.name} needs node access token {token!r}, "
+                "which no node holds (give one with --node-token NODE=TOKEN): it will wait"
+            )
 
 
 def _load(path: Path, *, validate: bool = True) -> Workflow:
