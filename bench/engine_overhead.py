@@ -4,8 +4,9 @@ Prints figures and asserts nothing. Measured, each system on 2 workers:
 
 - wall time from submission to the end of N independent no-op tasks (default 1,000), for
   runyard (a job of ``cpython`` tasks whose code is ``pass``; SQLite, and PostgreSQL with
-  ``--database-url``), a Dask ``LocalCluster(n_workers=2, threads_per_worker=1)`` mapping a no-op
-  function, and ``subprocess.run([sys.executable, "-c", "pass"])`` over 2 threads; each system is
+  ``--database-url``; and on SQLite the same tasks with ``fork=False``, run in each node's
+  worker), a Dask ``LocalCluster(n_workers=2, threads_per_worker=1)`` mapping a no-op function,
+  and ``subprocess.run([sys.executable, "-c", "pass"])`` over 2 threads; each system is
   started before the clock starts (its start time is printed apart) and stopped after, so that one
   system's idle processes never share the machine with another's run;
 - CPU time (user + system) of the whole process tree over that window: this process plus every
@@ -168,9 +169,10 @@ def noop(_: int) -> None:
     """The Dask task."""
 
 
-def noop_workflow(tasks: int, name: str = "Bench") -> Workflow:
+def noop_workflow(tasks: int, name: str = "Bench", fork: bool | None = None) -> Workflow:
+    """``fork=False``: ProActive's ``fork="false"``, the tasks run in each node's reused worker process."""
     script = ScriptExecutable(Script("cpython", code="pass"))
-    return Workflow(name=name, tasks=[Task(name=f"T{i}", executable=script) for i in range(tasks)])
+    return Workflow(name=name, tasks=[Task(name=f"T{i}", executable=script, fork=fork) for i in range(tasks)])
 
 
 @contextmanager
@@ -218,8 +220,8 @@ def run_job(platform: Platform, workflow: Workflow) -> tuple[int, float]:
     return job, wall
 
 
-def run_runyard(tasks: int, database_url: str | None) -> Run:
-    workflow = noop_workflow(tasks)
+def run_runyard(tasks: int, database_url: str | None, fork: bool | None = None) -> Run:
+    workflow = noop_workflow(tasks, fork=fork)
     with started_platform(database_url) as (platform, start):
         before = tree_cpu()
         _, wall = run_job(platform, workflow)
@@ -494,6 +496,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     systems: dict[str, Callable[[], Run]] = {
         runyard_label(u): partial(run_runyard, args.tasks, u) for u in databases
     }
+    systems[f"{runyard_label(None)} fork=false"] = partial(run_runyard, args.tasks, None, fork=False)
     systems[DASK] = partial(run_dask, args.tasks)
     systems[SUBPROCESS] = partial(run_subprocesses, args.tasks)
     runs = measure_walls(systems, args.repeat, progress)

@@ -176,3 +176,24 @@ def test_stop_leaves_no_process(tmp_path: Path, events: Events, make_spec: SpecF
 def test_size_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(NodeError, match="at least one node"):
         LocalNodeSource(0, tmp_path)
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_agent_keeps_no_descriptor_or_process_per_task(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, fork: bool
+) -> None:
+    agent = psutil.Process(local_nodes.agent_pid("local-1"))
+
+    def run_tasks(count: int) -> None:
+        for _ in range(count):
+            spec = make_spec("print('x')", fork=fork)
+            local_nodes.run("local-1", spec)
+            assert events.done(spec.task_id).outcome.kind is OutcomeKind.FINISHED
+
+    run_tasks(3)
+    time.sleep(0.2)  # let the last task process exit
+    fds, children = agent.num_fds(), len(agent.children())
+    run_tasks(200)
+    time.sleep(0.2)
+    assert agent.num_fds() <= fds
+    assert len(agent.children()) <= children

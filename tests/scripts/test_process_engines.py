@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import pickle
+import signal
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,34 @@ def test_native_command_working_dir_is_localspace_by_default(bindings: Bindings,
 def test_native_command_not_found(bindings: Bindings) -> None:
     with pytest.raises(ScriptFailure, match="command not found: no-such-command-xyz"):
         run_native(NativeExecutable("no-such-command-xyz"), bindings)
+
+
+def test_command_that_cannot_be_executed(bindings: Bindings, tmp_path: Path) -> None:
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    with pytest.raises(ScriptFailure, match=r"command cannot be executed \(permission denied\): .*/not-exec"):
+        run_native(NativeExecutable(str(script)), bindings)
+
+
+def test_working_folder_applies_to_the_command_only(bindings: Bindings, tmp_path: Path) -> None:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "run.sh").write_text("#!/bin/sh\nexit 6\n")
+    (folder / "run.sh").chmod(0o755)
+    before = os.getcwd()
+    assert run_native(NativeExecutable("./run.sh", working_dir=str(folder)), bindings).exit_code == 6
+    assert os.getcwd() == before
+
+
+def test_signals_python_ignores_have_their_default_action(bindings: Bindings) -> None:
+    assert bash("kill -PIPE $$", bindings) == 128 + signal.SIGPIPE
+
+
+def test_script_files_are_not_left_behind(bindings: Bindings) -> None:
+    assert bash("ls -A > listing", bindings) == 0
+    listing = Path(bindings.localspace, "listing").read_text().split()
+    assert len(listing) == 2 and listing[0].startswith(".runyard-script-") and listing[1] == "listing"
+    assert sorted(os.listdir(bindings.localspace)) == ["listing"]
+    nowhere = dataclasses.replace(bindings, localspace="")
+    assert bash('case "$0" in /*/.runyard-script-*.sh) exit 0;; esac; exit 1', nowhere) == 0
+    assert sorted(os.listdir(bindings.localspace)) == ["listing"]

@@ -1,13 +1,17 @@
-"""The node agent: a long-lived process that forks once per task execution (a warm fork: the engines
-are imported once, no interpreter starts per task).
+"""The node agent: a long-lived process that runs task executions in processes it forks (a warm
+fork: the engines are imported once, no interpreter starts per task).
 
 Run as ``python -m runyard.nodes.agent --channel-fd N --node NAME ...`` with ``N`` one end of a
-socket pair. Parent → agent messages are pickled :class:`RunRequest` / :class:`KillRequest` (platform
-data only); agent → parent messages are JSON objects (``ready``, ``started``, ``done``), so the parent
-never unpickles anything user code produced. The agent exits, killing its task, when the channel closes.
+socket pair. Parent → agent messages are run and kill requests (``runyard.nodes.messages``: a JSON
+header, and for a run the pickled spec, which the agent passes on to the task process unread);
+agent → parent messages are JSON objects (``ready``, ``started``, ``done``), so the parent never
+unpickles anything user code produced. The agent exits, killing its task, when the channel closes.
 
-The forked task process writes its outcome (JSON) to a pipe and closes it: the agent reports the
-outcome at once and reaps the process when it has exited, so its teardown is off the critical path.
+An execution runs in a fresh forked process (the default), or, for a ``fork=False`` spec, in the
+node's **worker**: a process forked once and reused for every such execution until it dies or is
+killed (faster, not isolated; see docs/scripts.md). Both kinds of process run the same loop: read a
+request from a pipe, execute it, write the ``done`` message to another pipe. The agent forwards that
+message as it is, and reaps a one-shot process once it has exited, off the critical path.
 """
 
 from __future__ import annotations
@@ -23,41 +27,52 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from runyard.model import Script, ScriptExecutable
 from runyard.nodes.channel import Channel
 from runyard.nodes.executor import NodeContext, execute
-from runyard.nodes.messages import KillRequest, RunRequest, outcome_to_json
+from runyard.nodes.messages import KillRequest, RunRequest, decode_request, outcome_to_json
+from runyard.nodes.output import prepare_standard_streams
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome, TaskSpec
 
 _PR_SET_PDEATHSIG = 1
 _READ_SIZE = 1 << 20
+_HEADER = struct.Struct("!Q")
+#: No-op executions the agent runs in itself before its first fork (see ``Agent._warm_up``).
+_WARM_UP_RUNS = 20
 
 
 @dataclass
 class _TaskProcess:
-    """A forked task process: a spare waiting for its request, then the running execution."""
+    """A forked task process: the spare waiting for its one request, or the reusable worker of
+    ``fork=False`` executions; ``request`` is set while it runs one."""
 
     pid: int
     pidfd: int
-    request_pipe: int  # write end: the pickled request goes there
-    outcome_pipe: int | None  # read end; None once read to its end
-    spec: TaskSpec | None = None
+    request_pipe: int | None  # write end; closed (None) once a one-shot process has its request
+    outcome_pipe: int | None  # read end; closed (None) once a one-shot process has reported
+    reusable: bool
+    request: RunRequest | None = None
     started_at: float = 0.0
     deadline: float | None = None
     data: bytearray = field(default_factory=bytearray)
     stopped: OutcomeKind | None = None  # KILLED or WALLTIME once the agent killed it
 
+    def fds(self) -> list[int]:
+        return [fd for fd in (self.pidfd, self.request_pipe, self.outcome_pipe) if fd is not None]
+
 
 class Agent:
-    """Runs one execution at a time in a forked child, reporting over ``channel``.
+    """Runs one execution at a time in a forked process, reporting over ``channel``.
 
-    The next task process is forked ahead of time (right after the previous execution reported),
-    so that neither the fork nor the child's start is on the path from a request to its outcome.
+    The next one-shot process is forked ahead of time (right after the previous one reported), so
+    that neither the fork nor the child's start is on the path from a request to its outcome.
     """
 
     def __init__(self, channel: Channel, node: NodeContext) -> None:
@@ -65,22 +80,43 @@ class Agent:
         self.node = node
         self.static_selection: dict[str, bool] = {}
         self.spare: _TaskProcess | None = None
+        self.worker: _TaskProcess | None = None  # fork=False executions; forked on first use
         self.running: _TaskProcess | None = None
         self.exiting: dict[int, int] = {}  # pidfd -> pid of task processes that reported, not yet reaped
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl
 
     def serve(self) -> None:
-        """Serve until the channel closes; the running task's process group is killed on the way out."""
-        gc.freeze()  # what the agent holds now stays shared with every fork, untouched
-        self.spare = self._fork()
+        """Serve until the channel closes; the task processes are killed on the way out."""
+        self._warm_up()
+        gc.freeze()  # what the agent holds now is left alone by the collector of every fork
+        self.spare = self._fork(reusable=False)
         self._send({"type": "ready", "pid": os.getpid()})
         try:
             while self._serve_once():
                 pass
         finally:
-            for process in (self.running, self.spare):
+            for process in (self.running, self.spare, self.worker):
                 if process is not None:
                     kill_process_group(process.pid)
+
+    def _warm_up(self) -> None:
+        """Run a few no-op executions here, before the first fork.
+
+        Each forked process pays a page copy for every page it writes, and a first run writes a lot:
+        CPython specialises the bytecode it runs in place, fills its type caches, interns names.
+        Done once here, it is shared by every fork (about 70 fewer page copies per execution).
+        """
+        folder = os.path.join(self.node.cachespace, f".runyard-warm-up-{os.getpid()}")
+        no_op = ScriptExecutable(Script("cpython", code="result = None"))
+        for number in range(_WARM_UP_RUNS):
+            spec = TaskSpec(
+                job_id="0", job_name="warm-up", task_id=f"warm-up-{number}", task_name="warm-up",
+                execution=1, owner="", iteration=0, replication=0, variables={}, generic_information={},
+                executable=no_op, localspace=os.path.join(folder, "localspace"),
+                log_path=os.path.join(folder, "log"),
+            )  # fmt: skip
+            self._run(pickle.loads(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)))
+        shutil.rmtree(folder, ignore_errors=True)
 
     def _serve_once(self) -> bool:
         running = self.running
@@ -99,77 +135,85 @@ class Agent:
             self._watch(running, ready)
         if self.channel.fileno() in ready:
             try:
-                raw = self.channel.recv_bytes()
+                self._handle(decode_request(self.channel.recv_bytes()))
             except (EOFError, OSError):
                 return False
-            self._handle(raw, pickle.loads(raw))
         return True
 
     def _watch(self, running: _TaskProcess, ready: list[int]) -> None:
-        pipe = running.outcome_pipe
-        if pipe is not None and pipe in ready and self._read_outcome(running):
-            outcome = self._reported_outcome(running)
-            if outcome is not None:
+        if running.outcome_pipe in ready and (done := self._reported(running)) is not None:
+            if not running.reusable:  # it exits now: reaped when it has
+                self._close_pipes(running)
                 self.exiting[running.pidfd] = running.pid
-                self._report(outcome)
-                return
-        if running.pidfd in ready:
+            self._report(running, done)
+        elif running.pidfd in ready:
             status = self._reap(running.pid, running.pidfd)
-            if running.outcome_pipe is not None:
-                self._read_outcome(running)
-            self._report(self._reported_outcome(running) or self._death(running, status))
+            done = self._reported(running)
+            self._close_pipes(running)
+            if running is self.worker:
+                self.worker = None
+            self._report(running, done or self._death(running, status))
         elif not ready and running.stopped is None:
             running.stopped = OutcomeKind.WALLTIME
             kill_process_group(running.pid)
 
-    def _handle(self, raw: bytes, request: RunRequest | KillRequest) -> None:
+    def _handle(self, request: RunRequest | KillRequest) -> None:
         running = self.running
         if isinstance(request, KillRequest):
             if (
                 running is not None
-                and running.spec is not None
-                and (
-                    running.spec.task_id,
-                    running.spec.execution,
-                )
+                and running.request is not None
+                and (running.request.task_id, running.request.execution)
                 == (request.task_id, request.execution)
             ):
                 running.stopped = running.stopped or OutcomeKind.KILLED
                 kill_process_group(running.pid)
         elif running is not None:
             busy = f"node {self.node.name} is already running another task"
-            spec = request.spec
-            outcome = TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=busy)
+            outcome = TaskOutcome(request.task_id, request.execution, OutcomeKind.FAULTY, error=busy)
             self._send({"type": "done", "outcome": outcome_to_json(outcome)})
         else:
-            self._start(raw, request.spec)
+            self._start(request)
 
-    def _start(self, raw: bytes, spec: TaskSpec) -> None:
-        process = self._take_spare()
-        pid = process.pid
-        process.spec = spec
+    def _start(self, request: RunRequest) -> None:
+        process = self._take_spare() if request.fork else self._take_worker()
+        process.request = request
         process.started_at = time.time()
-        if spec.walltime is not None:
-            process.deadline = process.started_at + spec.walltime
+        if request.walltime is not None:
+            process.deadline = process.started_at + request.walltime
         self.running = process
+        # The worker's copy of the static selection cache may be behind: it gets the agent's.
+        frames = _frame(json.dumps(self.static_selection).encode()) + _frame(request.spec)
+        assert process.request_pipe is not None
         # A task process that died meanwhile shows up through its pidfd: the write error is moot.
         with contextlib.suppress(OSError):
-            _write_all(process.request_pipe, raw)
-        os.close(process.request_pipe)
-        self._send({"type": "started", "task_id": spec.task_id, "execution": spec.execution, "pid": pid})
+            _write_all(process.request_pipe, frames)
+        if not process.reusable:
+            os.close(process.request_pipe)
+            process.request_pipe = None
+        started = {"task_id": request.task_id, "execution": request.execution, "pid": process.pid}
+        self._send({"type": "started", **started})
 
     def _take_spare(self) -> _TaskProcess:
         spare, self.spare = self.spare, None
-        if spare is not None and not select.select([spare.pidfd], [], [], 0)[0]:
-            return spare
-        if spare is not None:  # it died while waiting
-            self._reap(spare.pid, spare.pidfd)
-            os.close(spare.request_pipe)
-            if spare.outcome_pipe is not None:
-                os.close(spare.outcome_pipe)
-        return self._fork()
+        return spare if spare is not None and self._alive(spare) else self._fork(reusable=False)
 
-    def _fork(self) -> _TaskProcess:
+    def _take_worker(self) -> _TaskProcess:
+        worker, self.worker = self.worker, None
+        if worker is None or not self._alive(worker):
+            worker = self._fork(reusable=True)
+        self.worker = worker
+        return worker
+
+    def _alive(self, process: _TaskProcess) -> bool:
+        """Whether an idle task process is still there; a dead one is reaped and its pipes closed."""
+        if not select.select([process.pidfd], [], [], 0)[0]:
+            return True
+        self._reap(process.pid, process.pidfd)
+        self._close_pipes(process)
+        return False
+
+    def _fork(self, *, reusable: bool) -> _TaskProcess:
         request_read, request_write = os.pipe()
         outcome_read, outcome_write = os.pipe()
         pid = os.fork()
@@ -180,79 +224,91 @@ class Agent:
         os.close(request_read)
         os.close(outcome_write)
         os.set_blocking(outcome_read, False)
-        return _TaskProcess(pid, os.pidfd_open(pid), request_write, outcome_read)
+        return _TaskProcess(pid, os.pidfd_open(pid), request_write, outcome_read, reusable)
 
     def _task_process(self, request_pipe: int, outcome_pipe: int) -> NoReturn:
-        """In the forked process: wait for the request, run it, write the outcome, exit."""
+        """In the forked process: run each request that comes, write its outcome; exit at end of input.
+
+        A one-shot process gets one request (the agent then closes the pipe), the worker many.
+        """
         code = 0
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             self.channel.close()
+            for process in (self.spare, self.worker, self.running):
+                for fd in process.fds() if process is not None else ():
+                    os.close(fd)
             for pidfd in self.exiting:
                 os.close(pidfd)
             os.setsid()
             self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            with os.fdopen(request_pipe, "rb") as requests:
-                raw = requests.read()
-            if raw:  # nothing: the agent is shutting down
-                request: RunRequest = pickle.loads(raw)
-                known = set(self.static_selection)
-                outcome = execute(request.spec, self.static_selection, self.node)
-                learnt = {k: v for k, v in self.static_selection.items() if k not in known}
-                message = {"outcome": outcome_to_json(outcome), "static_selection": learnt}
-                _write_all(outcome_pipe, json.dumps(message).encode())
-            os.close(outcome_pipe)
+            while (frames := _read_frames(request_pipe, 2)) is not None:
+                cache, spec = frames
+                self.static_selection.update(json.loads(cache))
+                _write_all(outcome_pipe, self._run(pickle.loads(spec)))
         except BaseException:
             traceback.print_exc()
             code = 70
         finally:
             os._exit(code)
 
-    def _read_outcome(self, running: _TaskProcess) -> bool:
-        """Read what the task process wrote; True once its end is reached (the pipe is then closed)."""
-        assert running.outcome_pipe is not None
-        with contextlib.suppress(BlockingIOError):
-            while chunk := os.read(running.outcome_pipe, _READ_SIZE):
-                running.data += chunk
-            os.close(running.outcome_pipe)
-            running.outcome_pipe = None
-            return True
-        return False
+    def _run(self, spec: TaskSpec) -> bytes:
+        """Execute ``spec``: two frames, the static selection answers learnt and the ``done`` message."""
+        known = set(self.static_selection)
+        outcome = execute(spec, self.static_selection, self.node)
+        learnt = {k: v for k, v in self.static_selection.items() if k not in known}
+        done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
+        return _frame(json.dumps(learnt).encode()) + _frame(done.encode())
 
-    def _reported_outcome(self, running: _TaskProcess) -> dict[str, Any] | None:
-        """The outcome the task process wrote, if it wrote one whole."""
-        try:
-            message = json.loads(running.data) if running.data else None
-        except ValueError:  # cut short by a kill
+    def _reported(self, running: _TaskProcess) -> bytes | None:
+        """The ``done`` message the task process wrote, once whole (the static selection answers it
+        learnt are taken in on the way)."""
+        if running.outcome_pipe is not None:
+            with contextlib.suppress(BlockingIOError):
+                while chunk := os.read(running.outcome_pipe, _READ_SIZE):
+                    running.data += chunk
+                os.close(running.outcome_pipe)  # end of input: the process is exiting
+                running.outcome_pipe = None
+        frames = _split_frames(running.data, 2)
+        if frames is None:  # not all there yet, or cut short by a kill
             return None
-        if message is None:
-            return None
-        self.static_selection.update(message["static_selection"])
-        outcome: dict[str, Any] = message["outcome"]
-        return outcome
+        learnt, done = frames
+        self.static_selection.update(json.loads(learnt))
+        return done
 
-    def _death(self, running: _TaskProcess, status: int) -> dict[str, Any]:
-        """The outcome of a task process that exited without writing one."""
-        assert running.spec is not None
-        spec = running.spec
+    def _death(self, running: _TaskProcess, status: int) -> bytes:
+        """The ``done`` message of a task process that exited without writing one."""
+        assert running.request is not None
+        request = running.request
         kind: OutcomeKind = OutcomeKind.FAULTY
         if running.stopped is OutcomeKind.WALLTIME:
-            kind, error = running.stopped, f"walltime of {spec.walltime:g} s exceeded: killed"
+            kind, error = running.stopped, f"walltime of {request.walltime:g} s exceeded: killed"
         elif running.stopped is OutcomeKind.KILLED:
             kind, error = running.stopped, "killed on request"
         elif os.WIFSIGNALED(status):
             error = f"task process died (signal {os.WTERMSIG(status)})"
         else:
             error = f"task process exited with code {os.WEXITSTATUS(status)} before reporting"
-        shutil.rmtree(spec.localspace, ignore_errors=True)  # the task could not clean up after itself
-        died = TaskOutcome(spec.task_id, spec.execution, kind, error=error)
+        shutil.rmtree(request.localspace, ignore_errors=True)  # the task could not clean up after itself
+        died = TaskOutcome(request.task_id, request.execution, kind, error=error)
         died.started_at, died.finished_at = running.started_at, time.time()
-        return outcome_to_json(died)
+        return json.dumps({"type": "done", "outcome": outcome_to_json(died)}).encode()
 
-    def _report(self, outcome: dict[str, Any]) -> None:
+    def _report(self, process: _TaskProcess, done: bytes) -> None:
+        """Forward the outcome; a one-shot process is left to exit, a live worker waits for more."""
         self.running = None
-        self._send({"type": "done", "outcome": outcome})
-        self.spare = self._fork()
+        process.request, process.deadline, process.stopped = None, None, None
+        process.data.clear()
+        self.channel.send_bytes(done)
+        if not process.reusable:
+            self.spare = self._fork(reusable=False)
+
+    @staticmethod
+    def _close_pipes(process: _TaskProcess) -> None:
+        for fd in (process.request_pipe, process.outcome_pipe):
+            if fd is not None:
+                os.close(fd)
+        process.request_pipe = process.outcome_pipe = None
 
     @staticmethod
     def _reap(pid: int, pidfd: int) -> int:
@@ -262,6 +318,49 @@ class Agent:
 
     def _send(self, message: dict[str, Any]) -> None:
         self.channel.send_bytes(json.dumps(message).encode())
+
+
+def _frame(data: bytes) -> bytes:
+    return _HEADER.pack(len(data)) + data
+
+
+def _split_frames(data: bytes | bytearray, count: int) -> list[bytes] | None:
+    """The first ``count`` length-prefixed frames of ``data``, or ``None`` if they are not all there."""
+    frames, offset = [], 0
+    for _ in range(count):
+        if len(data) < offset + _HEADER.size:
+            return None
+        (size,) = _HEADER.unpack_from(data, offset)
+        offset += _HEADER.size
+        if len(data) < offset + size:
+            return None
+        frames.append(bytes(data[offset : offset + size]))
+        offset += size
+    return frames
+
+
+def _read_frames(fd: int, count: int) -> list[bytes] | None:
+    """Read ``count`` frames from a blocking ``fd``; ``None`` at end of input."""
+    frames = []
+    for _ in range(count):
+        header = _read_exactly(fd, _HEADER.size)
+        if header is None:
+            return None
+        body = _read_exactly(fd, _HEADER.unpack(header)[0])
+        if body is None:
+            return None
+        frames.append(body)
+    return frames
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, min(size - len(data), _READ_SIZE))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -287,6 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     os.makedirs(args.cachespace, exist_ok=True)
     # SIGTERM ends the agent through ``serve``'s cleanup, which kills the running task.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    prepare_standard_streams()
     node = NodeContext(name=args.node, host=args.host, url=args.url, cachespace=args.cachespace)
     Agent(Channel(socket.socket(fileno=args.channel_fd)), node).serve()
 

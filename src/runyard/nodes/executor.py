@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from runyard.errors import RunyardError, ScriptError
@@ -83,10 +82,10 @@ class _Execution:
 
     def run(self) -> TaskOutcome:
         started = time.time()
-        Path(self.spec.localspace).mkdir(parents=True, exist_ok=True)
+        _make_folder(self.spec.localspace)
         with output_to(self.spec.log_path), _working_dir(self.spec.localspace):
             kind = self._run_steps()
-        shutil.rmtree(self.spec.localspace, ignore_errors=True)  # as ProActive: scratch space only
+        _remove_folder(self.spec.localspace)  # as ProActive: scratch space only
         encoded = self.encoded if kind is OutcomeKind.FINISHED else None
         return TaskOutcome(
             task_id=self.spec.task_id,
@@ -239,6 +238,24 @@ class _Execution:
     def _check_exit(output: ScriptOutput) -> None:
         if output.exit_code:
             raise ScriptFailure(f"exited with code {output.exit_code}")
+
+
+def _make_folder(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` with one system call in the common case (the parent is there)."""
+    try:
+        os.mkdir(path)
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        pass
+
+
+def _remove_folder(path: str) -> None:
+    """Remove ``path`` and what it holds; a plain ``rmdir`` is enough when the task left nothing."""
+    try:
+        os.rmdir(path)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

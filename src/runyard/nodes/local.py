@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 from runyard.errors import NodeError
 from runyard.nodes.agent import kill_process_group
 from runyard.nodes.channel import Channel
-from runyard.nodes.messages import KillRequest, RunRequest, outcome_from_json
+from runyard.nodes.messages import encode_kill, encode_run, outcome_from_json
 from runyard.nodes.protocol import NodeDown, NodeEvent, NodeInfo, NodeUp, TaskDone, TaskSpec, TaskStarted
 
 #: Seconds ``start`` waits for the agents to be ready, and ``stop`` for them to exit before SIGKILL.
@@ -84,12 +83,12 @@ class LocalNodeSource:
             if agent.task is not None:
                 raise NodeError(f"node {node} is already running task {agent.task[0]}")
             agent.task = (spec.task_id, spec.execution)
-        self._send(agent, RunRequest(spec))
+        self._send(agent, encode_run(spec))
 
     def kill(self, node: str, task_id: str, execution: int) -> None:
         agent = self._agent(node)
         if agent.info.alive:
-            self._send(agent, KillRequest(task_id, execution))
+            self._send(agent, encode_kill(task_id, execution))
 
     def stop(self) -> None:
         """Stop every agent (they kill their task) and wait for them; SIGKILL the slow ones."""
@@ -169,10 +168,10 @@ class LocalNodeSource:
             how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
             self._emit(NodeDown(agent.info.name, f"node agent {how}"))
 
-    def _send(self, agent: _Agent, request: RunRequest | KillRequest) -> None:
+    def _send(self, agent: _Agent, message: bytes) -> None:
         try:
             with agent.send_lock:
-                agent.channel.send_bytes(pickle.dumps(request))
+                agent.channel.send_bytes(message)
         except OSError as error:
             raise NodeError(f"node {agent.info.name} cannot be reached: {error}") from None
 

@@ -1,6 +1,8 @@
 """What goes over a node agent's channel.
 
-Node source → agent: pickled :class:`RunRequest` / :class:`KillRequest` (platform data only).
+Node source → agent: a JSON header line, then (run requests) the pickled :class:`TaskSpec` (platform
+data only). The agent reads the header alone; only the task process unpickles the spec, so that the
+agent, whose every page written is copied again after each fork, does little per task.
 Agent → node source: JSON, outcomes included: what user code produced never crosses as a pickle.
 """
 
@@ -8,26 +10,66 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome, TaskSpec
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunRequest:
-    spec: TaskSpec
+    """Run one execution: what the agent needs of it, and the pickled spec for the task process."""
+
+    task_id: str
+    execution: int
+    walltime: float | None
+    fork: bool
+    localspace: str
+    spec: bytes
 
 
-@dataclass
+@dataclass(frozen=True)
 class KillRequest:
     task_id: str
     execution: int
 
 
+def encode_run(spec: TaskSpec) -> bytes:
+    header = {
+        "type": "run",
+        "task_id": spec.task_id,
+        "execution": spec.execution,
+        "walltime": spec.walltime,
+        "fork": spec.fork,
+        "localspace": spec.localspace,
+    }
+    return json.dumps(header).encode() + b"\n" + pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def encode_kill(task_id: str, execution: int) -> bytes:
+    return json.dumps({"type": "kill", "task_id": task_id, "execution": execution}).encode() + b"\n"
+
+
+def decode_request(data: bytes) -> RunRequest | KillRequest:
+    """The inverse of ``encode_run`` / ``encode_kill``; the spec is left pickled."""
+    line, _, payload = data.partition(b"\n")
+    header = json.loads(line)
+    if header.pop("type") == "kill":
+        return KillRequest(**header)
+    return RunRequest(**header, spec=payload)
+
+
+_OUTCOME_FIELDS = [f.name for f in dataclasses.fields(TaskOutcome)]
+
+
 def outcome_to_json(outcome: TaskOutcome) -> dict[str, Any]:
-    """A JSON-able dict; the pickled result is base64 text."""
-    data = dataclasses.asdict(outcome)
+    """A JSON-able dict; the pickled result is base64 text.
+
+    A shallow copy (not ``dataclasses.asdict``, which deep-copies): the fields already hold JSON
+    values, and this runs in every task process, where each object touched costs a page copy."""
+    data = {name: getattr(outcome, name) for name in _OUTCOME_FIELDS}
     data["kind"] = outcome.kind.value
     data["result"] = None if outcome.result is None else base64.b64encode(outcome.result).decode("ascii")
     return data

@@ -56,6 +56,7 @@ class TaskSpec:
     log_path: str = ""  # stdout and stderr of every script are appended here, live
     credentials: dict[str, str] = field(default_factory=dict)
     source_dir: str | None = None  # folder of the workflow file, for relative script paths
+    fork: bool = True  # False (ProActive fork="false"): run in the node's long-lived worker process
 
 
 class OutcomeKind(StrEnum):

@@ -105,6 +105,7 @@ def build_spec(
         globalspace=str(spaces.globalspace()),
         log_path=str(spaces.log(job.id, task.number, task.executions)),
         source_dir=job.source_dir,
+        fork=definition.fork is not False,
     )
 
 

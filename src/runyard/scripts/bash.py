@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,12 +34,23 @@ class ShellEngine:
 
 @contextmanager
 def _script_file(source: ScriptSource, bindings: Bindings) -> Iterator[str]:
-    """The script as a file, in localspace so that nothing is left behind even if the task is killed."""
-    folder = bindings.localspace or None
-    descriptor, path = tempfile.mkstemp(prefix=".runyard-script-", suffix=".sh", dir=folder)
+    """The script as a file, in localspace so that nothing is left behind even if the task is killed.
+
+    Named here rather than by ``tempfile``, which imports ``random``, whose after-fork hook would run
+    in every task process the node agent forks.
+    """
+    folder = bindings.localspace or _temporary_folder()
+    path = os.path.join(folder, f".runyard-script-{os.urandom(8).hex()}.sh")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(source.text)
         yield path
     finally:
         os.unlink(path)
+
+
+def _temporary_folder() -> str:
+    import tempfile  # here: see _script_file
+
+    return tempfile.gettempdir()
