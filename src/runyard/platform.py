@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from runyard.errors import NodeError
 from runyard.formats.mapping import from_mapping
 from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.local import LocalNodeSource
@@ -26,8 +27,12 @@ class Platform:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = connect(settings.resolved_database_url())
         self.nodes = LocalNodeSource(settings.nodes, settings.data_dir / "nodes")
+        unknown = sorted(set(settings.node_tokens) - set(self.nodes.node_names()))
+        if unknown:
+            names = ", ".join(self.nodes.node_names())
+            raise NodeError(f"node tokens given for unknown nodes {', '.join(unknown)} (nodes: {names})")
+        self.engine = connect(settings.resolved_database_url())
         self.scheduler = Scheduler(self.engine, self.nodes, settings)
 
     def __enter__(self) -> Platform:
@@ -86,6 +91,10 @@ class Platform:
 
     def set_priority(self, job_id: int, priority: Priority | str) -> None:
         self.scheduler.set_priority(job_id, Priority(str(priority).lower()))
+
+    def status(self, job_id: int) -> JobStatus:
+        """The job's status as stored (``UnknownJobError`` if there is no such job)."""
+        return self.scheduler.status(job_id)
 
     def report(self, job_id: int) -> JobReport:
         with self.engine.connect() as connection:

@@ -41,5 +41,9 @@ class Settings:
     catalog_rest_url: str = ""
     """Value of ``PA_CATALOG_REST_URL`` given to tasks (empty while no server runs)."""
 
+    def __post_init__(self) -> None:
+        # Tasks run in their own working folders: a relative data folder would mean another place there.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).absolute())
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'runyard.db'}"

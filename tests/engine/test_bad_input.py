@@ -54,7 +54,7 @@ CASES = {
     "wrong variable value": (
         "var.xml",
         xml(GOOD_TASK, '<variable name="N" value="ten" model="PA:Integer"/>'),
-        "var.xml:",
+        "var.xml:3",
         "'ten' is not an integer",
     ),
     "unknown language": (

@@ -56,6 +56,22 @@ def test_runner_killed_mid_job_then_resumed_loses_no_result(tmp_path: Path, data
     assert tasks["First"]["executions"] == 1  # finished before the kill: not run again
     assert tasks["Slow"]["executions"] == 2  # lost with the runner, run again
     assert tasks["Last"]["result"] == "first+slow+last"
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            outcomes = connection.execute(
+                sa.text(
+                    "SELECT e.outcome, e.error FROM task_executions e JOIN tasks t"
+                    " ON t.job_id = e.job_id AND t.number = e.task_number WHERE t.name = 'Slow'"
+                    " ORDER BY e.execution"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in outcomes] == [
+        ("node_lost", "lost with the previous runner"),
+        ("finished", None),
+    ]
 
 
 def test_resume_without_unfinished_jobs_says_so(tmp_path: Path) -> None:

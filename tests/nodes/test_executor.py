@@ -192,11 +192,12 @@ def test_selection(make_spec: SpecFactory, code: str, selected: bool) -> None:
 
 
 def test_selection_sees_the_node_and_bash_selection_uses_the_exit_code(make_spec: SpecFactory) -> None:
-    node = NodeContext(name="n1", host="h", url="local://h/n1", tokens=["t"])
+    node = NodeContext(name="n1", host="h", url="local://h/n1")
     by_node = SelectionScript(
         py("selected = (nodename, nodehost, nodeurl, nodeTokens) == ('n1', 'h', 'local://h/n1', ['t'])")
     )
-    assert execute(make_spec(selection=[by_node]), node=node).kind is OutcomeKind.FINISHED
+    spec = make_spec(selection=[by_node], node_tokens=["t"])
+    assert execute(spec, node=node).kind is OutcomeKind.FINISHED
     refused = SelectionScript(bash('test "$nodename" = other'))
     assert execute(make_spec(selection=[refused]), node=node).kind is OutcomeKind.NOT_SELECTED
 

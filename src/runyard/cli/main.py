@@ -13,12 +13,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from runyard import formats
+from runyard.cli.follow import follow
 from runyard.cli.live import LiveView
-from runyard.cli.options import pairs
-from runyard.errors import Problem, RunyardError, WorkflowError
+from runyard.cli.options import node_tokens, pairs
+from runyard.errors import Problem, RunyardError, UnknownJobError, WorkflowError
 from runyard.formats.locations import locate
 from runyard.model import JobStatus, Workflow
 from runyard.model.substitution import resolve, substitute
@@ -42,6 +44,9 @@ _BAD_TASK_STATUSES = {"FAULTY", "FAILED", "ABORTED", "NOT_STARTED", "NOT_RESTART
 Vars = Annotated[list[str] | None, typer.Option("--var", help="Set a workflow variable: KEY=VALUE.")]
 Nodes = Annotated[int, typer.Option("--nodes", min=1, help="Local nodes to start.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout at the end.")]
+NodeTokens = Annotated[
+    list[str] | None, typer.Option("--node-token", help="Give a node an access token: NODE=TOKEN.")
+]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
@@ -61,20 +66,13 @@ def run(
         Path | None, typer.Option("--data-dir", help="Keep the store here (default: a temporary folder).")
     ] = None,
     json_output: Json = False,
-    node_token: Annotated[
-        list[str] | None, typer.Option("--node-token", help="Give a node an access token: NODE=TOKEN.")
-    ] = None,
+    node_token: NodeTokens = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run a workflow to completion on local nodes, showing its tasks live."""
     definition = _load(workflow)
     variables = pairs(var, "--var")
-    tokens: dict[str, tuple[str, ...]] = {}
-    for item in node_token or []:
-        node, _, token = item.partition("=")
-        if not node or not token:
-            raise typer.BadParameter(f"expected NODE=TOKEN, got {item!r}", param_hint="--node-token")
-        tokens[node] = (*tokens.get(node, ()), token)
+    tokens = node_tokens(node_token)
     _warn_unheld_tokens(definition, variables, tokens)
     with _data_folder(data_dir) as folder:
         settings = Settings(data_dir=folder, nodes=nodes, node_tokens=tokens, database_url=database_url)
@@ -84,7 +82,7 @@ def run(
             except WorkflowError as error:
                 _problems(error.problems, definition)
                 raise typer.Exit(2) from None
-            reports = _follow(platform, [job_id], data_dir=data_dir)
+            reports = follow(platform, [job_id], data_dir=data_dir, err=err)
         _finish(reports[0], json_output)
 
 
@@ -94,35 +92,58 @@ def resume(
     job_id: Annotated[
         int | None, typer.Argument(help="Job to finish (default: every unfinished job).")
     ] = None,
+    restart_in_error: Annotated[
+        bool, typer.Option("--restart-in-error", help="Run the IN_ERROR tasks again.")
+    ] = False,
     nodes: Nodes = 2,
     json_output: Json = False,
+    node_token: NodeTokens = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Finish the jobs of a run that was interrupted or killed."""
+    """Finish the jobs of a run that was interrupted, killed, paused or stopped on an error.
+
+    Paused jobs are resumed; IN_ERROR tasks run again with --restart-in-error."""
     if database_url is None and not (data_dir / "runyard.db").exists():
         err.print(f"[red]error:[/red] no runyard store in {data_dir}")
         raise typer.Exit(2)
-    settings = Settings(data_dir=data_dir, nodes=nodes, database_url=database_url)
+    tokens = node_tokens(node_token)
+    settings = Settings(data_dir=data_dir, nodes=nodes, database_url=database_url, node_tokens=tokens)
     with _platform(settings, live=not json_output) as platform:
         ids = platform.alive_jobs()
         if job_id is not None:
-            report = platform.report(job_id)  # raises UnknownJobError
+            try:
+                status = platform.status(job_id)
+            except UnknownJobError as error:
+                err.print(f"[red]error:[/red] {error} in {data_dir}")
+                raise typer.Exit(2) from None
             ids = [job_id] if job_id in ids else []
             if not ids:
-                err.print(f"job {job_id} had already ended: {report['status']}")
+                err.print(f"job {job_id} had already ended: {status}")
         elif not ids:
             err.print("no unfinished job")
-        reports = _follow(platform, ids, data_dir=data_dir)
+        for alive in ids:
+            _unblock(platform, alive, restart_in_error=restart_in_error)
+        reports = follow(platform, ids, data_dir=data_dir, err=err)
         if job_id is not None and not reports:
             reports = [platform.report(job_id)]
     if job_id is not None:
         _finish(reports[0], json_output)
     if json_output:
-        out.print_json(json.dumps(reports))
-    failed = [r for r in reports if not _succeeded(r)]
-    for report in reports:
-        _summary(report)
-    raise typer.Exit(1 if failed else 0)
+        sys.stdout.write(json.dumps(reports, default=str) + "\n")
+    else:
+        for report in reports:
+            _summary(report)
+    raise typer.Exit(0 if all(_succeeded(r) for r in reports) else 1)
+
+
+def _unblock(platform: Platform, job_id: int, *, restart_in_error: bool) -> None:
+    """Resume a paused job; with ``restart_in_error``, run its IN_ERROR tasks again."""
+    if platform.status(job_id) is JobStatus.PAUSED:
+        platform.resume_job(job_id)
+    if restart_in_error:
+        for task in platform.report(job_id)["tasks"]:
+            if task["status"] == "IN_ERROR":
+                platform.restart_task(job_id, task["name"])
 
 
 @app.command()
@@ -144,7 +165,8 @@ def validate(
             _problems(problems, definition)
             bad += 1
         else:
-            out.print(f"{path}: valid ({len(definition.tasks)} tasks)")
+            count = len(definition.tasks)
+            out.print(f"{path}: valid ({count} task{'' if count == 1 else 's'})")
     raise typer.Exit(1 if bad else 0)
 
 
@@ -157,8 +179,8 @@ def convert(
     definition = _load(source, validate=False)
     try:
         formats.dump(definition, target)
-    except RunyardError as error:
-        err.print(f"[red]error:[/red] {error}")
+    except (RunyardError, OSError) as error:
+        err.print(f"[red]error:[/red] cannot write {target}: {error}")
         raise typer.Exit(2) from None
     err.print(f"wrote {target}")
 
@@ -190,10 +212,10 @@ def _load(path: Path, *, validate: bool = True) -> Workflow:
 
 
 def _problems(problems: list[Problem], workflow: Workflow | None) -> None:
-    for problem in problems:
-        if workflow is not None:
-            problem = locate(problem, workflow.locations, workflow.source)
-        err.print(f"[red]error:[/red] {problem}", markup=True)
+    if workflow is not None:
+        problems = [locate(p, workflow.locations, workflow.source) for p in problems]
+    for problem in sorted(problems, key=lambda p: p.line or 0):
+        err.print(f"[red]error:[/red] {escape(str(problem))}")
 
 
 @contextmanager
@@ -221,17 +243,6 @@ def _platform(settings: Settings, *, live: bool) -> Iterator[Platform]:
         platform.listen(view)
     with platform, view:
         yield platform
-
-
-def _follow(platform: Platform, ids: list[int], *, data_dir: Path | None) -> list[JobReport]:
-    try:
-        for job_id in ids:
-            platform.wait(job_id)
-    except KeyboardInterrupt:
-        hint = f" (finish it with: runyard resume --data-dir {data_dir})" if data_dir else ""
-        err.print(f"interrupted{hint}")
-        raise typer.Exit(130) from None
-    return [platform.report(job_id) for job_id in ids]
 
 
 def _succeeded(report: JobReport) -> bool:

@@ -14,3 +14,14 @@ def pairs(values: list[str] | None, option: str) -> dict[str, str]:
             raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
         result[key] = value
     return result
+
+
+def node_tokens(values: list[str] | None) -> dict[str, tuple[str, ...]]:
+    """``["local-1=T", "local-1=U"]`` → ``{"local-1": ("T", "U")}``."""
+    tokens: dict[str, tuple[str, ...]] = {}
+    for item in values or []:
+        node, _, token = item.partition("=")
+        if not node or not token:
+            raise typer.BadParameter(f"expected NODE=TOKEN, got {item!r}", param_hint="--node-token")
+        tokens[node] = (*tokens.get(node, ()), token)
+    return tokens

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from runyard.errors import Problem, WorkflowFormatError
+from runyard.formats.dot import dump_dot
 from runyard.formats.locations import locate
 from runyard.formats.xml_reader import read_xml
 from runyard.formats.xml_writer import write_xml
@@ -74,9 +75,15 @@ def dump_yaml(workflow: Workflow) -> str:
 def dump(workflow: Workflow, path: str | Path) -> None:
     """Write the workflow to ``path`` in the format its extension names."""
     path = Path(path)
-    format = _EXTENSIONS.get(path.suffix.lower())
+    writers = {"xml": write_xml, "yaml": write_yaml, "dot": dump_dot}
+    format = "dot" if path.suffix.lower() == ".dot" else _EXTENSIONS.get(path.suffix.lower())
     if format is None:
         raise WorkflowFormatError(
-            [Problem(f"cannot tell the format from the extension {path.suffix!r}: use .xml, .yaml or .yml")]
+            [
+                Problem(
+                    f"cannot tell the format from the extension {path.suffix!r}: "
+                    "use .xml, .yaml, .yml or .dot"
+                )
+            ]
         )
-    path.write_text(write_xml(workflow) if format == "xml" else write_yaml(workflow), encoding="utf-8")
+    path.write_text(writers[format](workflow), encoding="utf-8")

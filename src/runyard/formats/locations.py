@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 
 from runyard.errors import Problem
+from runyard.model.variable_models import field_variable
 
 JOB = "job"
 
@@ -39,6 +40,9 @@ def locate(problem: Problem, where: dict[str, int], source: str | None) -> Probl
     if problem.line is not None:
         return problem
     keys: list[str] = []
+    variable = field_variable(problem.field)
+    if variable is not None:
+        keys.append(variable_key(variable, problem.task))
     if problem.task is not None:
         if problem.field is not None:
             keys.append(field_key(problem.task, problem.field))

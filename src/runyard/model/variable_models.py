@@ -131,6 +131,13 @@ def variable_field(name: str) -> str:
     return f"variable '{name}'"
 
 
+def field_variable(field: str | None) -> str | None:
+    """The variable a ``Problem.field`` made by :func:`variable_field` names, else ``None``."""
+    if field is not None and field.startswith("variable '") and field.endswith("'"):
+        return field[len("variable '") : -1]
+    return None
+
+
 _PA_KINDS = frozenset(kind.value for kind in ModelKind) - {ModelKind.UNCHECKED, ModelKind.DYNAMIC}
 _MODEL = re.compile(r"(?P<kind>[A-Za-z_][A-Za-z0-9_]*)(?P<rest>.*)", re.DOTALL)
 

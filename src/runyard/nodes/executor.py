@@ -45,7 +45,6 @@ class NodeContext:
     host: str = field(default_factory=socket.gethostname)
     url: str = ""
     cachespace: str = ""
-    tokens: list[str] = field(default_factory=list)
 
 
 def execute(
@@ -161,7 +160,7 @@ class _Execution:
             "nodename": self.node.name,
             "nodeurl": self.node.url,
             "nodehost": self.node.host,
-            "nodeTokens": list(self.node.tokens),
+            "nodeTokens": list(self.spec.node_tokens),
         }
         answers: list[bool] = []
 

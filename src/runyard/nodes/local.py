@@ -57,8 +57,8 @@ class LocalNodeSource:
     def start(self, on_event: Callable[[NodeEvent], None]) -> None:
         """Spawn the agents and wait (up to ``START_TIMEOUT``) until each is ready or gone."""
         self._on_event = on_event
-        for number in range(1, self.size + 1):
-            agent = self._spawn(f"{self.name}-{number}")
+        for node in self.node_names():
+            agent = self._spawn(node)
             with self._lock:
                 self._agents[agent.info.name] = agent
             agent.reader = threading.Thread(
@@ -67,6 +67,10 @@ class LocalNodeSource:
             agent.reader.start()
         for agent in self._agents.values():
             agent.ready.wait(START_TIMEOUT)
+
+    def node_names(self) -> list[str]:
+        """The names of the nodes this source starts, known before it starts them."""
+        return [f"{self.name}-{number}" for number in range(1, self.size + 1)]
 
     def nodes(self) -> list[NodeInfo]:
         with self._lock:

@@ -57,6 +57,7 @@ class TaskSpec:
     credentials: dict[str, str] = field(default_factory=dict)
     source_dir: str | None = None  # folder of the workflow file, for relative script paths
     fork: bool = True  # False (ProActive fork="false"): run in the node's long-lived worker process
+    node_tokens: list[str] = field(default_factory=list)  # tokens the node holds now (``nodeTokens``)
 
 
 class OutcomeKind(StrEnum):

@@ -161,10 +161,10 @@ class Scheduler:
 
     def status(self, job_id: int) -> JobStatus:
         with self.engine.connect() as connection:
-            job = store.load_job(connection, job_id, from_mapping)
-        if job is None:
+            status = store.job_status(connection, job_id)
+        if status is None:
             raise UnknownJobError(f"no job {job_id}")
-        return job.status
+        return status
 
     def kill_job(self, job_id: int) -> None:
         self._job_command(job_id, lambda a, c: tr.kill_job(a.job, self.clock(), c))
@@ -276,10 +276,15 @@ class Scheduler:
                 assert job is not None
                 graph = Graph(job.workflow)
                 changes = tr.Changes()
+                lost: list[store.ExecutionRecord] = []
                 for task in list(job.tasks.values()):
                     if task.status is TaskStatus.RUNNING:
+                        lost.append(
+                            self._lost_execution(job.id, task, task.node, "lost with the previous runner")
+                        )
                         tr.node_lost(job, graph, task, now, self.settings.max_failures_per_task, changes)
                 tr.refresh_job_status(job, now, changes)
+                store.record_executions(connection, job.id, lost)
                 store.save_tasks(connection, job, changes.tasks)
                 store.save_job(connection, job)
                 if job.status.is_alive:
@@ -361,20 +366,26 @@ class Scheduler:
             return
         active = self._active[busy[0]]
         task = active.job.tasks[busy[1]]
-        record = store.ExecutionRecord(
-            task_number=task.number,
-            execution=task.executions,
-            node=event.node,
-            outcome="node_lost",
-            started_at=task.started_at,
-            finished_at=self.clock(),
-            output=self._output(active.job.id, task.number, task.executions),
-            error=event.reason,
-        )
+        record = self._lost_execution(active.job.id, task, event.node, event.reason)
         self._turn.executions.setdefault(active.job.id, []).append(record)
         changes = self._turn.of(active.job.id)
         tr.node_lost(
             active.job, active.graph, task, self.clock(), self.settings.max_failures_per_task, changes
+        )
+
+    def _lost_execution(
+        self, job_id: int, task: TaskState, node: str | None, reason: str
+    ) -> store.ExecutionRecord:
+        """The record of an execution that ended with its node (or with the runner)."""
+        return store.ExecutionRecord(
+            task_number=task.number,
+            execution=task.executions,
+            node=node,
+            outcome="node_lost",
+            started_at=task.started_at,
+            finished_at=self.clock(),
+            output=self._output(job_id, task.number, task.executions),
+            error=reason,
         )
 
     def _task_done(self, event: TaskDone) -> None:
@@ -418,13 +429,13 @@ class Scheduler:
             return ""
 
     def _dispatch(self) -> None:
+        actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
+        for active in actives:  # even with no free node: the index must see every change
+            self._reindex(active)
         free = [n for n, info in self._nodes.items() if info.alive and n not in self._busy]
         if not free:
             return
         now = self.clock()
-        actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
-        for active in actives:
-            self._reindex(active)
         started: list[tuple[_Active, TaskState, str]] = []
         for candidate, node in assign(
             self._candidates(actives, now), free, self._tokens, self._refusals, now
@@ -434,7 +445,8 @@ class Scheduler:
             started.append((active, candidate.task, node))
         for active, task, node in started:
             try:
-                spec = build_spec(active.job, active.graph, task, self._nodes[node], self.spaces, self._urls)
+                info, tokens = self._nodes[node], self._tokens.get(node, frozenset())
+                spec = build_spec(active.job, active.graph, task, info, self.spaces, self._urls, tokens)
             except RunyardError as error:
                 self._start_failed(active, task, error)
                 continue
@@ -506,7 +518,11 @@ class Scheduler:
             return
         for job_id, changes in turn.changes.items():
             job = self._active[job_id].job
-            for name in sorted(changes.tasks, key=lambda n: job.tasks[n].number):
+            # What ended before what started, so that a live view reads in causal order.
+            order = sorted(
+                changes.tasks, key=lambda n: (job.tasks[n].status is TaskStatus.RUNNING, job.tasks[n].number)
+            )
+            for name in order:
                 task = job.tasks[name]
                 path = str(self.spaces.log(job_id, task.number, task.executions)) if task.executions else None
                 event = JobEvent(job_id, task.status.value, task.name, task.node, path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,13 @@ def system_variables(job: JobState, task: TaskState, node: NodeInfo, urls: dict[
 
 
 def build_spec(
-    job: JobState, graph: Graph, task: TaskState, node: NodeInfo, spaces: Spaces, urls: dict[str, str]
+    job: JobState,
+    graph: Graph,
+    task: TaskState,
+    node: NodeInfo,
+    spaces: Spaces,
+    urls: dict[str, str],
+    node_tokens: Iterable[str] = (),
 ) -> TaskSpec:
     definition = graph.tasks[task.template]
     variables = resolve({**task_variables(job, graph, task), **system_variables(job, task, node, urls)})
@@ -106,6 +113,7 @@ def build_spec(
         log_path=str(spaces.log(job.id, task.number, task.executions)),
         source_dir=job.source_dir,
         fork=definition.fork is not False,
+        node_tokens=sorted(node_tokens),
     )
 
 

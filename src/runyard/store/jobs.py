@@ -87,6 +87,11 @@ def record_executions(connection: sa.Connection, job_id: int, records: Iterable[
         connection.execute(sa.insert(executions), rows)
 
 
+def job_status(connection: sa.Connection, job_id: int) -> JobStatus | None:
+    status = connection.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
+    return None if status is None else JobStatus(status)
+
+
 def alive_job_ids(connection: sa.Connection) -> list[int]:
     rows = connection.execute(sa.select(jobs.c.id).where(jobs.c.status.in_(_ALIVE)).order_by(jobs.c.id))
     return [int(r.id) for r in rows]
