@@ -33,6 +33,11 @@ def bash_task(name: str, code: str, *depends: str, **fields: Any) -> Task:
     )
 
 
+def fails_until(marker: Path) -> str:
+    """cpython code that fails until the file ``marker`` exists (a fault the test then fixes)."""
+    return f"import os\nif not os.path.exists({str(marker)!r}): raise RuntimeError('not fixed yet')"
+
+
 @contextmanager
 def platform(data_dir: Path, database_url: str | None = None, **settings: Any) -> Iterator[Platform]:
     with Platform(Settings(data_dir=data_dir, database_url=database_url, **settings)) as started:

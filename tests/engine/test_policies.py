@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.helpers import platform, python_task, tasks_by_name
+from engine.helpers import fails_until, platform, python_task, tasks_by_name
 from runyard.errors import InvalidTransitionError
 from runyard.model import JobStatus, Workflow
 from runyard.platform import Platform
@@ -74,7 +74,7 @@ def test_a_task_out_of_executions_is_faulty(tmp_path: Path) -> None:
 
 def test_suspend_task_puts_job_in_error_until_the_task_is_restarted(tmp_path: Path) -> None:
     marker = tmp_path / "fixed"
-    code = f"import os\nif not os.path.exists({str(marker)!r}): raise RuntimeError('not yet')\nresult = 'ok'"
+    code = fails_until(marker) + "\nresult = 'ok'"
     workflow = Workflow(
         name="Suspend",
         on_task_error="suspendTask",
@@ -93,7 +93,7 @@ def test_suspend_task_puts_job_in_error_until_the_task_is_restarted(tmp_path: Pa
 
 def test_pause_job_policy_pauses_the_job_with_the_task_in_error(tmp_path: Path) -> None:
     marker = tmp_path / "fixed"
-    code = f"import os\nif not os.path.exists({str(marker)!r}): raise RuntimeError('not yet')"
+    code = fails_until(marker)
     workflow = Workflow(
         name="PauseOnError",
         on_task_error="pauseJob",

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.helpers import EXAMPLES, bash_task, cli, cli_json, platform, python_task, tasks_by_name
+from engine.helpers import (
+    EXAMPLES,
+    bash_task,
+    cli,
+    cli_json,
+    fails_until,
+    platform,
+    python_task,
+    tasks_by_name,
+)
 from runyard.errors import NodeError
 from runyard.formats import dump_yaml
 from runyard.model import JobStatus, Script, SelectionScript, Workflow
@@ -99,7 +108,7 @@ def test_run_stops_on_a_suspended_task_and_resume_restarts_it(tmp_path: Path) ->
         name="Suspended",
         on_task_error="suspendTask",
         tasks=[
-            python_task("A", f"import os\nassert os.path.exists({str(marker)!r}), 'not fixed yet'"),
+            python_task("A", fails_until(marker)),
             python_task("B", "result = 'after'", "A"),
         ],
     )
@@ -121,7 +130,7 @@ def test_run_stops_on_a_paused_job_and_resume_goes_on(tmp_path: Path) -> None:
         name="PauseOnError",
         on_task_error="pauseJob",
         tasks=[
-            python_task("A", f"import os\nassert os.path.exists({str(marker)!r})"),
+            python_task("A", fails_until(marker)),
             python_task("B", "pass", "A"),
         ],
     )
