@@ -103,3 +103,24 @@ def test_node_agent_killed_mid_task_reruns_it_on_another_node(tmp_path: Path, da
     assert (work["status"], work["result"], work["executions"]) == ("FINISHED", "done", 2)
     nodes = marker.read_text().split()
     assert nodes[0] == victim and nodes[1] != victim
+
+
+def test_ctrl_c_stops_run_with_a_hint_and_resume_finishes_the_job(tmp_path: Path) -> None:
+    workflow = tmp_path / "chain.xml"
+    workflow.write_text(dump_xml(CHAIN))
+    data_dir = tmp_path / "data"
+    database_url = f"sqlite:///{data_dir / 'runyard.db'}"
+    runner = runyard_process("run", str(workflow), "--data-dir", str(data_dir))
+    deadline = time.monotonic() + 30
+    while task_status(database_url, "Slow") != "RUNNING":
+        assert time.monotonic() < deadline and runner.poll() is None, "Slow never started"
+        time.sleep(0.05)
+    runner.send_signal(signal.SIGINT)
+    _, err = runner.communicate(timeout=30)
+    assert runner.returncode == 130
+    assert f"interrupted. Go on with: runyard resume --data-dir {data_dir}" in err
+    assert task_status(database_url, "Last") == "PENDING"  # nothing ran past the interruption
+    resumed = runyard_process("resume", "--data-dir", str(data_dir), "1", "--json")
+    out, err = resumed.communicate(timeout=60)
+    assert resumed.returncode == 0, err
+    assert tasks_by_name(json.loads(out))["Last"]["result"] == "first+slow+last"

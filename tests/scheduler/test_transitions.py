@@ -78,7 +78,7 @@ def test_suspend_task_puts_the_task_and_the_job_in_error_until_restarted(kind: O
     assert run.job_status() is JobStatus.IN_ERROR
     run.apply(lambda c: tr.restart_in_error_task(run.job, run["A"], run.now, c))
     assert run.status("A") is TaskStatus.PENDING
-    assert run.job_status() is JobStatus.RUNNING
+    assert run.job_status() is JobStatus.STALLED  # started, nothing running
     run.start("A")
     assert run["A"].executions == 2  # numbering goes on: execution records and logs stay unique
     run.finish("A")
@@ -117,7 +117,7 @@ def test_pause_job_policy_leaves_the_task_in_error_and_pauses_the_job() -> None:
     run.apply(lambda c: tr.restart_in_error_task(run.job, run["A"], run.now, c))
     assert run.ready() == []
     run.apply(lambda c: tr.resume_job(run.job, run.now, c))
-    assert run.job_status() is JobStatus.RUNNING
+    assert run.job_status() is JobStatus.STALLED  # started, nothing running
     assert run.run_all() == ["A", "B"]
     assert run.job_status() is JobStatus.FINISHED
 
@@ -272,7 +272,7 @@ def test_pause_and_resume_job_keep_waiting_statuses_and_retry_times() -> None:
     assert run.status("A") is TaskStatus.WAITING_ON_ERROR
     assert run["A"].not_before is not None
     assert run.status("B") is TaskStatus.PENDING
-    assert run.job_status() is JobStatus.RUNNING
+    assert run.job_status() is JobStatus.STALLED  # started, nothing running
     assert run.ready() == ["A"]
 
 
@@ -290,7 +290,7 @@ def test_pause_and_resume_a_single_task() -> None:
     assert run.ready() == ["A"]
     run.run("A")
     run.run("B")
-    assert run.job_status() is JobStatus.RUNNING
+    assert run.job_status() is JobStatus.STALLED  # started, nothing running
     run.apply(lambda c: tr.resume_task(run.job, run["C"], run.now, c))
     assert run.run_all() == ["C"]
     assert run.job_status() is JobStatus.FINISHED

@@ -21,7 +21,7 @@ def follow(platform: Platform, ids: list[int], *, data_dir: Path | None, err: Co
         for job_id in ids:
             _wait(platform, job_id, data_dir, err)
     except KeyboardInterrupt:
-        err.print(f"interrupted{_resume_hint(data_dir)}")
+        err.print(f"interrupted.{_resume_hint(data_dir)}")
         raise typer.Exit(130) from None
     return [platform.report(job_id) for job_id in ids]
 
@@ -50,7 +50,7 @@ def _explain(report: JobReport, data_dir: Path | None, err: Console) -> None:
 
 def _resume_hint(data_dir: Path | None, job_id: int | None = None, *, restart: bool = False) -> str:
     if data_dir is None:
-        return " (run with --data-dir to be able to resume it)"
+        return " Run with --data-dir to be able to resume it."
     command = f"runyard resume --data-dir {data_dir}"
     if job_id is not None:
         command += f" {job_id}"

@@ -81,6 +81,7 @@ class JobState:
     next_number: int = 0
     _open: set[str] | None = field(default=None, compare=False, repr=False)  # not terminal yet
     _in_error: set[str] = field(default_factory=set, compare=False, repr=False)
+    _running: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def track(self, names: Iterable[str]) -> None:
         """Note the current status of the instances ``names`` (the first call looks at all)."""
@@ -89,14 +90,9 @@ class JobState:
             names = self.tasks
         for name in names:
             status = self.tasks[name].status
-            if status.is_terminal:
-                self._open.discard(name)
-            else:
-                self._open.add(name)
-            if status is TaskStatus.IN_ERROR:
-                self._in_error.add(name)
-            else:
-                self._in_error.discard(name)
+            _keep(self._open, name, not status.is_terminal)
+            _keep(self._in_error, name, status is TaskStatus.IN_ERROR)
+            _keep(self._running, name, status is TaskStatus.RUNNING)
 
     @property
     def all_terminal(self) -> bool:
@@ -106,6 +102,10 @@ class JobState:
     @property
     def any_in_error(self) -> bool:
         return bool(self._in_error)
+
+    @property
+    def any_running(self) -> bool:
+        return bool(self._running)
 
     def add_task(self, template: str, iteration: int, replication: int, depends: list[str]) -> TaskState:
         task = TaskState(
@@ -119,3 +119,10 @@ class JobState:
         self.next_number += 1
         self.tasks[task.name] = task
         return task
+
+
+def _keep(names: set[str], name: str, member: bool) -> None:
+    if member:
+        names.add(name)
+    else:
+        names.discard(name)

@@ -183,8 +183,10 @@ def refresh_job_status(job: JobState, now: float, changes: Changes) -> None:
         status = JobStatus.IN_ERROR
     elif job.started_at is None:
         status = JobStatus.PENDING
-    else:
+    elif job.any_running:
         status = JobStatus.RUNNING
+    else:
+        status = JobStatus.STALLED  # launched, nothing running (waiting on a delay, a token, a node)
     if status is not job.status:
         job.status = status
         changes.job = True
