@@ -150,3 +150,12 @@ def test_convert_round_trips_between_xml_and_yaml(tmp_path: Path) -> None:
     assert cli("validate", str(xml_path))[0] == 0
     code, _, err = cli("convert", str(EXAMPLES / "loop.xml"), str(tmp_path / "loop.txt"))
     assert code == 2 and ".txt" in err
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://nobody@127.0.0.1:1/none", "not a url"])
+def test_an_unreachable_or_malformed_store_is_a_clear_error(tmp_path: Path, url: str) -> None:
+    code, _, err = cli(
+        "run", str(EXAMPLES / "hello.yaml"), "--data-dir", str(tmp_path), "--database-url", url
+    )
+    assert code == 2
+    assert "cannot open the store" in err
