@@ -8,9 +8,11 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from engine.helpers import platform, python_task, runyard_process, tasks_by_name
+from runyard.errors import SchedulerError
 from runyard.formats import dump_xml
 from runyard.model import JobStatus, Workflow
 
@@ -124,3 +126,22 @@ def test_ctrl_c_stops_run_with_a_hint_and_resume_finishes_the_job(tmp_path: Path
     out, err = resumed.communicate(timeout=60)
     assert resumed.returncode == 0, err
     assert tasks_by_name(json.loads(out))["Last"]["result"] == "first+slow+last"
+
+
+def test_a_store_failure_stops_the_scheduler_loudly_and_resume_recovers(tmp_path: Path) -> None:
+    workflow = Workflow(name="StoreFails", tasks=[python_task("A", "import time; time.sleep(1); result = 1")])
+    with platform(tmp_path) as p:
+        job = p.submit(workflow)
+        saboteur = sa.create_engine(f"sqlite:///{tmp_path / 'runyard.db'}")
+        with saboteur.begin() as connection:  # the next write of the scheduler fails
+            connection.execute(sa.text("ALTER TABLE task_executions RENAME TO hidden"))
+        with pytest.raises(SchedulerError, match="stopped on an unexpected error"):
+            p.wait(job, 30)
+        with pytest.raises(SchedulerError):
+            p.submit(workflow)
+        with saboteur.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE hidden RENAME TO task_executions"))
+        saboteur.dispose()
+    with platform(tmp_path) as p:  # a restart resumes the job from what was stored
+        assert p.wait(job, 30) is JobStatus.FINISHED
+        assert tasks_by_name(p.report(job))["A"]["result"] == 1

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from runyard.errors import SchedulerError
 from runyard.model import JobStatus
 from runyard.platform import Platform
 from runyard.reports import JobReport
@@ -23,6 +25,9 @@ def follow(platform: Platform, ids: list[int], *, data_dir: Path | None, err: Co
     except KeyboardInterrupt:
         err.print(f"interrupted.{_resume_hint(data_dir)}")
         raise typer.Exit(130) from None
+    except SchedulerError as error:  # the store failed under the scheduler: what it kept is resumable
+        err.print(f"[red]error:[/red] {escape(str(error))}.{_resume_hint(data_dir)}")
+        raise typer.Exit(1) from None
     return [platform.report(job_id) for job_id in ids]
 
 
