@@ -21,6 +21,10 @@ def test_replicate_splits_processes_and_merges_in_replica_order() -> None:
     assert tasks["Merge"]["result"] == ["ABC", "DEF"]
     assert "['ABC', 'DEF']" in tasks["Merge"]["output"]
     assert all(t["status"] == "FINISHED" and t["executions"] == 1 for t in tasks.values())
+    # what each replica propagates: its own system variables, with its replication index
+    assert tasks["Process*1"]["variables"]["PA_TASK_REPLICATION"] == 1
+    assert tasks["Process*1"]["variables"]["PA_TASK_NAME"] == "Process*1"
+    assert tasks["Merge"]["variables"]["PA_TASK_REPLICATION"] == 0
 
 
 @pytest.mark.parametrize(
@@ -34,6 +38,7 @@ def test_branch_runs_one_branch_then_the_continuation(os_name: str, taken: str, 
     assert tasks[skipped]["status"] == "SKIPPED" and tasks[skipped]["executions"] == 0
     assert tasks["Continuation"]["status"] == "FINISHED"
     assert tasks["Continuation"]["result"] == f"after {taken.lower()}"
+    assert tasks["Continuation"]["variables"]["OS_NAME"] == os_name  # job variables propagate
 
 
 def test_loop_repeats_the_block_while_the_script_says_so() -> None:
@@ -45,6 +50,8 @@ def test_loop_repeats_the_block_while_the_script_says_so() -> None:
     assert [tasks[f"Loop{s}"]["result"] for s in ("", "#1", "#2", "#3")] == [0, 1, 2, 3]
     assert tasks["Start#2"]["iteration"] == 2
     assert tasks["Start#3"]["output"] == "Loop block start 3\n"
+    assert tasks["Loop#3"]["variables"]["PA_TASK_ITERATION"] == 3
+    assert tasks["Loop#3"]["variables"]["ITERATIONS"] == "3"  # the --var override, propagated to the end
 
 
 def test_native_task_runs_a_command_with_a_variable_argument() -> None:
