@@ -298,6 +298,8 @@ class Scheduler:
                 events = self._next_events()
                 if events is None:
                     return
+                if events and all(isinstance(e, TaskStarted) for e in events):
+                    continue  # already recorded as RUNNING when dispatched: nothing to store or start
                 for event in events:
                     self._handle(event)
                 self._commit()
@@ -353,8 +355,6 @@ class Scheduler:
             self._node_down(event)
         elif isinstance(event, TaskDone):
             self._task_done(event)
-        elif isinstance(event, TaskStarted):
-            pass
 
     def _node_down(self, event: NodeDown) -> None:
         info = self._nodes.get(event.node)
