@@ -7,6 +7,7 @@ from pathlib import Path
 from engine.helpers import bash_task, cli, cli_json, platform, python_task, runyard_process, tasks_by_name
 from runyard.formats import dump_yaml
 from runyard.model import (
+    FileSelector,
     JobStatus,
     NativeExecutable,
     Script,
@@ -166,3 +167,36 @@ def test_run_warns_when_no_node_holds_a_needed_token(tmp_path: Path) -> None:
         waiting.kill()
         waiting.communicate()
     assert "task A needs node access token 'gpu', which no node holds" in first
+
+
+def test_job_input_and_output_spaces(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "numbers.txt").write_text("1 2 3")
+    workflow = Workflow(
+        name="Spaces",
+        input_space="in",  # relative to the workflow file
+        output_space=(tmp_path / "out").as_uri(),
+        tasks=[
+            python_task(
+                "Sum",
+                "from pathlib import Path\n"
+                "total = sum(int(n) for n in Path('numbers.txt').read_text().split())\n"
+                "Path('sum.txt').write_text(str(total))\n"
+                "result = inputspace",
+                input_files=[FileSelector(["*.txt"], [], "transferFromInputSpace")],
+                output_files=[FileSelector(["sum.txt"], [], "transferToOutputSpace")],
+            )
+        ],
+    )
+    path = tmp_path / "spaces.yaml"
+    path.write_text(dump_yaml(workflow))
+    code, report = cli_json("run", str(path))
+    assert code == 0
+    assert tasks_by_name(report)["Sum"]["result"] == str(tmp_path / "in")
+    assert (tmp_path / "out" / "sum.txt").read_text() == "6"
+    remote = dump_yaml(
+        Workflow(name="Remote", input_space="ftp://host/data", tasks=[python_task("A", "pass")])
+    )
+    path.write_text(remote)
+    code, _, err = cli("run", str(path))
+    assert code == 2 and "only local folders and file:// URLs are supported" in err

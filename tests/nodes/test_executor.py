@@ -314,9 +314,34 @@ def test_file_transfers(make_spec: SpecFactory, tmp_path: Path) -> None:
     assert (cache / "g.csv").read_text() == "g"
 
 
-def test_unsupported_transfer_mode(make_spec: SpecFactory) -> None:
+def test_input_and_output_spaces(make_spec: SpecFactory, tmp_path: Path) -> None:
+    from runyard.model import FileSelector
+
+    inputs, outputs = tmp_path / "input", tmp_path / "output"
+    inputs.mkdir()
+    (inputs / "data.txt").write_text("in")
+    spec = make_spec(
+        "from pathlib import Path\n"
+        "result = Path('data.txt').read_text()\n"
+        "Path('out.txt').write_text(result + '!')",
+        input_files=[FileSelector(["*.txt"], [], "transferFromInputSpace")],
+        output_files=[FileSelector(["out.txt"], [], "transferToOutputSpace")],
+        inputspace=str(inputs),
+        outputspace=str(outputs),
+    )
+    outcome = execute(spec)
+    assert outcome.kind is OutcomeKind.FINISHED, outcome.error
+    assert outcome.result_json == "in"
+    assert (outputs / "out.txt").read_text() == "in!"
+
+
+def test_a_transfer_from_a_space_the_job_does_not_declare_is_faulty(make_spec: SpecFactory) -> None:
     from runyard.model import FileSelector
 
     outcome = execute(make_spec(input_files=[FileSelector(["*"], [], "transferFromInputSpace")]))
     assert outcome.kind is OutcomeKind.FAULTY
-    assert outcome.error is not None and "'transferFromInputSpace' is not supported yet" in outcome.error
+    assert outcome.error is not None and "the job declares no inputSpace" in outcome.error
+    outcome = execute(make_spec(input_files=[FileSelector(["*"], [], "transferFromNowhere")]))
+    assert (
+        outcome.error is not None and "unknown input file access mode 'transferFromNowhere'" in outcome.error
+    )

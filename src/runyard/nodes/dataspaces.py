@@ -27,22 +27,16 @@ class DataSpaces:
     userspace: str = ""
     globalspace: str = ""
     cachespace: str = ""
+    inputspace: str = ""
+    outputspace: str = ""
 
 
+_SPACES = {"User": "userspace", "Global": "globalspace", "Input": "inputspace", "Output": "outputspace"}
 _INPUT_SOURCES = {
-    "transferFromUserSpace": ("userspace", "localspace"),
-    "transferFromGlobalSpace": ("globalspace", "localspace"),
-    "cacheFromUserSpace": ("userspace", "cachespace"),
-    "cacheFromGlobalSpace": ("globalspace", "cachespace"),
+    **{f"transferFrom{name}Space": (space, "localspace") for name, space in _SPACES.items()},
+    **{f"cacheFrom{name}Space": (space, "cachespace") for name, space in _SPACES.items()},
 }
-_OUTPUT_TARGETS = {
-    "transferToUserSpace": "userspace",
-    "transferToGlobalSpace": "globalspace",
-}
-_NOT_SUPPORTED = {
-    "transferFromInputSpace", "transferFromOutputSpace", "cacheFromInputSpace", "cacheFromOutputSpace",
-    "transferToOutputSpace",
-}  # fmt: skip
+_OUTPUT_TARGETS = {f"transferTo{name}Space": space for name, space in _SPACES.items() if name != "Input"}
 
 
 def transfer_inputs(selectors: Iterable[FileSelector], spaces: DataSpaces) -> None:
@@ -150,14 +144,11 @@ def _copy(selector: FileSelector, source: Path, target: Path, *, only_newer: boo
 def _folder(spaces: DataSpaces, name: str) -> Path:
     folder: str = getattr(spaces, name)
     if not folder:
-        raise NodeError(f"this task has no {name}")
+        declared = {"inputspace": "inputSpace", "outputspace": "outputSpace"}.get(name)
+        why = f": the job declares no {declared}" if declared else ""
+        raise NodeError(f"this task has no {name}{why}")
     return Path(folder)
 
 
 def _mode_error(mode: str, direction: str) -> str:
-    if mode in _NOT_SUPPORTED:
-        return (
-            f"{direction} file access mode {mode!r} is not supported yet:"
-            " runyard tasks have no input or output space"
-        )
     return f"unknown {direction} file access mode {mode!r}"

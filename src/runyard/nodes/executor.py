@@ -72,7 +72,14 @@ class _Execution:
         self.generic_information = JavaMap(spec.generic_information)
         self.credentials = JavaMap(spec.credentials)
         self.results = [ParentTaskResult(p.task_name, p.value, p.error) for p in spec.parents]
-        self.spaces = DataSpaces(spec.localspace, spec.userspace, spec.globalspace, node.cachespace)
+        self.spaces = DataSpaces(
+            localspace=spec.localspace,
+            userspace=spec.userspace,
+            globalspace=spec.globalspace,
+            cachespace=node.cachespace,
+            inputspace=spec.inputspace,
+            outputspace=spec.outputspace,
+        )
         self.error: str | None = None
         self.result: Any = None
         self.encoded: EncodedResult | None = None
@@ -230,6 +237,8 @@ class _Execution:
             userspace=self.spec.userspace,
             globalspace=self.spec.globalspace,
             cachespace=self.node.cachespace,
+            inputspace=self.spec.inputspace,
+            outputspace=self.spec.outputspace,
             extra=extra or {},
         )
 

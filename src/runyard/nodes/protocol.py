@@ -53,6 +53,8 @@ class TaskSpec:
     localspace: str = ""  # fresh folder for this execution (created by the node)
     userspace: str = ""
     globalspace: str = ""
+    inputspace: str = ""  # the job's inputSpace folder, if it declares one
+    outputspace: str = ""  # the job's outputSpace folder, if it declares one
     log_path: str = ""  # stdout and stderr of every script are appended here, live
     credentials: dict[str, str] = field(default_factory=dict)
     source_dir: str | None = None  # folder of the workflow file, for relative script paths

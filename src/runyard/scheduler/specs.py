@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from runyard.model import TaskStatus, parse_duration
 from runyard.model.substitution import resolve, substitute
@@ -108,13 +109,32 @@ def build_spec(
         output_files=definition.output_files,
         walltime=_walltime(walltime),
         localspace=str(spaces.localspace(job.id, task)),
-        userspace=str(spaces.userspace(job.owner)),
-        globalspace=str(spaces.globalspace()),
+        userspace=local_space(job.workflow.user_space, variables, job.source_dir)
+        or str(spaces.userspace(job.owner)),
+        globalspace=local_space(job.workflow.global_space, variables, job.source_dir)
+        or str(spaces.globalspace()),
+        inputspace=local_space(job.workflow.input_space, variables, job.source_dir),
+        outputspace=local_space(job.workflow.output_space, variables, job.source_dir),
         log_path=str(spaces.log(job.id, task.number, task.executions)),
         source_dir=job.source_dir,
         fork=definition.fork is not False,
         node_tokens=sorted(node_tokens),
     )
+
+
+def local_space(url: str | None, variables: Mapping[str, Any], source_dir: str | None) -> str:
+    """A job's ``inputSpace``/``outputSpace`` as a local folder ('' when undeclared).
+
+    Only folders and ``file://`` URLs are supported (submission refuses other schemes); a relative
+    folder is taken from the workflow file's folder.
+    """
+    if not url:
+        return ""
+    url = substitute(url, variables)
+    path = Path(unquote(urlparse(url).path)) if url.startswith("file:") else Path(url)
+    if not path.is_absolute() and source_dir is not None:
+        path = Path(source_dir) / path
+    return str(path)
 
 
 def access_token(job: JobState, graph: Graph, task: TaskState) -> str | None:

@@ -40,6 +40,17 @@ def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem
     """
     problems = validate(workflow)
     source_dir = _source_dir(workflow)
+    declared_spaces = {
+        "inputSpace": workflow.input_space,
+        "outputSpace": workflow.output_space,
+        "globalSpace": workflow.global_space,
+        "userSpace": workflow.user_space,
+    }
+    for field, url in declared_spaces.items():
+        if runnable and url and "://" in url and not url.startswith("file://"):
+            problems.append(
+                Problem(f"{url!r}: only local folders and file:// URLs are supported", field=field)
+            )
     for task in workflow.tasks:
         if runnable and isinstance(task.executable, JavaExecutable):
             problems.append(

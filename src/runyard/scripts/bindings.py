@@ -79,6 +79,8 @@ class Bindings:
     userspace: str = ""
     globalspace: str = ""
     cachespace: str = ""
+    inputspace: str = ""
+    outputspace: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def substitution_map(self) -> dict[str, Any]:
@@ -98,5 +100,7 @@ class Bindings:
             "userspace": self.userspace,
             "globalspace": self.globalspace,
             "cachespace": self.cachespace,
+            "inputspace": self.inputspace,
+            "outputspace": self.outputspace,
             **self.extra,
         }
