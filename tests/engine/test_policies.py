@@ -236,3 +236,20 @@ def test_a_raised_priority_goes_first(tmp_path: Path) -> None:
         assert started[low] < started[normal]
         with pytest.raises(ValueError, match="urgent"):
             p.set_priority(low, "urgent")
+
+
+@pytest.mark.parametrize("nodes", [2, 1])
+def test_restart_task_on_error_elsewhere_retries_on_another_node(tmp_path: Path, nodes: int) -> None:
+    trail = tmp_path / "trail.txt"
+    code = (
+        f"from pathlib import Path\np = Path({str(trail)!r})\n"
+        "p.write_text((p.read_text() if p.exists() else '') + variables.get('PA_NODE_NAME') + ' ')\n"
+        "if len(p.read_text().split()) < 2: raise RuntimeError('first attempt fails')"
+    )
+    task = python_task("A", code, max_number_of_execution=2, restart_task_on_error="elsewhere")
+    with platform(tmp_path, nodes=nodes) as p:
+        job = p.submit(Workflow(name="Elsewhere", tasks=[task]))
+        assert p.wait(job, 30) is JobStatus.FINISHED
+        assert tasks_by_name(p.report(job))["A"]["status"] == "FINISHED"
+    first, second = trail.read_text().split()
+    assert (first != second) if nodes == 2 else (first == second == "local-1")  # alone, a node retries

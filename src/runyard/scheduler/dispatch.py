@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -35,7 +36,8 @@ class Refusals:
             del self.until[key]
 
     def next_expiry(self, now: float) -> float | None:
-        times = [t for nodes in self.until.values() for t in nodes.values() if t > now]
+        """When the next refusal ends (refusals for good, ``math.inf``, never wake anyone)."""
+        times = [t for nodes in self.until.values() for t in nodes.values() if now < t < math.inf]
         return min(times) if times else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import queue
 import threading
 import time
@@ -417,6 +418,11 @@ class Scheduler:
             )
             self._turn.executions.setdefault(job_id, []).append(record)
         tr.task_outcome(active.job, active.graph, task, outcome, now, self._turn.of(job_id))
+        retry = task.status is TaskStatus.WAITING_ON_ERROR
+        if retry and tr.retries_elsewhere(active.job, active.graph, task):
+            others = [n for n, info in self._nodes.items() if info.alive and n != event.node]
+            if others:  # with no other node, "elsewhere" cannot be honoured: retry where it failed
+                self._refusals.add(job_id, name, event.node, until=math.inf)
 
     def _output(self, job_id: int, number: int, execution: int) -> str:
         path: Path = self.spaces.log(job_id, number, execution)

@@ -50,6 +50,12 @@ def error_policy(job: JobState, graph: Graph, task: TaskState) -> OnTaskError:
     return OnTaskError(value)
 
 
+def retries_elsewhere(job: JobState, graph: Graph, task: TaskState) -> bool:
+    """``restartTaskOnError="elsewhere"`` (task, else job): a retry must avoid the node that failed."""
+    value = graph.tasks[task.template].restart_task_on_error or job.workflow.restart_task_on_error
+    return (value or "").lower() == "elsewhere"
+
+
 def task_started(job: JobState, task: TaskState, node: str, now: float, changes: Changes) -> None:
     task.status = TaskStatus.RUNNING
     task.node = node
