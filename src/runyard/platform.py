@@ -6,9 +6,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
 
 from runyard.errors import NodeError
 from runyard.formats.mapping import from_mapping
@@ -103,7 +102,7 @@ class Platform:
     def alive_jobs(self) -> list[int]:
         return self.scheduler.alive_job_ids()
 
-    def listen(self, listener: Any) -> None:
+    def listen(self, listener: Callable[[JobEvent], None]) -> None:
         """Call ``listener(JobEvent)`` after each stored change."""
         self.scheduler.add_listener(listener)
 

@@ -184,14 +184,14 @@ class Scheduler:
     def kill_task(self, job_id: int, task: str) -> None:
         def kill(active: _Active, changes: tr.Changes) -> None:
             tr.kill_task(
-                active.job, active.graph, self._task(active, task, alive=True), self.clock(), changes
+                active.job, active.graph, self._task(active, task), self.clock(), changes
             )
 
         self._job_command(job_id, kill)
 
     def pause_task(self, job_id: int, task: str) -> None:
         def pause(active: _Active, changes: tr.Changes) -> None:
-            instance = self._task(active, task, alive=True)
+            instance = self._task(active, task)
             if instance.status not in (
                 TaskStatus.PENDING,
                 TaskStatus.WAITING_ON_ERROR,
@@ -204,7 +204,7 @@ class Scheduler:
 
     def resume_task(self, job_id: int, task: str) -> None:
         def resume(active: _Active, changes: tr.Changes) -> None:
-            instance = self._task(active, task, alive=True)
+            instance = self._task(active, task)
             if instance.status is not TaskStatus.PAUSED or active.job.status is JobStatus.PAUSED:
                 raise InvalidTransitionError(f"task {task} is {instance.status} in a {active.job.status} job")
             tr.resume_task(active.job, instance, self.clock(), changes)
@@ -215,7 +215,7 @@ class Scheduler:
         """Give an IN_ERROR task (``onTaskError="suspendTask"``) a new set of executions."""
 
         def restart(active: _Active, changes: tr.Changes) -> None:
-            instance = self._task(active, task, alive=True)
+            instance = self._task(active, task)
             if instance.status is not TaskStatus.IN_ERROR:
                 raise InvalidTransitionError(f"task {task} is {instance.status}, not IN_ERROR")
             tr.restart_in_error_task(active.job, instance, self.clock(), changes)
@@ -260,11 +260,12 @@ class Scheduler:
         self._call(run)
 
     @staticmethod
-    def _task(active: _Active, name: str, *, alive: bool) -> TaskState:
+    def _task(active: _Active, name: str) -> TaskState:
+        """The instance ``name`` of the job, which must not have ended."""
         task = active.job.tasks.get(name)
         if task is None:
             raise InvalidTransitionError(f"job {active.job.id} has no task {name!r}")
-        if alive and task.status.is_terminal:
+        if task.status.is_terminal:
             raise InvalidTransitionError(f"task {name} is {task.status}: it has ended")
         return task
 
