@@ -23,9 +23,10 @@ from runyard.cli.options import node_tokens, pairs
 from runyard.errors import Problem, RunyardError, UnknownJobError, WorkflowError
 from runyard.formats.locations import locate
 from runyard.model import JobStatus, Workflow
-from runyard.model.substitution import resolve, substitute
+from runyard.model.substitution import resolve
 from runyard.platform import Platform
 from runyard.reports import JobReport
+from runyard.scheduler.specs import declared_token
 from runyard.scheduler.submission import check_variable_values, check_workflow
 from runyard.settings import Settings
 
@@ -192,10 +193,7 @@ def _warn_unheld_tokens(
     values = resolve({**{v.name: v.value for v in workflow.variables}, **variables})
     held = {token for node_tokens in tokens.values() for token in node_tokens}
     for task in workflow.tasks:
-        token = task.generic_information.get(
-            "NODE_ACCESS_TOKEN", workflow.generic_information.get("NODE_ACCESS_TOKEN")
-        )
-        token = substitute(token, values).strip() if token else None
+        token = declared_token(workflow.generic_information, task.generic_information, values)
         if token and "$" not in token and token not in held:
             err.print(
                 f"[yellow]warning:[/yellow] task {task.name} needs node access token {token!r}, "

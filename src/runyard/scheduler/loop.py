@@ -183,9 +183,7 @@ class Scheduler:
 
     def kill_task(self, job_id: int, task: str) -> None:
         def kill(active: _Active, changes: tr.Changes) -> None:
-            tr.kill_task(
-                active.job, active.graph, self._task(active, task), self.clock(), changes
-            )
+            tr.kill_task(active.job, active.graph, self._task(active, task), self.clock(), changes)
 
         self._job_command(job_id, kill)
 

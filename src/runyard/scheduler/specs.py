@@ -137,16 +137,23 @@ def local_space(url: str | None, variables: Mapping[str, Any], source_dir: str |
     return str(path)
 
 
-def access_token(job: JobState, graph: Graph, task: TaskState) -> str | None:
-    """The ``NODE_ACCESS_TOKEN`` generic information of the task (task GI over job GI)."""
-    token = graph.tasks[task.template].generic_information.get("NODE_ACCESS_TOKEN")
-    if token is None:
-        token = job.generic_information.get("NODE_ACCESS_TOKEN")
+def declared_token(
+    job_gi: Mapping[str, str], task_gi: Mapping[str, str], variables: Mapping[str, Any]
+) -> str | None:
+    """The ``NODE_ACCESS_TOKEN`` generic information (task GI over job GI), substituted."""
+    token = task_gi.get("NODE_ACCESS_TOKEN", job_gi.get("NODE_ACCESS_TOKEN"))
     if token is None:
         return None
+    return substitute(token, variables).strip() or None
+
+
+def access_token(job: JobState, graph: Graph, task: TaskState) -> str | None:
+    """The token a task instance needs from its node, if any."""
+    definition = graph.tasks[task.template]
+    if "NODE_ACCESS_TOKEN" not in definition.generic_information | job.generic_information:
+        return None  # the common case: no variable merge needed
     variables = {**task_variables(job, graph, task), **instance_variables(job, task)}
-    token = substitute(token, variables).strip()
-    return token or None
+    return declared_token(job.generic_information, definition.generic_information, variables)
 
 
 def _walltime(text: str | None) -> float | None:
