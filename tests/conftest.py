@@ -34,7 +34,7 @@ def _uses_postgres(item: pytest.Item) -> bool:
     if "postgres_url" in names or "postgres_server_url" in names:
         return True
     callspec = getattr(item, "callspec", None)
-    return callspec is not None and callspec.params.get("database_url") == "postgresql"
+    return callspec is not None and "postgresql" in callspec.params.values()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,14 @@
     │   ├── UnknownJobError
     │   └── InvalidTransitionError     e.g. resume a job that is not paused
     ├── NodeError                      a node or node source failed
-    └── StoreError                     the database could not be reached or migrated
+    ├── StoreError                     the database could not be reached or migrated
+    ├── NotFoundError                  no such user, bucket, object, revision, credential, node
+    ├── ForbiddenError                 the user may not do that (another user's object, not admin)
+    ├── ConflictError                  the object exists already, or its state forbids the change
+    └── InvalidRequestError            a value given to an operation is wrong (name, kind, size)
+
+The REST API maps them to 404, 403, 409 and 400 (``WorkflowError`` and ``ScriptError`` are 400,
+``UnknownJobError`` 404, ``InvalidTransitionError`` 409).
 
 User code never raises these: failures inside user scripts become a FAULTY task with the
 script's traceback, not an exception in the platform.
@@ -91,3 +98,19 @@ class NodeError(RunyardError):
 
 class StoreError(RunyardError):
     """The database cannot be reached, created or migrated."""
+
+
+class NotFoundError(RunyardError):
+    """The named thing does not exist (or the user may not know it exists)."""
+
+
+class ForbiddenError(RunyardError):
+    """The user is known but not allowed to do this."""
+
+
+class ConflictError(RunyardError):
+    """The operation clashes with what exists: a duplicate name, a state that forbids it."""
+
+
+class InvalidRequestError(RunyardError):
+    """A value given to an operation is wrong; the message says which and why."""

@@ -14,7 +14,7 @@ from runyard.formats.mapping import from_mapping
 from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.local import LocalNodeSource
 from runyard.reports import JobReport, job_report
-from runyard.scheduler.loop import JobEvent, Scheduler
+from runyard.scheduler.loop import JobEvent, NodeView, Scheduler, SpecHook
 from runyard.scheduler.submission import prepare_job
 from runyard.settings import Settings
 from runyard.store.database import connect
@@ -23,7 +23,7 @@ from runyard.store.database import connect
 class Platform:
     """Start with ``with Platform(settings) as platform:``; every unfinished job resumes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, spec_hooks: tuple[SpecHook, ...] = ()) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.nodes = LocalNodeSource(settings.nodes, settings.data_dir / "nodes")
@@ -32,7 +32,7 @@ class Platform:
             names = ", ".join(self.nodes.node_names())
             raise NodeError(f"node tokens given for unknown nodes {', '.join(unknown)} (nodes: {names})")
         self.engine = connect(settings.resolved_database_url())
-        self.scheduler = Scheduler(self.engine, self.nodes, settings)
+        self.scheduler = Scheduler(self.engine, self.nodes, settings, spec_hooks=spec_hooks)
 
     def __enter__(self) -> Platform:
         self.scheduler.start()
@@ -95,6 +95,25 @@ class Platform:
         """The job's status as stored (``UnknownJobError`` if there is no such job)."""
         return self.scheduler.status(job_id)
 
+    def remove_job(self, job_id: int) -> None:
+        """Delete an ended job with its tasks, executions and logs."""
+        self.scheduler.remove_job(job_id)
+
+    def node_views(self) -> list[NodeView]:
+        return self.scheduler.nodes()
+
+    def lock_node(self, node: str, by: str) -> None:
+        self.scheduler.lock_node(node, by)
+
+    def unlock_node(self, node: str) -> None:
+        self.scheduler.unlock_node(node)
+
+    def add_node_token(self, node: str, token: str) -> None:
+        self.scheduler.add_node_token(node, token)
+
+    def remove_node_token(self, node: str, token: str) -> None:
+        self.scheduler.remove_node_token(node, token)
+
     def report(self, job_id: int) -> JobReport:
         with self.engine.connect() as connection:
             return job_report(connection, job_id, from_mapping)
@@ -107,4 +126,4 @@ class Platform:
         self.scheduler.add_listener(listener)
 
 
-__all__ = ["JobEvent", "Platform"]
+__all__ = ["JobEvent", "NodeView", "Platform", "SpecHook"]

@@ -20,6 +20,7 @@ from runyard import formats
 from runyard.cli.follow import follow
 from runyard.cli.live import LiveView
 from runyard.cli.options import node_tokens, pairs
+from runyard.cli.server import server, user_app
 from runyard.errors import Problem, RunyardError, UnknownJobError, WorkflowError
 from runyard.formats.locations import locate
 from runyard.model import JobStatus, Workflow
@@ -184,6 +185,10 @@ def convert(
         err.print(f"[red]error:[/red] cannot write {target}: {error}")
         raise typer.Exit(2) from None
     err.print(f"wrote {target}")
+
+
+app.command()(server)
+app.add_typer(user_app, name="user")
 
 
 def _warn_unheld_tokens(

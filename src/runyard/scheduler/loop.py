@@ -11,6 +11,7 @@ import itertools
 import logging
 import math
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,13 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from runyard.errors import InvalidTransitionError, RunyardError, SchedulerError, UnknownJobError
+from runyard.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    RunyardError,
+    SchedulerError,
+    UnknownJobError,
+)
 from runyard.formats.mapping import from_mapping, to_mapping
 from runyard.model import JobStatus, Priority, TaskStatus
 from runyard.nodes.protocol import (
@@ -43,6 +50,7 @@ from runyard.scheduler.specs import Spaces, access_token, build_spec
 from runyard.scheduler.state import JobState, TaskState
 from runyard.settings import Settings
 from runyard.store import jobs as store
+from runyard.store.node_settings import NodeSetting, load_node_settings, save_node_setting
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,6 +69,29 @@ class JobEvent:
     task: str | None = None
     node: str | None = None
     log_path: str | None = None
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A node as users see it; ``state``: ``down``, ``busy``, ``locked`` or ``free``, in that precedence."""
+
+    name: str
+    source: str
+    host: str
+    url: str
+    state: str
+    locked: bool
+    locked_by: str | None
+    locked_at: float | None
+    tokens: tuple[str, ...]
+    job_id: int | None
+    task: str | None
+
+
+SpecHook = Callable[[sa.Connection, JobState, TaskSpec], TaskSpec]
+"""Completes a task's spec at start with what the platform holds beside jobs (third-party
+credentials, catalog scripts); raising ``RunyardError`` makes the start fail with that reason."""
 
 
 @dataclass
@@ -85,6 +116,8 @@ class _Turn:
     new_jobs: list[_Active] = field(default_factory=list)
     executions: dict[int, list[store.ExecutionRecord]] = field(default_factory=dict)
     starts: list[tuple[str, TaskSpec]] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    nodes: set[str] = field(default_factory=set)  # whose lock or tokens changed
     replies: list[tuple[_Command, Any, BaseException | None]] = field(default_factory=list)
 
     def of(self, job_id: int) -> tr.Changes:
@@ -98,6 +131,7 @@ class Scheduler:
         node_source: NodeSource,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        spec_hooks: tuple[SpecHook, ...] = (),
     ) -> None:
         self.engine = engine
         self.node_source = node_source
@@ -109,6 +143,8 @@ class Scheduler:
         self._nodes: dict[str, NodeInfo] = {}
         self._busy: dict[str, tuple[int, str]] = {}
         self._tokens = {n: frozenset(t) for n, t in settings.node_tokens.items()}
+        self._settings: dict[str, NodeSetting] = {}  # locks and tokens given at run time, stored
+        self._spec_hooks = spec_hooks
         self._refusals = Refusals()
         self._listeners: list[Callable[[JobEvent], None]] = []
         self._told: dict[int, JobStatus] = {}  # job status listeners last heard of
@@ -124,6 +160,10 @@ class Scheduler:
     def start(self) -> None:
         """Resume every unfinished job, start the nodes, then the scheduling thread."""
         self._recover()
+        with self.engine.connect() as connection:
+            self._settings = load_node_settings(connection)
+        for node, setting in self._settings.items():
+            self._tokens[node] = self._tokens.get(node, frozenset()) | setting.tokens
         self.node_source.start(self._queue.put)
         self._thread.start()
 
@@ -226,6 +266,96 @@ class Scheduler:
             changes.job = True
 
         self._job_command(job_id, change)
+
+    def remove_job(self, job_id: int) -> None:
+        """Delete an ended job, its tasks, executions and logs."""
+
+        def remove() -> None:
+            if job_id in self._active:
+                status = self._active[job_id].job.status
+                raise InvalidTransitionError(f"job {job_id} is {status}: kill it or wait for its end first")
+            self.status(job_id)  # raises UnknownJobError
+            self._turn.removed.append(job_id)
+
+        self._call(remove)
+
+    # -- nodes (any thread) ---------------------------------------------------------------
+
+    def nodes(self) -> list[NodeView]:
+        return self._call(lambda: [self._view(name) for name in sorted(self._nodes)])
+
+    def lock_node(self, node: str, by: str) -> None:
+        """A locked node finishes its current task and takes no other until unlocked."""
+
+        def lock() -> None:
+            setting = self._setting(node)
+            if setting.locked_by is None:
+                setting.locked_by, setting.locked_at = by, self.clock()
+                self._turn.nodes.add(node)
+
+        self._call(lock)
+
+    def unlock_node(self, node: str) -> None:
+        def unlock() -> None:
+            setting = self._setting(node)
+            if setting.locked_by is not None:
+                setting.locked_by = setting.locked_at = None
+                self._turn.nodes.add(node)
+
+        self._call(unlock)
+
+    def add_node_token(self, node: str, token: str) -> None:
+        def add() -> None:
+            self._setting(node).tokens.add(token)
+            self._tokens[node] = self._tokens.get(node, frozenset()) | {token}
+            self._turn.nodes.add(node)
+
+        self._call(add)
+
+    def remove_node_token(self, node: str, token: str) -> None:
+        """Tokens given at start (``Settings.node_tokens``) cannot be removed at run time."""
+
+        def remove() -> None:
+            setting = self._setting(node)
+            if token not in setting.tokens:
+                given = token in self._tokens.get(node, frozenset())
+                raise (InvalidTransitionError if given else NotFoundError)(
+                    f"node {node} {'was given' if given else 'does not hold'} token {token!r}"
+                    + (" at start: restart without it" if given else "")
+                )
+            setting.tokens.discard(token)
+            self._tokens[node] = frozenset(self.settings.node_tokens.get(node, ())) | setting.tokens
+            self._turn.nodes.add(node)
+
+        self._call(remove)
+
+    def _locked(self, node: str) -> bool:
+        setting = self._settings.get(node)
+        return setting is not None and setting.locked_by is not None
+
+    def _setting(self, node: str) -> NodeSetting:
+        if node not in self._nodes:
+            raise NotFoundError(f"no node {node!r} (nodes: {', '.join(sorted(self._nodes))})")
+        return self._settings.setdefault(node, NodeSetting())
+
+    def _view(self, name: str) -> NodeView:
+        info = self._nodes[name]
+        setting = self._settings.get(name, NodeSetting())
+        busy = self._busy.get(name)
+        state = "down" if not info.alive else "busy" if busy else "locked" if setting.locked_by else "free"
+        return NodeView(
+            name=name,
+            source=info.source,
+            host=info.host,
+            url=info.url,
+            state=state,
+            locked=setting.locked_by is not None,
+            locked_by=setting.locked_by,
+            locked_at=setting.locked_at,
+            tokens=tuple(sorted(self._tokens.get(name, frozenset()))),
+            job_id=busy[0] if busy else None,
+            task=busy[1] if busy else None,
+        )
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -433,11 +563,13 @@ class Scheduler:
         except FileNotFoundError:
             return ""
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, connection: sa.Connection) -> None:
         actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
         for active in actives:  # even with no free node: the index must see every change
             self._reindex(active)
-        free = [n for n, info in self._nodes.items() if info.alive and n not in self._busy]
+        free = [
+            n for n, info in self._nodes.items() if info.alive and n not in self._busy and not self._locked(n)
+        ]
         if not free:
             return
         now = self.clock()
@@ -452,6 +584,8 @@ class Scheduler:
             try:
                 info, tokens = self._nodes[node], self._tokens.get(node, frozenset())
                 spec = build_spec(active.job, active.graph, task, info, self.spaces, self._urls, tokens)
+                for hook in self._spec_hooks:
+                    spec = hook(connection, active.job, spec)
             except RunyardError as error:
                 self._start_failed(active, task, error)
                 continue
@@ -487,7 +621,7 @@ class Scheduler:
             for active in turn.new_jobs:
                 job_id = store.insert_job(connection, active.job, to_mapping(active.job.workflow))
                 self._active[job_id] = active
-            self._dispatch()
+            self._dispatch(connection)
             for job_id, changes in turn.changes.items():
                 changed = self._active.get(job_id)
                 if changed is not None:
@@ -497,6 +631,10 @@ class Scheduler:
                         store.save_job(connection, changed.job)
             for job_id, records in turn.executions.items():
                 store.record_executions(connection, job_id, records)
+            for job_id in turn.removed:
+                store.delete_job(connection, job_id)
+            for node in turn.nodes:
+                save_node_setting(connection, node, self._settings[node])
         self._after_commit(turn)
 
     def _after_commit(self, turn: _Turn) -> None:
@@ -507,6 +645,8 @@ class Scheduler:
                 self.node_source.kill(
                     kill.node, self._active[job_id].job.tasks[kill.task].task_id(job_id), kill.execution
                 )
+        for job_id in turn.removed:
+            shutil.rmtree(self.spaces.root / "logs" / str(job_id), ignore_errors=True)
         for command, result, error in turn.replies:
             if error is not None:
                 command.future.set_exception(error)
@@ -530,10 +670,10 @@ class Scheduler:
             for name in order:
                 task = job.tasks[name]
                 path = str(self.spaces.log(job_id, task.number, task.executions)) if task.executions else None
-                event = JobEvent(job_id, task.status.value, task.name, task.node, path)
+                event = JobEvent(job_id, task.status.value, task.name, task.node, path, job.owner)
                 for listener in self._listeners:
                     listener(event)
             if changes.job and self._told.get(job_id) is not job.status:
                 self._told[job_id] = job.status
                 for listener in self._listeners:
-                    listener(JobEvent(job_id, job.status.value))
+                    listener(JobEvent(job_id, job.status.value, owner=job.owner))

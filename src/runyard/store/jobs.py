@@ -220,3 +220,15 @@ def _task_row(task: TaskState) -> dict[str, Any]:
         "exit_value": task.exit_value,
         "paused_from": task.paused_from.value if task.paused_from else None,
     }
+
+
+def job_owner(connection: sa.Connection, job_id: int) -> str | None:
+    owner = connection.execute(sa.select(jobs.c.owner).where(jobs.c.id == job_id)).scalar()
+    return None if owner is None else str(owner)
+
+
+def delete_job(connection: sa.Connection, job_id: int) -> None:
+    """Remove a job with its task instances and executions (for ended jobs only: see the scheduler)."""
+    connection.execute(sa.delete(executions).where(executions.c.job_id == job_id))
+    connection.execute(sa.delete(tasks).where(tasks.c.job_id == job_id))
+    connection.execute(sa.delete(jobs).where(jobs.c.id == job_id))

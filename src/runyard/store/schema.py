@@ -72,3 +72,103 @@ executions = sa.Table(
     sa.Column("error", sa.Text),
     sa.ForeignKeyConstraint(["job_id", "task_number"], ["tasks.job_id", "tasks.number"], ondelete="CASCADE"),
 )
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # sha256 hex: the token itself is never stored
+    sa.Column("user_name", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("owner", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("secret", sa.LargeBinary, nullable=False),  # Fernet token
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+node_settings = sa.Table(
+    "node_settings",
+    metadata,
+    sa.Column("node", sa.String(255), primary_key=True),
+    sa.Column("locked_by", sa.String(255)),
+    sa.Column("locked_at", sa.Float),
+    sa.Column("tokens", sa.JSON, nullable=False),
+)
+
+sa.Index("ix_jobs_owner_id", jobs.c.owner, jobs.c.id)
+sa.Index("ix_jobs_submitted_at", jobs.c.submitted_at)
+sa.Index("ix_jobs_status_id", jobs.c.status, jobs.c.id)
+
+# Catalog: buckets hold objects; every update of an object is a new revision (1, 2, 3...).
+catalog_buckets = sa.Table(
+    "catalog_buckets",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("public", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+catalog_objects = sa.Table(
+    "catalog_objects",
+    metadata,
+    sa.Column(
+        "bucket_name",
+        sa.String(128),
+        sa.ForeignKey("catalog_buckets.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_revision", sa.Integer, nullable=False),
+)
+
+catalog_revisions = sa.Table(
+    "catalog_revisions",
+    metadata,
+    sa.Column("bucket_name", sa.String(128), primary_key=True),
+    sa.Column("object_name", sa.String(128), primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("project_name", sa.String(255)),
+    sa.Column("commit_time", sa.Float, nullable=False),
+    sa.Column("commit_message", sa.Text, nullable=False),
+    sa.Column("author", sa.String(255), nullable=False),
+    sa.Column("builtin", sa.Boolean, nullable=False),  # written by the built-in bucket loader
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("workflow_metadata", sa.JSON),  # what the catalog extracted, for Workflow/* kinds
+    sa.ForeignKeyConstraint(
+        ["bucket_name", "object_name"],
+        ["catalog_objects.bucket_name", "catalog_objects.name"],
+        ondelete="CASCADE",
+    ),
+)
+
+catalog_revision_tags = sa.Table(
+    "catalog_revision_tags",
+    metadata,
+    sa.Column("bucket_name", sa.String(128), primary_key=True),
+    sa.Column("object_name", sa.String(128), primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),
+    sa.Column("tag", sa.String(255), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["bucket_name", "object_name", "revision"],
+        ["catalog_revisions.bucket_name", "catalog_revisions.object_name", "catalog_revisions.revision"],
+        ondelete="CASCADE",
+    ),
+)

@@ -1,0 +1,73 @@
+"""The server's ASGI app: REST routes over a platform started and stopped with the app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from runyard import __version__
+from runyard.api import errors
+from runyard.api.events import EventHub
+from runyard.api.limits import BodySizeLimit
+from runyard.api.routers import catalog, credentials, events, jobs, nodes, sessions, users
+from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
+from runyard.catalog import load_builtin_buckets
+from runyard.credentials import Vault
+from runyard.platform import Platform
+from runyard.server.config import ServerConfig
+from runyard.server.task_start import catalog_scripts_hook, credentials_hook
+
+log = logging.getLogger(__name__)
+API = "/api/v1"
+
+
+def create_app(config: ServerConfig, announce: Callable[[str], None] = print) -> FastAPI:
+    """The app; the platform starts (resuming unfinished jobs) when the app starts.
+
+    ``announce`` gets what the operator must see once, such as the first admin's password.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = config.settings()
+        vault = Vault(settings.data_dir / "credentials.key")
+        hooks = (credentials_hook(vault), catalog_scripts_hook(settings.catalog_rest_url))
+        platform = Platform(settings, spec_hooks=hooks)
+        with platform.engine.begin() as connection:
+            password = ensure_first_admin(connection)
+            written = load_builtin_buckets(connection)
+        if password is not None:
+            announce(
+                f"runyard: created user {FIRST_ADMIN!r} with password {password} (shown only now; "
+                f"change it with PUT {API}/users/{FIRST_ADMIN}/password)"
+            )
+        if written:
+            log.info("built-in catalog objects written: %s", ", ".join(written))
+        hub = EventHub()
+        platform.listen(hub.publish)
+        app.state.platform, app.state.vault, app.state.events = platform, vault, hub
+        with platform:
+            try:
+                yield
+            finally:
+                hub.close()
+
+    app = FastAPI(
+        title="runyard",
+        version=__version__,
+        summary="Workflows of tasks on a pool of nodes; the services they start.",
+        docs_url=f"{API}/docs",
+        openapi_url=f"{API}/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    for module in (sessions, users, jobs, events, nodes, credentials):
+        app.include_router(module.router, prefix=API)
+    app.include_router(catalog.router, prefix=f"{API}/catalog")
+    return app

@@ -1,0 +1,475 @@
+"""Jobs: submit, list, state, results, logs, control, events.
+
+A user sees and controls their own jobs; an admin sees all. Another user's job answers 403,
+a job that does not exist 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
+from starlette.datastructures import UploadFile
+
+from runyard import formats
+from runyard.api.deps import EngineDep, EventsDep, PlatformDep
+from runyard.api.errors import ApiError
+from runyard.api.events import sse
+from runyard.api.security import CurrentUser, may_see
+from runyard.auth import User
+from runyard.catalog import read_raw
+from runyard.formats.mapping import from_mapping
+from runyard.job_logs import LogCursor, prefixed
+from runyard.model import Priority, Workflow
+from runyard.platform import Platform
+from runyard.reports import JobReport, TaskReport, job_report
+from runyard.store.job_listing import JobFilter, find_jobs
+from runyard.store.jobs import job_owner
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+Scalar = str | int | float | bool
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the store
+JobId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+LOG_POLL_SECONDS = 0.25
+_WORKFLOW_TYPES = {"application/xml": "xml", "text/xml": "xml", "application/yaml": "yaml",
+                   "application/x-yaml": "yaml", "text/yaml": "yaml"}  # fmt: skip
+
+
+class CatalogRef(BaseModel):
+    bucket: str = Field(min_length=1, max_length=255)
+    name: str = Field(min_length=1, max_length=255)
+    revision: int | None = Field(default=None, ge=1)
+
+
+class Submission(BaseModel):
+    """Exactly one of ``workflow`` (XML or YAML text) and ``catalog``."""
+
+    workflow: str | None = None
+    catalog: CatalogRef | None = None
+    variables: dict[str, Scalar] = {}
+    generic_information: dict[str, Scalar] = {}
+
+
+class Submitted(BaseModel):
+    id: int
+    name: str
+    status: str
+
+
+class JobSummary(BaseModel):
+    id: int
+    name: str
+    owner: str
+    project_name: str | None
+    status: str
+    priority: str
+    submitted_at: float
+    started_at: float | None
+    finished_at: float | None
+    task_counts: dict[str, int] = {}
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TaskOut(BaseModel):
+    name: str
+    status: str
+    iteration: int
+    replication: int
+    executions: int
+    node: str | None
+    error: str | None
+    result: Any
+    variables: dict[str, Any]
+    started_at: float | None
+    finished_at: float | None
+
+
+class JobOut(BaseModel):
+    id: int
+    name: str
+    owner: str
+    project_name: str | None
+    status: str
+    priority: str
+    variables: dict[str, Any]
+    result_map: dict[str, Any]
+    submitted_at: float
+    started_at: float | None
+    finished_at: float | None
+    tasks: list[TaskOut]
+
+
+class JobResult(BaseModel):
+    id: int
+    status: str
+    results: dict[str, Any]
+    """Task name → result value (JSON value, or the value's repr when it is not JSON)."""
+    errors: dict[str, str]
+    result_map: dict[str, Any]
+
+
+class TaskResult(BaseModel):
+    job_id: int
+    task: str
+    status: str
+    value: Any
+    error: str | None
+
+
+class JobStatusOut(BaseModel):
+    id: int
+    status: str
+
+
+class PriorityChange(BaseModel):
+    priority: Priority
+
+
+_SUBMISSION_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": Submission.model_json_schema(ref_template="#/components/schemas/{model}")
+            },
+            "application/xml": {"schema": {"type": "string"}},
+            "application/yaml": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "variables": {"type": "string", "description": "JSON object"},
+                        "generic_information": {"type": "string", "description": "JSON object"},
+                    },
+                    "required": ["file"],
+                }
+            },
+        },
+        "required": True,
+    }
+}
+
+
+@router.post("", response_model=Submitted, status_code=201, openapi_extra=_SUBMISSION_BODY)
+async def submit(
+    request: Request,
+    user: CurrentUser,
+    platform: PlatformDep,
+    var: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
+    gi: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
+) -> Submitted:
+    """Submit a workflow: JSON ``Submission``; raw XML/YAML body (overrides in ``var``/``gi``);
+    or a multipart ``file`` with optional ``variables`` and ``generic_information`` JSON parts."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json":
+        submission = _parse_json(await request.body())
+    elif media in _WORKFLOW_TYPES:
+        text = _text(await request.body())
+        submission = Submission(
+            workflow=text, variables=_pairs(var, "var"), generic_information=_pairs(gi, "gi")
+        )
+    elif media == "multipart/form-data":
+        submission = await _parse_multipart(request)
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"cannot submit a {media or 'body without Content-Type'}: "
+            "send application/json, application/xml, application/yaml or multipart/form-data",
+        )
+    return await run_in_threadpool(_submit, platform, user, submission)
+
+
+def _submit(platform: Platform, user: User, submission: Submission) -> Submitted:
+    if (submission.workflow is None) == (submission.catalog is None):
+        raise ApiError(400, "invalid_request", "give exactly one of 'workflow' and 'catalog'")
+    workflow = _workflow(platform, user, submission)
+    variables = {k: _string(v) for k, v in submission.variables.items()}
+    gi = {k: _string(v) for k, v in submission.generic_information.items()}
+    job_id = platform.submit(workflow, variables, gi, owner=user.name)
+    return Submitted(id=job_id, name=workflow.name, status="PENDING")
+
+
+def _workflow(platform: Platform, user: User, submission: Submission) -> Workflow:
+    if submission.catalog is not None:
+        ref = submission.catalog
+        with platform.engine.connect() as connection:
+            content = read_raw(connection, user, ref.bucket, ref.name, ref.revision)
+        text, source = content.data, f"catalog:{ref.bucket}/{ref.name}"
+    else:
+        text, source = (submission.workflow or "").encode(), "<submitted workflow>"
+    workflow = formats.loads(text, source=source)
+    # Not a file: relative script paths must not resolve against the server's folder.
+    return dataclasses.replace(workflow, source=None)
+
+
+@router.get("", response_model=JobList)
+def list_jobs(
+    user: CurrentUser,
+    engine: EngineDep,
+    status: Annotated[list[str] | None, Query(description="Any of these statuses")] = None,
+    owner: Annotated[str | None, Query(description="Only an admin may list other users' jobs")] = None,
+    name: Annotated[str | None, Query(max_length=255, description="Name; '*' matches anything")] = None,
+    project: Annotated[str | None, Query(max_length=255, description="Project; '*' matches anything")] = None,
+    submitted_after: Annotated[float | None, Query(description="Epoch seconds")] = None,
+    submitted_before: Annotated[float | None, Query(description="Epoch seconds")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> JobList:
+    """Newest first. A user sees their own jobs; an admin everyone's (or ``owner``'s)."""
+    if not user.is_admin:
+        if owner is not None and owner != user.name:
+            raise ApiError(403, "forbidden", "only an admin may list other users' jobs")
+        owner = user.name
+    where = JobFilter(
+        tuple(s.upper() for s in status or ()), owner, name, project, submitted_after, submitted_before
+    )
+    with engine.connect() as connection:
+        page = find_jobs(connection, where, limit=limit, offset=offset)
+    return JobList(
+        jobs=[JobSummary.model_validate(job) for job in page.jobs],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{job_id}", response_model=JobOut)
+def get_job(job_id: JobId, user: CurrentUser, engine: EngineDep) -> JobOut:
+    report = _report(engine, user, job_id)
+    return JobOut.model_validate({**report, "id": job_id})  # task outputs are left out: see /logs
+
+
+@router.get("/{job_id}/result", response_model=JobResult)
+def get_result(job_id: JobId, user: CurrentUser, engine: EngineDep) -> JobResult:
+    report = _report(engine, user, job_id)
+    return JobResult(
+        id=job_id,
+        status=report["status"],
+        results={t["name"]: t["result"] for t in report["tasks"] if t["status"] == "FINISHED"},
+        errors={t["name"]: t["error"] for t in report["tasks"] if t["error"]},
+        result_map=report["result_map"],
+    )
+
+
+@router.get("/{job_id}/result-map", response_model=dict[str, Any])
+def get_result_map(job_id: JobId, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
+    return _report(engine, user, job_id)["result_map"]
+
+
+@router.get("/{job_id}/tasks/{task}", response_model=TaskOut)
+def get_task(job_id: JobId, task: str, user: CurrentUser, engine: EngineDep) -> TaskOut:
+    found = _task_report(engine, user, job_id, task)
+    return TaskOut.model_validate(found)
+
+
+@router.get("/{job_id}/tasks/{task}/result", response_model=TaskResult)
+def get_task_result(job_id: JobId, task: str, user: CurrentUser, engine: EngineDep) -> TaskResult:
+    found = _task_report(engine, user, job_id, task)
+    return TaskResult(
+        job_id=job_id, task=task, status=found["status"], value=found["result"], error=found["error"]
+    )
+
+
+@router.get(
+    "/{job_id}/logs", response_class=PlainTextResponse, responses={200: {"content": {"text/plain": {}}}}
+)
+async def get_logs(
+    job_id: JobId,
+    user: CurrentUser,
+    platform: PlatformDep,
+    task: Annotated[str | None, Query(max_length=255, description="One task's output, unprefixed")] = None,
+    follow: Annotated[bool, Query(description="Stream until the job ends")] = False,
+) -> Response:
+    """Output of the job's tasks (each line as ``[TASK] line``), or of one task; ``follow`` streams."""
+    await run_in_threadpool(_check_access, platform.engine, user, job_id)
+    cursor = LogCursor()
+
+    def read() -> str:
+        with platform.engine.connect() as connection:
+            chunks = cursor.next_chunks(connection, platform.scheduler.spaces, job_id, task)
+        return "".join(c.text for c in chunks) if task is not None else prefixed(chunks)
+
+    if not follow:
+        return PlainTextResponse(await run_in_threadpool(read))
+
+    async def stream() -> AsyncIterator[str]:
+        while True:
+            alive = job_id in platform.alive_jobs()
+            text = await run_in_threadpool(read)
+            if text:
+                yield text
+            if not alive:  # read once more after the end: nothing written before it is missed
+                return
+            await asyncio.sleep(LOG_POLL_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/plain; charset=utf-8")
+
+
+@router.get("/{job_id}/events", responses={200: {"content": {"text/event-stream": {}}}})
+async def job_events(
+    job_id: JobId, user: CurrentUser, platform: PlatformDep, events: EventsDep
+) -> StreamingResponse:
+    """Server-sent events of one job, ending after the job's final status (at once if it has ended)."""
+    await run_in_threadpool(_check_access, platform.engine, user, job_id)
+    subscription = events.subscribe(user, job_id)  # before reading the status: no event can slip between
+    status = await run_in_threadpool(platform.status, job_id)
+
+    async def stream() -> AsyncIterator[str]:
+        if not status.is_alive:
+            with subscription:
+                document = {"id": 0, "kind": "job", "job_id": job_id, "task": None, "status": status.value}
+                yield ": subscribed\n\n"
+                yield f"id: 0\nevent: job\ndata: {json.dumps(document)}\n\n"
+            return
+        async for chunk in sse(subscription, until_job_ends=True):
+            yield chunk
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/{job_id}/{action}", response_model=JobStatusOut)
+def control_job(
+    job_id: JobId, action: Literal["kill", "pause", "resume"], user: CurrentUser, platform: PlatformDep
+) -> JobStatusOut:
+    """Kill (running tasks aborted), pause (no task starts) or resume a job."""
+    _check_access(platform.engine, user, job_id)
+    {"kill": platform.kill_job, "pause": platform.pause_job, "resume": platform.resume_job}[action](job_id)
+    return JobStatusOut(id=job_id, status=platform.status(job_id).value)
+
+
+@router.post("/{job_id}/tasks/{task}/{action}", response_model=TaskOut)
+def control_task(
+    job_id: JobId,
+    task: str,
+    action: Literal["kill", "pause", "resume", "restart"],
+    user: CurrentUser,
+    platform: PlatformDep,
+) -> TaskOut:
+    """Kill a task, pause or resume a waiting one, restart an IN_ERROR one."""
+    _check_access(platform.engine, user, job_id)
+    commands = {
+        "kill": platform.kill_task,
+        "pause": platform.pause_task,
+        "resume": platform.resume_task,
+        "restart": platform.restart_task,
+    }
+    commands[action](job_id, task)
+    return get_task(job_id, task, user, platform.engine)
+
+
+@router.put("/{job_id}/priority", response_model=PriorityChange)
+def set_priority(
+    job_id: JobId, change: PriorityChange, user: CurrentUser, platform: PlatformDep
+) -> PriorityChange:
+    """Users may choose up to ``normal``; ``high`` and ``highest`` are for admins (as in ProActive)."""
+    _check_access(platform.engine, user, job_id)
+    if change.priority.rank > Priority.NORMAL.rank and not user.is_admin:
+        raise ApiError(403, "forbidden", f"only an admin may give priority {change.priority}")
+    platform.set_priority(job_id, change.priority)
+    return change
+
+
+@router.delete("/{job_id}", status_code=204)
+def delete_job(job_id: JobId, user: CurrentUser, platform: PlatformDep) -> Response:
+    """Remove an ended job with its results and logs (409 while it is alive)."""
+    _check_access(platform.engine, user, job_id)
+    platform.remove_job(job_id)
+    return Response(status_code=204)
+
+
+def _check_access(engine: sa.Engine, user: User, job_id: JobId) -> None:
+    with engine.connect() as connection:
+        owner = job_owner(connection, job_id)
+    if owner is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    if not may_see(user, owner):
+        raise ApiError(403, "forbidden", f"job {job_id} belongs to another user")
+
+
+def _report(engine: sa.Engine, user: User, job_id: JobId) -> JobReport:
+    _check_access(engine, user, job_id)
+    with engine.connect() as connection:
+        return job_report(connection, job_id, from_mapping)
+
+
+def _task_report(engine: sa.Engine, user: User, job_id: JobId, task: str) -> TaskReport:
+    for found in _report(engine, user, job_id)["tasks"]:
+        if found["name"] == task:
+            return found
+    raise ApiError(404, "not_found", f"job {job_id} has no task {task!r}")
+
+
+def _parse_json(body: bytes) -> Submission:
+    try:
+        return Submission.model_validate_json(body)
+    except ValidationError as error:
+        details = [
+            {"location": list(e["loc"]), "message": e["msg"], "type": e["type"]} for e in error.errors()
+        ]
+        message = "; ".join(f"{'.'.join(map(str, d['location'])) or 'body'}: {d['message']}" for d in details)
+        raise ApiError(400, "invalid_request", message, details) from None
+
+
+async def _parse_multipart(request: Request) -> Submission:
+    async with request.form() as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(
+                400, "invalid_request", "the multipart body needs a 'file' part holding the workflow"
+            )
+        return Submission(
+            workflow=_text(await upload.read()),
+            variables=_json_map(form.get("variables"), "variables"),
+            generic_information=_json_map(form.get("generic_information"), "generic_information"),
+        )
+
+
+def _json_map(part: Any, name: str) -> dict[str, Scalar]:
+    if part is None:
+        return {}
+    text = part if isinstance(part, str) else ""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ApiError(400, "invalid_request", f"part '{name}' is not JSON: {error}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, Scalar) for v in value.values()):
+        raise ApiError(400, "invalid_request", f"part '{name}' must be a JSON object of strings or numbers")
+    return value
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, Scalar]:
+    result: dict[str, Scalar] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ApiError(400, "invalid_request", f"query '{option}' expects KEY=VALUE, got {item!r}")
+        result[key] = value
+    return result
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ApiError(400, "invalid_request", f"the workflow is not UTF-8 text: {error}") from None
+
+
+def _string(value: Scalar) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)

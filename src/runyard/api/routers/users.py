@@ -1,0 +1,60 @@
+"""Accounts: admins list, create and remove users; anyone changes their own password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from runyard.api.deps import EngineDep
+from runyard.api.errors import ApiError
+from runyard.api.security import AdminUser, CurrentUser
+from runyard.auth import add_user, list_users, remove_user, set_password
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+
+
+class NewUser(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    admin: bool = False
+
+
+class NewPassword(BaseModel):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.get("", response_model=list[UserOut])
+def users(_admin: AdminUser, engine: EngineDep) -> list[UserOut]:
+    with engine.connect() as connection:
+        return [UserOut(name=u.name, role=u.role) for u in list_users(connection)]
+
+
+@router.post("", response_model=UserOut, status_code=201)
+def create_user(new: NewUser, _admin: AdminUser, engine: EngineDep) -> UserOut:
+    with engine.begin() as connection:
+        user = add_user(connection, new.name, new.password, admin=new.admin)
+    return UserOut(name=user.name, role=user.role)
+
+
+@router.delete("/{name}", status_code=204)
+def delete_user(name: str, admin: AdminUser, engine: EngineDep) -> Response:
+    if name == admin.name:
+        raise ApiError(409, "conflict", "an admin cannot remove their own account")
+    with engine.begin() as connection:
+        remove_user(connection, name)
+    return Response(status_code=204)
+
+
+@router.put("/{name}/password", status_code=204)
+def change_password(name: str, new: NewPassword, user: CurrentUser, engine: EngineDep) -> Response:
+    """Users change their own password; admins anyone's."""
+    if name != user.name and not user.is_admin:
+        raise ApiError(403, "forbidden", "you may only change your own password")
+    with engine.begin() as connection:
+        set_password(connection, name, new.password)
+    return Response(status_code=204)

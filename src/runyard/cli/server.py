@@ -1,0 +1,156 @@
+"""``runyard server`` and ``runyard user`` (accounts, on the data folder, without a running server)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+
+from runyard.auth import add_user, list_users, remove_user, set_password
+from runyard.errors import RunyardError
+from runyard.server.config import ServerConfig, load_config
+from runyard.store.database import connect
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data folder (default: ./runyard-data, or from the config).")
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL of the store (default: SQLite in the data folder)."),
+]
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML config file (also RUNYARD_CONFIG).")]
+
+
+def server(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on [127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port [8080].")] = None,
+    data_dir: DataDir = None,
+    nodes: Annotated[int | None, typer.Option("--nodes", help="Local nodes to start [2].")] = None,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Start the platform: REST API at /api/v1 (docs at /api/v1/docs), scheduler and local nodes.
+
+    Settings: flags, then RUNYARD_* environment variables, then the config file, then defaults.
+    Unfinished jobs resume at start. At the first start an admin is created and its password printed.
+    """
+    import uvicorn
+
+    from runyard.api.app import create_app
+
+    settings = _config(
+        {"host": host, "port": port, "data_dir": data_dir, "nodes": nodes, "database_url": database_url},
+        config,
+    )
+    print(f"runyard: serving {settings.base_url}/api/v1 (docs: {settings.base_url}/api/v1/docs)", flush=True)
+    uvicorn.run(
+        create_app(settings, announce=lambda text: print(text, flush=True)),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
+user_app = typer.Typer(
+    help="Manage accounts in a data folder (works without a running server).", no_args_is_help=True
+)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create an account (the password is read from stdin, or asked for)."""
+    password = _password(password_stdin)
+    with _store(data_dir, database_url, config) as connection:
+        user = add_user(connection, name, password, admin=admin)
+    err.print(f"created {user.role} {user.name!r}")
+
+
+@user_app.command("password")
+def user_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Set a user's password (for instance the first admin's, if its printed password was lost)."""
+    password = _password(password_stdin)
+    with _store(data_dir, database_url, config) as connection:
+        set_password(connection, name, password)
+    err.print(f"password of {name!r} changed")
+
+
+@user_app.command("remove")
+def user_remove(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Delete an account and its sessions (its jobs stay)."""
+    with _store(data_dir, database_url, config) as connection:
+        remove_user(connection, name)
+    err.print(f"removed {name!r}")
+
+
+@user_app.command("list")
+def user_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, config: ConfigFile = None) -> None:
+    """Print every account as NAME ROLE."""
+    with _store(data_dir, database_url, config) as connection:
+        for user in list_users(connection):
+            print(f"{user.name}\t{user.role}")
+
+
+def _config(flags: dict[str, object], config_file: Path | None) -> ServerConfig:
+    try:
+        return load_config(flags, config_file=config_file)
+    except RunyardError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _store(
+    data_dir: Path | None, database_url: str | None, config_file: Path | None
+) -> Iterator[sa.Connection]:
+    """The store of a data folder, as one transaction; errors end the command with exit 2."""
+    settings = _config({"data_dir": data_dir, "database_url": database_url}, config_file).settings()
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = connect(settings.resolved_database_url())
+        try:
+            with engine.begin() as connection:
+                yield connection
+        finally:
+            engine.dispose()
+    except RunyardError as error:
+        err.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    return password

@@ -1,0 +1,122 @@
+"""Server configuration: flags over ``RUNYARD_*`` environment variables over a TOML file over defaults.
+
+The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
+``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``). Relative
+``data_dir`` values in a file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from runyard.errors import InvalidRequestError
+from runyard.settings import Settings
+
+DEFAULT_DATA_DIR = Path("runyard-data")
+ENV_PREFIX = "RUNYARD_"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = DEFAULT_DATA_DIR
+    """SQLite store, logs, data spaces, the credentials key and the first admin's password file."""
+    nodes: int = 2
+    database_url: str | None = None
+    session_ttl: float = 24 * 3600.0
+    """Seconds a login token stays valid."""
+    max_body_bytes: int = 16 * 1024 * 1024
+    """Largest request body accepted (413 above)."""
+    public_url: str | None = None
+    """Base URL tasks use to reach the server (``PA_SCHEDULER_REST_URL``...); default from host and port."""
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def settings(self) -> Settings:
+        """The platform's settings for this server (URLs given to tasks included)."""
+        api = f"{self.base_url}/api/v1"
+        return Settings(
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            nodes=self.nodes,
+            scheduler_rest_url=api,
+            catalog_rest_url=f"{api}/catalog",
+        )
+
+
+def load_config(
+    flags: Mapping[str, Any], environ: Mapping[str, str] = os.environ, config_file: Path | None = None
+) -> ServerConfig:
+    """Merge the sources; ``flags`` holds only options given on the command line (``None`` = not given).
+
+    The file comes from ``config_file``, else ``RUNYARD_CONFIG``. Unknown keys and values of the
+    wrong type are refused with the source named.
+    """
+    types = {f.name: f.type for f in fields(ServerConfig)}
+    values: dict[str, Any] = {}
+    path = config_file or (
+        Path(environ[f"{ENV_PREFIX}CONFIG"]) if environ.get(f"{ENV_PREFIX}CONFIG") else None
+    )
+    if path is not None:
+        for key, value in _read_file(path).items():
+            if key not in types:
+                raise InvalidRequestError(f"{path}: unknown setting {key!r} (known: {', '.join(types)})")
+            values[key] = _coerce(key, value, f"{path}: {key}")
+            if key == "data_dir":
+                values[key] = (path.parent / values[key]).absolute()
+    for key in types:
+        raw = environ.get(ENV_PREFIX + key.upper())
+        if raw is not None and raw != "":
+            values[key] = _coerce(key, raw, ENV_PREFIX + key.upper())
+    for key, value in flags.items():
+        if value is not None:
+            values[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+    config = ServerConfig(**values)
+    if config.nodes < 1:
+        raise InvalidRequestError("nodes: at least 1 node is needed")
+    if not 0 < config.port < 65536:
+        raise InvalidRequestError(f"port: {config.port} is not a TCP port")
+    return config
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as error:
+        raise InvalidRequestError(f"cannot read the config file {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidRequestError(f"{path}: not valid TOML: {error}") from None
+
+
+_CONVERTERS: dict[str, type] = {
+    "port": int,
+    "nodes": int,
+    "max_body_bytes": int,
+    "session_ttl": float,
+    "data_dir": Path,
+    "host": str,
+    "database_url": str,
+    "public_url": str,
+}
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    converter = _CONVERTERS[key]
+    try:
+        if isinstance(value, bool) or (converter is int and isinstance(value, float)):
+            raise TypeError
+        return converter(value)
+    except (TypeError, ValueError):
+        raise InvalidRequestError(f"{source}: {value!r} is not a valid {converter.__name__}") from None

@@ -1,0 +1,71 @@
+"""What the server adds to a task's spec when it starts: the owner's credentials, catalog scripts.
+
+Both are :data:`runyard.scheduler.loop.SpecHook` functions, run by the scheduler inside the
+transaction that records the start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from runyard.auth import get_user
+from runyard.catalog import resolve_script_url
+from runyard.credentials import Vault
+from runyard.errors import NotFoundError
+from runyard.model import Script, ScriptExecutable
+from runyard.model.substitution import substitute
+from runyard.nodes.protocol import TaskSpec
+from runyard.scheduler.loop import SpecHook
+from runyard.scheduler.state import JobState
+from runyard.scripts.registry import resolve_language
+
+
+def credentials_hook(vault: Vault) -> SpecHook:
+    def add_credentials(connection: sa.Connection, job: JobState, spec: TaskSpec) -> TaskSpec:
+        secrets = vault.reveal(connection, job.owner)
+        return dataclasses.replace(spec, credentials=secrets) if secrets else spec
+
+    return add_credentials
+
+
+def catalog_scripts_hook(catalog_url: str) -> SpecHook:
+    """Scripts given by a URL into this server's catalog are read from the store, as the job's owner."""
+
+    def inline(connection: sa.Connection, job: JobState, spec: TaskSpec) -> TaskSpec:
+        owner = get_user(connection, job.owner)
+        if owner is None:
+            raise NotFoundError(f"the job's owner {job.owner!r} no longer exists")
+
+        def read(script: Script) -> Script:
+            if script.url is None:
+                return script
+            url = substitute(script.url, spec.variables)
+            text = resolve_script_url(connection, catalog_url, url, owner.name, owner.is_admin)
+            if text is None:
+                return script
+            # The URL ends in /raw: the language comes from the declaration, else the object's name.
+            object_name = url.split("/resources/", 1)[1].split("/", 1)[0]
+            language = script.language or resolve_language(Script(url=object_name))
+            return dataclasses.replace(script, url=None, code=text, language=language)
+
+        return _map_scripts(spec, read)
+
+    return inline
+
+
+def _map_scripts(spec: TaskSpec, change: Callable[[Script], Script]) -> TaskSpec:
+    updates: dict[str, Any] = {}
+    for name in ("pre", "post", "cleaning"):
+        script = getattr(spec, name)
+        if script is not None:
+            updates[name] = change(script)
+    if isinstance(spec.executable, ScriptExecutable):
+        updates["executable"] = dataclasses.replace(spec.executable, script=change(spec.executable.script))
+    if spec.flow is not None:
+        updates["flow"] = dataclasses.replace(spec.flow, script=change(spec.flow.script))
+    updates["selection"] = [dataclasses.replace(s, script=change(s.script)) for s in spec.selection]
+    return dataclasses.replace(spec, **updates)

@@ -1,0 +1,60 @@
+"""Server settings: flags over RUNYARD_* variables over the TOML file over defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runyard.errors import InvalidRequestError
+from runyard.server.config import ServerConfig, load_config
+
+
+def test_defaults() -> None:
+    config = load_config({}, environ={})
+    assert config == ServerConfig()
+    assert config.base_url == "http://127.0.0.1:8080"
+    settings = config.settings()
+    assert settings.nodes == 2
+    assert settings.resolved_database_url().startswith("sqlite:///")
+    assert settings.catalog_rest_url == "http://127.0.0.1:8080/api/v1/catalog"
+
+
+def test_precedence_flags_then_environment_then_file(tmp_path: Path) -> None:
+    file = tmp_path / "runyard.toml"
+    file.write_text('port = 9000\nnodes = 3\nhost = "0.0.0.0"\ndata_dir = "state"\n')
+    environ = {"RUNYARD_PORT": "9100", "RUNYARD_CONFIG": str(file)}
+    config = load_config({"port": None, "nodes": 5}, environ=environ)
+    assert config.nodes == 5  # flag
+    assert config.port == 9100  # environment over file
+    assert config.host == "0.0.0.0"  # file
+    assert config.data_dir == tmp_path / "state"  # relative to the file
+    assert config.base_url == "http://127.0.0.1:9100"
+    assert load_config({"port": 9200}, environ=environ).port == 9200
+
+
+@pytest.mark.parametrize(
+    ("flags", "environ", "file_text", "reason"),
+    [
+        ({}, {"RUNYARD_PORT": "eighty"}, None, "RUNYARD_PORT: 'eighty' is not a valid int"),
+        ({}, {}, "port = true\n", "port: True is not a valid int"),
+        ({}, {}, "colour = 'blue'\n", "unknown setting 'colour'"),
+        ({}, {}, "port = [\n", "not valid TOML"),
+        ({"nodes": 0}, {}, None, "at least 1 node"),
+        ({"port": 70000}, {}, None, "not a TCP port"),
+    ],
+)
+def test_bad_settings_are_refused_with_their_source(
+    tmp_path: Path, flags: dict[str, object], environ: dict[str, str], file_text: str | None, reason: str
+) -> None:
+    file = None
+    if file_text is not None:
+        file = tmp_path / "bad.toml"
+        file.write_text(file_text)
+    with pytest.raises(InvalidRequestError, match=reason.replace("[", r"\[")):
+        load_config(flags, environ=environ, config_file=file)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError, match="cannot read the config file"):
+        load_config({}, environ={}, config_file=tmp_path / "absent.toml")

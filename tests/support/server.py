@@ -1,0 +1,105 @@
+"""A real runyard server (uvicorn on a loopback socket) in this process, for API, CLI and SDK tests."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from runyard.api.app import create_app
+from runyard.auth import add_user, get_user
+from runyard.server.config import ServerConfig
+from runyard.store.database import connect
+
+ADMIN = "root"
+PASSWORD = "correct horse battery"
+_names = itertools.count(1)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    """``http://127.0.0.1:PORT`` (the API is under ``/api/v1``)."""
+    data_dir: Path
+    database_url: str | None
+    admin_token: str
+    announced: list[str] = field(default_factory=list)
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def login(self, name: str, password: str = PASSWORD) -> str:
+        answer = httpx.post(f"{self.api}/sessions", json={"username": name, "password": password})
+        answer.raise_for_status()
+        token: str = answer.json()["token"]
+        return token
+
+    def new_user(self, *, admin: bool = False, prefix: str = "user") -> tuple[str, str]:
+        """A fresh account (unique name); returns (name, token)."""
+        name = f"{prefix}{next(_names)}"
+        answer = httpx.post(
+            f"{self.api}/users",
+            json={"name": name, "password": PASSWORD, "admin": admin},
+            headers=bearer(self.admin_token),
+        )
+        answer.raise_for_status()
+        return name, self.login(name)
+
+    def client(self, token: str | None = None, **options: Any) -> httpx.Client:
+        """An httpx client on ``/api/v1`` sending ``token`` as a bearer token."""
+        headers = bearer(token) if token else {}
+        return httpx.Client(base_url=self.api, headers=headers, timeout=30, **options)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def create_admin(data_dir: Path, database_url: str | None) -> None:
+    """What ``runyard user add root --admin`` does (once per store), before the server starts."""
+    engine = connect(database_url or f"sqlite:///{data_dir / 'runyard.db'}")
+    with engine.begin() as connection:
+        if get_user(connection, ADMIN) is None:
+            add_user(connection, ADMIN, PASSWORD, admin=True)
+    engine.dispose()
+
+
+@contextmanager
+def live_server(data_dir: Path, database_url: str | None = None, **config: Any) -> Iterator[LiveServer]:
+    """Start a server on a free loopback port; stop it (and its nodes) on exit."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    create_admin(data_dir, database_url)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    settings = ServerConfig(port=port, data_dir=data_dir, database_url=database_url, **config)
+    announced: list[str] = []
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, announce=announced.append), log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        live = LiveServer(url, data_dir, database_url, "", announced)
+        live.admin_token = live.login(ADMIN)
+        yield live
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listener.close()
