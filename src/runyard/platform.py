@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 
 from runyard.errors import NodeError
@@ -54,9 +54,14 @@ class Platform:
         generic_information: Mapping[str, str] | None = None,
         *,
         owner: str = "local",
+        credentials: Collection[str] | None = None,
     ) -> int:
-        """Check and store a job; raises ``WorkflowError`` listing every problem, storing nothing."""
-        job = prepare_job(workflow, variables, generic_information, owner=owner, now=time.time())
+        """Check and store a job; raises ``WorkflowError`` listing every problem, storing nothing.
+
+        ``credentials``: the owner's credential names, for ``PA:CREDENTIAL`` variables."""
+        job = prepare_job(
+            workflow, variables, generic_information, owner=owner, now=time.time(), credentials=credentials
+        )
         return self.scheduler.submit(job)
 
     def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:

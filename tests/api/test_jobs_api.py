@@ -311,3 +311,9 @@ def test_request_bodies_are_size_limited(server: LiveServer, tmp_path: Path) -> 
         streamed = client.post("/jobs", content=chunks(), headers={"content-type": "application/yaml"})
         assert streamed.status_code == 413
         assert client.get("/jobs").json()["total"] == 0
+
+
+def test_nul_characters_in_urls_are_refused(user: httpx.Client) -> None:
+    for answer in (user.get("/jobs", params={"name": "\x00"}), user.get("/jobs/1/tasks/a%00b")):
+        assert answer.status_code == 400
+        assert answer.json()["message"] == "a NUL character is not allowed in a URL"

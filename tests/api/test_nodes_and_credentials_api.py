@@ -118,3 +118,21 @@ def test_bad_credential_names_and_bodies(server: LiveServer) -> None:
         assert client.put("/credentials/abc", json={"nope": "x"}).status_code == 400
         assert client.put("/credentials/abc", json={"value": "x" * 70000}).status_code == 400
         assert client.get("/credentials").json() == {"names": []}
+
+
+def test_credential_variables_must_name_one_of_the_users_credentials(server: LiveServer) -> None:
+    workflow = """
+name: UsesCredential
+variables:
+  SECRET: {value: db_password, model: "PA:CREDENTIAL"}
+tasks:
+  - name: Read
+    script: {language: cpython, code: "result = len(credentials[variables['SECRET']])"}
+"""
+    _, token = server.new_user()
+    with server.client(token) as client:
+        refused = client.post("/jobs", json={"workflow": workflow})
+        assert refused.status_code == 400
+        assert "SECRET" in refused.json()["message"] and "credentials" in refused.json()["message"]
+        client.put("/credentials/db_password", json={"value": "12345"})
+        assert _run(client, workflow)["results"] == {"Read": 5}

@@ -141,19 +141,11 @@ def test_user_add_on_the_data_folder_then_no_generated_admin(tmp_path: Path) -> 
     assert "created user" not in output
 
 
-def test_server_killed_mid_job_resumes_it_after_restart(tmp_path: Path) -> None:
+def test_server_killed_mid_job_resumes_it_after_restart(tmp_path: Path, database_url: str) -> None:
+    """On SQLite and on PostgreSQL: the server and its nodes die at once, mid-task."""
+    store = ["--data-dir", str(tmp_path), "--database-url", database_url]
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runyard",
-            "user",
-            "add",
-            "ops",
-            "--password-stdin",
-            "--data-dir",
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "runyard", "user", "add", "ops", "--password-stdin", *store],
         input="a long enough password\n",
         check=True,
         capture_output=True,
@@ -161,7 +153,7 @@ def test_server_killed_mid_job_resumes_it_after_restart(tmp_path: Path) -> None:
     )
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api/v1"
-    with server_process(tmp_path, port) as process:
+    with server_process(tmp_path, port, "--database-url", database_url) as process:
         headers = _login(port, "ops", "a long enough password")
         job_id = httpx.post(f"{api}/jobs", json={"workflow": TWO_STEPS}, headers=headers).json()["id"]
         deadline = time.monotonic() + 30
@@ -170,7 +162,7 @@ def test_server_killed_mid_job_resumes_it_after_restart(tmp_path: Path) -> None:
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)  # the server and its node agents, at once
         process.wait(10)
-    with server_process(tmp_path, port):
+    with server_process(tmp_path, port, "--database-url", database_url):
         headers = _login(port, "ops", "a long enough password")  # sessions survive too, but log in anew
         with httpx.stream("GET", f"{api}/jobs/{job_id}/events", headers=headers, timeout=60) as stream:
             for _ in stream.iter_lines():

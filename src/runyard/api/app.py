@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from runyard import __version__
 from runyard.api import errors
 from runyard.api.events import EventHub
-from runyard.api.limits import BodySizeLimit
+from runyard.api.limits import RequestLimits
 from runyard.api.routers import catalog, credentials, events, jobs, nodes, sessions, users
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
 from runyard.catalog import load_builtin_buckets
@@ -66,7 +66,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     )
     app.state.config = config
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)
     for module in (sessions, users, jobs, events, nodes, credentials):
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")

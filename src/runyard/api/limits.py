@@ -1,4 +1,8 @@
-"""Request bodies above a size are refused with 413 before they are read into memory."""
+"""Limits on what a request may carry: a body size (413) and no NUL character in its URL (400).
+
+PostgreSQL text cannot hold NUL: refusing it at the door keeps every route from turning such a
+path or query value into a database error.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ class BodyTooLarge(Exception):
     pass
 
 
-class BodySizeLimit:
-    """ASGI middleware: checks ``Content-Length`` up front and counts streamed (chunked) bodies."""
+class RequestLimits:
+    """ASGI middleware: checks the URL and ``Content-Length`` up front, counts streamed (chunked) bodies."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -22,9 +26,12 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
+            await _refuse(send, 400, "invalid_request", "a NUL character is not allowed in a URL", None)
+            return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._too_large(send)
             return
         received = 0
         started = False
@@ -47,24 +54,15 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._too_large(send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": "too_large",
-                "message": f"the request body is larger than {self.max_bytes} bytes",
-                "details": {"max_bytes": self.max_bytes},
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _too_large(self, send: Send) -> None:
+        message = f"the request body is larger than {self.max_bytes} bytes"
+        await _refuse(send, 413, "too_large", message, {"max_bytes": self.max_bytes})
+
+
+async def _refuse(send: Send, status: int, error: str, message: str, details: object) -> None:
+    body = json.dumps({"error": error, "message": message, "details": details}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

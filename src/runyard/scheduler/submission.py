@@ -7,7 +7,7 @@ files, unknown or ill-typed variables, typed attributes that reference variables
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,10 +73,16 @@ def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem
 
 
 def check_variable_values(
-    workflow: Workflow, overrides: Mapping[str, str], problems: list[Problem]
+    workflow: Workflow,
+    overrides: Mapping[str, str],
+    problems: list[Problem],
+    credentials: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The job variables with ``overrides`` applied and ``${}`` resolved; every unknown override and
-    every value (job or task variable) that does not fit its model is added to ``problems``."""
+    every value (job or task variable) that does not fit its model is added to ``problems``.
+
+    ``credentials``: the owner's credential names, which ``PA:CREDENTIAL`` values must be one of
+    (``None``: not checked, as when running without a server)."""
     declared = {v.name for v in workflow.variables}
     unknown = sorted(set(overrides) - declared)
     if unknown:
@@ -86,14 +92,16 @@ def check_variable_values(
             for name in unknown
         )
     values = resolve({**{v.name: v.value for v in workflow.variables}, **overrides})
-    problems.extend(check_variables(workflow.variables, values))
+    problems.extend(check_variables(workflow.variables, values, credentials=credentials))
     for task in workflow.tasks:
         own = {
             v.name: substitute(v.value, values)
             for v in task.variables
             if not (v.inherited and v.name in values)
         }
-        problems.extend(check_variables(task.variables, {**values, **own}, task=task.name))
+        problems.extend(
+            check_variables(task.variables, {**values, **own}, task=task.name, credentials=credentials)
+        )
     return values
 
 
@@ -104,10 +112,11 @@ def prepare_job(
     *,
     owner: str,
     now: float,
+    credentials: Collection[str] | None = None,
 ) -> JobState:
     """A new job (id 0 until stored) with its first task instances; raises WorkflowError."""
     problems = check_workflow(workflow)
-    values = check_variable_values(workflow, variables or {}, problems)
+    values = check_variable_values(workflow, variables or {}, problems, credentials)
     # Resolving only rebinds task attributes: shallow copies keep the caller's workflow intact.
     resolved = dataclasses.replace(workflow, tasks=[dataclasses.replace(t) for t in workflow.tasks])
     attributes = _resolve_attributes(resolved, values, problems)

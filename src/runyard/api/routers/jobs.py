@@ -27,6 +27,7 @@ from runyard.api.events import sse
 from runyard.api.security import CurrentUser, may_see
 from runyard.auth import User
 from runyard.catalog import read_raw
+from runyard.credentials import Vault
 from runyard.formats.mapping import from_mapping
 from runyard.job_logs import LogCursor, prefixed
 from runyard.model import Priority, Workflow
@@ -193,16 +194,18 @@ async def submit(
             f"cannot submit a {media or 'body without Content-Type'}: "
             "send application/json, application/xml, application/yaml or multipart/form-data",
         )
-    return await run_in_threadpool(_submit, platform, user, submission)
+    return await run_in_threadpool(_submit, platform, request.app.state.vault, user, submission)
 
 
-def _submit(platform: Platform, user: User, submission: Submission) -> Submitted:
+def _submit(platform: Platform, vault: Vault, user: User, submission: Submission) -> Submitted:
     if (submission.workflow is None) == (submission.catalog is None):
         raise ApiError(400, "invalid_request", "give exactly one of 'workflow' and 'catalog'")
     workflow = _workflow(platform, user, submission)
     variables = {k: _string(v) for k, v in submission.variables.items()}
     gi = {k: _string(v) for k, v in submission.generic_information.items()}
-    job_id = platform.submit(workflow, variables, gi, owner=user.name)
+    with platform.engine.connect() as connection:
+        credentials = vault.names(connection, user.name)
+    job_id = platform.submit(workflow, variables, gi, owner=user.name, credentials=credentials)
     return Submitted(id=job_id, name=workflow.name, status="PENDING")
 
 
