@@ -64,6 +64,17 @@ def server_process(data_dir: Path, port: int, *extra: str) -> Iterator[subproces
             process.stdout.close()
 
 
+def _user_add(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``runyard user add ARGUMENTS --password-stdin`` with the password every test here uses."""
+    return subprocess.run(
+        [sys.executable, "-m", "runyard", "user", "add", *arguments, "--password-stdin"],
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def _login(port: int, user: str, password: str) -> dict[str, str]:
     answer = httpx.post(
         f"http://127.0.0.1:{port}/api/v1/sessions", json={"username": user, "password": password}
@@ -92,42 +103,9 @@ def test_first_start_prints_an_admin_password_once(tmp_path: Path) -> None:
 
 
 def test_user_add_on_the_data_folder_then_no_generated_admin(tmp_path: Path) -> None:
-    add = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runyard",
-            "user",
-            "add",
-            "ops",
-            "--admin",
-            "--password-stdin",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        input="a long enough password\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    add = _user_add("ops", "--admin", "--data-dir", str(tmp_path))
     assert add.returncode == 0, add.stderr
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runyard",
-            "user",
-            "add",
-            "ops",
-            "--password-stdin",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        input="a long enough password\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    again = _user_add("ops", "--data-dir", str(tmp_path))
     assert again.returncode == 2 and "exists already" in again.stderr
     port = _free_port()
     with server_process(tmp_path, port) as process:
@@ -144,13 +122,7 @@ def test_user_add_on_the_data_folder_then_no_generated_admin(tmp_path: Path) -> 
 def test_server_killed_mid_job_resumes_it_after_restart(tmp_path: Path, database_url: str) -> None:
     """On SQLite and on PostgreSQL: the server and its nodes die at once, mid-task."""
     store = ["--data-dir", str(tmp_path), "--database-url", database_url]
-    subprocess.run(
-        [sys.executable, "-m", "runyard", "user", "add", "ops", "--password-stdin", *store],
-        input="a long enough password\n",
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    assert _user_add("ops", *store).returncode == 0
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api/v1"
     with server_process(tmp_path, port, "--database-url", database_url) as process:

@@ -26,6 +26,10 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", help="SQLAlchemy URL of the store (default: SQLite in the data folder)."),
 ]
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from standard input (else it is asked for)."),
+]
 ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML config file (also RUNYARD_CONFIG).")]
 
 
@@ -69,9 +73,7 @@ user_app = typer.Typer(
 def user_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config: ConfigFile = None,
@@ -86,9 +88,7 @@ def user_add(
 @user_app.command("password")
 def user_password(
     name: Annotated[str, typer.Argument(help="User name.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config: ConfigFile = None,

@@ -67,7 +67,7 @@ class Submitted(BaseModel):
     status: str
 
 
-class JobSummary(BaseModel):
+class JobFields(BaseModel):
     id: int
     name: str
     owner: str
@@ -77,6 +77,9 @@ class JobSummary(BaseModel):
     submitted_at: float
     started_at: float | None
     finished_at: float | None
+
+
+class JobSummary(JobFields):
     task_counts: dict[str, int] = {}
 
 
@@ -101,18 +104,9 @@ class TaskOut(BaseModel):
     finished_at: float | None
 
 
-class JobOut(BaseModel):
-    id: int
-    name: str
-    owner: str
-    project_name: str | None
-    status: str
-    priority: str
+class JobOut(JobFields):
     variables: dict[str, Any]
     result_map: dict[str, Any]
-    submitted_at: float
-    started_at: float | None
-    finished_at: float | None
     tasks: list[TaskOut]
 
 
