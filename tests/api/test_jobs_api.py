@@ -317,3 +317,14 @@ def test_nul_characters_in_urls_are_refused(user: httpx.Client) -> None:
     for answer in (user.get("/jobs", params={"name": "\x00"}), user.get("/jobs/1/tasks/a%00b")):
         assert answer.status_code == 400
         assert answer.json()["message"] == "a NUL character is not allowed in a URL"
+
+
+def test_controlling_an_unknown_task_is_not_found(user: httpx.Client) -> None:
+    job_id = user.post("/jobs", json={"workflow": SLEEPER}).json()["id"]
+    try:
+        for action in ("kill", "pause", "resume", "restart"):
+            answer = user.post(f"/jobs/{job_id}/tasks/Nope/{action}")
+            assert answer.status_code == 404, action
+            assert answer.json()["message"] == f"job {job_id} has no task 'Nope'"
+    finally:
+        user.post(f"/jobs/{job_id}/kill")

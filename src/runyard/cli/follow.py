@@ -13,7 +13,11 @@ from runyard.model import JobStatus
 from runyard.platform import Platform
 from runyard.reports import JobReport
 
-_MOVING = {"RUNNING", "WAITING_ON_ERROR", "WAITING_ON_FAILURE"}
+MOVING = {  # task statuses that move a job on without anyone acting
+    "RUNNING",
+    "WAITING_ON_ERROR",
+    "WAITING_ON_FAILURE",
+}
 _POLL = 1.0  # seconds between looks at a job that may be stuck (PAUSED or IN_ERROR)
 
 
@@ -39,7 +43,7 @@ def _wait(platform: Platform, job_id: int, data_dir: Path | None, err: Console) 
             return
         if status in (JobStatus.PAUSED, JobStatus.IN_ERROR):
             report = platform.report(job_id)
-            if not any(task["status"] in _MOVING for task in report["tasks"]):
+            if not any(task["status"] in MOVING for task in report["tasks"]):
                 _explain(report, data_dir, err)
                 return
 

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from runyard.scheduler.loop import JobEvent
 
-_STYLES = {
+STYLES = {  # the colour of each status
     "RUNNING": "cyan",
     "FINISHED": "green",
     "FAULTY": "red",
@@ -60,7 +60,7 @@ class LiveView:
                 self._tails[event.task] = (Path(event.log_path), 0)
 
     def _line(self, subject: str, status: str) -> None:
-        style = _STYLES.get(status, "yellow")
+        style = STYLES.get(status, "yellow")
         self.console.print(f"[bold]{subject}[/bold] [{style}]{status}[/{style}]", highlight=False)
 
     def _follow(self) -> None:

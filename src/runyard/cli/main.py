@@ -17,13 +17,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from runyard import formats
+from runyard.cli import admin_commands, catalog_commands, jobs_commands, session_commands
 from runyard.cli.follow import follow
 from runyard.cli.live import LiveView
 from runyard.cli.options import node_tokens, pairs
 from runyard.cli.server import server, user_app
 from runyard.errors import Problem, RunyardError, UnknownJobError, WorkflowError
 from runyard.formats.locations import locate
-from runyard.model import JobStatus, Workflow
+from runyard.model import JobStatus, TaskStatus, Workflow
 from runyard.model.substitution import resolve
 from runyard.platform import Platform
 from runyard.reports import JobReport
@@ -41,7 +42,6 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-_BAD_TASK_STATUSES = {"FAULTY", "FAILED", "ABORTED", "NOT_STARTED", "NOT_RESTARTED", "IN_ERROR"}
 
 Vars = Annotated[list[str] | None, typer.Option("--var", help="Set a workflow variable: KEY=VALUE.")]
 Nodes = Annotated[int, typer.Option("--nodes", min=1, help="Local nodes to start.")]
@@ -88,8 +88,7 @@ def run(
         _finish(reports[0], json_output)
 
 
-@app.command()
-def resume(
+def resume_local(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Store of the interrupted run.")],
     job_id: Annotated[
         int | None, typer.Argument(help="Job to finish (default: every unfinished job).")
@@ -189,6 +188,11 @@ def convert(
 
 app.command()(server)
 app.add_typer(user_app, name="user")
+# Commands talking to a server (`resume --data-dir D` runs resume_local above).
+session_commands.register(app)
+jobs_commands.register(app)
+catalog_commands.register(app)
+admin_commands.register(app)
 
 
 def _warn_unheld_tokens(
@@ -250,7 +254,7 @@ def _platform(settings: Settings, *, live: bool) -> Iterator[Platform]:
 
 def _succeeded(report: JobReport) -> bool:
     return report["status"] == JobStatus.FINISHED and not any(
-        t["status"] in _BAD_TASK_STATUSES for t in report["tasks"]
+        TaskStatus(t["status"]).is_failure for t in report["tasks"]
     )
 
 

@@ -51,6 +51,12 @@ class TaskStatus(StrEnum):
     def is_error(self) -> bool:
         return self in _ERROR_TASK
 
+    @property
+    def is_failure(self) -> bool:
+        """The task did not do its work: a job that FINISHED with such a task counts as failed
+        (exit codes of ``runyard run`` and ``runyard submit --wait``)."""
+        return self in _FAILURE_TASK
+
 
 _TERMINAL_TASK = frozenset(
     {
@@ -61,6 +67,16 @@ _TERMINAL_TASK = frozenset(
         TaskStatus.FINISHED,
         TaskStatus.SKIPPED,
         TaskStatus.NOT_STARTED,
+    }
+)
+_FAILURE_TASK = frozenset(
+    {
+        TaskStatus.FAULTY,
+        TaskStatus.FAILED,
+        TaskStatus.ABORTED,
+        TaskStatus.NOT_STARTED,
+        TaskStatus.NOT_RESTARTED,
+        TaskStatus.IN_ERROR,
     }
 )
 _ERROR_TASK = frozenset(

@@ -392,7 +392,7 @@ class Scheduler:
         """The instance ``name`` of the job, which must not have ended."""
         task = active.job.tasks.get(name)
         if task is None:
-            raise InvalidTransitionError(f"job {active.job.id} has no task {name!r}")
+            raise NotFoundError(f"job {active.job.id} has no task {name!r}")
         if task.status.is_terminal:
             raise InvalidTransitionError(f"task {name} is {task.status}: it has ended")
         return task

@@ -1,0 +1,28 @@
+"""The two clients: the same methods, run with httpx's sync or async client."""
+
+from __future__ import annotations
+
+from runyard.client.catalog import CatalogApi
+from runyard.client.credentials import CredentialsApi
+from runyard.client.events import EventsApi
+from runyard.client.jobs import JobsApi
+from runyard.client.nodes import NodesApi
+from runyard.client.sessions import SessionsApi
+from runyard.client.transport import AsyncTransport, SyncTransport
+from runyard.client.users import UsersApi
+
+
+class Client(SessionsApi, JobsApi, EventsApi, NodesApi, CredentialsApi, UsersApi, CatalogApi, SyncTransport):
+    """A runyard server, from synchronous code.
+
+    ``Client(url, token=None, *, timeout=30.0)``; ``url`` is the server's (``http://host:8080``, with
+    or without ``/api/v1``). Use ``with Client(...) as client:`` or call ``close()``. Every failed
+    request raises a :class:`~runyard.client.ClientError`.
+    """
+
+
+class AsyncClient(
+    SessionsApi, JobsApi, EventsApi, NodesApi, CredentialsApi, UsersApi, CatalogApi, AsyncTransport
+):
+    """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams
+    (``events``, ``follow_logs``); ``async with`` or ``await client.aclose()``."""

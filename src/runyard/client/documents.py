@@ -1,0 +1,177 @@
+"""The JSON documents the API answers, as typed dictionaries (what ``--json`` prints, unchanged).
+
+Times are epoch seconds. The server's OpenAPI schema (``/api/v1/docs``) describes each field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+
+
+class Health(TypedDict):
+    status: str
+    version: str
+
+
+class Session(TypedDict):
+    token: str
+    user: str
+    role: str
+    expires_at: float
+
+
+class User(TypedDict):
+    name: str
+    role: str
+    """``admin`` or ``user``."""
+
+
+class JobSummary(TypedDict):
+    id: int
+    name: str
+    owner: str
+    project_name: str | None
+    status: str
+    priority: str
+    submitted_at: float
+    started_at: float | None
+    finished_at: float | None
+    task_counts: dict[str, int]
+    """Task status → how many tasks have it."""
+
+
+class JobList(TypedDict):
+    jobs: list[JobSummary]
+    """Newest first."""
+    total: int
+    limit: int
+    offset: int
+
+
+class Task(TypedDict):
+    name: str
+    """``Process*1`` for a replica, ``Loop#2`` for an iteration."""
+    status: str
+    iteration: int
+    replication: int
+    executions: int
+    node: str | None
+    error: str | None
+    result: Any
+    """The JSON value, or the value's ``repr`` when it is not JSON."""
+    variables: dict[str, Any]
+    """Propagated to descendant tasks."""
+    started_at: float | None
+    finished_at: float | None
+
+
+class Job(TypedDict):
+    id: int
+    name: str
+    owner: str
+    project_name: str | None
+    status: str
+    priority: str
+    variables: dict[str, Any]
+    result_map: dict[str, Any]
+    submitted_at: float
+    started_at: float | None
+    finished_at: float | None
+    tasks: list[Task]
+
+
+class JobResult(TypedDict):
+    id: int
+    status: str
+    results: dict[str, Any]
+    """Task name → result of each FINISHED task."""
+    errors: dict[str, str]
+    """Task name → why it failed."""
+    result_map: dict[str, Any]
+
+
+class Event(TypedDict):
+    """A job or task status change."""
+
+    id: int
+    kind: str
+    """``job`` or ``task``."""
+    job_id: int
+    task: str | None
+    status: str
+    node: NotRequired[str | None]
+    owner: NotRequired[str]
+
+
+class Node(TypedDict):
+    name: str
+    source: str
+    host: str
+    url: str
+    state: str
+    """``free``, ``busy``, ``down`` or ``locked``."""
+    locked: bool
+    locked_by: str | None
+    locked_at: float | None
+    tokens: list[str]
+    job_id: int | None
+    task: str | None
+
+
+class NodeSource(TypedDict):
+    name: str
+    nodes: int
+    states: dict[str, int]
+
+
+class Bucket(TypedDict):
+    name: str
+    owner: str
+    public: bool
+    created_at: float
+    object_count: int
+
+
+class VariableMetadata(TypedDict):
+    name: str
+    value: str
+    model: str | None
+    description: str | None
+    group: str | None
+    advanced: bool
+    hidden: bool
+
+
+class WorkflowMetadata(TypedDict):
+    name: str
+    project_name: str | None
+    description: str | None
+    variables: list[VariableMetadata]
+    generic_information: dict[str, str]
+    tags: list[str]
+    tasks: list[str]
+
+
+class Revision(TypedDict):
+    """A revision of a catalog object (a listing shows each object's latest)."""
+
+    bucket: str
+    name: str
+    revision: int
+    kind: str
+    content_type: str
+    project_name: str | None
+    tags: list[str]
+    commit_time: float
+    commit_message: str
+    author: str
+    builtin: bool
+    metadata: WorkflowMetadata | None
+    raw_url: str
+
+
+class ObjectList(TypedDict):
+    objects: list[Revision]
+    total: int
+    limit: int
+    offset: int

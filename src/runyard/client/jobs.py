@@ -1,0 +1,242 @@
+"""Jobs: submit, list, follow, read results and logs, control (names after the ProActive Python client)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from runyard import formats
+from runyard.client.documents import Job, JobList, JobResult, Task
+from runyard.client.errors import WaitTimeout
+from runyard.client.events import job_events
+from runyard.client.transport import (
+    Call,
+    Plan,
+    Stream,
+    json_body,
+    no_body,
+    operation,
+    segment,
+    streaming,
+    text_body,
+)
+from runyard.model import JobStatus, Priority, Workflow
+
+Scalar = str | int | float | bool
+Values = Mapping[str, Scalar]
+
+
+class JobsApi:
+    @operation
+    def submit(
+        self,
+        workflow: Workflow | str | Path,
+        variables: Values | None = None,
+        generic_information: Values | None = None,
+    ) -> Call[int]:
+        """Submit a workflow; returns the new job's id.
+
+        ``workflow`` is a :class:`~runyard.model.Workflow` built in Python, a file (a ``Path``, or a
+        ``str`` on one line not starting with ``<``) uploaded as it is, or the text of a ProActive
+        XML or runyard YAML workflow. ``variables`` override the workflow's; ``generic_information``
+        adds to its GI. An invalid workflow or variable raises ``ApiError`` (400,
+        ``invalid_workflow``, each problem in ``details``) and creates no job.
+        """
+        if isinstance(workflow, str) and "\n" not in workflow and not workflow.lstrip().startswith("<"):
+            workflow = Path(workflow)
+        if isinstance(workflow, Path):
+            files = {"file": (workflow.name, workflow.read_bytes(), _media_type(workflow))}
+            data = {
+                "variables": json.dumps(dict(variables or {})),
+                "generic_information": json.dumps(dict(generic_information or {})),
+            }
+            return Call("POST", "/jobs", _job_id, files=files, data=data)
+        text = formats.dump_yaml(workflow) if isinstance(workflow, Workflow) else workflow
+        body = {
+            "workflow": text,
+            "variables": dict(variables or {}),
+            "generic_information": dict(generic_information or {}),
+        }
+        return Call("POST", "/jobs", _job_id, json=body)
+
+    @operation
+    def submit_from_catalog(
+        self,
+        bucket: str,
+        name: str,
+        variables: Values | None = None,
+        generic_information: Values | None = None,
+        revision: int | None = None,
+    ) -> Call[int]:
+        """Submit the workflow ``bucket/name`` of the catalog (its latest revision, or ``revision``)."""
+        body = {
+            "catalog": {"bucket": bucket, "name": name, "revision": revision},
+            "variables": dict(variables or {}),
+            "generic_information": dict(generic_information or {}),
+        }
+        return Call("POST", "/jobs", _job_id, json=body)
+
+    @operation
+    def list_jobs(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        owner: str | None = None,
+        name: str | None = None,
+        project: str | None = None,
+        submitted_after: float | None = None,
+        submitted_before: float | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Call[JobList]:
+        """A page of jobs, newest first: yours (an admin sees everyone's, or ``owner``'s).
+
+        ``status`` keeps jobs with any of the statuses given; ``name`` and ``project`` may hold ``*``.
+        """
+        statuses = [status] if isinstance(status, str) else list(status or ())
+        params: list[tuple[str, Any]] = [("status", s) for s in statuses]
+        optional = {
+            "owner": owner,
+            "name": name,
+            "project": project,
+            "submitted_after": submitted_after,
+            "submitted_before": submitted_before,
+        }
+        params += [(key, value) for key, value in optional.items() if value is not None]
+        params += [("limit", limit), ("offset", offset)]
+        return Call("GET", "/jobs", json_body, params=params)
+
+    @operation
+    def get_job(self, job_id: int) -> Call[Job]:
+        """The job's state, with every task instance (``Process*1``, ``Loop#2``...)."""
+        return Call("GET", _job(job_id), json_body)
+
+    @operation
+    def get_job_status(self, job_id: int) -> Call[str]:
+        """``PENDING``, ``RUNNING``, ``FINISHED``... (ProActive's job statuses)."""
+        return Call("GET", _job(job_id), _field("status"))
+
+    @operation
+    def wait_for_job(self, job_id: int, timeout: float | None = None) -> Plan[Job]:
+        """Wait until the job ends, following its events (no polling); returns its final state.
+
+        Raises ``WaitTimeout`` if it has not ended after ``timeout`` seconds (checked at least
+        every 15 s while waiting). A PAUSED or IN_ERROR job has not ended: it waits for someone.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise WaitTimeout(f"job {job_id} did not end within {timeout} s")
+            yield job_events(job_id, remaining)
+            job: Job = yield Call("GET", _job(job_id), json_body)
+            if not JobStatus(job["status"]).is_alive:
+                return job
+            # The stream ended early (the server drops a reader too far behind): follow it again.
+
+    @operation
+    def get_job_result(self, job_id: int) -> Call[JobResult]:
+        """Results of the FINISHED tasks by task name, errors of failed ones, and the result map."""
+        return Call("GET", f"{_job(job_id)}/result", json_body)
+
+    @operation
+    def get_job_result_map(self, job_id: int) -> Call[dict[str, Any]]:
+        """What the tasks put in ``resultMap``."""
+        return Call("GET", f"{_job(job_id)}/result-map", json_body)
+
+    @operation
+    def get_task(self, job_id: int, task: str) -> Call[Task]:
+        return Call("GET", _task(job_id, task), json_body)
+
+    @operation
+    def get_task_result(self, job_id: int, task: str) -> Call[Any]:
+        """The task's result value (``None`` until it has one); ``get_task`` tells why it failed."""
+        return Call("GET", f"{_task(job_id, task)}/result", _field("value"))
+
+    @operation
+    def get_job_output(self, job_id: int) -> Call[str]:
+        """What the job's tasks printed so far, each line prefixed with ``[TASK]``."""
+        return Call("GET", f"{_job(job_id)}/logs", text_body)
+
+    @operation
+    def get_task_output(self, job_id: int, task: str) -> Call[str]:
+        """What one task printed so far (its last execution), unprefixed."""
+        return Call("GET", f"{_job(job_id)}/logs", text_body, params={"task": task})
+
+    @streaming
+    def follow_logs(self, job_id: int, task: str | None = None) -> Stream[str]:
+        """The output lines of the job (or of one task) as they are written, until the job ends."""
+        params: dict[str, Any] = {"follow": "true", **({"task": task} if task is not None else {})}
+        return Stream(f"{_job(job_id)}/logs", _lines, params=params)
+
+    @operation
+    def kill_job(self, job_id: int) -> Call[str]:
+        """Kill the job (running tasks are aborted); returns its new status."""
+        return Call("POST", f"{_job(job_id)}/kill", _field("status"))
+
+    @operation
+    def pause_job(self, job_id: int) -> Call[str]:
+        """No task of the job starts until it is resumed (running ones go on); returns its new status."""
+        return Call("POST", f"{_job(job_id)}/pause", _field("status"))
+
+    @operation
+    def resume_job(self, job_id: int) -> Call[str]:
+        return Call("POST", f"{_job(job_id)}/resume", _field("status"))
+
+    @operation
+    def kill_task(self, job_id: int, task: str) -> Call[Task]:
+        return Call("POST", f"{_task(job_id, task)}/kill", json_body)
+
+    @operation
+    def pause_task(self, job_id: int, task: str) -> Call[Task]:
+        """The task does not start until resumed."""
+        return Call("POST", f"{_task(job_id, task)}/pause", json_body)
+
+    @operation
+    def resume_task(self, job_id: int, task: str) -> Call[Task]:
+        return Call("POST", f"{_task(job_id, task)}/resume", json_body)
+
+    @operation
+    def restart_task(self, job_id: int, task: str) -> Call[Task]:
+        """Run an IN_ERROR task again (with a new set of executions)."""
+        return Call("POST", f"{_task(job_id, task)}/restart", json_body)
+
+    @operation
+    def set_priority(self, job_id: int, priority: Priority | str) -> Call[None]:
+        """``idle`` … ``normal`` for users; ``high`` and ``highest`` for admins."""
+        return Call("PUT", f"{_job(job_id)}/priority", no_body, json={"priority": str(priority)})
+
+    @operation
+    def delete_job(self, job_id: int) -> Call[None]:
+        """Remove an ended job with its results and logs."""
+        return Call("DELETE", _job(job_id), no_body)
+
+
+def _job(job_id: int) -> str:
+    return f"/jobs/{segment(job_id)}"
+
+
+def _task(job_id: int, task: str) -> str:
+    return f"{_job(job_id)}/tasks/{segment(task)}"
+
+
+def _job_id(response: httpx.Response) -> int:
+    job_id: int = response.json()["id"]
+    return job_id
+
+
+def _field(name: str) -> Callable[[httpx.Response], Any]:
+    return lambda response: response.json()[name]
+
+
+def _lines() -> Callable[[str], Iterable[str]]:
+    return lambda line: (line,)
+
+
+def _media_type(path: Path) -> str:
+    return "application/xml" if path.suffix.lower() == ".xml" else "application/yaml"

@@ -1,0 +1,28 @@
+"""Accounts on the server: admins list, add and remove users; anyone changes their own password."""
+
+from __future__ import annotations
+
+from runyard.client.documents import User
+from runyard.client.transport import Call, json_body, no_body, operation, segment
+
+
+class UsersApi:
+    @operation
+    def list_users(self) -> Call[list[User]]:
+        """Every account (admins only)."""
+        return Call("GET", "/users", json_body)
+
+    @operation
+    def add_user(self, name: str, password: str, *, admin: bool = False) -> Call[User]:
+        """Create an account (admins only)."""
+        return Call("POST", "/users", json_body, json={"name": name, "password": password, "admin": admin})
+
+    @operation
+    def remove_user(self, name: str) -> Call[None]:
+        """Delete an account and its sessions; its jobs stay (admins only)."""
+        return Call("DELETE", f"/users/{segment(name)}", no_body)
+
+    @operation
+    def change_password(self, name: str, password: str) -> Call[None]:
+        """Your own password, or anyone's for an admin."""
+        return Call("PUT", f"/users/{segment(name)}/password", no_body, json={"password": password})
