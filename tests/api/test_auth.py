@@ -147,3 +147,13 @@ def test_users_change_only_their_own_password(server: LiveServer) -> None:
         assert client.put(f"/users/{other}/password", json={"password": "new password"}).status_code == 403
         assert client.put(f"/users/{name}/password", json={"password": "new password"}).status_code == 204
     assert server.login(name, "new password")
+
+
+def test_login_with_a_name_no_account_can_have_is_refused_not_failed(server: LiveServer) -> None:
+    for name in ("a\x00b", "x" * 300, "white space"):
+        answer = httpx.post(f"{server.api}/sessions/form", data={"username": name, "password": "whatever1"})
+        assert answer.status_code in (400, 401), (name, answer.text)
+        json_answer = httpx.post(
+            f"{server.api}/sessions", json={"username": name[:255], "password": "whatever1"}
+        )
+        assert json_answer.status_code == 401, (name, json_answer.text)

@@ -13,6 +13,7 @@ from runyard.api import errors
 from runyard.api.events import EventHub
 from runyard.api.limits import RequestLimits
 from runyard.api.routers import catalog, credentials, events, jobs, nodes, sessions, users
+from runyard.api.security import SessionCache
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
 from runyard.catalog import load_builtin_buckets
 from runyard.credentials import Vault
@@ -65,6 +66,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         lifespan=lifespan,
     )
     app.state.config = config
+    app.state.sessions = SessionCache()
     errors.install(app)
     app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)
     for module in (sessions, users, jobs, events, nodes, credentials):

@@ -23,14 +23,14 @@ def open_session(connection: sa.Connection, user: User, *, ttl: float, now: floa
     return token
 
 
-def session_user(connection: sa.Connection, token: str, *, now: float) -> User | None:
-    """The user a live token belongs to, else ``None`` (unknown, revoked or expired)."""
+def session_user(connection: sa.Connection, token: str, *, now: float) -> tuple[User, float] | None:
+    """The user a live token belongs to and when it expires, else ``None`` (unknown, revoked, expired)."""
     row = connection.execute(
-        sa.select(users.c.name, users.c.role)
+        sa.select(users.c.name, users.c.role, sessions.c.expires_at)
         .join(sessions, sessions.c.user_name == users.c.name)
         .where(sessions.c.token_hash == _digest(token), sessions.c.expires_at > now)
     ).first()
-    return User(row.name, row.role) if row is not None else None
+    return (User(row.name, row.role), row.expires_at) if row is not None else None
 
 
 def close_session(connection: sa.Connection, token: str) -> bool:

@@ -74,7 +74,12 @@ def list_users(connection: sa.Connection) -> list[User]:
 
 def authenticate(connection: sa.Connection, name: str, password: str) -> User | None:
     """The user if ``password`` is theirs, else ``None`` (same answer for an unknown name)."""
-    row = connection.execute(sa.select(users).where(users.c.name == name)).first()
+    # A name no account can have (a NUL, say, which PostgreSQL text cannot even hold) is not looked up.
+    row = (
+        connection.execute(sa.select(users).where(users.c.name == name)).first()
+        if NAME_PATTERN.match(name)
+        else None
+    )
     if row is None:
         _hasher.hash(password)  # as slow as a real check: the answer time does not tell names apart
         return None

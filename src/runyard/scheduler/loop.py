@@ -564,14 +564,13 @@ class Scheduler:
             return ""
 
     def _dispatch(self, connection: sa.Connection) -> None:
-        actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
-        for active in actives:  # even with no free node: the index must see every change
-            self._reindex(active)
+        self._reindex_changed()  # even with no free node: the index must see every change
         free = [
             n for n, info in self._nodes.items() if info.alive and n not in self._busy and not self._locked(n)
         ]
         if not free:
             return
+        actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
         now = self.clock()
         started: list[tuple[_Active, TaskState, str]] = []
         for candidate, node in assign(
@@ -591,8 +590,7 @@ class Scheduler:
                 continue
             self._busy[node] = (active.job.id, task.name)
             self._turn.starts.append((node, spec))
-        for active in actives:
-            self._reindex(active)
+        self._reindex_changed()
 
     def _candidates(self, actives: list[_Active], now: float) -> Iterator[Candidate]:
         """Ready instances in dispatch order, at most ``_MAX_CANDIDATES`` looked at per job."""
@@ -600,7 +598,7 @@ class Scheduler:
             for task in itertools.islice(active.index.ready(now), _MAX_CANDIDATES):
                 try:
                     token = access_token(active.job, active.graph, task)
-                except RunyardError as error:  # the index is not touched until _reindex: safe here
+                except RunyardError as error:  # the index is not touched until reindexed: safe
                     self._start_failed(active, task, error)
                     continue
                 yield Candidate(active.job, task, token)
@@ -609,10 +607,12 @@ class Scheduler:
         reason = f"cannot start: {error}"
         tr.start_failed(active.job, active.graph, task, reason, self.clock(), self._turn.of(active.job.id))
 
-    def _reindex(self, active: _Active) -> None:
-        changes = self._turn.changes.get(active.job.id)
-        if changes is not None and changes.tasks:
-            active.index.refresh(changes.tasks)
+    def _reindex_changed(self) -> None:
+        """Refresh the ready index of every job this turn changed (only those can have moved)."""
+        for job_id, changes in self._turn.changes.items():
+            active = self._active.get(job_id)
+            if active is not None and changes.tasks:
+                active.index.refresh(changes.tasks)
 
     def _commit(self) -> None:
         """Store new jobs, pick tasks for free nodes, store every change: one transaction."""
@@ -653,7 +653,8 @@ class Scheduler:
             else:
                 command.future.set_result(result)
         self._notify(turn)
-        for job_id in [j for j, a in self._active.items() if not a.job.status.is_alive]:
+        ended = [j for j in turn.changes if j in self._active and not self._active[j].job.status.is_alive]
+        for job_id in ended:  # a job's status only changes with a change of this turn
             self._active.pop(job_id).done.set()
             self._told.pop(job_id, None)
             self._refusals.forget_job(job_id)

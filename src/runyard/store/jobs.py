@@ -31,6 +31,7 @@ def _update(table: sa.Table, *keys: str) -> sa.Update:
     return sa.update(table).where(*where).values(values)
 
 
+_INSERT_JOB = sa.insert(jobs).returning(jobs.c.id)
 _UPDATE_JOB = _update(jobs, "id")
 _UPDATE_TASK = _update(tasks, "job_id", "number")
 
@@ -39,7 +40,7 @@ def insert_job(connection: sa.Connection, job: JobState, workflow: dict[str, Any
     """Store a new job and its first instances; returns the job id."""
     row = _job_row(job)
     row["workflow"] = workflow
-    job_id = connection.execute(sa.insert(jobs).values(row).returning(jobs.c.id)).scalar_one()
+    job_id = connection.execute(_INSERT_JOB, row).scalar_one()
     job.id = int(job_id)
     save_tasks(connection, job, job.tasks.keys())
     return job.id

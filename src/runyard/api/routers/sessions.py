@@ -67,6 +67,7 @@ def logout(request: Request, _user: CurrentUser, engine: EngineDep) -> Response:
     token = token_of(request)
     with engine.begin() as connection:
         close_session(connection, token or "")
+    request.app.state.sessions.forget(token)
     return Response(status_code=204)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from runyard.api.deps import EngineDep
@@ -42,11 +42,12 @@ def create_user(new: NewUser, _admin: AdminUser, engine: EngineDep) -> UserOut:
 
 
 @router.delete("/{name}", status_code=204)
-def delete_user(name: str, admin: AdminUser, engine: EngineDep) -> Response:
+def delete_user(name: str, request: Request, admin: AdminUser, engine: EngineDep) -> Response:
     if name == admin.name:
         raise ApiError(409, "conflict", "an admin cannot remove their own account")
     with engine.begin() as connection:
         remove_user(connection, name)
+    request.app.state.sessions.forget()
     return Response(status_code=204)
 
 
