@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from runyard.api.app import create_app
 from runyard.auth import add_user, get_user
 from runyard.server.config import ServerConfig
 from runyard.store.database import connect
+from support.databases import fresh_postgres_database
 
 ADMIN = "root"
 PASSWORD = "correct horse battery"
@@ -103,3 +105,15 @@ def live_server(data_dir: Path, database_url: str | None = None, **config: Any) 
         server.should_exit = True
         thread.join(timeout=30)
         listener.close()
+
+
+@contextmanager
+def backend_server(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[LiveServer]:
+    """A live server on the backend ``request.param`` names: ``sqlite``, or ``postgresql``."""
+    if request.param == "sqlite":
+        with live_server(data_dir) as started:
+            yield started
+        return
+    server_url: str = request.getfixturevalue("postgres_server_url")
+    with fresh_postgres_database(server_url) as url, live_server(data_dir, url) as started:
+        yield started
