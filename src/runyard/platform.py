@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future
 from types import TracebackType
 
 from runyard.errors import NodeError
@@ -15,6 +16,7 @@ from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.local import LocalNodeSource
 from runyard.reports import JobReport, job_report
 from runyard.scheduler.loop import JobEvent, NodeView, Scheduler, SpecHook
+from runyard.scheduler.state import JobState
 from runyard.scheduler.submission import prepare_job
 from runyard.settings import Settings
 from runyard.store.database import connect
@@ -59,10 +61,26 @@ class Platform:
         """Check and store a job; raises ``WorkflowError`` listing every problem, storing nothing.
 
         ``credentials``: the owner's credential names, for ``PA:CREDENTIAL`` variables."""
+        return (
+            self.submit_later(workflow, variables, generic_information, owner=owner, credentials=credentials)
+            .result()
+            .id
+        )
+
+    def submit_later(
+        self,
+        workflow: Workflow,
+        variables: Mapping[str, str] | None = None,
+        generic_information: Mapping[str, str] | None = None,
+        *,
+        owner: str = "local",
+        credentials: Collection[str] | None = None,
+    ) -> Future[JobState]:
+        """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set)."""
         job = prepare_job(
             workflow, variables, generic_information, owner=owner, now=time.time(), credentials=credentials
         )
-        return self.scheduler.submit(job)
+        return self.scheduler.submit_later(job)
 
     def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:
         return self.scheduler.wait(job_id, timeout)

@@ -1,4 +1,8 @@
-"""What routes get injected: the platform, the store engine, the server config."""
+"""What routes get injected: the platform, the store engine, the server config.
+
+These are ``async`` although they wait for nothing: FastAPI runs a plain ``def`` dependency in its
+thread pool, a thread hop per dependency and request.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +16,25 @@ from runyard.platform import Platform
 from runyard.server.config import ServerConfig
 
 
-def _platform(request: Request) -> Platform:
+def platform_of(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
 
-def _engine(request: Request) -> sa.Engine:
-    return _platform(request).engine
+async def _platform(request: Request) -> Platform:
+    return platform_of(request)
 
 
-def _config(request: Request) -> ServerConfig:
+async def _engine(request: Request) -> sa.Engine:
+    return platform_of(request).engine
+
+
+async def _config(request: Request) -> ServerConfig:
     config: ServerConfig = request.app.state.config
     return config
 
 
-def _events(request: Request) -> EventHub:
+async def _events(request: Request) -> EventHub:
     hub: EventHub = request.app.state.events
     return hub
 

@@ -92,7 +92,7 @@ def _lookup(engine: sa.Engine, token: str, now: float) -> tuple[User, float] | N
         return session_user(connection, token, now=now)
 
 
-def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     if not user.is_admin:
         raise ApiError(403, "forbidden", "only an admin may do this")
     return user

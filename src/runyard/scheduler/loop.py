@@ -144,6 +144,7 @@ class Scheduler:
         self._busy: dict[str, tuple[int, str]] = {}
         self._tokens = {n: frozenset(t) for n, t in settings.node_tokens.items()}
         self._settings: dict[str, NodeSetting] = {}  # locks and tokens given at run time, stored
+        self._waking: set[int] = set()  # jobs whose ready index waits for a time (retry delay, cron)
         self._spec_hooks = spec_hooks
         self._refusals = Refusals()
         self._listeners: list[Callable[[JobEvent], None]] = []
@@ -180,13 +181,17 @@ class Scheduler:
 
     def submit(self, job: JobState) -> int:
         """Store a prepared job (see ``submission.prepare_job``) and return its id."""
+        return self.submit_later(job).result().id
 
-        def action() -> _Active:
-            active = _Active(job, Graph(job.workflow), ReadyIndex(job))
-            self._turn.new_jobs.append(active)
-            return active  # the caller gets its id once stored
+    def submit_later(self, job: JobState) -> Future[JobState]:
+        """The same without waiting (for async callers): the future is answered once the job is
+        stored, with the job, whose ``id`` is then set."""
 
-        return self._call(action).job.id
+        def action() -> JobState:
+            self._turn.new_jobs.append(_Active(job, Graph(job.workflow), ReadyIndex(job)))
+            return job
+
+        return self._send(action)
 
     def alive_job_ids(self) -> list[int]:
         return sorted(list(self._active))
@@ -360,14 +365,17 @@ class Scheduler:
     # -- internals ----------------------------------------------------------------------------
 
     def _call(self, action: Callable[[], T]) -> T:
+        return self._send(action).result()
+
+    def _send(self, action: Callable[[], T]) -> Future[T]:
+        """Queue ``action`` for the scheduler thread; its future is answered after the turn's commit."""
         if self._broken is not None:
             raise self._broken
         if not self._thread.is_alive():
             raise SchedulerError("the scheduler is not running")
         command = _Command(action)
         self._queue.put(command)
-        result: T = command.future.result()
-        return result
+        return command.future
 
     def _job_command(
         self,
@@ -419,6 +427,7 @@ class Scheduler:
                 store.save_job(connection, job)
                 if job.status.is_alive:
                     self._active[job.id] = _Active(job, graph, ReadyIndex(job))
+                    self._track_wake(job.id, self._active[job.id])
                 log.info("resumed job %s (%s)", job.id, job.status)
 
     def _run(self) -> None:
@@ -454,11 +463,15 @@ class Scheduler:
                 event.future.set_exception(self._broken or SchedulerError("stopped"))
 
     def _next_events(self) -> list[NodeEvent | _Command] | None:
-        wake = [w for a in self._active.values() if (w := a.index.next_wake()) is not None]
-        expiry = self._refusals.next_expiry(self.clock())
+        # Only times still to come: a task already due was offered to the free nodes by the last turn,
+        # and the next event (a node freed...) offers it again; waking for it now would spin.
+        now = self.clock()
+        wakes = (self._active[j].index.next_wake() for j in self._waking)
+        wake = [w for w in wakes if w is not None and w > now]
+        expiry = self._refusals.next_expiry(now)
         if expiry is not None:
             wake.append(expiry)
-        timeout = max(0.0, min(wake) - self.clock()) if wake else None
+        timeout = max(0.0, min(wake) - now) if wake else None
         events: list[NodeEvent | _Command] = []
         try:
             first = self._queue.get(timeout=timeout)
@@ -613,6 +626,13 @@ class Scheduler:
             active = self._active.get(job_id)
             if active is not None and changes.tasks:
                 active.index.refresh(changes.tasks)
+                self._track_wake(job_id, active)
+
+    def _track_wake(self, job_id: int, active: _Active) -> None:
+        if active.index.next_wake() is None:
+            self._waking.discard(job_id)
+        else:
+            self._waking.add(job_id)
 
     def _commit(self) -> None:
         """Store new jobs, pick tasks for free nodes, store every change: one transaction."""
@@ -621,6 +641,7 @@ class Scheduler:
             for active in turn.new_jobs:
                 job_id = store.insert_job(connection, active.job, to_mapping(active.job.workflow))
                 self._active[job_id] = active
+                self._track_wake(job_id, active)
             self._dispatch(connection)
             for job_id, changes in turn.changes.items():
                 changed = self._active.get(job_id)
@@ -656,6 +677,7 @@ class Scheduler:
         ended = [j for j in turn.changes if j in self._active and not self._active[j].job.status.is_alive]
         for job_id in ended:  # a job's status only changes with a change of this turn
             self._active.pop(job_id).done.set()
+            self._waking.discard(job_id)
             self._told.pop(job_id, None)
             self._refusals.forget_job(job_id)
 

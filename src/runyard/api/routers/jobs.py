@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from runyard.job_logs import LogCursor, prefixed
 from runyard.model import Priority, Workflow
 from runyard.platform import Platform
 from runyard.reports import JobReport, TaskReport, job_report
+from runyard.scheduler.state import JobState
 from runyard.store.job_listing import JobFilter, find_jobs
 from runyard.store.jobs import job_owner
 
@@ -188,19 +190,29 @@ async def submit(
             f"cannot submit a {media or 'body without Content-Type'}: "
             "send application/json, application/xml, application/yaml or multipart/form-data",
         )
-    return await run_in_threadpool(_submit, platform, request.app.state.vault, user, submission)
+    stored = await run_in_threadpool(_submit, platform, request.app.state.vault, user, submission)
+    job = await asyncio.wrap_future(stored)  # the scheduler's turn, awaited without holding a thread
+    return Submitted(id=job.id, name=job.name, status="PENDING")
 
 
-def _submit(platform: Platform, vault: Vault, user: User, submission: Submission) -> Submitted:
+def _submit(platform: Platform, vault: Vault, user: User, submission: Submission) -> Future[JobState]:
+    """Check and queue the job (``WorkflowError`` if wrong); the future is answered once it is stored."""
     if (submission.workflow is None) == (submission.catalog is None):
         raise ApiError(400, "invalid_request", "give exactly one of 'workflow' and 'catalog'")
     workflow = _workflow(platform, user, submission)
     variables = {k: _string(v) for k, v in submission.variables.items()}
     gi = {k: _string(v) for k, v in submission.generic_information.items()}
-    with platform.engine.connect() as connection:
-        credentials = vault.names(connection, user.name)
-    job_id = platform.submit(workflow, variables, gi, owner=user.name, credentials=credentials)
-    return Submitted(id=job_id, name=workflow.name, status="PENDING")
+    credentials = None
+    if _uses_credentials(workflow):
+        with platform.engine.connect() as connection:
+            credentials = vault.names(connection, user.name)
+    return platform.submit_later(workflow, variables, gi, owner=user.name, credentials=credentials)
+
+
+def _uses_credentials(workflow: Workflow) -> bool:
+    """Whether a variable's model is ``PA:CREDENTIAL`` (only then are the user's credential names needed)."""
+    variables = [*workflow.variables, *(v for task in workflow.tasks for v in task.variables)]
+    return any((v.model or "").strip().upper().startswith("PA:CREDENTIAL") for v in variables)
 
 
 def _workflow(platform: Platform, user: User, submission: Submission) -> Workflow:
