@@ -638,10 +638,10 @@ class Scheduler:
         """Store new jobs, pick tasks for free nodes, store every change: one transaction."""
         turn = self._turn
         with self.engine.begin() as connection:
+            store.insert_jobs(connection, [(a.job, to_mapping(a.job.workflow)) for a in turn.new_jobs])
             for active in turn.new_jobs:
-                job_id = store.insert_job(connection, active.job, to_mapping(active.job.workflow))
-                self._active[job_id] = active
-                self._track_wake(job_id, active)
+                self._active[active.job.id] = active
+                self._track_wake(active.job.id, active)
             self._dispatch(connection)
             for job_id, changes in turn.changes.items():
                 changed = self._active.get(job_id)

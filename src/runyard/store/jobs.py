@@ -7,7 +7,7 @@ Only the scheduler writes (one writer); readers (CLI, API) use :func:`load_job` 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,19 +31,33 @@ def _update(table: sa.Table, *keys: str) -> sa.Update:
     return sa.update(table).where(*where).values(values)
 
 
-_INSERT_JOB = sa.insert(jobs).returning(jobs.c.id)
+_INSERT_JOBS = sa.insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True)
 _UPDATE_JOB = _update(jobs, "id")
 _UPDATE_TASK = _update(tasks, "job_id", "number")
 
 
 def insert_job(connection: sa.Connection, job: JobState, workflow: dict[str, Any]) -> int:
     """Store a new job and its first instances; returns the job id."""
-    row = _job_row(job)
-    row["workflow"] = workflow
-    job_id = connection.execute(_INSERT_JOB, row).scalar_one()
-    job.id = int(job_id)
-    save_tasks(connection, job, job.tasks.keys())
+    insert_jobs(connection, [(job, workflow)])
     return job.id
+
+
+def insert_jobs(connection: sa.Connection, new: Sequence[tuple[JobState, dict[str, Any]]]) -> None:
+    """Store new jobs (each with its workflow mapping) and their first instances, setting their ids.
+
+    Two statements whatever their number: one turn's submissions cost a few round trips in all.
+    """
+    if not new:
+        return
+    rows = [{**_job_row(job), "workflow": workflow} for job, workflow in new]
+    ids = connection.execute(_INSERT_JOBS, rows).scalars().all()
+    task_rows: list[dict[str, Any]] = []
+    for (job, _), job_id in zip(new, ids, strict=True):
+        job.id = int(job_id)
+        for task in job.tasks.values():
+            task_rows.append({**_task_row(task), "job_id": job.id, "number": task.number})
+            task.stored = True
+    connection.execute(sa.insert(tasks), task_rows)
 
 
 def save_job(connection: sa.Connection, job: JobState) -> None:
