@@ -70,7 +70,7 @@ from runyard.formats.mapping import to_mapping
 from runyard.model import JobStatus, Script, ScriptExecutable, Task, TaskStatus, Workflow
 from runyard.scheduler.submission import prepare_job
 from runyard.store.database import connect
-from runyard.store.jobs import insert_job
+from runyard.store.jobs import insert_jobs
 from runyard.store.schema import executions, jobs, tasks
 
 try:
@@ -105,10 +105,11 @@ def one_task_workflow(name: str = "Bench", task_count: int = 1) -> Workflow:
 
 
 def template_rows(connection: sa.Connection, task_count: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The rows ``insert_job`` writes for a job of ``task_count`` tasks, read back then rolled back."""
+    """The rows ``insert_jobs`` writes for a job of ``task_count`` tasks, read back then rolled back."""
     job = prepare_job(one_task_workflow(task_count=task_count), owner=ADMIN, now=time.time())
     with connection.begin() as transaction:
-        job_id = insert_job(connection, job, to_mapping(job.workflow))
+        insert_jobs(connection, [(job, to_mapping(job.workflow))])
+        job_id = job.id
         job_row = dict(connection.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().one())
         task_rows = connection.execute(
             sa.select(tasks).where(tasks.c.job_id == job_id).order_by(tasks.c.number)

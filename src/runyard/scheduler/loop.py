@@ -179,12 +179,8 @@ class Scheduler:
 
     # -- commands (any thread) --------------------------------------------------------------
 
-    def submit(self, job: JobState) -> int:
-        """Store a prepared job (see ``submission.prepare_job``) and return its id."""
-        return self.submit_later(job).result().id
-
     def submit_later(self, job: JobState) -> Future[JobState]:
-        """The same without waiting (for async callers): the future is answered once the job is
+        """Store a prepared job (see ``submission.prepare_job``): the future is answered once it is
         stored, with the job, whose ``id`` is then set."""
 
         def action() -> JobState:

@@ -36,12 +36,6 @@ _UPDATE_JOB = _update(jobs, "id")
 _UPDATE_TASK = _update(tasks, "job_id", "number")
 
 
-def insert_job(connection: sa.Connection, job: JobState, workflow: dict[str, Any]) -> int:
-    """Store a new job and its first instances; returns the job id."""
-    insert_jobs(connection, [(job, workflow)])
-    return job.id
-
-
 def insert_jobs(connection: sa.Connection, new: Sequence[tuple[JobState, dict[str, Any]]]) -> None:
     """Store new jobs (each with its workflow mapping) and their first instances, setting their ids.
 
