@@ -64,6 +64,7 @@ import httpx
 import psutil
 import sqlalchemy as sa
 
+from report import load_line, ms, print_table, verdict
 from runyard import formats
 from runyard.auth import add_user
 from runyard.formats.mapping import to_mapping
@@ -693,31 +694,6 @@ def run_backend(label: str, database_url: str | None, args: argparse.Namespace) 
 
 
 # -- printing -----------------------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
-def load_line() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """The first column left-aligned, the others (figures) right-aligned."""
-    widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=True)]
-    for cells in [headers, *rows]:
-        first, *rest = cells
-        print(
-            "  "
-            + first.ljust(widths[0])
-            + "".join(f"  {c:>{w}}" for c, w in zip(rest, widths[1:], strict=True))
-        )
 
 
 def percentiles(values: Sequence[float]) -> list[str]:

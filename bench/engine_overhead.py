@@ -47,6 +47,7 @@ from pathlib import Path
 import psutil
 import sqlalchemy as sa
 
+from report import load_line, print_table, verdict
 from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
 from runyard.platform import Platform
 from runyard.settings import Settings
@@ -336,27 +337,6 @@ def ms(seconds: float) -> str:
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
-def load_line() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """The first column left-aligned, the others (figures) right-aligned."""
-    widths = [max(len(c) for c in column) for column in zip(headers, *rows, strict=True)]
-    for cells in [headers, *rows]:
-        first, *rest = cells
-        print(
-            "  "
-            + first.ljust(widths[0])
-            + "".join(f"  {c:>{w}}" for c, w in zip(rest, widths[1:], strict=True))
-        )
 
 
 def print_walls(runs: dict[str, list[Run]], tasks: int) -> None:
