@@ -95,7 +95,7 @@ def test_node_agent_killed_mid_task_reruns_it_on_another_node(tmp_path: Path, da
     with platform(tmp_path, database_url) as p:
         job = p.submit(workflow)
         deadline = time.monotonic() + 20
-        while not marker.exists():
+        while not (marker.exists() and marker.read_text().endswith("\n")):  # created before it is written
             assert time.monotonic() < deadline
             time.sleep(0.05)
         victim = marker.read_text().strip()
