@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import NoneType
+from typing import Any, get_args, get_type_hints
 
 from runyard.errors import InvalidRequestError
 from runyard.settings import Settings
@@ -63,7 +64,7 @@ def load_config(
     The file comes from ``config_file``, else ``RUNYARD_CONFIG``. Unknown keys and values of the
     wrong type are refused with the source named.
     """
-    types = {f.name: f.type for f in fields(ServerConfig)}
+    types = _SETTING_TYPES
     values: dict[str, Any] = {}
     path = config_file or (
         Path(environ[f"{ENV_PREFIX}CONFIG"]) if environ.get(f"{ENV_PREFIX}CONFIG") else None
@@ -100,20 +101,19 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise InvalidRequestError(f"{path}: not valid TOML: {error}") from None
 
 
-_CONVERTERS: dict[str, type] = {
-    "port": int,
-    "nodes": int,
-    "max_body_bytes": int,
-    "session_ttl": float,
-    "data_dir": Path,
-    "host": str,
-    "database_url": str,
-    "public_url": str,
-}
+def _setting_types() -> dict[str, type]:
+    """Each setting and the type its values are converted to, read from ``ServerConfig`` itself."""
+    hints = get_type_hints(ServerConfig)
+    return {
+        key: next(t for t in get_args(hint) or (hint,) if t is not NoneType) for key, hint in hints.items()
+    }
+
+
+_SETTING_TYPES = _setting_types()
 
 
 def _coerce(key: str, value: Any, source: str) -> Any:
-    converter = _CONVERTERS[key]
+    converter = _SETTING_TYPES[key]
     try:
         if isinstance(value, bool) or (converter is int and isinstance(value, float)):
             raise TypeError
