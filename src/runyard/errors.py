@@ -27,6 +27,7 @@ script's traceback, not an exception in the platform.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class RunyardError(Exception):
@@ -109,7 +110,13 @@ class ForbiddenError(RunyardError):
 
 
 class ConflictError(RunyardError):
-    """The operation clashes with what exists: a duplicate name, a state that forbids it."""
+    """The operation clashes with what exists: a duplicate name, a state that forbids it.
+
+    ``details``: JSON-able facts a client can act on (such as the actions allowed instead)."""
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class InvalidRequestError(RunyardError):

@@ -16,7 +16,7 @@ PACKAGE = Path(runyard.__file__).parent
 
 def test_basic_examples_are_loaded_once_as_a_public_bucket(connection: sa.Connection) -> None:
     written = catalog.load_builtin_buckets(connection)
-    assert sorted(written) == [
+    assert sorted(w for w in written if w.startswith("basic-examples/")) == [
         "basic-examples/Branch",
         "basic-examples/Hello",
         "basic-examples/Loop",

@@ -5,17 +5,15 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from support.server import bearer
+from support.server_process import free_port, server_process
 
 TWO_STEPS = """
 name: TwoSteps
@@ -26,42 +24,6 @@ tasks:
     depends: [First]
     script: {language: cpython, code: "import time; time.sleep(3); result = 'second done'"}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def server_process(data_dir: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runyard", "server", "--port", str(port), "--data-dir", str(data_dir), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its node agents are killed with it below
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
-        if process.stdout:
-            process.stdout.close()
 
 
 def _user_add(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -84,7 +46,7 @@ def _login(port: int, user: str, password: str) -> dict[str, str]:
 
 
 def test_first_start_prints_an_admin_password_once(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with server_process(tmp_path, port) as process:
         assert process.stdout is not None
         printed = ""
@@ -107,7 +69,7 @@ def test_user_add_on_the_data_folder_then_no_generated_admin(tmp_path: Path) -> 
     assert add.returncode == 0, add.stderr
     again = _user_add("ops", "--data-dir", str(tmp_path))
     assert again.returncode == 2 and "exists already" in again.stderr
-    port = _free_port()
+    port = free_port()
     with server_process(tmp_path, port) as process:
         headers = _login(port, "ops", "a long enough password")
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/me", headers=headers).json() == {
@@ -123,7 +85,7 @@ def test_server_killed_mid_job_resumes_it_after_restart(tmp_path: Path, database
     """On SQLite and on PostgreSQL: the server and its nodes die at once, mid-task."""
     store = ["--data-dir", str(tmp_path), "--database-url", database_url]
     assert _user_add("ops", *store).returncode == 0
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api/v1"
     with server_process(tmp_path, port, "--database-url", database_url) as process:
         headers = _login(port, "ops", "a long enough password")

@@ -57,6 +57,12 @@ class LiveServer:
         answer.raise_for_status()
         return name, self.login(name)
 
+    def kill_services(self) -> None:
+        """Kill every active service instance: services outlive their server, not the tests."""
+        with self.client(self.admin_token) as admin:
+            for instance in admin.get("/service-instances", params={"status": "active"}).json():
+                admin.post(f"/service-instances/{instance['id']}/kill")
+
     def client(self, token: str | None = None, **options: Any) -> httpx.Client:
         """An httpx client on ``/api/v1`` sending ``token`` as a bearer token."""
         headers = bearer(token) if token else {}
@@ -96,24 +102,25 @@ def live_server(data_dir: Path, database_url: str | None = None, **config: Any) 
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
+    live = LiveServer(f"http://127.0.0.1:{port}", data_dir, database_url, "", announced)
     try:
-        url = f"http://127.0.0.1:{port}"
-        live = LiveServer(url, data_dir, database_url, "", announced)
         live.admin_token = live.login(ADMIN)
         yield live
     finally:
+        if live.admin_token:
+            live.kill_services()
         server.should_exit = True
         thread.join(timeout=30)
         listener.close()
 
 
 @contextmanager
-def backend_server(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[LiveServer]:
+def backend_server(request: pytest.FixtureRequest, data_dir: Path, **config: Any) -> Iterator[LiveServer]:
     """A live server on the backend ``request.param`` names: ``sqlite``, or ``postgresql``."""
     if request.param == "sqlite":
-        with live_server(data_dir) as started:
+        with live_server(data_dir, **config) as started:
             yield started
         return
     server_url: str = request.getfixturevalue("postgres_server_url")
-    with fresh_postgres_database(server_url) as url, live_server(data_dir, url) as started:
+    with fresh_postgres_database(server_url) as url, live_server(data_dir, url, **config) as started:
         yield started

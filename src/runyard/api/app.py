@@ -12,14 +12,28 @@ from runyard import __version__
 from runyard.api import errors
 from runyard.api.events import EventHub
 from runyard.api.limits import RequestLimits
-from runyard.api.routers import catalog, credentials, events, jobs, nodes, sessions, users
+from runyard.api.routers import (
+    catalog,
+    credentials,
+    events,
+    jobs,
+    nodes,
+    service_instances,
+    service_proxy,
+    services,
+    sessions,
+    users,
+)
 from runyard.api.security import SessionCache
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
+from runyard.auth.job_tokens import JobTokens
 from runyard.catalog import load_builtin_buckets
 from runyard.credentials import Vault
 from runyard.platform import Platform
 from runyard.server.config import ServerConfig
-from runyard.server.task_start import catalog_scripts_hook, credentials_hook
+from runyard.server.task_start import catalog_scripts_hook, credentials_hook, task_session_hook
+from runyard.services import proxy
+from runyard.services.automation import ServiceAutomation
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
@@ -35,7 +49,12 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = config.settings()
         vault = Vault(settings.data_dir / "credentials.key")
-        hooks = (credentials_hook(vault), catalog_scripts_hook(settings.catalog_rest_url))
+        tokens = JobTokens.from_file(settings.data_dir / "job-tokens.key")
+        hooks = (
+            credentials_hook(vault),
+            catalog_scripts_hook(settings.catalog_rest_url),
+            task_session_hook(tokens, config.base_url, settings.data_dir / "services"),
+        )
         platform = Platform(settings, spec_hooks=hooks)
         with platform.engine.begin() as connection:
             password = ensure_first_admin(connection)
@@ -49,12 +68,18 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
             log.info("built-in catalog objects written: %s", ", ".join(written))
         hub = EventHub()
         platform.listen(hub.publish)
+        automation = ServiceAutomation(platform, port_range=config.service_port_range)
         app.state.platform, app.state.vault, app.state.events = platform, vault, hub
+        app.state.job_tokens, app.state.services = tokens, automation
+        app.state.proxy_client = proxy.new_client()
         with platform:
+            automation.start_monitor()
             try:
                 yield
             finally:
+                automation.stop_monitor()
                 hub.close()
+                await app.state.proxy_client.aclose()
 
     app = FastAPI(
         title="runyard",
@@ -69,7 +94,17 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     app.state.sessions = SessionCache()
     errors.install(app)
     app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)
-    for module in (sessions, users, jobs, events, nodes, credentials):
+    for module in (
+        sessions,
+        users,
+        jobs,
+        events,
+        nodes,
+        credentials,
+        services,
+        service_instances,
+        service_proxy,
+    ):
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")
     return app

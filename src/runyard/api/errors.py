@@ -105,4 +105,6 @@ def _details(error: RunyardError) -> Any:
             {"message": p.message, "source": p.source, "line": p.line, "task": p.task, "field": p.field}
             for p in error.problems
         ]
+    if isinstance(error, ConflictError):
+        return error.details
     return None

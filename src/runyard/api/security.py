@@ -1,5 +1,8 @@
 """Who is calling: a session token as ``Authorization: Bearer T`` or in a ``sessionid`` header.
 
+Tasks call with a job token instead (:mod:`runyard.auth.job_tokens`): they act as the job's owner
+while the job is alive.
+
 Every route but health and login depends on :data:`CurrentUser`; admin-only routes on
 :data:`AdminUser`. Helpers here decide what a user may see: their own things, or all for admins.
 """
@@ -7,16 +10,21 @@ Every route but health and login depends on :data:`CurrentUser`; admin-only rout
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from runyard.api.deps import EngineDep
 from runyard.api.errors import ApiError
-from runyard.auth import User, session_user
+from runyard.auth import User, get_user, session_user
+from runyard.auth.job_tokens import JobTokens
+from runyard.model import JobStatus
+from runyard.store.schema import jobs
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/sessions")
 _session_header = APIKeyHeader(
@@ -24,13 +32,13 @@ _session_header = APIKeyHeader(
 )
 
 
-def token_of(request: Request) -> str | None:
-    """The token a request carries, if any (for logout)."""
-    authorization = request.headers.get("authorization", "")
+def token_of(connection: HTTPConnection) -> str | None:
+    """The token a request carries in its headers, if any (for logout)."""
+    authorization = connection.headers.get("authorization", "")
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("sessionid") or None
+    return connection.headers.get("sessionid") or None
 
 
 class SessionCache:
@@ -71,14 +79,22 @@ async def current_user(
     _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     _session_token: Annotated[str | None, Depends(_session_header)],
 ) -> User:
-    token = token_of(request)
+    return await user_of(request, engine, token_of(request))
+
+
+async def user_of(connection: HTTPConnection, engine: sa.Engine, token: str | None) -> User:
+    """The user a session or job token stands for (401 otherwise); for requests and websockets alike."""
     if token is None:
         raise ApiError(401, "unauthorized", "a session token is needed: log in with POST /api/v1/sessions")
-    cache: SessionCache = request.app.state.sessions
+    cache: SessionCache = connection.app.state.sessions
     now = time.time()
     user = cache.get(token, now)
     if user is None:
-        found = await run_in_threadpool(_lookup, engine, token, now)
+        tokens: JobTokens = connection.app.state.job_tokens
+        job = tokens.verify(token)
+        found = await run_in_threadpool(
+            _lookup if job is None else partial(_job_owner, job), engine, token, now
+        )
         if found is not None:
             user, expires_at = found
             cache.put(token, user, now, expires_at)
@@ -90,6 +106,17 @@ async def current_user(
 def _lookup(engine: sa.Engine, token: str, now: float) -> tuple[User, float] | None:
     with engine.connect() as connection:
         return session_user(connection, token, now=now)
+
+
+def _job_owner(job: tuple[int, str], engine: sa.Engine, _token: str, now: float) -> tuple[User, float] | None:
+    """The owner of a job token's job while that job is alive (valid for the cache's few seconds)."""
+    job_id, owner = job
+    with engine.connect() as connection:
+        status = connection.execute(
+            sa.select(jobs.c.status).where(jobs.c.id == job_id, jobs.c.owner == owner)
+        ).scalar()
+        user = get_user(connection, owner) if status is not None and JobStatus(status).is_alive else None
+    return None if user is None else (user, now + SessionCache.SECONDS)
 
 
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:

@@ -17,7 +17,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from runyard import formats
-from runyard.cli import admin_commands, catalog_commands, jobs_commands, session_commands
+from runyard.cli import (
+    admin_commands,
+    catalog_commands,
+    jobs_commands,
+    psa_commands,
+    service_commands,
+    session_commands,
+)
 from runyard.cli.follow import follow
 from runyard.cli.live import LiveView
 from runyard.cli.options import node_tokens, pairs
@@ -193,6 +200,8 @@ session_commands.register(app)
 jobs_commands.register(app)
 catalog_commands.register(app)
 admin_commands.register(app)
+service_commands.register(app)
+psa_commands.register(app)
 
 
 def _warn_unheld_tokens(

@@ -39,6 +39,9 @@ def server(
     data_dir: DataDir = None,
     nodes: Annotated[int | None, typer.Option("--nodes", help="Local nodes to start [2].")] = None,
     database_url: DatabaseUrl = None,
+    service_ports: Annotated[
+        str | None, typer.Option("--service-ports", help="LOW-HIGH ports for services [OS ephemeral range].")
+    ] = None,
     config: ConfigFile = None,
 ) -> None:
     """Start the platform: REST API at /api/v1 (docs at /api/v1/docs), scheduler and local nodes.
@@ -51,7 +54,14 @@ def server(
     from runyard.api.app import create_app
 
     settings = _config(
-        {"host": host, "port": port, "data_dir": data_dir, "nodes": nodes, "database_url": database_url},
+        {
+            "host": host,
+            "port": port,
+            "data_dir": data_dir,
+            "nodes": nodes,
+            "database_url": database_url,
+            "service_ports": service_ports,
+        },
         config,
     )
     print(f"runyard: serving {settings.base_url}/api/v1 (docs: {settings.base_url}/api/v1/docs)", flush=True)

@@ -7,12 +7,23 @@ from runyard.client.credentials import CredentialsApi
 from runyard.client.events import EventsApi
 from runyard.client.jobs import JobsApi
 from runyard.client.nodes import NodesApi
+from runyard.client.services import ServicesApi
 from runyard.client.sessions import SessionsApi
 from runyard.client.transport import AsyncTransport, SyncTransport
 from runyard.client.users import UsersApi
 
 
-class Client(SessionsApi, JobsApi, EventsApi, NodesApi, CredentialsApi, UsersApi, CatalogApi, SyncTransport):
+class Client(
+    SessionsApi,
+    JobsApi,
+    EventsApi,
+    NodesApi,
+    CredentialsApi,
+    UsersApi,
+    CatalogApi,
+    ServicesApi,
+    SyncTransport,
+):
     """A runyard server, from synchronous code.
 
     ``Client(url, token=None, *, timeout=30.0)``; ``url`` is the server's (``http://host:8080``, with
@@ -22,7 +33,15 @@ class Client(SessionsApi, JobsApi, EventsApi, NodesApi, CredentialsApi, UsersApi
 
 
 class AsyncClient(
-    SessionsApi, JobsApi, EventsApi, NodesApi, CredentialsApi, UsersApi, CatalogApi, AsyncTransport
+    SessionsApi,
+    JobsApi,
+    EventsApi,
+    NodesApi,
+    CredentialsApi,
+    UsersApi,
+    CatalogApi,
+    ServicesApi,
+    AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams
     (``events``, ``follow_logs``); ``async with`` or ``await client.aclose()``."""

@@ -175,3 +175,64 @@ class ObjectList(TypedDict):
     total: int
     limit: int
     offset: int
+
+
+class ServiceTransition(TypedDict):
+    source: str
+    target: str
+
+
+class ServiceAction(TypedDict):
+    name: str
+    bucket: str
+    revision: int
+    transitions: list[ServiceTransition]
+    activation: bool
+    description: str | None
+    icon: str | None
+    documentation: str | None
+    variables: list[VariableMetadata]
+
+
+class Service(TypedDict):
+    id: str
+    icon: str | None
+    activations: list[str]
+    actions: list[ServiceAction]
+
+
+class ServiceEndpoint(TypedDict):
+    url: str | None
+    proxyfied: bool
+    proxyfied_url: str | None
+
+
+class ServiceJobSubmission(TypedDict):
+    job_id: int
+    action: str
+    transition_state: str
+    parent_job_id: int | None
+    submission_time: float
+
+
+class ServiceInstance(TypedDict):
+    id: int
+    service_id: str
+    bucket: str
+    owner: str
+    label: str | None
+    status: str
+    transition: str | None
+    icon: str | None
+    variables: dict[str, str]
+    endpoints: dict[str, ServiceEndpoint]
+    deployments: list[dict[str, Any]]
+    job_submissions: list[ServiceJobSubmission]
+    actions: list[str]
+    node_tokens: list[dict[str, str]]
+    ports: list[int]
+    groups: list[str]
+    channel: dict[str, str]
+    error: str | None
+    created_at: float
+    finished_at: float | None

@@ -14,6 +14,7 @@ answers become :class:`~runyard.client.errors.ApiError`; httpx errors become
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -65,9 +66,17 @@ class Stream(Generic[T]):
     timeout: float | None = None
 
 
-Step = Call[Any] | Stream[Any]
+@dataclass(frozen=True)
+class Sleep:
+    """Wait before the next step (for what no event announces yet)."""
+
+    seconds: float
+
+
+Step = Call[Any] | Stream[Any] | Sleep
 Plan = Generator[Step, Any, T]
-"""Yields calls (sent back: the decoded answer) and streams (sent back: the list of their items)."""
+"""Yields calls (sent back: the decoded answer), streams (sent back: the list of their items) and
+sleeps (sent back: ``None``)."""
 
 
 def json_body(response: httpx.Response) -> Any:
@@ -115,7 +124,9 @@ class Connection:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r}, token={'***' if self.token else None})"
 
-    def _request(self, http: httpx.Client | httpx.AsyncClient, step: Step) -> httpx.Request:
+    def _request(
+        self, http: httpx.Client | httpx.AsyncClient, step: Call[Any] | Stream[Any]
+    ) -> httpx.Request:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if isinstance(step, Stream):
             return http.build_request(
@@ -212,7 +223,11 @@ class SyncTransport(Connection):
             except StopIteration as done:
                 result: T = done.value
                 return result
-            sent = self._call(next_step) if isinstance(next_step, Call) else list(self._stream(next_step))
+            if isinstance(next_step, Sleep):
+                time.sleep(next_step.seconds)
+                sent = None
+            else:
+                sent = self._call(next_step) if isinstance(next_step, Call) else list(self._stream(next_step))
 
     def _call(self, call: Call[T]) -> T:
         with self._translated():
@@ -270,7 +285,10 @@ class AsyncTransport(Connection):
             except StopIteration as done:
                 result: T = done.value
                 return result
-            if isinstance(next_step, Call):
+            if isinstance(next_step, Sleep):
+                await asyncio.sleep(next_step.seconds)
+                sent = None
+            elif isinstance(next_step, Call):
                 sent = await self._call(next_step)
             else:
                 sent = [item async for item in self._stream(next_step)]

@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -89,7 +89,8 @@ class _Execution:
     def run(self) -> TaskOutcome:
         started = time.time()
         _make_folder(self.spec.localspace)
-        with output_to(self.spec.log_path), _working_dir(self.spec.localspace):
+        spec = self.spec
+        with output_to(spec.log_path), _working_dir(spec.localspace), _environment(spec.environment):
             kind = self._run_steps()
         _remove_folder(self.spec.localspace)  # as ProActive: scratch space only
         encoded = self.encoded if kind is OutcomeKind.FINISHED else None
@@ -264,6 +265,21 @@ def _remove_folder(path: str) -> None:
         os.rmdir(path)
     except OSError:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in ``os.environ`` for the execution (a task run in the node's worker must not leak them)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager

@@ -60,6 +60,7 @@ class TaskSpec:
     source_dir: str | None = None  # folder of the workflow file, for relative script paths
     fork: bool = True  # False (ProActive fork="false"): run in the node's long-lived worker process
     node_tokens: list[str] = field(default_factory=list)  # tokens the node holds now (``nodeTokens``)
+    environment: dict[str, str] = field(default_factory=dict)  # set in the task's process environment
 
 
 class OutcomeKind(StrEnum):

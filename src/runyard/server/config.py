@@ -1,8 +1,8 @@
 """Server configuration: flags over ``RUNYARD_*`` environment variables over a TOML file over defaults.
 
 The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
-``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``). Relative
-``data_dir`` values in a file are relative to the file's folder.
+``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``service_ports``...).
+Relative ``data_dir`` values in a file are relative to the file's folder.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from types import NoneType
 from typing import Any, get_args, get_type_hints
 
 from runyard.errors import InvalidRequestError
+from runyard.services.ports import parse_port_range
 from runyard.settings import Settings
 
 DEFAULT_DATA_DIR = Path("runyard-data")
@@ -36,6 +37,13 @@ class ServerConfig:
     """Largest request body accepted (413 above)."""
     public_url: str | None = None
     """Base URL tasks use to reach the server (``PA_SCHEDULER_REST_URL``...); default from host and port."""
+    service_ports: str | None = None
+    """Ports services take when started with ``SERVICE_PORT=-1``, as ``LOW-HIGH``; default: the OS's
+    ephemeral range (``/proc/sys/net/ipv4/ip_local_port_range``)."""
+
+    @property
+    def service_port_range(self) -> tuple[int, int] | None:
+        return parse_port_range(self.service_ports) if self.service_ports else None
 
     @property
     def base_url(self) -> str:
@@ -88,6 +96,10 @@ def load_config(
         raise InvalidRequestError("nodes: at least 1 node is needed")
     if not 0 < config.port < 65536:
         raise InvalidRequestError(f"port: {config.port} is not a TCP port")
+    try:
+        config.service_port_range  # noqa: B018 - checked now rather than at the first service start
+    except ValueError as error:
+        raise InvalidRequestError(f"service_ports: {error}") from None
     return config
 
 

@@ -1,4 +1,4 @@
-"""What the server adds to a task's spec when it starts: the owner's credentials, catalog scripts.
+"""What the server adds to a task's spec when it starts: credentials, catalog scripts, a job token.
 
 Both are :data:`runyard.scheduler.loop.SpecHook` functions, run by the scheduler inside the
 transaction that records the start.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from runyard.auth import get_user
+from runyard.auth.job_tokens import JobTokens
 from runyard.catalog import resolve_script_url
 from runyard.credentials import Vault
 from runyard.errors import NotFoundError
@@ -69,3 +71,20 @@ def _map_scripts(spec: TaskSpec, change: Callable[[Script], Script]) -> TaskSpec
         updates["flow"] = dataclasses.replace(spec.flow, script=change(spec.flow.script))
     updates["selection"] = [dataclasses.replace(s, script=change(s.script)) for s in spec.selection]
     return dataclasses.replace(spec, **updates)
+
+
+def task_session_hook(tokens: JobTokens, server_url: str, services_dir: Path) -> SpecHook:
+    """Tasks get ``RUNYARD_URL`` and a job token in ``RUNYARD_TOKEN``: the SDK, the CLI and the service
+    helper API (:mod:`runyard.services.psa`) then act as the job's owner while the job lives.
+    ``RUNYARD_SERVICES_DIR`` is where the process engine keeps the services' folders on this host."""
+
+    def add_session(_connection: sa.Connection, job: JobState, spec: TaskSpec) -> TaskSpec:
+        environment = {
+            **spec.environment,
+            "RUNYARD_URL": server_url,
+            "RUNYARD_TOKEN": tokens.issue(job.id, job.owner),
+            "RUNYARD_SERVICES_DIR": str(services_dir),
+        }
+        return dataclasses.replace(spec, environment=environment)
+
+    return add_session

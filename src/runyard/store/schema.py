@@ -172,3 +172,42 @@ catalog_revision_tags = sa.Table(
         ondelete="CASCADE",
     ),
 )
+
+# Service Automation: instances of services, and the jobs of the actions run on them.
+service_instances = sa.Table(
+    "service_instances",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service_id", sa.String(255), nullable=False),
+    sa.Column("bucket_name", sa.String(128), nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False, index=True),
+    sa.Column("label", sa.String(255)),  # the INSTANCE_NAME variable
+    sa.Column("status", sa.String(64), nullable=False, index=True),
+    sa.Column("transition", sa.String(160)),  # "RUNNING -> FINISHED" while an action runs
+    sa.Column("transition_job_id", sa.Integer),
+    sa.Column("icon", sa.Text),
+    sa.Column("variables", sa.JSON, nullable=False),
+    sa.Column("deployments", sa.JSON, nullable=False),
+    sa.Column("channel", sa.JSON, nullable=False),  # ProActive's synchronization channel of the instance
+    sa.Column("node_tokens", sa.JSON, nullable=False),  # [[node, token], ...] the instance added
+    sa.Column("ports", sa.JSON, nullable=False),  # host ports reserved for it
+    sa.Column("groups", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text),  # why it went to ERROR, when the platform knows
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sqlite_autoincrement=True,  # a cleaned instance's id is never given again: its old jobs still name it
+)
+
+service_job_submissions = sa.Table(
+    "service_job_submissions",
+    metadata,
+    sa.Column(
+        "instance_id", sa.Integer, sa.ForeignKey("service_instances.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.Integer, nullable=False, index=True),
+    sa.Column("action", sa.String(255), nullable=False),  # bucket/name of the workflow
+    sa.Column("transition", sa.String(160), nullable=False),
+    sa.Column("parent_job_id", sa.Integer),
+    sa.Column("submitted_at", sa.Float, nullable=False),
+)

@@ -1,0 +1,258 @@
+"""Service instances: start, list, read, run an action, kill, clean; the helper API's updates.
+
+The job rules apply: a user sees and acts on their own instances, an admin on all; another user's
+instance answers 403. Actions a state does not allow answer 409 with ``details.allowed``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from runyard.api.routers.jobs import MAX_ID
+from runyard.api.routers.services import automation_of
+from runyard.api.security import CurrentUser
+from runyard.auth import User
+from runyard.services.instances import ServiceInstance
+
+router = APIRouter(prefix="/service-instances", tags=["service instances"])
+
+InstanceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Scalar = str | int | float | bool
+
+
+class JobSubmissionOut(BaseModel):
+    job_id: int
+    action: str
+    transition_state: str
+    parent_job_id: int | None
+    submission_time: float
+
+
+class EndpointOut(BaseModel):
+    url: str | None
+    proxyfied: bool
+    proxyfied_url: str | None
+
+
+class NodeTokenOut(BaseModel):
+    node: str
+    token: str
+
+
+class InstanceOut(BaseModel):
+    id: int
+    service_id: str
+    bucket: str
+    owner: str
+    label: str | None
+    status: str
+    transition: str | None
+    """``"RUNNING -> FINISHED"`` while an action runs (then only kill is allowed)."""
+    icon: str | None
+    variables: dict[str, str]
+    endpoints: dict[str, EndpointOut]
+    deployments: list[dict[str, Any]]
+    job_submissions: list[JobSubmissionOut]
+    actions: list[str]
+    """Actions allowed now."""
+    node_tokens: list[NodeTokenOut]
+    ports: list[int]
+    groups: list[str]
+    channel: dict[str, str]
+    error: str | None
+    created_at: float
+    finished_at: float | None
+
+
+class StartRequest(BaseModel):
+    service_id: str = Field(min_length=1, max_length=255)
+    workflow: str | None = Field(default=None, min_length=1, max_length=255)
+    """The activation workflow's name, when the service has several."""
+    bucket: str | None = Field(default=None, min_length=1, max_length=128)
+    variables: dict[str, Scalar] = Field(default_factory=dict)
+    parent_job_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class ActionRequest(BaseModel):
+    variables: dict[str, Scalar] = Field(default_factory=dict)
+    parent_job_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class InstanceUpdate(BaseModel):
+    """What a service workflow reports (see the helper API, ``runyard.services.psa``)."""
+
+    status: str | None = Field(default=None, min_length=1, max_length=64)
+    variables: dict[str, Scalar] = Field(default_factory=dict)
+    deployments: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
+    channel: dict[str, Scalar] = Field(default_factory=dict)
+    groups: list[str] = Field(default_factory=list, max_length=100)
+
+
+class PortRequest(BaseModel):
+    port: int = Field(default=-1, ge=-1, le=65535)
+    """-1: any free port of the configured range."""
+
+
+class PortOut(BaseModel):
+    port: int
+
+
+class TokenRequest(BaseModel):
+    node: str = Field(min_length=1, max_length=255)
+    token: str = Field(min_length=1, max_length=255)
+
+
+def instance_out(request: Request, user: User, instance: ServiceInstance) -> InstanceOut:
+    allowed = automation_of(request).allowed_actions(user, instance)
+    return InstanceOut(
+        id=instance.id,
+        service_id=instance.service_id,
+        bucket=instance.bucket,
+        owner=instance.owner,
+        label=instance.label,
+        status=instance.status,
+        transition=instance.transition,
+        icon=instance.icon,
+        variables=instance.variables,
+        endpoints={k: EndpointOut(**v) for k, v in instance.endpoints.items()},
+        deployments=instance.deployments,
+        job_submissions=[
+            JobSubmissionOut(
+                job_id=s.job_id,
+                action=s.action,
+                transition_state=s.transition,
+                parent_job_id=s.parent_job_id,
+                submission_time=s.submitted_at,
+            )
+            for s in instance.job_submissions
+        ],
+        actions=[a.name for a in allowed],
+        node_tokens=[NodeTokenOut(node=t.node, token=t.token) for t in instance.node_tokens],
+        ports=list(instance.ports),
+        groups=list(instance.groups),
+        channel=instance.channel,
+        error=instance.error,
+        created_at=instance.created_at,
+        finished_at=instance.finished_at,
+    )
+
+
+def _strings(values: dict[str, Scalar]) -> dict[str, str]:
+    return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in values.items()}
+
+
+@router.get("", response_model=list[InstanceOut])
+def list_instances(
+    request: Request,
+    user: CurrentUser,
+    status: Annotated[
+        Literal["active", "finished", "all"], Query(description="active: not FINISHED or KILLED")
+    ] = "all",
+) -> list[InstanceOut]:
+    ended = {"active": False, "finished": True, "all": None}[status]
+    found = automation_of(request).instances(user, ended)
+    return [instance_out(request, user, i) for i in found]
+
+
+@router.post("", response_model=InstanceOut, status_code=201)
+def start_service(body: StartRequest, request: Request, user: CurrentUser) -> InstanceOut:
+    """Create an instance and submit the service's activation workflow (400 before anything is stored
+    when a variable is unknown or does not fit its model)."""
+    instance = automation_of(request).start(
+        user,
+        body.service_id,
+        _strings(body.variables),
+        workflow=body.workflow,
+        bucket=body.bucket,
+        parent_job_id=body.parent_job_id,
+    )
+    return instance_out(request, user, instance)
+
+
+@router.get("/{instance_id}", response_model=InstanceOut)
+def get_instance(instance_id: InstanceId, request: Request, user: CurrentUser) -> InstanceOut:
+    return instance_out(request, user, automation_of(request).instance(user, instance_id))
+
+
+@router.post("/{instance_id}/actions/{action}", response_model=InstanceOut)
+def run_action(
+    instance_id: InstanceId,
+    action: Annotated[str, Path(min_length=1, max_length=255)],
+    request: Request,
+    user: CurrentUser,
+    body: ActionRequest | None = None,
+) -> InstanceOut:
+    """Run an action (its workflow's catalog name) with the instance's variables and yours on top."""
+    body = body or ActionRequest()
+    automation = automation_of(request)
+    instance = automation.run_action(
+        user, instance_id, action, _strings(body.variables), parent_job_id=body.parent_job_id
+    )
+    return instance_out(request, user, instance)
+
+
+@router.post("/{instance_id}/kill", response_model=InstanceOut)
+def kill_instance(instance_id: InstanceId, request: Request, user: CurrentUser) -> InstanceOut:
+    """Force KILLED: its jobs, processes and containers are stopped, its node tokens and ports released."""
+    return instance_out(request, user, automation_of(request).kill(user, instance_id))
+
+
+@router.delete("/{instance_id}", status_code=204)
+def clean_instance(instance_id: InstanceId, request: Request, user: CurrentUser) -> Response:
+    """Remove a FINISHED or KILLED instance's record (409 otherwise)."""
+    automation_of(request).clean(user, instance_id)
+    return Response(status_code=204)
+
+
+@router.get("/{instance_id}/endpoints", response_model=dict[str, EndpointOut])
+def get_endpoints(instance_id: InstanceId, request: Request, user: CurrentUser) -> dict[str, EndpointOut]:
+    instance = automation_of(request).instance(user, instance_id)
+    return {k: EndpointOut(**v) for k, v in instance.endpoints.items()}
+
+
+@router.patch("/{instance_id}", response_model=InstanceOut)
+def update_instance(
+    instance_id: InstanceId, body: InstanceUpdate, request: Request, user: CurrentUser
+) -> InstanceOut:
+    """Status (ends the transition), variables (merged), deployments (appended), channel, groups."""
+    instance = automation_of(request).update(
+        user,
+        instance_id,
+        status=body.status,
+        variables=_strings(body.variables),
+        deployments=body.deployments,
+        channel=_strings(body.channel),
+        groups=body.groups,
+    )
+    return instance_out(request, user, instance)
+
+
+@router.post("/{instance_id}/ports", response_model=PortOut)
+def reserve_port(instance_id: InstanceId, body: PortRequest, request: Request, user: CurrentUser) -> PortOut:
+    """Reserve a host port for the instance (``-1``: a free one); released when it ends."""
+    port = automation_of(request).reserve_port(user, instance_id, body.port)
+    return PortOut(port=port)
+
+
+@router.post("/{instance_id}/node-tokens", response_model=InstanceOut)
+def add_node_token(
+    instance_id: InstanceId, body: TokenRequest, request: Request, user: CurrentUser
+) -> InstanceOut:
+    """Reserve a node for the instance with a ``PSA_<INSTANCE_NAME>`` token."""
+    instance = automation_of(request).add_node_token(user, instance_id, body.node, body.token)
+    return instance_out(request, user, instance)
+
+
+@router.delete("/{instance_id}/node-tokens/{token}", response_model=InstanceOut)
+def remove_node_token(
+    instance_id: InstanceId,
+    token: Annotated[str, Path(min_length=1, max_length=255)],
+    request: Request,
+    user: CurrentUser,
+    node: Annotated[str | None, Query(max_length=255, description="Only on this node")] = None,
+) -> InstanceOut:
+    instance = automation_of(request).remove_node_token(user, instance_id, node, token)
+    return instance_out(request, user, instance)

@@ -1,0 +1,515 @@
+"""Service Automation: start services, run actions on instances, kill and clean them.
+
+One :class:`ServiceAutomation` lives in the server. It is the only writer of service instances and
+serialises its changes with a lock (one server process; each change is one short transaction), so a
+read-modify-write of an instance's JSON columns never races another. Jobs are submitted through the
+platform like any job; the workflows themselves move the instance between states through the helper
+API (:mod:`runyard.services.psa`), as in ProActive: there is no implicit end of a transition, but an
+action's job that ends before setting the status leaves the instance in ERROR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from runyard import formats
+from runyard.auth import User
+from runyard.catalog import read_raw
+from runyard.errors import ConflictError, ForbiddenError, InvalidRequestError, RunyardError
+from runyard.model import JobStatus, Variable, Workflow
+from runyard.model.substitution import substitute
+from runyard.platform import JobEvent, Platform
+from runyard.scheduler.submission import prepare_job
+from runyard.services.definitions import Action, Service, find_activation, get_service, list_services
+from runyard.services.engines import engine_for
+from runyard.services.instances import (
+    JobSubmission,
+    NodeToken,
+    ServiceInstance,
+    add_job_submission,
+    delete_instance,
+    find_instances,
+    insert_instance,
+    instance_of_job,
+    load_instance,
+    reserved_ports,
+    update_instance,
+)
+from runyard.services.ports import free_port
+from runyard.services.states import ENDED, ERROR, FINISHED, KILLED, VOID, check_state_name
+from runyard.store.schema import jobs
+
+log = logging.getLogger(__name__)
+
+INSTANCE_ID = "PCA_INSTANCE_ID"
+INSTANCE_NAME = "INSTANCE_NAME"
+SERVICE_TOKEN = "SERVICE_TOKEN"
+"""Instance variable: the node token the instance holds (``PSA_<INSTANCE_NAME>``), empty when it holds
+none; action tasks that must run on the service's node set ``NODE_ACCESS_TOKEN: $SERVICE_TOKEN``."""
+_JOB_ENDED = frozenset(s.value for s in JobStatus if not s.is_alive)
+
+
+class ServiceAutomation:
+    """Start with :meth:`start_monitor`; every method checks the user may see the instance."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        port_range: tuple[int, int] | None = None,
+        stop_deployment: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> None:
+        self.platform = platform
+        self.port_range = port_range
+        self._stop_deployment = stop_deployment or stop_deployment_with_its_engine
+        self._lock = threading.RLock()
+        self._ended_jobs: queue.Queue[int | None] = queue.Queue()
+        self._monitor = threading.Thread(target=self._watch_jobs, name="runyard-services", daemon=True)
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def start_monitor(self) -> None:
+        """Watch job ends from now on, after settling what ended while the server was down."""
+        self.platform.listen(self._heard)
+        self._monitor.start()
+        with self.platform.engine.connect() as connection:
+            transitioning = [i for i in find_instances(connection, ended=False) if i.transition_job_id]
+        for instance in transitioning:
+            assert instance.transition_job_id is not None
+            self._ended_jobs.put(instance.transition_job_id)
+
+    def stop_monitor(self) -> None:
+        self._ended_jobs.put(None)
+        if self._monitor.is_alive():
+            self._monitor.join(timeout=5)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def services(self, user: User) -> list[Service]:
+        with self.platform.engine.connect() as connection:
+            return list_services(connection, user)
+
+    def service(self, user: User, service_id: str) -> Service:
+        with self.platform.engine.connect() as connection:
+            return get_service(connection, user, service_id)
+
+    def instances(self, user: User, ended: bool | None = None) -> list[ServiceInstance]:
+        with self.platform.engine.connect() as connection:
+            return find_instances(connection, owner=None if user.is_admin else user.name, ended=ended)
+
+    def instance(self, user: User, instance_id: int) -> ServiceInstance:
+        with self.platform.engine.connect() as connection:
+            return _visible(load_instance(connection, instance_id), user)
+
+    def allowed_actions(self, user: User, instance: ServiceInstance) -> list[Action]:
+        """Actions that may run on the instance now (none while it transitions or once ended)."""
+        if instance.transition is not None or instance.ended:
+            return []
+        with self.platform.engine.connect() as connection:
+            service = get_service(connection, user, instance.service_id)
+        return [a for a in service.actions_from(instance.status) if not a.is_activation]
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def start(
+        self,
+        user: User,
+        service_id: str,
+        overrides: Mapping[str, str],
+        *,
+        workflow: str | None = None,
+        bucket: str | None = None,
+        parent_job_id: int | None = None,
+    ) -> ServiceInstance:
+        """Create an instance in VOID and submit the activation: the variables are checked first, and
+        nothing is stored when they are wrong (``WorkflowError``)."""
+        with self.platform.engine.connect() as connection:
+            action = find_activation(connection, user, service_id, workflow, bucket)
+            definition = _load_workflow(connection, user, action)
+        target = action.target_from(VOID)
+        assert target is not None
+        _check(definition, {}, overrides, user)
+        with self._lock, self.platform.engine.begin() as connection:
+            instance_id = insert_instance(
+                connection,
+                service_id=service_id,
+                bucket=action.bucket,
+                owner=user.name,
+                status=VOID,
+                icon=action.icon,
+                variables={SERVICE_TOKEN: ""},
+            )
+        return self._submit(user, instance_id, action, definition, {}, overrides, VOID, target, parent_job_id)
+
+    def run_action(
+        self,
+        user: User,
+        instance_id: int,
+        action_name: str,
+        overrides: Mapping[str, str],
+        *,
+        parent_job_id: int | None = None,
+    ) -> ServiceInstance:
+        """Submit the action's workflow with the instance's variables, ``PCA_INSTANCE_ID`` and the
+        user's overrides; ``ConflictError`` (with the allowed actions) when the state forbids it."""
+        instance = self.instance(user, instance_id)
+        with self.platform.engine.connect() as connection:
+            service = get_service(connection, user, instance.service_id)
+        action = service.action(action_name)
+        allowed = self.allowed_actions(user, instance)
+        if action not in allowed:
+            raise ConflictError(
+                _refusal(instance, action_name, allowed), {"allowed": [a.name for a in allowed]}
+            )
+        target = action.target_from(instance.status)
+        assert target is not None
+        with self.platform.engine.connect() as connection:
+            definition = _load_workflow(connection, user, action)
+        _check(definition, instance.variables, overrides, user)
+        return self._submit(
+            user,
+            instance_id,
+            action,
+            definition,
+            instance.variables,
+            overrides,
+            instance.status,
+            target,
+            parent_job_id,
+        )
+
+    def kill(self, user: User, instance_id: int) -> ServiceInstance:
+        """Force KILLED from any state: stop its jobs, processes and containers; release tokens and ports."""
+        with self._lock:
+            instance = self.instance(user, instance_id)
+            if instance.ended:
+                raise ConflictError(
+                    f"service instance {instance_id} is already {instance.status}", {"allowed": []}
+                )
+            with self.platform.engine.begin() as connection:
+                update_instance(
+                    connection,
+                    instance_id,
+                    status=KILLED,
+                    transition=None,
+                    transition_job_id=None,
+                    finished_at=time.time(),
+                )
+        self._kill_jobs(instance)
+        for deployment in instance.deployments:
+            self._stop_quietly(instance_id, deployment)
+        self._release(instance)
+        return self.instance(user, instance_id)
+
+    def clean(self, user: User, instance_id: int) -> None:
+        """Remove a FINISHED or KILLED instance's record (its jobs stay in the job list; those still
+        running, such as a health check about to notice the end, are killed)."""
+        with self._lock:
+            instance = self.instance(user, instance_id)
+            if not instance.ended:
+                raise ConflictError(
+                    f"service instance {instance_id} is {instance.status}: only FINISHED or KILLED instances "
+                    "are cleaned (kill it first)",
+                    {"allowed": ["kill"]},
+                )
+            with self.platform.engine.begin() as connection:
+                delete_instance(connection, instance_id)
+        self._kill_jobs(instance)
+        self._release(instance)
+
+    # -- what service workflows call (the helper API) -------------------------------------------
+
+    def update(
+        self,
+        user: User,
+        instance_id: int,
+        *,
+        status: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        deployments: Sequence[Mapping[str, Any]] = (),
+        channel: Mapping[str, str] | None = None,
+        groups: Sequence[str] = (),
+    ) -> ServiceInstance:
+        """Apply what a workflow reports. Setting a status ends the running transition."""
+        with self._lock:
+            instance = self.instance(user, instance_id)
+            if instance.status == KILLED:
+                raise ConflictError(f"service instance {instance_id} was killed", {"allowed": []})
+            values: dict[str, Any] = {}
+            if variables:
+                merged = {**instance.variables, **{str(k): str(v) for k, v in variables.items()}}
+                values["variables"] = merged
+                values["label"] = merged.get(INSTANCE_NAME, instance.label)
+            if deployments:
+                first = len(instance.deployments) + 1
+                added = [_deployment(d, number) for number, d in enumerate(deployments, first)]
+                values["deployments"] = [*instance.deployments, *added]
+            if channel:
+                values["channel"] = {**instance.channel, **{str(k): str(v) for k, v in channel.items()}}
+            if groups:
+                values["groups"] = sorted({*instance.groups, *groups})
+            if status is not None:
+                values.update(status=check_state_name(status), transition=None, transition_job_id=None)
+                values["finished_at"] = time.time() if values["status"] == FINISHED else None
+                values["error"] = None
+            if values:
+                with self.platform.engine.begin() as connection:
+                    update_instance(connection, instance_id, **values)
+        if status is not None and values["status"] == FINISHED:
+            self._release_when_idle(instance_id)
+        return self.instance(user, instance_id)
+
+    def reserve_port(self, user: User, instance_id: int, port: int | None = None) -> int:
+        """Reserve ``port`` (or a free one of the range when ``None`` or -1) for the instance."""
+        with self._lock:
+            instance = self.instance(user, instance_id)
+            with self.platform.engine.begin() as connection:
+                taken = reserved_ports(connection)
+                if port is None or port == -1:
+                    port = free_port(taken, self.port_range)
+                elif not 1 <= port <= 65535:
+                    raise InvalidRequestError(f"port {port} is not between 1 and 65535")
+                elif port in taken and port not in instance.ports:
+                    raise ConflictError(f"port {port} is reserved by another service instance")
+                update_instance(connection, instance_id, ports=tuple(sorted({*instance.ports, port})))
+        return port
+
+    def add_node_token(self, user: User, instance_id: int, node: str, token: str) -> ServiceInstance:
+        """Reserve ``node`` for the instance: it then only takes tasks holding ``token`` (``PSA_<name>``)."""
+        _check_token(token)
+        with self._lock:
+            instance = self.instance(user, instance_id)
+            self.platform.add_node_token(node, token)
+            held = tuple(dict.fromkeys([*instance.node_tokens, NodeToken(node, token)]))
+            variables = {**instance.variables, SERVICE_TOKEN: token}
+            with self.platform.engine.begin() as connection:
+                update_instance(connection, instance_id, node_tokens=held, variables=variables)
+        return self.instance(user, instance_id)
+
+    def remove_node_token(
+        self, user: User, instance_id: int, node: str | None, token: str
+    ) -> ServiceInstance:
+        """Give back ``token`` on ``node`` (or on every node the instance holds it on)."""
+        with self._lock:
+            instance = self.instance(user, instance_id)
+            for held in instance.node_tokens:
+                if held.token == token and node in (None, held.node):
+                    self.platform.remove_node_token(held.node, held.token)
+            kept = tuple(t for t in instance.node_tokens if not (t.token == token and node in (None, t.node)))
+            variables = {**instance.variables, SERVICE_TOKEN: kept[-1].token if kept else ""}
+            with self.platform.engine.begin() as connection:
+                update_instance(connection, instance_id, node_tokens=kept, variables=variables)
+        return self.instance(user, instance_id)
+
+    # -- inside ----------------------------------------------------------------------------------
+
+    def _submit(
+        self,
+        user: User,
+        instance_id: int,
+        action: Action,
+        definition: Workflow,
+        known: Mapping[str, str],
+        overrides: Mapping[str, str],
+        source: str,
+        target: str,
+        parent_job_id: int | None,
+    ) -> ServiceInstance:
+        workflow, values = _with_instance_variables(
+            definition, {**known, INSTANCE_ID: str(instance_id)}, overrides
+        )
+        transition = f"{source} -> {target}"
+        with self._lock:
+            try:
+                job = self.platform.submit_later(workflow, values, owner=user.name).result()
+            except RunyardError as error:
+                with self.platform.engine.begin() as connection:
+                    update_instance(
+                        connection, instance_id, status=ERROR, error=f"{transition} not submitted: {error}"
+                    )
+                raise
+            variables = {k: substitute(str(v), {"PA_JOB_ID": str(job.id)}) for k, v in job.variables.items()}
+            with self.platform.engine.begin() as connection:
+                instance = load_instance(connection, instance_id)
+                merged = {**instance.variables, **variables}
+                update_instance(
+                    connection,
+                    instance_id,
+                    variables=merged,
+                    label=merged.get(INSTANCE_NAME, instance.label),
+                    transition=transition,
+                    transition_job_id=job.id,
+                    error=None,
+                )
+                add_job_submission(
+                    connection,
+                    instance_id,
+                    JobSubmission(
+                        job.id, f"{action.bucket}/{action.name}", transition, parent_job_id, time.time()
+                    ),
+                )
+        return self.instance(user, instance_id)
+
+    def _heard(self, event: JobEvent) -> None:
+        if event.task is None and event.status in _JOB_ENDED:
+            self._ended_jobs.put(event.job_id)
+
+    def _watch_jobs(self) -> None:
+        while (job_id := self._ended_jobs.get()) is not None:
+            try:
+                self._job_ended(job_id)
+            except Exception:  # the monitor must outlive a bad row: log it and go on
+                log.exception("service automation: handling the end of job %s failed", job_id)
+
+    def _job_ended(self, job_id: int) -> None:
+        # Under the lock: a job that ended at once is only known as the instance's once _submit recorded it.
+        with self._lock:
+            with self.platform.engine.connect() as connection:
+                instance_id = instance_of_job(connection, job_id)
+                if instance_id is None:
+                    return
+                status = connection.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
+                instance = load_instance(connection, instance_id)
+            if status is None or status not in _JOB_ENDED:
+                return
+            if instance.transition_job_id == job_id and instance.transition is not None:
+                reason = (
+                    f"the job {job_id} of {instance.transition} ended {status} "
+                    "before setting the instance's status"
+                )
+                log.warning("service instance %s: %s", instance_id, reason)
+                with self.platform.engine.begin() as connection:
+                    update_instance(
+                        connection,
+                        instance_id,
+                        status=ERROR,
+                        transition=None,
+                        transition_job_id=None,
+                        error=reason,
+                    )
+        self._release_when_idle(instance_id)
+
+    def _release_when_idle(self, instance_id: int) -> None:
+        """Once a FINISHED instance runs no job any more, its node tokens and ports go back."""
+        with self.platform.engine.connect() as connection:
+            instance = load_instance(connection, instance_id)
+        if instance.status == FINISHED and not self._alive_jobs(instance):
+            self._release(instance)
+
+    def _release(self, instance: ServiceInstance) -> None:
+        """Give back its node tokens and ports (the record is updated if it still exists)."""
+        with self._lock:
+            for held in instance.node_tokens:
+                try:
+                    self.platform.remove_node_token(held.node, held.token)
+                except RunyardError as error:
+                    log.warning(
+                        "service instance %s: token %s not removed: %s", instance.id, held.token, error
+                    )
+            variables = {**instance.variables, SERVICE_TOKEN: ""}
+            with self.platform.engine.begin() as connection:
+                update_instance(connection, instance.id, node_tokens=(), ports=(), variables=variables)
+
+    def _kill_jobs(self, instance: ServiceInstance) -> None:
+        for job_id in self._alive_jobs(instance):
+            try:
+                self.platform.kill_job(job_id)
+            except RunyardError as error:  # it ended meanwhile
+                log.info("service instance %s: job %s not killed: %s", instance.id, job_id, error)
+
+    def _alive_jobs(self, instance: ServiceInstance) -> list[int]:
+        ids = [s.job_id for s in instance.job_submissions]
+        if not ids:
+            return []
+        with self.platform.engine.connect() as connection:
+            rows = connection.execute(sa.select(jobs.c.id, jobs.c.status).where(jobs.c.id.in_(ids))).all()
+        return [row.id for row in rows if row.status not in _JOB_ENDED]
+
+    def _stop_quietly(self, instance_id: int, deployment: Mapping[str, Any]) -> None:
+        try:
+            self._stop_deployment(deployment)
+        except Exception as error:  # an engine that cannot be reached must not stop the kill
+            log.warning(
+                "service instance %s: deployment %s not stopped: %s", instance_id, deployment.get("id"), error
+            )
+
+
+def stop_deployment_with_its_engine(deployment: Mapping[str, Any]) -> None:
+    """Stop what a deployment started (``engine`` and ``ref`` fields, as the helper API records them)."""
+    engine, ref = deployment.get("engine"), deployment.get("ref")
+    if engine and ref:
+        engine_for(str(engine)).stop(str(ref))
+
+
+def _visible(instance: ServiceInstance, user: User) -> ServiceInstance:
+    if not (user.is_admin or user.name == instance.owner):
+        raise ForbiddenError(f"service instance {instance.id} belongs to another user")
+    return instance
+
+
+def _load_workflow(connection: sa.Connection, user: User, action: Action) -> Workflow:
+    content = read_raw(connection, user, action.bucket, action.name, action.revision)
+    workflow = formats.loads(content.data, source=f"catalog:{action.bucket}/{action.name}")
+    return dataclasses.replace(workflow, source=None)
+
+
+def _with_instance_variables(
+    workflow: Workflow, known: Mapping[str, str], overrides: Mapping[str, str]
+) -> tuple[Workflow, dict[str, str]]:
+    """The workflow with the instance's variables it does not declare added (PSA submits them all), and
+    the values: the instance's, then the user's overrides."""
+    declared = {v.name for v in workflow.variables}
+    extra = [Variable(name, str(value)) for name, value in known.items() if name not in declared]
+    values = {name: str(value) for name, value in known.items() if name in declared}
+    values.update(overrides)
+    return dataclasses.replace(workflow, variables=[*workflow.variables, *extra]), values
+
+
+def _check(workflow: Workflow, known: Mapping[str, str], overrides: Mapping[str, str], user: User) -> None:
+    """Raise ``WorkflowError`` for unknown or ill-typed values before anything is stored."""
+    checked, values = _with_instance_variables(workflow, {**known, INSTANCE_ID: "0"}, overrides)
+    prepare_job(checked, values, owner=user.name, now=time.time())
+
+
+def _refusal(instance: ServiceInstance, action: str, allowed: Sequence[Action]) -> str:
+    if instance.transition is not None:
+        return (
+            f"service instance {instance.id} is in transition ({instance.transition}): only kill is allowed"
+        )
+    if instance.ended:
+        return f"service instance {instance.id} is {instance.status}: no action applies"
+    names = ", ".join(a.name for a in allowed) or "none"
+    return f"action {action!r} does not apply to an instance in state {instance.status} (allowed: {names})"
+
+
+def _deployment(data: Mapping[str, Any], number: int) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidRequestError("a deployment is a JSON object")
+    known = {"id", "node", "container", "endpoint", "engine", "ref", "port"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown deployment fields {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    endpoint = data.get("endpoint")
+    if endpoint is not None and (not isinstance(endpoint, Mapping) or not endpoint.get("id")):
+        raise InvalidRequestError("a deployment's endpoint needs an 'id' and a 'url'")
+    return {**dict(data), "id": data.get("id") or number}
+
+
+def _check_token(token: str) -> None:
+    if not token.startswith("PSA_") or len(token) > 255:
+        raise InvalidRequestError(
+            f"service instances may only hold node tokens named PSA_<INSTANCE_NAME>, not {token!r}"
+        )
+
+
+__all__ = ["ENDED", "ServiceAutomation"]

@@ -1,0 +1,137 @@
+"""Starting and controlling a service from a task, on the engine its ``ENGINE`` variable names.
+
+The start task calls :func:`service_port`, then :func:`start_process` or :func:`start_container` (they
+write the seeds' ``<INSTANCE_NAME>_port`` / ``_process`` / ``_containerID`` files that
+:func:`runyard.services.psa.post_start_service` reads); action tasks call :func:`finish_action`,
+:func:`pause_action` or :func:`resume_action`, which write ``<INSTANCE_NAME>_status`` for
+:func:`runyard.services.psa.post_trigger_action`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from runyard.errors import RunyardError
+from runyard.services import psa
+from runyard.services.engines import Engine, engine_for
+from runyard.services.ports import wait_for_port
+
+Variables = psa.Variables
+
+
+def service_port(variables: Variables) -> int:
+    """The host port of the service: ``SERVICE_PORT``, or a free one of the server's range when it is
+    ``-1`` (or unset); reserved for the instance until it ends, written to ``<INSTANCE_NAME>_port``."""
+    wanted = int(str(variables.get("SERVICE_PORT") or "-1"))
+    with psa.client() as api:
+        port = api.reserve_service_port(psa.instance_id(variables), wanted)
+    Path(f"{psa.instance_name(variables)}_port").write_text(str(port), encoding="utf-8")
+    return port
+
+
+def service_dir(variables: Variables) -> Path:
+    """A folder of this host kept for the instance (process engine: logs, state, and room for data)."""
+    root = Path(os.environ.get("RUNYARD_SERVICES_DIR") or Path.cwd() / "services")
+    return root / f"{psa.instance_id(variables)}-{psa.instance_name(variables)}"
+
+
+def start_process(
+    variables: Variables,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    stop_signal: int = signal.SIGTERM,
+    ready_timeout: float = 60.0,
+) -> str:
+    """Start ``argv`` with the process engine (it outlives this task and the server; a finish sends it
+    ``stop_signal``); when a port was reserved, wait until it accepts connections. Returns the engine's
+    reference."""
+    from runyard.services.engines.process import start_process as start
+
+    name = psa.instance_name(variables)
+    ref = start(name, argv, service_dir(variables) / "run", env=env, cwd=cwd, stop_signal=stop_signal)
+    Path(f"{name}_process").write_text(ref, encoding="utf-8")
+    _wait_until_ready(name, ready_timeout, lambda: engine_for("process").state(ref).value)
+    return ref
+
+
+def start_container(
+    variables: Variables,
+    image: str,
+    container_port: int,
+    *,
+    environment: Mapping[str, str] | None = None,
+    volumes: Mapping[str, str] | None = None,
+    command: str | Sequence[str] | None = None,
+    options: str = "",
+    ready_timeout: float = 60.0,
+) -> str:
+    """Start a container named ``INSTANCE_NAME`` from the local ``image``, ``container_port`` published on
+    the reserved host port; wait until it accepts connections. Returns the container id."""
+    from runyard.services.engines.docker import start_container as start
+
+    name = psa.instance_name(variables)
+    port = int(Path(f"{name}_port").read_text(encoding="utf-8")) if Path(f"{name}_port").exists() else None
+    port = port if port is not None else service_port(variables)
+    container = start(
+        name,
+        image,
+        ports={container_port: port},
+        environment=environment,
+        volumes=volumes,
+        command=command,
+        options=options,
+    )
+    Path(f"{name}_containerID").write_text(container, encoding="utf-8")
+    _wait_until_ready(name, ready_timeout, lambda: engine_for("docker").state(container).value)
+    return container
+
+
+def finish_action(variables: Variables) -> None:
+    """Stop and remove what the instance runs (``Finish_Action``)."""
+    _control(variables, lambda engine, ref: engine.stop(ref))
+
+
+def pause_action(variables: Variables) -> None:
+    """Suspend the instance's processes or containers, keeping their state (``Pause_Action``)."""
+    _control(variables, lambda engine, ref: engine.pause(ref))
+
+
+def resume_action(variables: Variables) -> None:
+    """Continue what :func:`pause_action` suspended (``Resume_Action``)."""
+    _control(variables, lambda engine, ref: engine.resume(ref))
+
+
+def _control(variables: Variables, change: Callable[[Engine, str], None]) -> None:
+    """Apply ``change`` to every deployment of the instance; ``<INSTANCE_NAME>_status`` says how it went."""
+    name = psa.instance_name(variables)
+    with psa.client() as api:
+        instance = api.get_service_instance(psa.instance_id(variables))
+    outcome = name
+    deployments = [d for d in instance["deployments"] if d.get("engine") and d.get("ref")]
+    if not deployments:
+        outcome = f"Error: No such container: {name}"
+    for deployment in deployments:
+        try:
+            change(engine_for(str(deployment["engine"])), str(deployment["ref"]))
+        except RunyardError as error:
+            outcome = f"Error: {error}"
+            print(outcome)
+    Path(f"{name}_status").write_text(outcome, encoding="utf-8")
+
+
+def _wait_until_ready(name: str, timeout: float, state: Callable[[], str]) -> None:
+    port_file = Path(f"{name}_port")
+    if not port_file.exists():
+        return
+    port = int(port_file.read_text(encoding="utf-8"))
+    try:
+        wait_for_port("127.0.0.1", port, timeout)
+    except Exception as error:
+        raise psa.ServiceFailure(
+            f"{name} did not accept connections on port {port} ({state()}): {error}"
+        ) from None

@@ -1,0 +1,35 @@
+"""A live server per test module and backend, with nodes enough for services to reserve some."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from runyard.client import Client
+from support.server import LiveServer, backend_server
+from support.service_accounts import reachable_server
+
+NODES = 4
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with backend_server(request, tmp_path_factory.mktemp("server"), nodes=NODES) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def sqlite_server() -> Iterator[LiveServer]:
+    """One SQLite server per module, for the shipped services' tests (the store is not what they test),
+    in a folder the accounts of packaged servers (postgres, mysql) can reach."""
+    with reachable_server(NODES) as started:
+        yield started
+
+
+@pytest.fixture
+def client(sqlite_server: LiveServer) -> Iterator[Client]:
+    """The SDK as a new user of ``sqlite_server``."""
+    _, token = sqlite_server.new_user()
+    with Client(sqlite_server.url, token) as client:
+        yield client

@@ -1,0 +1,53 @@
+"""The MySQL service (MariaDB) through the SDK: reached with Debian's ``mariadb`` client, paused, resumed,
+finished; USER and PASSWORD only together."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+
+from runyard.client import Client
+from runyard.client.documents import ServiceInstance
+from support.service_lifecycle import FAST, act, endpoint, finish, process_pid, start
+
+USER, PASSWORD, DATABASE = "bob", "pa'ss\"word", "shop"
+NODES = 4
+
+
+def sql(instance: ServiceInstance, statement: str, timeout: float = 10) -> str:
+    """What ``mariadb`` prints for ``statement`` run as USER in DATABASE over TCP (no column names)."""
+    address = urlsplit(endpoint(instance)["url"])
+    assert address.scheme == "mysql" and address.hostname == "127.0.0.1"
+    command = ["mariadb", "--no-defaults", "-h", address.hostname, "-P", str(address.port), "-u", USER]
+    command += [f"-p{PASSWORD}", "--connect-timeout=2", "-N", "-B", "-e", statement, DATABASE]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=timeout).stdout
+
+
+def test_start_query_pause_resume_finish(client: Client) -> None:
+    instance = start(client, "MySQL", {"USER": USER, "PASSWORD": PASSWORD, "DATABASE": DATABASE})
+    assert instance["actions"] == ["Finish_MySQL", "Pause_MySQL"]
+    sql(instance, "CREATE TABLE fruit (name text); INSERT INTO fruit VALUES ('apple')")
+    assert sql(instance, "SELECT name FROM fruit") == "apple\n"
+
+    act(client, instance, "Pause_MySQL", "PAUSED")
+    with pytest.raises(subprocess.CalledProcessError):  # connected, but the server never answers
+        sql(instance, "SELECT 1")
+    act(client, instance, "Resume_MySQL", "RUNNING")
+    assert sql(instance, "SELECT count(*) FROM fruit") == "1\n"
+
+    pid = process_pid(instance)
+    finish(client, instance, "Finish_MySQL")
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
+    with pytest.raises(subprocess.CalledProcessError):
+        sql(instance, "SELECT 1")
+
+
+def test_user_without_password_puts_the_instance_in_error(client: Client) -> None:
+    started = client.start_service("MySQL", {"USER": USER, **FAST})
+    failed = client.wait_for_service_instance(started["id"], timeout=60)
+    assert failed["status"] == "ERROR" and not failed["deployments"]
+    act(client, failed, "Finish_MySQL", "FINISHED")
