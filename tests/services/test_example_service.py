@@ -24,14 +24,14 @@ def test_start_reach_and_finish(server: LiveServer) -> None:
     with _client(server) as client:
         started = client.start_service(SERVICE, {"CONTENT": "bonjour", **FAST})
         assert started["status"] == "VOID" and started["transition"] == "VOID -> RUNNING"
-        instance = start(client, SERVICE, {"CONTENT": "bonjour"})
+        instance = client.wait_for_service_instance(started["id"], timeout=60)
+        assert instance["status"] == "RUNNING", instance
         assert httpx.get(url(instance)).text == "bonjour"
         assert instance["node_tokens"] and instance["ports"] and instance["actions"] == [FINISH]
         assert [s["transition_state"] for s in instance["job_submissions"]] == ["VOID -> RUNNING"]
         finish(client, instance, FINISH)
         with pytest.raises(httpx.ConnectError):
             httpx.get(url(instance))
-        client.kill_service_instance(started["id"])
 
 
 def test_killed_process_puts_the_instance_in_error_and_releases_its_node(server: LiveServer) -> None:

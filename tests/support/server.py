@@ -59,8 +59,10 @@ class LiveServer:
 
     def kill_services(self) -> None:
         """Kill every active service instance: services outlive their server, not the tests."""
-        with self.client(self.admin_token) as admin:
-            for instance in admin.get("/service-instances", params={"status": "active"}).json():
+        with self.client(self.login(ADMIN)) as admin:  # anew: a test may have made tokens short-lived
+            active = admin.get("/service-instances", params={"status": "active"})
+            active.raise_for_status()
+            for instance in active.json():
                 admin.post(f"/service-instances/{instance['id']}/kill")
 
     def client(self, token: str | None = None, **options: Any) -> httpx.Client:

@@ -100,6 +100,8 @@ def post_start_service(variables: Variables, scheme: str = "http") -> None:
     }
     with client() as api:
         identifier = instance_id(variables)
+        if variables.get("PA_NODE_NAME"):  # first: whoever sees RUNNING sees the node reserved
+            api.add_service_node_token(identifier, str(variables["PA_NODE_NAME"]), token_name(name))
         api.update_service_instance(
             identifier,
             status="RUNNING",
@@ -108,8 +110,6 @@ def post_start_service(variables: Variables, scheme: str = "http") -> None:
             channel={"RUNNING_STATE": "1", "INSTANCE_NAME": name},
             groups=ADMIN_GROUPS if proxyfied else (),
         )
-        if variables.get("PA_NODE_NAME"):
-            api.add_service_node_token(identifier, str(variables["PA_NODE_NAME"]), token_name(name))
 
 
 def clean_start_service(variables: Variables) -> None:
