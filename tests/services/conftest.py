@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from runyard.client import Client
+from support.docker import docker_daemon
 from support.server import LiveServer, backend_server
 from support.service_accounts import reachable_server
 
@@ -33,3 +34,11 @@ def client(sqlite_server: LiveServer) -> Iterator[Client]:
     _, token = sqlite_server.new_user()
     with Client(sqlite_server.url, token) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def docker_server() -> Iterator[LiveServer]:
+    """A server of its own whose tasks see the daemon's ``DOCKER_HOST`` (set before it starts), with the
+    images of the database and coordination services."""
+    with docker_daemon(["postgresql", "mariadb", "zookeeper"]), reachable_server(NODES) as started:
+        yield started

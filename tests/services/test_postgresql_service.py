@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import psycopg
@@ -15,12 +14,10 @@ from runyard.client import ApiError, Client
 from runyard.client.documents import ServiceInstance
 from runyard.services.engines import RunState
 from runyard.services.engines.docker import DockerEngine
-from support.docker import docker_daemon
-from support.server import LiveServer, live_server
+from support.server import LiveServer
 from support.service_lifecycle import FAST, act, endpoint, finish, port_is_free, process_pid, start
 
 USER, PASSWORD, DATABASE = "alice", "s3cret 'quoted\"", "shop"
-NODES = 4
 
 
 def connect(instance: ServiceInstance, *, user: str = USER, dbname: str = DATABASE) -> psycopg.Connection:
@@ -102,16 +99,6 @@ def test_bad_variables_start_nothing(client: Client, variables: dict[str, str]) 
         client.start_service("PostgreSQL", variables)
     assert refused.value.status == 400
     assert client.list_service_instances() == before
-
-
-@pytest.fixture(scope="module")
-def docker_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server whose tasks see the daemon's ``DOCKER_HOST`` (set before the server starts)."""
-    with (
-        docker_daemon(["postgresql"]),
-        live_server(tmp_path_factory.mktemp("server"), nodes=NODES) as started,
-    ):
-        yield started
 
 
 @pytest.mark.timeout(120, func_only=True)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
 
 from runyard.client import Client
 from runyard.client.documents import ServiceInstance
+from runyard.services.engines import RunState
+from runyard.services.engines.docker import DockerEngine
 from runyard.services.zookeeper import four_letter_word
+from support.server import LiveServer
 from support.service_lifecycle import act, endpoint, finish, process_pid, start
 
 
@@ -41,3 +45,18 @@ def test_finish_from_error(client: Client) -> None:
     failed = client.wait_for_service_instance(instance["id"], timeout=10, until=["ERROR"])
     assert failed["status"] == "ERROR"
     act(client, failed, "Finish_Zookeeper", "FINISHED")
+
+
+@pytest.mark.timeout(120, func_only=True)
+def test_docker_engine(docker_server: LiveServer) -> None:
+    _, token = docker_server.new_user()
+    name = f"zookeeper-test-{uuid.uuid4().hex[:12]}"  # the daemon outlives the server, whose ids restart
+    with Client(docker_server.url, token) as client:
+        try:
+            instance = start(client, "Zookeeper", {"ENGINE": "docker", "INSTANCE_NAME": name})
+            assert instance["deployments"][0]["engine"] == "docker"
+            assert four_letter_word(port_of(instance), b"ruok") == b"imok"
+            finish(client, instance, "Finish_Zookeeper")
+            assert DockerEngine().state(name) == RunState.MISSING
+        finally:
+            DockerEngine().stop(name)

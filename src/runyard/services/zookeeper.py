@@ -15,6 +15,9 @@ from runyard.services.commands import service_env
 from runyard.services.psa import ServiceFailure, Variables
 
 ZK_SERVER = "/usr/share/zookeeper/bin/zkServer.sh"
+ZOOKEEPER_IMAGE = "runyard/zookeeper:3.8"
+#: The client port inside its container.
+ZOOKEEPER_CONTAINER_PORT = 2181
 #: The JVM's heap: its default (a quarter of the memory) is far more than one test server needs.
 HEAP = "256m"
 READY_TIMEOUT = 30.0
@@ -22,10 +25,14 @@ NOT_SERVING = b"This ZooKeeper instance is not currently serving requests"
 
 
 def start_zookeeper(variables: Variables) -> None:
-    """The start task of the Zookeeper service."""
-    home = launch.service_dir(variables)
+    """The start task of the Zookeeper service, on the engine ``ENGINE`` (``process`` or ``docker``)."""
     port = launch.service_port(variables)
-    launch.start_process(variables, zookeeper_command(zookeeper_config(home, port)), env=zookeeper_env(home))
+    if str(variables.get("ENGINE") or "process") == "docker":
+        launch.start_container(variables, ZOOKEEPER_IMAGE, ZOOKEEPER_CONTAINER_PORT)
+    else:
+        home = launch.service_dir(variables)
+        command = zookeeper_command(zookeeper_config(home, port))
+        launch.start_process(variables, command, env=zookeeper_env(home))
     wait_until_serving(port)
 
 
