@@ -7,6 +7,7 @@ Only the scheduler writes (one writer); readers (CLI, API) use :func:`load_job` 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ import sqlalchemy as sa
 from runyard.model import JobStatus, OnTaskError, Priority, TaskStatus, Workflow
 from runyard.scheduler.state import JobState, TaskState
 from runyard.store.schema import executions, jobs, tasks
+
+log = logging.getLogger(__name__)
 
 WorkflowDecoder = Callable[[dict[str, Any]], Workflow]
 
@@ -91,9 +94,32 @@ class ExecutionRecord:
 
 
 def record_executions(connection: sa.Connection, job_id: int, records: Iterable[ExecutionRecord]) -> None:
+    """Store the records; one already stored (same task instance and execution) is kept and the new one
+    dropped with a warning, rather than the whole turn failing (and the scheduler stopping) on it."""
     rows = [{"job_id": job_id, **dataclasses.asdict(record)} for record in records]
-    if rows:
-        connection.execute(sa.insert(executions), rows)
+    if not rows:
+        return
+    c = executions.c
+    keys = {(row["task_number"], row["execution"]) for row in rows}
+    query = sa.select(c.task_number, c.execution).where(
+        c.job_id == job_id, sa.tuple_(c.task_number, c.execution).in_(keys)
+    )
+    stored = {(number, execution) for number, execution in connection.execute(query)}
+    fresh: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["task_number"], row["execution"])
+        if key in fresh or key in stored:
+            log.warning(
+                "job %s: execution %s of task instance %s recorded twice (%s): the first record is kept",
+                job_id,
+                key[1],
+                key[0],
+                row["outcome"],
+            )
+        else:
+            fresh[key] = row
+    if fresh:
+        connection.execute(sa.insert(executions), list(fresh.values()))
 
 
 def job_status(connection: sa.Connection, job_id: int) -> JobStatus | None:
