@@ -39,6 +39,7 @@ def client(sqlite_server: LiveServer) -> Iterator[Client]:
 @pytest.fixture(scope="module")
 def docker_server() -> Iterator[LiveServer]:
     """A server of its own whose tasks see the daemon's ``DOCKER_HOST`` (set before it starts), with the
-    images of the database and coordination services."""
-    with docker_daemon(["postgresql", "mariadb", "zookeeper"]), reachable_server(NODES) as started:
+    images of the shipped services."""
+    images = ["postgresql", "mariadb", "zookeeper", "notebooks"]
+    with docker_daemon(images), reachable_server(NODES) as started:
         yield started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +28,8 @@ def test_start_reach_and_finish(server: LiveServer) -> None:
         instance = client.wait_for_service_instance(started["id"], timeout=60)
         assert instance["status"] == "RUNNING", instance
         assert httpx.get(url(instance)).text == "bonjour"
+        environment = Path(f"/proc/{process_pid(instance)}/environ").read_bytes()
+        assert b"RUNYARD_TOKEN=" not in environment and b"RUNYARD_URL=" in environment  # no job token
         assert instance["node_tokens"] and instance["ports"] and instance["actions"] == [FINISH]
         assert [s["transition_state"] for s in instance["job_submissions"]] == ["VOID -> RUNNING"]
         finish(client, instance, FINISH)

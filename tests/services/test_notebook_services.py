@@ -1,18 +1,29 @@
-"""The JupyterLab and Tensorboard services on the process engine, directly and through the proxy."""
+"""The JupyterLab and Tensorboard services on the process and docker engines, directly and through the
+proxy."""
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import docker
 import httpx
 import pytest
 from jupyter_server.auth.security import passwd_check
+from websockets.sync.client import connect
 
 from runyard.client import Client
+from runyard.services.engines import RunState
+from runyard.services.engines.docker import DockerEngine
 from runyard.services.notebooks import jupyter_env, jupyterlab_argv, tensorboard_argv
+from runyard.services.proxy import http_to_ws
 from support.server import LiveServer
-from support.service_lifecycle import act, endpoint, finish, process_pid, start
+from support.service_lifecycle import act, endpoint, finish, port_is_free, process_pid, start, url
 
 
 def _gone(pid: int) -> bool:
@@ -31,6 +42,43 @@ def _start_kernel(proxied: str, headers: dict[str, str]) -> str:
         started = browser.post(f"{proxied}api/kernels", json={"name": "python3"}, headers=xsrf, timeout=30)
     assert started.status_code == 201, started.text
     return str(started.json()["id"])
+
+
+def _kernel_info_through(channels: str, headers: dict[str, str]) -> str:
+    """Open a kernel's websocket at ``channels`` and ask for its kernel info; the reply's status."""
+    msg_id = uuid.uuid4().hex
+    request = {
+        "header": {"msg_id": msg_id, "msg_type": "kernel_info_request", "version": "5.3"},
+        "parent_header": {},
+        "metadata": {},
+        "content": {},
+        "channel": "shell",
+    }
+    with connect(channels, additional_headers=headers, open_timeout=10) as websocket:
+        websocket.send(json.dumps(request))
+        while True:
+            message = json.loads(websocket.recv(timeout=30))
+            if message["parent_header"].get("msg_id") == msg_id and message["channel"] == "shell":
+                return str(message["content"]["status"])
+
+
+@contextmanager
+def _container_name(service: str) -> Iterator[str]:
+    """A name of its own for a docker-engine instance (the daemon outlives the server, whose ids restart),
+    whose container is removed whatever the test's outcome."""
+    name = f"{service}-test-{uuid.uuid4().hex[:12]}"
+    try:
+        yield name
+    finally:
+        DockerEngine().stop(name)
+
+
+def _mount_of(container: str, target: str) -> Path:
+    """The host folder mounted at ``target`` in ``container``."""
+    with closing(docker.from_env()) as daemon:
+        mounts = daemon.containers.get(container).attrs["Mounts"]
+    (source,) = (m["Source"] for m in mounts if m["Destination"] == target)
+    return Path(source)
 
 
 def _processes_naming(text: str) -> list[int]:
@@ -133,3 +181,48 @@ def test_tensorboard_proxyfied_then_finished(sqlite_server: LiveServer) -> None:
         assert _gone(pid)
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{direct}/data/logdir")
+
+
+@pytest.mark.timeout(120, func_only=True)
+def test_jupyterlab_on_docker_proxyfied_pause_resume_finish(docker_server: LiveServer) -> None:
+    _, token = docker_server.new_user()
+    bearer = {"Authorization": f"Bearer {token}"}
+    variables = {"ENGINE": "docker", "PROXYFIED": "true"}
+    with Client(docker_server.url, token) as client, _container_name("jupyterlab") as name:
+        instance = start(client, "JupyterLab", {**variables, "INSTANCE_NAME": name})
+        assert instance["deployments"][0]["engine"] == "docker"
+        direct, proxied = url(instance), url(instance, proxied=True)
+        assert httpx.get(f"{direct}api/status").status_code == 200
+        assert httpx.get(f"{proxied}api/status", headers=bearer).status_code == 200
+        kernel = _start_kernel(proxied, bearer)
+        assert (_mount_of(name, "/jupyter") / "runtime" / f"kernel-{kernel}.json").is_file()
+        channels = f"{http_to_ws(proxied)}api/kernels/{kernel}/channels"
+        assert _kernel_info_through(channels, bearer) == "ok"
+
+        act(client, instance, "Pause_JupyterLab", "PAUSED")
+        with pytest.raises(httpx.TimeoutException):
+            httpx.get(f"{direct}api/status", timeout=1)
+        act(client, instance, "Resume_JupyterLab", "RUNNING")
+        assert httpx.get(f"{proxied}api/status", headers=bearer).status_code == 200
+
+        finish(client, instance, "Finish_JupyterLab")
+        assert DockerEngine().state(name) == RunState.MISSING
+        port = urlsplit(direct).port
+        assert port and port_is_free(port)
+
+
+@pytest.mark.timeout(120, func_only=True)
+def test_tensorboard_on_docker_proxyfied_then_finished(docker_server: LiveServer) -> None:
+    _, token = docker_server.new_user()
+    bearer = {"Authorization": f"Bearer {token}"}
+    variables = {"ENGINE": "docker", "PROXYFIED": "true"}
+    with Client(docker_server.url, token) as client, _container_name("tensorboard") as name:
+        instance = start(client, "Tensorboard", {**variables, "INSTANCE_NAME": name})
+        direct, proxied = url(instance), url(instance, proxied=True)
+        assert httpx.get(f"{direct}data/logdir").json() == {"logdir": "/logs"}
+        assert httpx.get(proxied, headers=bearer).status_code == 200
+        assert httpx.get(f"{proxied}data/logdir", headers=bearer).json() == {"logdir": "/logs"}
+        finish(client, instance, "Finish_Tensorboard")
+        assert DockerEngine().state(name) == RunState.MISSING
+        port = urlsplit(direct).port
+        assert port and port_is_free(port)

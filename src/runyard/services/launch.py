@@ -49,10 +49,12 @@ def start_process(
 ) -> str:
     """Start ``argv`` with the process engine (it outlives this task and the server; a finish sends it
     ``stop_signal``); when a port was reserved, wait until it accepts connections. Returns the engine's
-    reference."""
+    reference. ``env`` defaults to the task's environment without ``RUNYARD_TOKEN``."""
     from runyard.services.engines.process import start_process as start
 
     name = psa.instance_name(variables)
+    if env is None:  # the task's environment, but not its job token: the service outlives the task's needs
+        env = {key: value for key, value in os.environ.items() if key != "RUNYARD_TOKEN"}
     ref = start(name, argv, service_dir(variables) / "run", env=env, cwd=cwd, stop_signal=stop_signal)
     Path(f"{name}_process").write_text(ref, encoding="utf-8")
     _wait_until_ready(name, ready_timeout, lambda: engine_for("process").state(ref).value)

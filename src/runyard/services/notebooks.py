@@ -1,9 +1,10 @@
 """The JupyterLab and TensorBoard services: their command lines, and starting them on either engine.
 
 With the ``process`` engine the node's own Python runs them (``pip install runyard[services]``); with
-``docker`` the image ``DOCKER_IMAGE`` must provide ``jupyter`` / ``tensorboard``, as runyard never pulls
-images. Behind the platform's proxy (``PROXYFIED=true``) both serve under the proxied path, because the
-proxy appends the request's path to the endpoint URL and the pages must link below that path.
+``docker`` the local image ``DOCKER_IMAGE`` (by default ``runyard/notebooks:1`` of ``images/notebooks``,
+as runyard never pulls images) must provide ``jupyter`` / ``tensorboard``. Behind the platform's proxy
+(``PROXYFIED=true``) both serve under the proxied path, because the proxy appends the request's path to
+the endpoint URL and the pages must link below that path.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 from runyard.services import launch, psa
 
@@ -28,6 +29,9 @@ class _App:
     container_port: int
     container_data: str  # where the service's data folder is mounted in the container
 
+
+#: Where the instance's Jupyter folder (see :func:`jupyter_env`) is mounted in a container.
+_CONTAINER_JUPYTER = PurePosixPath("/jupyter")
 
 _JUPYTERLAB = _App("jupyterlab", ("jupyter", "lab"), 8888, "/notebooks")
 _TENSORBOARD = _App("tensorboard.main", ("tensorboard",), 6006, "/logs")
@@ -69,7 +73,7 @@ def tensorboard_argv(
     return [*argv, "--path_prefix", prefix] if prefix else argv
 
 
-def jupyter_env(state_dir: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+def jupyter_env(state_dir: PurePath, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """``base`` (default: this process's environment) with Jupyter's and IPython's folders in
     ``state_dir``, so that nothing is written to the home folder of the node's user."""
     folders = {
@@ -98,7 +102,7 @@ def start_jupyterlab(variables: Variables) -> None:
     def command(program: Sequence[str], host: str, port: int, data: str) -> list[str]:
         return jupyterlab_argv(program, host, port, data, base_url=base_url, password=password)
 
-    _start(variables, _JUPYTERLAB, home / "notebooks", command, jupyter_env(home / "jupyter"))
+    _start(variables, _JUPYTERLAB, home / "notebooks", command, home / "jupyter")
 
 
 def start_tensorboard(variables: Variables) -> None:
@@ -112,10 +116,9 @@ def start_tensorboard(variables: Variables) -> None:
     _start(variables, _TENSORBOARD, logs, command, None)
 
 
-def _start(
-    variables: Variables, app: _App, data: Path, command: Command, env: Mapping[str, str] | None
-) -> None:
-    """Reserve the port and start ``app`` on the engine ``ENGINE`` names, ``data`` its data folder."""
+def _start(variables: Variables, app: _App, data: Path, command: Command, jupyter: Path | None) -> None:
+    """Reserve the port and start ``app`` on the engine ``ENGINE`` names, ``data`` its data folder and
+    ``jupyter``, if any, its Jupyter folder (mounted in the container too: the same layout on both)."""
     port = launch.service_port(variables)
     data.mkdir(parents=True, exist_ok=True)
     engine = str(variables.get("ENGINE") or "process").lower()
@@ -124,11 +127,17 @@ def _start(
         if not image:
             raise psa.ServiceFailure("ENGINE is docker: DOCKER_IMAGE must name a local image")
         argv = command(app.program, "0.0.0.0", app.container_port, app.container_data)
+        volumes = {str(data): app.container_data}
+        environment: dict[str, str] = {}
+        if jupyter is not None:
+            jupyter.mkdir(parents=True, exist_ok=True)
+            volumes[str(jupyter)] = str(_CONTAINER_JUPYTER)
+            environment = jupyter_env(_CONTAINER_JUPYTER, {})
         launch.start_container(
-            variables, image, app.container_port, command=argv, volumes={str(data): app.container_data}
+            variables, image, app.container_port, command=argv, volumes=volumes, environment=environment
         )
     elif engine == "process":
         argv = command([sys.executable, "-m", app.module], "127.0.0.1", port, str(data))
-        launch.start_process(variables, argv, env=env)
+        launch.start_process(variables, argv, env=None if jupyter is None else jupyter_env(jupyter))
     else:
         raise psa.ServiceFailure(f"ENGINE {engine!r} is not supported: use process or docker")
