@@ -1,27 +1,35 @@
 """The MySQL service (MariaDB) through the SDK: reached with Debian's ``mariadb`` client, paused, resumed,
-finished; USER and PASSWORD only together."""
+finished; USER and PASSWORD only together; the docker engine with runyard's image."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
 
 from runyard.client import Client
 from runyard.client.documents import ServiceInstance
-from support.service_lifecycle import FAST, act, endpoint, finish, process_pid, start
+from runyard.services.engines import RunState
+from runyard.services.engines.docker import DockerEngine
+from support.server import LiveServer
+from support.service_lifecycle import FAST, act, endpoint, finish, port_is_free, process_pid, start
 
 USER, PASSWORD, DATABASE = "bob", "pa'ss\"word", "shop"
 NODES = 4
 
 
+def port_of(instance: ServiceInstance) -> int:
+    address = urlsplit(endpoint(instance)["url"])
+    assert address.scheme == "mysql" and address.hostname == "127.0.0.1" and address.port
+    return address.port
+
+
 def sql(instance: ServiceInstance, statement: str, timeout: float = 10) -> str:
     """What ``mariadb`` prints for ``statement`` run as USER in DATABASE over TCP (no column names)."""
-    address = urlsplit(endpoint(instance)["url"])
-    assert address.scheme == "mysql" and address.hostname == "127.0.0.1"
-    command = ["mariadb", "--no-defaults", "-h", address.hostname, "-P", str(address.port), "-u", USER]
+    command = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(port_of(instance)), "-u", USER]
     command += [f"-p{PASSWORD}", "--connect-timeout=2", "-N", "-B", "-e", statement, DATABASE]
     return subprocess.run(command, capture_output=True, text=True, check=True, timeout=timeout).stdout
 
@@ -51,3 +59,25 @@ def test_user_without_password_puts_the_instance_in_error(client: Client) -> Non
     failed = client.wait_for_service_instance(started["id"], timeout=60)
     assert failed["status"] == "ERROR" and not failed["deployments"]
     act(client, failed, "Finish_MySQL", "FINISHED")
+
+
+@pytest.mark.timeout(120, func_only=True)
+def test_docker_engine(docker_server: LiveServer) -> None:
+    _, token = docker_server.new_user()
+    name = f"mysql-test-{uuid.uuid4().hex[:12]}"  # the daemon outlives the server, whose ids restart
+    variables = {"ENGINE": "docker", "INSTANCE_NAME": name, "USER": USER, "PASSWORD": PASSWORD}
+    with Client(docker_server.url, token) as client:
+        try:
+            instance = start(client, "MySQL", {**variables, "DATABASE": DATABASE})
+            assert instance["deployments"][0]["engine"] == "docker"
+            sql(instance, "CREATE TABLE fruit (name text); INSERT INTO fruit VALUES ('apple')")
+            act(client, instance, "Pause_MySQL", "PAUSED")
+            with pytest.raises(subprocess.CalledProcessError):  # the proxy connects; the server is frozen
+                sql(instance, "SELECT 1")
+            act(client, instance, "Resume_MySQL", "RUNNING")
+            assert sql(instance, "SELECT name FROM fruit") == "apple\n"
+            finish(client, instance, "Finish_MySQL")
+            assert port_is_free(port_of(instance))
+            assert DockerEngine().state(name) == RunState.MISSING
+        finally:
+            DockerEngine().stop(name)

@@ -20,8 +20,10 @@ from websockets.sync.client import connect
 from runyard.client import Client
 from runyard.services.engines import RunState
 from runyard.services.engines.docker import DockerEngine
-from runyard.services.notebooks import jupyter_env, jupyterlab_argv, tensorboard_argv
+from runyard.services.notebooks import jupyter_env, jupyterlab_argv, tensorboard_argv, wait_until_answering
+from runyard.services.ports import free_port
 from runyard.services.proxy import http_to_ws
+from runyard.services.psa import ServiceFailure
 from support.server import LiveServer
 from support.service_lifecycle import act, endpoint, finish, port_is_free, process_pid, start, url
 
@@ -116,6 +118,11 @@ def test_jupyter_env_keeps_jupyter_out_of_home(tmp_path: Path) -> None:
     assert {env[k] for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")} <= {
         str(tmp_path / d) for d in ("config", "runtime", "ipython")
     }
+
+
+def test_wait_until_answering_fails_when_nothing_answers() -> None:
+    with pytest.raises(ServiceFailure, match=r"does not answer after 0\.3 s"):
+        wait_until_answering(f"http://127.0.0.1:{free_port()}/", timeout=0.3)
 
 
 def test_jupyterlab_proxyfied_pause_resume_finish(sqlite_server: LiveServer) -> None:

@@ -22,7 +22,7 @@ from typing import NoReturn, TextIO
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "docker"
-#: Building the images from nothing takes about two minutes; longer means something hangs.
+#: Building the images from nothing takes four to five minutes; far longer means something hangs.
 SCRIPT_TIMEOUT = 900
 
 

@@ -1,8 +1,9 @@
-"""PostgreSQL and MariaDB (the MySQL service) on the process engine, from Debian's packages.
+"""PostgreSQL and MariaDB (the MySQL service), from Debian's packages or runyard's images of them.
 
-Each instance has its own data folder, owned by the package's account and made once: a restarted start
-task finds it made and only starts the server. The servers listen on 127.0.0.1 only, and their Unix
-socket is in the instance's folder, so they never meet the machine's own database servers.
+On the process engine, each instance has its own data folder, owned by the package's account and made
+once: a restarted start task finds it made and only starts the server. The servers listen on 127.0.0.1
+only, and their Unix socket is in the instance's folder, so they never meet the machine's own database
+servers. On the docker engine, the images make the database at the container's first start.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ READY_TIMEOUT = 60.0
 MARIADB_SERVER = "/usr/sbin/mariadbd"
 MARIADB_INSTALL = "mariadb-install-db"
 MARIADB_ACCOUNT = "mysql"
+MARIADB_ADMIN = "mariadb-admin"
+MARIADB_IMAGE = "runyard/mariadb:10.11"
+#: The port MariaDB listens on inside its container.
+MARIADB_CONTAINER_PORT = 3306
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------------
@@ -54,12 +59,8 @@ def start_postgresql(variables: Variables) -> None:
 def wait_for_postgresql(port: int, timeout: float = READY_TIMEOUT) -> None:
     """Wait until the server accepts sessions: a container's published port takes connections before
     the server inside (which the image first runs without TCP, to make the cluster) can answer them."""
-    deadline = time.monotonic() + timeout
     probe = [str(POSTGRESQL_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-t", "2"]
-    while subprocess.run(probe, check=False).returncode != 0:
-        if time.monotonic() > deadline:
-            raise ServiceFailure(f"PostgreSQL on port {port} accepts no session after {timeout:g} s")
-        time.sleep(0.2)
+    _wait_for_answer(probe, f"PostgreSQL on port {port} accepts no session", timeout)
 
 
 def prepare_postgresql(data_dir: Path, *, user: str, password: str, database: str = "") -> None:
@@ -93,21 +94,35 @@ def postgresql_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]
 
 
 def start_mariadb(variables: Variables) -> None:
-    """The start task of the MySQL service: MariaDB with ``USER``/``PASSWORD`` and ``DATABASE``."""
-    home = launch.service_dir(variables)
+    """The start task of the MySQL service: MariaDB with ``USER``/``PASSWORD`` (both or neither) and
+    ``DATABASE`` on the engine ``ENGINE`` (``process`` or ``docker``)."""
     user, password = str(variables.get("USER") or ""), str(variables.get("PASSWORD") or "")
-    prepare_mariadb(
-        home / "data", user=user, password=password, database=str(variables.get("DATABASE") or "")
-    )
+    database = str(variables.get("DATABASE") or "")
+    if bool(user) != bool(password):
+        raise ServiceFailure("USER and PASSWORD go together: give both or neither")
     port = launch.service_port(variables)
-    launch.start_process(variables, mariadb_command(home / "data", port, home / "socket"), env=service_env())
+    if str(variables.get("ENGINE") or "process") == "docker":
+        settings = {"MARIADB_USER": user, "MARIADB_PASSWORD": password, "MARIADB_DATABASE": database}
+        launch.start_container(variables, MARIADB_IMAGE, MARIADB_CONTAINER_PORT, environment=settings)
+    else:
+        home = launch.service_dir(variables)
+        prepare_mariadb(home / "data", user=user, password=password, database=database)
+        command = mariadb_command(home / "data", port, home / "socket")
+        launch.start_process(variables, command, env=service_env())
+    wait_for_mariadb(port)
+
+
+def wait_for_mariadb(port: int, timeout: float = READY_TIMEOUT) -> None:
+    """Wait until the server greets clients (``ping`` succeeds then, even when its login is refused): a
+    container's published port takes connections while the image still makes the database."""
+    probe = [MARIADB_ADMIN, "--no-defaults", "--protocol=tcp", "-h", "127.0.0.1", "-P", str(port)]
+    probe += ["--connect-timeout=2", "ping"]
+    _wait_for_answer(probe, f"MariaDB on port {port} does not answer", timeout)
 
 
 def prepare_mariadb(data_dir: Path, *, user: str = "", password: str = "", database: str = "") -> None:
     """Make the data folder: ``root`` only through the socket by the machine's root; ``user`` with
-    ``password`` from anywhere (both or neither), granted everything on ``database`` when given."""
-    if bool(user) != bool(password):
-        raise ServiceFailure("USER and PASSWORD go together: give both or neither")
+    ``password`` from anywhere, granted everything on ``database`` when given."""
     if (data_dir / "mysql").is_dir():
         return
     reachable_folder(data_dir, MARIADB_ACCOUNT)
@@ -135,6 +150,19 @@ def mariadb_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]:
     server = [MARIADB_SERVER, "--no-defaults", f"--datadir={data_dir.resolve()}", f"--socket={socket}"]
     network = [f"--port={port}", "--bind-address=127.0.0.1", "--skip-networking=0"]
     return as_user(MARIADB_ACCOUNT, [*server, *network, f"--pid-file={socket_dir / 'mysqld.pid'}"])
+
+
+# -- Both --------------------------------------------------------------------------------------------
+
+
+def _wait_for_answer(probe: list[str], failure: str, timeout: float) -> None:
+    """Run ``probe`` until it succeeds; past ``timeout``, fail with ``failure`` and what it last said."""
+    deadline = time.monotonic() + timeout
+    while (done := subprocess.run(probe, capture_output=True, text=True, check=False)).returncode != 0:
+        if time.monotonic() > deadline:
+            said = (done.stdout + done.stderr).strip()
+            raise ServiceFailure(f"{failure} after {timeout:g} s" + (f": {said}" if said else ""))
+        time.sleep(0.2)
 
 
 def _name(value: str) -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PurePosixPath
+
+import httpx
 
 from runyard.services import launch, psa
 
@@ -30,6 +33,8 @@ class _App:
     container_data: str  # where the service's data folder is mounted in the container
 
 
+#: How long a server in a container has to answer its first HTTP request.
+READY_TIMEOUT = 60.0
 #: Where the instance's Jupyter folder (see :func:`jupyter_env`) is mounted in a container.
 _CONTAINER_JUPYTER = PurePosixPath("/jupyter")
 
@@ -136,8 +141,24 @@ def _start(variables: Variables, app: _App, data: Path, command: Command, jupyte
         launch.start_container(
             variables, image, app.container_port, command=argv, volumes=volumes, environment=environment
         )
+        wait_until_answering(f"http://127.0.0.1:{port}/")
     elif engine == "process":
         argv = command([sys.executable, "-m", app.module], "127.0.0.1", port, str(data))
         launch.start_process(variables, argv, env=None if jupyter is None else jupyter_env(jupyter))
     else:
         raise psa.ServiceFailure(f"ENGINE {engine!r} is not supported: use process or docker")
+
+
+def wait_until_answering(url: str, timeout: float = READY_TIMEOUT) -> None:
+    """Wait until ``url`` gets an HTTP answer, whatever its status: a container's published port accepts
+    connections (Docker's proxy does) before the server in the container listens."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(trust_env=False, timeout=5) as client:
+        while True:
+            try:
+                client.get(url)
+                return
+            except httpx.TransportError as error:
+                if time.monotonic() > deadline:
+                    raise psa.ServiceFailure(f"{url} does not answer after {timeout:g} s: {error}") from None
+            time.sleep(0.2)
