@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -123,3 +124,22 @@ def test_proxyfied_endpoint_is_served_to_who_may_see_the_instance(server: LiveSe
             assert first.status_code == 303 and "token" not in first.headers["location"]
             assert browser.get(first.headers["location"]).text == "proxied"
         client.kill_service_instance(instance["id"])
+
+
+def test_two_actions_at_once_one_runs_the_other_is_refused(server: LiveServer) -> None:
+    with _client(server) as client:
+        instance = start(client, SERVICE, {})
+
+    def finish_it() -> str:
+        with Client(server.url, client.token) as racer:
+            try:
+                return racer.run_service_action(instance["id"], FINISH)["transition"] or ""
+            except ApiError as refused:
+                return str(refused.status)
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: finish_it(), range(2)))
+    assert outcomes == ["409", "RUNNING -> FINISHED"]
+    with Client(server.url, client.token) as owner:
+        assert owner.wait_for_service_instance(instance["id"], timeout=60)["status"] == "FINISHED"
+        assert len(owner.get_service_instance(instance["id"])["job_submissions"]) == 2

@@ -109,12 +109,21 @@ class ServiceAutomation:
         with self.platform.engine.connect() as connection:
             return _visible(load_instance(connection, instance_id), user)
 
-    def allowed_actions(self, user: User, instance: ServiceInstance) -> list[Action]:
-        """Actions that may run on the instance now (none while it transitions or once ended)."""
+    def allowed_actions(
+        self, user: User, instance: ServiceInstance, services: Mapping[str, Service] | None = None
+    ) -> list[Action]:
+        """Actions that may run on the instance now (none while it transitions or once ended).
+
+        ``services``: the user's services by id, when the caller read them once for many instances."""
         if instance.transition is not None or instance.ended:
             return []
-        with self.platform.engine.connect() as connection:
-            service = get_service(connection, user, instance.service_id)
+        if services is not None:
+            service = services.get(instance.service_id)
+            if service is None:
+                return []
+        else:
+            with self.platform.engine.connect() as connection:
+                service = get_service(connection, user, instance.service_id)
         return [a for a in service.actions_from(instance.status) if not a.is_activation]
 
     # -- actions -------------------------------------------------------------------------------
@@ -328,6 +337,14 @@ class ServiceAutomation:
         )
         transition = f"{source} -> {target}"
         with self._lock:
+            with self.platform.engine.connect() as connection:
+                now = load_instance(connection, instance_id)
+            if now.transition is not None or now.status != source:  # another action got there first
+                raise ConflictError(
+                    f"service instance {instance_id} is now {now.transition or now.status}: "
+                    f"{action.name} was asked for in state {source}",
+                    {"allowed": []},
+                )
             try:
                 job = self.platform.submit_later(workflow, values, owner=user.name).result()
             except RunyardError as error:

@@ -6,6 +6,7 @@ instance answers 403. Actions a state does not allow answer 409 with ``details.a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -15,6 +16,7 @@ from runyard.api.routers.jobs import MAX_ID
 from runyard.api.routers.services import automation_of
 from runyard.api.security import CurrentUser
 from runyard.auth import User
+from runyard.services.definitions import Service
 from runyard.services.instances import ServiceInstance
 
 router = APIRouter(prefix="/service-instances", tags=["service instances"])
@@ -105,8 +107,10 @@ class TokenRequest(BaseModel):
     token: str = Field(min_length=1, max_length=255)
 
 
-def instance_out(request: Request, user: User, instance: ServiceInstance) -> InstanceOut:
-    allowed = automation_of(request).allowed_actions(user, instance)
+def instance_out(
+    request: Request, user: User, instance: ServiceInstance, services: Mapping[str, Service] | None = None
+) -> InstanceOut:
+    allowed = automation_of(request).allowed_actions(user, instance, services)
     return InstanceOut(
         id=instance.id,
         service_id=instance.service_id,
@@ -153,8 +157,10 @@ def list_instances(
     ] = "all",
 ) -> list[InstanceOut]:
     ended = {"active": False, "finished": True, "all": None}[status]
-    found = automation_of(request).instances(user, ended)
-    return [instance_out(request, user, i) for i in found]
+    automation = automation_of(request)
+    found = automation.instances(user, ended)
+    services = {s.id: s for s in automation.services(user)} if found else {}  # one catalog read for all
+    return [instance_out(request, user, i, services) for i in found]
 
 
 @router.post("", response_model=InstanceOut, status_code=201)
