@@ -15,9 +15,8 @@ import psycopg
 import pytest
 
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
-from runyard.services.engines import RunState, engine_for
+from runyard.services.engines import RunState, ServiceStartError, engine_for
 from runyard.services.engines.docker import DockerEngine, parse_options, start_container
-from runyard.services.engines.process import ServiceStartError
 from runyard.services.engines.supervisor import wait_until
 from runyard.services.ports import free_port
 from support.docker import docker_daemon

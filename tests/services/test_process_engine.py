@@ -16,8 +16,8 @@ from typing import Protocol
 import pytest
 
 from runyard.errors import ConflictError
-from runyard.services.engines import RunState, engine_for
-from runyard.services.engines.process import ProcessEngine, ServiceStartError, start_process
+from runyard.services.engines import RunState, ServiceStartError, engine_for
+from runyard.services.engines.process import ProcessEngine, start_process
 from runyard.services.engines.supervisor import (
     MARKS_FILE,
     ServiceRecord,

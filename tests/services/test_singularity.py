@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runyard.services.engines import RunState, engine_for
-from runyard.services.engines.process import ServiceError
+from runyard.services.engines import RunState, ServiceError, engine_for
 from runyard.services.engines.singularity import (
     SingularityEngine,
     UnsupportedOperationError,

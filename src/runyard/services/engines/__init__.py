@@ -10,12 +10,22 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
+from runyard.errors import RunyardError
+
 
 class RunState(StrEnum):
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"
     EXITED = "EXITED"  # it ran and stopped (or was stopped)
     MISSING = "MISSING"  # nothing known by this reference
+
+
+class ServiceError(RunyardError):
+    """A service engine could not do what was asked (stop a service, run its container tool...)."""
+
+
+class ServiceStartError(ServiceError):
+    """The service's command could not be started; the message names the command and the reason."""
 
 
 class Engine(Protocol):

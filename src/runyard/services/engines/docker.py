@@ -19,8 +19,7 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
-from runyard.services.engines import RunState
-from runyard.services.engines.process import ServiceError, ServiceStartError
+from runyard.services.engines import RunState, ServiceError, ServiceStartError
 
 BUILD_HINT = (
     "runyard never pulls images: build runyard's own with `scripts/docker images`, or build or load it"

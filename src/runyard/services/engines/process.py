@@ -23,8 +23,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from runyard.errors import ConflictError, InvalidRequestError, NotFoundError, RunyardError
-from runyard.services.engines import RunState, supervisor
+from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
+from runyard.services.engines import RunState, ServiceError, ServiceStartError, supervisor
 from runyard.services.engines.supervisor import (
     KILL_WAIT,
     LOG_FILE,
@@ -46,14 +46,6 @@ START_TIMEOUT = 30.0
 #: How long a SIGSTOP or SIGCONT may take to show in the state of the service.
 _SIGNAL_WAIT = 2.0
 _LIVE = (RunState.RUNNING, RunState.PAUSED)
-
-
-class ServiceError(RunyardError):
-    """A service engine could not do what was asked (stop a service, run its container tool...)."""
-
-
-class ServiceStartError(ServiceError):
-    """The service's command could not be started; the message names the command and the reason."""
 
 
 def start_process(

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runyard.errors import NotFoundError
-from runyard.services.engines import RunState
-from runyard.services.engines.process import ServiceError
+from runyard.services.engines import RunState, ServiceError
 
 BINARIES = ("apptainer", "singularity")
 
