@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,7 +44,7 @@ from runyard.services.instances import (
     update_instance,
 )
 from runyard.services.ports import free_port
-from runyard.services.states import ENDED, ERROR, FINISHED, KILLED, VOID, check_state_name
+from runyard.services.states import ERROR, FINISHED, KILLED, VOID, check_state_name
 from runyard.store.schema import jobs
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,9 @@ class ServiceAutomation:
         platform: Platform,
         *,
         port_range: tuple[int, int] | None = None,
-        stop_deployment: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         self.platform = platform
         self.port_range = port_range
-        self._stop_deployment = stop_deployment or stop_deployment_with_its_engine
         self._lock = threading.RLock()
         self._ended_jobs: queue.Queue[int | None] = queue.Queue()
         self._monitor = threading.Thread(target=self._watch_jobs, name="runyard-services", daemon=True)
@@ -452,14 +450,14 @@ class ServiceAutomation:
 
     def _stop_quietly(self, instance_id: int, deployment: Mapping[str, Any]) -> None:
         try:
-            self._stop_deployment(deployment)
+            stop_deployment(deployment)
         except Exception as error:  # an engine that cannot be reached must not stop the kill
             log.warning(
                 "service instance %s: deployment %s not stopped: %s", instance_id, deployment.get("id"), error
             )
 
 
-def stop_deployment_with_its_engine(deployment: Mapping[str, Any]) -> None:
+def stop_deployment(deployment: Mapping[str, Any]) -> None:
     """Stop what a deployment started (``engine`` and ``ref`` fields, as the helper API records them)."""
     engine, ref = deployment.get("engine"), deployment.get("ref")
     if engine and ref:
@@ -527,6 +525,3 @@ def _check_token(token: str) -> None:
         raise InvalidRequestError(
             f"service instances may only hold node tokens named PSA_<INSTANCE_NAME>, not {token!r}"
         )
-
-
-__all__ = ["ENDED", "ServiceAutomation"]
