@@ -15,6 +15,7 @@ and follow the seeds' file conventions in the task's working folder: ``<INSTANCE
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, MutableMapping
@@ -24,6 +25,7 @@ from typing import Any
 
 from runyard.client import ApiError, Client
 from runyard.client.documents import ServiceInstance
+from runyard.model import JobStatus
 from runyard.services.engines import RunState, engine_for
 
 Variables = MutableMapping[str, Any]
@@ -206,8 +208,7 @@ def clean_trigger_action(variables: Variables) -> None:
     with client() as api:
         _remove_credential(api, variables)
         instance = api.get_service_instance(instance_id(variables))
-        main = instance["job_submissions"][0]["job_id"] if instance["job_submissions"] else None
-        if main is not None and api.get_job(main)["status"] in ("FINISHED", "CANCELED", "FAILED", "KILLED"):
+        if _activation_ended(api, instance):
             api.remove_service_node_token(instance["id"], token_name(instance_name(variables)))
 
 
@@ -247,8 +248,6 @@ def propagate_variables_to_current_service(variables: Variables, *pairs: str) ->
 def add_deployments_and_update_service(variables: Variables, basename: str, count: int | str) -> None:
     """Add the deployments given as JSON in job variables ``<basename>0…<basename>N-1`` (``{endpoint:{id,url,
     proxyfied_url?}, node?, container?}``): status RUNNING when there is one at least, else ERROR."""
-    import json
-
     total = int(count)
     deployments = []
     for index in range(total):
@@ -297,9 +296,7 @@ def update_service_and_remove_tokens(variables: Variables, status: str, token: s
         identifier = instance_id(variables)
         if status != "null":
             api.update_service_instance(identifier, status=status)
-        instance = api.get_service_instance(identifier)
-        main = instance["job_submissions"][0]["job_id"] if instance["job_submissions"] else None
-        if main is not None and api.get_job(main)["status"] in ("FINISHED", "CANCELED", "FAILED", "KILLED"):
+        if _activation_ended(api, api.get_service_instance(identifier)):
             api.remove_service_node_token(identifier, token)
 
 
@@ -356,6 +353,12 @@ def _read(path: str) -> str:
         return Path(path).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return ""
+
+
+def _activation_ended(api: Client, instance: ServiceInstance) -> bool:
+    """Whether the instance's first job (its activation, which watches it) has ended."""
+    submissions = instance["job_submissions"]
+    return bool(submissions) and not JobStatus(api.get_job(submissions[0]["job_id"])["status"]).is_alive
 
 
 def _engine_deployments(instance: ServiceInstance) -> Iterable[dict[str, Any]]:
