@@ -1,0 +1,105 @@
+"""The helper API functions no shipped service uses, run by real workflows of a user's own service:
+deployments given as JSON, variables propagated to and retrieved from the instance (the retrieval in a
+bash task, through ``runyard psa``), a finish decided by a status file, tokens removed once idle."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+import pytest
+
+from runyard.client import Client
+from support.server import LiveServer
+
+START = """
+name: Helpers_Demo
+variables:
+  INSTANCE_NAME: helpers-$PA_JOB_ID
+  COLOR: blue
+generic_information:
+  pca.service.id: SERVICE_ID
+  pca.states: (VOID,RUNNING)
+tasks:
+  Deploy:
+    script:
+      cpython: |-
+        import json
+        from runyard.services import psa
+        endpoint = {"id": "web", "url": "http://127.0.0.1:9/", "proxyfied_url": "http://proxy/web/"}
+        variables["DEPLOY0"] = json.dumps({"endpoint": endpoint, "node": {"name": variables["PA_NODE_NAME"]}})
+        psa.add_deployments_and_update_service(variables, "DEPLOY", 1)
+        psa.propagate_variables_to_current_service(variables, "GREETING", "hello", "COLOR", "VARIABLE_VALUE")
+"""
+
+FINISH = """
+name: Helpers_Finish
+variables:
+  INSTANCE_NAME: helpers
+  PYTHON: python3
+  OUTCOME: ok
+generic_information:
+  pca.service.id: SERVICE_ID
+  pca.states: (RUNNING,FINISHED)
+tasks:
+  Retrieve:
+    script:
+      bash: |-
+        "$variables_PYTHON" -m runyard psa retrieve-variables-from-service-instance-id \\
+          "$variables_PCA_INSTANCE_ID" COPIED GREETING MIXED '%{GREETING}-%{COLOR}'
+  Decide:
+    depends: [Retrieve]
+    script:
+      cpython: |-
+        from pathlib import Path
+        from runyard.services import psa
+        assert (variables["COPIED"], variables["MIXED"]) == ("hello", "hello-blue"), variables
+        Path("cleaning.txt").write_text("ok|" + variables["OUTCOME"])
+        psa.update_service_and_remove_tokens(variables, "null", "PSA_none")
+        psa.set_service_finished_if_all_clean_ok(variables, "FINISHED", "cleaning.txt")
+"""
+
+
+@pytest.fixture
+def client_with_service(sqlite_server: LiveServer) -> tuple[Client, str]:
+    """A user with a service of two workflows in a bucket of theirs; its id is unique to the test."""
+    _, token = sqlite_server.new_user()
+    client = Client(sqlite_server.url, token)
+    service_id = f"Helpers_{uuid.uuid4().hex[:8]}"
+    bucket = service_id.lower().replace("_", "-")
+    client.create_bucket(bucket)
+    for name, text in (("Helpers_Demo", START), ("Helpers_Finish", FINISH)):
+        client.push_object(bucket, name, text.replace("SERVICE_ID", service_id), kind="Workflow/psa")
+    return client, service_id
+
+
+def test_deployments_variables_and_a_finish_decided_by_a_status_file(
+    client_with_service: tuple[Client, str],
+) -> None:
+    client, service_id = client_with_service
+    with client:
+        started = client.start_service(service_id)
+        instance = client.wait_for_service_instance(started["id"], timeout=60)
+        assert instance["status"] == "RUNNING", instance
+        assert instance["endpoints"] == {
+            "web": {"url": "http://127.0.0.1:9/", "proxyfied": True, "proxyfied_url": "http://proxy/web/"}
+        }
+        assert "scheduleradmins" in instance["groups"]
+        assert (instance["variables"]["GREETING"], instance["variables"]["COLOR"]) == ("hello", "blue")
+        client.run_service_action(instance["id"], "Helpers_Finish", {"PYTHON": sys.executable})
+        done = client.wait_for_service_instance(instance["id"], timeout=60)
+        assert done["status"] == "FINISHED", client.get_job_output(done["job_submissions"][-1]["job_id"])
+        assert done["channel"]["FINISH_DONE"] == "true"
+
+
+def test_a_ko_in_the_status_file_puts_the_instance_in_error(client_with_service: tuple[Client, str]) -> None:
+    client, service_id = client_with_service
+    with client:
+        instance = client.wait_for_service_instance(client.start_service(service_id)["id"], timeout=60)
+        client.run_service_action(
+            instance["id"], "Helpers_Finish", {"PYTHON": sys.executable, "OUTCOME": "ko"}
+        )
+        failed = client.wait_for_service_instance(instance["id"], timeout=60)
+        assert failed["status"] == "ERROR"
+        output = client.get_job_output(failed["job_submissions"][-1]["job_id"])
+        assert "cleaning failed: ok|ko" in output
