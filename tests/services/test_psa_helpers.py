@@ -1,10 +1,12 @@
 """The helper API functions no shipped service uses, run by real workflows of a user's own service:
 deployments given as JSON, variables propagated to and retrieved from the instance (the retrieval in a
-bash task, through ``runyard psa``), a finish decided by a status file, tokens removed once idle."""
+bash task, through ``runyard psa``), a finish decided by a status file, tokens removed once idle; and a
+service whose process dies before it listens."""
 
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 
 import pytest
@@ -59,6 +61,27 @@ tasks:
         psa.set_service_finished_if_all_clean_ok(variables, "FINISHED", "cleaning.txt")
 """
 
+CRASHING = """
+name: Crashing_Start
+variables:
+  INSTANCE_NAME: crashing-$PA_JOB_ID
+  PYTHON: python3
+generic_information:
+  pca.service.id: SERVICE_ID
+  pca.states: (VOID,RUNNING)
+tasks:
+  Start:
+    script:
+      cpython: |-
+        from runyard.services import launch
+        launch.service_port(variables)
+        launch.start_process(variables, [variables["PYTHON"], "-c", "raise SystemExit(3)"])
+    cleaning:
+      cpython: |-
+        from runyard.services import psa
+        psa.clean_start_service(variables)
+"""
+
 
 @pytest.fixture
 def client_with_service(sqlite_server: LiveServer) -> tuple[Client, str]:
@@ -68,7 +91,7 @@ def client_with_service(sqlite_server: LiveServer) -> tuple[Client, str]:
     service_id = f"Helpers_{uuid.uuid4().hex[:8]}"
     bucket = service_id.lower().replace("_", "-")
     client.create_bucket(bucket)
-    for name, text in (("Helpers_Demo", START), ("Helpers_Finish", FINISH)):
+    for name, text in (("Helpers_Demo", START), ("Helpers_Finish", FINISH), ("Crashing_Start", CRASHING)):
         client.push_object(bucket, name, text.replace("SERVICE_ID", service_id), kind="Workflow/psa")
     return client, service_id
 
@@ -78,7 +101,7 @@ def test_deployments_variables_and_a_finish_decided_by_a_status_file(
 ) -> None:
     client, service_id = client_with_service
     with client:
-        started = client.start_service(service_id)
+        started = client.start_service(service_id, workflow="Helpers_Demo")
         instance = client.wait_for_service_instance(started["id"], timeout=60)
         assert instance["status"] == "RUNNING", instance
         assert instance["endpoints"] == {
@@ -95,7 +118,9 @@ def test_deployments_variables_and_a_finish_decided_by_a_status_file(
 def test_a_ko_in_the_status_file_puts_the_instance_in_error(client_with_service: tuple[Client, str]) -> None:
     client, service_id = client_with_service
     with client:
-        instance = client.wait_for_service_instance(client.start_service(service_id)["id"], timeout=60)
+        instance = client.wait_for_service_instance(
+            client.start_service(service_id, workflow="Helpers_Demo")["id"], timeout=60
+        )
         client.run_service_action(
             instance["id"], "Helpers_Finish", {"PYTHON": sys.executable, "OUTCOME": "ko"}
         )
@@ -103,3 +128,17 @@ def test_a_ko_in_the_status_file_puts_the_instance_in_error(client_with_service:
         assert failed["status"] == "ERROR"
         output = client.get_job_output(failed["job_submissions"][-1]["job_id"])
         assert "cleaning failed: ok|ko" in output
+
+
+def test_a_service_that_dies_before_listening_fails_its_start_at_once(
+    client_with_service: tuple[Client, str],
+) -> None:
+    client, service_id = client_with_service
+    with client:
+        began = time.monotonic()
+        started = client.start_service(service_id, {"PYTHON": sys.executable}, workflow="Crashing_Start")
+        failed = client.wait_for_service_instance(started["id"], timeout=60)
+        assert failed["status"] == "ERROR"
+        assert time.monotonic() - began < 30  # not the 60 s readiness timeout
+        output = client.get_job_output(failed["job_submissions"][0]["job_id"])
+        assert "stopped (EXITED) before accepting connections" in output

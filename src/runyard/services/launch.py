@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from runyard.errors import RunyardError
 from runyard.services import psa
-from runyard.services.engines import Engine, engine_for
+from runyard.services.engines import Engine, RunState, engine_for
 from runyard.services.ports import wait_for_port
 
 Variables = psa.Variables
@@ -57,7 +58,7 @@ def start_process(
         env = {key: value for key, value in os.environ.items() if key != "RUNYARD_TOKEN"}
     ref = start(name, argv, service_dir(variables) / "run", env=env, cwd=cwd, stop_signal=stop_signal)
     Path(f"{name}_process").write_text(ref, encoding="utf-8")
-    _wait_until_ready(name, ready_timeout, lambda: engine_for("process").state(ref).value)
+    _wait_until_ready(name, ready_timeout, lambda: engine_for("process").state(ref))
     return ref
 
 
@@ -77,8 +78,7 @@ def start_container(
     from runyard.services.engines.docker import start_container as start
 
     name = psa.instance_name(variables)
-    port = int(Path(f"{name}_port").read_text(encoding="utf-8")) if Path(f"{name}_port").exists() else None
-    port = port if port is not None else service_port(variables)
+    port = _reserved_port(name) or service_port(variables)
     container = start(
         name,
         image,
@@ -89,7 +89,7 @@ def start_container(
         options=options,
     )
     Path(f"{name}_containerID").write_text(container, encoding="utf-8")
-    _wait_until_ready(name, ready_timeout, lambda: engine_for("docker").state(container).value)
+    _wait_until_ready(name, ready_timeout, lambda: engine_for("docker").state(container))
     return container
 
 
@@ -126,14 +126,29 @@ def _control(variables: Variables, change: Callable[[Engine, str], None]) -> Non
     Path(f"{name}_status").write_text(outcome, encoding="utf-8")
 
 
-def _wait_until_ready(name: str, timeout: float, state: Callable[[], str]) -> None:
+def _reserved_port(name: str) -> int | None:
+    """The port :func:`service_port` wrote for ``name`` in this folder, if it ran."""
     port_file = Path(f"{name}_port")
-    if not port_file.exists():
+    return int(port_file.read_text(encoding="utf-8")) if port_file.exists() else None
+
+
+def _wait_until_ready(name: str, timeout: float, state: Callable[[], RunState]) -> None:
+    """Wait until the reserved port accepts connections; fail at once when the service has stopped."""
+    port = _reserved_port(name)
+    if port is None:
         return
-    port = int(port_file.read_text(encoding="utf-8"))
-    try:
-        wait_for_port("127.0.0.1", port, timeout)
-    except Exception as error:
-        raise psa.ServiceFailure(
-            f"{name} did not accept connections on port {port} ({state()}): {error}"
-        ) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            wait_for_port("127.0.0.1", port, min(1.0, max(0.0, deadline - time.monotonic())))
+            return
+        except TimeoutError:
+            now = state()
+            if now not in (RunState.RUNNING, RunState.PAUSED):
+                raise psa.ServiceFailure(
+                    f"{name} stopped ({now}) before accepting connections on port {port}"
+                ) from None
+            if time.monotonic() >= deadline:
+                raise psa.ServiceFailure(
+                    f"{name} did not accept connections on port {port} within {timeout:g} s"
+                ) from None
