@@ -147,9 +147,10 @@ def check_instance_status(variables: Variables) -> None:
         stopping = _true(launched.get("FINISH_LAUNCHED")) or _true(launched.get("PAUSE_LAUNCHED"))
         if not stopping and (not states or any(s not in _ALIVE for s in states.values())):
             what = ", ".join(f"{ref}: {state}" for ref, state in states.items()) or "no deployment recorded"
+            # Released first: an action asked once ERROR shows must not wait for a token already gone.
+            _release(api, instance, variables)
             api.update_service_instance(identifier, status="ERROR")
             variables["IS_FINISHED"] = "true"
-            _release(api, instance, variables)
             raise ServiceFailure(f"service {name} is no longer running ({what})")
         since = _marker_time(variables.get("LAST_TIME_MARKER"))
         for deployment in _engine_deployments(instance):
