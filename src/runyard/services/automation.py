@@ -70,19 +70,22 @@ class ServiceAutomation:
         self.port_range = port_range
         self._lock = threading.RLock()
         self._ended_jobs: queue.Queue[int | None] = queue.Queue()
+        # Jobs of instances: the only ones whose end matters here (the others cost no query).
+        self._watched: set[int] = set()
         self._monitor = threading.Thread(target=self._watch_jobs, name="runyard-services", daemon=True)
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def start_monitor(self) -> None:
-        """Watch job ends from now on, after settling what ended while the server was down."""
+        """Watch the ends of the instances' jobs from now on, after settling those that ended while the
+        server was down."""
+        with self.platform.engine.connect() as connection:
+            instances = [i for i in find_instances(connection) if i.status != KILLED]
+        self._watched.update(s.job_id for i in instances for s in i.job_submissions)
         self.platform.listen(self._heard)
         self._monitor.start()
-        with self.platform.engine.connect() as connection:
-            transitioning = [i for i in find_instances(connection, ended=False) if i.transition_job_id]
-        for instance in transitioning:
-            assert instance.transition_job_id is not None
-            self._ended_jobs.put(instance.transition_job_id)
+        for job_id in list(self._watched):
+            self._ended_jobs.put(job_id)  # _job_ended passes over those still alive
 
     def stop_monitor(self) -> None:
         self._ended_jobs.put(None)
@@ -371,10 +374,12 @@ class ServiceAutomation:
                         job.id, f"{action.bucket}/{action.name}", transition, parent_job_id, time.time()
                     ),
                 )
+            self._watched.add(job.id)
+        self._ended_jobs.put(job.id)  # in case it ended before it was watched
         return self.instance(user, instance_id)
 
     def _heard(self, event: JobEvent) -> None:
-        if event.task is None and event.status in _JOB_ENDED:
+        if event.task is None and event.status in _JOB_ENDED and event.job_id in self._watched:
             self._ended_jobs.put(event.job_id)
 
     def _watch_jobs(self) -> None:
@@ -389,12 +394,13 @@ class ServiceAutomation:
         with self._lock:
             with self.platform.engine.connect() as connection:
                 instance_id = instance_of_job(connection, job_id)
-                if instance_id is None:
-                    return
                 status = connection.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
+                if instance_id is None or status is None or status not in _JOB_ENDED:
+                    if instance_id is None or status is None:
+                        self._watched.discard(job_id)  # its instance or the job was removed
+                    return
                 instance = load_instance(connection, instance_id)
-            if status is None or status not in _JOB_ENDED:
-                return
+            self._watched.discard(job_id)
             if instance.transition_job_id == job_id and instance.transition is not None:
                 reason = (
                     f"the job {job_id} of {instance.transition} ended {status} "
