@@ -30,8 +30,8 @@ tasks:
         from runyard.services import psa
         endpoint = {"id": "web", "url": "http://127.0.0.1:9/", "proxyfied_url": "http://proxy/web/"}
         variables["DEPLOY0"] = json.dumps({"endpoint": endpoint, "node": {"name": variables["PA_NODE_NAME"]}})
-        psa.add_deployments_and_update_service(variables, "DEPLOY", 1)
         psa.propagate_variables_to_current_service(variables, "GREETING", "hello", "COLOR", "VARIABLE_VALUE")
+        psa.add_deployments_and_update_service(variables, "DEPLOY", 1)  # last: RUNNING ends the wait
 """
 
 FINISH = """
