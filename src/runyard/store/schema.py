@@ -80,6 +80,17 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+    # Tasks of this user run as OS uid ``task_uid_base + account_number`` (runyard.nodes.accounts).
+    sa.Column("account_number", sa.Integer, unique=True),
+)
+
+submission_keys = sa.Table(  # a retried submission with the same Idempotency-Key gets the same job
+    "submission_keys",
+    metadata,
+    sa.Column("owner", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("job_id", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
 )
 
 sessions = sa.Table(
