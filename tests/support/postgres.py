@@ -1,7 +1,9 @@
 """A throwaway PostgreSQL cluster for the test suite, started from the server binaries on the machine.
 
 The cluster lives in one directory (``data/``, ``socket/``, ``server.log`` and a ``port`` file), listens
-on a free loopback port with ``trust`` authentication, and is thrown away by :func:`stop`.
+on a free loopback port, and is thrown away by :func:`stop`. TCP clients need the superuser's password
+(scram-sha-256), generated at ``initdb`` and kept in ``password`` (0600): the platform's tasks share the
+loopback interface with the store and must not get into it (docs/security.md).
 ``initdb`` refuses to run as root, so as root every server command runs as the ``postgres`` OS user.
 
 This module uses only the standard library so that ``scripts/postgres`` can run it as a script::
@@ -15,6 +17,7 @@ import argparse
 import os
 import pwd
 import shlex
+import secrets
 import shutil
 import socket
 import subprocess
@@ -48,11 +51,12 @@ class Cluster:
 
     directory: Path
     port: int
+    password: str
 
     @property
     def url(self) -> str:
         """SQLAlchemy URL of the ``postgres`` database as superuser ``postgres``."""
-        return f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{self.port}/postgres"
+        return f"postgresql+psycopg://{SERVER_USER}:{self.password}@127.0.0.1:{self.port}/postgres"
 
 
 def find_bin_dir() -> Path:
@@ -89,15 +93,19 @@ def start(directory: Path | None = None) -> Cluster:
     bin_dir = find_bin_dir()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "socket").mkdir(exist_ok=True)
-    _give_to_server_user(directory)
     if not (directory / "data" / "PG_VERSION").is_file():
+        password_file = directory / "password"
+        password_file.write_text(secrets.token_hex(24))
+        password_file.chmod(0o600)
+        _give_to_server_user(directory)
         _run_as_server_user(
             [
                 str(bin_dir / "initdb"),
                 "-D",
                 str(directory / "data"),
-                "-A",
-                "trust",
+                "--auth-local=peer",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={password_file}",
                 "-U",
                 SERVER_USER,
                 "-E",
@@ -133,7 +141,7 @@ def start(directory: Path | None = None) -> Cluster:
             failure = f"{error}\n{_log_tail(directory)}"
             continue
         (directory / "port").write_text(f"{port}\n")
-        return Cluster(directory, port)
+        return read(directory)
     raise PostgresUnavailable(failure)
 
 
@@ -141,7 +149,8 @@ def read(directory: Path) -> Cluster:
     """The cluster running in ``directory``."""
     if not _is_running(directory):
         raise PostgresUnavailable(f"no PostgreSQL cluster is running in {directory}")
-    return Cluster(directory, int((directory / "port").read_text()))
+    password = (directory / "password").read_text().strip()
+    return Cluster(directory, int((directory / "port").read_text()), password)
 
 
 def stop(directory: Path) -> None:
