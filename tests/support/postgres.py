@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
-import shlex
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
