@@ -16,7 +16,7 @@ import pytest
 
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
 from runyard.services.engines import RunState, ServiceStartError, engine_for
-from runyard.services.engines.docker import DockerEngine, parse_options, start_container
+from runyard.services.engines.docker import DockerEngine, Limits, parse_options, start_container
 from runyard.services.engines.supervisor import wait_until
 from runyard.services.ports import free_port
 from support.docker import docker_daemon
@@ -131,6 +131,21 @@ def test_volumes_environment_and_options_reach_the_container(
     assert attributes["Config"]["User"] == "65534"
 
 
+def test_limits_labels_and_no_new_privileges_are_applied(engine: DockerEngine, names: list[str]) -> None:
+    limits = Limits(memory="128m", pids=64, cpus=0.5)
+    ref = start_container(
+        new_name(names), HTTP_IMAGE, ports={}, labels={"runyard.instance": "7"}, limits=limits
+    )
+    with closing(docker.from_env()) as client:
+        attributes = client.containers.get(ref).attrs
+    host = attributes["HostConfig"]
+    assert (host["Memory"], host["MemorySwap"], host["PidsLimit"]) == (128 << 20, 128 << 20, 64)
+    assert host["NanoCpus"] == 500_000_000 and host["SecurityOpt"] == ["no-new-privileges"]
+    assert not host["Privileged"] and attributes["Config"]["Labels"]["runyard.instance"] == "7"
+    with pytest.raises(InvalidRequestError, match="--memory 1g is above the platform's limit 128m"):
+        start_container(new_name(names), HTTP_IMAGE, ports={}, options="-m 1g", limits=limits)
+
+
 def test_a_taken_name_is_refused(engine: DockerEngine, names: list[str]) -> None:
     name = new_name(names)
     start_container(name, HTTP_IMAGE, ports={})
@@ -186,9 +201,19 @@ def test_parse_options() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ("--privileged", r"unsupported Docker option '--privileged'; supported: -e/--env KEY=VALUE, "),
+        (
+            "--cgroup-parent x",
+            r"unsupported Docker option '--cgroup-parent'; supported: -e/--env KEY=VALUE, ",
+        ),
+        ("--privileged", "--privileged is not allowed: containers never run privileged"),
+        ("--cap-add=SYS_ADMIN", "--cap-add is not allowed: containers get no capability beyond"),
+        ("--device /dev/sda", "--device is not allowed: containers share nothing with the host"),
+        ("--pid=host", "--pid is not allowed"),
+        ("--security-opt seccomp=unconfined", "--security-opt is not allowed"),
+        ("--network host", "Docker network 'host' is not allowed: a container joins bridge or none"),
+        ("--network=container:other", "Docker network 'container:other' is not allowed"),
         ("--name other", "--name is not allowed: the service names its container"),
-        ("-p 80:80", "-p is not allowed: the published ports come from the service's ports"),
+        ("-p 80:80", "-p is not allowed: the published ports come from the service's reserved ports"),
         ("-e HOME", "give KEY=VALUE"),
         ("-v /data", r"give SOURCE:TARGET\[:MODE\]"),
         ("--memory", "--memory needs a value: SIZE"),

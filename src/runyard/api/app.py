@@ -18,6 +18,7 @@ from runyard.api.routers import (
     events,
     jobs,
     nodes,
+    service_containers,
     service_instances,
     service_proxy,
     services,
@@ -103,6 +104,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         credentials,
         services,
         service_instances,
+        service_containers,
         service_proxy,
     ):
         app.include_router(module.router, prefix=API)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runyard.client.catalog import CatalogApi
+from runyard.client.containers import ContainersApi
 from runyard.client.credentials import CredentialsApi
 from runyard.client.events import EventsApi
 from runyard.client.jobs import JobsApi
@@ -22,6 +23,7 @@ class Client(
     UsersApi,
     CatalogApi,
     ServicesApi,
+    ContainersApi,
     SyncTransport,
 ):
     """A runyard server, from synchronous code.
@@ -41,6 +43,7 @@ class AsyncClient(
     UsersApi,
     CatalogApi,
     ServicesApi,
+    ContainersApi,
     AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams

@@ -40,6 +40,12 @@ class ServerConfig:
     service_ports: str | None = None
     """Ports services take when started with ``SERVICE_PORT=-1``, as ``LOW-HIGH``; default: the OS's
     ephemeral range (``/proc/sys/net/ipv4/ip_local_port_range``)."""
+    container_memory: str = "2g"
+    """Most memory (and swap: none beyond it) of one container the platform starts for a service."""
+    container_pids: int = 1024
+    """Most processes of one such container."""
+    container_cpus: float = 2.0
+    """Most CPUs one such container uses (``docker run --cpus``)."""
 
     @property
     def service_port_range(self) -> tuple[int, int] | None:

@@ -1,5 +1,8 @@
 """Starting and controlling a service from a task, on the engine its ``ENGINE`` variable names.
 
+Containers are started by the platform, never by the task (which cannot reach a Docker daemon):
+:func:`start_container` asks the server, which applies its policy and records the container.
+
 The start task calls :func:`service_port`, then :func:`start_process` or :func:`start_container` (they
 write the seeds' ``<INSTANCE_NAME>_port`` / ``_process`` / ``_containerID`` files that
 :func:`runyard.services.psa.post_start_service` reads); action tasks call :func:`finish_action`,
@@ -15,9 +18,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from runyard.client import ApiError
 from runyard.errors import RunyardError
 from runyard.services import psa
 from runyard.services.engines import Engine, RunState, engine_for
+from runyard.services.engines.platform import task_engine
 from runyard.services.ports import wait_for_port
 
 Variables = psa.Variables
@@ -73,23 +78,32 @@ def start_container(
     options: str = "",
     ready_timeout: float = 60.0,
 ) -> str:
-    """Start a container named ``INSTANCE_NAME`` from the local ``image``, ``container_port`` published on
-    the reserved host port; wait until it accepts connections. Returns the container id."""
-    from runyard.services.engines.docker import start_container as start
-
+    """Have the platform start a container named ``INSTANCE_NAME`` from the local ``image``,
+    ``container_port`` published on the reserved host port, and wait until it accepts connections.
+    Returns the container id. The platform applies its policy (see :mod:`runyard.services.containers`):
+    ``volumes`` may only name the instance's own folders (under :func:`service_dir`) or the owner's
+    userspace; a refusal fails the task with the reason."""
     name = psa.instance_name(variables)
     port = _reserved_port(name) or service_port(variables)
-    container = start(
-        name,
-        image,
-        ports={container_port: port},
-        environment=environment,
-        volumes=volumes,
-        command=command,
-        options=options,
-    )
-    Path(f"{name}_containerID").write_text(container, encoding="utf-8")
-    _wait_until_ready(name, ready_timeout, lambda: engine_for("docker").state(container))
+    instance = psa.instance_id(variables)
+    with psa.client() as api:
+        try:
+            started = api.start_service_container(
+                instance,
+                name,
+                image,
+                ports={container_port: port},
+                environment=environment,
+                volumes=volumes,
+                command=command,
+                options=options,
+            )
+        except ApiError as error:
+            raise psa.ServiceFailure(f"container {name} not started: {error.message}") from None
+        container = started["ref"]
+        Path(f"{name}_containerID").write_text(container, encoding="utf-8")
+        engine = task_engine("docker", api, instance)
+        _wait_until_ready(name, ready_timeout, lambda: engine.state(container))
     return container
 
 
@@ -111,18 +125,19 @@ def resume_action(variables: Variables) -> None:
 def _control(variables: Variables, change: Callable[[Engine, str], None]) -> None:
     """Apply ``change`` to every deployment of the instance; ``<INSTANCE_NAME>_status`` says how it went."""
     name = psa.instance_name(variables)
+    identifier = psa.instance_id(variables)
     with psa.client() as api:
-        instance = api.get_service_instance(psa.instance_id(variables))
-    outcome = name
-    deployments = [d for d in instance["deployments"] if d.get("engine") and d.get("ref")]
-    if not deployments:
-        outcome = f"Error: No such container: {name}"
-    for deployment in deployments:
-        try:
-            change(engine_for(str(deployment["engine"])), str(deployment["ref"]))
-        except RunyardError as error:
-            outcome = f"Error: {error}"
-            print(outcome)
+        instance = api.get_service_instance(identifier)
+        outcome = name
+        deployments = [d for d in instance["deployments"] if d.get("engine") and d.get("ref")]
+        if not deployments:
+            outcome = f"Error: No such container: {name}"
+        for deployment in deployments:
+            try:
+                change(task_engine(str(deployment["engine"]), api, identifier), str(deployment["ref"]))
+            except RunyardError as error:
+                outcome = f"Error: {error}"
+                print(outcome)
     Path(f"{name}_status").write_text(outcome, encoding="utf-8")
 
 

@@ -53,13 +53,74 @@ SUPPORTED_OPTIONS: dict[tuple[str, ...], _Option] = {
     ("--network",): _Option("network", "NAME"),
 }
 _BY_SPELLING = {spelling: option for spellings, option in SUPPORTED_OPTIONS.items() for spelling in spellings}
+_PORTS = "the published ports come from the service's reserved ports"
+_HOST = "containers share nothing with the host but the mounts and ports the platform allows"
+#: Options refused with their reason: they would reach the host (or another service) from a container.
 _REFUSED = {
     "--name": "the service names its container",
-    "-p": "the published ports come from the service's ports",
-    "--publish": "the published ports come from the service's ports",
-    "-P": "the published ports come from the service's ports",
-    "--publish-all": "the published ports come from the service's ports",
+    "-p": _PORTS,
+    "--publish": _PORTS,
+    "-P": _PORTS,
+    "--publish-all": _PORTS,
+    "--privileged": "containers never run privileged",
+    "--cap-add": "containers get no capability beyond Docker's default set",
+    "--device": _HOST,
+    "--device-cgroup-rule": _HOST,
+    "--gpus": _HOST,
+    "--pid": _HOST,
+    "--ipc": _HOST,
+    "--uts": _HOST,
+    "--userns": _HOST,
+    "--cgroupns": _HOST,
+    "--net": _HOST,
+    "--security-opt": "the platform's security options cannot be relaxed",
+    "--mount": "give mounts with -v SOURCE:TARGET[:MODE]",
+    "--volumes-from": "mounts are only the instance's own folders and its owner's data spaces",
+    "--pull": "runyard never pulls images",
+    "--sysctl": _HOST,
+    "--ulimit": "the platform sets the container's limits",
+    "--cpus": "the platform sets the container's limits",
+    "--pids-limit": "the platform sets the container's limits",
+    "--memory-swap": "the platform sets the container's limits",
+    "--restart": "the platform starts and stops services' containers",
+    "--rm": "the platform removes services' containers",
 }
+#: The networks a container may join: Docker's default bridge (the default), or none.
+NETWORKS = ("bridge", "none")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most one container may use (``docker run --memory``, ``--pids-limit``, ``--cpus``); a
+    ``--memory`` option may ask for less memory, never more."""
+
+    memory: str
+    pids: int
+    cpus: float
+
+    def keywords(self, asked_memory: str | None) -> dict[str, Any]:
+        """The SDK's keywords for these limits, with ``asked_memory`` when it is within them."""
+        memory = self.memory
+        if asked_memory is not None:
+            if _bytes(asked_memory) > _bytes(self.memory):
+                raise InvalidRequestError(
+                    f"Docker option --memory {asked_memory} is above the platform's limit {self.memory}"
+                )
+            memory = asked_memory
+        # No swap beyond the memory limit: memswap_limit equal to mem_limit.
+        return {
+            "mem_limit": memory,
+            "memswap_limit": memory,
+            "pids_limit": self.pids,
+            "nano_cpus": int(self.cpus * 1e9),
+        }
+
+
+def _bytes(size: str) -> int:
+    try:
+        return int(docker.utils.parse_bytes(size))
+    except DockerException:
+        raise InvalidRequestError(f"{size!r} is not a size (give e.g. 256m or 2g)") from None
 
 
 @dataclass
@@ -125,6 +186,13 @@ def _add(parsed: DockerOptions, spelling: str, option: _Option, value: str) -> N
         if ":" not in value:
             raise InvalidRequestError(f"Docker option {spelling} {value!r}: give {option.value}")
         parsed.volumes.append(value)
+    elif option.keyword == "network":
+        if value not in NETWORKS:
+            raise InvalidRequestError(
+                f"Docker network {value!r} is not allowed: a container joins "
+                f"{' or '.join(NETWORKS)} ({_HOST})"
+            )
+        parsed.settings[option.keyword] = value
     elif option.keyword == "entrypoint":
         parsed.settings[option.keyword] = [value]  # as the CLI does: one word, the image's CMD is dropped
     else:
@@ -140,16 +208,23 @@ def start_container(
     environment: Mapping[str, str] | None = None,
     volumes: Mapping[str, str] | None = None,
     command: str | Sequence[str] | None = None,
-    options: str = "",
+    options: str | DockerOptions = "",
+    labels: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> str:
     """Create and start container ``name`` from the local ``image``; return its id.
 
     ``ports`` maps container (TCP) ports to the ports published on ``host``; ``volumes`` maps a host
     path or volume name to a container path (``/data`` or ``/data:ro``); ``options`` (see
-    ``parse_options``) adds to ``environment`` and ``volumes``. Refuses a name already taken, like
-    ProActive's workflows, rather than replace what may be another service's container.
+    ``parse_options``, or what it parsed) adds to ``environment`` and ``volumes``. Refuses a name
+    already taken, like ProActive's workflows, rather than replace what may be another service's
+    container.
+    The container never gains privileges (``no-new-privileges``); ``limits`` bound what it uses.
     """
-    parsed = parse_options(options)
+    parsed = options if isinstance(options, DockerOptions) else parse_options(options)
+    settings = dict(parsed.settings)
+    if limits is not None:
+        settings.update(limits.keywords(settings.pop("mem_limit", None)))
     with _client() as client:
         try:
             client.images.get(image)
@@ -169,7 +244,10 @@ def start_container(
                     *(f"{source}:{target}" for source, target in (volumes or {}).items()),
                     *parsed.volumes,
                 ],
-                **parsed.settings,
+                labels=dict(labels or {}),
+                privileged=False,
+                security_opt=["no-new-privileges"],
+                **settings,
             )
         except ImageNotFound:
             raise ServiceStartError(_missing_image(image)) from None
@@ -186,10 +264,26 @@ def start_container(
         return container_id
 
 
+def container_labels(ref: str) -> dict[str, str] | None:
+    """The labels of container ``ref``, or None when there is no such container."""
+    with _client() as client:
+        container = _find(client, ref)
+        return None if container is None else dict(container.labels)
+
+
 class DockerEngine:
     """Controls containers of the daemon ``DOCKER_HOST`` names, by id (or name)."""
 
     name = "docker"
+
+    def has_image(self, image: str) -> bool:
+        """Whether the daemon has ``image`` (it is never pulled)."""
+        with _client() as client:
+            try:
+                client.images.get(image)
+            except ImageNotFound:
+                return False
+            return True
 
     def state(self, ref: str) -> RunState:
         with _client() as client:

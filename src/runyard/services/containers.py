@@ -1,0 +1,239 @@
+"""Containers the platform starts for service instances: the policy they pass, and their records.
+
+Reaching a Docker daemon is root on its host (``docker run -v /:/host``), so tasks never reach one: a
+service workflow asks the server (``POST /service-instances/{id}/containers``, which
+:mod:`runyard.services.launch` calls), and the server starts the container on its own daemon
+(``DOCKER_HOST`` of the server) once the request passes the policy:
+
+* the image is on the daemon already (nothing is ever pulled);
+* no privileged mode, no added capability, no device, no host namespace, no relaxed security option
+  (:mod:`runyard.services.engines.docker` refuses those options and always sets ``no-new-privileges``);
+* mounts only of the instance's own folders (``<data>/services/<owner>/<id>-<name>``) and of its owner's
+  userspace, as real folders (their resolved path is what is mounted, and it must lie within those);
+* published ports only the ports reserved for the instance, on 127.0.0.1;
+* memory, process and CPU limits from the server's settings;
+* labels ``runyard.instance=<id>`` and ``runyard.owner=<name>``.
+
+The container is then recorded as a deployment of the instance (engine ``docker``, ``ref`` its id) in
+the platform's store. Its state, logs, pause, resume and stop are only served for containers recorded
+that way for that instance, and carrying its label.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from runyard.auth import User
+from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
+from runyard.scheduler.specs import Spaces
+from runyard.services.automation import ServiceAutomation
+from runyard.services.engines import RunState
+from runyard.services.engines.docker import (
+    DockerEngine,
+    Limits,
+    container_labels,
+    parse_options,
+    start_container,
+)
+from runyard.services.instances import ServiceInstance, load_instance, update_instance
+
+INSTANCE_LABEL = "runyard.instance"
+OWNER_LABEL = "runyard.owner"
+ENGINE = "docker"
+#: Docker's own rule for container names.
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
+_MODES = ("ro", "rw")
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    """What a service workflow asks for (the ``docker run`` it would have typed)."""
+
+    name: str
+    image: str
+    ports: Mapping[int, int]
+    """Container (TCP) port → host port, one of the instance's reserved ports."""
+    environment: Mapping[str, str]
+    volumes: Mapping[str, str]
+    """Host folder → container path, ``/data`` or ``/data:ro``."""
+    command: str | Sequence[str] | None = None
+    options: str = ""
+    """ProActive's ``DOCKER_OPTIONS`` (see :func:`runyard.services.engines.docker.parse_options`)."""
+
+
+def services_folder(data_dir: Path, owner: str) -> Path:
+    """The folder of ``owner``'s services on the server's host (``RUNYARD_SERVICES_DIR`` of their tasks)."""
+    return data_dir / "services" / owner
+
+
+class Containers:
+    """The platform's side of service containers; every method checks the user may see the instance."""
+
+    def __init__(self, automation: ServiceAutomation, data_dir: Path, limits: Limits) -> None:
+        self.automation = automation
+        self.data_dir = data_dir
+        self.limits = limits
+        self.engine = DockerEngine()
+
+    def start(self, user: User, instance_id: int, request: ContainerRequest) -> dict[str, Any]:
+        """Check ``request`` against the policy, start the container, record it; return the deployment."""
+        instance = self._running(user, instance_id)
+        options = parse_options(request.options)  # the refused options first: their reasons are clearest
+        _check_name(request.name)
+        _check_ports(instance, request.ports)
+        volumes = {
+            str(self._mount_source(instance, source)): _check_target(target)
+            for source, target in [*request.volumes.items(), *(_split_volume(v) for v in options.volumes)]
+        }
+        if not self.engine.has_image(request.image):
+            raise InvalidRequestError(
+                f"Docker image {request.image!r} is not on the platform's Docker daemon"
+            )
+        ref = start_container(
+            request.name,
+            request.image,
+            ports=request.ports,
+            environment=request.environment,
+            volumes=volumes,
+            command=request.command,
+            options=dataclasses.replace(options, volumes=[]),  # their checked sources are in volumes
+            labels={INSTANCE_LABEL: str(instance.id), OWNER_LABEL: instance.owner},
+            limits=self.limits,
+        )
+        port = next(iter(request.ports.values()), None)
+        deployment = {
+            "engine": ENGINE,
+            "ref": ref,
+            "container": {"id": ref, "name": request.name},
+            "port": port,
+            "node": None,
+            "endpoint": None,
+        }
+        try:
+            return record_deployment(self.automation, instance_id, deployment)
+        except ConflictError:
+            self.engine.stop(ref)  # killed meanwhile: its kill did not know this container
+            raise
+
+    def state(self, user: User, instance_id: int, ref: str) -> RunState:
+        return self.engine.state(self._recorded(user, instance_id, ref))
+
+    def logs(self, user: User, instance_id: int, ref: str, since: float | None) -> str:
+        return self.engine.logs(self._recorded(user, instance_id, ref), since)
+
+    def pause(self, user: User, instance_id: int, ref: str) -> RunState:
+        return self._change(self.engine.pause, user, instance_id, ref)
+
+    def resume(self, user: User, instance_id: int, ref: str) -> RunState:
+        return self._change(self.engine.resume, user, instance_id, ref)
+
+    def stop(self, user: User, instance_id: int, ref: str) -> RunState:
+        return self._change(self.engine.stop, user, instance_id, ref)
+
+    # -- inside ----------------------------------------------------------------------------------
+
+    def _change(self, change: Any, user: User, instance_id: int, ref: str) -> RunState:
+        container = self._recorded(user, instance_id, ref)
+        change(container)
+        return self.engine.state(container)
+
+    def _running(self, user: User, instance_id: int) -> ServiceInstance:
+        instance = self.automation.instance(user, instance_id)
+        if instance.ended:
+            raise ConflictError(
+                f"service instance {instance_id} is {instance.status}: it starts nothing more"
+            )
+        return instance
+
+    def _recorded(self, user: User, instance_id: int, ref: str) -> str:
+        """``ref`` when the platform recorded it for the instance and the container carries its label."""
+        instance = self.automation.instance(user, instance_id)
+        recorded = {str(d.get("ref")) for d in instance.deployments if d.get("engine") == ENGINE}
+        if ref not in recorded:
+            raise NotFoundError(f"service instance {instance_id} has no container {ref}")
+        labels = container_labels(ref)
+        if labels is not None and labels.get(INSTANCE_LABEL) != str(instance_id):
+            raise NotFoundError(f"service instance {instance_id} has no container {ref}")
+        return ref
+
+    def _mount_source(self, instance: ServiceInstance, source: str) -> Path:
+        """The resolved host folder ``source`` names, when it lies in the instance's own folders or its
+        owner's userspace (``InvalidRequestError`` with the reason otherwise)."""
+        if not source.startswith("/"):
+            raise InvalidRequestError(
+                f"mount {source!r}: only host folders are mounted (an absolute path), not named volumes"
+            )
+        resolved = Path(source).resolve()
+        if not resolved.is_dir():
+            raise InvalidRequestError(f"mount {source!r}: not an existing folder")
+        for root in self._mount_roots(instance):
+            if resolved == root or root in resolved.parents:
+                return resolved
+        raise InvalidRequestError(
+            f"mount {source!r} is refused: containers mount only the instance's own folders "
+            f"({services_folder(self.data_dir, instance.owner)}/{instance.id}-...) and the owner's "
+            f"userspace ({Spaces(self.data_dir).userspace(instance.owner)})"
+        )
+
+    def _mount_roots(self, instance: ServiceInstance) -> Iterator[Path]:
+        services = services_folder(self.data_dir, instance.owner).resolve()
+        if services.is_dir():
+            yield from (
+                p for p in services.iterdir() if p.name.startswith(f"{instance.id}-") and not p.is_symlink()
+            )
+        yield Spaces(self.data_dir).userspace(instance.owner).resolve()
+
+
+def record_deployment(
+    automation: ServiceAutomation, instance_id: int, deployment: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Add ``deployment`` (what an engine of the platform started) to the instance's records; numbered
+    after those it has. ``ConflictError`` when the instance ended meanwhile. Under the automation's lock,
+    as every change of an instance."""
+    with automation._lock, automation.platform.engine.begin() as connection:
+        instance = load_instance(connection, instance_id)
+        if instance.ended:
+            raise ConflictError(
+                f"service instance {instance_id} is {instance.status}: nothing more is recorded"
+            )
+        recorded = {**deployment, "id": len(instance.deployments) + 1, "recorded_at": time.time()}
+        update_instance(connection, instance_id, deployments=[*instance.deployments, recorded])
+    return recorded
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.fullmatch(name):
+        raise InvalidRequestError(
+            f"container name {name!r}: give letters, digits, '_', '.' or '-' (a letter or digit first)"
+        )
+
+
+def _check_ports(instance: ServiceInstance, ports: Mapping[int, int]) -> None:
+    for inside, outside in ports.items():
+        if not 1 <= inside <= 65535:
+            raise InvalidRequestError(f"container port {inside} is not a TCP port")
+        if outside not in instance.ports:
+            raise InvalidRequestError(
+                f"host port {outside} is not reserved for service instance {instance.id} "
+                f"(reserved: {', '.join(map(str, instance.ports)) or 'none'}; reserve one first)"
+            )
+
+
+def _split_volume(volume: str) -> tuple[str, str]:
+    source, _, target = volume.partition(":")
+    return source, target
+
+
+def _check_target(target: str) -> str:
+    path, _, mode = target.partition(":")
+    if not PurePosixPath(path).is_absolute():
+        raise InvalidRequestError(f"mount target {path!r} is not an absolute path of the container")
+    if mode and mode not in _MODES:
+        raise InvalidRequestError(f"mount mode {mode!r}: give ro or rw")
+    return target
