@@ -27,8 +27,9 @@ tasks:
     script:
       cpython: |-
         import json
-        from runyard.services import psa
-        endpoint = {"id": "web", "url": "http://127.0.0.1:9/", "proxyfied_url": "http://proxy/web/"}
+        from runyard.services import launch, psa
+        port = launch.service_port(variables)  # an endpoint is recorded on a port reserved for the instance
+        endpoint = {"id": "web", "url": f"http://127.0.0.1:{port}/", "proxyfied_url": "http://proxy/web/"}
         variables["DEPLOY0"] = json.dumps({"endpoint": endpoint, "node": {"name": variables["PA_NODE_NAME"]}})
         psa.propagate_variables_to_current_service(variables, "GREETING", "hello", "COLOR", "VARIABLE_VALUE")
         psa.add_deployments_and_update_service(variables, "DEPLOY", 1)  # last: RUNNING ends the wait
@@ -104,8 +105,9 @@ def test_deployments_variables_and_a_finish_decided_by_a_status_file(
         started = client.start_service(service_id, workflow="Helpers_Demo")
         instance = client.wait_for_service_instance(started["id"], timeout=60)
         assert instance["status"] == "RUNNING", instance
+        (port,) = instance["ports"]
         assert instance["endpoints"] == {
-            "web": {"url": "http://127.0.0.1:9/", "proxyfied": True, "proxyfied_url": "http://proxy/web/"}
+            "web": {"url": f"http://127.0.0.1:{port}/", "proxyfied": True, "proxyfied_url": "http://proxy/web/"}
         }
         assert "scheduleradmins" in instance["groups"]
         assert (instance["variables"]["GREETING"], instance["variables"]["COLOR"]) == ("hello", "blue")
@@ -125,7 +127,7 @@ def test_a_ko_in_the_status_file_puts_the_instance_in_error(client_with_service:
             instance["id"], "Helpers_Finish", {"PYTHON": sys.executable, "OUTCOME": "ko"}
         )
         failed = client.wait_for_service_instance(instance["id"], timeout=60)
-        assert failed["status"] == "ERROR"
+        assert (failed["status"], failed["error"]) == ("ERROR", "cleaning failed: ok|ko")
         output = client.get_job_output(failed["job_submissions"][-1]["job_id"])
         assert "cleaning failed: ok|ko" in output
 

@@ -31,7 +31,7 @@ def list_services(json_output: Json = False, url: Url = None, token: Token = Non
         print_json(found)
         return
     table = Table()
-    for column in ("service", "activation", "actions (from -> to)"):
+    for column in ("service", "bucket", "activation", "actions (from -> to)"):
         table.add_column(column)
     for service in found:
         actions = [
@@ -40,7 +40,10 @@ def list_services(json_output: Json = False, url: Url = None, token: Token = Non
             if not a["activation"]
         ]
         table.add_row(
-            escape(service["id"]), escape(", ".join(service["activations"])), escape("\n".join(actions))
+            escape(service["id"]),
+            escape(service["bucket"]),
+            escape(", ".join(service["activations"])),
+            escape("\n".join(actions)),
         )
     out.print(table)
 
@@ -52,6 +55,10 @@ def start(
     workflow: Annotated[
         str | None, typer.Option("--workflow", help="Activation workflow, when the service has several.")
     ] = None,
+    bucket: Annotated[
+        str | None,
+        typer.Option("--bucket", help="The service's bucket (default: yours, else the built-in or admins')."),
+    ] = None,
     wait: Wait = False,
     timeout: Timeout = None,
     json_output: Json = False,
@@ -60,7 +67,7 @@ def start(
 ) -> None:
     """Start an instance of a service (its activation workflow with your --var values)."""
     with connected(url, token) as client:
-        instance = client.start_service(service_id, pairs(var, "--var"), workflow=workflow)
+        instance = client.start_service(service_id, pairs(var, "--var"), workflow=workflow, bucket=bucket)
         if wait:
             instance = _wait(client, instance["id"], timeout)
     _show(instance, json_output)

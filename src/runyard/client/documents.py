@@ -196,6 +196,7 @@ class ServiceAction(TypedDict):
 
 class Service(TypedDict):
     id: str
+    bucket: str
     icon: str | None
     activations: list[str]
     actions: list[ServiceAction]

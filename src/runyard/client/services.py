@@ -17,12 +17,14 @@ WAIT_POLL_SECONDS = 0.5
 class ServicesApi:
     @operation
     def list_services(self) -> Call[list[Service]]:
-        """Every service of the buckets you may read, with its actions and their variables."""
+        """Every service (id and bucket) of the buckets you may read, with its actions and their variables."""
         return Call("GET", "/services", json_body)
 
     @operation
-    def get_service(self, service_id: str) -> Call[Service]:
-        return Call("GET", f"/services/{segment(service_id)}", json_body)
+    def get_service(self, service_id: str, bucket: str | None = None) -> Call[Service]:
+        """The service of ``bucket``; without one, of your buckets, else of the built-in or admins' ones."""
+        params = {"bucket": bucket} if bucket else None
+        return Call("GET", f"/services/{segment(service_id)}", json_body, params=params)
 
     @operation
     def start_service(
@@ -35,7 +37,8 @@ class ServicesApi:
         parent_job_id: int | None = None,
     ) -> Call[ServiceInstance]:
         """Start an instance: its activation workflow (``workflow`` if the service has several) is submitted
-        with ``variables``; an unknown or ill-typed variable raises ``ApiError`` (400) and starts nothing."""
+        with ``variables``; an unknown or ill-typed variable raises ``ApiError`` (400) and starts nothing.
+        Without ``bucket``, the service of your own buckets, else of the built-in or admins' ones."""
         body = {
             "service_id": service_id,
             "variables": dict(variables or {}),
@@ -114,10 +117,13 @@ class ServicesApi:
         deployments: Sequence[Mapping[str, Any]] = (),
         channel: Mapping[str, Scalar] | None = None,
         groups: Sequence[str] = (),
+        error: str | None = None,
     ) -> Call[ServiceInstance]:
-        """Set the status (ending the transition), merge variables and channel entries, add deployments."""
+        """Set the status (ending the transition), merge variables and channel entries, add deployments;
+        ``error``: why, with status ERROR."""
         body = {
             "status": status,
+            "error": error,
             "variables": dict(variables or {}),
             "deployments": [dict(d) for d in deployments],
             "channel": dict(channel or {}),

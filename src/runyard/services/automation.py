@@ -23,13 +23,13 @@ import sqlalchemy as sa
 from runyard import formats
 from runyard.auth import User
 from runyard.catalog import read_raw
-from runyard.errors import ConflictError, ForbiddenError, InvalidRequestError, RunyardError
+from runyard.errors import ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, RunyardError
 from runyard.model import JobStatus, Variable, Workflow
 from runyard.model.substitution import substitute
 from runyard.platform import JobEvent, Platform
 from runyard.scheduler.submission import prepare_job
 from runyard.services.definitions import Action, Service, find_activation, get_service, list_services
-from runyard.services.engines import engine_for
+from runyard.services.deployments import Scope, recorded, stop
 from runyard.services.instances import (
     JobSubmission,
     NodeToken,
@@ -41,6 +41,7 @@ from runyard.services.instances import (
     instance_of_job,
     load_instance,
     reserved_ports,
+    running_nodes,
     update_instance,
 )
 from runyard.services.ports import free_port
@@ -55,6 +56,7 @@ SERVICE_TOKEN = "SERVICE_TOKEN"
 """Instance variable: the node token the instance holds (``PSA_<INSTANCE_NAME>``), empty when it holds
 none; action tasks that must run on the service's node set ``NODE_ACCESS_TOKEN: $SERVICE_TOKEN``."""
 _JOB_ENDED = frozenset(s.value for s in JobStatus if not s.is_alive)
+_NO_REASON = "the service's workflow set the status ERROR without saying why (see its job's logs)"
 
 
 class ServiceAutomation:
@@ -68,6 +70,9 @@ class ServiceAutomation:
     ) -> None:
         self.platform = platform
         self.port_range = port_range
+        # Where tasks keep the instances' folders (RUNYARD_SERVICES_DIR): process deployments live there.
+        self.services_dir = platform.settings.data_dir / "services"
+        # Serialises changes of instances (platform code recording what it started holds it too).
         self._lock = threading.RLock()
         self._ended_jobs: queue.Queue[int | None] = queue.Queue()
         # Jobs of instances: the only ones whose end matters here (the others cost no query).
@@ -98,9 +103,9 @@ class ServiceAutomation:
         with self.platform.engine.connect() as connection:
             return list_services(connection, user)
 
-    def service(self, user: User, service_id: str) -> Service:
+    def service(self, user: User, service_id: str, bucket: str | None = None) -> Service:
         with self.platform.engine.connect() as connection:
-            return get_service(connection, user, service_id)
+            return get_service(connection, user, service_id, bucket)
 
     def instances(self, user: User, ended: bool | None = None) -> list[ServiceInstance]:
         with self.platform.engine.connect() as connection:
@@ -111,20 +116,21 @@ class ServiceAutomation:
             return _visible(load_instance(connection, instance_id), user)
 
     def allowed_actions(
-        self, user: User, instance: ServiceInstance, services: Mapping[str, Service] | None = None
+        self, user: User, instance: ServiceInstance, services: Mapping[tuple[str, str], Service] | None = None
     ) -> list[Action]:
-        """Actions that may run on the instance now (none while it transitions or once ended).
+        """Actions that may run on the instance now (none while it transitions, once ended, or when its
+        bucket is gone or unreadable): those of the bucket it was activated from, never another's.
 
-        ``services``: the user's services by id, when the caller read them once for many instances."""
+        ``services``: the user's services by id and bucket, when the caller read them once for many
+        instances."""
         if instance.transition is not None or instance.ended:
             return []
         if services is not None:
-            service = services.get(instance.service_id)
-            if service is None:
-                return []
+            service = services.get((instance.service_id, instance.bucket))
         else:
-            with self.platform.engine.connect() as connection:
-                service = get_service(connection, user, instance.service_id)
+            service = self._service_of(user, instance)
+        if service is None:
+            return []
         return [a for a in service.actions_from(instance.status) if not a.is_activation]
 
     # -- actions -------------------------------------------------------------------------------
@@ -171,8 +177,12 @@ class ServiceAutomation:
         """Submit the action's workflow with the instance's variables, ``PCA_INSTANCE_ID`` and the
         user's overrides; ``ConflictError`` (with the allowed actions) when the state forbids it."""
         instance = self.instance(user, instance_id)
-        with self.platform.engine.connect() as connection:
-            service = get_service(connection, user, instance.service_id)
+        service = self._service_of(user, instance)
+        if service is None:
+            raise NotFoundError(
+                f"service {instance.service_id!r} is no longer in bucket {instance.bucket!r}, the bucket "
+                f"service instance {instance_id} was activated from"
+            )
         action = service.action(action_name)
         allowed = self.allowed_actions(user, instance)
         if action not in allowed:
@@ -247,21 +257,24 @@ class ServiceAutomation:
         deployments: Sequence[Mapping[str, Any]] = (),
         channel: Mapping[str, str] | None = None,
         groups: Sequence[str] = (),
+        error: str | None = None,
     ) -> ServiceInstance:
-        """Apply what a workflow reports. Setting a status ends the running transition."""
+        """Apply what a workflow reports. Setting a status ends the running transition; ``error`` says why
+        it is ERROR. Deployments are recorded as the platform checked them (:mod:`.deployments`)."""
         with self._lock:
             instance = self.instance(user, instance_id)
             if instance.status == KILLED:
                 raise ConflictError(f"service instance {instance_id} was killed", {"allowed": []})
             values: dict[str, Any] = {}
+            if deployments:
+                scope = self._scope(instance)
+                first = len(instance.deployments) + 1
+                added = [recorded(d, number, scope) for number, d in enumerate(deployments, first)]
+                values["deployments"] = [*instance.deployments, *added]
             if variables:
                 merged = {**instance.variables, **{str(k): str(v) for k, v in variables.items()}}
                 values["variables"] = merged
                 values["label"] = merged.get(INSTANCE_NAME, instance.label)
-            if deployments:
-                first = len(instance.deployments) + 1
-                added = [_deployment(d, number) for number, d in enumerate(deployments, first)]
-                values["deployments"] = [*instance.deployments, *added]
             if channel:
                 values["channel"] = {**instance.channel, **{str(k): str(v) for k, v in channel.items()}}
             if groups:
@@ -269,7 +282,7 @@ class ServiceAutomation:
             if status is not None:
                 values.update(status=check_state_name(status), transition=None, transition_job_id=None)
                 values["finished_at"] = time.time() if values["status"] == FINISHED else None
-                values["error"] = None
+                values["error"] = (error or _NO_REASON) if values["status"] == ERROR else None
             if values:
                 with self.platform.engine.begin() as connection:
                     update_instance(connection, instance_id, **values)
@@ -293,10 +306,29 @@ class ServiceAutomation:
         return port
 
     def add_node_token(self, user: User, instance_id: int, node: str, token: str) -> ServiceInstance:
-        """Reserve ``node`` for the instance: it then only takes tasks holding ``token`` (``PSA_<name>``)."""
-        _check_token(token)
+        """Reserve ``node`` for the instance: it then only takes tasks holding ``token``. Only the
+        instance's own token (``PSA_<INSTANCE_NAME>``), only on a node running one of its tasks now, and
+        never one another live instance holds there."""
         with self._lock:
             instance = self.instance(user, instance_id)
+            own = f"PSA_{instance.variables.get(INSTANCE_NAME) or ''}"
+            if token != own or token == "PSA_":
+                raise InvalidRequestError(
+                    f"service instance {instance_id} may only hold its own node token {own!r}, not {token!r}"
+                )
+            with self.platform.engine.connect() as connection:
+                if node not in running_nodes(connection, _job_ids(instance)):
+                    raise ForbiddenError(
+                        f"node {node!r} runs no task of service instance {instance_id}: only the nodes "
+                        "running its tasks can be reserved for it"
+                    )
+                holders = [
+                    other.id
+                    for other in find_instances(connection, ended=False)
+                    if other.id != instance_id and NodeToken(node, token) in other.node_tokens
+                ]
+            if holders:
+                raise ConflictError(f"service instance {holders[0]} holds {token!r} on node {node!r}")
             self.platform.add_node_token(node, token)
             held = tuple(dict.fromkeys([*instance.node_tokens, NodeToken(node, token)]))
             variables = {**instance.variables, SERVICE_TOKEN: token}
@@ -307,19 +339,35 @@ class ServiceAutomation:
     def remove_node_token(
         self, user: User, instance_id: int, node: str | None, token: str
     ) -> ServiceInstance:
-        """Give back ``token`` on ``node`` (or on every node the instance holds it on)."""
+        """Give back ``token`` on ``node`` (or on every node the instance holds it on); only tokens the
+        instance added are removed, others are left alone."""
         with self._lock:
             instance = self.instance(user, instance_id)
-            for held in instance.node_tokens:
-                if held.token == token and node in (None, held.node):
-                    self.platform.remove_node_token(held.node, held.token)
-            kept = tuple(t for t in instance.node_tokens if not (t.token == token and node in (None, t.node)))
+            given = [t for t in instance.node_tokens if t.token == token and node in (None, t.node)]
+            for held in given:
+                self.platform.remove_node_token(held.node, held.token)
+            kept = tuple(t for t in instance.node_tokens if t not in given)
             variables = {**instance.variables, SERVICE_TOKEN: kept[-1].token if kept else ""}
             with self.platform.engine.begin() as connection:
                 update_instance(connection, instance_id, node_tokens=kept, variables=variables)
         return self.instance(user, instance_id)
 
     # -- inside ----------------------------------------------------------------------------------
+
+    def _scope(self, instance: ServiceInstance) -> Scope:
+        """What the platform knows belongs to the instance now, to check its workflow's claims against."""
+        with self.platform.engine.connect() as connection:
+            names = running_nodes(connection, _job_ids(instance))
+        hosts = frozenset(view.host for view in self.platform.node_views() if view.name in names)
+        return Scope(instance.id, instance.owner, self.services_dir, frozenset(instance.ports), hosts)
+
+    def _service_of(self, user: User, instance: ServiceInstance) -> Service | None:
+        """The service as its instance's bucket defines it now (``None``: gone, or not readable)."""
+        with self.platform.engine.connect() as connection:
+            try:
+                return get_service(connection, user, instance.service_id, instance.bucket)
+            except NotFoundError:
+                return None
 
     def _submit(
         self,
@@ -447,7 +495,7 @@ class ServiceAutomation:
                 log.info("service instance %s: job %s not killed: %s", instance.id, job_id, error)
 
     def _alive_jobs(self, instance: ServiceInstance) -> list[int]:
-        ids = [s.job_id for s in instance.job_submissions]
+        ids = _job_ids(instance)
         if not ids:
             return []
         with self.platform.engine.connect() as connection:
@@ -456,18 +504,15 @@ class ServiceAutomation:
 
     def _stop_quietly(self, instance_id: int, deployment: Mapping[str, Any]) -> None:
         try:
-            stop_deployment(deployment)
+            stop(deployment, instance_id)
         except Exception as error:  # an engine that cannot be reached must not stop the kill
             log.warning(
                 "service instance %s: deployment %s not stopped: %s", instance_id, deployment.get("id"), error
             )
 
 
-def stop_deployment(deployment: Mapping[str, Any]) -> None:
-    """Stop what a deployment started (``engine`` and ``ref`` fields, as the helper API records them)."""
-    engine, ref = deployment.get("engine"), deployment.get("ref")
-    if engine and ref:
-        engine_for(str(engine)).stop(str(ref))
+def _job_ids(instance: ServiceInstance) -> list[int]:
+    return [s.job_id for s in instance.job_submissions]
 
 
 def _visible(instance: ServiceInstance, user: User) -> ServiceInstance:
@@ -509,25 +554,3 @@ def _refusal(instance: ServiceInstance, action: str, allowed: Sequence[Action]) 
         return f"service instance {instance.id} is {instance.status}: no action applies"
     names = ", ".join(a.name for a in allowed) or "none"
     return f"action {action!r} does not apply to an instance in state {instance.status} (allowed: {names})"
-
-
-def _deployment(data: Mapping[str, Any], number: int) -> dict[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InvalidRequestError("a deployment is a JSON object")
-    known = {"id", "node", "container", "endpoint", "engine", "ref", "port"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InvalidRequestError(
-            f"unknown deployment fields {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
-    endpoint = data.get("endpoint")
-    if endpoint is not None and (not isinstance(endpoint, Mapping) or not endpoint.get("id")):
-        raise InvalidRequestError("a deployment's endpoint needs an 'id' and a 'url'")
-    return {**dict(data), "id": data.get("id") or number}
-
-
-def _check_token(token: str) -> None:
-    if not token.startswith("PSA_") or len(token) > 255:
-        raise InvalidRequestError(
-            f"service instances may only hold node tokens named PSA_<INSTANCE_NAME>, not {token!r}"
-        )

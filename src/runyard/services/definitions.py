@@ -1,7 +1,11 @@
-"""Services as the catalog defines them: workflows sharing GI ``pca.service.id``, each one an action.
+"""Services as the catalog defines them: the workflows of one bucket sharing GI ``pca.service.id``, each
+one an action.
 
 Nothing is stored about services themselves: every call reads the latest revision of the catalog's
-workflows the user may read, so pushing a workflow is all it takes to add or change an action.
+workflows the user may read, so pushing a workflow is all it takes to add or change an action. A service
+is its id *and* its bucket: the actions of an instance come from the bucket it was activated from only,
+so another user's bucket holding a workflow with the same ``pca.service.id`` can neither add an action
+to it (and run its code as the instance's owner) nor make its start ambiguous.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from runyard.auth import User
-from runyard.catalog import Revision, VariableMetadata, list_buckets
+from runyard.catalog import BUILTIN_OWNER, Bucket, Revision, VariableMetadata, list_buckets
 from runyard.catalog._queries import LATEST_REVISION
 from runyard.catalog.revisions import DESCRIPTION_COLUMNS, to_revisions
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
 from runyard.services.states import VOID, Transition, parse_states
-from runyard.store.schema import catalog_objects, catalog_revisions
+from runyard.store.schema import catalog_objects, catalog_revisions, users
 
 SERVICE_ID = "pca.service.id"
 STATES = "pca.states"
@@ -57,6 +61,7 @@ class Action:
 @dataclass(frozen=True)
 class Service:
     id: str
+    bucket: str
     actions: tuple[Action, ...]
 
     @property
@@ -78,46 +83,73 @@ class Service:
 
 
 def list_services(connection: sa.Connection, user: User) -> list[Service]:
-    """Every service whose workflows ``user`` may read, by id; its actions by bucket and name."""
-    actions: dict[str, list[Action]] = {}
-    for revision in _workflows(connection, user):
+    """Every service whose workflows ``user`` may read, by id and bucket; its actions by name."""
+    return list_services_in(connection, list_buckets(connection, user))
+
+
+def get_service(connection: sa.Connection, user: User, service_id: str, bucket: str | None = None) -> Service:
+    """The service ``service_id`` of ``bucket``; without a bucket, the one of the user's own buckets, else
+    of the built-in and admins' buckets. Other users' buckets are only used when named: their workflows
+    would run as ``user``. Several buckets of one of those two tiers answer ``ConflictError``."""
+    readable = list_buckets(connection, user)
+    if bucket is not None:
+        readable = [b for b in readable if b.name == bucket]
+    found = [service for service in list_services_in(connection, readable) if service.id == service_id]
+    if bucket is not None or not found:
+        if not found:
+            raise NotFoundError(f"no service {service_id!r}" + (f" in bucket {bucket!r}" if bucket else ""))
+        return found[0]
+    owners = {b.name: b.owner for b in readable}
+    trusted = _trusted_owners(connection)
+    for tier in ({user.name}, trusted):
+        candidates = [s for s in found if owners[s.bucket] in tier]
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            names = ", ".join(s.bucket for s in candidates)
+            raise ConflictError(f"service {service_id!r} is in several buckets ({names}): name one")
+    names = ", ".join(f"{s.bucket} (of {owners[s.bucket]})" for s in found)
+    raise NotFoundError(
+        f"service {service_id!r} is only in other users' buckets ({names}): name the bucket to run "
+        "their workflows as you"
+    )
+
+
+def list_services_in(connection: sa.Connection, buckets: Iterable[Bucket]) -> list[Service]:
+    """The services of ``buckets`` (already checked readable), by id and bucket."""
+    actions: dict[tuple[str, str], list[Action]] = {}
+    for revision in _workflows(connection, buckets):
         action = _action(revision)
         if action is not None:
-            actions.setdefault(action.service_id, []).append(action)
-    return [Service(sid, tuple(found)) for sid, found in sorted(actions.items())]
-
-
-def get_service(connection: sa.Connection, user: User, service_id: str) -> Service:
-    for service in list_services(connection, user):
-        if service.id == service_id:
-            return service
-    raise NotFoundError(f"no service {service_id!r}")
+            actions.setdefault((action.service_id, action.bucket), []).append(action)
+    return [Service(sid, bucket, tuple(found)) for (sid, bucket), found in sorted(actions.items())]
 
 
 def find_activation(
     connection: sa.Connection, user: User, service_id: str, name: str | None = None, bucket: str | None = None
 ) -> Action:
-    """The activation action to start ``service_id`` with: the one called ``name`` (in ``bucket``), or
-    the only one there is."""
-    service = get_service(connection, user, service_id)
-    candidates = [
-        a
-        for a in service.activations
-        if (name is None or a.name == name) and (bucket is None or a.bucket == bucket)
-    ]
+    """The activation action to start ``service_id`` with (its bucket chosen by :func:`get_service`):
+    the one called ``name``, or the only one there is."""
+    service = get_service(connection, user, service_id, bucket)
+    candidates = [a for a in service.activations if name is None or a.name == name]
     if len(candidates) == 1:
         return candidates[0]
-    names = ", ".join(f"{a.bucket}/{a.name}" for a in service.activations) or "none"
+    names = ", ".join(a.name for a in service.activations) or "none"
+    where = f"service {service_id!r} of bucket {service.bucket!r}"
     if not candidates:
         wanted = f" called {name!r}" if name else ""
-        raise NotFoundError(
-            f"service {service_id!r} has no activation workflow{wanted} (activations: {names})"
-        )
-    raise ConflictError(f"service {service_id!r} has several activation workflows ({names}): name one")
+        raise NotFoundError(f"{where} has no activation workflow{wanted} (activations: {names})")
+    raise ConflictError(f"{where} has several activation workflows ({names}): name one")
 
 
-def _workflows(connection: sa.Connection, user: User) -> Iterable[Revision]:
-    readable = [bucket.name for bucket in list_buckets(connection, user)]
+def _trusted_owners(connection: sa.Connection) -> set[str]:
+    """Owners whose buckets every user may take services from implicitly: runyard and the admins."""
+    admins = connection.execute(sa.select(users.c.name).where(users.c.role == "admin")).scalars()
+    return {BUILTIN_OWNER, *admins}
+
+
+def _workflows(connection: sa.Connection, buckets: Iterable[Bucket]) -> Iterable[Revision]:
+    readable = [bucket.name for bucket in buckets]
     if not readable:
         return []
     r = catalog_revisions.c

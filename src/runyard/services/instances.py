@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from runyard.errors import NotFoundError
+from runyard.model import TaskStatus
 from runyard.services.states import ENDED
-from runyard.store.schema import service_instances, service_job_submissions
+from runyard.store.schema import service_instances, service_job_submissions, tasks
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,17 @@ def instance_of_job(connection: sa.Connection, job_id: int) -> int | None:
         sa.select(service_job_submissions.c.instance_id).where(service_job_submissions.c.job_id == job_id)
     ).scalar()
     return None if found is None else int(found)
+
+
+def running_nodes(connection: sa.Connection, job_ids: Sequence[int]) -> set[str]:
+    """Nodes running a task of one of ``job_ids`` now."""
+    if not job_ids:
+        return set()
+    c = tasks.c
+    query = sa.select(c.node).where(
+        c.job_id.in_(job_ids), c.status == TaskStatus.RUNNING, c.node.is_not(None)
+    )
+    return {str(node) for node in connection.execute(query).scalars()}
 
 
 def update_instance(connection: sa.Connection, instance_id: int, **values: Any) -> None:

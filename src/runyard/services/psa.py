@@ -119,7 +119,9 @@ def clean_start_service(variables: Variables) -> None:
     with client() as api:
         identifier = instance_id(variables)
         if api.get_service_instance(identifier)["status"] != "RUNNING":
-            api.update_service_instance(identifier, status="ERROR")
+            job = variables.get("PA_JOB_ID", "?")
+            reason = f"the start of job {job} ended before the service was RUNNING (see its task logs)"
+            api.update_service_instance(identifier, status="ERROR", error=reason)
 
 
 # -- watching ---------------------------------------------------------------------------------------
@@ -149,9 +151,10 @@ def check_instance_status(variables: Variables) -> None:
             what = ", ".join(f"{ref}: {state}" for ref, state in states.items()) or "no deployment recorded"
             # Released first: an action asked once ERROR shows must not wait for a token already gone.
             _release(api, instance, variables)
-            api.update_service_instance(identifier, status="ERROR")
+            reason = f"service {name} is no longer running ({what})"
+            api.update_service_instance(identifier, status="ERROR", error=reason)
             variables["IS_FINISHED"] = "true"
-            raise ServiceFailure(f"service {name} is no longer running ({what})")
+            raise ServiceFailure(reason)
         since = _marker_time(variables.get("LAST_TIME_MARKER"))
         for deployment in _engine_deployments(instance):
             output = engine_for(str(deployment["engine"])).logs(str(deployment["ref"]), since)
@@ -195,8 +198,9 @@ def post_trigger_action(variables: Variables, target: str) -> None:
     with client() as api:
         identifier = instance_id(variables)
         if outcome not in (name, f"Error: No such container: {name}"):
-            api.update_service_instance(identifier, status="ERROR")
-            raise ServiceFailure(f"{target.lower()} of {name} failed: {outcome or 'no status written'}")
+            reason = f"{target.lower()} of {name} failed: {outcome or 'no status written'}"
+            api.update_service_instance(identifier, status="ERROR", error=reason)
+            raise ServiceFailure(reason)
         if outcome != name:
             print(f"post_trigger_action: warning: {outcome}")
         channel = {"FINISH_DONE": "true"} if target == "FINISHED" else None
@@ -273,7 +277,10 @@ def add_deployments_and_update_service(variables: Variables, basename: str, coun
         else:
             message = str(variables.get("DEPLOY_ERROR_MESSAGE") or "no deployment")
             api.update_service_instance(
-                identifier, status="ERROR", channel={"RUNNING_STATE": "2", "DEPLOY_ERROR_MESSAGE": message}
+                identifier,
+                status="ERROR",
+                channel={"RUNNING_STATE": "2", "DEPLOY_ERROR_MESSAGE": message},
+                error=message,
             )
 
 
@@ -284,8 +291,9 @@ def set_service_finished_if_all_clean_ok(variables: Variables, action: str, stat
     with client() as api:
         identifier = instance_id(variables)
         if any(r.strip().lower() == "ko" for r in results):
-            api.update_service_instance(identifier, status="ERROR")
-            raise ServiceFailure(f"cleaning failed: {'|'.join(results)}")
+            reason = f"cleaning failed: {'|'.join(results)}"
+            api.update_service_instance(identifier, status="ERROR", error=reason)
+            raise ServiceFailure(reason)
         api.update_service_instance(
             identifier, status=action, channel={"FINISH_DONE": "true"} if action == "FINISHED" else None
         )

@@ -91,6 +91,8 @@ class InstanceUpdate(BaseModel):
     deployments: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
     channel: dict[str, Scalar] = Field(default_factory=dict)
     groups: list[str] = Field(default_factory=list, max_length=100)
+    error: str | None = Field(default=None, max_length=4000)
+    """Why the status is ERROR (shown with the instance)."""
 
 
 class PortRequest(BaseModel):
@@ -108,7 +110,10 @@ class TokenRequest(BaseModel):
 
 
 def instance_out(
-    request: Request, user: User, instance: ServiceInstance, services: Mapping[str, Service] | None = None
+    request: Request,
+    user: User,
+    instance: ServiceInstance,
+    services: Mapping[tuple[str, str], Service] | None = None,
 ) -> InstanceOut:
     allowed = automation_of(request).allowed_actions(user, instance, services)
     return InstanceOut(
@@ -159,7 +164,7 @@ def list_instances(
     ended = {"active": False, "finished": True, "all": None}[status]
     automation = automation_of(request)
     found = automation.instances(user, ended)
-    services = {s.id: s for s in automation.services(user)} if found else {}  # one catalog read for all
+    services = {(s.id, s.bucket): s for s in automation.services(user)} if found else {}  # one catalog read
     return [instance_out(request, user, i, services) for i in found]
 
 
@@ -223,7 +228,8 @@ def get_endpoints(instance_id: InstanceId, request: Request, user: CurrentUser) 
 def update_instance(
     instance_id: InstanceId, body: InstanceUpdate, request: Request, user: CurrentUser
 ) -> InstanceOut:
-    """Status (ends the transition), variables (merged), deployments (appended), channel, groups."""
+    """Status (ends the transition), variables (merged), deployments (appended once the platform has
+    checked they are the instance's: 400 with the reason otherwise), channel, groups, error."""
     instance = automation_of(request).update(
         user,
         instance_id,
@@ -232,6 +238,7 @@ def update_instance(
         deployments=body.deployments,
         channel=_strings(body.channel),
         groups=body.groups,
+        error=body.error,
     )
     return instance_out(request, user, instance)
 
@@ -247,7 +254,8 @@ def reserve_port(instance_id: InstanceId, body: PortRequest, request: Request, u
 def add_node_token(
     instance_id: InstanceId, body: TokenRequest, request: Request, user: CurrentUser
 ) -> InstanceOut:
-    """Reserve a node for the instance with a ``PSA_<INSTANCE_NAME>`` token."""
+    """Reserve a node running one of the instance's tasks with its own ``PSA_<INSTANCE_NAME>`` token
+    (403 on another node, 400 for another token, 409 when another instance holds it there)."""
     instance = automation_of(request).add_node_token(user, instance_id, body.node, body.token)
     return instance_out(request, user, instance)
 

@@ -1,7 +1,11 @@
 """Endpoints of PROXYFIED service instances, served through the platform (HTTP and WebSocket).
 
 ``/api/v1/service-instances/{id}/endpoints/{endpoint_id}/…`` forwards to the endpoint's URL, only for
-users allowed to see the instance. Browsers cannot send a bearer header, so the proxy also accepts the
+users allowed to see the instance, and only while the instance holds the endpoint's port: the URL was
+checked when recorded (loopback or the instance's node, a port reserved for it, see
+:mod:`runyard.services.deployments`), so the server fetches nothing a client chose.
+
+Browsers cannot send a bearer header, so the proxy also accepts the
 token in a cookie scoped to the endpoint's path, set by opening the URL once with ``?token=T`` (then
 redirected without it: the token does not stay in the address bar). The rest of the API never reads
 that cookie, so a service's pages cannot act on the API as their visitor.
@@ -21,6 +25,7 @@ from runyard.api.errors import ApiError, error_response
 from runyard.api.routers.jobs import MAX_ID
 from runyard.api.routers.services import automation_of
 from runyard.api.security import token_of, user_of
+from runyard.services.deployments import endpoint_port_reserved
 from runyard.services.proxy import SESSION_COOKIE, forward_http, forward_websocket, http_to_ws, target_url
 
 router = APIRouter(prefix="/service-instances", tags=["service instances"], include_in_schema=False)
@@ -97,4 +102,6 @@ async def _endpoint_url(
         raise ApiError(404, "not_found", f"service instance {instance_id} has no endpoint {endpoint_id!r}")
     if not endpoint["proxyfied"]:
         raise ApiError(404, "not_found", f"the endpoint {endpoint_id!r} is not proxyfied (PROXYFIED=false)")
+    if not endpoint_port_reserved(str(endpoint["url"]), instance.ports):
+        raise ApiError(404, "not_found", f"the endpoint {endpoint_id!r} is gone (its port was released)")
     return str(endpoint["url"])

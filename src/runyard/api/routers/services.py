@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
@@ -38,6 +38,8 @@ class ActionOut(BaseModel):
 
 class ServiceOut(BaseModel):
     id: str
+    bucket: str
+    """The bucket its actions come from: the same id in another bucket is another service."""
     icon: str | None
     activations: list[str]
     actions: list[ActionOut]
@@ -65,6 +67,7 @@ def action_out(action: Action) -> ActionOut:
 def _service_out(service: Service) -> ServiceOut:
     return ServiceOut(
         id=service.id,
+        bucket=service.bucket,
         icon=service.icon(),
         activations=[a.name for a in service.activations],
         actions=[action_out(a) for a in service.actions],
@@ -73,10 +76,17 @@ def _service_out(service: Service) -> ServiceOut:
 
 @router.get("", response_model=list[ServiceOut])
 def list_services(request: Request, user: CurrentUser) -> list[ServiceOut]:
-    """Every service of the buckets you may read."""
+    """Every service of the buckets you may read, by id and bucket."""
     return [_service_out(s) for s in automation_of(request).services(user)]
 
 
 @router.get("/{service_id}", response_model=ServiceOut)
-def get_service(service_id: ServiceId, request: Request, user: CurrentUser) -> ServiceOut:
-    return _service_out(automation_of(request).service(user, service_id))
+def get_service(
+    service_id: ServiceId,
+    request: Request,
+    user: CurrentUser,
+    bucket: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+) -> ServiceOut:
+    """The service of ``bucket``; without one, of your own buckets, else of the built-in and admins'
+    ones (another user's bucket is only used when named: its workflows would run as you)."""
+    return _service_out(automation_of(request).service(user, service_id, bucket))
