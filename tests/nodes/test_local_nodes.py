@@ -138,14 +138,15 @@ def test_static_selection_cache_survives_forks(
     assert counter.read_text() == "local-1 local-2 "
 
 
-def test_killed_agent_means_node_down_and_no_orphan(
+def test_killed_agent_means_node_down_no_orphan_and_a_restart(
     local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, tmp_path: Path
 ) -> None:
     pid_file = tmp_path / "sleep.pid"
     spec = make_spec(Script(language="bash", code=f"sleep 60 & echo $! > {pid_file}\nwait"))
     local_nodes.run("local-1", spec)
     sleeper = int(wait_for_file(pid_file))
-    os.kill(local_nodes.agent_pid("local-1"), signal.SIGKILL)
+    down_pid = local_nodes.agent_pid("local-1")
+    os.kill(down_pid, signal.SIGKILL)
     down = events.wait(lambda e: isinstance(e, NodeDown))
     assert down == NodeDown("local-1", "node agent killed by signal 9")
     assert gone(sleeper), "the task's subprocess survived its agent"
@@ -155,6 +156,11 @@ def test_killed_agent_means_node_down_and_no_orphan(
     still = make_spec("result = 2")
     local_nodes.run("local-2", still)
     assert events.done(still.task_id).outcome.result_json == 2
+    events.wait(lambda e: sum(isinstance(x, NodeUp) and x.node.name == "local-1" for x in events.seen) == 2)
+    assert local_nodes.agent_pid("local-1") != down_pid
+    again = make_spec("result = 3")
+    local_nodes.run("local-1", again)
+    assert events.done(again.task_id).outcome.result_json == 3
 
 
 def test_stop_leaves_no_process(tmp_path: Path, events: Events, make_spec: SpecFactory) -> None:

@@ -8,10 +8,14 @@ agent → parent messages are JSON objects (``ready``, ``started``, ``done``), s
 unpickles anything user code produced. The agent exits, killing its task, when the channel closes.
 
 An execution runs in a fresh forked process (the default), or, for a ``fork=False`` spec, in the
-node's **worker**: a process forked once and reused for every such execution until it dies or is
-killed (faster, not isolated; see docs/scripts.md). Both kinds of process run the same loop: read a
+node's **worker**: a process forked once and reused for every such execution of one scope (account,
+owner and job) until it dies or is killed (faster, not isolated from the scope's other executions;
+see docs/scripts.md). Both kinds of process run the same loop: read a
 request from a pipe, execute it, write the ``done`` message to another pipe. The agent forwards that
 message as it is, and reaps a one-shot process once it has exited, off the critical path.
+
+A spec that names an account (the server sets it) runs sandboxed (``runyard.nodes.sandbox``): the
+task process enters the sandbox before it runs anything of the spec's, the worker once for its scope.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import json
 import os
@@ -40,12 +45,15 @@ from runyard.nodes.executor import NodeContext, execute
 from runyard.nodes.messages import KillRequest, RunRequest, decode_request, outcome_to_json
 from runyard.nodes.output import prepare_standard_streams
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome, TaskSpec
+from runyard.nodes.sandbox import enter_sandbox, make_undumpable, platform_paths, prepare_folders
 
 _PR_SET_PDEATHSIG = 1
 _READ_SIZE = 1 << 20
 _HEADER = struct.Struct("!Q")
 #: No-op executions the agent runs in itself before its first fork (see ``Agent._warm_up``).
 _WARM_UP_RUNS = 20
+#: Longest wait in ``select`` (seconds): a deadline further away is checked again after it.
+_MAX_WAIT = 3600.0
 
 
 @dataclass
@@ -58,6 +66,7 @@ class _TaskProcess:
     request_pipe: int | None  # write end; closed (None) once a one-shot process has its request
     outcome_pipe: int | None  # read end; closed (None) once a one-shot process has reported
     reusable: bool
+    scope: str | None = None  # a worker's: what it is sandboxed for (``messages.worker_scope``)
     request: RunRequest | None = None
     started_at: float = 0.0
     deadline: float | None = None
@@ -75,9 +84,10 @@ class Agent:
     that neither the fork nor the child's start is on the path from a request to its outcome.
     """
 
-    def __init__(self, channel: Channel, node: NodeContext) -> None:
+    def __init__(self, channel: Channel, node: NodeContext, private_dirs: tuple[str, ...] = ()) -> None:
         self.channel = channel
         self.node = node
+        self.private_dirs = private_dirs  # hidden from sandboxed executions (the data folder)
         self.static_selection: dict[str, bool] = {}
         self.spare: _TaskProcess | None = None
         self.worker: _TaskProcess | None = None  # fork=False executions; forked on first use
@@ -88,6 +98,7 @@ class Agent:
     def serve(self) -> None:
         """Serve until the channel closes; the task processes are killed on the way out."""
         self._warm_up()
+        platform_paths()  # computed once, here, for every sandbox
         gc.freeze()  # what the agent holds now is left alone by the collector of every fork
         self.spare = self._fork(reusable=False)
         self._send({"type": "ready", "pid": os.getpid()})
@@ -127,7 +138,7 @@ class Agent:
             if running.outcome_pipe is not None:
                 readable.append(running.outcome_pipe)
             if running.deadline is not None and running.stopped is None:
-                timeout = max(0.0, running.deadline - time.time())
+                timeout = min(max(0.0, running.deadline - time.time()), _MAX_WAIT)
         ready, _, _ = select.select(readable, [], [], timeout)
         for pidfd in [fd for fd in ready if fd in self.exiting]:
             self._reap(self.exiting.pop(pidfd), pidfd)
@@ -153,7 +164,7 @@ class Agent:
             if running is self.worker:
                 self.worker = None
             self._report(running, done or self._death(running, status))
-        elif not ready and running.stopped is None:
+        elif running.stopped is None and running.deadline is not None and time.time() >= running.deadline:
             running.stopped = OutcomeKind.WALLTIME
             kill_process_group(running.pid)
 
@@ -176,7 +187,7 @@ class Agent:
             self._start(request)
 
     def _start(self, request: RunRequest) -> None:
-        process = self._take_spare() if request.fork else self._take_worker()
+        process = self._take_spare() if request.fork else self._take_worker(request.scope)
         process.request = request
         process.started_at = time.time()
         if request.walltime is not None:
@@ -198,10 +209,18 @@ class Agent:
         spare, self.spare = self.spare, None
         return spare if spare is not None and self._alive(spare) else self._fork(reusable=False)
 
-    def _take_worker(self) -> _TaskProcess:
+    def _take_worker(self, scope: str | None) -> _TaskProcess:
+        """The worker for ``scope``: a worker of another scope (it may hold what its user code left
+        in it) is killed, and a fresh one forked."""
         worker, self.worker = self.worker, None
+        if worker is not None and worker.scope != scope and self._alive(worker):
+            kill_process_group(worker.pid)
+            self._reap(worker.pid, worker.pidfd)
+            self._close_pipes(worker)
+            worker = None
         if worker is None or not self._alive(worker):
             worker = self._fork(reusable=True)
+            worker.scope = scope
         self.worker = worker
         return worker
 
@@ -242,20 +261,40 @@ class Agent:
                 os.close(pidfd)
             os.setsid()
             self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            sandboxed = False
             while (frames := _read_frames(request_pipe, 2)) is not None:
-                cache, spec = frames
+                cache, pickled = frames
                 self.static_selection.update(json.loads(cache))
-                _write_all(outcome_pipe, self._run(pickle.loads(spec)))
+                spec: TaskSpec = pickle.loads(pickled)
+                if spec.account is not None and not sandboxed:
+                    self._enter_sandbox(spec)
+                    sandboxed = True
+                _write_all(outcome_pipe, self._run(spec))
         except BaseException:
             traceback.print_exc()
             code = 70
         finally:
             os._exit(code)
 
+    def _enter_sandbox(self, spec: TaskSpec) -> None:
+        """Show the task only its own folders, and run as its account (the worker: for its scope)."""
+        assert spec.account is not None
+        owned = [os.path.dirname(spec.localspace), os.path.dirname(spec.log_path), spec.userspace]
+        owned += [spec.services_dir, self._node_for(spec).cachespace]
+        shared = [spec.globalspace, spec.inputspace, spec.outputspace]
+        prepare_folders(spec.account, owned, shared, self.private_dirs)
+        enter_sandbox(spec.account, [*owned, *shared], self.private_dirs)
+
+    def _node_for(self, spec: TaskSpec) -> NodeContext:
+        """The node as ``spec`` sees it: a sandboxed execution gets its owner's part of the cache space."""
+        if spec.account is None:
+            return self.node
+        return dataclasses.replace(self.node, cachespace=os.path.join(self.node.cachespace, spec.owner))
+
     def _run(self, spec: TaskSpec) -> bytes:
         """Execute ``spec``: two frames, the static selection answers learnt and the ``done`` message."""
         known = set(self.static_selection)
-        outcome = execute(spec, self.static_selection, self.node)
+        outcome = execute(spec, self.static_selection, self._node_for(spec))
         learnt = {k: v for k, v in self.static_selection.items() if k not in known}
         done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
         return _frame(json.dumps(learnt).encode()) + _frame(done.encode())
@@ -382,13 +421,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--cachespace", required=True, help="node-wide cache folder")
+    parser.add_argument(
+        "--private-dir", action="append", default=[], help="folder sandboxed tasks never see (repeatable)"
+    )
     args = parser.parse_args(argv)
+    make_undumpable()  # its memory and environment are not for the tasks, even of the same uid
     os.makedirs(args.cachespace, exist_ok=True)
     # SIGTERM ends the agent through ``serve``'s cleanup, which kills the running task.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     prepare_standard_streams()
     node = NodeContext(name=args.node, host=args.host, url=args.url, cachespace=args.cachespace)
-    Agent(Channel(socket.socket(fileno=args.channel_fd)), node).serve()
+    channel = Channel(socket.socket(fileno=args.channel_fd))
+    Agent(channel, node, tuple(os.path.abspath(d) for d in args.private_dir)).serve()
 
 
 if __name__ == "__main__":

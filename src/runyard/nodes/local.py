@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +23,13 @@ from runyard.nodes.protocol import NodeDown, NodeEvent, NodeInfo, NodeUp, TaskDo
 #: Seconds ``start`` waits for the agents to be ready, and ``stop`` for them to exit before SIGKILL.
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
+#: Seconds before a dead agent is started again, doubled at each death that follows quickly
+#: (within ``STEADY_AFTER`` seconds of its start) up to ``RESTART_MAX_DELAY``.
+RESTART_DELAY = 0.5
+RESTART_MAX_DELAY = 30.0
+STEADY_AFTER = 60.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,19 +48,29 @@ class LocalNodeSource:
     """Nodes ``<name>-1`` … ``<name>-<size>`` (url ``local://<host>/<node>``), one agent process each.
 
     Agents keep their own files (``agent.log``, ``cache/``) under ``work_dir/<node>``. A dead agent
-    is reported as ``NodeDown`` (its task's processes are killed) and not restarted.
+    is reported as ``NodeDown`` (its task's processes are killed) and started again after a short
+    delay (``NodeUp`` once it is ready). Sandboxed executions never see ``private_dirs``.
     """
 
-    def __init__(self, size: int, work_dir: Path, name: str = "local", host_name: str | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        work_dir: Path,
+        name: str = "local",
+        host_name: str | None = None,
+        private_dirs: tuple[Path, ...] = (),
+    ) -> None:
         if size < 1:
             raise NodeError(f"a local node source needs at least one node, got {size}")
         self.name = name
         self.size = size
         self.work_dir = Path(work_dir)
         self.host = host_name or socket.gethostname()
+        self.private_dirs = private_dirs
         self._agents: dict[str, _Agent] = {}
         self._lock = threading.Lock()
         self._stopping = False
+        self._stopped = threading.Event()  # wakes watchers waiting to restart an agent
         self._on_event: Callable[[NodeEvent], None] = lambda event: None
 
     def start(self, on_event: Callable[[NodeEvent], None]) -> None:
@@ -61,9 +80,8 @@ class LocalNodeSource:
             agent = self._spawn(node)
             with self._lock:
                 self._agents[agent.info.name] = agent
-            agent.reader = threading.Thread(
-                target=self._read, args=(agent,), name=f"runyard-{agent.info.name}", daemon=True
-            )
+            name = f"runyard-{node}"
+            agent.reader = threading.Thread(target=self._watch, args=(agent,), name=name, daemon=True)
             agent.reader.start()
         for agent in self._agents.values():
             agent.ready.wait(START_TIMEOUT)
@@ -96,8 +114,10 @@ class LocalNodeSource:
 
     def stop(self) -> None:
         """Stop every agent (they kill their task) and wait for them; SIGKILL the slow ones."""
-        self._stopping = True
-        agents = list(self._agents.values())
+        with self._lock:
+            self._stopping = True
+            self._stopped.set()
+            agents = list(self._agents.values())
         for agent in agents:
             agent.channel.shutdown()
         for agent in agents:
@@ -118,6 +138,8 @@ class LocalNodeSource:
             sys.executable, "-m", "runyard.nodes.agent", "--channel-fd", str(theirs.fileno()),
             "--node", node, "--host", self.host, "--url", url, "--cachespace", str(folder / "cache"),
         ]  # fmt: skip
+        for private in self.private_dirs:
+            command += ["--private-dir", str(private)]
         with open(folder / "agent.log", "ab") as log:
             process = subprocess.Popen(
                 command,
@@ -130,6 +152,28 @@ class LocalNodeSource:
         theirs.close()
         info = NodeInfo(name=node, source=self.name, host=self.host, url=url, alive=False)
         return _Agent(info, process, Channel(ours))
+
+    def _watch(self, agent: _Agent) -> None:
+        """Read the node's agent until it goes; start it again (after a delay) until the source stops."""
+        quick_deaths = 0
+        while True:
+            started = time.monotonic()
+            self._read(agent)
+            if self._stopping:
+                return  # ``stop`` closes the channel
+            agent.channel.close()
+            quick_deaths = quick_deaths + 1 if time.monotonic() - started < STEADY_AFTER else 1
+            delay = min(RESTART_DELAY * 2 ** (quick_deaths - 1), RESTART_MAX_DELAY)
+            log.warning("node %s: its agent is gone; started again in %.1f s", agent.info.name, delay)
+            if self._stopped.wait(delay):
+                return
+            with self._lock:
+                if self._stopping:
+                    return
+                agent = self._spawn(agent.info.name)
+                agent.reader = threading.current_thread()
+                self._agents[agent.info.name] = agent
+            log.warning("node %s: agent started again (pid %d)", agent.info.name, agent.process.pid)
 
     def _read(self, agent: _Agent) -> None:
         try:

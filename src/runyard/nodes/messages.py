@@ -27,6 +27,7 @@ class RunRequest:
     walltime: float | None
     fork: bool
     localspace: str
+    scope: str | None  # what a fork=False worker is sandboxed for (runyard.nodes.sandbox); None: unsandboxed
     spec: bytes
 
 
@@ -44,8 +45,17 @@ def encode_run(spec: TaskSpec) -> bytes:
         "walltime": spec.walltime,
         "fork": spec.fork,
         "localspace": spec.localspace,
+        "scope": worker_scope(spec),
     }
     return json.dumps(header).encode() + b"\n" + pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def worker_scope(spec: TaskSpec) -> str | None:
+    """Executions of one scope may share a ``fork=False`` worker: the same account, owner and job
+    (the folders its sandbox shows are the job's and the owner's)."""
+    if spec.account is None:
+        return None
+    return f"{spec.account.uid}/{spec.owner}/{spec.job_id}"
 
 
 def encode_kill(task_id: str, execution: int) -> bytes:

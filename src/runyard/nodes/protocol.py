@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from runyard.model import Executable, FileSelector, FlowAction, Script, SelectionScript
+from runyard.nodes.accounts import Account
 
 
 @dataclass
@@ -61,6 +62,11 @@ class TaskSpec:
     fork: bool = True  # False (ProActive fork="false"): run in the node's long-lived worker process
     node_tokens: list[str] = field(default_factory=list)  # tokens the node holds now (``nodeTokens``)
     environment: dict[str, str] = field(default_factory=dict)  # set in the task's process environment
+    run_as_me: bool = False  # the task asks to run as its owner's OS account (``user_mapping``)
+    # Set by the server: the task runs sandboxed, as this account (runyard.nodes.sandbox). ``None``
+    # (``runyard run``, the user's own workflow on their own machine): as the node's process.
+    account: Account | None = None
+    services_dir: str = ""  # the owner's services folder (the process engine's), shown to the task
 
 
 class OutcomeKind(StrEnum):
