@@ -170,11 +170,10 @@ class Containers:
                 f"mount {source!r}: only host folders are mounted (an absolute path), not named volumes"
             )
         resolved = Path(source).resolve()
-        if not resolved.is_dir():
-            raise InvalidRequestError(f"mount {source!r}: not an existing folder")
-        for root in self._mount_roots(instance):
-            if resolved == root or root in resolved.parents:
-                return resolved
+        if any(resolved == root or root in resolved.parents for root in self._mount_roots(instance)):
+            if not resolved.is_dir():  # checked second: whether other paths exist is none of its business
+                raise InvalidRequestError(f"mount {source!r}: not an existing folder")
+            return resolved
         raise InvalidRequestError(
             f"mount {source!r} is refused: containers mount only the instance's own folders "
             f"({services_folder(self.data_dir, instance.owner)}/{instance.id}-...) and the owner's "
