@@ -78,7 +78,13 @@ class Platform:
     ) -> Future[JobState]:
         """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set)."""
         job = prepare_job(
-            workflow, variables, generic_information, owner=owner, now=time.time(), credentials=credentials
+            workflow,
+            variables,
+            generic_information,
+            owner=owner,
+            now=time.time(),
+            credentials=credentials,
+            limits=self.settings.job_limits,
         )
         return self.scheduler.submit_later(job)
 

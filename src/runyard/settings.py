@@ -41,9 +41,35 @@ class Settings:
     catalog_rest_url: str = ""
     """Value of ``PA_CATALOG_REST_URL`` given to tasks (empty while no server runs)."""
 
+    # -- bounds on what one job may ask (a job over them is refused or fails with the reason) --
+
+    max_walltime: float = 30 * 24 * 3600.0
+    """Longest walltime (seconds) a task may declare, in ``walltime`` or a ``WALLTIME`` generic
+    information: refused at submission, or at the task's start when a variable gives it."""
+
+    max_replicas: int = 10_000
+    """Largest ``runs`` a replicate flow script may ask; more fails the job."""
+
+    max_tasks_per_job: int = 50_000
+    """Most task instances a job may have, counting every replica and loop iteration: a workflow
+    with more tasks is refused, a flow script that would pass it fails the job."""
+
     def __post_init__(self) -> None:
         # Tasks run in their own working folders: a relative data folder would mean another place there.
         object.__setattr__(self, "data_dir", Path(self.data_dir).absolute())
 
+    @property
+    def job_limits(self) -> JobLimits:
+        return JobLimits(self.max_walltime, self.max_replicas, self.max_tasks_per_job)
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'runyard.db'}"
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """The bounds of ``Settings`` that jobs are checked against (see the fields there)."""
+
+    max_walltime: float
+    max_replicas: int
+    max_tasks_per_job: int

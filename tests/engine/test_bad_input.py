@@ -23,7 +23,37 @@ def xml(body: str, variables: str = "") -> str:
 """
 
 
+def alias_bomb() -> str:
+    """The classic "billion laughs" in YAML: nine anchors, each nine aliases of the previous one."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [{','.join(['*' + previous] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+ENTITY_BOMB = (
+    '<?xml version="1.0"?>\n<!DOCTYPE job [<!ENTITY a "lollollollollollollollollollol">'
+    + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+    + ']>\n<job xmlns="urn:proactive:jobdescriptor:3.14" name="&i;"><taskFlow/></job>\n'
+)
+
 CASES = {
+    "YAML nested 30,000 deep": (
+        "deep.yaml",
+        "a: " + "[" * 30_000 + "]" * 30_000,
+        "deep.yaml:1",
+        "limit of 100 levels",
+    ),
+    "YAML alias bomb": ("bomb.yaml", alias_bomb(), "bomb.yaml:", "aliases expanded"),
+    "XML nested 30,000 deep": (
+        "deep.xml",
+        xml(GOOD_TASK).replace(
+            "</job>", "<metadata>" + "<x>" * 30_000 + "</x>" * 30_000 + "</metadata></job>"
+        ),
+        "deep.xml:",
+        "limit of 100 levels",
+    ),
+    "XML entity bomb": ("bomb.xml", ENTITY_BOMB, "bomb.xml:", "malformed XML"),
     "malformed XML": (
         "bad.xml",
         xml(GOOD_TASK).replace("</taskFlow>", "</taskflow>"),

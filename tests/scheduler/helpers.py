@@ -33,6 +33,7 @@ from runyard.scheduler.graph import Graph
 from runyard.scheduler.index import WAITING, ReadyIndex
 from runyard.scheduler.state import JobState, TaskState
 from runyard.scheduler.submission import prepare_job
+from runyard.settings import JobLimits
 
 _FLOW_SCRIPT = Script(language="cpython", code="pass")
 DISPATCHING = frozenset({JobStatus.PENDING, JobStatus.RUNNING, JobStatus.STALLED, JobStatus.IN_ERROR})
@@ -97,9 +98,11 @@ class Run:
         *,
         now: float = 1000.0,
         max_failures: int = 2,
+        limits: JobLimits | None = None,
     ) -> None:
         self.now = now
-        self.job = prepare_job(wf, variables, owner="alice", now=now)
+        self.limits = limits
+        self.job = prepare_job(wf, variables, owner="alice", now=now, limits=limits)
         self.job.id = 7
         self.graph = Graph(self.job.workflow)
         self.index = ReadyIndex(self.job)
@@ -149,7 +152,9 @@ class Run:
         outcome = TaskOutcome(
             task_id=instance.task_id(self.job.id), execution=instance.executions, kind=kind, **fields
         )
-        return self.apply(lambda c: tr.task_outcome(self.job, self.graph, instance, outcome, self.now, c))
+        return self.apply(
+            lambda c: tr.task_outcome(self.job, self.graph, instance, outcome, self.now, c, self.limits)
+        )
 
     def finish(self, name: str, flow: dict[str, Any] | None = None, **fields: Any) -> tr.Changes:
         return self.outcome(name, OutcomeKind.FINISHED, flow=flow, **fields)

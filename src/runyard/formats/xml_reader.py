@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from lxml import etree
 
 from runyard.errors import Problem, WorkflowFormatError
-from runyard.formats import locations
+from runyard.formats import limits, locations
 from runyard.formats import xml_vocabulary as xv
 from runyard.formats.script_text import normalize_code
 from runyard.model import (
@@ -59,16 +59,39 @@ def read_xml(text: str | bytes, source: str = "<string>") -> tuple[Workflow, lis
 
 
 def parse_document(text: str | bytes, source: str) -> _Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    """The root element; no entity is expanded, nothing is fetched, and ``runyard.formats.limits``
+    holds (libxml2's own ceilings, without ``huge_tree``, are the first guard)."""
     data = text.encode("utf-8") if isinstance(text, str) else text
+    reason = limits.too_large(len(data))
+    if reason is not None:
+        raise WorkflowFormatError([Problem(reason, source)])
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        return etree.fromstring(data, parser)
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         line, column = error.position
         reason = error.msg.split(", line ")[0]
+        if reason.startswith("Excessive depth"):  # libxml2's ceiling, below which ours is checked
+            raise WorkflowFormatError([Problem(limits.too_deep(), source, line)]) from None
         raise WorkflowFormatError(
             [Problem(f"column {column}: malformed XML: {reason}", source, line)]
         ) from None
+    _check_size(root, source)
+    return root
+
+
+def _check_size(root: _Element, source: str) -> None:
+    depth = elements = 0
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        elements += 1
+        if depth > limits.MAX_DEPTH:
+            raise WorkflowFormatError([Problem(limits.too_deep(), source, _line(element))])
+        if elements > limits.MAX_NODES:
+            raise WorkflowFormatError([Problem(limits.too_many("elements"), source, _line(element))])
 
 
 def _line(element: _Element) -> int:

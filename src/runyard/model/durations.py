@@ -20,4 +20,7 @@ def parse_duration(text: str | int | float) -> float:
     seconds = 0
     for part in parts:
         seconds = seconds * 60 + part
-    return float(seconds)
+    try:
+        return float(seconds)
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None

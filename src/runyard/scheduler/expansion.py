@@ -17,8 +17,32 @@ from croniter import croniter
 from runyard.model import TaskStatus
 from runyard.scheduler.graph import Graph
 from runyard.scheduler.state import JobState, TaskState, instance_name
+from runyard.settings import JobLimits
 
 _NOT_STARTED = frozenset({TaskStatus.PENDING, TaskStatus.PAUSED})
+
+
+def growth_refused(
+    job: JobState, graph: Graph, initiator: TaskState, runs: int, loops: bool, limits: JobLimits
+) -> str | None:
+    """Why the flow the initiator asked (``runs`` replicas, or one more iteration when ``loops``)
+    would pass the job's limits, checked before anything is made; ``None`` when it fits."""
+    if graph.replicate_action(initiator.template) is not None:
+        if runs > limits.max_replicas:
+            limit = f"{limits.max_replicas} (max_replicas)"
+            asked = f"{runs}" if runs < 10**15 else f"about 10^{len(str(runs)) - 1}"
+            return f"replicate asked for {asked} runs, over the limit of {limit}"
+        copies = (runs - 1) * len(_sources(job, graph.replicated_block(initiator.template), initiator))
+    elif loops and (action := graph.loop_action(initiator.template)) is not None:
+        copies = len(graph.members(action.target, initiator.template))
+    else:
+        return None
+    if len(job.tasks) + copies > limits.max_tasks_per_job:
+        return (
+            f"the flow would grow the job to {len(job.tasks) + copies} task instances, over the limit "
+            f"of {limits.max_tasks_per_job} (max_tasks_per_job)"
+        )
+    return None
 
 
 def apply_branch(job: JobState, graph: Graph, initiator: TaskState, branch: str) -> set[str]:

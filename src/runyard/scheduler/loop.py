@@ -555,7 +555,8 @@ class Scheduler:
                 error=outcome.error,
             )
             self._turn.executions.setdefault(job_id, []).append(record)
-        tr.task_outcome(active.job, active.graph, task, outcome, now, self._turn.of(job_id))
+        limits = self.settings.job_limits
+        tr.task_outcome(active.job, active.graph, task, outcome, now, self._turn.of(job_id), limits)
         retry = task.status is TaskStatus.WAITING_ON_ERROR
         if retry and tr.retries_elsewhere(active.job, active.graph, task):
             others = [n for n, info in self._nodes.items() if info.alive and n != event.node]
@@ -592,6 +593,9 @@ class Scheduler:
             try:
                 info, tokens = self._nodes[node], self._tokens.get(node, frozenset())
                 spec = build_spec(active.job, active.graph, task, info, self.spaces, self._urls, tokens)
+                if spec.walltime is not None and spec.walltime > self.settings.max_walltime:
+                    limit = f"{self.settings.max_walltime:g} s (max_walltime)"
+                    raise SchedulerError(f"walltime of {spec.walltime:g} s, over the limit of {limit}")
                 for hook in self._spec_hooks:
                     spec = hook(connection, active.job, spec)
             except RunyardError as error:

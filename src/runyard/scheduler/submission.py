@@ -7,6 +7,7 @@ files, unknown or ill-typed variables, typed attributes that reference variables
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from runyard.model.variable_models import check_variables
 from runyard.scheduler.graph import Graph
 from runyard.scheduler.state import JobState
 from runyard.scripts import resolve_language
+from runyard.settings import JobLimits
 
 T = TypeVar("T")
 
@@ -113,16 +115,30 @@ def prepare_job(
     owner: str,
     now: float,
     credentials: Collection[str] | None = None,
+    limits: JobLimits | None = None,
 ) -> JobState:
-    """A new job (id 0 until stored) with its first task instances; raises WorkflowError."""
+    """A new job (id 0 until stored) with its first task instances; raises WorkflowError.
+
+    ``limits``: the platform's bounds (``None``: unbounded, for a check that runs nothing)."""
     problems = check_workflow(workflow)
+    max_walltime = math.inf
+    if limits is not None:
+        max_walltime = limits.max_walltime
+        if len(workflow.tasks) > limits.max_tasks_per_job:
+            problems.append(
+                Problem(
+                    f"{len(workflow.tasks)} tasks: over the limit of {limits.max_tasks_per_job} "
+                    "tasks per job (max_tasks_per_job)",
+                    field="tasks",
+                )
+            )
     values = check_variable_values(workflow, variables or {}, problems, credentials)
     # Resolving only rebinds task attributes: shallow copies keep the caller's workflow intact.
     resolved = dataclasses.replace(workflow, tasks=[dataclasses.replace(t) for t in workflow.tasks])
-    attributes = _resolve_attributes(resolved, values, problems)
+    attributes = _resolve_attributes(resolved, values, problems, max_walltime)
     gi = {k: substitute(v, values) for k, v in resolved.generic_information.items()}
     gi.update(generic_information or {})
-    _check_walltimes(gi, resolved, values, problems)
+    _check_walltimes(gi, resolved, values, problems, max_walltime)
     if problems:
         raise WorkflowError(problems)
     job = JobState(
@@ -178,7 +194,7 @@ class _Resolver:
 
 
 def _resolve_attributes(
-    workflow: Workflow, values: Mapping[str, str], problems: list[Problem]
+    workflow: Workflow, values: Mapping[str, str], problems: list[Problem], max_walltime: float
 ) -> _Attributes:
     """Substitute and type-check the attributes that may reference variables (tasks: in place)."""
     r = _Resolver(values, problems)
@@ -199,14 +215,18 @@ def _resolve_attributes(
         task_policy = r.parse(_policy, r.text(task.on_task_error), "onTaskError", task.name)
         task.on_task_error = task_policy.value if task_policy is not None else None
         task.walltime = r.text(task.walltime)
-        r.parse(_duration, task.walltime, "walltime", task.name)
+        r.parse(walltime_parser(max_walltime), task.walltime, "walltime", task.name)
         task.task_retry_delay = r.text(task.task_retry_delay)
         r.parse(_duration, task.task_retry_delay, "taskRetryDelay", task.name)
     return attributes
 
 
 def _check_walltimes(
-    job_gi: Mapping[str, str], workflow: Workflow, values: Mapping[str, str], problems: list[Problem]
+    job_gi: Mapping[str, str],
+    workflow: Workflow,
+    values: Mapping[str, str],
+    problems: list[Problem],
+    max_walltime: float,
 ) -> None:
     """A ``WALLTIME`` generic information must be a duration once the job variables are in it
     (one that still refers to a variable is checked when the task starts)."""
@@ -216,7 +236,7 @@ def _check_walltimes(
     for task, gi in holders:
         text = r.text(gi.get("WALLTIME"))
         if text is not None and "$" not in text:
-            r.parse(_duration, text, "genericInformation WALLTIME", task)
+            r.parse(walltime_parser(max_walltime), text, "genericInformation WALLTIME", task)
 
 
 def _priority(value: str) -> Priority:
@@ -251,8 +271,20 @@ def _positive_int(value: str) -> int:
 def _duration(value: str) -> float:
     try:
         return parse_duration(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValueError("expected a duration: ss, mm:ss or hh:mm:ss") from None
+
+
+def walltime_parser(max_walltime: float) -> Callable[[str], float]:
+    """Parses a walltime, refusing one over ``max_walltime`` seconds (``ValueError`` naming it)."""
+
+    def parse(value: str) -> float:
+        seconds = _duration(value)
+        if seconds > max_walltime:
+            raise ValueError(f"over the limit of {max_walltime:g} s (max_walltime)")
+        return seconds
+
+    return parse
 
 
 def _source_dir(workflow: Workflow) -> str | None:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from runyard.model import JobStatus, OnTaskError, TaskStatus, parse_duration
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome
-from runyard.scheduler.expansion import apply_branch, apply_loop, apply_replicate
+from runyard.scheduler.expansion import apply_branch, apply_loop, apply_replicate, growth_refused
 from runyard.scheduler.graph import Graph
 from runyard.scheduler.index import WAITING
 from runyard.scheduler.state import JobState, TaskState
+from runyard.settings import JobLimits
 
 
 @dataclass
@@ -70,9 +71,17 @@ def task_started(job: JobState, task: TaskState, node: str, now: float, changes:
 
 
 def task_outcome(
-    job: JobState, graph: Graph, task: TaskState, outcome: TaskOutcome, now: float, changes: Changes
+    job: JobState,
+    graph: Graph,
+    task: TaskState,
+    outcome: TaskOutcome,
+    now: float,
+    changes: Changes,
+    limits: JobLimits | None = None,
 ) -> None:
-    """Apply what one execution produced (ignored unless the instance is still RUNNING)."""
+    """Apply what one execution produced (ignored unless the instance is still RUNNING).
+
+    A flow that would pass ``limits`` makes the task FAULTY and fails the job, growing nothing."""
     if task.status is not TaskStatus.RUNNING or outcome.execution != task.executions:
         return
     changes.tasks.add(task.name)
@@ -92,7 +101,17 @@ def task_outcome(
     if outcome.result_map:
         job.result_map.update(outcome.result_map)
         changes.job = True
-    if outcome.kind is OutcomeKind.FINISHED:
+    refused = None
+    if outcome.kind is OutcomeKind.FINISHED and limits is not None:
+        flow = outcome.flow or {}
+        refused = growth_refused(
+            job, graph, task, _runs(flow.get("runs", 1)), _loop(flow.get("loop", False)) is not False, limits
+        )
+    if refused is not None:
+        task.status = TaskStatus.FAULTY
+        task.error = refused
+        _end_job(job, JobStatus.FAILED, now, changes)
+    elif outcome.kind is OutcomeKind.FINISHED:
         task.status = TaskStatus.FINISHED
         task.flow = outcome.flow
         _apply_flow(job, graph, task, outcome.flow, now, changes)
@@ -162,6 +181,8 @@ def _apply_flow(
 
 def _runs(value: object) -> int:
     """``runs`` as the node reported it (a whole number; tolerate a numeric string or float)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, value)  # exact, however large: the limits are checked on it
     try:
         return max(0, math.floor(float(str(value))))
     except (ValueError, OverflowError):

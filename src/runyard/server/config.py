@@ -46,6 +46,10 @@ class ServerConfig:
     """Most processes of one such container."""
     container_cpus: float = 2.0
     """Most CPUs one such container uses (``docker run --cpus``)."""
+    max_walltime: float = Settings.max_walltime
+    """Seconds; see ``Settings.max_walltime`` (as the next two)."""
+    max_replicas: int = Settings.max_replicas
+    max_tasks_per_job: int = Settings.max_tasks_per_job
 
     @property
     def service_port_range(self) -> tuple[int, int] | None:
@@ -65,6 +69,9 @@ class ServerConfig:
             data_dir=self.data_dir,
             database_url=self.database_url,
             nodes=self.nodes,
+            max_walltime=self.max_walltime,
+            max_replicas=self.max_replicas,
+            max_tasks_per_job=self.max_tasks_per_job,
             scheduler_rest_url=api,
             catalog_rest_url=f"{api}/catalog",
         )
