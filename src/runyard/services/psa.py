@@ -26,7 +26,8 @@ from typing import Any
 from runyard.client import ApiError, Client
 from runyard.client.documents import ServiceInstance
 from runyard.model import JobStatus
-from runyard.services.engines import RunState, engine_for
+from runyard.services.engines import RunState
+from runyard.services.engines.platform import task_engine
 
 Variables = MutableMapping[str, Any]
 
@@ -144,7 +145,7 @@ def check_instance_status(variables: Variables) -> None:
             if instance["status"] == "ERROR":
                 raise ServiceFailure(f"service instance {identifier} is in ERROR")
             return
-        states = {str(d["ref"]): _state(d) for d in _engine_deployments(instance)}
+        states = {str(d["ref"]): _state(api, identifier, d) for d in _engine_deployments(instance)}
         launched = instance["channel"]
         stopping = _true(launched.get("FINISH_LAUNCHED")) or _true(launched.get("PAUSE_LAUNCHED"))
         if not stopping and (not states or any(s not in _ALIVE for s in states.values())):
@@ -157,7 +158,8 @@ def check_instance_status(variables: Variables) -> None:
             raise ServiceFailure(reason)
         since = _marker_time(variables.get("LAST_TIME_MARKER"))
         for deployment in _engine_deployments(instance):
-            output = engine_for(str(deployment["engine"])).logs(str(deployment["ref"]), since)
+            engine = task_engine(str(deployment["engine"]), api, identifier)
+            output = engine.logs(str(deployment["ref"]), since)
             if output:
                 print(output, end="" if output.endswith("\n") else "\n")
 
@@ -371,11 +373,15 @@ def _activation_ended(api: Client, instance: ServiceInstance) -> bool:
 
 
 def _engine_deployments(instance: ServiceInstance) -> Iterable[dict[str, Any]]:
-    return [d for d in instance["deployments"] if d.get("engine") and d.get("ref")]
+    """Deployments with an engine and a reference, one per reference (a container the platform recorded
+    at its start may be reported again by the start task)."""
+    found = {(d["engine"], d["ref"]): d for d in instance["deployments"] if d.get("engine") and d.get("ref")}
+    return list(found.values())
 
 
-def _state(deployment: dict[str, Any]) -> RunState:
-    return engine_for(str(deployment["engine"])).state(str(deployment["ref"]))
+def _state(api: Client, identifier: int, deployment: dict[str, Any]) -> RunState:
+    """Through the platform for containers: tasks do not reach the Docker daemon."""
+    return task_engine(str(deployment["engine"]), api, identifier).state(str(deployment["ref"]))
 
 
 def _marker_time(marker: Any) -> float | None:
