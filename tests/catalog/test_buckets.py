@@ -26,7 +26,7 @@ def test_a_created_bucket_is_owned_by_its_creator_and_empty(connection: sa.Conne
 
 def test_a_bucket_name_is_taken_once(connection: sa.Connection) -> None:
     catalog.create_bucket(connection, ALICE, "shared")
-    with pytest.raises(ConflictError, match="exists already"):
+    with pytest.raises(ConflictError, match="not available"):
         catalog.create_bucket(connection, BOB, "shared")
 
 

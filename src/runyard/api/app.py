@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,7 +12,9 @@ from fastapi import FastAPI
 from runyard import __version__
 from runyard.api import errors
 from runyard.api.events import EventHub
+from runyard.api.idempotency import KeyLocks
 from runyard.api.limits import RequestLimits
+from runyard.api.login_throttle import LoginThrottle
 from runyard.api.routers import (
     catalog,
     credentials,
@@ -32,12 +35,19 @@ from runyard.catalog import load_builtin_buckets
 from runyard.credentials import Vault
 from runyard.platform import Platform
 from runyard.server.config import ServerConfig
-from runyard.server.task_start import catalog_scripts_hook, credentials_hook, task_session_hook
+from runyard.server.task_start import (
+    catalog_scripts_hook,
+    credentials_hook,
+    task_account_hook,
+    task_session_hook,
+)
 from runyard.services import proxy
 from runyard.services.automation import ServiceAutomation
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
+#: Threads hashing passwords (argon2: tens of ms and 64 MiB each), apart from those serving requests.
+PASSWORD_HASHING_THREADS = 2
 
 
 def create_app(config: ServerConfig, announce: Callable[[str], None] = print) -> FastAPI:
@@ -55,6 +65,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
             credentials_hook(vault),
             catalog_scripts_hook(settings.catalog_rest_url),
             task_session_hook(tokens, config.base_url, settings.data_dir / "services"),
+            task_account_hook(settings),
         )
         platform = Platform(settings, spec_hooks=hooks)
         with platform.engine.begin() as connection:
@@ -73,7 +84,9 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         app.state.platform, app.state.vault, app.state.events = platform, vault, hub
         app.state.job_tokens, app.state.services = tokens, automation
         app.state.proxy_client = proxy.new_client()
-        with platform:
+        hashing = ThreadPoolExecutor(PASSWORD_HASHING_THREADS, thread_name_prefix="password-hashing")
+        app.state.password_hashing = hashing
+        with platform, hashing:
             automation.start_monitor()
             try:
                 yield
@@ -93,8 +106,10 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     )
     app.state.config = config
     app.state.sessions = SessionCache()
-    errors.install(app)
+    app.state.login_throttle = LoginThrottle()
+    app.state.submission_keys = KeyLocks()
     app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)
+    errors.install(app)  # after: its catch-all must wrap the limits, which stop requests by raising
     for module in (
         sessions,
         users,

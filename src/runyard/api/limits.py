@@ -6,9 +6,9 @@ path or query value into a database error.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runyard.api.errors import send_error
 
 
 class BodyTooLarge(Exception):
@@ -27,7 +27,7 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         if "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
-            await _refuse(send, 400, "invalid_request", "a NUL character is not allowed in a URL", None)
+            await send_error(send, 400, "invalid_request", "a NUL character is not allowed in a URL", None)
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
@@ -58,11 +58,4 @@ class RequestLimits:
 
     async def _too_large(self, send: Send) -> None:
         message = f"the request body is larger than {self.max_bytes} bytes"
-        await _refuse(send, 413, "too_large", message, {"max_bytes": self.max_bytes})
-
-
-async def _refuse(send: Send, status: int, error: str, message: str, details: object) -> None:
-    body = json.dumps({"error": error, "message": message, "details": details}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, "too_large", message, {"max_bytes": self.max_bytes})

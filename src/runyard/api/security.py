@@ -1,7 +1,7 @@
 """Who is calling: a session token as ``Authorization: Bearer T`` or in a ``sessionid`` header.
 
 Tasks call with a job token instead (:mod:`runyard.auth.job_tokens`): they act as the job's owner
-while the job is alive.
+while the job is alive, only on the routes :mod:`runyard.api.task_scope` opens to them.
 
 Every route but health and login depends on :data:`CurrentUser`; admin-only routes on
 :data:`AdminUser`. Helpers here decide what a user may see: their own things, or all for admins.
@@ -10,6 +10,7 @@ Every route but health and login depends on :data:`CurrentUser`; admin-only rout
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import partial
 from typing import Annotated
 
@@ -21,6 +22,7 @@ from starlette.requests import HTTPConnection
 
 from runyard.api.deps import EngineDep
 from runyard.api.errors import ApiError
+from runyard.api.task_scope import check_reach
 from runyard.auth import User, get_user, session_user
 from runyard.auth.job_tokens import JobTokens
 from runyard.model import JobStatus
@@ -44,7 +46,7 @@ def token_of(connection: HTTPConnection) -> str | None:
 class SessionCache:
     """Tokens checked in the last ``SECONDS``: most requests then need no database lookup.
 
-    Logging out forgets the token and removing a user forgets every token, so
+    Logging out forgets the token; removing a user or changing a password forgets every token, so
     in this process a revoked token stops working at once (another process would see it within
     ``SECONDS``).
     """
@@ -83,7 +85,8 @@ async def current_user(
 
 
 async def user_of(connection: HTTPConnection, engine: sa.Engine, token: str | None) -> User:
-    """The user a session or job token stands for (401 otherwise); for requests and websockets alike."""
+    """The user a session or job token stands for (401 otherwise; 403 for a job token on a route it may
+    not use); for requests and websockets alike."""
     if token is None:
         raise ApiError(401, "unauthorized", "a session token is needed: log in with POST /api/v1/sessions")
     cache: SessionCache = connection.app.state.sessions
@@ -100,6 +103,7 @@ async def user_of(connection: HTTPConnection, engine: sa.Engine, token: str | No
             cache.put(token, user, now, expires_at)
     if user is None:
         raise ApiError(401, "unauthorized", "the session token is unknown, expired or revoked: log in again")
+    await check_reach(connection, engine, user)
     return user
 
 
@@ -116,7 +120,7 @@ def _job_owner(job: tuple[int, str], engine: sa.Engine, _token: str, now: float)
             sa.select(jobs.c.status).where(jobs.c.id == job_id, jobs.c.owner == owner)
         ).scalar()
         user = get_user(connection, owner) if status is not None and JobStatus(status).is_alive else None
-    return None if user is None else (user, now + SessionCache.SECONDS)
+    return None if user is None else (replace(user, job=job_id), now + SessionCache.SECONDS)
 
 
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:

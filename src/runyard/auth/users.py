@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
-from runyard.store.schema import users
+from runyard.store.schema import sessions, users
 
 Role = Literal["admin", "user"]
 
@@ -24,12 +24,17 @@ _hasher = PasswordHasher()
 
 @dataclass(frozen=True)
 class User:
+    """Who a request acts for: a user's session, or a task's job token (``job`` is then its job)."""
+
     name: str
     role: Role
+    job: int | None = None
+    """The job whose token made the request: it may only do what tasks need (see runyard.api.task_scope)."""
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        """An admin's session: a job token never has an admin's rights, even when its owner is one."""
+        return self.role == "admin" and self.job is None
 
 
 def add_user(connection: sa.Connection, name: str, password: str, *, admin: bool = False) -> User:
@@ -41,19 +46,44 @@ def add_user(connection: sa.Connection, name: str, password: str, *, admin: bool
     role: Role = "admin" if admin else "user"
     connection.execute(
         sa.insert(users).values(
-            name=name, password_hash=_hasher.hash(password), role=role, created_at=time.time()
+            name=name,
+            password_hash=_hasher.hash(password),
+            role=role,
+            created_at=time.time(),
+            account_number=_next_account_number(connection),
         )
     )
     return User(name, role)
 
 
+def account_number(connection: sa.Connection, name: str) -> int:
+    """The number of the OS account ``name``'s tasks run as (``runyard.nodes.accounts``); users made
+    before numbers existed get one now."""
+    query = sa.select(users.c.account_number).where(users.c.name == name)
+    number = connection.execute(query).scalar_one_or_none()
+    if number is None:
+        if get_user(connection, name) is None:
+            raise NotFoundError(f"no user {name!r}")
+        number = _next_account_number(connection)
+        connection.execute(sa.update(users).where(users.c.name == name).values(account_number=number))
+    return int(number)
+
+
+def _next_account_number(connection: sa.Connection) -> int:
+    """One more than the highest taken (the column is unique: a concurrent taker fails, not shares)."""
+    highest = sa.select(sa.func.coalesce(sa.func.max(users.c.account_number), 0))
+    return int(connection.execute(highest).scalar_one()) + 1
+
+
 def set_password(connection: sa.Connection, name: str, password: str) -> None:
+    """Change a password and revoke every session of the account: whoever held one must log in anew."""
     _check_password(password)
     done = connection.execute(
         sa.update(users).where(users.c.name == name).values(password_hash=_hasher.hash(password))
     )
     if done.rowcount == 0:
         raise NotFoundError(f"no user {name!r}")
+    connection.execute(sa.delete(sessions).where(sessions.c.user_name == name))
 
 
 def remove_user(connection: sa.Connection, name: str) -> None:

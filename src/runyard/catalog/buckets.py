@@ -39,9 +39,13 @@ def create_bucket(
 
 
 def insert_bucket(connection: sa.Connection, name: str, *, owner: str, public: bool) -> Bucket:
-    """Store a new bucket, checking no rights (the built-in loader uses it directly)."""
+    """Store a new bucket, checking no rights (the built-in loader uses it directly).
+
+    Bucket names are one namespace: a taken name answers the same ``ConflictError`` whoever holds it,
+    public or private (it tells that the name is taken, as any shared namespace must, never by whom)."""
+    taken = ConflictError(f"the bucket name {name!r} is not available: choose another")
     if find_bucket(connection, name) is not None:
-        raise ConflictError(f"bucket {name!r} exists already")
+        raise taken
     bucket = Bucket(name, owner, public, time.time(), 0)
     try:
         connection.execute(
@@ -50,7 +54,7 @@ def insert_bucket(connection: sa.Connection, name: str, *, owner: str, public: b
             )
         )
     except sa.exc.IntegrityError:
-        raise ConflictError(f"bucket {name!r} was just created by another request") from None
+        raise taken from None
     return bucket
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from runyard import formats
 from runyard.api.deps import EngineDep, EventsDep, PlatformDep
 from runyard.api.errors import ApiError
 from runyard.api.events import sse
+from runyard.api.idempotency import IdempotencyKey, KeyLocks
 from runyard.api.security import CurrentUser, may_see
 from runyard.auth import User
 from runyard.catalog import read_raw
@@ -37,6 +39,7 @@ from runyard.reports import JobReport, TaskReport, job_report
 from runyard.scheduler.state import JobState
 from runyard.store.job_listing import JobFilter, find_jobs
 from runyard.store.jobs import job_owner
+from runyard.store.submission_keys import KeyedJob, job_of_key, remember_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -170,9 +173,12 @@ async def submit(
     platform: PlatformDep,
     var: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
     gi: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Submitted:
     """Submit a workflow: JSON ``Submission``; raw XML/YAML body (overrides in ``var``/``gi``);
-    or a multipart ``file`` with optional ``variables`` and ``generic_information`` JSON parts."""
+    or a multipart ``file`` with optional ``variables`` and ``generic_information`` JSON parts.
+
+    With an ``Idempotency-Key`` header, a retry with the same key gets the job of the first request."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json":
         submission = _parse_json(await request.body())
@@ -190,9 +196,33 @@ async def submit(
             f"cannot submit a {media or 'body without Content-Type'}: "
             "send application/json, application/xml, application/yaml or multipart/form-data",
         )
+    key = idempotency_key
+    if key is None:
+        return await _queue(request, platform, user, submission)
+    locks: KeyLocks = request.app.state.submission_keys
+    async with locks.hold(user.name, key):
+        known = await run_in_threadpool(_job_of_key, platform.engine, user.name, key)
+        if known is not None:
+            return Submitted(id=known.id, name=known.name, status=known.status)
+        submitted = await _queue(request, platform, user, submission)
+        await run_in_threadpool(_remember_key, platform.engine, user.name, key, submitted.id)
+        return submitted
+
+
+async def _queue(request: Request, platform: Platform, user: User, submission: Submission) -> Submitted:
     stored = await run_in_threadpool(_submit, platform, request.app.state.vault, user, submission)
     job = await asyncio.wrap_future(stored)  # the scheduler's turn, awaited without holding a thread
     return Submitted(id=job.id, name=job.name, status="PENDING")
+
+
+def _job_of_key(engine: sa.Engine, owner: str, key: str) -> KeyedJob | None:
+    with engine.connect() as connection:
+        return job_of_key(connection, owner, key, now=time.time())
+
+
+def _remember_key(engine: sa.Engine, owner: str, key: str, job_id: int) -> None:
+    with engine.begin() as connection:
+        remember_key(connection, owner, key, job_id, now=time.time())
 
 
 def _submit(platform: Platform, vault: Vault, user: User, submission: Submission) -> Future[JobState]:

@@ -52,10 +52,14 @@ def delete_user(name: str, request: Request, admin: AdminUser, engine: EngineDep
 
 
 @router.put("/{name}/password", status_code=204)
-def change_password(name: str, new: NewPassword, user: CurrentUser, engine: EngineDep) -> Response:
-    """Users change their own password; admins anyone's."""
+def change_password(
+    name: str, new: NewPassword, request: Request, user: CurrentUser, engine: EngineDep
+) -> Response:
+    """Users change their own password; admins anyone's. Every session of the account ends (the one
+    asking too, when it is the account's own): log in again with the new password."""
     if name != user.name and not user.is_admin:
         raise ApiError(403, "forbidden", "you may only change your own password")
     with engine.begin() as connection:
         set_password(connection, name, new.password)
+    request.app.state.sessions.forget()
     return Response(status_code=204)

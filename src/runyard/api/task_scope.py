@@ -1,0 +1,106 @@
+"""What a job token may do: the routes tasks need, for their job's owner, and nothing else.
+
+Every task gets a job token (``RUNYARD_TOKEN``, :mod:`runyard.auth.job_tokens`), so whatever a
+task runs holds it: a hijacked dependency, a user's mistake. The token acts for the job's owner
+only on what tasks need: submitting and reading the owner's jobs (a task waits for the jobs it
+submits), controlling its own job, reading the catalog and the services, starting services and
+updating the one service instance its job runs an action of. Never users, passwords, sessions,
+credentials, nodes, events of everything or admin routes, even when the owner is an admin (a job
+token's principal is never an admin: :attr:`runyard.auth.User.is_admin`).
+
+A route not listed in :data:`TASK_ROUTES` answers 403 to a job token: new routes are closed to tasks
+until someone decides otherwise here.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import sqlalchemy as sa
+from fastapi.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+
+from runyard.api.errors import ApiError
+from runyard.auth import User
+from runyard.services.instances import instance_of_job
+
+
+class Reach(Enum):
+    """How far a job token reaches on a route."""
+
+    OWNER = "the owner's things, as the owner's session would (reads, submissions)"
+    OWN_JOB = "only the job whose token it is"
+    SERVED_INSTANCE = "only the service instance whose action the job runs"
+
+
+#: Routes open to job tokens, by the endpoint's ``router module.function``.
+TASK_ROUTES: dict[str, Reach] = {
+    "sessions.me": Reach.OWNER,
+    "jobs.submit": Reach.OWNER,
+    "jobs.list_jobs": Reach.OWNER,
+    "jobs.get_job": Reach.OWNER,
+    "jobs.get_result": Reach.OWNER,
+    "jobs.get_result_map": Reach.OWNER,
+    "jobs.get_task": Reach.OWNER,
+    "jobs.get_task_result": Reach.OWNER,
+    "jobs.get_logs": Reach.OWNER,
+    "jobs.job_events": Reach.OWNER,
+    "jobs.control_job": Reach.OWN_JOB,
+    "jobs.control_task": Reach.OWN_JOB,
+    "jobs.set_priority": Reach.OWN_JOB,
+    "catalog.list_buckets": Reach.OWNER,
+    "catalog.get_bucket": Reach.OWNER,
+    "catalog.list_objects": Reach.OWNER,
+    "catalog.get_object": Reach.OWNER,
+    "catalog.get_raw": Reach.OWNER,
+    "catalog.list_revisions": Reach.OWNER,
+    "catalog.get_revision": Reach.OWNER,
+    "catalog.get_revision_raw": Reach.OWNER,
+    "services.list_services": Reach.OWNER,
+    "services.get_service": Reach.OWNER,
+    "service_instances.list_instances": Reach.OWNER,
+    "service_instances.get_instance": Reach.OWNER,
+    "service_instances.get_endpoints": Reach.OWNER,
+    "service_instances.start_service": Reach.OWNER,
+    "service_instances.update_instance": Reach.SERVED_INSTANCE,
+    "service_instances.reserve_port": Reach.SERVED_INSTANCE,
+    "service_instances.add_node_token": Reach.SERVED_INSTANCE,
+    "service_instances.remove_node_token": Reach.SERVED_INSTANCE,
+    "service_containers.start_container": Reach.SERVED_INSTANCE,
+    "service_containers.get_container": Reach.SERVED_INSTANCE,
+    "service_containers.container_logs": Reach.SERVED_INSTANCE,
+    "service_containers.change_container": Reach.SERVED_INSTANCE,
+    "service_proxy.endpoint_root": Reach.OWNER,
+    "service_proxy.proxy_http": Reach.OWNER,
+    "service_proxy.proxy_websocket": Reach.OWNER,
+}
+
+
+def route_key(connection: HTTPConnection) -> str | None:
+    """``router module.function`` of the route serving ``connection``, if a route was matched."""
+    route = connection.scope.get("route")
+    endpoint = getattr(route, "endpoint", None)
+    if endpoint is None:
+        return None
+    return f"{endpoint.__module__.rpartition('.')[2]}.{endpoint.__name__}"
+
+
+async def check_reach(connection: HTTPConnection, engine: sa.Engine, user: User) -> None:
+    """403 unless ``user`` is a session, or a job token on a route and object open to it."""
+    if user.job is None:
+        return
+    key = route_key(connection)
+    reach = TASK_ROUTES.get(key or "")
+    if reach is None:
+        raise ApiError(403, "forbidden", "a job token may not do this: log in as the user")
+    if reach is Reach.OWN_JOB and connection.path_params.get("job_id") != str(user.job):
+        raise ApiError(403, "forbidden", f"a job token acts only on its own job ({user.job}) here")
+    if reach is Reach.SERVED_INSTANCE:
+        served = await run_in_threadpool(_served_instance, engine, user.job)
+        if served is None or connection.path_params.get("instance_id") != str(served):
+            raise ApiError(403, "forbidden", "a job token acts only on the service instance its job serves")
+
+
+def _served_instance(engine: sa.Engine, job_id: int) -> int | None:
+    with engine.connect() as connection:
+        return instance_of_job(connection, job_id)
