@@ -1,6 +1,7 @@
 """The embedded platform: a store, a local node source and a scheduler, in one object.
 
-``runyard run`` uses it to run one workflow with zero set-up; the server hosts the same.
+``runyard run`` uses it to run one workflow with zero set-up, as the user who runs it; the server
+hosts the same with ``contain_tasks``: every task sandboxed as its owner's account (docs/security.md).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
 from types import TracebackType
 
-from runyard.errors import NodeError
+from runyard.errors import NodeError, Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
 from runyard.model import JobStatus, Priority, Workflow
+from runyard.nodes.accounts import can_switch_accounts
 from runyard.nodes.local import LocalNodeSource
+from runyard.nodes.sandbox import make_undumpable
 from runyard.reports import JobReport, job_report
 from runyard.scheduler.loop import JobEvent, NodeView, Scheduler, SpecHook
 from runyard.scheduler.state import JobState
@@ -28,7 +31,11 @@ class Platform:
     def __init__(self, settings: Settings, spec_hooks: tuple[SpecHook, ...] = ()) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.nodes = LocalNodeSource(settings.nodes, settings.data_dir / "nodes")
+        if settings.contain_tasks:
+            _make_private(settings)
+        self.nodes = LocalNodeSource(
+            settings.nodes, settings.data_dir / "nodes", private_dirs=(settings.data_dir,)
+        )
         unknown = sorted(set(settings.node_tokens) - set(self.nodes.node_names()))
         if unknown:
             names = ", ".join(self.nodes.node_names())
@@ -77,6 +84,7 @@ class Platform:
         credentials: Collection[str] | None = None,
     ) -> Future[JobState]:
         """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set)."""
+        self._check_accounts(workflow, owner)
         job = prepare_job(
             workflow,
             variables,
@@ -87,6 +95,20 @@ class Platform:
             limits=self.settings.job_limits,
         )
         return self.scheduler.submit_later(job)
+
+    def _check_accounts(self, workflow: Workflow, owner: str) -> None:
+        """A ``runAsMe`` task needs an OS account for its owner (``user_mapping``) and a server that can
+        switch to it: refused with the reason, never run as another account."""
+        asking = [task.name for task in workflow.tasks if task.run_as_me]
+        if not asking or not self.settings.contain_tasks:
+            return  # ``runyard run``: the tasks already run as the user who runs the workflow
+        if not can_switch_accounts():
+            reason = "the server does not run as root: it cannot run a task as another OS account"
+        elif owner not in self.settings.user_mapping:
+            reason = f"user {owner!r} is not mapped to an OS account (setting user_mapping)"
+        else:
+            return
+        raise WorkflowError([Problem(f"runAsMe: {reason}", task=name, field="runAsMe") for name in asking])
 
     def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:
         return self.scheduler.wait(job_id, timeout)
@@ -153,6 +175,15 @@ class Platform:
     def listen(self, listener: Callable[[JobEvent], None]) -> None:
         """Call ``listener(JobEvent)`` after each stored change."""
         self.scheduler.add_listener(listener)
+
+
+def _make_private(settings: Settings) -> None:
+    """The data folder is the platform's alone (0700, keys 0600), and so are this process's memory
+    and environment (``PR_SET_DUMPABLE 0``): tasks, even of the same uid, read neither."""
+    make_undumpable()
+    settings.data_dir.chmod(0o700)
+    for key in settings.data_dir.glob("*.key"):
+        key.chmod(0o600)
 
 
 __all__ = ["JobEvent", "NodeView", "Platform", "SpecHook"]

@@ -41,6 +41,20 @@ class Settings:
     catalog_rest_url: str = ""
     """Value of ``PA_CATALOG_REST_URL`` given to tasks (empty while no server runs)."""
 
+    # -- containment of user code (docs/security.md) --
+
+    contain_tasks: bool = False
+    """Run every task sandboxed as its owner's OS account (the server sets it). Off, as in
+    ``runyard run`` (the user's own workflow on their own machine), tasks run as the platform."""
+
+    task_uid_base: int = 200_000
+    """A server started as root runs the tasks of the user numbered N (``users.account_number``)
+    as the unprivileged uid and gid ``task_uid_base + N`` (no ``/etc/passwd`` entry needed)."""
+
+    user_mapping: dict[str, str] = field(default_factory=dict)
+    """runyard user name -> OS account name: the account a ``runAsMe`` task of that user runs as
+    (a ``runAsMe`` task of a user not mapped here is refused at submission)."""
+
     # -- bounds on what one job may ask (a job over them is refused or fails with the reason) --
 
     max_walltime: float = 30 * 24 * 3600.0

@@ -119,6 +119,7 @@ def build_spec(
         source_dir=job.source_dir,
         fork=definition.fork is not False,
         node_tokens=sorted(node_tokens),
+        run_as_me=definition.run_as_me,
     )
 
 

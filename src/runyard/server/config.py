@@ -51,6 +51,11 @@ class ServerConfig:
     max_replicas: int = Settings.max_replicas
     max_tasks_per_job: int = Settings.max_tasks_per_job
 
+    task_uid_base: int = Settings.task_uid_base
+    """A server started as root runs user N's tasks as uid and gid ``task_uid_base + N``."""
+    user_mapping: str | None = None
+    """OS accounts of ``runAsMe`` tasks, as ``runyard-user=os-account`` pairs separated by commas."""
+
     @property
     def service_port_range(self) -> tuple[int, int] | None:
         return parse_port_range(self.service_ports) if self.service_ports else None
@@ -74,7 +79,21 @@ class ServerConfig:
             max_tasks_per_job=self.max_tasks_per_job,
             scheduler_rest_url=api,
             catalog_rest_url=f"{api}/catalog",
+            contain_tasks=True,
+            task_uid_base=self.task_uid_base,
+            user_mapping=parse_user_mapping(self.user_mapping or ""),
         )
+
+
+def parse_user_mapping(text: str) -> dict[str, str]:
+    """``"alice=alice,bob=robert"`` -> ``{"alice": "alice", "bob": "robert"}``."""
+    mapping = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        user, equals, account = (part.strip() for part in pair.partition("="))
+        if not equals or not user or not account:
+            raise InvalidRequestError(f"user_mapping: expected runyard-user=os-account, got {pair!r}")
+        mapping[user] = account
+    return mapping
 
 
 def load_config(
@@ -107,6 +126,7 @@ def load_config(
     config = ServerConfig(**values)
     if config.nodes < 1:
         raise InvalidRequestError("nodes: at least 1 node is needed")
+    parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start
     if not 0 < config.port < 65536:
         raise InvalidRequestError(f"port: {config.port} is not a TCP port")
     try:

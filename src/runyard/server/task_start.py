@@ -1,6 +1,7 @@
-"""What the server adds to a task's spec when it starts: credentials, catalog scripts, a job token.
+"""What the server adds to a task's spec when it starts: credentials, catalog scripts, a job token,
+the account it runs as.
 
-Both are :data:`runyard.scheduler.loop.SpecHook` functions, run by the scheduler inside the
+All are :data:`runyard.scheduler.loop.SpecHook` functions, run by the scheduler inside the
 transaction that records the start.
 """
 
@@ -15,15 +16,18 @@ import sqlalchemy as sa
 
 from runyard.auth import get_user
 from runyard.auth.job_tokens import JobTokens
+from runyard.auth.users import account_number
 from runyard.catalog import resolve_script_url
 from runyard.credentials import Vault
-from runyard.errors import NotFoundError
+from runyard.errors import InvalidRequestError, NotFoundError
 from runyard.model import Script, ScriptExecutable
 from runyard.model.substitution import substitute
+from runyard.nodes.accounts import can_switch_accounts, dedicated_account, mapped_account, own_account
 from runyard.nodes.protocol import TaskSpec
 from runyard.scheduler.loop import SpecHook
 from runyard.scheduler.state import JobState
 from runyard.scripts.registry import resolve_language
+from runyard.settings import Settings
 
 
 def credentials_hook(vault: Vault) -> SpecHook:
@@ -73,18 +77,41 @@ def _map_scripts(spec: TaskSpec, change: Callable[[Script], Script]) -> TaskSpec
     return dataclasses.replace(spec, **updates)
 
 
-def task_session_hook(tokens: JobTokens, server_url: str, services_dir: Path) -> SpecHook:
+def task_session_hook(tokens: JobTokens, server_url: str, services_root: Path) -> SpecHook:
     """Tasks get ``RUNYARD_URL`` and a job token in ``RUNYARD_TOKEN``: the SDK, the CLI and the service
     helper API (:mod:`runyard.services.psa`) then act as the job's owner while the job lives.
-    ``RUNYARD_SERVICES_DIR`` is where the process engine keeps the services' folders on this host."""
+    ``RUNYARD_SERVICES_DIR`` is where the process engine keeps the owner's services' folders on this
+    host (the sandbox shows a task its owner's folder only)."""
 
     def add_session(_connection: sa.Connection, job: JobState, spec: TaskSpec) -> TaskSpec:
+        services_dir = str(services_root / job.owner)
         environment = {
             **spec.environment,
             "RUNYARD_URL": server_url,
             "RUNYARD_TOKEN": tokens.issue(job.id, job.owner),
-            "RUNYARD_SERVICES_DIR": str(services_dir),
+            "RUNYARD_SERVICES_DIR": services_dir,
         }
-        return dataclasses.replace(spec, environment=environment)
+        return dataclasses.replace(spec, environment=environment, services_dir=services_dir)
 
     return add_session
+
+
+def task_account_hook(settings: Settings) -> SpecHook:
+    """Every task runs sandboxed as an OS account (:mod:`runyard.nodes.sandbox`): as root, its owner's
+    dedicated one, or with ``runAsMe`` the one ``user_mapping`` names; otherwise the server's own.
+    ``HOME`` and ``TMPDIR`` are its localspace (the server's are not for it)."""
+
+    def add_account(connection: sa.Connection, job: JobState, spec: TaskSpec) -> TaskSpec:
+        if not can_switch_accounts():
+            account = own_account()
+        elif spec.run_as_me:
+            os_name = settings.user_mapping.get(job.owner)
+            if os_name is None:  # checked at submission: the mapping changed since
+                raise InvalidRequestError(f"runAsMe: user {job.owner!r} is not mapped to an OS account")
+            account = mapped_account(os_name)
+        else:
+            account = dedicated_account(account_number(connection, job.owner), settings.task_uid_base)
+        environment = {"HOME": spec.localspace, "TMPDIR": spec.localspace, **spec.environment}
+        return dataclasses.replace(spec, account=account, environment=environment)
+
+    return add_account
