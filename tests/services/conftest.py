@@ -8,7 +8,7 @@ import pytest
 
 from runyard.client import Client
 from support.docker import docker_daemon
-from support.server import LiveServer, backend_server
+from support.server import LiveServer, backend_server, live_server
 from support.service_accounts import reachable_server
 
 NODES = 4
@@ -25,6 +25,16 @@ def sqlite_server() -> Iterator[LiveServer]:
     """One SQLite server per module, for the shipped services' tests (the store is not what they test),
     in a folder the accounts of packaged servers (postgres, mysql) can reach."""
     with reachable_server(NODES) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server whose data folder sits under a folder only root may traverse (a clone in /root, a
+    ``mktemp -d`` folder): services must start all the same (finding 11)."""
+    root = tmp_path_factory.mktemp("private")
+    root.chmod(0o700)
+    with live_server(root / "server", nodes=2) as started:
         yield started
 
 

@@ -58,7 +58,16 @@ def test_user_without_password_puts_the_instance_in_error(client: Client) -> Non
     started = client.start_service("MySQL", {"USER": USER, **FAST})
     failed = client.wait_for_service_instance(started["id"], timeout=60)
     assert failed["status"] == "ERROR" and not failed["deployments"]
+    assert failed["error"] == "USER and PASSWORD go together: give both or neither"
     act(client, failed, "Finish_MySQL", "FINISHED")
+
+
+def test_starts_under_a_folder_others_cannot_traverse(private_server: LiveServer) -> None:
+    _, token = private_server.new_user()
+    with Client(private_server.url, token) as client:
+        instance = start(client, "MySQL", {"USER": USER, "PASSWORD": PASSWORD, "DATABASE": DATABASE})
+        assert sql(instance, "SELECT current_user()").startswith(USER)
+        finish(client, instance, "Finish_MySQL")
 
 
 @pytest.mark.timeout(120, func_only=True)

@@ -124,3 +124,12 @@ def test_docker_engine(docker_server: LiveServer) -> None:
             assert DockerEngine().state(name) == RunState.MISSING
         finally:
             DockerEngine().stop(name)
+
+
+def test_starts_under_a_folder_others_cannot_traverse(private_server: LiveServer) -> None:
+    _, token = private_server.new_user()
+    with Client(private_server.url, token) as client:
+        instance = start(client, "PostgreSQL", {"USER": USER, "PASSWORD": PASSWORD, "DATABASE": DATABASE})
+        with connect(instance) as db:
+            assert db.execute("SELECT current_user").fetchone() == (USER,)
+        finish(client, instance, "Finish_PostgreSQL")

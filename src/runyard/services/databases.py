@@ -40,26 +40,30 @@ MARIADB_CONTAINER_PORT = 3306
 def start_postgresql(variables: Variables) -> None:
     """The start task of the PostgreSQL service: ``USER`` (``postgres`` when empty), ``PASSWORD``,
     ``DATABASE`` on the engine ``ENGINE`` (``process`` or ``docker``)."""
-    user = str(variables.get("USER") or POSTGRESQL_ACCOUNT)
-    password = str(variables.get("PASSWORD") or "")
-    database = str(variables.get("DATABASE") or "")
-    port = launch.service_port(variables)
-    if str(variables.get("ENGINE") or "process") == "docker":
-        settings = {"POSTGRES_USER": user, "POSTGRES_PASSWORD": password, "POSTGRES_DB": database or user}
-        launch.start_container(variables, POSTGRESQL_IMAGE, POSTGRESQL_CONTAINER_PORT, environment=settings)
-    else:
-        home = launch.service_dir(variables)
-        prepare_postgresql(home / "data", user=user, password=password, database=database)
-        command = postgresql_command(home / "data", port, home / "socket")
-        # SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client to leave.
-        launch.start_process(variables, command, env=service_env(), stop_signal=signal.SIGINT)
-    wait_for_postgresql(port)
+    with launch.reporting(variables):
+        user = str(variables.get("USER") or POSTGRESQL_ACCOUNT)
+        password = str(variables.get("PASSWORD") or "")
+        database = str(variables.get("DATABASE") or "")
+        port = launch.service_port(variables)
+        if str(variables.get("ENGINE") or "process") == "docker":
+            settings = {"POSTGRES_USER": user, "POSTGRES_PASSWORD": password, "POSTGRES_DB": database or user}
+            launch.start_container(
+                variables, POSTGRESQL_IMAGE, POSTGRESQL_CONTAINER_PORT, environment=settings
+            )
+        else:
+            home = launch.service_dir(variables)
+            prepare_postgresql(home / "data", user=user, password=password, database=database)
+            command = postgresql_command(home / "data", port, home / "socket")
+            # SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client to leave.
+            launch.start_process(variables, command, env=service_env(), stop_signal=signal.SIGINT)
+        wait_for_postgresql(port)
 
 
 def wait_for_postgresql(port: int, timeout: float = READY_TIMEOUT) -> None:
     """Wait until the server accepts sessions: a container's published port takes connections before
     the server inside (which the image first runs without TCP, to make the cluster) can answer them."""
     probe = [str(POSTGRESQL_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port), "-t", "2"]
+    probe += ["-U", POSTGRESQL_ACCOUNT, "-d", "postgres"]  # not the account's name: it may have none
     _wait_for_answer(probe, f"PostgreSQL on port {port} accepts no session", timeout)
 
 
@@ -70,16 +74,17 @@ def prepare_postgresql(data_dir: Path, *, user: str, password: str, database: st
         return
     if not password:
         raise ServiceFailure("PostgreSQL needs a PASSWORD for its superuser")
+    home = data_dir.parent
     reachable_folder(data_dir, POSTGRESQL_ACCOUNT)
     with lent_file(data_dir.parent / "initdb-password", POSTGRESQL_ACCOUNT, _one_line(password)) as secret:
         initdb = [str(POSTGRESQL_BIN / "initdb"), "-D", str(data_dir), f"--username={user}"]
         initdb += [f"--pwfile={secret}", "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"]
-        run(as_user(POSTGRESQL_ACCOUNT, [*initdb, "--no-sync", "--no-instructions"]), what="initdb")
+        run(as_user(POSTGRESQL_ACCOUNT, [*initdb, "--no-sync", "--no-instructions"], home), what="initdb")
     os.sync()  # one sync of everything beats initdb's thousand fsyncs
     if database:
         single = [str(POSTGRESQL_BIN / "postgres"), "--single", "-D", str(data_dir), "-c", "exit_on_error=on"]
         statement = f"CREATE DATABASE {_name(database)} OWNER {_name(user)}\n"
-        run(as_user(POSTGRESQL_ACCOUNT, [*single, "postgres"]), stdin=statement, what="CREATE DATABASE")
+        run(as_user(POSTGRESQL_ACCOUNT, [*single, "postgres"], home), stdin=statement, what="CREATE DATABASE")
 
 
 def postgresql_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]:
@@ -87,7 +92,7 @@ def postgresql_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]
     socket_path(socket_dir, f".s.PGSQL.{port}")
     reachable_folder(socket_dir, POSTGRESQL_ACCOUNT)
     server = [str(POSTGRESQL_BIN / "postgres"), "-D", str(data_dir), "-p", str(port), "-k", str(socket_dir)]
-    return as_user(POSTGRESQL_ACCOUNT, [*server, "-c", "listen_addresses=127.0.0.1"])
+    return as_user(POSTGRESQL_ACCOUNT, [*server, "-c", "listen_addresses=127.0.0.1"], socket_dir.parent)
 
 
 # -- MariaDB ----------------------------------------------------------------------------------------
@@ -96,20 +101,21 @@ def postgresql_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]
 def start_mariadb(variables: Variables) -> None:
     """The start task of the MySQL service: MariaDB with ``USER``/``PASSWORD`` (both or neither) and
     ``DATABASE`` on the engine ``ENGINE`` (``process`` or ``docker``)."""
-    user, password = str(variables.get("USER") or ""), str(variables.get("PASSWORD") or "")
-    database = str(variables.get("DATABASE") or "")
-    if bool(user) != bool(password):
-        raise ServiceFailure("USER and PASSWORD go together: give both or neither")
-    port = launch.service_port(variables)
-    if str(variables.get("ENGINE") or "process") == "docker":
-        settings = {"MARIADB_USER": user, "MARIADB_PASSWORD": password, "MARIADB_DATABASE": database}
-        launch.start_container(variables, MARIADB_IMAGE, MARIADB_CONTAINER_PORT, environment=settings)
-    else:
-        home = launch.service_dir(variables)
-        prepare_mariadb(home / "data", user=user, password=password, database=database)
-        command = mariadb_command(home / "data", port, home / "socket")
-        launch.start_process(variables, command, env=service_env())
-    wait_for_mariadb(port)
+    with launch.reporting(variables):
+        user, password = str(variables.get("USER") or ""), str(variables.get("PASSWORD") or "")
+        database = str(variables.get("DATABASE") or "")
+        if bool(user) != bool(password):
+            raise ServiceFailure("USER and PASSWORD go together: give both or neither")
+        port = launch.service_port(variables)
+        if str(variables.get("ENGINE") or "process") == "docker":
+            settings = {"MARIADB_USER": user, "MARIADB_PASSWORD": password, "MARIADB_DATABASE": database}
+            launch.start_container(variables, MARIADB_IMAGE, MARIADB_CONTAINER_PORT, environment=settings)
+        else:
+            home = launch.service_dir(variables)
+            prepare_mariadb(home / "data", user=user, password=password, database=database)
+            command = mariadb_command(home / "data", port, home / "socket")
+            launch.start_process(variables, command, env=service_env())
+        wait_for_mariadb(port)
 
 
 def wait_for_mariadb(port: int, timeout: float = READY_TIMEOUT) -> None:
@@ -125,10 +131,11 @@ def prepare_mariadb(data_dir: Path, *, user: str = "", password: str = "", datab
     ``password`` from anywhere, granted everything on ``database`` when given."""
     if (data_dir / "mysql").is_dir():
         return
+    home = data_dir.parent
     reachable_folder(data_dir, MARIADB_ACCOUNT)
     where = f"--datadir={data_dir.resolve()}"
     install = [MARIADB_INSTALL, "--no-defaults", where, "--auth-root-authentication-method=socket"]
-    run(as_user(MARIADB_ACCOUNT, [*install, "--skip-test-db"]), what="mariadb-install-db")
+    run(as_user(MARIADB_ACCOUNT, [*install, "--skip-test-db"], home), what="mariadb-install-db")
     account = f"{_text(user)}@'%'"
     statements = []
     if user:
@@ -140,7 +147,7 @@ def prepare_mariadb(data_dir: Path, *, user: str = "", password: str = "", datab
     if statements:
         bootstrap = [MARIADB_SERVER, "--no-defaults", "--bootstrap", where]
         script = "\n".join(["FLUSH PRIVILEGES;", *statements, ""])  # FLUSH loads the grant tables
-        run(as_user(MARIADB_ACCOUNT, bootstrap), stdin=script, what="creating the user and database")
+        run(as_user(MARIADB_ACCOUNT, bootstrap, home), stdin=script, what="creating the user and database")
 
 
 def mariadb_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]:
@@ -149,7 +156,8 @@ def mariadb_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]:
     reachable_folder(socket_dir, MARIADB_ACCOUNT)
     server = [MARIADB_SERVER, "--no-defaults", f"--datadir={data_dir.resolve()}", f"--socket={socket}"]
     network = [f"--port={port}", "--bind-address=127.0.0.1", "--skip-networking=0"]
-    return as_user(MARIADB_ACCOUNT, [*server, *network, f"--pid-file={socket_dir / 'mysqld.pid'}"])
+    pid_file = f"--pid-file={socket_dir / 'mysqld.pid'}"
+    return as_user(MARIADB_ACCOUNT, [*server, *network, pid_file], socket_dir.parent)
 
 
 # -- Both --------------------------------------------------------------------------------------------

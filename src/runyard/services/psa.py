@@ -119,7 +119,10 @@ def clean_start_service(variables: Variables) -> None:
     """The start task's clean script: an instance that did not reach RUNNING goes to ERROR."""
     with client() as api:
         identifier = instance_id(variables)
-        if api.get_service_instance(identifier)["status"] != "RUNNING":
+        instance = api.get_service_instance(identifier)
+        if instance["status"] == "ERROR" and instance["error"]:
+            return  # the start said why (runyard.services.launch.reporting)
+        if instance["status"] != "RUNNING":
             job = variables.get("PA_JOB_ID", "?")
             reason = f"the start of job {job} ended before the service was RUNNING (see its task logs)"
             api.update_service_instance(identifier, status="ERROR", error=reason)
