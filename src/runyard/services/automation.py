@@ -44,7 +44,7 @@ from runyard.services.instances import (
     running_nodes,
     update_instance,
 )
-from runyard.services.ports import free_port
+from runyard.services.ports import NoFreePortError, free_port
 from runyard.services.states import ERROR, FINISHED, KILLED, VOID, check_state_name
 from runyard.store.schema import jobs
 
@@ -291,7 +291,8 @@ class ServiceAutomation:
         return self.instance(user, instance_id)
 
     def reserve_port(self, user: User, instance_id: int, port: int | None = None) -> int:
-        """Reserve ``port`` (or a free one of the range when ``None`` or -1) for the instance."""
+        """Reserve ``port`` (or a free one of the range when ``None`` or -1) for the instance; a port
+        another instance holds or something listens on is refused (409)."""
         with self._lock:
             instance = self.instance(user, instance_id)
             with self.platform.engine.begin() as connection:
@@ -302,6 +303,8 @@ class ServiceAutomation:
                     raise InvalidRequestError(f"port {port} is not between 1 and 65535")
                 elif port in taken and port not in instance.ports:
                     raise ConflictError(f"port {port} is reserved by another service instance")
+                elif port not in instance.ports:
+                    port = _unused(port)
                 update_instance(connection, instance_id, ports=tuple(sorted({*instance.ports, port})))
         return port
 
@@ -359,7 +362,10 @@ class ServiceAutomation:
         with self.platform.engine.connect() as connection:
             names = running_nodes(connection, _job_ids(instance))
         hosts = frozenset(view.host for view in self.platform.node_views() if view.name in names)
-        return Scope(instance.id, instance.owner, self.services_dir, frozenset(instance.ports), hosts)
+        containers = frozenset(str(d["ref"]) for d in instance.deployments if d.get("engine") == "docker")
+        return Scope(
+            instance.id, instance.owner, self.services_dir, frozenset(instance.ports), hosts, containers
+        )
 
     def _service_of(self, user: User, instance: ServiceInstance) -> Service | None:
         """The service as its instance's bucket defines it now (``None``: gone, or not readable)."""
@@ -509,6 +515,15 @@ class ServiceAutomation:
             log.warning(
                 "service instance %s: deployment %s not stopped: %s", instance_id, deployment.get("id"), error
             )
+
+
+def _unused(port: int) -> int:
+    """``port`` if nothing listens on it now: a port already in use (the server's, a database's) is not
+    one the instance's service may take, nor one its endpoint may send the proxy to."""
+    try:
+        return free_port((), (port, port))
+    except NoFreePortError:
+        raise ConflictError(f"port {port} is in use on this host: it cannot be reserved") from None
 
 
 def _job_ids(instance: ServiceInstance) -> list[int]:

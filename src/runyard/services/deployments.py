@@ -9,8 +9,9 @@ itself, and it only ever signals or fetches what it recorded.
   folder and runs as the folder's OS account; the service is the leader of its group in the supervisor's
   session. The pids and start times checked are recorded with the deployment (``process``): a kill signals
   those, never what the state file (which the owner's tasks may rewrite) says later.
-- **docker**: the container carries the label ``runyard.instance=<id>``, which only the platform's
-  launch helpers set; its full id is recorded, and the label is checked again before a kill removes it.
+- **docker**: the platform starts containers itself (:mod:`runyard.services.containers`) and records
+  them; a workflow may only report again a container recorded that way for the instance. Before a kill
+  removes it, the server checks it still carries the label ``runyard.instance=<id>`` the platform set.
 - **endpoint**: ``http(s)://`` on loopback or the host of a node running one of the instance's tasks, on a
   port reserved for the instance (``/ports``); the proxy checks again that the port is still reserved.
 
@@ -57,6 +58,8 @@ class Scope:
     ports: frozenset[int]
     hosts: frozenset[str]
     """Hosts of the nodes running the instance's tasks now (loopback is always allowed)."""
+    containers: frozenset[str]
+    """Ids of the containers the platform recorded for the instance."""
 
 
 def recorded(data: Any, number: int, scope: Scope) -> dict[str, Any]:
@@ -85,7 +88,12 @@ def recorded(data: Any, number: int, scope: Scope) -> dict[str, Any]:
         folder, process = _checked_process(ref, scope)
         return {**deployment, "ref": str(folder), "process": process}
     if engine == "docker" and isinstance(ref, str):
-        return {**deployment, "ref": _checked_container(ref, scope.instance_id)}
+        if ref not in scope.containers:
+            raise InvalidRequestError(
+                f"Docker container {ref!r} was not started by the platform for service instance "
+                f"{scope.instance_id}"
+            )
+        return deployment
     raise InvalidRequestError(
         f"deployment engine {engine!r} with ref {ref!r}: the platform records only process and docker "
         "deployments it can check (started by runyard.services.launch)"
@@ -230,11 +238,11 @@ def _checked_container(ref: str, instance_id: int) -> str:
         with closing(docker.from_env()) as client:
             container = client.containers.get(ref)
     except NotFound:
-        raise InvalidRequestError(f"no Docker container {ref!r}") from None
+        raise ServiceError(f"no Docker container {ref!r}") from None
     except (DockerException, OSError) as error:
         raise ServiceError(f"Docker container {ref!r} cannot be checked: {error}") from error
     if (container.labels or {}).get(INSTANCE_LABEL) != str(instance_id):
-        raise InvalidRequestError(
+        raise ServiceError(
             f"Docker container {ref!r} was not started by the platform for service instance {instance_id}"
         )
     container_id: str = container.id
