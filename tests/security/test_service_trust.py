@@ -323,3 +323,35 @@ def test_an_instance_in_error_says_why_and_service_start_shows_it(
         unexplained = api.patch(f"/service-instances/{instance['id']}", json={"status": "ERROR"}).json()
     assert unexplained["status"] == "ERROR"
     assert "without saying why" in unexplained["error"]
+
+
+BROKEN_START = """
+name: Broken_Start
+variables:
+  INSTANCE_NAME: broken-$PA_JOB_ID
+generic_information:
+  pca.service.id: @SERVICE@
+  pca.states: (VOID,RUNNING)
+tasks:
+  Start:
+    on_task_error: cancelJob
+    script:
+      cpython: |-
+        raise RuntimeError("the data folder's parent is not traversable")
+    cleaning:
+      cpython: |-
+        from runyard.services import psa
+        psa.clean_start_service(variables)
+"""
+
+
+def test_a_failed_start_tells_what_failed(users: list[HostileUser]) -> None:
+    _, _, carol = users
+    service_id = f"Broken_{uuid.uuid4().hex[:8]}"
+    carol.push(f"carol-{service_id.lower()}", "Broken_Start", BROKEN_START.replace("@SERVICE@", service_id))
+    with carol.client() as api:
+        answer = api.post("/service-instances", json={"service_id": service_id})
+        assert answer.status_code == 201, answer.text
+        failed = wait(api, answer.json()["id"])
+    assert failed["status"] == "ERROR"
+    assert "RuntimeError: the data folder's parent is not traversable" in failed["error"], failed

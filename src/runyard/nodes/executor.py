@@ -122,6 +122,8 @@ class _Execution:
             ok = self._step("post script", self._post)
         ok = ok and self._step("result", self._encode_result)
         self.variables["PA_TASK_SUCCESS"] = "true" if ok else "false"
+        if self.error is not None:  # what failed, for flow and cleaning scripts (the service helpers tell it)
+            self.variables["PA_TASK_ERROR"] = self.error
         if spec.flow is not None:
             ok = self._step("flow script", self._flow) and ok
         outputs = partial(transfer_outputs, spec.output_files, self.spaces)

@@ -116,7 +116,8 @@ def post_start_service(variables: Variables, scheme: str = "http") -> None:
 
 
 def clean_start_service(variables: Variables) -> None:
-    """The start task's clean script: an instance that did not reach RUNNING goes to ERROR."""
+    """The start task's clean script: an instance that did not reach RUNNING goes to ERROR, with what
+    failed in the task (``PA_TASK_ERROR``) as the reason."""
     with client() as api:
         identifier = instance_id(variables)
         instance = api.get_service_instance(identifier)
@@ -124,7 +125,8 @@ def clean_start_service(variables: Variables) -> None:
             return  # the start said why (runyard.services.launch.reporting)
         if instance["status"] != "RUNNING":
             job = variables.get("PA_JOB_ID", "?")
-            reason = f"the start of job {job} ended before the service was RUNNING (see its task logs)"
+            failure = variables.get("PA_TASK_ERROR") or "see its task logs"
+            reason = f"the start of job {job} ended before the service was RUNNING: {failure}"
             api.update_service_instance(identifier, status="ERROR", error=reason)
 
 
