@@ -330,3 +330,37 @@ def _check_unprivileged_sandbox(home: Path) -> None:
     assert seen["umount"] != "UNMOUNTED" and seen["umount in nested"] != "UNMOUNTED", seen
     assert seen["secret after"] == "FileNotFoundError", seen
     assert not set(seen["environment"]) & set(SERVER_ONLY), seen
+
+
+def test_a_task_process_holds_nothing_of_another_users_execution(server: LiveServer) -> None:
+    """Task processes are forked from the node agent, which passed the previous specs on (credentials
+    and job tokens in them): a task scanning its own memory must find none of them."""
+    mallory, alice = hostile_users(server, 2)
+    secret = f"SECRET-{uuid.uuid4().hex}"
+    with alice.client() as api:
+        assert api.put("/credentials/KEY", json={"value": secret}).status_code in (201, 204)
+    both = "name: Parallel\ntasks:\n" + "".join(
+        f"  {name}:\n    script:\n      cpython: |\n{{code}}\n" for name in ("A", "B")
+    )  # two at once: one on each node
+    code = "import time\ntime.sleep(0.5)\nresult = len(credentials['KEY'])"
+    assert alice.wait(alice.submit(both.format(code=textwrap.indent(code, " " * 8))))["status"] == "FINISHED"
+    scan = textwrap.dedent("""\
+        import ctypes, re, time
+        found = set()
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                span, permissions, *_, name = line.split() if len(line.split()) > 5 else [*line.split(), ""]
+                start, end = (int(x, 16) for x in span.split("-"))
+                if permissions.startswith("r") and name not in ("[vvar]", "[vsyscall]", "[vvar_vclock]"):
+                    chunk = ctypes.string_at(start, end - start)
+                    found.update(m.decode() for m in re.findall(rb"SECRET-[0-9a-f]{32}", chunk))
+        time.sleep(0.5)
+        result = sorted(found)
+        """)
+    own = f"SECRET-{uuid.uuid4().hex}"  # the scan must find mallory's own, in its own spec
+    with mallory.client() as api:
+        assert api.put("/credentials/KEY", json={"value": own}).status_code in (201, 204)
+    job = mallory.wait(mallory.submit(both.format(code=textwrap.indent(scan, " " * 8))))
+    assert job["status"] == "FINISHED", job
+    assert all(own in task["result"] for task in job["tasks"]), job["tasks"]
+    assert all(secret not in task["result"] for task in job["tasks"]), job["tasks"]
