@@ -93,6 +93,7 @@ class Platform:
             now=time.time(),
             credentials=credentials,
             limits=self.settings.job_limits,
+            spaces=self.scheduler.spaces,
         )
         return self.scheduler.submit_later(job)
 

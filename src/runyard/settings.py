@@ -68,6 +68,12 @@ class Settings:
     """Most task instances a job may have, counting every replica and loop iteration: a workflow
     with more tasks is refused, a flow script that would pass it fails the job."""
 
+    data_space_roots: tuple[Path, ...] | None = ()
+    """Folders a job's ``inputSpace``/``outputSpace`` may lie under besides its owner's userspace
+    and the global space (its ``userSpace``/``globalSpace`` may only be those two); any other is
+    refused at submission. ``None`` lets a job name any folder: ``runyard run``, on the user's own
+    machine, as the user."""
+
     def __post_init__(self) -> None:
         # Tasks run in their own working folders: a relative data folder would mean another place there.
         object.__setattr__(self, "data_dir", Path(self.data_dir).absolute())

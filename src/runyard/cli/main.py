@@ -84,7 +84,13 @@ def run(
     tokens = node_tokens(node_token)
     _warn_unheld_tokens(definition, variables, tokens)
     with _data_folder(data_dir) as folder:
-        settings = Settings(data_dir=folder, nodes=nodes, node_tokens=tokens, database_url=database_url)
+        settings = Settings(
+            data_dir=folder,
+            nodes=nodes,
+            node_tokens=tokens,
+            database_url=database_url,
+            data_space_roots=None,  # the user's own machine: any folder of theirs
+        )
         with _platform(settings, live=not json_output) as platform:
             try:
                 job_id = platform.submit(definition, variables)
@@ -115,7 +121,9 @@ def resume_local(
         err.print(f"[red]error:[/red] no runyard store in {data_dir}")
         raise typer.Exit(2)
     tokens = node_tokens(node_token)
-    settings = Settings(data_dir=data_dir, nodes=nodes, database_url=database_url, node_tokens=tokens)
+    settings = Settings(
+        data_dir=data_dir, nodes=nodes, database_url=database_url, node_tokens=tokens, data_space_roots=None
+    )
     with _platform(settings, live=not json_output) as platform:
         ids = platform.alive_jobs()
         if job_id is not None:

@@ -132,6 +132,9 @@ def _copy(selector: FileSelector, source: Path, target: Path, *, only_newer: boo
         return
     for relative in matching_files(source, selector.includes, selector.excludes):
         origin, destination = source / relative, target / relative
+        for path, space in ((origin, source), (destination, target)):
+            if not path.resolve().is_relative_to(space.resolve()):
+                raise NodeError(f"{relative} leads out of {space} through a symbolic link: not copied")
         if only_newer and destination.exists() and destination.stat().st_mtime >= origin.stat().st_mtime:
             continue
         try:

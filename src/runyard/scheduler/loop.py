@@ -137,7 +137,7 @@ class Scheduler:
         self.node_source = node_source
         self.settings = settings
         self.clock = clock
-        self.spaces = Spaces(settings.data_dir)
+        self.spaces = Spaces(settings.data_dir, settings.data_space_roots)
         self._queue: queue.Queue[NodeEvent | _Command | None] = queue.Queue()
         self._active: dict[int, _Active] = {}
         self._nodes: dict[str, NodeInfo] = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from runyard.errors import SchedulerError
 from runyard.model import TaskStatus, parse_duration
 from runyard.model.substitution import resolve, substitute
 from runyard.nodes.protocol import NodeInfo, ParentResult, TaskSpec
@@ -17,9 +18,13 @@ from runyard.scheduler.state import JobState, TaskState
 
 @dataclass(frozen=True)
 class Spaces:
-    """Where executions keep their files, under the platform's data folder."""
+    """Where executions keep their files, under the platform's data folder, and which folders a
+    job may name as its data spaces."""
 
     root: Path
+    extra_roots: tuple[Path, ...] | None = ()
+    """Folders besides the owner's userspace and the global space that ``inputSpace`` and
+    ``outputSpace`` may lie under; ``None``: any folder (``runyard run``, the user's own machine)."""
 
     def localspace(self, job_id: int, task: TaskState) -> Path:
         return self.root / "spaces" / "local" / str(job_id) / f"{task.number}-{task.executions}"
@@ -32,6 +37,28 @@ class Spaces:
 
     def globalspace(self) -> Path:
         return self.root / "spaces" / "global"
+
+    def job_space(self, field: str, url: str, owner: str, base: str | None) -> str:
+        """The folder a job's ``field`` (``userSpace``, ``globalSpace``, ``inputSpace``,
+        ``outputSpace``) names: a folder or a ``file://`` URL, relative to ``base`` (the workflow
+        file's folder), else to the owner's userspace. ``SchedulerError`` when it lies outside the
+        folders the job may use, ``..`` and symbolic links followed."""
+        path = Path(unquote(urlparse(url).path)) if url.startswith("file:") else Path(url)
+        if not path.is_absolute():
+            path = Path(base) / path if base is not None else self.userspace(owner) / path
+        if self.extra_roots is None:
+            return str(path)
+        real = path.resolve()
+        allowed = {"userSpace": [self.userspace(owner)], "globalSpace": [self.globalspace()]}.get(
+            field, [self.userspace(owner), self.globalspace(), *self.extra_roots]
+        )
+        if not any(real.is_relative_to(root.resolve()) for root in allowed):
+            where = {
+                "userSpace": "its owner's userspace",
+                "globalSpace": "the global space",
+            }.get(field, "its owner's userspace, the global space or a configured data space root")
+            raise SchedulerError(f"{field} {url!r} is outside {where}: a job may not name other folders")
+        return str(real)
 
 
 def task_variables(job: JobState, graph: Graph, task: TaskState) -> dict[str, Any]:
@@ -109,12 +136,12 @@ def build_spec(
         output_files=definition.output_files,
         walltime=_walltime(walltime),
         localspace=str(spaces.localspace(job.id, task)),
-        userspace=local_space(job.workflow.user_space, variables, job.source_dir)
+        userspace=_space(spaces, job, "userSpace", job.workflow.user_space, variables)
         or str(spaces.userspace(job.owner)),
-        globalspace=local_space(job.workflow.global_space, variables, job.source_dir)
+        globalspace=_space(spaces, job, "globalSpace", job.workflow.global_space, variables)
         or str(spaces.globalspace()),
-        inputspace=local_space(job.workflow.input_space, variables, job.source_dir),
-        outputspace=local_space(job.workflow.output_space, variables, job.source_dir),
+        inputspace=_space(spaces, job, "inputSpace", job.workflow.input_space, variables),
+        outputspace=_space(spaces, job, "outputSpace", job.workflow.output_space, variables),
         log_path=str(spaces.log(job.id, task.number, task.executions)),
         source_dir=job.source_dir,
         fork=definition.fork is not False,
@@ -123,19 +150,12 @@ def build_spec(
     )
 
 
-def local_space(url: str | None, variables: Mapping[str, Any], source_dir: str | None) -> str:
-    """A job's ``inputSpace``/``outputSpace`` as a local folder ('' when undeclared).
-
-    Only folders and ``file://`` URLs are supported (submission refuses other schemes); a relative
-    folder is taken from the workflow file's folder.
-    """
+def _space(spaces: Spaces, job: JobState, field: str, url: str | None, variables: Mapping[str, Any]) -> str:
+    """A declared data space as a folder ('' when undeclared), checked again now that the task's
+    variables are known (a parent may have changed one it names)."""
     if not url:
         return ""
-    url = substitute(url, variables)
-    path = Path(unquote(urlparse(url).path)) if url.startswith("file:") else Path(url)
-    if not path.is_absolute() and source_dir is not None:
-        path = Path(source_dir) / path
-    return str(path)
+    return spaces.job_space(field, substitute(url, variables), job.owner, job.source_dir)
 
 
 def declared_token(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from runyard.errors import Problem, ScriptError, WorkflowError
+from runyard.errors import Problem, SchedulerError, ScriptError, WorkflowError
 from runyard.model import (
     JavaExecutable,
     OnTaskError,
@@ -28,6 +28,7 @@ from runyard.model.substitution import resolve, substitute
 from runyard.model.validation import validate
 from runyard.model.variable_models import check_variables
 from runyard.scheduler.graph import Graph
+from runyard.scheduler.specs import Spaces
 from runyard.scheduler.state import JobState
 from runyard.scripts import resolve_language
 from runyard.settings import JobLimits
@@ -42,13 +43,7 @@ def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem
     """
     problems = validate(workflow)
     source_dir = _source_dir(workflow)
-    declared_spaces = {
-        "inputSpace": workflow.input_space,
-        "outputSpace": workflow.output_space,
-        "globalSpace": workflow.global_space,
-        "userSpace": workflow.user_space,
-    }
-    for field, url in declared_spaces.items():
+    for field, url in _declared_spaces(workflow).items():
         if runnable and url and "://" in url and not url.startswith("file://"):
             problems.append(
                 Problem(f"{url!r}: only local folders and file:// URLs are supported", field=field)
@@ -116,10 +111,12 @@ def prepare_job(
     now: float,
     credentials: Collection[str] | None = None,
     limits: JobLimits | None = None,
+    spaces: Spaces | None = None,
 ) -> JobState:
     """A new job (id 0 until stored) with its first task instances; raises WorkflowError.
 
-    ``limits``: the platform's bounds (``None``: unbounded, for a check that runs nothing)."""
+    ``limits`` and ``spaces``: the platform's bounds and the folders its jobs may name as data spaces
+    (``None``: not checked, for a check that runs nothing)."""
     problems = check_workflow(workflow)
     max_walltime = math.inf
     if limits is not None:
@@ -139,6 +136,8 @@ def prepare_job(
     gi = {k: substitute(v, values) for k, v in resolved.generic_information.items()}
     gi.update(generic_information or {})
     _check_walltimes(gi, resolved, values, problems, max_walltime)
+    if spaces is not None:
+        _check_spaces(resolved, values, owner, spaces, problems)
     if problems:
         raise WorkflowError(problems)
     job = JobState(
@@ -237,6 +236,29 @@ def _check_walltimes(
         text = r.text(gi.get("WALLTIME"))
         if text is not None and "$" not in text:
             r.parse(walltime_parser(max_walltime), text, "genericInformation WALLTIME", task)
+
+
+def _check_spaces(
+    workflow: Workflow, values: Mapping[str, str], owner: str, spaces: Spaces, problems: list[Problem]
+) -> None:
+    """Declared data spaces must lie where the platform lets the owner's jobs go (one that still
+    refers to a variable is checked when each task starts)."""
+    for field, url in _declared_spaces(workflow).items():
+        text = substitute(url, values) if url else None
+        if text and "$" not in text and "://" not in text.removeprefix("file://"):
+            try:
+                spaces.job_space(field, text, owner, _source_dir(workflow))
+            except SchedulerError as error:
+                problems.append(Problem(str(error), field=field))
+
+
+def _declared_spaces(workflow: Workflow) -> dict[str, str | None]:
+    return {
+        "inputSpace": workflow.input_space,
+        "outputSpace": workflow.output_space,
+        "globalSpace": workflow.global_space,
+        "userSpace": workflow.user_space,
+    }
 
 
 def _priority(value: str) -> Priority:

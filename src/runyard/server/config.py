@@ -50,6 +50,9 @@ class ServerConfig:
     """Seconds; see ``Settings.max_walltime`` (as the next two)."""
     max_replicas: int = Settings.max_replicas
     max_tasks_per_job: int = Settings.max_tasks_per_job
+    data_space_roots: str | None = None
+    """Folders, separated by ``:``, a job's inputSpace/outputSpace may lie under besides its owner's
+    userspace and the global space (``Settings.data_space_roots``)."""
 
     task_uid_base: int = Settings.task_uid_base
     """A server started as root runs user N's tasks as uid and gid ``task_uid_base + N``."""
@@ -77,6 +80,7 @@ class ServerConfig:
             max_walltime=self.max_walltime,
             max_replicas=self.max_replicas,
             max_tasks_per_job=self.max_tasks_per_job,
+            data_space_roots=tuple(Path(p).absolute() for p in (self.data_space_roots or "").split(":") if p),
             scheduler_rest_url=api,
             catalog_rest_url=f"{api}/catalog",
             contain_tasks=True,
