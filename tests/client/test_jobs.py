@@ -75,6 +75,29 @@ def test_from_the_builtin_catalog(alice: Client) -> None:
     assert caught.value.status == 404
 
 
+def test_a_submission_retried_with_its_idempotency_key_gets_the_same_job(
+    alice: Client, tmp_path: Path
+) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text((EXAMPLES / "hello.yaml").read_text())
+
+    def built(key: str) -> int:
+        return alice.submit(greeting(), idempotency_key=key)
+
+    def uploaded(key: str) -> int:
+        return alice.submit(file, idempotency_key=key)
+
+    def from_catalog(key: str) -> int:
+        return alice.submit_from_catalog("basic-examples", "Replicate", idempotency_key=key)
+
+    for submit in (built, uploaded, from_catalog):
+        key = f"sdk-{tmp_path.name}-{submit.__name__}"
+        first = submit(key)
+        assert submit(key) == first
+        assert submit(f"{key}-other") != first
+        alice.wait_for_job(first, timeout=30)
+
+
 def test_bad_variables_and_workflows_are_refused_before_any_job_exists(alice: Client, tmp_path: Path) -> None:
     before = alice.list_jobs()["total"]
     with pytest.raises(ApiError) as unknown:

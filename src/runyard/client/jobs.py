@@ -38,6 +38,8 @@ class JobsApi:
         workflow: Workflow | str | Path,
         variables: Values | None = None,
         generic_information: Values | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Call[int]:
         """Submit a workflow; returns the new job's id.
 
@@ -46,7 +48,11 @@ class JobsApi:
         XML or runyard YAML workflow. ``variables`` override the workflow's; ``generic_information``
         adds to its GI. An invalid workflow or variable raises ``ApiError`` (400,
         ``invalid_workflow``, each problem in ``details``) and creates no job.
+
+        ``idempotency_key`` (1-255 printable ASCII characters, no space): submitting again with the
+        same key, after a lost answer, returns the first submission's job instead of a second one.
         """
+        headers = _idempotency(idempotency_key)
         if isinstance(workflow, str) and "\n" not in workflow and not workflow.lstrip().startswith("<"):
             workflow = Path(workflow)
         if isinstance(workflow, Path):
@@ -55,14 +61,14 @@ class JobsApi:
                 "variables": json.dumps(dict(variables or {})),
                 "generic_information": json.dumps(dict(generic_information or {})),
             }
-            return Call("POST", "/jobs", _job_id, files=files, data=data)
+            return Call("POST", "/jobs", _job_id, files=files, data=data, headers=headers)
         text = formats.dump_yaml(workflow) if isinstance(workflow, Workflow) else workflow
         body = {
             "workflow": text,
             "variables": dict(variables or {}),
             "generic_information": dict(generic_information or {}),
         }
-        return Call("POST", "/jobs", _job_id, json=body)
+        return Call("POST", "/jobs", _job_id, json=body, headers=headers)
 
     @operation
     def submit_from_catalog(
@@ -72,14 +78,17 @@ class JobsApi:
         variables: Values | None = None,
         generic_information: Values | None = None,
         revision: int | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> Call[int]:
-        """Submit the workflow ``bucket/name`` of the catalog (its latest revision, or ``revision``)."""
+        """Submit the workflow ``bucket/name`` of the catalog (its latest revision, or ``revision``);
+        ``idempotency_key`` as with :meth:`submit`."""
         body = {
             "catalog": {"bucket": bucket, "name": name, "revision": revision},
             "variables": dict(variables or {}),
             "generic_information": dict(generic_information or {}),
         }
-        return Call("POST", "/jobs", _job_id, json=body)
+        return Call("POST", "/jobs", _job_id, json=body, headers=_idempotency(idempotency_key))
 
     @operation
     def list_jobs(
@@ -240,3 +249,7 @@ def _lines() -> Callable[[str], Iterable[str]]:
 
 def _media_type(path: Path) -> str:
     return "application/xml" if path.suffix.lower() == ".xml" else "application/yaml"
+
+
+def _idempotency(key: str | None) -> dict[str, str] | None:
+    return None if key is None else {"Idempotency-Key": key}
