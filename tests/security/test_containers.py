@@ -149,7 +149,7 @@ def test_a_hostile_service_workflow_gets_no_dangerous_container(
     assert answers["allowed"][0] == 201, answers["allowed"]
     assert answers["stopped"][0] == 200 and answers["stopped"][1]["state"] == "MISSING", answers["stopped"]
     expected = {what: reason for what, (_, reason) in ATTACKS.items()}
-    expected["symlink in the userspace to /"] = "is refused"
+    expected["symlink in the userspace to /"] = "symbolic links are not followed"
     expected["the server's data folder"] = "is refused: containers mount only the instance's own folders"
     expected["another user's userspace"] = "is refused"
     for what, reason in expected.items():
@@ -194,3 +194,57 @@ def test_another_users_containers_cannot_be_reached(server: LiveServer, users: l
     with victim.client() as api:
         assert api.post(f"{theirs}/{ref}/stop").json()["state"] == "MISSING"
     assert not containers_of(victim.name)
+
+
+SWAP_CODE = """
+import json, os, pathlib, time
+import httpx
+
+instance = variables["PCA_INSTANCE_ID"]
+api = httpx.Client(
+    base_url=os.environ["RUNYARD_URL"] + "/api/v1",
+    headers={"Authorization": "Bearer " + os.environ["RUNYARD_TOKEN"]},
+    timeout=60,
+)
+containers = f"/service-instances/{instance}/containers"
+page = pathlib.Path(userspace) / "page"
+page.mkdir(parents=True, exist_ok=True)
+(page / "only-this-folder").write_text("mine")
+body = {"name": variables["INSTANCE_NAME"], "image": "runyard/http:1", "command": ["ls", "/mnt"],
+        "volumes": {str(page): "/mnt:ro"}}
+started = api.post(containers, json=body)
+assert started.status_code == 201, started.text
+ref = started.json()["ref"]
+
+def exited():
+    for _ in range(100):
+        if api.get(f"{containers}/{ref}").json()["state"] == "EXITED":
+            return
+        time.sleep(0.1)
+    raise AssertionError("the container did not exit")
+
+exited()
+seen = api.get(f"{containers}/{ref}/logs").text.split()
+page.rename(page.with_name("page-before"))
+page.symlink_to("/")  # the folder the platform checked is now the host's root
+resumed = api.post(f"{containers}/{ref}/resume")  # starting it again mounts its folders anew
+state = api.get(f"{containers}/{ref}").json()["state"]
+print("MARK" + json.dumps([seen, resumed.status_code, resumed.json().get("message"), state]))
+api.post(f"{containers}/{ref}/stop")
+"""
+
+
+def test_a_folder_swapped_for_a_link_is_never_mounted(server: LiveServer, users: list[HostileUser]) -> None:
+    """The checked folder is replaced by a symbolic link to / before the exited container is started
+    again (which makes Docker mount its folders anew): the start is refused, the host's root never
+    mounted."""
+    attacker = users[1]
+    instance = start_service(attacker, "Swap", SWAP_CODE.replace("MARK", MARK))
+    output = attacker.logs(instance["job_submissions"][0]["job_id"])
+    lines = [line.partition(MARK)[2] for line in output.splitlines() if MARK in line]
+    assert lines, output
+    seen, status, message, state = json.loads(lines[0])
+    assert seen == ["only-this-folder"], output
+    assert status == 400 and "'page' is not a folder (symbolic links are not followed)" in message, output
+    assert state == "EXITED", output
+    assert not containers_of(attacker.name)

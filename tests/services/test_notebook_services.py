@@ -7,17 +7,17 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import docker
 import httpx
 import pytest
 from jupyter_server.auth.security import passwd_check
 from websockets.sync.client import connect
 
 from runyard.client import Client
+from runyard.client.documents import ServiceInstance
 from runyard.services.engines import RunState
 from runyard.services.engines.docker import DockerEngine
 from runyard.services.notebooks import jupyter_env, jupyterlab_argv, tensorboard_argv, wait_until_answering
@@ -75,12 +75,10 @@ def _container_name(service: str) -> Iterator[str]:
         DockerEngine().stop(name)
 
 
-def _mount_of(container: str, target: str) -> Path:
-    """The host folder mounted at ``target`` in ``container``."""
-    with closing(docker.from_env()) as daemon:
-        mounts = daemon.containers.get(container).attrs["Mounts"]
-    (source,) = (m["Source"] for m in mounts if m["Destination"] == target)
-    return Path(source)
+def _instance_folder(server: LiveServer, instance: ServiceInstance) -> Path:
+    """The instance's folder on the server's host (the container mounts its subfolders, pinned)."""
+    name = instance["variables"]["INSTANCE_NAME"]
+    return server.data_dir / "services" / instance["owner"] / f"{instance['id']}-{name}"
 
 
 def _processes_naming(text: str) -> list[int]:
@@ -202,7 +200,8 @@ def test_jupyterlab_on_docker_proxyfied_pause_resume_finish(docker_server: LiveS
         assert httpx.get(f"{direct}api/status").status_code == 200
         assert httpx.get(f"{proxied}api/status", headers=bearer).status_code == 200
         kernel = _start_kernel(proxied, bearer)
-        assert (_mount_of(name, "/jupyter") / "runtime" / f"kernel-{kernel}.json").is_file()
+        jupyter = _instance_folder(docker_server, instance) / "jupyter"
+        assert (jupyter / "runtime" / f"kernel-{kernel}.json").is_file()
         channels = f"{http_to_ws(proxied)}api/kernels/{kernel}/channels"
         assert _kernel_info_through(channels, bearer) == "ok"
 

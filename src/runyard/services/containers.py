@@ -9,7 +9,8 @@ service workflow asks the server (``POST /service-instances/{id}/containers``, w
 * no privileged mode, no added capability, no device, no host namespace, no relaxed security option
   (:mod:`runyard.services.engines.docker` refuses those options and always sets ``no-new-privileges``);
 * mounts only of the instance's own folders (``<data>/services/<owner>/<id>-<name>``) and of its owner's
-  userspace, as real folders (their resolved path is what is mounted, and it must lie within those);
+  userspace, named without symbolic links, and pinned (:mod:`runyard.services.mounts`) so that the
+  owner cannot swap them for another folder before Docker mounts them;
 * published ports only the ports reserved for the instance, on 127.0.0.1;
 * memory, process and CPU limits from the server's settings;
 * labels ``runyard.instance=<id>`` and ``runyard.owner=<name>``.
@@ -22,9 +23,10 @@ that way for that instance, and carrying its label.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,6 +44,7 @@ from runyard.services.engines.docker import (
     start_container,
 )
 from runyard.services.instances import ServiceInstance, load_instance, update_instance
+from runyard.services.mounts import pinned, staging_root
 
 INSTANCE_LABEL = "runyard.instance"
 OWNER_LABEL = "runyard.owner"
@@ -87,25 +90,27 @@ class Containers:
         options = parse_options(request.options)  # the refused options first: their reasons are clearest
         _check_name(request.name)
         _check_ports(instance, request.ports)
-        volumes = {
-            str(self._mount_source(instance, source)): _check_target(target)
-            for source, target in [*request.volumes.items(), *(_split_volume(v) for v in options.volumes)]
-        }
+        asked = [*request.volumes.items(), *(_split_volume(v) for v in options.volumes)]
+        sources = [self._allowed_source(instance, source) for source, _ in asked]
+        targets = [_check_target(target) for _, target in asked]
         if not self.engine.has_image(request.image):
             raise InvalidRequestError(
                 f"Docker image {request.image!r} is not on the platform's Docker daemon"
             )
-        ref = start_container(
-            request.name,
-            request.image,
-            ports=request.ports,
-            environment=request.environment,
-            volumes=volumes,
-            command=request.command,
-            options=dataclasses.replace(options, volumes=[]),  # their checked sources are in volumes
-            labels={INSTANCE_LABEL: str(instance.id), OWNER_LABEL: instance.owner},
-            limits=self.limits,
-        )
+        if self.engine.state(request.name) != RunState.MISSING:
+            raise ConflictError(f"a Docker container named {request.name!r} exists already: remove it first")
+        with pinned(sources, staging_root(self.data_dir, request.name)) as paths:
+            ref = start_container(
+                request.name,
+                request.image,
+                ports=request.ports,
+                environment=request.environment,
+                volumes={str(path): target for path, target in zip(paths, targets, strict=True)},
+                command=request.command,
+                options=dataclasses.replace(options, volumes=[]),  # their pinned sources are in volumes
+                labels={INSTANCE_LABEL: str(instance.id), OWNER_LABEL: instance.owner},
+                limits=self.limits,
+            )
         port = next(iter(request.ports.values()), None)
         deployment = {
             "engine": ENGINE,
@@ -114,6 +119,7 @@ class Containers:
             "port": port,
             "node": None,
             "endpoint": None,
+            "mounts": [[str(base), list(names)] for base, names in sources],  # to pin again at a restart
         }
         try:
             return record_deployment(self.automation, instance_id, deployment)
@@ -122,16 +128,27 @@ class Containers:
             raise
 
     def state(self, user: User, instance_id: int, ref: str) -> RunState:
-        return self.engine.state(self._recorded(user, instance_id, ref))
+        self._recorded(user, instance_id, ref)
+        return self.engine.state(ref)
 
     def logs(self, user: User, instance_id: int, ref: str, since: float | None) -> str:
-        return self.engine.logs(self._recorded(user, instance_id, ref), since)
+        self._recorded(user, instance_id, ref)
+        return self.engine.logs(ref, since)
 
     def pause(self, user: User, instance_id: int, ref: str) -> RunState:
         return self._change(self.engine.pause, user, instance_id, ref)
 
     def resume(self, user: User, instance_id: int, ref: str) -> RunState:
-        return self._change(self.engine.resume, user, instance_id, ref)
+        """Unpause, or start again an exited container: its folders are pinned again for Docker to mount
+        them anew (a folder swapped for a link meanwhile is refused)."""
+        deployment = self._recorded(user, instance_id, ref)
+        if self.engine.state(ref) in (RunState.RUNNING, RunState.PAUSED):
+            self.engine.resume(ref)
+        else:
+            folders = [(Path(base), tuple(names)) for base, names in deployment.get("mounts") or []]
+            with pinned(folders, staging_root(self.data_dir, str(deployment["container"]["name"]))):
+                self.engine.resume(ref)
+        return self.engine.state(ref)
 
     def stop(self, user: User, instance_id: int, ref: str) -> RunState:
         return self._change(self.engine.stop, user, instance_id, ref)
@@ -139,9 +156,9 @@ class Containers:
     # -- inside ----------------------------------------------------------------------------------
 
     def _change(self, change: Any, user: User, instance_id: int, ref: str) -> RunState:
-        container = self._recorded(user, instance_id, ref)
-        change(container)
-        return self.engine.state(container)
+        self._recorded(user, instance_id, ref)
+        change(ref)
+        return self.engine.state(ref)
 
     def _running(self, user: User, instance_id: int) -> ServiceInstance:
         instance = self.automation.instance(user, instance_id)
@@ -151,42 +168,39 @@ class Containers:
             )
         return instance
 
-    def _recorded(self, user: User, instance_id: int, ref: str) -> str:
-        """``ref`` when the platform recorded it for the instance and the container carries its label."""
+    def _recorded(self, user: User, instance_id: int, ref: str) -> dict[str, Any]:
+        """The deployment of ``ref`` when the platform recorded it for the instance and the container
+        carries its label (``NotFoundError`` otherwise)."""
         instance = self.automation.instance(user, instance_id)
-        recorded = {str(d.get("ref")) for d in instance.deployments if d.get("engine") == ENGINE}
-        if ref not in recorded:
-            raise NotFoundError(f"service instance {instance_id} has no container {ref}")
-        labels = container_labels(ref)
-        if labels is not None and labels.get(INSTANCE_LABEL) != str(instance_id):
-            raise NotFoundError(f"service instance {instance_id} has no container {ref}")
-        return ref
+        for deployment in instance.deployments:
+            if deployment.get("engine") == ENGINE and deployment.get("ref") == ref and "mounts" in deployment:
+                labels = container_labels(ref)
+                if labels is None or labels.get(INSTANCE_LABEL) == str(instance_id):
+                    return deployment
+        raise NotFoundError(f"service instance {instance_id} has no container {ref}")
 
-    def _mount_source(self, instance: ServiceInstance, source: str) -> Path:
-        """The resolved host folder ``source`` names, when it lies in the instance's own folders or its
-        owner's userspace (``InvalidRequestError`` with the reason otherwise)."""
+    def _allowed_source(self, instance: ServiceInstance, source: str) -> tuple[Path, tuple[str, ...]]:
+        """Where ``source`` lies, as (a folder of the platform's, the names below it), when it is in the
+        instance's own folders or its owner's userspace (``InvalidRequestError`` with the reason)."""
         if not source.startswith("/"):
             raise InvalidRequestError(
                 f"mount {source!r}: only host folders are mounted (an absolute path), not named volumes"
             )
-        resolved = Path(source).resolve()
-        if any(resolved == root or root in resolved.parents for root in self._mount_roots(instance)):
-            if not resolved.is_dir():  # checked second: whether other paths exist is none of its business
-                raise InvalidRequestError(f"mount {source!r}: not an existing folder")
-            return resolved
+        path = Path(os.path.normpath(source))
+        services, spaces = self.data_dir / "services", Spaces(self.data_dir).userspace(instance.owner).parent
+        for base, allowed in (
+            (services, lambda names: len(names) > 1 and names[1].startswith(f"{instance.id}-")),
+            (spaces, lambda names: len(names) > 0),
+        ):
+            if base in path.parents:
+                names = path.relative_to(base).parts
+                if names[0] == instance.owner and allowed(names):
+                    return base, names
         raise InvalidRequestError(
             f"mount {source!r} is refused: containers mount only the instance's own folders "
             f"({services_folder(self.data_dir, instance.owner)}/{instance.id}-...) and the owner's "
             f"userspace ({Spaces(self.data_dir).userspace(instance.owner)})"
         )
-
-    def _mount_roots(self, instance: ServiceInstance) -> Iterator[Path]:
-        services = services_folder(self.data_dir, instance.owner).resolve()
-        if services.is_dir():
-            yield from (
-                p for p in services.iterdir() if p.name.startswith(f"{instance.id}-") and not p.is_symlink()
-            )
-        yield Spaces(self.data_dir).userspace(instance.owner).resolve()
 
 
 def record_deployment(
