@@ -5,6 +5,7 @@ nothing it asked for runs. Another user's containers cannot be read, paused or s
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Iterator
 from contextlib import closing
@@ -248,3 +249,22 @@ def test_a_folder_swapped_for_a_link_is_never_mounted(server: LiveServer, users:
     assert status == 400 and "'page' is not a folder (symbolic links are not followed)" in message, output
     assert state == "EXITED", output
     assert not containers_of(attacker.name)
+
+
+def test_a_task_cannot_reach_the_docker_daemon(server: LiveServer, users: list[HostileUser]) -> None:
+    """Reaching the daemon is root on its host: a task neither inherits its address nor may connect to its
+    socket, even knowing where it is."""
+    socket = os.environ["DOCKER_HOST"].removeprefix("unix://")
+    code = f"""
+import os, socket
+print("DOCKER_HOST" in os.environ)
+probe = socket.socket(socket.AF_UNIX)
+try:
+    probe.connect({socket!r})
+    print("connected")
+except OSError as error:
+    print("refused", error.errno)
+"""
+    run = users[2].run(code)
+    assert run.task_status == "FINISHED", run
+    assert "False" in run.output and "refused" in run.output and "connected" not in run.output, run.output
