@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine.helpers import EXAMPLES, cli
+from engine.helpers import EXAMPLES, cli, cli_json
 
 SCRIPT = '<scriptExecutable><script><code language="cpython">pass</code></script></scriptExecutable>'
 GOOD_TASK = f'\n    <task name="A">{SCRIPT}</task>'
@@ -189,3 +189,25 @@ def test_an_unreachable_or_malformed_store_is_a_clear_error(tmp_path: Path, url:
     )
     assert code == 2
     assert "cannot open the store" in err
+
+
+def test_run_refuses_a_walltime_over_the_default_max_walltime(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text('name: Long\ntasks:\n  A: {walltime: "99999999:00:00", script: {cpython: pass}}\n')
+    code, _, err = cli("run", str(path), "--data-dir", str(tmp_path / "data"))
+    assert code == 2 and "max_walltime" in err, err
+    assert stored_jobs(tmp_path / "data") == 0
+
+
+def test_run_fails_a_job_whose_replicate_asks_1e300_runs(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(
+        "name: Bomb\ntasks:\n"
+        "  Split: {script: {cpython: pass}, flow: {replicate: {script: {cpython: runs = 1e300}}}}\n"
+        "  Process: {depends: [Split], script: {cpython: pass}}\n"
+        "  Merge: {depends: [Process], script: {cpython: pass}}\n"
+    )
+    code, report = cli_json("run", str(path))
+    assert code == 1 and report["status"] == "FAILED"
+    assert len(report["tasks"]) == 3
+    assert "max_replicas" in report["tasks"][0]["error"]
