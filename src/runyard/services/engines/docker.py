@@ -108,11 +108,12 @@ class Limits:
                 )
             memory = asked_memory
         # No swap beyond the memory limit: memswap_limit equal to mem_limit.
+        cpus = min(self.cpus, float(os.cpu_count() or 1))  # Docker refuses more than the host has
         return {
             "mem_limit": memory,
             "memswap_limit": memory,
             "pids_limit": self.pids,
-            "nano_cpus": int(self.cpus * 1e9),
+            "nano_cpus": int(cpus * 1e9),
         }
 
 
