@@ -271,8 +271,9 @@ def test_the_proxy_only_reaches_endpoints_on_ports_reserved_for_the_instance(
         urls = {
             f"http://127.0.0.1:{port}/": "is not reserved for service instance",
             f"http://127.0.0.1:{victim['ports'][0]}/": "is not reserved for service instance",
-            "http://169.254.169.254/latest/meta-data/": "the host must be loopback",
-            f"http://localhost:{port}/": "is not reserved for service instance",
+            "http://169.254.169.254/latest/meta-data/": "the host must be an IPv4 loopback address",
+            f"http://localhost:{port}/": "the host must be an IPv4 loopback address",
+            f"http://[::1]:{port}/": "the host must be an IPv4 loopback address",
         }
         for url, reason in urls.items():
             endpoint = {"id": "e", "url": url, "proxyfied": True}

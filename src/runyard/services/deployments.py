@@ -12,8 +12,8 @@ itself, and it only ever signals or fetches what it recorded.
 - **docker**: the platform starts containers itself (:mod:`runyard.services.containers`) and records
   them; a workflow may only report again a container recorded that way for the instance. Before a kill
   removes it, the server checks it still carries the label ``runyard.instance=<id>`` the platform set.
-- **endpoint**: ``http(s)://`` on loopback or the host of a node running one of the instance's tasks, on a
-  port reserved for the instance (``/ports``); the proxy checks again that the port is still reserved.
+- **endpoint**: on IPv4 loopback or the host of a node running one of the instance's tasks, on a port
+  reserved for the instance (``/ports``); the proxy checks again that the port is still reserved.
 
 Other engines (singularity) cannot be checked from the server and are refused.
 """
@@ -45,7 +45,6 @@ from runyard.services.engines.supervisor import (
 INSTANCE_LABEL = "runyard.instance"
 """Docker label the platform sets on the containers it starts for an instance (its id)."""
 _FIELDS = frozenset({"id", "node", "container", "endpoint", "engine", "ref", "port"})
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,8 @@ def check_endpoint(url: str, scope: Scope) -> None:
         )
     if not (_is_loopback(parts.hostname) or parts.hostname in scope.hosts):
         raise InvalidRequestError(
-            f"endpoint URL {url!r}: the host must be loopback or a node running the instance's tasks"
+            f"endpoint URL {url!r}: the host must be an IPv4 loopback address (127.0.0.1) or a node "
+            "running the instance's tasks"
             f" ({', '.join(sorted(scope.hosts)) or 'none now'})"
         )
     if port not in scope.ports:
@@ -151,10 +151,10 @@ def stop(deployment: Mapping[str, Any], instance_id: int) -> None:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
+    """IPv4 loopback only: a port is reserved once no IPv4 socket holds it, which says nothing of ``::1``
+    (nor of what ``localhost`` may resolve to)."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.IPv4Address(host).is_loopback
     except ValueError:
         return False
 
