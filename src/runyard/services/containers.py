@@ -35,6 +35,7 @@ from runyard.auth import User
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
 from runyard.scheduler.specs import Spaces
 from runyard.services.automation import ServiceAutomation
+from runyard.services.deployments import INSTANCE_LABEL
 from runyard.services.engines import RunState
 from runyard.services.engines.docker import (
     DockerEngine,
@@ -46,7 +47,6 @@ from runyard.services.engines.docker import (
 from runyard.services.instances import ServiceInstance, load_instance, update_instance
 from runyard.services.mounts import pinned, staging_root
 
-INSTANCE_LABEL = "runyard.instance"
 OWNER_LABEL = "runyard.owner"
 ENGINE = "docker"
 #: Docker's own rule for container names.
@@ -169,8 +169,8 @@ class Containers:
         return instance
 
     def _recorded(self, user: User, instance_id: int, ref: str) -> dict[str, Any]:
-        """The deployment of ``ref`` when the platform recorded it for the instance and the container
-        carries its label (``NotFoundError`` otherwise)."""
+        """The deployment of ``ref`` when the platform recorded it for the instance (only its records
+        carry ``mounts``) and the container carries its label (``NotFoundError`` otherwise)."""
         instance = self.automation.instance(user, instance_id)
         for deployment in instance.deployments:
             if deployment.get("engine") == ENGINE and deployment.get("ref") == ref and "mounts" in deployment:
