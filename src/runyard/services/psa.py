@@ -93,12 +93,13 @@ def post_start_service(variables: Variables, scheme: str = "http") -> None:
         "url": variables.get("PA_NODE_URL"),
         "node_source_name": variables.get("PA_NODE_SOURCE"),
     }
+    controlled = engine != "docker"  # the platform recorded the container it started, engine and ref
     deployment = {
         "node": node,
-        "container": {"id": ref, "name": name} if engine == "docker" else None,
+        "container": None if controlled else {"id": ref, "name": name},
         "endpoint": endpoint,
-        "engine": engine,
-        "ref": ref,
+        "engine": engine if controlled else None,
+        "ref": ref if controlled else None,
         "port": int(port) if port else None,
     }
     with client() as api:
