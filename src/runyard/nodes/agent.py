@@ -266,10 +266,16 @@ class Agent:
                 cache, pickled = frames
                 self.static_selection.update(json.loads(cache))
                 spec: TaskSpec = pickle.loads(pickled)
-                if spec.account is not None and not sandboxed:
-                    self._enter_sandbox(spec)
-                    sandboxed = True
-                _write_all(outcome_pipe, self._run(spec))
+                try:
+                    if spec.account is not None and not sandboxed:
+                        self._enter_sandbox(spec)
+                        sandboxed = True
+                    _write_all(outcome_pipe, self._run(spec))
+                except Exception as error:
+                    # Reported (a sandboxed process's standard error is /dev/null), then this process
+                    # ends: a worker half set up or half broken serves nobody else.
+                    _write_all(outcome_pipe, _failure(spec, error))
+                    raise
         except BaseException:
             traceback.print_exc()
             code = 70
@@ -357,6 +363,14 @@ class Agent:
 
     def _send(self, message: dict[str, Any]) -> None:
         self.channel.send_bytes(json.dumps(message).encode())
+
+
+def _failure(spec: TaskSpec, error: Exception) -> bytes:
+    """The frames of a ``done`` message for an execution the task process itself failed to run."""
+    reason = f"the task process failed to run the task: {type(error).__name__}: {error}"
+    outcome = TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=reason)
+    done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
+    return _frame(b"{}") + _frame(done.encode())
 
 
 def _frame(data: bytes) -> bytes:
