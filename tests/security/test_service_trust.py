@@ -4,6 +4,7 @@ API, his own buckets, workflows and service instance; on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -231,6 +232,28 @@ def test_deployments_naming_another_users_process_or_container_are_refused(
         assert api.post(f"/service-instances/{attacker['id']}/kill").status_code == 200
     with server.client(server.admin_token) as admin:
         assert admin.get(f"/service-instances/{victim['id']}").json()["status"] == "RUNNING"
+    assert serves(victim)
+
+
+def test_a_kill_signals_what_was_recorded_not_what_the_state_file_says_later(
+    users: list[HostileUser], server: LiveServer, victim: dict[str, Any]
+) -> None:
+    """Bob's own Static_HTTP is recorded; his task then rewrites its state file with Alice's pids and he
+    kills his instance: his service stops, Alice's does not."""
+    _, bob, _ = users
+    with bob.client() as api:
+        own = start(api, {"service_id": "Static_HTTP", "bucket": "service-automation", "variables": FAST})
+    theirs = json.loads((Path(victim["deployments"][0]["ref"]) / "state.json").read_text())
+    forged = {k: theirs[k] for k in ("supervisor_pid", "supervisor_ticks", "pid", "ticks", "pgid", "sid")}
+    rewritten = bob.run(
+        "import json, pathlib\n"
+        f"state = pathlib.Path({own['deployments'][0]['ref']!r}) / 'state.json'\n"
+        f"state.write_text(json.dumps({{**json.loads(state.read_text()), **{forged!r}}}))\n"
+    )
+    assert rewritten.status == "FINISHED", rewritten
+    with bob.client() as api:
+        assert api.post(f"/service-instances/{own['id']}/kill").status_code == 200
+    assert not serves(own)
     assert serves(victim)
 
 
