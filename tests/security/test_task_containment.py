@@ -278,11 +278,11 @@ def test_a_huge_walltime_does_not_kill_the_node(tmp_path: Path) -> None:
 SANDBOX_CHECK = """
 import ctypes, json, os, sys
 from runyard.nodes.accounts import own_account
-from runyard.nodes.sandbox import enter_sandbox
+from runyard.nodes.sandbox import Sandbox
 private, shown = sys.argv[1], sys.argv[2]
 libc = ctypes.CDLL(None, use_errno=True)
 out = os.dup(1)  # the sandbox points 0, 1 and 2 at /dev/null
-enter_sandbox(own_account(), [shown], [private])
+Sandbox([private]).enter(own_account(), [(shown, 0o700)])
 seen = {}
 def attempt(name, call):
     try:

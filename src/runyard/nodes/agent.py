@@ -39,13 +39,14 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from runyard.errors import NodeError
 from runyard.model import Script, ScriptExecutable
 from runyard.nodes.channel import Channel
 from runyard.nodes.executor import NodeContext, execute
 from runyard.nodes.messages import KillRequest, RunRequest, decode_request, outcome_to_json
 from runyard.nodes.output import prepare_standard_streams
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome, TaskSpec
-from runyard.nodes.sandbox import enter_sandbox, make_undumpable, platform_paths, prepare_folders
+from runyard.nodes.sandbox import Sandbox, make_undumpable, platform_paths
 
 _PR_SET_PDEATHSIG = 1
 _READ_SIZE = 1 << 20
@@ -261,14 +262,15 @@ class Agent:
                 os.close(pidfd)
             os.setsid()
             self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            sandbox = self._prepare_sandbox()
             sandboxed = False
             while (frames := _read_frames(request_pipe, 2)) is not None:
                 cache, pickled = frames
                 self.static_selection.update(json.loads(cache))
                 spec: TaskSpec = pickle.loads(pickled)
                 try:
-                    if spec.account is not None and not sandboxed:
-                        self._enter_sandbox(spec)
+                    if not sandboxed and (spec.account is not None or sandbox is not None):
+                        self._enter_sandbox(spec, sandbox)
                         sandboxed = True
                     _write_all(outcome_pipe, self._run(spec))
                 except Exception as error:
@@ -282,14 +284,28 @@ class Agent:
         finally:
             os._exit(code)
 
-    def _enter_sandbox(self, spec: TaskSpec) -> None:
+    def _prepare_sandbox(self) -> Sandbox | OSError | None:
+        """On a node with private folders, the part of the sandbox that comes before the request
+        (done while the process waits for it); a failure is reported with the request."""
+        if not self.private_dirs:
+            return None
+        try:
+            return Sandbox(self.private_dirs)
+        except OSError as error:
+            return error
+
+    def _enter_sandbox(self, spec: TaskSpec, prepared: Sandbox | OSError | None) -> None:
         """Show the task only its own folders, and run as its account (the worker: for its scope)."""
-        assert spec.account is not None
+        if isinstance(prepared, OSError):
+            raise prepared
+        if spec.account is None:
+            raise NodeError("this node sandboxes every task: a task without an account is refused")
+        sandbox = prepared or Sandbox(self.private_dirs)
         owned = [os.path.dirname(spec.localspace), os.path.dirname(spec.log_path), spec.userspace]
         owned += [spec.services_dir, self._node_for(spec).cachespace]
-        shared = [spec.globalspace, spec.inputspace, spec.outputspace]
-        prepare_folders(spec.account, owned, shared, self.private_dirs)
-        enter_sandbox(spec.account, [*owned, *shared], self.private_dirs)
+        folders: list[tuple[str, int | None]] = [(folder, 0o700) for folder in owned]
+        folders += [(spec.globalspace, 0o1777), (spec.inputspace, None), (spec.outputspace, None)]
+        sandbox.enter(spec.account, folders)
 
     def _node_for(self, spec: TaskSpec) -> NodeContext:
         """The node as ``spec`` sees it: a sandboxed execution gets its owner's part of the cache space."""

@@ -19,6 +19,7 @@ its speed:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -52,40 +53,91 @@ def make_undumpable() -> None:
     _call(_libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")
 
 
-def prepare_folders(
-    account: Account, owned: Iterable[str], shared: Iterable[str], private: Iterable[str]
-) -> None:
-    """As root, before the sandbox: the platform's folders of the execution (those under a private
-    folder; others are left as they are) exist, ``owned`` ones belong to ``account`` alone (0700),
-    ``shared`` ones (the global space) are writable by all, sticky (1777)."""
-    if os.geteuid() != 0:
-        return
-    roots = [os.path.realpath(p) for p in private]
-    for folders, mode, owner in ((owned, 0o700, account.uid), (shared, 0o1777, 0)):
-        for folder in folders:
-            if not folder or not _under_any(os.path.realpath(folder), roots):
+class Sandbox:
+    """The sandbox of one task process, set up in two steps.
+
+    ``Sandbox(private)`` does all that does not depend on the execution (the namespace, the covers,
+    ``/proc``): the node agent's spare process does it while it waits for its request, off the path
+    from a request to its outcome. ``enter`` then shows the execution's folders and drops the rights.
+    Only folders under a private one are bound back; other folders (a job's input space elsewhere)
+    are seen as the account sees them anyway.
+    """
+
+    def __init__(self, private: Iterable[str]) -> None:
+        self.privileged = os.geteuid() == 0
+        self.private = {os.path.abspath(p): os.path.realpath(p) for p in private if os.path.isdir(p)}
+        if self.privileged:
+            _call(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        else:
+            _enter_user_namespace()
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+        # Kept open until ``enter``: once covered, the private folders are reachable only through them
+        # (opened in the new namespace: a bind mount's source must be one of its mounts).
+        self.roots = {r: os.open(r, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for r in self.private.values()}
+        may_traverse = _traversal_check(_OTHERS) if self.privileged else None
+        _show_only(list(self.roots), platform_paths(), may_traverse)
+        if self.privileged:
+            _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "hidepid=invisible")
+
+    def enter(self, account: Account, folders: Iterable[tuple[str, int | None]]) -> None:
+        """Bind the execution's ``(folder, mode)`` back in place, then become ``account`` for good.
+
+        A folder with a mode is made if missing and given it: 0700 ones belong to the account,
+        others to root (the global space: 1777, writable by all, sticky); one without a mode (a job's
+        input space) is bound as it is, if it exists."""
+        for folder, mode in folders:
+            placed = self._place(folder) if folder else None
+            if placed is None:
                 continue
-            os.makedirs(folder, exist_ok=True)
-            status = os.lstat(folder)
-            wrong = status.st_uid != owner or stat.S_IMODE(status.st_mode) != mode
-            if wrong and stat.S_ISDIR(status.st_mode):
-                os.chown(folder, owner, account.gid if owner == account.uid else 0)
-                os.chmod(folder, mode)
+            root, relative, target = placed
+            if mode is not None:
+                self._prepare(account, root, relative, mode)
+            try:
+                source = os.open(relative, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
+            except FileNotFoundError:
+                continue
+            try:
+                _bind(source, target)
+            finally:
+                os.close(source)
+        for fd in self.roots.values():
+            os.close(fd)
+        self.roots.clear()
+        _become(account, self.privileged)
+
+    def _place(self, folder: str) -> tuple[int, str, str] | None:
+        """(descriptor of its private folder, path from there, path to bind it at), or ``None``."""
+        folder = os.path.abspath(folder)
+        for given, real in self.private.items():
+            for base in (given, real):
+                if folder != base and _is_under(folder, base):
+                    relative = os.path.relpath(folder, base)
+                    return self.roots[real], relative, os.path.join(real, relative)
+        return None
+
+    def _prepare(self, account: Account, root: int, relative: str, mode: int) -> None:
+        """The folder exists; as root, with ``mode``, and (0700 ones) the account's."""
+        path = ""
+        for part in relative.split("/"):
+            path = os.path.join(path, part)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o755, dir_fd=root)
+        if not self.privileged:
+            return
+        owner, group = (account.uid, account.gid) if mode == 0o700 else (0, 0)
+        status = os.stat(relative, dir_fd=root, follow_symlinks=False)
+        if stat.S_ISDIR(status.st_mode) and (status.st_uid, stat.S_IMODE(status.st_mode)) != (owner, mode):
+            os.chown(relative, owner, group, dir_fd=root, follow_symlinks=False)
+            os.chmod(relative, mode, dir_fd=root)
 
 
-def enter_sandbox(account: Account, folders: Iterable[str], private: Iterable[str]) -> None:
-    """Confine this (single-threaded) process: of the ``private`` folders, only ``folders`` stay
-    visible; then it runs as ``account`` (as root) or without capabilities (otherwise)."""
-    privileged = os.geteuid() == 0
+#: The traversal rights the covers are computed for, ahead of the request: those of an account that
+#: owns nothing (a ``runAsMe`` account may reach more; covering what it could reach hides nothing it needs).
+_OTHERS = Account(-1, -1)
+
+
+def _become(account: Account, privileged: bool) -> None:
     if privileged:
-        _call(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-    else:
-        _enter_user_namespace()
-    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-    may_traverse = _traversal_check(account) if privileged else None
-    _show_only(_existing(folders), _existing(private), platform_paths(), may_traverse)
-    if privileged:
-        _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "hidepid=invisible")
         os.setgroups(list(account.groups))
         os.setresgid(account.gid, account.gid, account.gid)
         os.setresuid(account.uid, account.uid, account.uid)
@@ -94,7 +146,7 @@ def enter_sandbox(account: Account, folders: Iterable[str], private: Iterable[st
     _call(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
     os.umask(0o077)
     _clean_environment()
-    # Descriptors 1 and 2 write to the agent's log until the execution points them at its own.
+    # Descriptors 0, 1 and 2 were the agent's (its log) until the execution points 1 and 2 at its own.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -110,19 +162,17 @@ def _enter_user_namespace() -> None:
             f.write(text)
 
 
-def _show_only(
-    folders: list[str], private: list[str], platform: list[str], may_traverse: Callable[[str], bool] | None
-) -> None:
-    """Cover each private folder, and each ancestor the account cannot traverse on the way to a
-    folder it needs, with a tmpfs where only the needed folders under it are bound back."""
-    needed = sorted({*(p for p in platform if not _under_any(p, private)), *folders})
+def _show_only(private: list[str], platform: list[str], may_traverse: Callable[[str], bool] | None) -> None:
+    """Cover each private folder, and each ancestor the account cannot traverse on the way to the
+    installation or to a private folder, with a tmpfs where only what is needed is bound back (or
+    made, for a private folder: it is covered next)."""
+    needed = sorted(p for p in platform if not _under_any(p, private))
     covers = set(private)
     if may_traverse is not None:
         for path in [*needed, *private]:
             closed = _first_closed(path, may_traverse)
             if closed is not None and not _under_any(closed, private):
                 covers.add(closed)
-    # Descriptors first: once a folder is covered, its content is reachable only through them.
     sources = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in needed}
     try:
         for cover in sorted(covers, key=len):
