@@ -223,6 +223,8 @@ def test_deployments_naming_another_users_process_or_container_are_refused(
         ({"engine": "process", "ref": forged.result}, "is not this folder's service"),
         ({"engine": "docker", "ref": "0123456789ab"}, "was not started by the platform for service"),
         ({"engine": "singularity", "ref": victim["label"]}, "the platform records only"),
+        ({"engine": "process", "ref": "run\u0000/.."}, "is not in the services folder"),
+        ({"port": [victim["ports"][0]]}, "is not reserved for service instance"),
     ]
     with bob.client() as api:
         for claim, reason in claims:
@@ -297,6 +299,7 @@ def test_the_proxy_only_reaches_endpoints_on_ports_reserved_for_the_instance(
             "http://169.254.169.254/latest/meta-data/": "the host must be an IPv4 loopback address",
             f"http://localhost:{port}/": "the host must be an IPv4 loopback address",
             f"http://[::1]:{port}/": "the host must be an IPv4 loopback address",
+            "http://[::1/": "give SCHEME://HOST:PORT",
         }
         for url, reason in urls.items():
             endpoint = {"id": "e", "url": url, "proxyfied": True}

@@ -78,7 +78,7 @@ def recorded(data: Any, number: int, scope: Scope) -> dict[str, Any]:
             raise InvalidRequestError("a deployment's endpoint needs an 'id' and a 'url'")
         check_endpoint(str(endpoint["url"]), scope)
     port = data.get("port")
-    if port is not None and port not in scope.ports:
+    if port is not None and (not isinstance(port, int) or port not in scope.ports):
         raise InvalidRequestError(f"port {port!r} is not reserved for service instance {scope.instance_id}")
     engine, ref = data.get("engine"), data.get("ref")
     if engine is None and ref is None:
@@ -102,9 +102,9 @@ def recorded(data: Any, number: int, scope: Scope) -> dict[str, Any]:
 def check_endpoint(url: str, scope: Scope) -> None:
     """``InvalidRequestError`` unless ``url`` is ``SCHEME://HOST:PORT…`` on loopback or a host of the
     instance's nodes, on a port reserved for the instance: the proxy fetches it from the server."""
-    parts = urlsplit(url)
     port = _port(url)
-    if not parts.scheme or not parts.hostname or port is None:
+    parts = urlsplit(url) if port is not None else None
+    if parts is None or not parts.scheme or not parts.hostname:
         raise InvalidRequestError(
             f"endpoint URL {url!r}: give SCHEME://HOST:PORT (http and https may omit the port)"
         )
@@ -129,10 +129,10 @@ def endpoint_port_reserved(url: str, ports: tuple[int, ...]) -> bool:
 
 def _port(url: str) -> int | None:
     """The port of ``url`` (http and https have defaults), ``None`` when it has none or a bad one."""
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
+    except ValueError:  # not a URL, or a bad port
         return None
 
 
@@ -161,8 +161,8 @@ def _is_loopback(host: str) -> bool:
 
 def _checked_process(ref: str, scope: Scope) -> tuple[Path, dict[str, int]]:
     """The run folder and the checked pids of a claimed process deployment."""
-    folder = Path(ref).resolve()
-    if not _in_instance_folder(folder, scope):
+    folder = Path(ref).resolve() if ref.startswith("/") and "\0" not in ref else None
+    if folder is None or not _in_instance_folder(folder, scope):
         raise InvalidRequestError(
             f"process {ref!r} is not in the services folder of service instance {scope.instance_id}"
         )
