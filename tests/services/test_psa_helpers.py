@@ -107,7 +107,11 @@ def test_deployments_variables_and_a_finish_decided_by_a_status_file(
         assert instance["status"] == "RUNNING", instance
         (port,) = instance["ports"]
         assert instance["endpoints"] == {
-            "web": {"url": f"http://127.0.0.1:{port}/", "proxyfied": True, "proxyfied_url": "http://proxy/web/"}
+            "web": {
+                "url": f"http://127.0.0.1:{port}/",
+                "proxyfied": True,
+                "proxyfied_url": "http://proxy/web/",
+            }
         }
         assert "scheduleradmins" in instance["groups"]
         assert (instance["variables"]["GREETING"], instance["variables"]["COLOR"]) == ("hello", "blue")
