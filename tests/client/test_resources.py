@@ -50,6 +50,10 @@ def test_admins_manage_accounts(server: LiveServer, admin: Client) -> None:
     with Client(server.url) as bob:
         bob.login("bob_sdk", "first password")
         bob.change_password("bob_sdk", PASSWORD)
+        with pytest.raises(ApiError) as ended:  # the change ended bob's sessions
+            bob.whoami()
+        assert ended.value.status == 401
+        bob.login("bob_sdk", PASSWORD)
         with pytest.raises(ApiError) as other:
             bob.change_password("root", "taken over")
         assert other.value.status == 403

@@ -24,5 +24,6 @@ class UsersApi:
 
     @operation
     def change_password(self, name: str, password: str) -> Call[None]:
-        """Your own password, or anyone's for an admin."""
+        """Your own password, or anyone's for an admin; every session of the account ends, this
+        client's too when the account is its own: log in again with the new password."""
         return Call("PUT", f"/users/{segment(name)}/password", no_body, json={"password": password})
