@@ -17,8 +17,12 @@
     ├── ConflictError                  the object exists already, or its state forbids the change
     └── InvalidRequestError            a value given to an operation is wrong (name, kind, size)
 
-The REST API maps them to 404, 403, 409 and 400 (``WorkflowError`` and ``ScriptError`` are 400,
-``UnknownJobError`` 404, ``InvalidTransitionError`` 409).
+The REST API answers each with a deliberate status (``runyard.api.errors.STATUSES``): the client's
+mistakes are 4xx (``NotFoundError`` and ``UnknownJobError`` 404, ``ForbiddenError`` 403,
+``ConflictError`` and ``InvalidTransitionError`` 409, ``WorkflowError``, ``ScriptError`` and
+``InvalidRequestError`` 400); the platform's own failures are 5xx (``StoreError``,
+``SchedulerError`` and ``NodeError`` 503, a service engine's ``ServiceError`` 502). Errors defined
+beside their side (services, ports, the SDK) are in that table too; a test walks every subclass.
 
 User code never raises these: failures inside user scripts become a FAULTY task with the
 script's traceback, not an exception in the platform.
