@@ -40,23 +40,20 @@ MARIADB_CONTAINER_PORT = 3306
 def start_postgresql(variables: Variables) -> None:
     """The start task of the PostgreSQL service: ``USER`` (``postgres`` when empty), ``PASSWORD``,
     ``DATABASE`` on the engine ``ENGINE`` (``process`` or ``docker``)."""
-    with launch.reporting(variables):
-        user = str(variables.get("USER") or POSTGRESQL_ACCOUNT)
-        password = str(variables.get("PASSWORD") or "")
-        database = str(variables.get("DATABASE") or "")
-        port = launch.service_port(variables)
-        if str(variables.get("ENGINE") or "process") == "docker":
-            settings = {"POSTGRES_USER": user, "POSTGRES_PASSWORD": password, "POSTGRES_DB": database or user}
-            launch.start_container(
-                variables, POSTGRESQL_IMAGE, POSTGRESQL_CONTAINER_PORT, environment=settings
-            )
-        else:
-            home = launch.service_dir(variables)
-            prepare_postgresql(home / "data", user=user, password=password, database=database)
-            command = postgresql_command(home / "data", port, home / "socket")
-            # SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client to leave.
-            launch.start_process(variables, command, env=service_env(), stop_signal=signal.SIGINT)
-        wait_for_postgresql(port)
+    user = str(variables.get("USER") or POSTGRESQL_ACCOUNT)
+    password = str(variables.get("PASSWORD") or "")
+    database = str(variables.get("DATABASE") or "")
+    port = launch.service_port(variables)
+    if str(variables.get("ENGINE") or "process") == "docker":
+        settings = {"POSTGRES_USER": user, "POSTGRES_PASSWORD": password, "POSTGRES_DB": database or user}
+        launch.start_container(variables, POSTGRESQL_IMAGE, POSTGRESQL_CONTAINER_PORT, environment=settings)
+    else:
+        home = launch.service_dir(variables)
+        prepare_postgresql(home / "data", user=user, password=password, database=database)
+        command = postgresql_command(home / "data", port, home / "socket")
+        # SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client to leave.
+        launch.start_process(variables, command, env=service_env(), stop_signal=signal.SIGINT)
+    wait_for_postgresql(port)
 
 
 def wait_for_postgresql(port: int, timeout: float = READY_TIMEOUT) -> None:
@@ -101,21 +98,20 @@ def postgresql_command(data_dir: Path, port: int, socket_dir: Path) -> list[str]
 def start_mariadb(variables: Variables) -> None:
     """The start task of the MySQL service: MariaDB with ``USER``/``PASSWORD`` (both or neither) and
     ``DATABASE`` on the engine ``ENGINE`` (``process`` or ``docker``)."""
-    with launch.reporting(variables):
-        user, password = str(variables.get("USER") or ""), str(variables.get("PASSWORD") or "")
-        database = str(variables.get("DATABASE") or "")
-        if bool(user) != bool(password):
-            raise ServiceFailure("USER and PASSWORD go together: give both or neither")
-        port = launch.service_port(variables)
-        if str(variables.get("ENGINE") or "process") == "docker":
-            settings = {"MARIADB_USER": user, "MARIADB_PASSWORD": password, "MARIADB_DATABASE": database}
-            launch.start_container(variables, MARIADB_IMAGE, MARIADB_CONTAINER_PORT, environment=settings)
-        else:
-            home = launch.service_dir(variables)
-            prepare_mariadb(home / "data", user=user, password=password, database=database)
-            command = mariadb_command(home / "data", port, home / "socket")
-            launch.start_process(variables, command, env=service_env())
-        wait_for_mariadb(port)
+    user, password = str(variables.get("USER") or ""), str(variables.get("PASSWORD") or "")
+    database = str(variables.get("DATABASE") or "")
+    if bool(user) != bool(password):
+        raise ServiceFailure("USER and PASSWORD go together: give both or neither")
+    port = launch.service_port(variables)
+    if str(variables.get("ENGINE") or "process") == "docker":
+        settings = {"MARIADB_USER": user, "MARIADB_PASSWORD": password, "MARIADB_DATABASE": database}
+        launch.start_container(variables, MARIADB_IMAGE, MARIADB_CONTAINER_PORT, environment=settings)
+    else:
+        home = launch.service_dir(variables)
+        prepare_mariadb(home / "data", user=user, password=password, database=database)
+        command = mariadb_command(home / "data", port, home / "socket")
+        launch.start_process(variables, command, env=service_env())
+    wait_for_mariadb(port)
 
 
 def wait_for_mariadb(port: int, timeout: float = READY_TIMEOUT) -> None:

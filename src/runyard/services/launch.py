@@ -15,8 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from runyard.client import ApiError
@@ -37,18 +36,6 @@ def service_port(variables: Variables) -> int:
         port = api.reserve_service_port(psa.instance_id(variables), wanted)
     Path(f"{psa.instance_name(variables)}_port").write_text(str(port), encoding="utf-8")
     return port
-
-
-@contextmanager
-def reporting(variables: Variables) -> Iterator[None]:
-    """A start that fails with ``ServiceFailure`` puts the instance in ERROR with the failure's message
-    as its ``error`` (shown to the user), then fails the task."""
-    try:
-        yield
-    except psa.ServiceFailure as failure:
-        with psa.client() as api:
-            api.update_service_instance(psa.instance_id(variables), status="ERROR", error=str(failure))
-        raise
 
 
 def service_dir(variables: Variables) -> Path:
@@ -99,7 +86,7 @@ def start_container(
     name = psa.instance_name(variables)
     port = _reserved_port(name) or service_port(variables)
     instance = psa.instance_id(variables)
-    with reporting(variables), psa.client() as api:
+    with psa.client() as api:
         try:
             started = api.start_service_container(
                 instance,

@@ -122,8 +122,6 @@ def clean_start_service(variables: Variables) -> None:
     with client() as api:
         identifier = instance_id(variables)
         instance = api.get_service_instance(identifier)
-        if instance["status"] == "ERROR" and instance["error"]:
-            return  # the start said why (runyard.services.launch.reporting)
         if instance["status"] != "RUNNING":
             job = variables.get("PA_JOB_ID", "?")
             failure = variables.get("PA_TASK_ERROR") or "see its task logs"
