@@ -1,7 +1,8 @@
 """Server configuration: flags over ``RUNYARD_*`` environment variables over a TOML file over defaults.
 
 The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
-``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``service_ports``...).
+``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``service_ports``,
+``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``...).
 Relative ``data_dir`` values in a file are relative to the file's folder.
 """
 
