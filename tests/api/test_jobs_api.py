@@ -271,9 +271,10 @@ def test_kill_pause_resume_and_priority(user: httpx.Client) -> None:
     assert user.get(f"/jobs/{job_id}").status_code == 404
 
 
-def test_restart_an_in_error_task(user: httpx.Client, tmp_path: Path) -> None:
-    marker = tmp_path / "fixed"
-    workflow = f"""
+def test_restart_an_in_error_task(user: httpx.Client, server: LiveServer) -> None:
+    # In the user's userspace: a task sees nothing else of the server's folders (pytest's tmp_path included).
+    marker = server.data_dir / "spaces" / "user" / user.get("/me").json()["name"] / "fixed"
+    workflow = """
 name: Flaky
 on_task_error: suspendTask
 tasks:
@@ -282,7 +283,7 @@ tasks:
       language: cpython
       code: |
         import os
-        if not os.path.exists({str(marker)!r}): raise RuntimeError("not fixed yet")
+        if not os.path.exists(os.path.join(userspace, "fixed")): raise RuntimeError("not fixed yet")
         result = "fixed"
 """
     job_id = user.post("/jobs", json={"workflow": workflow}).json()["id"]
