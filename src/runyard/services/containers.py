@@ -99,7 +99,8 @@ class Containers:
             )
         if self.engine.state(request.name) != RunState.MISSING:
             raise ConflictError(f"a Docker container named {request.name!r} exists already: remove it first")
-        with pinned(sources, staging_root(self.data_dir, request.name)) as paths:
+        staging = staging_root(self.data_dir)  # a folder of its own: two starts never share binds
+        with pinned(sources, staging) as paths:
             ref = start_container(
                 request.name,
                 request.image,
@@ -120,6 +121,7 @@ class Containers:
             "node": None,
             "endpoint": None,
             "mounts": [[str(base), list(names)] for base, names in sources],  # to pin again at a restart
+            "staging": str(staging),
         }
         try:
             return record_deployment(self.automation, instance_id, deployment)
@@ -146,7 +148,7 @@ class Containers:
             self.engine.resume(ref)
         else:
             folders = [(Path(base), tuple(names)) for base, names in deployment.get("mounts") or []]
-            with pinned(folders, staging_root(self.data_dir, str(deployment["container"]["name"]))):
+            with pinned(folders, Path(str(deployment["staging"]))):
                 self.engine.resume(ref)
         return self.engine.state(ref)
 

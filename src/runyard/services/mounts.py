@@ -4,7 +4,7 @@ The folders a service's container may mount belong to its owner, whose tasks may
 above it) with a symbolic link to ``/`` between the platform's check and Docker's mount, which would give
 the container the host's root. So the platform opens each folder one name at a time without following
 symbolic links, from a folder of its own that users cannot change, and (when the server runs as root)
-binds what it opened onto ``<data>/containers/<container name>/<n>``, a folder only root reaches, for
+binds what it opened onto ``<data>/containers/<random>/<n>``, a folder only root reaches, for
 the time Docker takes to start the container; Docker mounts that. A started container keeps its own
 mounts, so the binds are undone at once; starting an exited container again pins its folders again, by
 their names, which refuses a folder swapped for a link meanwhile. Without root no bind is possible: the
@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -34,9 +35,10 @@ MNT_DETACH = 2
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
-def staging_root(data_dir: Path, container: str) -> Path:
-    """Where the folders of container ``container`` are bound while it starts."""
-    return data_dir / "containers" / container
+def staging_root(data_dir: Path) -> Path:
+    """A new folder where a container's folders are bound while it starts (Docker's record of the
+    container names it: a start of the container again binds them there again)."""
+    return data_dir / "containers" / uuid.uuid4().hex
 
 
 @contextmanager
