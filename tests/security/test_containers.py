@@ -225,7 +225,11 @@ def exited():
     raise AssertionError("the container did not exit")
 
 exited()
-seen = api.get(f"{containers}/{ref}/logs").text.split()
+for _ in range(100):  # the daemon may copy the output a moment after the exit
+    seen = api.get(f"{containers}/{ref}/logs").text.split()
+    if seen:
+        break
+    time.sleep(0.1)
 page.rename(page.with_name("page-before"))
 page.symlink_to("/")  # the folder the platform checked is now the host's root
 resumed = api.post(f"{containers}/{ref}/resume")  # starting it again mounts its folders anew
