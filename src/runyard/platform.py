@@ -15,9 +15,7 @@ from runyard.errors import NodeError, Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
 from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.accounts import can_switch_accounts
-from runyard.nodes.accounts import can_switch_accounts
 from runyard.nodes.local import LocalNodeSource
-from runyard.nodes.sandbox import make_undumpable
 from runyard.nodes.sandbox import make_undumpable
 from runyard.reports import JobReport, job_report
 from runyard.scheduler.loop import JobEvent, NodeView, Scheduler, SpecHook
@@ -86,7 +84,6 @@ class Platform:
     ) -> Future[JobState]:
         """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set)."""
         self._check_accounts(workflow, owner)
-        self._check_accounts(workflow, owner)
         job = prepare_job(
             workflow,
             variables,
@@ -98,20 +95,6 @@ class Platform:
             spaces=self.scheduler.spaces,
         )
         return self.scheduler.submit_later(job)
-
-    def _check_accounts(self, workflow: Workflow, owner: str) -> None:
-        """A ``runAsMe`` task needs an OS account for its owner (``user_mapping``) and a server that can
-        switch to it: refused with the reason, never run as another account."""
-        asking = [task.name for task in workflow.tasks if task.run_as_me]
-        if not asking or not self.settings.contain_tasks:
-            return  # ``runyard run``: the tasks already run as the user who runs the workflow
-        if not can_switch_accounts():
-            reason = "the server does not run as root: it cannot run a task as another OS account"
-        elif owner not in self.settings.user_mapping:
-            reason = f"user {owner!r} is not mapped to an OS account (setting user_mapping)"
-        else:
-            return
-        raise WorkflowError([Problem(f"runAsMe: {reason}", task=name, field="runAsMe") for name in asking])
 
     def _check_accounts(self, workflow: Workflow, owner: str) -> None:
         """A ``runAsMe`` task needs an OS account for its owner (``user_mapping``) and a server that can
@@ -192,15 +175,6 @@ class Platform:
     def listen(self, listener: Callable[[JobEvent], None]) -> None:
         """Call ``listener(JobEvent)`` after each stored change."""
         self.scheduler.add_listener(listener)
-
-
-def _make_private(settings: Settings) -> None:
-    """The data folder is the platform's alone (0700, keys 0600), and so are this process's memory
-    and environment (``PR_SET_DUMPABLE 0``): tasks, even of the same uid, read neither."""
-    make_undumpable()
-    settings.data_dir.chmod(0o700)
-    for key in settings.data_dir.glob("*.key"):
-        key.chmod(0o600)
 
 
 def _make_private(settings: Settings) -> None:
