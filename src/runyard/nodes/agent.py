@@ -147,9 +147,13 @@ class Agent:
             self._watch(running, ready)
         if self.channel.fileno() in ready:
             try:
-                self._handle(decode_request(self.channel.recv_bytes()))
+                message = self.channel.recv_buffer()
             except (EOFError, OSError):
                 return False
+            try:
+                self._handle(decode_request(message))
+            finally:
+                _wipe(message)  # a spec holds its owner's secrets: none is left for the next forks
         return True
 
     def _watch(self, running: _TaskProcess, ready: list[int]) -> None:
@@ -195,11 +199,13 @@ class Agent:
             process.deadline = process.started_at + request.walltime
         self.running = process
         # The worker's copy of the static selection cache may be behind: it gets the agent's.
-        frames = _frame(json.dumps(self.static_selection).encode()) + _frame(request.spec)
+        cache = _frame(json.dumps(self.static_selection).encode())
+        frames = (cache, _HEADER.pack(len(request.spec)), request.spec)
         assert process.request_pipe is not None
         # A task process that died meanwhile shows up through its pidfd: the write error is moot.
         with contextlib.suppress(OSError):
-            _write_all(process.request_pipe, frames)
+            for frame in frames:
+                _write_all(process.request_pipe, frame)
         if not process.reusable:
             os.close(process.request_pipe)
             process.request_pipe = None
@@ -321,20 +327,22 @@ class Agent:
         done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
         return _frame(json.dumps(learnt).encode()) + _frame(done.encode())
 
-    def _reported(self, running: _TaskProcess) -> bytes | None:
+    def _reported(self, running: _TaskProcess) -> memoryview | None:
         """The ``done`` message the task process wrote, once whole (the static selection answers it
         learnt are taken in on the way)."""
         if running.outcome_pipe is not None:
+            chunk = bytearray(_READ_SIZE)  # read in place, wiped: an outcome holds its owner's values
             with contextlib.suppress(BlockingIOError):
-                while chunk := os.read(running.outcome_pipe, _READ_SIZE):
-                    running.data += chunk
+                while count := os.readv(running.outcome_pipe, [chunk]):
+                    running.data += memoryview(chunk)[:count]
                 os.close(running.outcome_pipe)  # end of input: the process is exiting
                 running.outcome_pipe = None
+            _wipe(chunk)
         frames = _split_frames(running.data, 2)
         if frames is None:  # not all there yet, or cut short by a kill
             return None
         learnt, done = frames
-        self.static_selection.update(json.loads(learnt))
+        self.static_selection.update(json.loads(bytes(learnt)))
         return done
 
     def _death(self, running: _TaskProcess, status: int) -> bytes:
@@ -355,12 +363,13 @@ class Agent:
         died.started_at, died.finished_at = running.started_at, time.time()
         return json.dumps({"type": "done", "outcome": outcome_to_json(died)}).encode()
 
-    def _report(self, process: _TaskProcess, done: bytes) -> None:
+    def _report(self, process: _TaskProcess, done: bytes | memoryview) -> None:
         """Forward the outcome; a one-shot process is left to exit, a live worker waits for more."""
         self.running = None
         process.request, process.deadline, process.stopped = None, None, None
-        process.data.clear()
         self.channel.send_bytes(done)
+        _wipe(process.data)  # ``done`` is a view into it
+        process.data = bytearray()
         if not process.reusable:
             self.spare = self._fork(reusable=False)
 
@@ -393,7 +402,12 @@ def _frame(data: bytes) -> bytes:
     return _HEADER.pack(len(data)) + data
 
 
-def _split_frames(data: bytes | bytearray, count: int) -> list[bytes] | None:
+def _wipe(buffer: bytearray) -> None:
+    """Zero ``buffer`` in place: what it held leaves this process's memory (and that of its next forks)."""
+    buffer[:] = bytes(len(buffer))
+
+
+def _split_frames(data: bytes | bytearray, count: int) -> list[memoryview] | None:
     """The first ``count`` length-prefixed frames of ``data``, or ``None`` if they are not all there."""
     frames, offset = [], 0
     for _ in range(count):
@@ -403,7 +417,7 @@ def _split_frames(data: bytes | bytearray, count: int) -> list[bytes] | None:
         offset += _HEADER.size
         if len(data) < offset + size:
             return None
-        frames.append(bytes(data[offset : offset + size]))
+        frames.append(memoryview(data)[offset : offset + size])
         offset += size
     return frames
 
@@ -432,7 +446,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return bytes(data)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

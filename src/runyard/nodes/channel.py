@@ -22,12 +22,27 @@ class Channel:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def send_bytes(self, data: bytes) -> None:
-        self.sock.sendall(_HEADER.pack(len(data)) + data)
+    def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
+        """Send one message; ``data`` is not copied (its sender may wipe it afterwards)."""
+        self.sock.sendall(_HEADER.pack(len(data)))
+        self.sock.sendall(data)
 
     def recv_bytes(self) -> bytes:
+        return bytes(self.recv_buffer())
+
+    def recv_buffer(self) -> bytearray:
+        """The next message, received in place into a buffer of its own: no other copy of it is left
+        in this process's memory once the caller has wiped the buffer."""
         (size,) = _HEADER.unpack(self._exactly(_HEADER.size))
-        return self._exactly(size)
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        received = 0
+        while received < size:
+            count = self.sock.recv_into(view[received:], min(size - received, 1 << 20))
+            if not count:
+                raise EOFError("channel closed")
+            received += count
+        return buffer
 
     def shutdown(self) -> None:
         """Signal end of stream both ways (a reader blocked on either end wakes up with EOF)."""

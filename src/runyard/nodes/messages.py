@@ -28,7 +28,7 @@ class RunRequest:
     fork: bool
     localspace: str
     scope: str | None  # what a fork=False worker is sandboxed for (runyard.nodes.sandbox); None: unsandboxed
-    spec: bytes
+    spec: bytes | memoryview  # a view into the received message, which the agent wipes once passed on
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,13 @@ def encode_kill(task_id: str, execution: int) -> bytes:
     return json.dumps({"type": "kill", "task_id": task_id, "execution": execution}).encode() + b"\n"
 
 
-def decode_request(data: bytes) -> RunRequest | KillRequest:
-    """The inverse of ``encode_run`` / ``encode_kill``; the spec is left pickled."""
-    line, _, payload = data.partition(b"\n")
-    header = json.loads(line)
+def decode_request(data: bytes | bytearray) -> RunRequest | KillRequest:
+    """The inverse of ``encode_run`` / ``encode_kill``; the spec is left pickled, not copied."""
+    end = data.index(b"\n")
+    header = json.loads(bytes(data[:end]))
     if header.pop("type") == "kill":
         return KillRequest(**header)
-    return RunRequest(**header, spec=payload)
+    return RunRequest(**header, spec=memoryview(data)[end + 1 :])
 
 
 _OUTCOME_FIELDS = [f.name for f in dataclasses.fields(TaskOutcome)]
