@@ -8,14 +8,13 @@ attempt failed safely. Later features are attacked the same way: push a service 
 
 from __future__ import annotations
 
-import json
 import textwrap
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from support.server import LiveServer, bearer
+from support.server import LiveServer, bearer, wait_for
 
 
 @dataclass(frozen=True)
@@ -80,12 +79,7 @@ class HostileUser:
     def wait(self, job_id: int, timeout: float = 60) -> dict[str, Any]:
         """The job once it has ended (its event stream closes at its end)."""
         with self.client() as api:
-            with api.stream("GET", f"/jobs/{job_id}/events", timeout=timeout) as stream:
-                for line in stream.iter_lines():
-                    if line.startswith("data:"):
-                        json.loads(line[5:])
-            job: dict[str, Any] = api.get(f"/jobs/{job_id}").json()
-        return job
+            return wait_for(api, job_id, timeout)
 
     def logs(self, job_id: int, task: str | None = None) -> str:
         with self.client() as api:

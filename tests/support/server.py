@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import socket
 import threading
 import time
@@ -69,6 +70,16 @@ class LiveServer:
         """An httpx client on ``/api/v1`` sending ``token`` as a bearer token."""
         headers = bearer(token) if token else {}
         return httpx.Client(base_url=self.api, headers=headers, timeout=30, **options)
+
+
+def wait_for(client: httpx.Client, job_id: int, timeout: float = 60) -> dict[str, Any]:
+    """The job once it has ended, read after its event stream closed (it closes at the job's end)."""
+    with client.stream("GET", f"/jobs/{job_id}/events", timeout=timeout) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                json.loads(line[5:])
+    job: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+    return job
 
 
 def bearer(token: str) -> dict[str, str]:
