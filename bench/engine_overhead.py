@@ -5,13 +5,15 @@ Prints figures and asserts nothing. Measured, each system on 2 workers:
 - wall time from submission to the end of N independent no-op tasks (default 1,000), for
   runyard (a job of ``cpython`` tasks whose code is ``pass``; SQLite, and PostgreSQL with
   ``--database-url``; and on SQLite the same tasks with ``fork=False``, run in each node's
-  worker), a Dask ``LocalCluster(n_workers=2, threads_per_worker=1)`` mapping a no-op function,
+  worker; and the same two "contained": on a platform configured as a server configures it, every
+  task sandboxed and, when this runs as root, run as its owner's dedicated OS account), a Dask
+  ``LocalCluster(n_workers=2, threads_per_worker=1)`` mapping a no-op function,
   and ``subprocess.run([sys.executable, "-c", "pass"])`` over 2 threads; each system is
   started before the clock starts (its start time is printed apart) and stopped after, so that one
   system's idle processes never share the machine with another's run;
 - CPU time (user + system) of the whole process tree over that window: this process plus every
   descendant, reaped ones included (they are counted in their parent's ``children_*`` times);
-- submit-to-first-start latency of 1-task jobs on an already started platform;
+- submit-to-first-start latency of 1-task jobs on an already started platform (and contained);
 - peak memory of the whole platform (this process and its descendants) during a 10,000-task job.
   The memory run comes first, before Dask is imported, so that Dask's modules are not counted.
 
@@ -23,6 +25,9 @@ Usage::
 
 With ``--database-url`` (PostgreSQL) every runyard run gets a new scratch database on that
 server, dropped afterwards; the server's own processes are not in the measured tree.
+
+Run against a checkout from before the containment (``PYTHONPATH=<checkout>/src``), the contained
+rows are left out: that code has no server configuration that sandboxes tasks.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import argparse
 import itertools
 import logging
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -48,10 +54,19 @@ import psutil
 import sqlalchemy as sa
 
 from report import load_line, print_table, verdict
+from runyard.auth.users import add_user
 from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
 from runyard.platform import Platform
+from runyard.server.config import ServerConfig
 from runyard.settings import Settings
 from runyard.store.jobs import load_executions
+
+try:
+    from runyard.server.task_start import task_account_hook
+except ImportError:  # runyard from before the containment (issue 9): no contained rows
+    CONTAINMENT = False
+else:
+    CONTAINMENT = True
 
 WORKERS = 2
 MB = 1024 * 1024
@@ -196,22 +211,45 @@ def scratch_database(url: str | None) -> Iterator[str | None]:
         server.dispose()
 
 
+#: The owner of every benchmark job (``Platform.submit``'s default).
+OWNER = "local"
+
+
+def contained_platform(folder: Path, database_url: str | None) -> Platform:
+    """A platform as a server makes it (``runyard.api.app``): its settings from a ``ServerConfig``
+    (``contain_tasks``: the data folder private, tasks sandboxed) and the hook that gives each task
+    its owner's OS account. The server's other hooks (credentials, catalog scripts, job token) are
+    left out: they are not the containment. The owner is a user of the store, as on a server."""
+    settings = ServerConfig(data_dir=folder, database_url=database_url, nodes=WORKERS).settings()
+    platform = Platform(settings, spec_hooks=(task_account_hook(settings),))
+    with platform.engine.begin() as connection:
+        add_user(connection, OWNER, secrets.token_urlsafe())
+    return platform
+
+
 @contextmanager
-def started_platform(database_url: str | None) -> Iterator[tuple[Platform, float]]:
+def started_platform(
+    database_url: str | None, *, contained: bool = False
+) -> Iterator[tuple[Platform, float]]:
     """A platform with 2 local nodes on a fresh store, and the seconds it took to start."""
     with (
         tempfile.TemporaryDirectory(prefix="runyard-bench-") as folder,
         scratch_database(database_url) as url,
     ):
         began = time.perf_counter()
-        with Platform(Settings(data_dir=Path(folder), database_url=url, nodes=WORKERS)) as platform:
+        platform = (
+            contained_platform(Path(folder), url)
+            if contained
+            else Platform(Settings(data_dir=Path(folder), database_url=url, nodes=WORKERS))
+        )
+        with platform:
             yield platform, time.perf_counter() - began
 
 
 def run_job(platform: Platform, workflow: Workflow) -> tuple[int, float]:
     """Submit, wait for the end; the job id and the wall time. Raises if the job did not finish."""
     began = time.perf_counter()
-    job = platform.submit(workflow)
+    job = platform.submit(workflow, owner=OWNER)
     status = platform.wait(job)
     wall = time.perf_counter() - began
     if status is not JobStatus.FINISHED:
@@ -221,9 +259,11 @@ def run_job(platform: Platform, workflow: Workflow) -> tuple[int, float]:
     return job, wall
 
 
-def run_runyard(tasks: int, database_url: str | None, fork: bool | None = None) -> Run:
+def run_runyard(
+    tasks: int, database_url: str | None, fork: bool | None = None, *, contained: bool = False
+) -> Run:
     workflow = noop_workflow(tasks, fork=fork)
-    with started_platform(database_url) as (platform, start):
+    with started_platform(database_url, contained=contained) as (platform, start):
         before = tree_cpu()
         _, wall = run_job(platform, workflow)
         return Run(start, wall, tree_cpu() - before)
@@ -272,13 +312,13 @@ class Latency:
     job_wall: list[float]  # submit call -> wait() returns
 
 
-def measure_first_start(samples: int, database_url: str | None) -> Latency:
+def measure_first_start(samples: int, database_url: str | None, *, contained: bool = False) -> Latency:
     """1-task jobs one after the other on a started platform (none of them is a warm-up)."""
     workflow = noop_workflow(1, name="Latency")
     dispatched: list[float] = []
     on_node: list[float] = []
     walls: list[float] = []
-    with started_platform(database_url) as (platform, _):
+    with started_platform(database_url, contained=contained) as (platform, _):
         for _ in range(samples):
             submitted = time.time()
             job, wall = run_job(platform, workflow)
@@ -374,7 +414,9 @@ def print_walls(runs: dict[str, list[Run]], tasks: int) -> None:
     )
 
 
-def print_targets(runs: dict[str, list[Run]], latency: Latency, memory: list[tuple[str, Memory]]) -> None:
+def print_targets(
+    runs: dict[str, list[Run]], latencies: list[tuple[str, Latency]], memory: list[tuple[str, Memory]]
+) -> None:
     def median_wall(name: str) -> float:
         return statistics.median(r.wall for r in runs[name])
 
@@ -392,17 +434,19 @@ def print_targets(runs: dict[str, list[Run]], latency: Latency, memory: list[tup
             f"than an interpreter per task)   target ≥ {TARGET_VS_SUBPROCESS:.0f}{TIMES} faster: "
             f"{verdict(1 / vs_subprocess >= TARGET_VS_SUBPROCESS)}"
         )
-    on_node = statistics.median(latency.on_node)
-    print(
-        f"\nFirst start of a 1-task job on a started platform (median of {len(latency.on_node)}; min … max)"
-    )
-    for label, values in [
-        ("submit → dispatched to a node (task started_at)", latency.dispatched),
-        ("submit → running on the node (execution started_at)", latency.on_node),
-        ("submit → wait() returns FINISHED", latency.job_wall),
-    ]:
-        print(f"  {label}: {ms(statistics.median(values))} ({ms(min(values))} … {ms(max(values))})")
-    print(f"  target < {ms(TARGET_FIRST_START)} (on the node): {verdict(on_node < TARGET_FIRST_START)}")
+    for platform, latency in latencies:
+        on_node = statistics.median(latency.on_node)
+        print(
+            f"\nFirst start of a 1-task job on a started platform, {platform} "
+            f"(median of {len(latency.on_node)}; min … max)"
+        )
+        for label, values in [
+            ("submit → dispatched to a node (task started_at)", latency.dispatched),
+            ("submit → running on the node (execution started_at)", latency.on_node),
+            ("submit → wait() returns FINISHED", latency.job_wall),
+        ]:
+            print(f"  {label}: {ms(statistics.median(values))} ({ms(min(values))} … {ms(max(values))})")
+        print(f"  target < {ms(TARGET_FIRST_START)} (on the node): {verdict(on_node < TARGET_FIRST_START)}")
     for name, m in memory:
         print(
             f"\n{m.tasks:,}-task job, {name}: wall {m.wall:.1f} s ({ms(m.wall / m.tasks)}/task), "
@@ -419,9 +463,25 @@ def print_targets(runs: dict[str, list[Run]], latency: Latency, memory: list[tup
         )
 
 
+def print_containment(runs: dict[str, list[Run]], tasks: int) -> None:
+    """Each contained row against the same row uncontained: ratios of medians, and the difference
+    per task (what the sandbox and the account switch cost each task)."""
+    print("\nContained / uncontained (medians; the difference per task)")
+    for contained in [n for n in runs if CONTAINED in n]:
+        plain = contained.replace(CONTAINED, "")
+        wall = [statistics.median(r.wall for r in runs[n]) for n in (contained, plain)]
+        cpu = [statistics.median(r.cpu.total for r in runs[n]) for n in (contained, plain)]
+        print(
+            f"  {contained} / {plain}: wall {wall[0] / wall[1]:.2f}{TIMES} "
+            f"({ms((wall[0] - wall[1]) / tasks)}/task), "
+            f"CPU {cpu[0] / cpu[1]:.2f}{TIMES} ({ms((cpu[0] - cpu[1]) / tasks)}/task)"
+        )
+
+
 BACKEND_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
 DASK = "Dask LocalCluster"
 SUBPROCESS = "subprocess"
+CONTAINED = " contained"
 
 
 def runyard_label(database_url: str | None) -> str:
@@ -470,19 +530,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     for url in databases:
         progress(f"memory run: {args.memory_tasks:,} tasks on {runyard_label(url)}")
         memory.append((runyard_label(url), measure_memory(args.memory_tasks, url)))
-    progress(f"first-start latency: {args.latency_samples} 1-task jobs")
-    latency = measure_first_start(args.latency_samples, None)
+    containment = [False, True] if CONTAINMENT else [False]
+    latencies = []
+    for contained in containment:
+        label = runyard_label(None) + (CONTAINED if contained else "")
+        progress(f"first-start latency: {args.latency_samples} 1-task jobs on {label}")
+        latencies.append((label, measure_first_start(args.latency_samples, None, contained=contained)))
 
     systems: dict[str, Callable[[], Run]] = {
         runyard_label(u): partial(run_runyard, args.tasks, u) for u in databases
     }
-    systems[f"{runyard_label(None)} fork=false"] = partial(run_runyard, args.tasks, None, fork=False)
+    for contained in containment:
+        suffix = CONTAINED if contained else ""
+        if contained:
+            systems[runyard_label(None) + suffix] = partial(run_runyard, args.tasks, None, contained=True)
+        systems[f"{runyard_label(None)}{suffix} fork=false"] = partial(
+            run_runyard, args.tasks, None, fork=False, contained=contained
+        )
     systems[DASK] = partial(run_dask, args.tasks)
     systems[SUBPROCESS] = partial(run_subprocesses, args.tasks)
     runs = measure_walls(systems, args.repeat, progress)
 
     print_walls(runs, args.tasks)
-    print_targets(runs, latency, memory)
+    print_targets(runs, latencies, memory)
+    if CONTAINMENT:
+        print_containment(runs, args.tasks)
     print(f"\nat end: {load_line()}")
 
 
