@@ -53,6 +53,7 @@ from pathlib import Path
 import psutil
 import sqlalchemy as sa
 
+import runyard
 from report import load_line, print_table, verdict
 from runyard.auth.users import add_user
 from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
@@ -524,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     databases: list[str | None] = [None] if args.database_url is None else [None, args.database_url]
     print(f"runyard engine overhead, {time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}")
+    print(f"runyard from {Path(runyard.__file__).parent}")
     print(f"at start: {load_line()} (the machine is shared: read the figures with it)", flush=True)
 
     memory = []
