@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import textwrap
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import runyard
 from runyard.model import Script, ScriptExecutable
 from runyard.nodes.local import LocalNodeSource
 from runyard.nodes.protocol import NodeDown, OutcomeKind, TaskSpec
@@ -314,9 +316,13 @@ def _check_unprivileged_sandbox(home: Path) -> None:
     shown.mkdir(parents=True)
     (private / "secret.key").write_text("the platform's key")
     (shown / "mine.txt").write_text("mine")
+    # runyard's source where nobody can read it (a clone may sit under a folder closed to others).
+    source = home / "src"
+    shutil.copytree(
+        Path(runyard.__file__).parent, source / "runyard", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for path in (home, *home.rglob("*")):
         os.chown(path, 65534, 65534)
-    source = Path(__file__).parents[2] / "src"
     command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3"]
     environment = {"PYTHONPATH": str(source), "PATH": os.environ["PATH"], **SERVER_ONLY}
     answer = subprocess.run(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,13 +32,15 @@ def sqlite_server() -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def private_server() -> Iterator[LiveServer]:
     """A server whose data folder sits under a folder only root may traverse (a clone in /root, a
-    ``mktemp -d`` folder): services must start all the same (finding 11)."""
-    root = tmp_path_factory.mktemp("private")
-    root.chmod(0o700)
-    with live_server(root / "server", nodes=2) as started:
-        yield started
+    ``mktemp -d`` folder): services must start all the same (finding 11). A short path: the databases'
+    sockets live under the data folder, and pytest's own folders can make them longer than a socket
+    path may be."""
+    with tempfile.TemporaryDirectory(prefix="runyard-") as root:
+        os.chmod(root, 0o700)
+        with live_server(Path(root) / "server", nodes=2) as started:
+            yield started
 
 
 @pytest.fixture
