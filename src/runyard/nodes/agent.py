@@ -16,6 +16,10 @@ message as it is, and reaps a one-shot process once it has exited, off the criti
 
 A spec that names an account (the server sets it) runs sandboxed (``runyard.nodes.sandbox``): the
 task process enters the sandbox before it runs anything of the spec's, the worker once for its scope.
+
+The answers of static selection scripts are cached here per owner: an execution receives its owner's
+answers only, and what it reports having learnt (user code may forge it) goes to that owner's answers
+only, so no user's task changes where another user's tasks may run.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ _HEADER = struct.Struct("!Q")
 _WARM_UP_RUNS = 20
 #: Longest wait in ``select`` (seconds): a deadline further away is checked again after it.
 _MAX_WAIT = 3600.0
+#: Most static selection answers kept per owner: what an execution reports beyond it is dropped.
+_MAX_ANSWERS = 1024
 
 
 @dataclass
@@ -89,7 +95,7 @@ class Agent:
         self.channel = channel
         self.node = node
         self.private_dirs = private_dirs  # hidden from sandboxed executions (the data folder)
-        self.static_selection: dict[str, bool] = {}
+        self.static_selection: dict[str, dict[str, bool]] = {}  # owner -> static_key -> answer
         self.spare: _TaskProcess | None = None
         self.worker: _TaskProcess | None = None  # fork=False executions; forked on first use
         self.running: _TaskProcess | None = None
@@ -127,7 +133,7 @@ class Agent:
                 executable=no_op, localspace=os.path.join(folder, "localspace"),
                 log_path=os.path.join(folder, "log"),
             )  # fmt: skip
-            self._run(pickle.loads(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)))
+            self._run(pickle.loads(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)), {})
         shutil.rmtree(folder, ignore_errors=True)
 
     def _serve_once(self) -> bool:
@@ -198,8 +204,7 @@ class Agent:
         if request.walltime is not None:
             process.deadline = process.started_at + request.walltime
         self.running = process
-        # The worker's copy of the static selection cache may be behind: it gets the agent's.
-        cache = _frame(json.dumps(self.static_selection).encode())
+        cache = _frame(json.dumps(self.static_selection.get(request.owner, {})).encode())
         frames = (cache, _HEADER.pack(len(request.spec)), request.spec)
         assert process.request_pipe is not None
         # A task process that died meanwhile shows up through its pidfd: the write error is moot.
@@ -272,13 +277,12 @@ class Agent:
             sandboxed = False
             while (frames := _read_frames(request_pipe, 2)) is not None:
                 cache, pickled = frames
-                self.static_selection.update(json.loads(cache))
                 spec: TaskSpec = pickle.loads(pickled)
                 try:
                     if not sandboxed and (spec.account is not None or sandbox is not None):
                         self._enter_sandbox(spec, sandbox)
                         sandboxed = True
-                    _write_all(outcome_pipe, self._run(spec))
+                    _write_all(outcome_pipe, self._run(spec, json.loads(cache)))
                 except Exception as error:
                     # Reported (a sandboxed process's standard error is /dev/null), then this process
                     # ends: a worker half set up or half broken serves nobody else.
@@ -319,17 +323,18 @@ class Agent:
             return self.node
         return dataclasses.replace(self.node, cachespace=os.path.join(self.node.cachespace, spec.owner))
 
-    def _run(self, spec: TaskSpec) -> bytes:
-        """Execute ``spec``: two frames, the static selection answers learnt and the ``done`` message."""
-        known = set(self.static_selection)
-        outcome = execute(spec, self.static_selection, self._node_for(spec))
-        learnt = {k: v for k, v in self.static_selection.items() if k not in known}
+    def _run(self, spec: TaskSpec, answers: dict[str, bool]) -> bytes:
+        """Execute ``spec`` knowing its owner's static selection ``answers``: two frames, the answers
+        learnt and the ``done`` message."""
+        known = set(answers)
+        outcome = execute(spec, answers, self._node_for(spec))
+        learnt = {k: v for k, v in answers.items() if k not in known}
         done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
         return _frame(json.dumps(learnt).encode()) + _frame(done.encode())
 
     def _reported(self, running: _TaskProcess) -> memoryview | None:
         """The ``done`` message the task process wrote, once whole (the static selection answers it
-        learnt are taken in on the way)."""
+        learnt are taken in on the way, as answers of the request's owner)."""
         if running.outcome_pipe is not None:
             chunk = bytearray(_READ_SIZE)  # read in place, wiped: an outcome holds its owner's values
             with contextlib.suppress(BlockingIOError):
@@ -342,7 +347,11 @@ class Agent:
         if frames is None:  # not all there yet, or cut short by a kill
             return None
         learnt, done = frames
-        self.static_selection.update(json.loads(bytes(learnt)))
+        assert running.request is not None
+        answers = self.static_selection.setdefault(running.request.owner, {})
+        for key, answer in _answers(learnt).items():
+            if len(answers) < _MAX_ANSWERS or key in answers:
+                answers[key] = answer
         return done
 
     def _death(self, running: _TaskProcess, status: int) -> bytes:
@@ -396,6 +405,18 @@ def _failure(spec: TaskSpec, error: Exception) -> bytes:
     outcome = TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=reason)
     done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
     return _frame(b"{}") + _frame(done.encode())
+
+
+def _answers(learnt: memoryview) -> dict[str, bool]:
+    """The static selection answers a task process reported: user code may have written anything
+    there, so whatever is not a key and a boolean is left out."""
+    try:
+        reported = json.loads(bytes(learnt))
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(reported, dict):
+        return {}
+    return {key: answer for key, answer in reported.items() if isinstance(answer, bool)}
 
 
 def _frame(data: bytes) -> bytes:

@@ -27,6 +27,7 @@ class RunRequest:
     walltime: float | None
     fork: bool
     localspace: str
+    owner: str  # whose static selection answers the execution receives and may add to
     scope: str | None  # what a fork=False worker is sandboxed for (runyard.nodes.sandbox); None: unsandboxed
     spec: bytes | memoryview  # a view into the received message, which the agent wipes once passed on
 
@@ -45,6 +46,7 @@ def encode_run(spec: TaskSpec) -> bytes:
         "walltime": spec.walltime,
         "fork": spec.fork,
         "localspace": spec.localspace,
+        "owner": spec.owner,
         "scope": worker_scope(spec),
     }
     return json.dumps(header).encode() + b"\n" + pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
