@@ -16,8 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from runyard.client import Client
 from support.hostile import HostileUser, hostile_users
 from support.server import PASSWORD, LiveServer, bearer
+from support.service_lifecycle import finish, start
 
 #: A job whose task ``Leak`` hands out its job token as its result while ``Hold`` keeps the job alive.
 HOLDER = """\
@@ -296,3 +298,18 @@ def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
     return {
         key: value.replace(name, "NAME") if isinstance(value, str) else value for key, value in body.items()
     }
+
+
+def test_a_service_ends_without_managing_its_owners_credentials(server: LiveServer) -> None:
+    """The service helpers do not try to remove the credential ``CREDENTIALS_KEY`` names (a job token
+    may not, and the instance's variables are its tasks' to write): the instance still ends cleanly,
+    its node token given back, and the owner's credential is hers to remove."""
+    (owner,) = hostile_users(server, 1)
+    with Client(server.url, owner.token) as client:
+        client.put_credential("API_KEY", "s3cret")
+        instance = start(client, "Static_HTTP", {})
+        client.update_service_instance(instance["id"], variables={"CREDENTIALS_KEY": "API_KEY"})
+        done = finish(client, instance, "Finish_Static_HTTP")
+        logs = "\n".join(client.get_job_output(s["job_id"]) for s in done["job_submissions"])
+        assert "failed" not in logs, logs
+        assert client.list_credentials() == ["API_KEY"]

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runyard.client import ApiError, Client
+from runyard.client import Client
 from runyard.client.documents import ServiceInstance
 from runyard.model import JobStatus
 from runyard.services.engines import RunState
@@ -135,7 +135,7 @@ def clean_start_service(variables: Variables) -> None:
 def check_instance_status(variables: Variables) -> None:
     """One health check of the start workflow's loop.
 
-    FINISHED (or KILLED): ``IS_FINISHED=true``, credentials and node tokens released. A service whose
+    FINISHED (or KILLED): ``IS_FINISHED=true``, node tokens released. A service whose
     process or container is gone while no finish or pause was launched: ERROR, ``IS_FINISHED=true``,
     tokens released, and the task fails. Otherwise the service's output since the last check is printed.
     """
@@ -145,7 +145,7 @@ def check_instance_status(variables: Variables) -> None:
         instance = api.get_service_instance(identifier)
         if instance["status"] in ("FINISHED", "KILLED", "ERROR"):
             variables["IS_FINISHED"] = "true"
-            _release(api, instance, variables)
+            _release(api, instance)
             if instance["status"] == "ERROR":
                 raise ServiceFailure(f"service instance {identifier} is in ERROR")
             return
@@ -155,7 +155,7 @@ def check_instance_status(variables: Variables) -> None:
         if not stopping and (not states or any(s not in _ALIVE for s in states.values())):
             what = ", ".join(f"{ref}: {state}" for ref, state in states.items()) or "no deployment recorded"
             # Released first: an action asked once ERROR shows must not wait for a token already gone.
-            _release(api, instance, variables)
+            _release(api, instance)
             reason = f"service {name} is no longer running ({what})"
             api.update_service_instance(identifier, status="ERROR", error=reason)
             variables["IS_FINISHED"] = "true"
@@ -214,10 +214,11 @@ def post_trigger_action(variables: Variables, target: str) -> None:
 
 
 def clean_trigger_action(variables: Variables) -> None:
-    """An action's clean script: forget ``CREDENTIALS_KEY``; once the activation's job has ended,
-    give back the node token ``PSA_<INSTANCE_NAME>``."""
+    """An action's clean script: once the activation's job has ended, give back the node token
+    ``PSA_<INSTANCE_NAME>``. The credential ``CREDENTIALS_KEY`` names stays: it is the owner's, and
+    job tokens do not manage credentials (the instance's variables are the task's to write, so a token
+    that removed the one they name could remove any of the owner's)."""
     with client() as api:
-        _remove_credential(api, variables)
         instance = api.get_service_instance(instance_id(variables))
         if _activation_ended(api, instance):
             api.remove_service_node_token(instance["id"], token_name(instance_name(variables)))
@@ -395,17 +396,6 @@ def _marker_time(marker: Any) -> float | None:
         return None
 
 
-def _release(api: Client, instance: ServiceInstance, variables: Variables) -> None:
-    _remove_credential(api, variables)
+def _release(api: Client, instance: ServiceInstance) -> None:
     for held in instance["node_tokens"]:
         api.remove_service_node_token(instance["id"], held["token"], held["node"])
-
-
-def _remove_credential(api: Client, variables: Variables) -> None:
-    key = str(variables.get("CREDENTIALS_KEY") or "")
-    if key:
-        try:
-            api.delete_credential(key)
-        except ApiError as error:
-            if error.status != 404:
-                raise
