@@ -37,6 +37,36 @@ def test_login_saves_url_and_token_privately_and_logout_revokes(server: LiveServ
     assert bare_cli("logout")[2].strip() == "not logged in"
 
 
+def test_changing_ones_password_says_to_log_in_again_and_forgets_the_dead_token(
+    server: LiveServer, bare_cli: Cli
+) -> None:
+    name, _ = server.new_user()
+    login = ("login", "--url", server.url, "--user", name, "--password-stdin")
+    assert bare_cli(*login, input=PASSWORD + "\n")[0] == 0
+    code, _, err = bare_cli("users", "password", name, "--password-stdin", input="a new password\n")
+    assert code == 0, err
+    assert f"every session of {name} ended, this one too (the saved token is forgotten)" in err
+    assert f"log in again with `runyard login --url {server.url} --user {name}`" in err
+    path = bare_cli.config_home / "runyard" / "client.toml"
+    assert "token" not in tomllib.loads(path.read_text())
+    code, _, err = bare_cli("whoami")
+    assert code == 2 and "runyard login" in err
+    assert bare_cli(*login, input="a new password\n")[0] == 0
+    assert bare_cli.json("whoami")["name"] == name
+
+
+def test_an_admin_reset_says_the_users_sessions_ended(server: LiveServer, admin_cli: Cli) -> None:
+    name, token = server.new_user()
+    code, _, err = admin_cli("users", "password", name, "--password-stdin", input="reset by admin\n")
+    assert (code, err.strip()) == (
+        0,
+        f"password of {name} changed: every session of {name} ended ({name} logs in with it again)",
+    )
+    assert admin_cli.json("whoami")["name"] == ADMIN  # the admin's own session goes on
+    code, _, err = Cli(server.url, token, admin_cli.config_home)("whoami")
+    assert code == 2 and "expired or revoked" in err
+
+
 def test_wrong_password(server: LiveServer, bare_cli: Cli) -> None:
     code, _, err = bare_cli("login", "--url", server.url, "--user", ADMIN, "--password-stdin", input="nope\n")
     assert code == 2 and "wrong user name or password" in err

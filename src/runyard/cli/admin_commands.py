@@ -12,7 +12,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runyard.cli.remote import Json, Token, Url, connected, err, local_time, out, print_json
+from runyard.cli.remote import (
+    Json,
+    Token,
+    Url,
+    connected,
+    err,
+    forget_saved_token,
+    local_time,
+    out,
+    print_json,
+    resolve,
+)
 from runyard.cli.session_commands import read_password
 
 nodes_app = typer.Typer(help="Nodes of the server; admins lock them and give them access tokens.")
@@ -185,11 +196,20 @@ def change_password(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Set a new password."""
+    """Set a new password; every session of the account ends (this one too, for your own)."""
     password = read_password(password_stdin, confirm=True)
-    with connected(url, token) as client:
+    remote = resolve(url, token)
+    with connected(remote.url, remote.token) as client:
+        own = client.whoami()["name"] == name
         client.change_password(name, password)
-    err.print(f"password of {name} changed")
+    if not own:
+        err.print(f"password of {name} changed: every session of {name} ended ({name} logs in with it again)")
+        return
+    forgotten = " (the saved token is forgotten)" if forget_saved_token(remote.token) else ""
+    err.print(
+        f"password of {name} changed: every session of {name} ended, this one too{forgotten}; "
+        f"log in again with `runyard login --url {client.url} --user {name}`"
+    )
 
 
 def register(app: typer.Typer) -> None:

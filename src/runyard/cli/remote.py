@@ -105,6 +105,16 @@ def resolve(url: str | None, token: str | None) -> Remote:
     return Remote(url, token)
 
 
+def forget_saved_token(token: str | None) -> bool:
+    """Drop ``token`` from the file ``runyard login`` wrote (its URL and user stay), if it is the saved
+    one (a revoked token): whether it was."""
+    saved = SavedLogin.load()
+    if token is None or saved.token != token:
+        return False
+    SavedLogin(saved.url, None, saved.user).save()
+    return True
+
+
 def _same(first: str, second: str) -> bool:
     try:
         return api_url(first) == api_url(second)

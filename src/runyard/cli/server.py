@@ -107,7 +107,7 @@ def user_password(
     password = _password(password_stdin)
     with _store(data_dir, database_url, config) as connection:
         set_password(connection, name, password)
-    err.print(f"password of {name!r} changed")
+    err.print(f"password of {name!r} changed: every session of {name!r} ended")
 
 
 @user_app.command("remove")

@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from runyard.cli.remote import Json, SavedLogin, Token, Url, connected, err, out, print_json, resolve
+from runyard.cli.remote import (
+    Json,
+    SavedLogin,
+    Token,
+    Url,
+    connected,
+    err,
+    forget_saved_token,
+    out,
+    print_json,
+    resolve,
+)
 from runyard.client import ApiError
 
 
@@ -39,9 +50,7 @@ def logout(url: Url = None, token: Token = None) -> None:
             if error.status != 401:
                 raise
             err.print("the token had already expired or been revoked")
-    saved = SavedLogin.load()
-    if saved.token == remote.token:
-        SavedLogin(saved.url, None, saved.user).save()
+    forget_saved_token(remote.token)
     err.print("logged out")
 
 
