@@ -203,3 +203,49 @@ def test_agent_keeps_no_descriptor_or_process_per_task(
     time.sleep(0.2)
     assert agent.num_fds() <= fds
     assert len(agent.children()) <= children
+
+
+def test_static_selection_answers_are_each_owners(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, tmp_path: Path
+) -> None:
+    counter = tmp_path / "count"
+    code = f"with open({str(counter)!r}, 'a') as f:\n    f.write('asked ')\nselected = True"
+    selection = [SelectionScript(Script(language="cpython", code=code), SelectionType.STATIC)]
+    for owner in ("alice", "alice", "bob", "alice", "bob"):
+        spec = make_spec(selection=selection, owner=owner)
+        local_nodes.run("local-1", spec)
+        assert events.done(spec.task_id).outcome.kind is OutcomeKind.FINISHED
+    assert counter.read_text() == "asked asked "  # once for each owner
+
+
+#: Task code writing its own report to its outcome pipe: ``learnt`` as the answers it learnt.
+FORGED_REPORT = """
+import fcntl, json, os, stat, struct
+from runyard.nodes.messages import outcome_to_json
+from runyard.nodes.protocol import OutcomeKind, TaskOutcome
+outcome = TaskOutcome({task_id!r}, 1, OutcomeKind.FINISHED, result_json="forged")
+done = {{"type": "done", "outcome": outcome_to_json(outcome)}}
+frames = [{learnt!r}, json.dumps(done).encode()]
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        piped = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        continue
+    if piped and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+        os.write(fd, b"".join(struct.pack("!Q", len(frame)) + frame for frame in frames))
+        os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("learnt", [b"[1]", b"not json", b"[" * 100_000])
+def test_a_malformed_report_of_static_answers_leaves_the_agent_serving(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, learnt: bytes
+) -> None:
+    spec = make_spec(FORGED_REPORT.format(task_id="7t-forger", learnt=learnt), task_id="7t-forger")
+    agent = local_nodes.agent_pid("local-1")
+    local_nodes.run("local-1", spec)
+    assert events.done(spec.task_id).outcome.result_json == "forged"  # the report the task wrote
+    after = make_spec("result = 'still serving'")
+    local_nodes.run("local-1", after)
+    assert events.done(after.task_id).outcome.result_json == "still serving"
+    assert local_nodes.agent_pid("local-1") == agent
