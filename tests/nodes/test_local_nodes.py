@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -13,7 +15,8 @@ import pytest
 from runyard.errors import NodeError
 from runyard.model import Script, SelectionScript, SelectionType
 from runyard.nodes.local import LocalNodeSource
-from runyard.nodes.protocol import NodeDown, NodeUp, OutcomeKind, TaskStarted
+from runyard.nodes.messages import outcome_to_json
+from runyard.nodes.protocol import NodeDown, NodeUp, OutcomeKind, TaskOutcome, TaskSpec, TaskStarted
 from support.nodes import Events, SpecFactory
 
 
@@ -218,14 +221,10 @@ def test_static_selection_answers_are_each_owners(
     assert counter.read_text() == "asked asked "  # once for each owner
 
 
-#: Task code writing its own report to its outcome pipe: ``learnt`` as the answers it learnt.
+#: Task code writing its own report to its outcome pipe: the answers it ``learnt``, then ``outcome``.
 FORGED_REPORT = """
-import fcntl, json, os, stat, struct
-from runyard.nodes.messages import outcome_to_json
-from runyard.nodes.protocol import OutcomeKind, TaskOutcome
-outcome = TaskOutcome({task_id!r}, 1, OutcomeKind.FINISHED, result_json="forged")
-done = {{"type": "done", "outcome": outcome_to_json(outcome)}}
-frames = [{learnt!r}, json.dumps(done).encode()]
+import fcntl, os, stat, struct
+frames = [{learnt!r}, {outcome!r}]
 for fd in map(int, os.listdir("/proc/self/fd")):
     try:
         piped = stat.S_ISFIFO(os.fstat(fd).st_mode)
@@ -237,15 +236,50 @@ for fd in map(int, os.listdir("/proc/self/fd")):
 """
 
 
-@pytest.mark.parametrize("learnt", [b"[1]", b"not json", b"[" * 100_000])
-def test_a_malformed_report_of_static_answers_leaves_the_agent_serving(
-    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, learnt: bytes
-) -> None:
-    spec = make_spec(FORGED_REPORT.format(task_id="7t-forger", learnt=learnt), task_id="7t-forger")
-    agent = local_nodes.agent_pid("local-1")
-    local_nodes.run("local-1", spec)
-    assert events.done(spec.task_id).outcome.result_json == "forged"  # the report the task wrote
+def _outcome(task_id: str, **fields: Any) -> bytes:
+    outcome = TaskOutcome(task_id, 1, OutcomeKind.FINISHED, **fields)
+    return json.dumps(outcome_to_json(outcome)).encode()
+
+
+def _forge(make_spec: SpecFactory, learnt: bytes, outcome: bytes) -> TaskSpec:
+    return make_spec(FORGED_REPORT.format(learnt=learnt, outcome=outcome), task_id="7t-forger")
+
+
+def _still_serving(local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, agent: int) -> None:
     after = make_spec("result = 'still serving'")
     local_nodes.run("local-1", after)
     assert events.done(after.task_id).outcome.result_json == "still serving"
     assert local_nodes.agent_pid("local-1") == agent
+
+
+@pytest.mark.parametrize("learnt", [b"[1]", b"not json", b"[" * 100_000])
+def test_a_malformed_report_of_static_answers_leaves_the_agent_serving(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, learnt: bytes
+) -> None:
+    spec = _forge(make_spec, learnt, _outcome("7t-forger", result_json="forged"))
+    agent = local_nodes.agent_pid("local-1")
+    local_nodes.run("local-1", spec)
+    assert events.done(spec.task_id).outcome.result_json == "forged"  # the report the task wrote
+    _still_serving(local_nodes, events, make_spec, agent)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [
+        (b"garbage", "unreadable (JSONDecodeError)"),
+        (b'{"type": "started", "task_id": "x", "execution": 1, "pid": 1}', "unreadable (KeyError)"),
+        (_outcome("9t1"), "it names another execution ('9t1', 1)"),
+    ],
+)
+def test_a_false_outcome_makes_its_own_execution_faulty_and_the_node_serves_on(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory, outcome: bytes, reason: str
+) -> None:
+    spec = _forge(make_spec, b"{}", outcome)
+    agent = local_nodes.agent_pid("local-1")
+    local_nodes.run("local-1", spec)
+    done = events.done(spec.task_id).outcome
+    assert (done.kind, done.error) == (
+        OutcomeKind.FAULTY,
+        f"the task process reported a false outcome: {reason}",
+    )
+    _still_serving(local_nodes, events, make_spec, agent)

@@ -5,7 +5,10 @@ Run as ``python -m runyard.nodes.agent --channel-fd N --node NAME ...`` with ``N
 socket pair. Parent → agent messages are run and kill requests (``runyard.nodes.messages``: a JSON
 header, and for a run the pickled spec, which the agent passes on to the task process unread);
 agent → parent messages are JSON objects (``ready``, ``started``, ``done``), so the parent never
-unpickles anything user code produced. The agent exits, killing its task, when the channel closes.
+unpickles anything user code produced. A ``done`` message names the execution from the agent's own
+records, and is followed by the outcome as the task process wrote it (user code may have written
+anything there: the parent reads it as a claim about that execution only). The agent exits, killing
+its task, when the channel closes.
 
 An execution runs in a fresh forked process (the default), or, for a ``fork=False`` spec, in the
 node's **worker**: a process forked once and reused for every such execution of one scope (account,
@@ -193,7 +196,7 @@ class Agent:
         elif running is not None:
             busy = f"node {self.node.name} is already running another task"
             outcome = TaskOutcome(request.task_id, request.execution, OutcomeKind.FAULTY, error=busy)
-            self._send({"type": "done", "outcome": outcome_to_json(outcome)})
+            self._send_done(request, json.dumps(outcome_to_json(outcome)).encode())
         else:
             self._start(request)
 
@@ -325,15 +328,14 @@ class Agent:
 
     def _run(self, spec: TaskSpec, answers: dict[str, bool]) -> bytes:
         """Execute ``spec`` knowing its owner's static selection ``answers``: two frames, the answers
-        learnt and the ``done`` message."""
+        learnt and the outcome."""
         known = set(answers)
         outcome = execute(spec, answers, self._node_for(spec))
         learnt = {k: v for k, v in answers.items() if k not in known}
-        done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
-        return _frame(json.dumps(learnt).encode()) + _frame(done.encode())
+        return _frame(json.dumps(learnt).encode()) + _frame(json.dumps(outcome_to_json(outcome)).encode())
 
     def _reported(self, running: _TaskProcess) -> memoryview | None:
-        """The ``done`` message the task process wrote, once whole (the static selection answers it
+        """The outcome the task process wrote, once whole (the static selection answers it
         learnt are taken in on the way, as answers of the request's owner)."""
         if running.outcome_pipe is not None:
             chunk = bytearray(_READ_SIZE)  # read in place, wiped: an outcome holds its owner's values
@@ -355,7 +357,7 @@ class Agent:
         return done
 
     def _death(self, running: _TaskProcess, status: int) -> bytes:
-        """The ``done`` message of a task process that exited without writing one."""
+        """The outcome of a task process that exited without writing one."""
         assert running.request is not None
         request = running.request
         kind: OutcomeKind = OutcomeKind.FAULTY
@@ -370,13 +372,14 @@ class Agent:
         shutil.rmtree(request.localspace, ignore_errors=True)  # the task could not clean up after itself
         died = TaskOutcome(request.task_id, request.execution, kind, error=error)
         died.started_at, died.finished_at = running.started_at, time.time()
-        return json.dumps({"type": "done", "outcome": outcome_to_json(died)}).encode()
+        return json.dumps(outcome_to_json(died)).encode()
 
     def _report(self, process: _TaskProcess, done: bytes | memoryview) -> None:
         """Forward the outcome; a one-shot process is left to exit, a live worker waits for more."""
+        assert process.request is not None
+        self._send_done(process.request, done)
         self.running = None
         process.request, process.deadline, process.stopped = None, None, None
-        self.channel.send_bytes(done)
         _wipe(process.data)  # ``done`` is a view into it
         process.data = bytearray()
         if not process.reusable:
@@ -398,13 +401,17 @@ class Agent:
     def _send(self, message: dict[str, Any]) -> None:
         self.channel.send_bytes(json.dumps(message).encode())
 
+    def _send_done(self, request: RunRequest, outcome: bytes | memoryview) -> None:
+        """The ``done`` message of ``request``'s execution, then its ``outcome`` as it was written."""
+        self._send({"type": "done", "task_id": request.task_id, "execution": request.execution})
+        self.channel.send_bytes(outcome)
+
 
 def _failure(spec: TaskSpec, error: Exception) -> bytes:
-    """The frames of a ``done`` message for an execution the task process itself failed to run."""
+    """The frames of the outcome of an execution the task process itself failed to run."""
     reason = f"the task process failed to run the task: {type(error).__name__}: {error}"
     outcome = TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=reason)
-    done = json.dumps({"type": "done", "outcome": outcome_to_json(outcome)})
-    return _frame(b"{}") + _frame(done.encode())
+    return _frame(b"{}") + _frame(json.dumps(outcome_to_json(outcome)).encode())
 
 
 def _answers(learnt: memoryview) -> dict[str, bool]:

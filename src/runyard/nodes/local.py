@@ -18,7 +18,17 @@ from runyard.errors import NodeError
 from runyard.nodes.agent import kill_process_group
 from runyard.nodes.channel import Channel
 from runyard.nodes.messages import encode_kill, encode_run, outcome_from_json
-from runyard.nodes.protocol import NodeDown, NodeEvent, NodeInfo, NodeUp, TaskDone, TaskSpec, TaskStarted
+from runyard.nodes.protocol import (
+    NodeDown,
+    NodeEvent,
+    NodeInfo,
+    NodeUp,
+    OutcomeKind,
+    TaskDone,
+    TaskOutcome,
+    TaskSpec,
+    TaskStarted,
+)
 
 #: Seconds ``start`` waits for the agents to be ready, and ``stop`` for them to exit before SIGKILL.
 START_TIMEOUT = 60.0
@@ -178,7 +188,10 @@ class LocalNodeSource:
     def _read(self, agent: _Agent) -> None:
         try:
             while True:
-                self._handle(agent, json.loads(agent.channel.recv_bytes()))
+                message = json.loads(agent.channel.recv_bytes())
+                if message["type"] == "done":  # the outcome follows, as the task process wrote it
+                    message["outcome"] = agent.channel.recv_bytes()
+                self._handle(agent, message)
         except (EOFError, OSError):
             pass
         self._gone(agent)
@@ -195,12 +208,12 @@ class LocalNodeSource:
             agent.task_pid = message["pid"]
             self._emit(TaskStarted(node, message["task_id"], message["execution"]))
         elif kind == "done":
-            outcome = outcome_from_json(message["outcome"])
+            execution = (message["task_id"], message["execution"])
             with self._lock:
-                if agent.task == (outcome.task_id, outcome.execution):
+                if agent.task == execution:
                     agent.task = None
                     agent.task_pid = None
-            self._emit(TaskDone(node, outcome))
+            self._emit(TaskDone(node, _reported(message["outcome"], execution)))
 
     def _gone(self, agent: _Agent) -> None:
         """The agent's channel closed: kill its task's processes, reap it, report the node down."""
@@ -231,3 +244,18 @@ class LocalNodeSource:
 
     def _emit(self, event: NodeEvent) -> None:
         self._on_event(event)
+
+
+def _reported(written: bytes, execution: tuple[str, int]) -> TaskOutcome:
+    """The outcome a task process wrote for ``execution``: user code may have written anything there,
+    so what does not read as that execution's outcome makes it FAULTY."""
+    try:
+        outcome = outcome_from_json(json.loads(written))
+    except (ValueError, TypeError, KeyError, RecursionError) as unreadable:
+        reason = f"unreadable ({type(unreadable).__name__})"
+    else:
+        if (outcome.task_id, outcome.execution) == execution:
+            return outcome
+        reason = f"it names another execution ({outcome.task_id!r}, {outcome.execution!r})"
+    error = f"the task process reported a false outcome: {reason}"
+    return TaskOutcome(*execution, OutcomeKind.FAULTY, error=error)
