@@ -230,11 +230,12 @@ for _ in range(100):  # the daemon may copy the output a moment after the exit
     if seen:
         break
     time.sleep(0.1)
+kept = (page / "only-this-folder").read_text() if (page / "only-this-folder").exists() else None
 page.rename(page.with_name("page-before"))
 page.symlink_to("/")  # the folder the platform checked is now the host's root
 resumed = api.post(f"{containers}/{ref}/resume")  # starting it again mounts its folders anew
 state = api.get(f"{containers}/{ref}").json()["state"]
-print("MARK" + json.dumps([seen, resumed.status_code, resumed.json().get("message"), state]))
+print("MARK" + json.dumps([seen, kept, resumed.status_code, resumed.json().get("message"), state]))
 api.post(f"{containers}/{ref}/stop")
 """
 
@@ -242,14 +243,16 @@ api.post(f"{containers}/{ref}/stop")
 def test_a_folder_swapped_for_a_link_is_never_mounted(server: LiveServer, users: list[HostileUser]) -> None:
     """The checked folder is replaced by a symbolic link to / before the exited container is started
     again (which makes Docker mount its folders anew): the start is refused, the host's root never
-    mounted."""
+    mounted. The mounted folder keeps its files (the platform once removed its staging folder
+    recursively while the owner's folder was still bound there)."""
     attacker = users[1]
     instance = start_service(attacker, "Swap", SWAP_CODE.replace("MARK", MARK))
     output = attacker.logs(instance["job_submissions"][0]["job_id"])
     lines = [line.partition(MARK)[2] for line in output.splitlines() if MARK in line]
     assert lines, output
-    seen, status, message, state = json.loads(lines[0])
+    seen, kept, status, message, state = json.loads(lines[0])
     assert seen == ["only-this-folder"], output
+    assert kept == "mine", output  # the platform's undoing of its binds never reaches the owner's files
     assert status == 400 and "'page' is not a folder (symbolic links are not followed)" in message, output
     assert state == "EXITED", output
     assert not containers_of(attacker.name)

@@ -14,10 +14,10 @@ prevented.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
-import shutil
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -46,6 +46,9 @@ def pinned(folders: Sequence[Folder], staging: Path) -> Iterator[list[Path]]:
     """The paths Docker is to mount for ``folders`` while in the block (each checked to be a real folder,
     no symbolic link on the way): binds under ``staging`` when this process may mount, undone after."""
     with ExitStack() as undo:
+        # Undone last first: each bind goes before its folder, and the folders are removed one by one,
+        # never recursively: a removal reaching into a bind still in place would delete the owner's files.
+        undo.callback(_remove_folder, staging)
         paths = []
         for number, (base, names) in enumerate(folders):
             descriptor = _open(base, names)
@@ -55,10 +58,10 @@ def pinned(folders: Sequence[Folder], staging: Path) -> Iterator[list[Path]]:
                 continue
             target = staging / str(number)
             target.mkdir(mode=0o700, parents=True, exist_ok=True)
+            undo.callback(_remove_folder, target)
             _mount(f"/proc/self/fd/{descriptor}", target)
             undo.callback(_umount, target)
             paths.append(target)
-        undo.callback(shutil.rmtree, staging, ignore_errors=True)
         yield paths
 
 
@@ -97,6 +100,12 @@ def _mount(source: str, target: Path) -> None:
         error = ctypes.get_errno()
         _umount(target)
         raise ServiceError(f"cannot make {target} private: {os.strerror(error)}")
+
+
+def _remove_folder(path: Path) -> None:
+    """Remove ``path`` if it is an empty folder (a bind not undone leaves it, and its contents, alone)."""
+    with contextlib.suppress(OSError):
+        path.rmdir()
 
 
 def _umount(target: Path) -> None:
