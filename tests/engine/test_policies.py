@@ -253,3 +253,26 @@ def test_restart_task_on_error_elsewhere_retries_on_another_node(tmp_path: Path,
         assert tasks_by_name(p.report(job))["A"]["status"] == "FINISHED"
     first, second = trail.read_text().split()
     assert (first != second) if nodes == 2 else (first == second == "local-1")  # alone, a node retries
+
+
+class _SlowTurns:
+    """A scheduler clock whose every reading is ``step`` seconds after the last, as if each step of a turn
+    (outcome, dispatch, going to sleep) took that long: a retry delay can end between the dispatch that
+    found the task not yet due and the moment the scheduler decides how long to sleep."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = time.time(), step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_a_retry_delay_ending_during_a_turn_is_not_missed(tmp_path: Path) -> None:
+    task = python_task("A", FAIL, max_number_of_execution=2)
+    with platform(tmp_path, nodes=1) as p:
+        p.scheduler.clock = _SlowTurns(step=0.6)
+        job = p.submit(Workflow(name="Retry", task_retry_delay="1", tasks=[task]))
+        assert p.wait(job, 20) is JobStatus.FINISHED  # the second execution ran: nothing else woke it
+        a = tasks_by_name(p.report(job))["A"]
+    assert (a["status"], a["executions"]) == ("FAULTY", 2)

@@ -145,6 +145,7 @@ class Scheduler:
         self._tokens = {n: frozenset(t) for n, t in settings.node_tokens.items()}
         self._settings: dict[str, NodeSetting] = {}  # locks and tokens given at run time, stored
         self._waking: set[int] = set()  # jobs whose ready index waits for a time (retry delay, cron)
+        self._offered_at = 0.0  # the time the last dispatch offered ready tasks at
         self._spec_hooks = spec_hooks
         self._refusals = Refusals()
         self._listeners: list[Callable[[JobEvent], None]] = []
@@ -459,12 +460,13 @@ class Scheduler:
                 event.future.set_exception(self._broken or SchedulerError("stopped"))
 
     def _next_events(self) -> list[NodeEvent | _Command] | None:
-        # Only times still to come: a task already due was offered to the free nodes by the last turn,
-        # and the next event (a node freed...) offers it again; waking for it now would spin.
-        now = self.clock()
+        # Only times after the last dispatch: a task due then was offered to the free nodes, and the next
+        # event (a node freed...) offers it again; waking for it would spin. A time that came between that
+        # dispatch and now (a slow commit) wakes at once: nothing else might ever offer that task.
+        offered_at, now = self._offered_at, self.clock()
         wakes = (self._active[j].index.next_wake() for j in self._waking)
-        wake = [w for w in wakes if w is not None and w > now]
-        expiry = self._refusals.next_expiry(now)
+        wake = [w for w in wakes if w is not None and w > offered_at]
+        expiry = self._refusals.next_expiry(offered_at)
         if expiry is not None:
             wake.append(expiry)
         timeout = max(0.0, min(wake) - now) if wake else None
@@ -575,13 +577,13 @@ class Scheduler:
 
     def _dispatch(self, connection: sa.Connection) -> None:
         self._reindex_changed()  # even with no free node: the index must see every change
+        now = self._offered_at = self.clock()
         free = [
             n for n, info in self._nodes.items() if info.alive and n not in self._busy and not self._locked(n)
         ]
         if not free:
             return
         actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
-        now = self.clock()
         started: list[tuple[_Active, TaskState, str]] = []
         for candidate, node in assign(
             self._candidates(actives, now), free, self._tokens, self._refusals, now
