@@ -104,6 +104,7 @@ class Agent:
         self.running: _TaskProcess | None = None
         self.exiting: dict[int, int] = {}  # pidfd -> pid of task processes that reported, not yet reaped
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl
+        self._chunk = bytearray(_READ_SIZE)  # outcomes are read into it, and only its used part wiped
 
     def serve(self) -> None:
         """Serve until the channel closes; the task processes are killed on the way out."""
@@ -338,13 +339,14 @@ class Agent:
         """The outcome the task process wrote, once whole (the static selection answers it
         learnt are taken in on the way, as answers of the request's owner)."""
         if running.outcome_pipe is not None:
-            chunk = bytearray(_READ_SIZE)  # read in place, wiped: an outcome holds its owner's values
+            chunk, used = self._chunk, 0  # read in place, wiped: an outcome holds its owner's values
             with contextlib.suppress(BlockingIOError):
                 while count := os.readv(running.outcome_pipe, [chunk]):
+                    used = max(used, count)
                     running.data += memoryview(chunk)[:count]
                 os.close(running.outcome_pipe)  # end of input: the process is exiting
                 running.outcome_pipe = None
-            _wipe(chunk)
+            _wipe(chunk, used)
         frames = _split_frames(running.data, 2)
         if frames is None:  # not all there yet, or cut short by a kill
             return None
@@ -430,9 +432,11 @@ def _frame(data: bytes) -> bytes:
     return _HEADER.pack(len(data)) + data
 
 
-def _wipe(buffer: bytearray) -> None:
-    """Zero ``buffer`` in place: what it held leaves this process's memory (and that of its next forks)."""
-    buffer[:] = bytes(len(buffer))
+def _wipe(buffer: bytearray, size: int | None = None) -> None:
+    """Zero ``buffer`` (its first ``size`` bytes) in place: what it held leaves this process's memory
+    (and that of its next forks)."""
+    size = len(buffer) if size is None else size
+    buffer[:size] = bytes(size)
 
 
 def _split_frames(data: bytes | bytearray, count: int) -> list[memoryview] | None:
