@@ -63,15 +63,17 @@ class Platform:
         *,
         owner: str = "local",
         credentials: Collection[str] | None = None,
+        parent_id: int | None = None,
     ) -> int:
         """Check and store a job; raises ``WorkflowError`` listing every problem, storing nothing.
 
-        ``credentials``: the owner's credential names, for ``PA:CREDENTIAL`` variables."""
-        return (
-            self.submit_later(workflow, variables, generic_information, owner=owner, credentials=credentials)
-            .result()
-            .id
+        ``credentials``: the owner's credential names, for ``PA:CREDENTIAL`` variables; ``parent_id``:
+        the job whose task submits this one."""
+        gi = generic_information
+        later = self.submit_later(
+            workflow, variables, gi, owner=owner, credentials=credentials, parent_id=parent_id
         )
+        return later.result().id
 
     def submit_later(
         self,
@@ -81,6 +83,7 @@ class Platform:
         *,
         owner: str = "local",
         credentials: Collection[str] | None = None,
+        parent_id: int | None = None,
     ) -> Future[JobState]:
         """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set)."""
         self._check_accounts(workflow, owner)
@@ -93,6 +96,7 @@ class Platform:
             credentials=credentials,
             limits=self.settings.job_limits,
             spaces=self.scheduler.spaces,
+            parent_id=parent_id,
         )
         return self.scheduler.submit_later(job)
 

@@ -38,6 +38,7 @@ class JobReport(TypedDict):
     submitted_at: float
     started_at: float | None
     finished_at: float | None
+    parent_id: int | None
     tasks: list[TaskReport]
 
 
@@ -60,6 +61,7 @@ def job_report(connection: sa.Connection, job_id: int, decode: WorkflowDecoder) 
         "submitted_at": job.submitted_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "parent_id": job.parent_id,
         "tasks": [_task_report(task, *last.get(task.number, ("", None))) for task in job.tasks.values()],
     }
 

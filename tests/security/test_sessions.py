@@ -163,6 +163,65 @@ def test_a_job_token_controls_its_own_job_only(
             api.post(f"/jobs/{other}/kill")
 
 
+#: A job whose result is its generic information ``PARENT_JOB_ID`` (None when it has none).
+PARENT = """\
+name: Parent
+tasks:
+  Parent:
+    script:
+      cpython: result = genericInformation.get("PARENT_JOB_ID")
+"""
+
+
+def _parent_seen(api: httpx.Client, gi: dict[str, str]) -> tuple[int, Any]:
+    """Submit :data:`PARENT` with ``gi``: the job's id and what its task read as ``PARENT_JOB_ID``."""
+    submitted = api.post("/jobs", json={"workflow": PARENT, "generic_information": gi})
+    assert submitted.status_code == 201, submitted.text
+    job_id: int = submitted.json()["id"]
+    deadline = time.monotonic() + 60
+    while (answer := api.get(f"/jobs/{job_id}/tasks/Parent/result").json())["status"] != "FINISHED":
+        assert answer["status"] in {"PENDING", "SUBMITTED", "RUNNING"}, answer
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.1)
+    return job_id, answer["value"]
+
+
+def test_a_job_token_controls_the_jobs_its_tasks_submitted(
+    server: LiveServer, users: list[HostileUser], held: tuple[int, str]
+) -> None:
+    """A job a task submits is its job's child (ProActive's ``parentId`` and ``PARENT_JOB_ID``): the
+    parent's token controls it and its own children. The parent is the platform's record: a job naming
+    a parent in its generic information is nobody's child, and a child does not control its parent."""
+    job_id, token = held
+    with server.client(token) as task, users[0].client() as api:
+        child_gi = _parent_seen(task, {"PARENT_JOB_ID": "1"})
+        forged_gi = _parent_seen(api, {"PARENT_JOB_ID": str(job_id)})
+        assert child_gi[1] == str(job_id) and forged_gi[1] is None, (child_gi, forged_gi)
+        assert api.get(f"/jobs/{child_gi[0]}").json()["parent_id"] == job_id
+        assert api.get(f"/jobs/{forged_gi[0]}").json()["parent_id"] is None
+
+        child, child_token = _held_job(task)
+        forged = api.post(
+            "/jobs", json={"workflow": HOLDER, "generic_information": {"PARENT_JOB_ID": str(job_id)}}
+        )
+        try:
+            with server.client(child_token) as child_task:
+                grandchild = child_task.post("/jobs", json={"workflow": HOLDER}).json()["id"]
+                assert child_task.post(f"/jobs/{job_id}/kill").status_code == 403
+            listed = {j["id"]: j["parent_id"] for j in api.get("/jobs").json()["jobs"]}
+            assert (listed[child], listed[grandchild]) == (job_id, child)
+            assert task.post(f"/jobs/{forged.json()['id']}/kill").status_code == 403
+            for descendant in (grandchild, child):
+                answer = task.put(f"/jobs/{descendant}/priority", json={"priority": "low"})
+                assert answer.status_code == 200, answer.text
+                assert task.post(f"/jobs/{descendant}/kill").status_code == 200
+                assert api.get(f"/jobs/{descendant}").json()["status"] == "KILLED"
+            assert api.get(f"/jobs/{job_id}").json()["status"] == "RUNNING"
+        finally:
+            for submitted in (forged.json()["id"], child):
+                api.post(f"/jobs/{submitted}/kill")
+
+
 def test_a_job_token_dies_with_its_job(server: LiveServer, users: list[HostileUser]) -> None:
     with users[2].client() as api:
         job_id, token = _held_job(api)

@@ -3,8 +3,9 @@
 Every task gets a job token (``RUNYARD_TOKEN``, :mod:`runyard.auth.job_tokens`), so whatever a
 task runs holds it: a hijacked dependency, a user's mistake. The token acts for the job's owner
 only on what tasks need: submitting and reading the owner's jobs (a task waits for the jobs it
-submits), controlling its own job, reading the catalog and the services, starting services and
-updating the one service instance its job runs an action of. Never users, passwords, sessions,
+submits), controlling its own job and the jobs its tasks submitted (recorded as their parent, and
+theirs), reading the catalog and the services, starting services and updating the one service
+instance its job runs an action of. Never users, passwords, sessions,
 credentials, nodes, events of everything or admin routes, even when the owner is an admin (a job
 token's principal is never an admin: :attr:`runyard.auth.User.is_admin`).
 
@@ -23,13 +24,14 @@ from starlette.requests import HTTPConnection
 from runyard.api.errors import ApiError
 from runyard.auth import User
 from runyard.services.instances import instance_of_job
+from runyard.store.jobs import descends_from
 
 
 class Reach(Enum):
     """How far a job token reaches on a route."""
 
     OWNER = "the owner's things, as the owner's session would (reads, submissions)"
-    OWN_JOB = "only the job whose token it is"
+    OWN_JOB = "only the job whose token it is, and the jobs its tasks submitted (and theirs)"
     SERVED_INSTANCE = "only the service instance whose action the job runs"
 
 
@@ -93,12 +95,25 @@ async def check_reach(connection: HTTPConnection, engine: sa.Engine, user: User)
     reach = TASK_ROUTES.get(key or "")
     if reach is None:
         raise ApiError(403, "forbidden", "a job token may not do this: log in as the user")
-    if reach is Reach.OWN_JOB and connection.path_params.get("job_id") != str(user.job):
-        raise ApiError(403, "forbidden", f"a job token acts only on its own job ({user.job}) here")
+    if reach is Reach.OWN_JOB:
+        target = _job_id(connection.path_params.get("job_id", ""))
+        if target is None or not await run_in_threadpool(_within, engine, target, user.job):
+            reason = f"a job token acts only on its own job ({user.job}) and the jobs it submitted"
+            raise ApiError(403, "forbidden", reason)
     if reach is Reach.SERVED_INSTANCE:
         served = await run_in_threadpool(_served_instance, engine, user.job)
         if served is None or connection.path_params.get("instance_id") != str(served):
             raise ApiError(403, "forbidden", "a job token acts only on the service instance its job serves")
+
+
+def _job_id(text: str) -> int | None:
+    """The job id a path names, if it is one (the route's own check comes later, and answers 422)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+def _within(engine: sa.Engine, job_id: int, ancestor: int) -> bool:
+    with engine.connect() as connection:
+        return descends_from(connection, job_id, ancestor)
 
 
 def _served_instance(engine: sa.Engine, job_id: int) -> int | None:

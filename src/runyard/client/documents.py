@@ -36,6 +36,8 @@ class JobSummary(TypedDict):
     submitted_at: float
     started_at: float | None
     finished_at: float | None
+    parent_id: int | None
+    """The job whose task submitted this one."""
     task_counts: dict[str, int]
     """Task status → how many tasks have it."""
 
@@ -77,6 +79,8 @@ class Job(TypedDict):
     submitted_at: float
     started_at: float | None
     finished_at: float | None
+    parent_id: int | None
+    """The job whose task submitted this one."""
     tasks: list[Task]
 
 

@@ -35,6 +35,9 @@ from runyard.settings import JobLimits
 
 T = TypeVar("T")
 
+#: Generic information naming the job whose task submitted the job (ProActive's, set by the platform).
+PARENT_JOB_ID = "PARENT_JOB_ID"
+
 
 def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem]:
     """The workflow's rules, plus what running it needs: known languages, existing script files.
@@ -112,11 +115,13 @@ def prepare_job(
     credentials: Collection[str] | None = None,
     limits: JobLimits | None = None,
     spaces: Spaces | None = None,
+    parent_id: int | None = None,
 ) -> JobState:
     """A new job (id 0 until stored) with its first task instances; raises WorkflowError.
 
     ``limits`` and ``spaces``: the platform's bounds and the folders its jobs may name as data spaces
-    (``None``: not checked, for a check that runs nothing)."""
+    (``None``: not checked, for a check that runs nothing). ``parent_id``: the job whose task submits
+    this one, shown as the generic information ``PARENT_JOB_ID`` (never the submitter's own value)."""
     problems = check_workflow(workflow)
     max_walltime = math.inf
     if limits is not None:
@@ -135,6 +140,9 @@ def prepare_job(
     attributes = _resolve_attributes(resolved, values, problems, max_walltime)
     gi = {k: substitute(v, values) for k, v in resolved.generic_information.items()}
     gi.update(generic_information or {})
+    gi.pop(PARENT_JOB_ID, None)
+    if parent_id is not None:
+        gi[PARENT_JOB_ID] = str(parent_id)
     _check_walltimes(gi, resolved, values, problems, max_walltime)
     if spaces is not None:
         _check_spaces(resolved, values, owner, spaces, problems)
@@ -154,6 +162,7 @@ def prepare_job(
         on_task_error=attributes.on_task_error,
         max_number_of_execution=attributes.max_number_of_execution,
         task_retry_delay=attributes.task_retry_delay,
+        parent_id=parent_id,
     )
     graph = Graph(resolved)
     for task in resolved.tasks:

@@ -37,6 +37,7 @@ _SUMMARY = [
     jobs.c.submitted_at,
     jobs.c.started_at,
     jobs.c.finished_at,
+    jobs.c.parent_id,
 ]
 
 

@@ -155,6 +155,7 @@ def load_job(connection: sa.Connection, job_id: int, decode: WorkflowDecoder) ->
         result_map=row["result_map"],
         source_dir=row["source_dir"],
         next_number=row["next_number"],
+        parent_id=row["parent_id"],
     )
     task_rows = connection.execute(
         sa.select(tasks).where(tasks.c.job_id == job_id).order_by(tasks.c.number)
@@ -210,6 +211,15 @@ def load_executions(connection: sa.Connection, job_id: int) -> list[ExecutionRec
     ]
 
 
+def descends_from(connection: sa.Connection, job_id: int, ancestor: int) -> bool:
+    """Whether ``job_id`` is ``ancestor`` or was submitted by a task of it or of one of its descendants.
+    A parent is stored before its children, so the walk up only meets smaller ids."""
+    current: int | None = job_id
+    while current is not None and current > ancestor:
+        current = connection.execute(sa.select(jobs.c.parent_id).where(jobs.c.id == current)).scalar()
+    return current == ancestor
+
+
 def _job_row(job: JobState) -> dict[str, Any]:
     return {
         "name": job.name,
@@ -228,6 +238,7 @@ def _job_row(job: JobState) -> dict[str, Any]:
         "result_map": job.result_map,
         "source_dir": job.source_dir,
         "next_number": job.next_number,
+        "parent_id": job.parent_id,
     }
 
 

@@ -27,6 +27,7 @@ jobs = sa.Table(
     sa.Column("result_map", sa.JSON, nullable=False),
     sa.Column("source_dir", sa.Text),
     sa.Column("next_number", sa.Integer, nullable=False),
+    sa.Column("parent_id", sa.Integer),  # the job whose task submitted this one (with its job token)
 )
 
 tasks = sa.Table(

@@ -82,6 +82,8 @@ class JobFields(BaseModel):
     submitted_at: float
     started_at: float | None
     finished_at: float | None
+    parent_id: int | None = None
+    """The job whose task submitted this one (ProActive's ``parentId``)."""
 
 
 class JobSummary(JobFields):
@@ -236,7 +238,10 @@ def _submit(platform: Platform, vault: Vault, user: User, submission: Submission
     if _uses_credentials(workflow):
         with platform.engine.connect() as connection:
             credentials = vault.names(connection, user.name)
-    return platform.submit_later(workflow, variables, gi, owner=user.name, credentials=credentials)
+    # A task's job token makes its job the parent: the platform's record, whatever the request says.
+    return platform.submit_later(
+        workflow, variables, gi, owner=user.name, credentials=credentials, parent_id=user.job
+    )
 
 
 def _uses_credentials(workflow: Workflow) -> bool:
