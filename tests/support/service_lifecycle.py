@@ -9,6 +9,7 @@ from pathlib import Path
 
 from runyard.client import Client
 from runyard.client.documents import ServiceEndpoint, ServiceInstance
+from runyard.client.errors import WaitTimeout
 
 #: A health check every second, so that a test sees a dead service at once.
 FAST = {"HEALTH_CHECK_CRON": "* * * * * */1"}
@@ -58,7 +59,14 @@ def finish(client: Client, instance: ServiceInstance, action: str) -> ServiceIns
     must be given back and its token forgotten."""
     done = act(client, instance, action, "FINISHED")
     for submission in done["job_submissions"]:
-        client.wait_for_job(submission["job_id"], timeout=TIMEOUT)
+        try:
+            client.wait_for_job(submission["job_id"], timeout=TIMEOUT)
+        except WaitTimeout:
+            job = client.get_job(submission["job_id"])
+            tasks = [(t["name"], t["status"]) for t in job["tasks"]]
+            raise AssertionError(
+                f"job {job['id']} of a FINISHED instance still {job['status']}: {tasks}"
+            ) from None
     deadline = time.monotonic() + 10
     while done["node_tokens"] or done["ports"]:
         assert time.monotonic() < deadline, done
