@@ -175,15 +175,7 @@ tasks:
 
 def _parent_seen(api: httpx.Client, gi: dict[str, str]) -> tuple[int, Any]:
     """Submit :data:`PARENT` with ``gi``: the job's id and what its task read as ``PARENT_JOB_ID``."""
-    submitted = api.post("/jobs", json={"workflow": PARENT, "generic_information": gi})
-    assert submitted.status_code == 201, submitted.text
-    job_id: int = submitted.json()["id"]
-    deadline = time.monotonic() + 60
-    while (answer := api.get(f"/jobs/{job_id}/tasks/Parent/result").json())["status"] != "FINISHED":
-        assert answer["status"] in {"PENDING", "SUBMITTED", "RUNNING"}, answer
-        assert time.monotonic() < deadline, answer
-        time.sleep(0.1)
-    return job_id, answer["value"]
+    return _submitted_result(api, {"workflow": PARENT, "generic_information": gi}, "Parent")
 
 
 def test_a_job_token_controls_the_jobs_its_tasks_submitted(
@@ -315,16 +307,20 @@ def test_creating_a_bucket_does_not_tell_whose_a_name_is(
 
 def _held_job(api: httpx.Client) -> tuple[int, str]:
     """Submit :data:`HOLDER`; its id and job token once ``Leak`` has finished."""
-    submitted = api.post("/jobs", json={"workflow": HOLDER})
+    return _submitted_result(api, {"workflow": HOLDER}, "Leak")
+
+
+def _submitted_result(api: httpx.Client, submission: dict[str, Any], task: str) -> tuple[int, Any]:
+    """Submit ``submission``: the job's id and the result of its ``task`` once it has finished."""
+    submitted = api.post("/jobs", json=submission)
     assert submitted.status_code == 201, submitted.text
     job_id: int = submitted.json()["id"]
     deadline = time.monotonic() + 60
-    while (leak := api.get(f"/jobs/{job_id}/tasks/Leak/result").json())["status"] != "FINISHED":
-        assert leak["status"] in {"PENDING", "SUBMITTED", "RUNNING"}, leak
-        assert time.monotonic() < deadline, leak
+    while (answer := api.get(f"/jobs/{job_id}/tasks/{task}/result").json())["status"] != "FINISHED":
+        assert answer["status"] in {"PENDING", "SUBMITTED", "RUNNING"}, answer
+        assert time.monotonic() < deadline, answer
         time.sleep(0.1)
-    token: str = leak["value"]
-    return job_id, token
+    return job_id, answer["value"]
 
 
 def _walk(server: LiveServer, token: str) -> dict[str, str]:
