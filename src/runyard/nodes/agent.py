@@ -48,7 +48,7 @@ from typing import Any, NoReturn
 
 from runyard.errors import NodeError
 from runyard.model import Script, ScriptExecutable
-from runyard.nodes.channel import Channel
+from runyard.nodes.channel import Channel, write_all
 from runyard.nodes.executor import NodeContext, execute
 from runyard.nodes.messages import KillRequest, RunRequest, decode_request, outcome_to_json
 from runyard.nodes.output import prepare_standard_streams
@@ -213,8 +213,7 @@ class Agent:
         assert process.request_pipe is not None
         # A task process that died meanwhile shows up through its pidfd: the write error is moot.
         with contextlib.suppress(OSError):
-            for frame in frames:
-                _write_all(process.request_pipe, frame)
+            write_all(process.request_pipe, frames)
         if not process.reusable:
             os.close(process.request_pipe)
             process.request_pipe = None
@@ -286,11 +285,11 @@ class Agent:
                     if not sandboxed and (spec.account is not None or sandbox is not None):
                         self._enter_sandbox(spec, sandbox)
                         sandboxed = True
-                    _write_all(outcome_pipe, self._run(spec, json.loads(cache)))
+                    write_all(outcome_pipe, [self._run(spec, json.loads(cache))])
                 except Exception as error:
                     # Reported (a sandboxed process's standard error is /dev/null), then this process
                     # ends: a worker half set up or half broken serves nobody else.
-                    _write_all(outcome_pipe, _failure(spec, error))
+                    write_all(outcome_pipe, [_failure(spec, error)])
                     raise
         except BaseException:
             traceback.print_exc()
@@ -476,12 +475,6 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
             return None
         data += chunk
     return bytes(data)
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def kill_process_group(pid: int) -> None:

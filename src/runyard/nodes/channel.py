@@ -7,8 +7,10 @@ each fork copies) and the payload format (pickle one way, JSON the other) is cho
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import struct
+from collections.abc import Sequence
 
 _HEADER = struct.Struct("!Q")
 
@@ -24,8 +26,7 @@ class Channel:
 
     def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
         """Send one message; ``data`` is not copied (its sender may wipe it afterwards)."""
-        self.sock.sendall(_HEADER.pack(len(data)))
-        self.sock.sendall(data)
+        write_all(self.sock.fileno(), [_HEADER.pack(len(data)), data])
 
     def recv_bytes(self) -> bytes:
         return bytes(self.recv_buffer())
@@ -60,3 +61,16 @@ class Channel:
                 raise EOFError("channel closed")
             chunks += chunk
         return bytes(chunks)
+
+
+def write_all(fd: int, buffers: Sequence[bytes | bytearray | memoryview]) -> None:
+    """Write ``buffers`` one after the other to the blocking ``fd``, in one system call when they fit
+    (one wake-up of the reader, and no joined copy of them left in memory)."""
+    views = [memoryview(b).cast("B") for b in buffers if len(b)]
+    while views:
+        written = os.writev(fd, views)
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if views:
+            views[0] = views[0][written:]
