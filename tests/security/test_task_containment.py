@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import runyard
@@ -27,7 +29,7 @@ from runyard.nodes.local import LocalNodeSource
 from runyard.nodes.protocol import NodeDown, OutcomeKind, TaskSpec
 from support.hostile import HostileUser, TaskRun, hostile_users, one_task_workflow
 from support.nodes import Events
-from support.server import LiveServer
+from support.server import PASSWORD, LiveServer, bearer, live_server
 
 #: In the server's environment (the server's process hosts it): no task may see them.
 SERVER_ONLY = {"DOCKER_HOST": "unix:///var/run/docker.sock", "RUNYARD_SERVER_SECRET": "s3cr3t-of-the-server"}
@@ -253,6 +255,39 @@ def test_run_as_me_without_a_mapping_is_refused(server: LiveServer) -> None:
     answer = mallory.submit_answer(workflow)
     assert answer.status_code == 400, answer.text
     assert "runAsMe" in answer.text
+
+
+def _named_user(server: LiveServer, name: str) -> HostileUser:
+    answer = httpx.post(
+        f"{server.api}/users", json={"name": name, "password": PASSWORD}, headers=bearer(server.admin_token)
+    )
+    answer.raise_for_status()
+    return HostileUser(server, name, server.login(name))
+
+
+def test_run_as_me_runs_as_the_mapped_account_only(tmp_path: Path) -> None:
+    """``runAsMe`` with ``user_mapping``: the task runs as the OS account its owner is mapped to (here
+    ``nobody``), its other tasks as its dedicated account; a mapping to root runs nothing."""
+    identity = "import os\nresult = [os.getuid(), os.getgid(), os.getgroups()]"
+    run_as_me = one_task_workflow(identity).replace(
+        "    fork: true\n", "    fork: true\n    run_as_me: true\n"
+    )
+    with live_server(tmp_path / "server", user_mapping="carol=nobody,rooted=root") as server:
+        carol, rooted = _named_user(server, "carol"), _named_user(server, "rooted")
+        if not ROOT:
+            answer = carol.submit_answer(run_as_me)
+            assert answer.status_code == 400 and "does not run as root" in answer.text, answer.text
+            return
+        nobody = pwd.getpwnam("nobody")
+        as_me = run(carol, run_as_me)
+        assert as_me.task_status == "FINISHED", as_me
+        assert as_me.result == [nobody.pw_uid, nobody.pw_gid, [nobody.pw_gid]], as_me
+        dedicated = carol.run(identity)
+        assert dedicated.task_status == "FINISHED", dedicated
+        assert dedicated.result[0] >= 200_000 and dedicated.result[0] != nobody.pw_uid, dedicated
+        as_root = run(rooted, run_as_me)
+        assert as_root.task_status != "FINISHED" and as_root.result is None, as_root
+        assert "is root; tasks never run as root" in (as_root.error or ""), as_root
 
 
 def test_a_huge_walltime_does_not_kill_the_node(tmp_path: Path) -> None:
