@@ -159,7 +159,7 @@ def test_two_jupyterlabs_get_their_own_ports(sqlite_server: LiveServer) -> None:
     with Client(sqlite_server.url, token) as client:
         started = [client.start_service("JupyterLab", {"HEALTH_CHECK_CRON": "* * * * * */1"}) for _ in "ab"]
         instances = [client.wait_for_service_instance(s["id"], timeout=60) for s in started]
-        assert [i["status"] for i in instances] == ["RUNNING", "RUNNING"]
+        assert [i["status"] for i in instances] == ["RUNNING", "RUNNING"], instances
         urls = [endpoint(i)["url"] for i in instances]
         assert len({u for u in urls if u}) == 2 and instances[0]["ports"] != instances[1]["ports"]
         for url in urls:
@@ -167,7 +167,8 @@ def test_two_jupyterlabs_get_their_own_ports(sqlite_server: LiveServer) -> None:
         for instance in instances:
             client.run_service_action(instance["id"], "Finish_JupyterLab")
         for instance in instances:
-            assert client.wait_for_service_instance(instance["id"], timeout=60)["status"] == "FINISHED"
+            finished = client.wait_for_service_instance(instance["id"], timeout=60)
+            assert finished["status"] == "FINISHED", finished
 
 
 def test_tensorboard_proxyfied_then_finished(sqlite_server: LiveServer) -> None:
