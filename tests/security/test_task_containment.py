@@ -257,6 +257,64 @@ def test_run_as_me_without_a_mapping_is_refused(server: LiveServer) -> None:
     assert "runAsMe" in answer.text
 
 
+#: Forked executions of one job, one after another on the same node (there is one).
+CHAIN = """\
+name: Chain
+tasks:
+  Poison:
+    script:
+      cpython: |-
+        import os, runyard
+        runyard.POISON = "left by Poison"
+        result = [os.getpid(), os.getppid()]
+  Check:
+    depends: [Poison]
+    script:
+      cpython: |-
+        import os, runyard
+        result = [hasattr(runyard, "POISON"), os.getpid(), os.getppid()]
+  Die:
+    depends: [Check]
+    script:
+      cpython: |-
+        import os, signal
+        os.kill(os.getpid(), signal.SIGKILL)
+  After:
+    depends: [Die]
+    script:
+      cpython: |-
+        import os
+        result = os.getppid()
+"""
+
+
+def test_forked_executions_of_a_job_each_get_a_fresh_process(tmp_path: Path) -> None:
+    """A sandboxed node forks a job's executions from one process sandboxed for the job (its owner's
+    account, the job's folders), never running user code in it: what one execution leaves in memory
+    the next does not see, and one that dies, or is killed, leaves the next ones served."""
+    with live_server(tmp_path / "server", nodes=1) as server:
+        (mallory,) = hostile_users(server, 1)
+        job = mallory.wait(mallory.submit(CHAIN))
+        tasks = {t["name"]: t for t in job["tasks"]}
+        (poison_pid, zygote), check = tasks["Poison"]["result"], tasks["Check"]["result"]
+        assert check[0] is False and check[1] != poison_pid, tasks
+        assert tasks["Die"]["status"] == "FAULTY" and "died (signal 9)" in tasks["Die"]["error"], tasks
+        assert tasks["After"]["status"] == "FINISHED", tasks
+        if ROOT:  # sandboxed once for the job: its executions share their parent
+            assert check[2] == zygote == tasks["After"]["result"], tasks
+
+        held = mallory.submit(one_task_workflow("import time\ntime.sleep(600)"))
+        with mallory.client() as api:
+            deadline = time.monotonic() + 30
+            while api.get(f"/jobs/{held}").json()["status"] != "RUNNING":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            assert api.post(f"/jobs/{held}/kill").status_code == 200
+        assert mallory.wait(held)["status"] == "KILLED"
+        after = mallory.run("result = 'served'")
+        assert (after.task_status, after.result) == ("FINISHED", "served"), after
+
+
 def _named_user(server: LiveServer, name: str) -> HostileUser:
     answer = httpx.post(
         f"{server.api}/users", json={"name": name, "password": PASSWORD}, headers=bearer(server.admin_token)

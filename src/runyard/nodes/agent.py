@@ -101,6 +101,8 @@ class Agent:
         self.static_selection: dict[str, dict[str, bool]] = {}  # owner -> static_key -> answer
         self.spare: _TaskProcess | None = None
         self.worker: _TaskProcess | None = None  # fork=False executions; forked on first use
+        self.zygote: _TaskProcess | None = None  # forks the sandboxed executions of one scope
+        self.retired: list[_TaskProcess] = []  # of another scope than the request's: killed after it
         self.running: _TaskProcess | None = None
         self.exiting: dict[int, int] = {}  # pidfd -> pid of task processes that reported, not yet reaped
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl
@@ -117,7 +119,7 @@ class Agent:
             while self._serve_once():
                 pass
         finally:
-            for process in (self.running, self.spare, self.worker):
+            for process in (self.running, self.spare, self.worker, self.zygote):
                 if process is not None:
                     kill_process_group(process.pid)
 
@@ -178,6 +180,8 @@ class Agent:
             self._close_pipes(running)
             if running is self.worker:
                 self.worker = None
+            if running is self.zygote:
+                self.zygote = None
             self._report(running, done or self._death(running, status))
         elif running.stopped is None and running.deadline is not None and time.time() >= running.deadline:
             running.stopped = OutcomeKind.WALLTIME
@@ -202,7 +206,12 @@ class Agent:
             self._start(request)
 
     def _start(self, request: RunRequest) -> None:
-        process = self._take_spare() if request.fork else self._take_worker(request.scope)
+        if not request.fork:
+            process = self._take_worker(request.scope)
+        elif request.scope is not None:
+            process = self._take_zygote(request.scope)
+        else:
+            process = self._take_spare()
         process.request = request
         process.started_at = time.time()
         if request.walltime is not None:
@@ -219,6 +228,10 @@ class Agent:
             process.request_pipe = None
         started = {"task_id": request.task_id, "execution": request.execution, "pid": process.pid}
         self._send({"type": "started", **started})
+        for retired in self.retired:
+            kill_process_group(retired.pid)
+            self.exiting[retired.pidfd] = retired.pid
+        self.retired.clear()
 
     def _take_spare(self) -> _TaskProcess:
         spare, self.spare = self.spare, None
@@ -227,17 +240,30 @@ class Agent:
     def _take_worker(self, scope: str | None) -> _TaskProcess:
         """The worker for ``scope``: a worker of another scope (it may hold what its user code left
         in it) is killed, and a fresh one forked."""
-        worker, self.worker = self.worker, None
-        if worker is not None and worker.scope != scope and self._alive(worker):
-            kill_process_group(worker.pid)
-            self._reap(worker.pid, worker.pidfd)
-            self._close_pipes(worker)
-            worker = None
-        if worker is None or not self._alive(worker):
-            worker = self._fork(reusable=True)
+        worker = self.worker = self._of_scope(self.worker, scope)
+        if worker is None:
+            worker = self.worker = self._fork(reusable=True)
             worker.scope = scope
-        self.worker = worker
         return worker
+
+    def _take_zygote(self, scope: str) -> _TaskProcess:
+        """The process that forks the sandboxed executions of ``scope``, each in a process of its own:
+        the spare, sandboxed by its first request and kept. The sandbox is made once per scope (account,
+        owner and job) rather than once per execution; user code never runs in the zygote itself."""
+        zygote = self.zygote = self._of_scope(self.zygote, scope)
+        if zygote is None:
+            zygote = self.zygote = self._take_spare()
+            zygote.reusable, zygote.scope = True, scope
+        return zygote
+
+    def _of_scope(self, process: _TaskProcess | None, scope: str | None) -> _TaskProcess | None:
+        """``process`` if it serves ``scope`` and is alive; one of another scope is retired: killed once
+        the request is on its way, reaped once it has exited (a namespace takes a while to go)."""
+        if process is not None and process.scope != scope and self._alive(process):
+            self._close_pipes(process)
+            self.retired.append(process)
+            return None
+        return process if process is not None and self._alive(process) else None
 
     def _alive(self, process: _TaskProcess) -> bool:
         """Whether an idle task process is still there; a dead one is reaped and its pipes closed."""
@@ -269,7 +295,7 @@ class Agent:
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             self.channel.close()
-            for process in (self.spare, self.worker, self.running):
+            for process in (self.spare, self.worker, self.zygote, self.running, *self.retired):
                 for fd in process.fds() if process is not None else ():
                     os.close(fd)
             for pidfd in self.exiting:
@@ -285,7 +311,13 @@ class Agent:
                     if not sandboxed and (spec.account is not None or sandbox is not None):
                         self._enter_sandbox(spec, sandbox)
                         sandboxed = True
-                    write_all(outcome_pipe, [self._run(spec, json.loads(cache))])
+                    answers = json.loads(cache)
+                    forked = sandboxed and spec.fork  # this process is its scope's zygote
+                    if forked:
+                        outcome = self._run_in_child(spec, answers, (request_pipe, outcome_pipe))
+                    else:
+                        outcome = self._run(spec, answers)
+                    write_all(outcome_pipe, [outcome])
                 except Exception as error:
                     # Reported (a sandboxed process's standard error is /dev/null), then this process
                     # ends: a worker half set up or half broken serves nobody else.
@@ -296,6 +328,35 @@ class Agent:
             code = 70
         finally:
             os._exit(code)
+
+    def _run_in_child(self, spec: TaskSpec, answers: dict[str, bool], pipes: tuple[int, int]) -> bytes:
+        """Run ``spec`` in a child forked from this sandboxed process; its outcome frames, relayed, or
+        a failure if the child ended without writing them whole (a kill ends both: one process group).
+        The child gets none of this process's ``pipes`` (its next requests, its link to the agent)."""
+        outcome_read, outcome_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                for fd in (outcome_read, *pipes):
+                    os.close(fd)
+                self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+                write_all(outcome_write, [self._run(spec, answers)])
+            except BaseException:
+                traceback.print_exc()
+                code = 70
+            finally:
+                os._exit(code)
+        os.close(outcome_write)
+        data = bytearray()
+        while _split_frames(data, 2) is None and (chunk := os.read(outcome_read, _READ_SIZE)):
+            data += chunk
+        os.close(outcome_read)
+        _, status = os.waitpid(pid, 0)
+        if _split_frames(data, 2) is not None:
+            return bytes(data)
+        shutil.rmtree(spec.localspace, ignore_errors=True)  # the task could not clean up after itself
+        return _failure(spec, _ended_early(status))
 
     def _prepare_sandbox(self) -> Sandbox | OSError | None:
         """On a node with private folders, the part of the sandbox that comes before the request
@@ -366,10 +427,8 @@ class Agent:
             kind, error = running.stopped, f"walltime of {request.walltime:g} s exceeded: killed"
         elif running.stopped is OutcomeKind.KILLED:
             kind, error = running.stopped, "killed on request"
-        elif os.WIFSIGNALED(status):
-            error = f"task process died (signal {os.WTERMSIG(status)})"
         else:
-            error = f"task process exited with code {os.WEXITSTATUS(status)} before reporting"
+            error = _ended_early(status)
         shutil.rmtree(request.localspace, ignore_errors=True)  # the task could not clean up after itself
         died = TaskOutcome(request.task_id, request.execution, kind, error=error)
         died.started_at, died.finished_at = running.started_at, time.time()
@@ -383,7 +442,7 @@ class Agent:
         process.request, process.deadline, process.stopped = None, None, None
         _wipe(process.data)  # ``done`` is a view into it
         process.data = bytearray()
-        if not process.reusable:
+        if self.spare is None:  # taken by a one-shot execution, or to become a zygote
             self.spare = self._fork(reusable=False)
 
     @staticmethod
@@ -408,9 +467,21 @@ class Agent:
         self.channel.send_bytes(outcome)
 
 
-def _failure(spec: TaskSpec, error: Exception) -> bytes:
-    """The frames of the outcome of an execution the task process itself failed to run."""
-    reason = f"the task process failed to run the task: {type(error).__name__}: {error}"
+def _ended_early(status: int) -> str:
+    """Why a task process that ended with ``status`` (``waitpid``'s) wrote no outcome."""
+    if os.WIFSIGNALED(status):
+        return f"task process died (signal {os.WTERMSIG(status)})"
+    return f"task process exited with code {os.WEXITSTATUS(status)} before reporting"
+
+
+def _failure(spec: TaskSpec, error: Exception | str) -> bytes:
+    """The frames of the outcome of an execution the task process itself failed to run (or, given as
+    text, one its forked child ended without reporting)."""
+    reason = (
+        error
+        if isinstance(error, str)
+        else f"the task process failed to run the task: {type(error).__name__}: {error}"
+    )
     outcome = TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=reason)
     return _frame(b"{}") + _frame(json.dumps(outcome_to_json(outcome)).encode())
 
