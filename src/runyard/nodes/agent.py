@@ -44,7 +44,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from runyard.errors import NodeError
 from runyard.model import Script, ScriptExecutable
@@ -85,6 +85,14 @@ class _TaskProcess:
 
     def fds(self) -> list[int]:
         return [fd for fd in (self.pidfd, self.request_pipe, self.outcome_pipe) if fd is not None]
+
+
+class _Child(NamedTuple):
+    """A zygote's child, forked ahead of the execution it runs."""
+
+    pid: int
+    request_pipe: int  # write end
+    outcome_pipe: int  # read end
 
 
 class Agent:
@@ -304,6 +312,7 @@ class Agent:
             self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
             sandbox = self._prepare_sandbox()
             sandboxed = False
+            child: _Child | None = None
             while (frames := _read_frames(request_pipe, 2)) is not None:
                 cache, pickled = frames
                 spec: TaskSpec = pickle.loads(pickled)
@@ -311,13 +320,15 @@ class Agent:
                     if not sandboxed and (spec.account is not None or sandbox is not None):
                         self._enter_sandbox(spec, sandbox)
                         sandboxed = True
-                    answers = json.loads(cache)
-                    forked = sandboxed and spec.fork  # this process is its scope's zygote
-                    if forked:
-                        outcome = self._run_in_child(spec, answers, (request_pipe, outcome_pipe))
+                    zygote = sandboxed and spec.fork  # forks the executions of its scope
+                    if zygote:
+                        child = child or self._fork_child((request_pipe, outcome_pipe))
+                        outcome = self._relay(child, spec, frames)
                     else:
-                        outcome = self._run(spec, answers)
+                        outcome = self._run(spec, json.loads(cache))
                     write_all(outcome_pipe, [outcome])
+                    if zygote:  # the next execution's process, forked ahead
+                        child = self._fork_child((request_pipe, outcome_pipe))
                 except Exception as error:
                     # Reported (a sandboxed process's standard error is /dev/null), then this process
                     # ends: a worker half set up or half broken serves nobody else.
@@ -329,30 +340,43 @@ class Agent:
         finally:
             os._exit(code)
 
-    def _run_in_child(self, spec: TaskSpec, answers: dict[str, bool], pipes: tuple[int, int]) -> bytes:
-        """Run ``spec`` in a child forked from this sandboxed process; its outcome frames, relayed, or
-        a failure if the child ended without writing them whole (a kill ends both: one process group).
-        The child gets none of this process's ``pipes`` (its next requests, its link to the agent)."""
+    def _fork_child(self, pipes: tuple[int, int]) -> _Child:
+        """A child of this zygote, waiting for the one execution it is to run (a kill of the zygote's
+        process group ends it too). It gets none of this process's ``pipes`` (its next requests, its
+        link to the agent)."""
+        request_read, request_write = os.pipe()
         outcome_read, outcome_write = os.pipe()
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                for fd in (outcome_read, *pipes):
+                for fd in (request_write, outcome_read, *pipes):
                     os.close(fd)
                 self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-                write_all(outcome_write, [self._run(spec, answers)])
+                if (frames := _read_frames(request_read, 2)) is not None:
+                    cache, pickled = frames
+                    write_all(outcome_write, [self._run(pickle.loads(pickled), json.loads(cache))])
             except BaseException:
                 traceback.print_exc()
                 code = 70
             finally:
                 os._exit(code)
+        os.close(request_read)
         os.close(outcome_write)
+        return _Child(pid, request_write, outcome_read)
+
+    @staticmethod
+    def _relay(child: _Child, spec: TaskSpec, frames: list[bytes]) -> bytes:
+        """Give ``child`` its execution; the outcome frames it wrote, or a failure if it ended without
+        writing them whole."""
+        with contextlib.suppress(OSError):  # a child that died shows in its status
+            write_all(child.request_pipe, [b for frame in frames for b in (_HEADER.pack(len(frame)), frame)])
+        os.close(child.request_pipe)
         data = bytearray()
-        while _split_frames(data, 2) is None and (chunk := os.read(outcome_read, _READ_SIZE)):
+        while _split_frames(data, 2) is None and (chunk := os.read(child.outcome_pipe, _READ_SIZE)):
             data += chunk
-        os.close(outcome_read)
-        _, status = os.waitpid(pid, 0)
+        os.close(child.outcome_pipe)
+        _, status = os.waitpid(child.pid, 0)
         if _split_frames(data, 2) is not None:
             return bytes(data)
         shutil.rmtree(spec.localspace, ignore_errors=True)  # the task could not clean up after itself
