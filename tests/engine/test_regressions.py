@@ -64,7 +64,8 @@ def test_a_task_lost_with_its_node_runs_again_once_another_node_frees_up(tmp_pat
     )
     with platform(tmp_path) as p:
         job = p.submit(workflow)
-        wait_until(marker.exists)
+        # The node's name once written whole: the file exists as soon as it is opened.
+        wait_until(lambda: marker.exists() and marker.read_text().endswith(" "))
         os.kill(p.nodes.agent_pid(marker.read_text().strip()), signal.SIGKILL)
         assert p.wait(job, 30) is JobStatus.FINISHED
         victim = tasks_by_name(p.report(job))["Victim"]
