@@ -94,8 +94,9 @@ def start_service(user: HostileUser, service_id: str, code: str) -> dict[str, An
     return ended
 
 
-ATTACK_CODE = """
-import json, os, pathlib
+#: The start of a service task's code that calls the platform as its job: ``api``, ``containers``.
+TASK_API = """
+import json, os, pathlib, time
 import httpx
 
 instance = variables["PCA_INSTANCE_ID"]
@@ -105,6 +106,9 @@ api = httpx.Client(
     timeout=60,
 )
 containers = f"/service-instances/{instance}/containers"
+"""
+
+ATTACK_CODE = TASK_API + """
 port = api.post(f"/service-instances/{instance}/ports", json={"port": -1}).json()["port"]
 space = pathlib.Path(userspace)
 space.mkdir(parents=True, exist_ok=True)
@@ -197,17 +201,7 @@ def test_another_users_containers_cannot_be_reached(server: LiveServer, users: l
     assert not containers_of(victim.name)
 
 
-SWAP_CODE = """
-import json, os, pathlib, time
-import httpx
-
-instance = variables["PCA_INSTANCE_ID"]
-api = httpx.Client(
-    base_url=os.environ["RUNYARD_URL"] + "/api/v1",
-    headers={"Authorization": "Bearer " + os.environ["RUNYARD_TOKEN"]},
-    timeout=60,
-)
-containers = f"/service-instances/{instance}/containers"
+SWAP_CODE = TASK_API + """
 page = pathlib.Path(userspace) / "page"
 page.mkdir(parents=True, exist_ok=True)
 (page / "only-this-folder").write_text("mine")
