@@ -164,21 +164,27 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception:
             log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
-            if started:
+            if tracked.started:
                 raise
             message = "the server failed unexpectedly; the error is in its log"
             await send_error(send, 500, "internal_error", message, None)
+
+
+class TrackedSend:
+    """An ASGI ``send`` that knows whether the answer has started (an error can no longer be sent)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
 
 
 async def send_error(send: Send, status: int, error: str, message: str, details: object) -> None:

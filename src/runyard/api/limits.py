@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runyard.api.errors import send_error
+from runyard.api.errors import TrackedSend, send_error
 
 
 class BodyTooLarge(Exception):
@@ -34,7 +34,7 @@ class RequestLimits:
             await self._too_large(send)
             return
         received = 0
-        started = False
+        tracked = TrackedSend(send)
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -45,15 +45,10 @@ class RequestLimits:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, tracked)
         except BodyTooLarge:
-            if not started:
+            if not tracked.started:
                 await self._too_large(send)
 
     async def _too_large(self, send: Send) -> None:
