@@ -108,7 +108,9 @@ api = httpx.Client(
 containers = f"/service-instances/{instance}/containers"
 """
 
-ATTACK_CODE = TASK_API + """
+ATTACK_CODE = (
+    TASK_API
+    + """
 port = api.post(f"/service-instances/{instance}/ports", json={"port": -1}).json()["port"]
 space = pathlib.Path(userspace)
 space.mkdir(parents=True, exist_ok=True)
@@ -132,6 +134,7 @@ if allowed.status_code == 201:
     answers["stopped"] = [stopped.status_code, stopped.text]
 print("MARK" + json.dumps(answers))
 """
+)
 
 
 def test_a_hostile_service_workflow_gets_no_dangerous_container(
@@ -201,7 +204,9 @@ def test_another_users_containers_cannot_be_reached(server: LiveServer, users: l
     assert not containers_of(victim.name)
 
 
-SWAP_CODE = TASK_API + """
+SWAP_CODE = (
+    TASK_API
+    + """
 page = pathlib.Path(userspace) / "page"
 page.mkdir(parents=True, exist_ok=True)
 (page / "only-this-folder").write_text("mine")
@@ -232,6 +237,7 @@ state = api.get(f"{containers}/{ref}").json()["state"]
 print("MARK" + json.dumps([seen, kept, resumed.status_code, resumed.json().get("message"), state]))
 api.post(f"{containers}/{ref}/stop")
 """
+)
 
 
 def test_a_folder_swapped_for_a_link_is_never_mounted(server: LiveServer, users: list[HostileUser]) -> None:
