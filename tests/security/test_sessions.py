@@ -209,6 +209,8 @@ def test_a_job_token_controls_the_jobs_its_tasks_submitted(
                 assert task.post(f"/jobs/{descendant}/kill").status_code == 200
                 assert api.get(f"/jobs/{descendant}").json()["status"] == "KILLED"
             assert api.get(f"/jobs/{job_id}").json()["status"] == "RUNNING"
+            assert api.delete(f"/jobs/{child}").status_code == 204  # its id may be given again (SQLite)
+            assert api.get(f"/jobs/{grandchild}").json()["parent_id"] is None
         finally:
             for submitted in (forged.json()["id"], child):
                 api.post(f"/jobs/{submitted}/kill")
@@ -271,6 +273,24 @@ def test_a_retried_submission_gets_the_same_job(server: LiveServer, users: list[
         theirs = api.post("/jobs", json={"workflow": SHORT}, headers=key)
         assert theirs.status_code == 201 and theirs.json()["id"] not in ids
         assert api.get(f"/jobs/{ids.pop()}").status_code == 403
+
+
+def test_the_key_of_a_removed_job_never_names_another_users_job(users: list[HostileUser]) -> None:
+    """SQLite gives a removed job's id to the next job: a retry with the removed job's key is a new
+    submission, never an answer naming the job that took the id (another user's, here)."""
+    first, second = users[0], users[1]
+    key = {"Idempotency-Key": f"removed-{time.time()}"}
+    with first.client() as api:
+        removed = api.post("/jobs", json={"workflow": SHORT}, headers=key).json()["id"]
+        first.wait(removed)
+        assert api.delete(f"/jobs/{removed}").status_code == 204
+    with second.client() as api:
+        theirs = api.post("/jobs", json={"workflow": SHORT.replace("name: Short", "name: Theirs")}).json()
+    with first.client() as api:
+        retried = api.post("/jobs", json={"workflow": SHORT}, headers=key)
+        assert retried.status_code == 201, retried.text
+        assert retried.json()["id"] != theirs["id"] and retried.json()["name"] != "Theirs", retried.json()
+        assert api.get(f"/jobs/{retried.json()['id']}").status_code == 200
 
 
 @pytest.mark.parametrize("key", ["x" * 256, "", "with space", "caf\u00e9"])

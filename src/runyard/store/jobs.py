@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from runyard.model import JobStatus, OnTaskError, Priority, TaskStatus, Workflow
 from runyard.scheduler.state import JobState, TaskState
-from runyard.store.schema import executions, jobs, tasks
+from runyard.store.schema import executions, jobs, submission_keys, tasks
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,10 @@ def job_owner(connection: sa.Connection, job_id: int) -> str | None:
 
 
 def delete_job(connection: sa.Connection, job_id: int) -> None:
-    """Remove a job with its task instances and executions (for ended jobs only: see the scheduler)."""
+    """Remove a job with its task instances, executions and idempotency keys (for ended jobs only: see
+    the scheduler). Its children no longer name it: SQLite may give its id to the next job."""
+    connection.execute(sa.delete(submission_keys).where(submission_keys.c.job_id == job_id))
+    connection.execute(sa.update(jobs).where(jobs.c.parent_id == job_id).values(parent_id=None))
     connection.execute(sa.delete(executions).where(executions.c.job_id == job_id))
     connection.execute(sa.delete(tasks).where(tasks.c.job_id == job_id))
     connection.execute(sa.delete(jobs).where(jobs.c.id == job_id))

@@ -24,12 +24,13 @@ class KeyedJob:
 
 
 def job_of_key(connection: sa.Connection, owner: str, key: str, *, now: float) -> KeyedJob | None:
-    """The job ``owner`` submitted with ``key``, if the key is still kept and the job exists."""
+    """The job ``owner`` submitted with ``key``, if the key is still kept and the job exists (still
+    ``owner``'s: SQLite may give a removed job's id to another job)."""
     c = submission_keys.c
     row = connection.execute(
         sa.select(jobs.c.id, jobs.c.name, jobs.c.status)
         .join(submission_keys, c.job_id == jobs.c.id)
-        .where(c.owner == owner, c.key == key, c.created_at > now - KEY_TTL)
+        .where(c.owner == owner, c.key == key, c.created_at > now - KEY_TTL, jobs.c.owner == owner)
     ).first()
     return None if row is None else KeyedJob(row.id, row.name, row.status)
 
