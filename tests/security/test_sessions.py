@@ -196,9 +196,11 @@ def test_a_job_token_controls_the_jobs_its_tasks_submitted(
         forged = api.post(
             "/jobs", json={"workflow": HOLDER, "generic_information": {"PARENT_JOB_ID": str(job_id)}}
         )
+        submitted = [forged.json()["id"], child]  # killed at the end
         try:
             with server.client(child_token) as child_task:
                 grandchild = child_task.post("/jobs", json={"workflow": HOLDER}).json()["id"]
+                submitted.append(grandchild)
                 assert child_task.post(f"/jobs/{job_id}/kill").status_code == 403
             listed = {j["id"]: j["parent_id"] for j in api.get("/jobs").json()["jobs"]}
             assert (listed[child], listed[grandchild]) == (job_id, child)
@@ -206,14 +208,17 @@ def test_a_job_token_controls_the_jobs_its_tasks_submitted(
             for descendant in (grandchild, child):
                 answer = task.put(f"/jobs/{descendant}/priority", json={"priority": "low"})
                 assert answer.status_code == 200, answer.text
-                assert task.post(f"/jobs/{descendant}/kill").status_code == 200
-                assert api.get(f"/jobs/{descendant}").json()["status"] == "KILLED"
+            assert task.post(f"/jobs/{child}/kill").status_code == 200
+            assert api.get(f"/jobs/{child}").json()["status"] == "KILLED"
             assert api.get(f"/jobs/{job_id}").json()["status"] == "RUNNING"
-            assert api.delete(f"/jobs/{child}").status_code == 204  # its id may be given again (SQLite)
+            # A removed job's id may be given again (SQLite): its children, alive, no longer name it.
+            assert api.delete(f"/jobs/{child}").status_code == 204
+            assert api.put(f"/jobs/{grandchild}/priority", json={"priority": "normal"}).status_code == 200
             assert api.get(f"/jobs/{grandchild}").json()["parent_id"] is None
+            assert task.post(f"/jobs/{grandchild}/kill").status_code == 403  # the line is cut
         finally:
-            for submitted in (forged.json()["id"], child):
-                api.post(f"/jobs/{submitted}/kill")
+            for job in submitted:
+                api.post(f"/jobs/{job}/kill")
 
 
 def test_a_job_token_dies_with_its_job(server: LiveServer, users: list[HostileUser]) -> None:

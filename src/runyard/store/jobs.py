@@ -25,11 +25,16 @@ WorkflowDecoder = Callable[[dict[str, Any]], Workflow]
 _ALIVE = [s.value for s in JobStatus if s.is_alive]
 
 
+#: Columns written when a row is inserted, never by a save: the workflow as submitted, and the parent
+#: (cleared in the store when the parent is removed, whatever a live job's state in memory says).
+_INSERTED_ONLY = frozenset({"workflow", "parent_id"})
+
+
 def _update(table: sa.Table, *keys: str) -> sa.Update:
     """An UPDATE of every column but the keys, by bound parameters (compiled once, then cached)."""
     where = [table.c[key] == sa.bindparam(f"b_{key}") for key in keys]
     values: dict[str, Any] = {
-        c.name: sa.bindparam(c.name) for c in table.c if c.name not in keys and c.name != "workflow"
+        c.name: sa.bindparam(c.name) for c in table.c if c.name not in keys and c.name not in _INSERTED_ONLY
     }
     return sa.update(table).where(*where).values(values)
 
@@ -46,7 +51,7 @@ def insert_jobs(connection: sa.Connection, new: Sequence[tuple[JobState, dict[st
     """
     if not new:
         return
-    rows = [{**_job_row(job), "workflow": workflow} for job, workflow in new]
+    rows = [{**_job_row(job), "workflow": workflow, "parent_id": job.parent_id} for job, workflow in new]
     ids = connection.execute(_INSERT_JOBS, rows).scalars().all()
     task_rows: list[dict[str, Any]] = []
     for (job, _), job_id in zip(new, ids, strict=True):
@@ -238,7 +243,6 @@ def _job_row(job: JobState) -> dict[str, Any]:
         "result_map": job.result_map,
         "source_dir": job.source_dir,
         "next_number": job.next_number,
-        "parent_id": job.parent_id,
     }
 
 
