@@ -69,9 +69,13 @@ class Platform:
 
         ``credentials``: the owner's credential names, for ``PA:CREDENTIAL`` variables; ``parent_id``:
         the job whose task submits this one."""
-        gi = generic_information
         later = self.submit_later(
-            workflow, variables, gi, owner=owner, credentials=credentials, parent_id=parent_id
+            workflow,
+            variables,
+            generic_information,
+            owner=owner,
+            credentials=credentials,
+            parent_id=parent_id,
         )
         return later.result().id
 

@@ -5,9 +5,9 @@ task runs holds it: a hijacked dependency, a user's mistake. The token acts for 
 only on what tasks need: submitting and reading the owner's jobs (a task waits for the jobs it
 submits), controlling its own job and the jobs its tasks submitted (recorded as their parent, and
 theirs), reading the catalog and the services, starting services and updating the one service
-instance its job runs an action of. Never users, passwords, sessions,
-credentials, nodes, events of everything or admin routes, even when the owner is an admin (a job
-token's principal is never an admin: :attr:`runyard.auth.User.is_admin`).
+instance its job runs an action of. Never users, passwords, sessions, credentials, nodes, events of
+everything or admin routes, even when the owner is an admin (a job token's principal is never an
+admin: :attr:`runyard.auth.User.is_admin`).
 
 A route not listed in :data:`TASK_ROUTES` answers 403 to a job token: new routes are closed to tasks
 until someone decides otherwise here.
