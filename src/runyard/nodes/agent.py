@@ -68,15 +68,16 @@ _MAX_ANSWERS = 1024
 
 @dataclass
 class _TaskProcess:
-    """A forked task process: the spare waiting for its one request, or the reusable worker of
-    ``fork=False`` executions; ``request`` is set while it runs one."""
+    """A forked task process: the spare waiting for its one request, the reusable worker of
+    ``fork=False`` executions, or a scope's zygote (a former spare that forks each sandboxed execution);
+    ``request`` is set while it runs one."""
 
     pid: int
     pidfd: int
     request_pipe: int | None  # write end; closed (None) once a one-shot process has its request
     outcome_pipe: int | None  # read end; closed (None) once a one-shot process has reported
     reusable: bool
-    scope: str | None = None  # a worker's: what it is sandboxed for (``messages.worker_scope``)
+    scope: str | None = None  # a worker's or zygote's: what it is sandboxed for (``messages.worker_scope``)
     request: RunRequest | None = None
     started_at: float = 0.0
     deadline: float | None = None
@@ -99,7 +100,9 @@ class Agent:
     """Runs one execution at a time in a forked process, reporting over ``channel``.
 
     The next one-shot process is forked ahead of time (right after the previous one reported), so
-    that neither the fork nor the child's start is on the path from a request to its outcome.
+    that neither the fork nor the child's start is on the path from a request to its outcome. On a
+    node that sandboxes, the spare becomes the zygote of the first scope it serves: sandboxed once, it
+    forks each execution of that scope (its next child also forked ahead), until another scope comes.
     """
 
     def __init__(self, channel: Channel, node: NodeContext, private_dirs: tuple[str, ...] = ()) -> None:
