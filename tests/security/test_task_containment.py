@@ -288,6 +288,11 @@ tasks:
 """
 
 
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("PPid:")).split()[1])
+
+
 def test_forked_executions_of_a_job_each_get_a_fresh_process(tmp_path: Path) -> None:
     """A sandboxed node forks a job's executions from one process sandboxed for the job (its owner's
     account, the job's folders), never running user code in it: what one execution leaves in memory
@@ -300,8 +305,10 @@ def test_forked_executions_of_a_job_each_get_a_fresh_process(tmp_path: Path) -> 
         assert check[0] is False and check[1] != poison_pid, tasks
         assert tasks["Die"]["status"] == "FAULTY" and "died (signal 9)" in tasks["Die"]["error"], tasks
         assert tasks["After"]["status"] == "FINISHED", tasks
-        if ROOT:  # sandboxed once for the job: its executions share their parent
+        if ROOT:  # sandboxed once for the job: its executions share a parent forked by a node agent
             assert check[2] == zygote == tasks["After"]["result"], tasks
+            agent = _parent_of(zygote)  # the server (this process) started the node agents
+            assert agent != os.getpid() and _parent_of(agent) == os.getpid(), (zygote, agent)
 
         held = mallory.submit(one_task_workflow("import time\ntime.sleep(600)"))
         with mallory.client() as api:
