@@ -124,6 +124,16 @@ node_settings = sa.Table(
 sa.Index("ix_jobs_owner_id", jobs.c.owner, jobs.c.id)
 sa.Index("ix_jobs_submitted_at", jobs.c.submitted_at)
 sa.Index("ix_jobs_status_id", jobs.c.status, jobs.c.id)
+# Job analytics (runyard.ml.analytics): a user's jobs with what the panels read; jobs with a failed task.
+sa.Index(
+    "ix_jobs_owner_analytics",
+    jobs.c.owner,
+    jobs.c.status,
+    jobs.c.submitted_at,
+    jobs.c.started_at,
+    jobs.c.finished_at,
+)
+sa.Index("ix_tasks_status_job_id", tasks.c.status, tasks.c.job_id)
 
 # Catalog: buckets hold objects; every update of an object is a new revision (1, 2, 3...).
 catalog_buckets = sa.Table(
