@@ -91,6 +91,13 @@ def test_exception_gives_the_user_traceback(bindings: Bindings) -> None:
     assert "cpython.py" not in text
 
 
+def test_a_script_failure_raised_on_purpose_is_its_message_alone(bindings: Bindings) -> None:
+    code = "from runyard.scripts import ScriptFailure\ndef f():\n    raise ScriptFailure('T: no x')\nf()"
+    with pytest.raises(ScriptFailure) as caught:
+        run(code, bindings)
+    assert str(caught.value) == "T: no x"
+
+
 def test_syntax_error(bindings: Bindings) -> None:
     with pytest.raises(ScriptFailure, match="SyntaxError"):
         run("def (", bindings)

@@ -17,7 +17,8 @@ class CPythonEngine:
     """Runs Python code in the current interpreter, the bindings being the script's globals.
 
     ``sys.exit()`` / ``sys.exit(0)`` end the script normally; any other exit code or exception
-    is a ``ScriptFailure`` carrying the script's traceback.
+    is a ``ScriptFailure`` carrying the script's traceback; a ``ScriptFailure`` the script raises
+    itself carries its message only.
     """
 
     def run(self, source: ScriptSource, bindings: Bindings) -> ScriptOutput:
@@ -33,6 +34,10 @@ class CPythonEngine:
         except SystemExit as exit_:
             if exit_.code not in (None, 0):
                 raise ScriptFailure(f"script exited with sys.exit({exit_.code!r})") from None
+        except ScriptFailure as failure:
+            # A failure raised on purpose (by the script or a library it calls) already says what is
+            # wrong, for people: its message alone, no traceback.
+            raise ScriptFailure(str(failure)) from None
         except BaseException as error:
             # Drop this frame: the traceback starts in the user's code.
             frames = error.__traceback__.tb_next if error.__traceback__ else None
