@@ -16,6 +16,7 @@ from runyard.api.idempotency import KeyLocks
 from runyard.api.limits import RequestLimits
 from runyard.api.login_throttle import LoginThrottle
 from runyard.api.routers import (
+    analytics,
     catalog,
     credentials,
     events,
@@ -111,6 +112,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)
     errors.install(app)  # after: its catch-all must wrap the limits, which stop requests by raising
     for module in (
+        analytics,
         sessions,
         users,
         jobs,

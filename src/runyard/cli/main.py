@@ -19,6 +19,7 @@ from rich.table import Table
 from runyard import formats
 from runyard.cli import (
     admin_commands,
+    analytics_commands,
     catalog_commands,
     jobs_commands,
     psa_commands,
@@ -210,6 +211,7 @@ catalog_commands.register(app)
 admin_commands.register(app)
 service_commands.register(app)
 psa_commands.register(app)
+analytics_commands.register(app)
 
 
 def _warn_unheld_tokens(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runyard.client.analytics import AnalyticsApi
 from runyard.client.catalog import CatalogApi
 from runyard.client.containers import ContainersApi
 from runyard.client.credentials import CredentialsApi
@@ -15,6 +16,7 @@ from runyard.client.users import UsersApi
 
 
 class Client(
+    AnalyticsApi,
     SessionsApi,
     JobsApi,
     EventsApi,
@@ -35,6 +37,7 @@ class Client(
 
 
 class AsyncClient(
+    AnalyticsApi,
     SessionsApi,
     JobsApi,
     EventsApi,
