@@ -181,6 +181,13 @@ class Task:
                 f"{variable}: {', '.join(missing)} not a column of the data ({columns_text(frame)})"
             )
 
+    def no_gpu(self) -> None:
+        """``USE_NVIDIA_RAPIDS`` is accepted for compatibility; runyard has no GPU to give it."""
+        if self.flag("USE_NVIDIA_RAPIDS", False):
+            raise self.fail(
+                "USE_NVIDIA_RAPIDS is true, but runyard runs scikit-learn on CPUs only: set it to false"
+            )
+
     def passthrough(self) -> dict[str, Any]:
         """What a disabled task gives: its inputs, unchanged."""
         found = self.inputs()

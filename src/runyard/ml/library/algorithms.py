@@ -7,7 +7,10 @@ estimator class comes from this module's table only, never from a name found in 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +27,15 @@ TYPES = {"Classification": CLASSIFICATION, "Regression": REGRESSION}
 
 @dataclass(frozen=True)
 class Algorithm:
-    """One algorithm task: its estimator class per task type, and arguments it always gets."""
+    """One algorithm task: its estimator class per task type, arguments it always gets, and what its
+    fit needs around it (``fitting`` gives extra arguments for the time of the fit)."""
 
     name: str
     classes: dict[str, str]
     defaults: dict[str, Any] = field(default_factory=dict)
+    fitting: Callable[[], AbstractContextManager[dict[str, Any]]] = lambda: contextlib.nullcontext({})
+    numeric_classes: bool = False
+    """The classifier wants classes 0..n-1 (XGBoost): text labels are encoded for it."""
 
     def build(self, task_type: str, parameters: dict[str, Any]) -> Any:
         module, _, name = self.classes[task_type].rpartition(".")
@@ -36,8 +43,27 @@ class Algorithm:
         return cls(**{**self.defaults, **parameters})
 
 
+@contextlib.contextmanager
+def _threads_only() -> Iterator[dict[str, Any]]:
+    """TPOT 1.x evaluates on a Dask cluster, by default of worker *processes*, which a task process
+    cannot spawn safely: give it a cluster of one worker thread instead."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+    ):
+        yield {"client": client}
+
+
 def _one(name: str, task_type: str, path: str, **defaults: Any) -> Algorithm:
     return Algorithm(name, {task_type: path}, defaults)
+
+
+def _tpot(name: str, task_type: str, path: str) -> Algorithm:
+    return Algorithm(name, {task_type: path}, {"n_jobs": 1, "random_state": 42}, _threads_only)
 
 
 def _ensemble(name: str, classifier: str, regressor: str, **defaults: Any) -> Algorithm:
@@ -77,9 +103,14 @@ ALGORITHMS = {
             "sklearn.ensemble.RandomForestRegressor",
             random_state=42,
         ),
-        _ensemble("XGBoost", "xgboost.XGBClassifier", "xgboost.XGBRegressor", n_jobs=1),
-        _one("TPOT_Classifier", CLASSIFICATION, "tpot.TPOTClassifier", n_jobs=1, random_state=42),
-        _one("TPOT_Regressor", REGRESSION, "tpot.TPOTRegressor", n_jobs=1, random_state=42),
+        Algorithm(
+            "XGBoost",
+            {CLASSIFICATION: "xgboost.XGBClassifier", REGRESSION: "xgboost.XGBRegressor"},
+            {"n_jobs": 1},
+            numeric_classes=True,
+        ),
+        _tpot("TPOT_Classifier", CLASSIFICATION, "tpot.TPOTClassifier"),
+        _tpot("TPOT_Regressor", REGRESSION, "tpot.TPOTRegressor"),
     )
 }
 

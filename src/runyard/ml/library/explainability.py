@@ -2,8 +2,9 @@
 
 Pictures go to the task's folder: ``shap_importance.png`` (mean |SHAP| per feature),
 ``shap_row_<N>.png`` (one row's SHAP values: pink raises the prediction, blue lowers it),
-``pdp_<feature>.png`` and ``pdp2d_<a>_<b>.png``. matplotlib draws without a display (Agg) and keeps
-its cache in the task's working folder (its localspace), which a sandboxed task may write.
+``pdp_<feature>.png`` (by default for the two most important features) and ``pdp2d_<a>_<b>.png``.
+matplotlib draws without a display (Agg) and keeps its cache in the task's working folder (its
+localspace), which a sandboxed task may write.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def model_explainability(task: Task) -> dict[str, Any]:
     folder = task.folder()
     values = _shap_values(estimator, x, task_type)
     importance = np.abs(values).mean(axis=0)
+    if not one_d:  # the two features that matter most
+        one_d = [features[i] for i in np.argsort(-importance)[:2]]
     pictures = [folder / "shap_importance.png", folder / f"shap_row_{row}.png"]
     _bars(pictures[0], features, importance, "Feature importance (SHAP)", signed=False)
     _bars(

@@ -54,6 +54,7 @@ def measure(
 
 @library_task
 def predict_model(task: Task) -> dict[str, Any]:
+    task.no_gpu()
     model = task.need(artifacts.MODEL)
     data = task.need(artifacts.SPLIT, artifacts.FRAME)
     test = data["test"] if data["kind"] == artifacts.SPLIT else data
