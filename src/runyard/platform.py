@@ -11,8 +11,10 @@ from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
 from types import TracebackType
 
+from runyard.catalog.builtin import builtin_fetch
 from runyard.errors import NodeError, Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
+from runyard.formats.task_references import expand_references
 from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.accounts import can_switch_accounts
 from runyard.nodes.local import LocalNodeSource
@@ -89,7 +91,11 @@ class Platform:
         credentials: Collection[str] | None = None,
         parent_id: int | None = None,
     ) -> Future[JobState]:
-        """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set)."""
+        """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set).
+
+        Task references left in ``workflow`` resolve to the built-in buckets (the server resolves them
+        against its catalog before)."""
+        workflow = expand_references(workflow, builtin_fetch)
         self._check_accounts(workflow, owner)
         job = prepare_job(
             workflow,

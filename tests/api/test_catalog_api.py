@@ -369,3 +369,67 @@ def test_a_catalog_workflow_runs_and_catalog_script_urls_are_read_as_the_owner(a
     assert submitted.status_code == 201, submitted.text
     result = wait_for_job(alice, submitted.json()["id"])
     assert (result["status"], result["results"]) == ("FINISHED", {"Run": 42}), result
+
+
+LIBRARY_TASK = """
+name: Scale
+tasks:
+  Scale:
+    variables:
+      FACTOR: {value: "2", model: "PA:Integer", description: "Multiplier"}
+    script:
+      cpython: result = int(variables.get("FACTOR")) * VERSION
+"""
+PIPELINE = """
+name: Uses_Library
+tasks:
+  Times_Ten:
+    from: BUCKET/Scale
+    variables: {FACTOR: "10"}
+"""
+
+
+def test_task_references_expand_at_submission_as_the_submitter_reads_the_catalog(
+    alice: Caller, bob: Caller
+) -> None:
+    bucket = new_bucket(alice)
+    put(
+        alice, bucket, "Scale", LIBRARY_TASK.replace("VERSION", "1"), "application/yaml", kind="Workflow/task"
+    )
+    pipeline = PIPELINE.replace("BUCKET", bucket)
+    first = alice.http.post("/jobs", content=pipeline, headers={"Content-Type": "application/yaml"})
+    assert first.status_code == 201, first.text
+    assert wait_for_job(alice, first.json()["id"])["results"] == {"Times_Ten": 10}
+
+    put(
+        alice, bucket, "Scale", LIBRARY_TASK.replace("VERSION", "3"), "application/yaml", kind="Workflow/task"
+    )
+    put(alice, bucket, "Pipeline", pipeline, "application/yaml", kind="Workflow/standard")
+    second = alice.http.post("/jobs", json={"catalog": {"bucket": bucket, "name": "Pipeline"}})
+    assert second.status_code == 201, second.text
+    assert wait_for_job(alice, second.json()["id"])["results"] == {"Times_Ten": 30}
+
+    stored = alice.http.get(f"/jobs/{first.json()['id']}/workflow")
+    assert stored.status_code == 200 and stored.headers["content-type"].startswith("application/yaml")
+    assert f"runyard.from: {bucket}/Scale@1" in stored.text and "from:" not in stored.text.replace(
+        "runyard.from", ""
+    )
+    assert "* 1" in stored.text and "model: PA:Integer" in stored.text
+    as_xml = alice.http.get(f"/jobs/{second.json()['id']}/workflow", params={"format": "xml"})
+    assert f'value="{bucket}/Scale@2"' in as_xml.text and "* 3" in as_xml.text
+    assert_error(
+        alice.http.get(f"/jobs/{second.json()['id']}/workflow", params={"format": "dot"}),
+        400,
+        "invalid_request",
+    )
+    assert_error(bob.http.get(f"/jobs/{first.json()['id']}/workflow"), 403, "forbidden")
+
+    # Bob cannot use Alice's private library, and learns nothing of it; nothing is stored.
+    before = bob.http.get("/jobs").json()["total"]
+    refused = bob.http.post("/jobs", content=pipeline, headers={"Content-Type": "application/yaml"})
+    body = assert_error(refused, 400, "invalid_workflow")
+    assert f"no bucket {bucket!r}" in body["message"] and "Times_Ten" in body["message"]
+    assert bob.http.get("/jobs").json()["total"] == before
+    pinned = pipeline.replace("/Scale", "/Scale@7")
+    refused = alice.http.post("/jobs", content=pinned, headers={"Content-Type": "application/yaml"})
+    assert "revision 7" in assert_error(refused, 400, "invalid_workflow")["message"]

@@ -162,6 +162,7 @@ def test_unknown_keys_bad_types_and_duplicates_are_located() -> None:
                 "native",
                 "java",
                 "flow",
+                "from",
             ]
         )
         + ")",

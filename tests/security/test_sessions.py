@@ -51,6 +51,7 @@ OPEN_TO_JOB_TOKENS = {
     "GET /api/v1/jobs/{job_id}/result",
     "GET /api/v1/jobs/{job_id}/result-map",
     "GET /api/v1/jobs/{job_id}/tasks/{task}",
+    "GET /api/v1/jobs/{job_id}/workflow",
     "GET /api/v1/jobs/{job_id}/tasks/{task}/result",
     "GET /api/v1/jobs/{job_id}/logs",
     "GET /api/v1/jobs/{job_id}/events",

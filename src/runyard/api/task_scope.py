@@ -44,6 +44,7 @@ TASK_ROUTES: dict[str, Reach] = {
     "jobs.get_result": Reach.OWNER,
     "jobs.get_result_map": Reach.OWNER,
     "jobs.get_task": Reach.OWNER,
+    "jobs.get_workflow": Reach.OWNER,
     "jobs.get_task_result": Reach.OWNER,
     "jobs.get_logs": Reach.OWNER,
     "jobs.job_events": Reach.OWNER,

@@ -22,6 +22,8 @@ from runyard.catalog.names import check_name
 from runyard.catalog.objects import describe
 from runyard.catalog.revisions import RevisionContent, commit, find_revision, load_content
 from runyard.errors import InvalidRequestError
+from runyard.formats.task_references import LibraryObject, UnresolvedReference
+from runyard.model.references import TaskReference
 
 BUILTIN_OWNER = "runyard:builtin"
 """Owner of the built-in buckets and author of their revisions; no user can have this name (it has a ``:``),
@@ -104,3 +106,18 @@ def _read_index(folder: Traversable) -> tuple[bool, list[_Entry]]:
         return bool(index.get("public", True)), entries
     except (ValueError, KeyError, TypeError) as error:
         raise InvalidRequestError(f"{where}: unreadable index: {error!r}") from None
+
+
+def builtin_fetch(reference: TaskReference) -> LibraryObject:
+    """A task library object from the built-in buckets shipped with runyard, for references resolved
+    without a server (``runyard run``): the shipped content, unversioned."""
+    if reference.revision is not None:
+        raise UnresolvedReference(f"{reference}: revisions are known only to a server's catalog")
+    folder = resources.files("runyard") / "buckets" / reference.bucket
+    if folder.joinpath(INDEX).is_file():
+        for entry in _read_index(folder)[1]:
+            if entry.name == reference.name:
+                return LibraryObject(folder.joinpath(entry.file).read_bytes(), None)
+    raise UnresolvedReference(
+        f"{reference}: no such object among the built-in buckets (a server's catalog resolves the others)"
+    )

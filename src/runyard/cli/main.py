@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from runyard import formats
+from runyard.catalog.builtin import builtin_fetch
 from runyard.cli import (
     admin_commands,
     analytics_commands,
@@ -32,6 +33,7 @@ from runyard.cli.options import node_tokens, pairs
 from runyard.cli.server import server, user_app
 from runyard.errors import Problem, RunyardError, UnknownJobError, WorkflowError
 from runyard.formats.locations import locate
+from runyard.formats.task_references import expand_references
 from runyard.model import JobStatus, TaskStatus, Workflow
 from runyard.model.substitution import resolve
 from runyard.platform import Platform
@@ -177,6 +179,11 @@ def validate(
             bad += 1
             continue
         problems = check_workflow(definition, runnable=False)
+        if not problems:
+            try:  # built-in buckets only: a server's catalog resolves the others at submission
+                definition = expand_references(definition, builtin_fetch)
+            except WorkflowError as error:
+                problems = error.problems
         check_variable_values(definition, {}, problems)
         if problems:
             _problems(problems, definition)

@@ -81,6 +81,8 @@ def _variables_out(variables: list[Variable]) -> dict[str, Any] | list[dict[str,
 
 def _task_out(task: Task) -> dict[str, Any]:
     data: dict[str, Any] = {"name": task.name}
+    if task.reference is not None:
+        data["from"] = task.reference
     _put_text(data, task, ("description",))
     if task.depends:
         data["depends"] = list(task.depends)

@@ -80,6 +80,7 @@ _TASK_KEYS = (
     "native",
     "java",
     "flow",
+    "from",
 )
 
 
@@ -240,6 +241,9 @@ class MappingReader:
             if key in data:
                 self.paths.setdefault(locations.field_key(name, field), (*path, key))
         task = Task(name=name)
+        if "from" in data:
+            self.paths.setdefault(locations.field_key(name, "reference"), (*path, "from"))
+            task.reference = self.text(data["from"], (*path, "from"))
         for key in TASK_TEXT:
             setattr(task, key, self.optional_text(data, key, path))
         for key in TASK_FLAGS:

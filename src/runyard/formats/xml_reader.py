@@ -264,7 +264,7 @@ class _Reader:
         allowed = {"name", "cancelJobOnError"}
         allowed |= {a for _, a in xv.TASK_TEXT_ATTRIBUTES} | {a for _, a in xv.TASK_BOOL_ATTRIBUTES}
         attrs = self.attributes(element, allowed, element.get("name"))
-        task = Task(name=attrs.get("name", ""))
+        task = Task(name=attrs.get("name", ""), reference=element.get(xv.REFERENCE_ATTRIBUTE))
         name = task.name
         if "name" not in attrs:
             self.problem(element, "a task has no 'name' attribute")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 NAMESPACE_PREFIX = "urn:proactive:jobdescriptor:"
 NAMESPACE = "urn:proactive:jobdescriptor:3.14"
+#: runyard's own attributes on ProActive elements: ``<task runyard:from="bucket/object">`` (a task reference).
+RUNYARD_NAMESPACE = "urn:runyard:workflow:1"
+REFERENCE_ATTRIBUTE = f"{{{RUNYARD_NAMESPACE}}}from"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_LOCATION = f"{NAMESPACE} http://www.activeeon.com/public_content/schemas/proactive/jobdescriptor/3.14/schedulerjob.xsd"
 

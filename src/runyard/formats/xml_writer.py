@@ -29,7 +29,10 @@ _Element = etree._Element
 
 def write_xml(workflow: Workflow) -> str:
     """The workflow as a ProActive job XML document."""
-    root = etree.Element(_tag("job"), nsmap={None: xv.NAMESPACE, "xsi": xv.XSI})  # type: ignore[dict-item]
+    namespaces = {None: xv.NAMESPACE, "xsi": xv.XSI}
+    if any(task.reference is not None for task in workflow.tasks):
+        namespaces["runyard"] = xv.RUNYARD_NAMESPACE
+    root = etree.Element(_tag("job"), nsmap=namespaces)  # type: ignore[arg-type]
     root.set(f"{{{xv.XSI}}}schemaLocation", xv.SCHEMA_LOCATION)
     root.set("name", workflow.name)
     _text_attributes(root, workflow, xv.JOB_TEXT_ATTRIBUTES)
@@ -107,6 +110,8 @@ def _generic_information(parent: _Element, information: dict[str, str]) -> None:
 
 def _task(flow: _Element, task: Task, metadata: list[tuple[_Element, str]]) -> None:
     element = _child(flow, "task", name=task.name)
+    if task.reference is not None:
+        element.set(xv.REFERENCE_ATTRIBUTE, task.reference)
     _text_attributes(element, task, xv.TASK_TEXT_ATTRIBUTES)
     for field_name, attribute in xv.TASK_BOOL_ATTRIBUTES:
         value = getattr(task, field_name)

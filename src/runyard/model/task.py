@@ -20,6 +20,10 @@ class Task:
     either their typed value or the raw ``${...}`` string; they are resolved at submission.
     Durations (``walltime``, ``task_retry_delay``) are ProActive duration strings
     (``ss``, ``mm:ss``, ``hh:mm:ss``); see :mod:`runyard.model.durations`.
+
+    ``reference`` (``bucket/object`` or ``bucket/object@revision``) makes the task stand for the one task of
+    that catalog object, its other fields overriding it: :mod:`runyard.model.references` merges them when
+    the job is submitted, so a stored job never holds a reference.
     """
 
     name: str
@@ -49,3 +53,4 @@ class Task:
     run_as_me: bool = False
     result_preview_class: str | None = None
     metadata: str | None = None
+    reference: str | None = None

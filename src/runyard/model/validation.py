@@ -18,6 +18,7 @@ from runyard.model.durations import parse_duration
 from runyard.model.environment import TOPOLOGIES
 from runyard.model.executables import JavaExecutable, NativeExecutable, ScriptExecutable
 from runyard.model.files import FileSelector
+from runyard.model.references import TaskReference
 from runyard.model.scripts import Script
 from runyard.model.statuses import OnTaskError, Priority
 from runyard.model.task import Task
@@ -197,6 +198,7 @@ def _task(task: Task, names: set[str]) -> list[Problem]:
     if task.fork_environment is not None:
         problems += _script(task.fork_environment.env_script, name, "fork_environment")
     problems += _executable(task)
+    problems += _reference(task)
     if task.control_flow is not None and task.control_flow.action is not None:
         action = task.control_flow.action
         problems += _script(action.script, name, "control_flow")
@@ -234,8 +236,20 @@ def _parallel(task: Task, name: str) -> list[Problem]:
     return problems
 
 
+def _reference(task: Task) -> list[Problem]:
+    if task.reference is None:
+        return []
+    try:
+        TaskReference.parse(task.reference)
+    except ValueError as error:
+        return [Problem(str(error), task=task.name, field="reference")]
+    return []
+
+
 def _executable(task: Task) -> list[Problem]:
     executable = task.executable
+    if executable is None and task.reference is not None:
+        return []  # the referenced task brings it; checked again once expanded
     if executable is None:
         return [
             Problem(

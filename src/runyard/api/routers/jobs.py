@@ -30,15 +30,17 @@ from runyard.api.idempotency import IdempotencyKey, KeyLocks
 from runyard.api.security import CurrentUser, may_see
 from runyard.auth import User
 from runyard.catalog import read_raw
+from runyard.catalog.references import catalog_fetch
 from runyard.credentials import Vault
 from runyard.formats.mapping import from_mapping
+from runyard.formats.task_references import expand_references
 from runyard.job_logs import LogCursor, prefixed
 from runyard.model import Priority, Workflow
 from runyard.platform import Platform
 from runyard.reports import JobReport, TaskReport, job_report
 from runyard.scheduler.state import JobState
 from runyard.store.job_listing import JobFilter, find_jobs
-from runyard.store.jobs import job_owner
+from runyard.store.jobs import job_owner, load_job
 from runyard.store.submission_keys import KeyedJob, job_of_key, remember_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -251,14 +253,16 @@ def _uses_credentials(workflow: Workflow) -> bool:
 
 
 def _workflow(platform: Platform, user: User, submission: Submission) -> Workflow:
-    if submission.catalog is not None:
-        ref = submission.catalog
-        with platform.engine.connect() as connection:
+    with platform.engine.connect() as connection:
+        if submission.catalog is not None:
+            ref = submission.catalog
             content = read_raw(connection, user, ref.bucket, ref.name, ref.revision)
-        text, source = content.data, f"catalog:{ref.bucket}/{ref.name}"
-    else:
-        text, source = (submission.workflow or "").encode(), "<submitted workflow>"
-    workflow = formats.loads(text, source=source)
+            text, source = content.data, f"catalog:{ref.bucket}/{ref.name}"
+        else:
+            text, source = (submission.workflow or "").encode(), "<submitted workflow>"
+        workflow = formats.loads(text, source=source)
+        # The stored job holds the library tasks as they were read: it shows what ran.
+        workflow = expand_references(workflow, catalog_fetch(connection, user))
     # Not a file: relative script paths must not resolve against the server's folder.
     return dataclasses.replace(workflow, source=None)
 
@@ -315,6 +319,29 @@ def get_result(job_id: JobId, user: CurrentUser, engine: EngineDep) -> JobResult
 @router.get("/{job_id}/result-map", response_model=dict[str, Any])
 def get_result_map(job_id: JobId, user: CurrentUser, engine: EngineDep) -> dict[str, Any]:
     return _report(engine, user, job_id)["result_map"]
+
+
+@router.get(
+    "/{job_id}/workflow",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/yaml": {}, "application/xml": {}}}},
+)
+def get_workflow(
+    job_id: JobId,
+    user: CurrentUser,
+    engine: EngineDep,
+    format: Annotated[Literal["yaml", "xml"], Query(description="The workflow's format")] = "yaml",
+) -> PlainTextResponse:
+    """The workflow as the job stored it: task references expanded (their origin in the generic
+    information ``runyard.from``), so it shows what ran."""
+    _check_access(engine, user, job_id)
+    with engine.connect() as connection:
+        job = load_job(connection, job_id, from_mapping)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    if format == "xml":
+        return PlainTextResponse(formats.dump_xml(job.workflow), media_type="application/xml")
+    return PlainTextResponse(formats.dump_yaml(job.workflow), media_type="application/yaml")
 
 
 @router.get("/{job_id}/tasks/{task}", response_model=TaskOut)
