@@ -30,6 +30,31 @@ def test_submit_from_the_catalog(user_cli: Cli) -> None:
     assert code == 2 and "no object 'Nothing_Here'" in err
 
 
+def test_a_pipeline_of_library_tasks_runs_and_shows_what_ran(user_cli: Cli, tmp_path: Path) -> None:
+    pipeline = tmp_path / "iris.yaml"
+    pipeline.write_text(
+        "name: Iris_From_The_Library\n"
+        "tasks:\n"
+        "  Load:\n"
+        "    from: machine-learning/Load_Iris_Dataset\n"
+        "  Split:\n"
+        "    from: machine-learning/Split_Data\n"
+        "    depends: [Load]\n"
+        "    variables: {TRAIN_SIZE: '0.5'}\n"
+    )
+    job = user_cli.json("submit", str(pipeline), "--wait")
+    assert job["status"] == "FINISHED", job
+    split = job["tasks"][1]["result"]
+    assert (split["train"]["rows"], split["test"]["rows"]) == (75, 75)
+    code, out, _ = user_cli("workflow", str(job["id"]))
+    assert code == 0 and "runyard.from: machine-learning/Split_Data@" in out
+    assert all(task.reference is None for task in formats.loads(out).tasks)
+    assert "preprocessing.split_data" in out and "value: '0.5'" in out
+    pipeline.write_text(pipeline.read_text().replace("Split_Data", "Split_Nothing"))
+    code, _, err = user_cli("submit", str(pipeline))
+    assert code == 2 and "Split" in err and "no object 'Split_Nothing'" in err
+
+
 def test_wait_shows_the_tasks_live_and_exits_with_the_outcome(user_cli: Cli, tmp_path: Path) -> None:
     code, out, _ = user_cli("submit", str(EXAMPLES / "hello.yaml"), "--wait")
     assert code == 0

@@ -23,6 +23,8 @@ def test_a_workflow_built_in_python_runs_and_gives_its_results(alice: Client) ->
     assert result["results"] == {"Greet": "hello sdk", "Count": 1} and result["errors"] == {}
     assert alice.get_job_output(job_id) == "[Greet] hello sdk\n"
     assert alice.get_task_output(job_id, "Greet") == "hello sdk\n"
+    assert formats.loads(alice.get_job_workflow(job_id, "xml")).task("Greet").executable is not None
+    assert [t.name for t in formats.loads(alice.get_job_workflow(job_id)).tasks] == ["Greet", "Count"]
     assert list(alice.follow_logs(job_id)) == [
         "[Greet] hello sdk"
     ]  # an ended job: what it wrote, then the end

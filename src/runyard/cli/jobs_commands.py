@@ -156,6 +156,17 @@ def result(
         out.print(f"result map: {escape(json.dumps(results['result_map'], default=str))}")
 
 
+def workflow(
+    job_id: JobId,
+    xml: Annotated[bool, typer.Option("--xml", help="ProActive XML instead of YAML.")] = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """The workflow a job ran, as stored at submission (task references expanded)."""
+    with connected(url, token) as client:
+        sys.stdout.write(client.get_job_workflow(job_id, "xml" if xml else "yaml"))
+
+
 def logs(
     job_id: JobId,
     task: TaskOption = None,
@@ -279,5 +290,5 @@ def _control(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (submit, jobs, job, result, logs, kill, pause, resume, restart):
+    for command in (submit, jobs, job, result, workflow, logs, kill, pause, resume, restart):
         app.command()(command)

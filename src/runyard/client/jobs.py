@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -157,6 +157,11 @@ class JobsApi:
     def get_job_result_map(self, job_id: int) -> Call[dict[str, Any]]:
         """What the tasks put in ``resultMap``."""
         return Call("GET", f"{_job(job_id)}/result-map", json_body)
+
+    @operation
+    def get_job_workflow(self, job_id: int, format: Literal["yaml", "xml"] = "yaml") -> Call[str]:
+        """The workflow as the job stored it (task references expanded): what ran."""
+        return Call("GET", f"{_job(job_id)}/workflow", text_body, params={"format": format})
 
     @operation
     def get_task(self, job_id: int, task: str) -> Call[Task]:
