@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from runyard.ml.analytics_search import (
     INTERRUPTED,
     JOB_COLUMNS,
-    NUMBER,
     VALUE_KINDS,
     Column,
     ColumnFilter,
@@ -30,6 +26,7 @@ from runyard.ml.analytics_search import (
     Search,
     number,
 )
+from runyard.ml.json_values import JsonNumber, JsonText
 from runyard.model import JobStatus, TaskStatus
 from runyard.store.schema import jobs, tasks
 
@@ -49,24 +46,6 @@ _JOB_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
 }
 MAX_VALUE_COLUMNS = 500
 """Columns (and chart series) of each kind of value at most: the first ones by name."""
-
-
-class _JsonText(FunctionElement[str]):
-    """A whole JSON document as text when it is a scalar (a string without its quotes), else its JSON."""
-
-    type = sa.Text()
-    inherit_cache = True
-    name = "json_text"
-
-
-@compiles(_JsonText, "sqlite")
-def _json_text_sqlite(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(json_extract({compiler.process(element.clauses, **kw)}, '$') AS TEXT)"
-
-
-@compiles(_JsonText, "postgresql")
-def _json_text_postgresql(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} #>> '{{}}')"
 
 
 # -- the search, as SQL ------------------------------------------------------------------------------
@@ -119,43 +98,31 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _text(column: Column) -> sa.ColumnElement[Any]:
-    """The column's value as SQL text (job columns as they are)."""
+def _value(column: Column, kind: type[JsonText | JsonNumber]) -> sa.ColumnElement[Any]:
+    """The column's value as text or a number (``kind``); a job's columns as they are."""
     if column.kind == "job":
         return _JOB_COLUMNS[column.key]
     if column.kind == "results":
-        result = sa.select(_JsonText(tasks.c.result_json)).where(
+        result = sa.select(kind(tasks.c.result_json)).where(
             tasks.c.job_id == jobs.c.id, tasks.c.name == column.key
         )
         return result.scalar_subquery()
     document = jobs.c.variables if column.kind == "variables" else jobs.c.result_map
-    text: sa.ColumnElement[Any] = document[column.key].as_string()
-    return text
-
-
-def _number(column: Column) -> sa.ColumnElement[Any]:
-    """The column's value as a number, NULL where it does not hold one."""
-    if column.kind == "job":
-        return _JOB_COLUMNS[column.key]
-    return _as_number(_text(column))
-
-
-def _as_number(text: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    return sa.case((text.regexp_match(NUMBER), sa.cast(text, sa.Float)), else_=sa.null())
+    return kind(document, sa.literal(column.key))
 
 
 def _filter(where: ColumnFilter) -> sa.ColumnElement[bool]:
+    kind = JsonText if where.operator == "contains" else JsonNumber
     if where.column.kind == "results":  # one pass over the task's rows, not one lookup per job
-        result = _JsonText(tasks.c.result_json)
         task = tasks.c.name == where.column.key
-        return jobs.c.id.in_(sa.select(tasks.c.job_id).where(task, _compare(result, where)))
-    return _compare(_text(where.column), where)
+        found = sa.select(tasks.c.job_id).where(task, _compare(kind(tasks.c.result_json), where))
+        return jobs.c.id.in_(found)
+    return _compare(_value(where.column, kind), where)
 
 
-def _compare(text: sa.ColumnElement[Any], where: ColumnFilter) -> sa.ColumnElement[bool]:
+def _compare(value: sa.ColumnElement[Any], where: ColumnFilter) -> sa.ColumnElement[bool]:
     if where.operator == "contains":
-        return text.ilike(f"%{_escaped(str(where.value))}%", escape="\\")
-    value = _as_number(text) if where.column.kind != "job" else text
+        return value.ilike(f"%{_escaped(str(where.value))}%", escape="\\")
     return value > where.value if where.operator == "gt" else value < where.value
 
 
@@ -285,7 +252,7 @@ _SUMMARY = [jobs.c.variables, jobs.c.result_map, *(c.label(n) for n, c in _JOB_C
 
 
 def _ordered(search: Search, sort: Sort) -> sa.Select[Any]:
-    key = _number(sort.column) if sort.as_number or sort.column.kind == "job" else _text(sort.column)
+    key = _value(sort.column, JsonNumber if sort.as_number else JsonText)
     order = (key.desc() if sort.descending else key.asc()).nulls_last()
     tie = jobs.c.id.desc() if sort.descending else jobs.c.id.asc()
     return sa.select(*_SUMMARY).where(*conditions(search)).order_by(order, tie)
@@ -294,11 +261,18 @@ def _ordered(search: Search, sort: Sort) -> sa.Select[Any]:
 def executions(
     connection: sa.Connection, search: Search, sort: Sort, *, limit: int, offset: int
 ) -> dict[str, Any]:
-    """A page of the table: its columns (the job's, ``issue``, the values found in the page) and rows."""
-    total = connection.execute(
-        sa.select(sa.func.count()).select_from(jobs).where(*conditions(search))
-    ).scalar_one()
-    page = connection.execute(_ordered(search, sort).limit(limit).offset(offset)).mappings().all()
+    """A page of the table: its columns (the job's, ``issue``, the values found in the page) and rows.
+
+    When the search filters on values, which means reading every job's, the page query counts the
+    jobs too (a window), rather than a second query reading them all again."""
+    count = sa.select(sa.func.count()).select_from(jobs).where(*conditions(search))
+    if not any(f.column.kind != "job" for f in search.where):
+        total = connection.execute(count).scalar_one()
+        page = connection.execute(_ordered(search, sort).limit(limit).offset(offset)).mappings().all()
+    else:
+        counted = _ordered(search, sort).add_columns(sa.func.count().over().label("total"))
+        page = connection.execute(counted.limit(limit).offset(offset)).mappings().all()
+        total = page[0]["total"] if page else connection.execute(count).scalar_one() if offset else 0
     rows = list(_rows(connection, page))
     return {
         "columns": [*JOB_COLUMNS, "issue", *value_columns(rows)],
@@ -354,7 +328,7 @@ def _value_names(connection: sa.Connection, search: Search) -> list[str]:
         names.update(f"{kind}.{key}" for key in connection.execute(keys.distinct()).scalars())
     found = sa.select(jobs.c.id).where(*where)
     results = sa.select(tasks.c.name).where(
-        tasks.c.job_id.in_(found), _JsonText(tasks.c.result_json).is_not(None)
+        tasks.c.job_id.in_(found), JsonText(tasks.c.result_json).is_not(None)
     )
     names.update(f"results.{name}" for name in connection.execute(results.distinct()).scalars())
     return value_columns([dict.fromkeys(names)])

@@ -27,6 +27,10 @@ def userspace(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def call(userspace: Path, tmp_path: Path) -> Call:
+    return make_call(userspace, tmp_path / "global")
+
+
+def make_call(userspace: Path, globalspace: Path) -> Call:
     """Run a library task named after its function, its parents' results given in ``depends`` order."""
 
     def run(
@@ -34,6 +38,6 @@ def call(userspace: Path, tmp_path: Path) -> Call:
     ) -> dict[str, Any]:
         results = [ParentTaskResult(f"parent{i}", pickle.dumps(p)) for i, p in enumerate(parents)]
         bound = {"PA_JOB_ID": "7", "PA_TASK_NAME": function.__name__, "LIMIT_OUTPUT_VIEW": "2", **variables}
-        return function(bound, results, str(userspace), str(tmp_path / "global"))
+        return function(bound, results, str(userspace), str(globalspace))
 
     return run

@@ -23,7 +23,7 @@ from runyard.ml.task import Task, library_task
 
 BACKGROUND_ROWS = 50
 """Rows the SHAP explainer draws its baseline from."""
-EXPLAINED_ROWS = 50
+EXPLAINED_ROWS = 30
 """Rows whose SHAP values are computed."""
 PINK, BLUE = "#ff0051", "#008bfb"
 
@@ -41,19 +41,22 @@ def _shap_values(estimator: Any, frame: pd.DataFrame, task_type: str) -> np.ndar
     import shap
 
     background = frame.sample(min(BACKGROUND_ROWS, len(frame)), random_state=0)
-    if task_type == CLASSIFICATION and hasattr(estimator, "predict_proba"):
-        # The probability of the class predicted for the first explained row.
-        target = int(np.argmax(estimator.predict_proba(frame.iloc[:1])[0]))
+    explained = frame.iloc[:EXPLAINED_ROWS]
+    probabilities = task_type == CLASSIFICATION and hasattr(estimator, "predict_proba")
+    # Of a classifier, the probability of the class predicted for the first explained row.
+    target = int(np.argmax(estimator.predict_proba(frame.iloc[:1])[0])) if probabilities else 0
+    try:  # the model's own explainer (exact and fast for trees and linear models)
+        values = np.asarray(shap.Explainer(estimator, background, seed=0)(explained).values)
+        return values[:, :, target] if values.ndim == 3 else values
+    except Exception:  # SHAP's errors for a model it cannot open are of many kinds
+        pass
 
-        def predict(x: Any) -> Any:
-            return estimator.predict_proba(pd.DataFrame(x, columns=frame.columns))[:, target]
-    else:
-
-        def predict(x: Any) -> Any:
-            return estimator.predict(pd.DataFrame(x, columns=frame.columns))
+    def predict(x: Any) -> Any:
+        rows = pd.DataFrame(x, columns=frame.columns)
+        return estimator.predict_proba(rows)[:, target] if probabilities else estimator.predict(rows)
 
     explainer = shap.Explainer(predict, background.to_numpy(), seed=0)
-    return np.asarray(explainer(frame.iloc[:EXPLAINED_ROWS].to_numpy(), silent=True).values)
+    return np.asarray(explainer(explained.to_numpy(), silent=True).values)
 
 
 def _bars(path: Path, names: list[str], values: np.ndarray, title: str, signed: bool) -> None:
@@ -74,7 +77,8 @@ def _partial(path: Path, estimator: Any, frame: pd.DataFrame, features: list[Any
     axes = figure.subplots()
     classes = getattr(estimator, "classes_", None)
     target = classes[0] if task_type == CLASSIFICATION and classes is not None and len(classes) > 2 else None
-    PartialDependenceDisplay.from_estimator(estimator, frame, features, ax=axes, target=target)
+    # Floats: scikit-learn refuses partial dependence over integer columns.
+    PartialDependenceDisplay.from_estimator(estimator, frame.astype(float), features, ax=axes, target=target)
     figure.savefig(path, dpi=90)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import PolynomialFeatures
@@ -32,6 +33,7 @@ def summarize_data(task: Task) -> dict[str, Any]:
     if model not in MODEL_TYPES:
         raise task.fail(f"GLOBAL_MODEL_TYPE must be KMeans or PolynomialFeatures, not {model!r}")
     numeric = frame.select_dtypes("number").drop(columns=[column], errors="ignore")
+    numeric = numeric.replace([np.inf, -np.inf], np.nan)  # a summary of what is known
     if numeric.shape[1] == 0:
         raise task.fail("the data has no numeric column to summarize")
     summary = numeric.groupby(frame[column]).agg(["mean", "std", "min", "max"]).fillna(0.0)

@@ -1,0 +1,303 @@
+"""The tuner's loop, run by the tuner task of ``Multi_Tuners_AutoML``: ask ``PARALLEL_SAMPLES_PER_LOOP``
+samples, run each as a job of ``WORKFLOW_TO_OPTIMIZE`` (a child of the tuner job, submitted with its
+token), wait for them, read each job's ``LOSS``, tell the tuner; ``MAX_ITERATIONS`` times.
+
+Intent before effect: a trial is recorded before its job is submitted, with the idempotency key
+``automl-<tuner job>-<study run>-<trial>``, and the job's id is recorded once known. A restarted tuner
+(the server was killed) reloads its study, submits each trial still running again with its key (the
+server answers with the job submitted before, which it resumed) and waits for it: a finished sample is
+never run again, nor a running one re-sampled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import uuid
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.storages import JournalStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from runyard import formats
+from runyard.client import Client
+from runyard.client.documents import Job
+from runyard.ml.automl.journal import job_storage
+from runyard.ml.automl.search_space import SearchSpace, SearchSpaceError, parse_search_space
+from runyard.ml.automl.tensorboard import TrialLog, log_folder
+from runyard.ml.automl.tuners import Losses, Tuner, make_tuner
+from runyard.ml.errors import TaskInputError
+
+STUDY = "automl"
+TASK = "Multi_Tuners_AutoML"
+MAX_SAMPLES = 10_000
+"""MAX_ITERATIONS x PARALLEL_SAMPLES_PER_LOOP at most."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The tuner job's variables, read and checked."""
+
+    algorithm: str
+    bucket: str
+    workflow: str
+    revision: int | None
+    iterations: int
+    parallel: int
+    objectives: int
+    seed: int | None
+    search_space: str
+    tensorboard: bool
+    tensorboard_instance: str
+    tensorboard_path: str
+
+    @classmethod
+    def read(cls, variables: Mapping[str, Any]) -> Settings:
+        algorithm = _text(variables, "TUNING_ALGORITHM") or "Bayes"
+        reference = _text(variables, "WORKFLOW_TO_OPTIMIZE").strip("/").split("/")
+        if len(reference) not in (2, 3) or not all(reference):
+            raise TaskInputError(
+                "WORKFLOW_TO_OPTIMIZE", "expected bucket/workflow (or bucket/workflow/revision)"
+            )
+        revision = None
+        if len(reference) == 3:
+            revision = _integer(variables, "WORKFLOW_TO_OPTIMIZE", reference[2], 1)
+        iterations = _integer(variables, "MAX_ITERATIONS", _text(variables, "MAX_ITERATIONS") or "2", 1)
+        parallel = _integer(
+            variables, "PARALLEL_SAMPLES_PER_LOOP", _text(variables, "PARALLEL_SAMPLES_PER_LOOP") or "2", 1
+        )
+        if iterations * parallel > MAX_SAMPLES:
+            raise TaskInputError(
+                "MAX_ITERATIONS",
+                f"at most {MAX_SAMPLES} samples in all (MAX_ITERATIONS x PARALLEL_SAMPLES_PER_LOOP)",
+            )
+        objectives = _text(variables, "OBJECTIVES") or ("2" if algorithm == "MOCMAES" else "1")
+        seed = _text(variables, "RANDOM_SEED")
+        return cls(
+            algorithm=algorithm,
+            bucket=reference[0],
+            workflow=reference[1],
+            revision=revision,
+            iterations=iterations,
+            parallel=parallel,
+            objectives=_integer(variables, "OBJECTIVES", objectives, 1),
+            seed=None if not seed else _integer(variables, "RANDOM_SEED", seed, 0),
+            search_space=_text(variables, "SEARCH_SPACE"),
+            tensorboard=_text(variables, "TENSORBOARD_ENABLED").lower() in ("true", "1"),
+            tensorboard_instance=_text(variables, "TENSORBOARD_INSTANCE_NAME") or "tensorboard-server",
+            tensorboard_path=_text(variables, "TENSORBOARD_LOG_PATH"),
+        )
+
+
+def tune(variables: MutableMapping[str, Any], result_map: MutableMapping[str, Any]) -> dict[str, Any]:
+    """Run (or resume) the search of the tuner job whose task calls it; fills ``result_map``."""
+    settings = Settings.read(variables)
+    job_id = int(variables["PA_JOB_ID"])
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with _client() as client:
+        space = _search_space(client, settings)
+        tuner = make_tuner(settings.algorithm, space, settings.parallel, settings.objectives)
+        search = _Search(client, settings, space, tuner, job_storage(client, job_id), job_id)
+        try:
+            search.run()
+        finally:
+            search.close()
+        summary = search.summary()
+    result_map.update(summary)
+    return summary
+
+
+class _Search:
+    def __init__(
+        self,
+        client: Client,
+        settings: Settings,
+        space: SearchSpace,
+        tuner: Tuner,
+        storage: JournalStorage,
+        job_id: int,
+    ) -> None:
+        self._client, self._settings, self._space, self._tuner = client, settings, space, tuner
+        self._storage, self._job_id = storage, job_id
+        known = {s.study_name: s for s in storage.get_all_studies()}.get(STUDY)
+        attrs = known.user_attrs if known is not None else {}
+        seed = int(
+            attrs.get("seed", settings.seed if settings.seed is not None else secrets.randbelow(2**31))
+        )
+        trials = 0 if known is None else len(storage.get_all_trials(storage.get_study_id_from_name(STUDY)))
+        self.study = optuna.create_study(
+            storage=storage,
+            study_name=STUDY,
+            directions=["minimize"] * tuner.objectives,
+            sampler=tuner.sampler(seed, trials),
+            load_if_exists=True,
+        )
+        if len(self.study.directions) != tuner.objectives:
+            raise TaskInputError(
+                "OBJECTIVES", f"this tuner's study has {len(self.study.directions)} objectives"
+            )
+        if "run" not in attrs:
+            self.study.set_user_attr("seed", seed)
+            self.study.set_user_attr("run", uuid.uuid4().hex[:12])
+        self._run = str(self.study.user_attrs["run"])
+        self._log: TrialLog | None = None
+        if settings.tensorboard:
+            folder = log_folder(client, settings.tensorboard_instance, settings.tensorboard_path)
+            self._log = TrialLog(folder, f"automl-{job_id}")
+
+    def run(self) -> None:
+        wanted = self._tuner.budget(self._settings.iterations * self._settings.parallel)
+        running = self._tuner.resume(self.study)
+        while True:
+            if not running:
+                recorded = len(self.study.trials)
+                if recorded >= wanted:
+                    return
+                running = self._tuner.ask(self.study, min(self._settings.parallel, wanted - recorded))
+            jobs = {number: self._submit(number) for number in running}
+            losses = {number: self._loss(number, job) for number, job in jobs.items()}
+            self._tuner.tell(self.study, losses)
+            if self._log is not None:
+                for number, values in losses.items():
+                    self._log.record(number, values, self._values(self.study.trials[number]))
+            running = []
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+
+    def summary(self) -> dict[str, Any]:
+        trials = self.study.trials
+        complete = [t for t in trials if t.state is TrialState.COMPLETE]
+        summary: dict[str, Any] = {
+            "TRIALS": len(trials),
+            "FAILED_TRIALS": sum(t.state is TrialState.FAIL for t in trials),
+            "SAMPLE_JOB_IDS": json.dumps([t.user_attrs.get("job_id") for t in trials]),
+        }
+        if not complete:
+            summary.update(BEST_PARAMETERS="", BEST_LOSS="")
+        elif self._tuner.objectives == 1:
+            best = self.study.best_trial
+            summary.update(BEST_PARAMETERS=json.dumps(self._values(best)), BEST_LOSS=best.value)
+        else:  # the Pareto front
+            front = self.study.best_trials
+            summary.update(
+                BEST_PARAMETERS=json.dumps([self._values(t) for t in front]),
+                BEST_LOSS=json.dumps([t.values for t in front]),
+            )
+        return summary
+
+    def _values(self, trial: FrozenTrial) -> dict[str, Any]:
+        return self._space.values(trial.params)
+
+    def _submit(self, number: int) -> int:
+        """The job of trial ``number``: submitted now or before (its recorded id, or the one its key gets)."""
+        trial = self.study.trials[number]
+        known = trial.user_attrs.get("job_id")
+        if known is not None:
+            return int(known)
+        values = self._values(trial)
+        variables: dict[str, str | int | float | bool] = {k: _scalar(v) for k, v in values.items()}
+        variables["INPUT_VARIABLES"] = json.dumps(values)
+        job = self._client.submit_from_catalog(
+            self._settings.bucket,
+            self._settings.workflow,
+            variables,
+            revision=self._settings.revision,
+            idempotency_key=f"automl-{self._job_id}-{self._run}-{number}",
+        )
+        study_id = self._storage.get_study_id_from_name(STUDY)
+        trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, number)
+        self._storage.set_trial_user_attr(trial_id, "job_id", job)
+        return job
+
+    def _loss(self, number: int, job_id: int) -> Losses | None:
+        """The losses sample ``number``'s job reported, or ``None`` (recorded why) when it failed."""
+        job = self._client.wait_for_job(job_id)
+        losses, error = _losses(job, self._tuner.objectives)
+        if losses is None:
+            study_id = self._storage.get_study_id_from_name(STUDY)
+            trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, number)
+            self._storage.set_trial_user_attr(trial_id, "error", error)
+            print(f"trial {number} (job {job_id}) failed: {error}")
+        else:
+            print(f"trial {number} (job {job_id}): LOSS {list(losses) if len(losses) > 1 else losses[0]}")
+        return losses
+
+
+def _losses(job: Job, objectives: int) -> tuple[Losses, None] | tuple[None, str]:
+    """The ``LOSS`` of a job: the variable as its last task to set it left it."""
+    if job["status"] != "FINISHED":
+        return None, f"job {job['id']} ended {job['status']}{_first_error(job)}"
+    setting = [t for t in job["tasks"] if "LOSS" in t["variables"] and t["finished_at"] is not None]
+    if not setting:
+        return None, f"job {job['id']} set no variable LOSS{_first_error(job)}"
+    value = max(setting, key=lambda t: t["finished_at"] or 0.0)["variables"]["LOSS"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None, f"LOSS {value!r} is not a number"
+    losses = value if isinstance(value, list) else [value]
+    if len(losses) != objectives or not all(_finite(v) for v in losses):
+        expected = "a number" if objectives == 1 else f"a list of {objectives} numbers"
+        return None, f"LOSS {value!r} is not {expected}"
+    return tuple(float(v) for v in losses), None
+
+
+def _first_error(job: Job) -> str:
+    errors = [f"{t['name']}: {t['error']}" for t in job["tasks"] if t["error"]]
+    return f" ({errors[0]})" if errors else ""
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _search_space(client: Client, settings: Settings) -> SearchSpace:
+    """``SEARCH_SPACE``: the tuner's, else the optimized workflow's own; JSON, or a catalog JSON object."""
+    text = settings.search_space.strip()
+    if not text:
+        content = client.pull_object(settings.bucket, settings.workflow, settings.revision)
+        declared = {v.name: v.value for v in formats.loads(content, validate=False).variables}
+        text = str(declared.get("SEARCH_SPACE") or "").strip()
+        if not text:
+            raise SearchSpaceError(f"empty, and {settings.bucket}/{settings.workflow} declares none")
+    if not text.startswith("{"):  # bucket/object[/revision] of a JSON file in the catalog
+        parts = text.strip("/").split("/")
+        if len(parts) not in (2, 3) or not all(parts) or (len(parts) == 3 and not parts[2].isdigit()):
+            raise SearchSpaceError("neither a JSON object nor a catalog path bucket/object")
+        text = client.pull_object(parts[0], parts[1], int(parts[2]) if len(parts) == 3 else None).decode()
+    return parse_search_space(text)
+
+
+def _client() -> Client:
+    token, url = os.environ.get("RUNYARD_TOKEN"), os.environ.get("RUNYARD_URL")
+    if not token or not url:
+        raise TaskInputError(TASK, "no RUNYARD_TOKEN: the tuner runs in a task of a runyard server")
+    return Client(url, token, timeout=60.0)
+
+
+def _text(variables: Mapping[str, Any], name: str) -> str:
+    value = variables.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def _integer(variables: Mapping[str, Any], name: str, text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise TaskInputError(name, f"{text!r} is not a whole number") from None
+    if value < minimum:
+        raise TaskInputError(name, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def _scalar(value: Any) -> str | int | float | bool:
+    """A sampled value as a job variable (``None``, a possible choice, as the empty text)."""
+    return "" if value is None else value

@@ -1,0 +1,289 @@
+"""The six tuners of ``TUNING_ALGORITHM``, behind one interface: ask a batch of trials, tell their losses.
+
+All record their trials in one optuna study (kept in the platform's database, :mod:`.journal`):
+
+- ``Bayes``: optuna's ``TPESampler`` (a Bayesian optimiser; optuna's ``GPSampler`` needs PyTorch);
+- ``Grid``: optuna's ``GridSampler`` over every value of discrete parameters (a continuous one is refused);
+- ``Random``: optuna's ``RandomSampler``; ``QuasiRandom``: optuna's ``QMCSampler`` (scrambled Sobol);
+- ``CMAES``: deap's ``cma.Strategy``, and ``MOCMAES``: deap's ``cma.StrategyMultiObjective`` (MO-CMA-ES,
+  one CMA-ES per parent), each generation being a batch (optuna's ``CmaEsSampler`` needs the ``cmaes``
+  package, which runyard does not install; optuna has no multi-objective CMA-ES).
+
+The optuna samplers keep what they need in the study. The deap strategies live in memory: a restarted
+tuner rebuilds one by replaying it from its seed and the recorded losses, checking that each generation
+it regenerates is the one recorded.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import optuna
+from deap import base, cma, tools
+from optuna.samplers import BaseSampler, GridSampler, QMCSampler, RandomSampler, TPESampler
+from optuna.trial import FrozenTrial, TrialState, create_trial
+
+from runyard.ml.automl.search_space import SearchSpace
+from runyard.ml.errors import TaskInputError
+
+ALGORITHMS = ("Bayes", "Grid", "Random", "QuasiRandom", "CMAES", "MOCMAES")
+Losses = tuple[float, ...]
+SIGMA = 0.2
+"""Initial step of the CMA-ES strategies in the unit cube the parameters are mapped to: a fifth of each
+range (0.3 explored too far for small budgets, 0.1 too little, on the shipped objectives)."""
+PENALTY = 1.0
+"""Weight of the squared distance to the unit cube added to the loss of a point CMA-ES drew outside it
+(deap's ``ClosestValidPenalty``; the point evaluated is the closest one inside)."""
+
+
+class Tuner(Protocol):
+    objectives: int
+
+    def sampler(self, seed: int, trials: int) -> BaseSampler:
+        """The optuna sampler of the study (``trials`` already recorded)."""
+
+    def budget(self, wanted: int) -> int:
+        """How many trials to run, of the ``wanted`` MAX_ITERATIONS x PARALLEL_SAMPLES_PER_LOOP."""
+
+    def resume(self, study: optuna.Study) -> list[int]:
+        """Take up a study already recorded (a restart): the numbers of the trials still running."""
+
+    def ask(self, study: optuna.Study, count: int) -> list[int]:
+        """Record ``count`` new RUNNING trials; their numbers."""
+
+    def tell(self, study: optuna.Study, losses: Mapping[int, Losses | None]) -> None:
+        """Record the batch's losses (``None``: the sample failed)."""
+
+
+class _OptunaTuner:
+    """A tuner that is an optuna sampler."""
+
+    objectives = 1
+
+    def __init__(self, space: SearchSpace, make: Callable[[int, int], BaseSampler]) -> None:
+        self._space = space
+        self._make = make
+
+    def sampler(self, seed: int, trials: int) -> BaseSampler:
+        return self._make(seed, trials)
+
+    def budget(self, wanted: int) -> int:
+        return wanted
+
+    def resume(self, study: optuna.Study) -> list[int]:
+        """The trials still running; one whose sampling was cut short (no job yet) failed."""
+        running = []
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if set(trial.params) == set(self._space.names) or "job_id" in trial.user_attrs:
+                running.append(trial.number)
+            else:
+                study.tell(trial.number, state=TrialState.FAIL)
+        return running
+
+    def ask(self, study: optuna.Study, count: int) -> list[int]:
+        return [study.ask(self._space.distributions()).number for _ in range(count)]
+
+    def tell(self, study: optuna.Study, losses: Mapping[int, Losses | None]) -> None:
+        for number, values in sorted(losses.items()):
+            if values is None:
+                study.tell(number, state=TrialState.FAIL)
+            else:
+                study.tell(number, list(values))
+
+
+class _Grid(GridSampler):
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        """Nothing: optuna's stops the study once the grid is done, which only works inside ``optimize``;
+        the budget stops at the grid's size here."""
+
+
+class _GridTuner(_OptunaTuner):
+    def __init__(self, space: SearchSpace) -> None:
+        grid = space.grid()  # refuses a continuous parameter, naming it
+        super().__init__(space, lambda seed, _trials: _Grid(grid, seed=seed))
+        self._size = space.grid_size()
+
+    def budget(self, wanted: int) -> int:
+        return min(wanted, self._size)
+
+
+class _DeapTuner:
+    """CMA-ES (``objectives`` 1) or MO-CMA-ES (2 or more) from deap, one generation per batch.
+
+    Each trial records its batch and its point (``user_attrs``); its parameters are the point
+    clipped to the unit cube, mapped onto the search space."""
+
+    def __init__(self, space: SearchSpace, objectives: int, batch: int) -> None:
+        if batch < 2:
+            raise TaskInputError("PARALLEL_SAMPLES_PER_LOOP", "CMA-ES needs at least 2 samples per loop")
+        self.objectives = objectives
+        self._space = space
+        self._batch = batch
+        self._fitness = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * objectives})
+        self._rng: dict[str, Any] | None = None
+        self._strategy: cma.Strategy | cma.StrategyMultiObjective | None = None
+        self._pending: list[Any] = []  # the individuals of the batch asked and not told yet
+        self._penalised = tools.ClosestValidPenalty(_inside, _closest, PENALTY, _squared_distance)
+
+    def sampler(self, seed: int, trials: int) -> BaseSampler:
+        """Unused for parameters (every trial's are fixed); seeds the strategy's random draws."""
+        self._rng = np.random.RandomState(seed).get_state(legacy=False)
+        return RandomSampler(seed=seed)
+
+    def budget(self, wanted: int) -> int:
+        return wanted
+
+    def resume(self, study: optuna.Study) -> list[int]:
+        """Rebuild the strategy from the recorded batches; the numbers of the batch still running, if any."""
+        batches: dict[int, list[FrozenTrial]] = {}
+        for trial in study.get_trials(deepcopy=False):
+            batches.setdefault(int(trial.user_attrs["batch"]), []).append(trial)
+        for number in sorted(batches):
+            recorded = batches[number]
+            self._pending = self._generate()
+            for individual, trial in zip(self._pending, recorded, strict=True):
+                if not np.allclose(list(individual), trial.user_attrs["point"], rtol=0, atol=1e-12):
+                    raise TaskInputError("Multi_Tuners_AutoML", "the CMA-ES replay differs from the journal")
+            numbers = [trial.number for trial in recorded]
+            if any(trial.state is TrialState.RUNNING for trial in recorded):
+                return numbers
+            self._update(study, numbers)
+        return []
+
+    def ask(self, study: optuna.Study, count: int) -> list[int]:
+        assert count == self._batch, "a CMA-ES batch is a generation"
+        self._pending = self._generate()
+        batch = len({t.user_attrs["batch"] for t in study.get_trials(deepcopy=False)})
+        storage = study._storage  # a trial with its point and parameters in one journal entry
+        study_id = storage.get_study_id_from_name(study.study_name)
+        numbers = []
+        for individual in self._pending:
+            point = [float(x) for x in individual]
+            template = create_trial(
+                state=TrialState.RUNNING,
+                params=self._space.from_unit(point),
+                distributions=self._space.distributions(),
+                user_attrs={"batch": batch, "point": point},
+            )
+            trial_id = storage.create_new_trial(study_id, template_trial=template)
+            numbers.append(storage.get_trial_number_from_id(trial_id))
+        return numbers
+
+    def tell(self, study: optuna.Study, losses: Mapping[int, Losses | None]) -> None:
+        for number, values in sorted(losses.items()):
+            if values is None:
+                study.tell(number, state=TrialState.FAIL)
+            else:
+                study.tell(number, list(values))
+        self._update(study, sorted(losses))
+
+    def _generate(self) -> list[Any]:
+        if self._strategy is None:  # the first generation: the initial population
+            return [
+                self._individual(x)
+                for x in self._draw(
+                    lambda: np.random.uniform(0, 1, (self._batch, len(self._space.parameters)))
+                )
+            ]
+        strategy = self._strategy
+        return list(self._draw(lambda: strategy.generate(self._individual)))
+
+    def _update(self, study: optuna.Study, numbers: Sequence[int]) -> None:
+        """Give the pending generation the losses its trials ``numbers`` recorded (a failed sample's: worse
+        than any recorded up to then) and update the strategy."""
+        trials = study.get_trials(deepcopy=False)
+        worst = _worst(trials[: max(numbers) + 1], self.objectives)
+        for individual, number in zip(self._pending, numbers, strict=True):
+            recorded = _losses(trials[number]) or worst
+            individual.fitness.values = self._penalised(lambda _closest, v=recorded: v)(individual)
+        if self._strategy is None:
+            if self.objectives == 1:
+                best = min(self._pending, key=lambda ind: ind.fitness.values)
+                self._strategy = cma.Strategy(centroid=list(best), sigma=SIGMA, lambda_=self._batch)
+            else:
+                self._strategy = cma.StrategyMultiObjective(
+                    self._pending, sigma=SIGMA, mu=self._batch, lambda_=self._batch
+                )
+        else:
+            strategy, pending = self._strategy, self._pending
+            self._draw(lambda: strategy.update(pending))
+        self._pending = []
+
+    def _individual(self, values: Sequence[float]) -> Any:
+        individual = _Individual(values)
+        individual.fitness = self._fitness()
+        return individual
+
+    def _draw(self, make: Callable[[], Any]) -> Any:
+        """``make()`` with numpy's global random state (what deap draws from) set to this strategy's."""
+        assert self._rng is not None, "sampler() seeds the strategy first"
+        saved = np.random.get_state(legacy=False)
+        np.random.set_state(self._rng)
+        try:
+            return make()
+        finally:
+            self._rng = np.random.get_state(legacy=False)
+            np.random.set_state(saved)
+
+
+class _Individual(list[float]):
+    fitness: base.Fitness
+
+
+def _inside(individual: Sequence[float]) -> bool:
+    return all(0.0 <= x <= 1.0 for x in individual)
+
+
+def _closest(individual: Sequence[float]) -> list[float]:
+    return [min(max(x, 0.0), 1.0) for x in individual]
+
+
+def _squared_distance(closest: Sequence[float], individual: Sequence[float]) -> float:
+    return float(sum((a - b) ** 2 for a, b in zip(closest, individual, strict=True)))
+
+
+def _losses(trial: FrozenTrial) -> Losses | None:
+    return None if trial.state is not TrialState.COMPLETE or trial.values is None else tuple(trial.values)
+
+
+def _worst(trials: Sequence[FrozenTrial], objectives: int) -> Losses:
+    """What a failed sample counts as for CMA-ES: 1 more than the worst loss of ``trials``, per objective."""
+    done = [t.values for t in trials if t.state is TrialState.COMPLETE and t.values]
+    return tuple(max((v[i] for v in done), default=0.0) + 1.0 for i in range(objectives))
+
+
+def _qmc(seed: int) -> QMCSampler:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since optuna 3.0
+        return QMCSampler(scramble=True, seed=seed, warn_independent_sampling=False)
+
+
+def make_tuner(algorithm: str, space: SearchSpace, batch: int, objectives: int) -> Tuner:
+    """The tuner ``TUNING_ALGORITHM`` names."""
+    if algorithm == "MOCMAES":
+        if objectives < 2:
+            raise TaskInputError("OBJECTIVES", "MOCMAES optimises 2 objectives or more (LOSS is then a list)")
+        return _DeapTuner(space, objectives, batch)
+    if objectives != 1:
+        raise TaskInputError(
+            "TUNING_ALGORITHM", f"{algorithm} optimises one loss: use MOCMAES for {objectives}"
+        )
+    if algorithm == "CMAES":
+        return _DeapTuner(space, 1, batch)
+    if algorithm == "Grid":
+        return _GridTuner(space)
+    samplers: dict[str, Callable[[int, int], BaseSampler]] = {
+        # Random draws go on after a restart instead of repeating: the seed moves with the trials recorded.
+        "Bayes": lambda seed, trials: TPESampler(seed=seed + trials),
+        "Random": lambda seed, trials: RandomSampler(seed=seed + trials),
+        # QMC's sequence must go on: same seed; its position is kept in the study.
+        "QuasiRandom": lambda seed, _trials: _qmc(seed),
+    }
+    if algorithm not in samplers:
+        raise TaskInputError("TUNING_ALGORITHM", f"{algorithm!r} is not one of {', '.join(ALGORITHMS)}")
+    return _OptunaTuner(space, samplers[algorithm])
