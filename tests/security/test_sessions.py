@@ -75,6 +75,8 @@ OWN_THINGS_ONLY = {
     "POST /api/v1/jobs/{job_id}/{action}",
     "POST /api/v1/jobs/{job_id}/tasks/{task}/{action}",
     "PUT /api/v1/jobs/{job_id}/priority",
+    "GET /api/v1/jobs/{job_id}/tuning-journal",
+    "POST /api/v1/jobs/{job_id}/tuning-journal",
     "PATCH /api/v1/service-instances/{instance_id}",
     "POST /api/v1/service-instances/{instance_id}/ports",
     "POST /api/v1/service-instances/{instance_id}/node-tokens",

@@ -27,6 +27,7 @@ from runyard.api.routers import (
     service_proxy,
     services,
     sessions,
+    tuning_journal,
     users,
 )
 from runyard.api.security import SessionCache
@@ -115,6 +116,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         analytics,
         sessions,
         users,
+        tuning_journal,  # before jobs: POST /jobs/{id}/{action} would take its path
         jobs,
         events,
         nodes,

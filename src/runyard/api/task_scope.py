@@ -51,6 +51,8 @@ TASK_ROUTES: dict[str, Reach] = {
     "jobs.control_job": Reach.OWN_JOB,
     "jobs.control_task": Reach.OWN_JOB,
     "jobs.set_priority": Reach.OWN_JOB,
+    "tuning_journal.read_journal": Reach.OWN_JOB,
+    "tuning_journal.append_journal": Reach.OWN_JOB,  # and the route admits the job's own token only
     "catalog.list_buckets": Reach.OWNER,
     "catalog.get_bucket": Reach.OWNER,
     "catalog.list_objects": Reach.OWNER,

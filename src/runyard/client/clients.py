@@ -12,6 +12,7 @@ from runyard.client.nodes import NodesApi
 from runyard.client.services import ServicesApi
 from runyard.client.sessions import SessionsApi
 from runyard.client.transport import AsyncTransport, SyncTransport
+from runyard.client.tuning import TuningApi
 from runyard.client.users import UsersApi
 
 
@@ -26,6 +27,7 @@ class Client(
     CatalogApi,
     ServicesApi,
     ContainersApi,
+    TuningApi,
     SyncTransport,
 ):
     """A runyard server, from synchronous code.
@@ -47,6 +49,7 @@ class AsyncClient(
     CatalogApi,
     ServicesApi,
     ContainersApi,
+    TuningApi,
     AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams

@@ -233,3 +233,12 @@ service_job_submissions = sa.Table(
     sa.Column("parent_job_id", sa.Integer),
     sa.Column("submitted_at", sa.Float, nullable=False),
 )
+
+# AutoML: the log entries of a tuner job's optuna study (runyard.store.tuning_journal).
+tuning_journal = sa.Table(
+    "tuning_journal",
+    metadata,
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("entry", sa.Text, nullable=False),  # one JSON document
+)

@@ -1,0 +1,26 @@
+"""The tuning journal of an AutoML job (its optuna study's log), which its tuner task keeps on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from runyard.client.transport import Call, json_body, operation, segment
+
+
+class TuningApi:
+    @operation
+    def read_tuning_journal(self, job_id: int, start: int = 0) -> Call[dict[str, Any]]:
+        """``{"entries": [...], "length": N}``: entries from ``start`` on (a page of at most 1,000)."""
+        return Call("GET", _journal(job_id), json_body, params={"start": start})
+
+    @operation
+    def append_tuning_journal(self, job_id: int, start: int, entries: Sequence[dict[str, Any]]) -> Call[int]:
+        """Append ``entries`` as numbers ``start``…, the journal's length (``ApiError`` 409 otherwise);
+        only the job's own tasks may. Returns the new length."""
+        body = {"start": start, "entries": list(entries)}
+        return Call("POST", _journal(job_id), lambda response: int(response.json()["length"]), json=body)
+
+
+def _journal(job_id: int) -> str:
+    return f"/jobs/{segment(job_id)}/tuning-journal"
