@@ -29,6 +29,8 @@ STATUSES = [JobStatus.FINISHED] * 4 + [
     JobStatus.IN_ERROR, JobStatus.RUNNING, JobStatus.PENDING,
 ]  # fmt: skip
 FORMULA = "=cmd|' /C calc'!A0"
+#: Texts that are numbers and texts that are not (too many digits for a double, or words).
+SCORES = ["+1.5", ".5", " 2 ", "1e999", "abc", "1" + "0" * 45, "-3e-2"]
 
 
 @dataclass
@@ -96,7 +98,7 @@ def fill(url: str, alice: str, bob: str, now: float) -> list[StoredJob]:
             job.finished_at = job.started_at + (i % 13) * 10 + 1 if ended and job.started_at else None
             job.variables = {
                 "LR": f"{(i % 10) / 100}", "EPOCHS": str(i % 7), "MODE": "fast" if i % 2 else "slow",
-                "NOTE": FORMULA if i % 25 == 0 else "ok",
+                "NOTE": FORMULA if i % 25 == 0 else "ok", "SCORE": SCORES[i % len(SCORES)],
             }  # fmt: skip
             failed_task = status is JobStatus.FINISHED and i % 7 == 0
             train, report = job.tasks["Train"], job.tasks["Report"]

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from ml.analytics_jobs import FORMULA, AnalyticsStore, StoredJob, store
+from runyard.ml.analytics_search import number
 from runyard.model import JobStatus
 
 __all__ = ["store"]
@@ -71,6 +72,8 @@ def _like(pattern: str, text: str | None) -> bool:
         ([("where", "variables.LR<0.05")], lambda j: float(j.values["variables.LR"]) < 0.05),
         ([("where", "variables.MODE~AS")], lambda j: j.values["variables.MODE"] == "fast"),
         ([("where", "variables.MODE>1")], lambda j: False),  # not numbers: never greater
+        ([("where", "variables.SCORE>0.1")], lambda j: (number(j.values["variables.SCORE"]) or 0) > 0.1),
+        ([("where", "variables.SCORE<1")], lambda j: (number(j.values["variables.SCORE"]) or 1) < 1),
         ([("where", "results.Train>0.01")], lambda j: j.values.get("results.Train", 0) > 0.01),
         ([("where", "results.Report~rows")], lambda j: "results.Report" in j.values),
         ([("where", "result_map.accuracy>0.9")], lambda j: j.values.get("result_map.accuracy", 0) > 0.9),
@@ -139,7 +142,7 @@ def test_the_chart_series(store: AnalyticsStore) -> None:
     newest = sorted(store.of(store.alice[0]), key=lambda j: j.id)[-50:]
     assert charts["job_ids"] == [j.id for j in newest]
     assert charts["duration"] == pytest.approx([j.duration for j in newest])
-    assert set(charts["variables"]) == {"LR", "EPOCHS"}  # MODE and NOTE are not numbers
+    assert set(charts["variables"]) == {"LR", "EPOCHS"}  # MODE, NOTE and SCORE are not all numbers
     assert charts["variables"]["LR"] == [float(j.values["variables.LR"]) for j in newest]
     assert set(charts["results"]) == {"Train"}  # Report's results are objects
     assert charts["results"]["Train"] == [j.values.get("results.Train") for j in newest]
