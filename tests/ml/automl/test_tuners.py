@@ -26,8 +26,8 @@ def samples_of(client: Client, tuner: Job) -> list[Job]:
     ids = json.loads(tuner["result_map"]["SAMPLE_JOB_IDS"])
     jobs = [client.get_job(i) for i in ids]
     assert {job["parent_id"] for job in jobs} == {tuner["id"]}
-    all_jobs = client.list_jobs(limit=1000)["jobs"]
-    assert sorted(j["id"] for j in all_jobs if j["id"] != tuner["id"]) == sorted(ids), "one job per trial"
+    children = [j["id"] for j in client.list_jobs(limit=1000)["jobs"] if j["parent_id"] == tuner["id"]]
+    assert sorted(children) == sorted(ids), "one job per trial"
     return jobs
 
 
@@ -138,3 +138,23 @@ def test_a_malformed_space_is_refused_before_any_sample_runs(tuning: Tuning) -> 
     grid = tune(client, TUNING_ALGORITHM="Grid", WORKFLOW_TO_OPTIMIZE=f"{tuning.bucket}/Sphere")
     assert "parameter 'x': uniform is continuous" in (grid["tasks"][0]["error"] or "")
     assert client.list_jobs()["total"] == 2
+
+
+def test_the_space_from_the_catalog_and_the_iris_example(tuning: Tuning) -> None:
+    """SEARCH_SPACE naming a JSON file of the catalog; empty, the optimized workflow's own (Iris's)."""
+    client = tuning.client
+    space = {"x": "quantized_uniform(0, 2, 1)", "y": "choice([-1])"}
+    client.push_object(tuning.bucket, "sphere-space", json.dumps(space), kind="Other/json")
+    grid = tune(
+        client,
+        TUNING_ALGORITHM="Grid",
+        WORKFLOW_TO_OPTIMIZE=f"{tuning.bucket}/Sphere",
+        SEARCH_SPACE=f"{tuning.bucket}/sphere-space",
+    )
+    assert grid["status"] == "FINISHED", _output(client, grid)
+    assert grid["result_map"]["TRIALS"] == 3 and grid["result_map"]["BEST_LOSS"] == 0
+    iris = tune(client, WORKFLOW_TO_OPTIMIZE="auto-ml-optimization/Iris_Classification", MAX_ITERATIONS=1)
+    assert iris["status"] == "FINISHED", _output(client, iris)
+    assert set(json.loads(iris["result_map"]["BEST_PARAMETERS"])) == {"C", "gamma", "kernel"}
+    assert 0 <= iris["result_map"]["BEST_LOSS"] < 1
+    assert "accuracy" in _output(client, samples_of(client, iris)[0])

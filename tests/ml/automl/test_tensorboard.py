@@ -1,0 +1,45 @@
+"""TENSORBOARD_ENABLED: the tuner writes its trials' scalars where the Tensorboard instance it names reads
+them, and the running TensorBoard shows the run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from support.server import LiveServer
+from support.service_lifecycle import start, url
+
+from .conftest import Tuning
+
+
+def test_trials_are_logged_where_the_tensorboard_instance_reads(server: LiveServer, tuning: Tuning) -> None:
+    client = tuning.client
+    owner = client.whoami()["name"]
+    name = f"tensorboard-{owner}"
+    instance = start(client, "Tensorboard", {"INSTANCE_NAME": name})
+    tuner_id = client.submit_from_catalog(
+        "auto-ml-optimization",
+        "Multi_Tuners_AutoML",
+        {
+            "TUNING_ALGORITHM": "Random",
+            "WORKFLOW_TO_OPTIMIZE": f"{tuning.bucket}/Sphere",
+            "MAX_ITERATIONS": 2,
+            "PARALLEL_SAMPLES_PER_LOOP": 2,
+            "TENSORBOARD_ENABLED": "true",
+            "TENSORBOARD_INSTANCE_NAME": name,
+        },
+    )
+    tuner = client.wait_for_job(tuner_id, timeout=90)
+    assert tuner["status"] == "FINISHED", client.get_job_output(tuner_id)
+    run = f"automl-{tuner_id}"
+    logs = server.data_dir / "services" / owner / f"{instance['id']}-{name}" / "logs"
+    assert [p.name.startswith("events.out.tfevents.") for p in Path(logs, run).iterdir()] == [True]
+    board = url(instance).rstrip("/") + "/"
+    deadline = time.monotonic() + 30  # TensorBoard looks for new runs every 5 s
+    while run not in httpx.get(f"{board}data/runs").json():
+        assert time.monotonic() < deadline, "TensorBoard does not list the run"
+        time.sleep(0.5)
+    scalars = httpx.get(f"{board}data/plugin/scalars/scalars", params={"run": run, "tag": "loss"}).json()
+    assert [step for _, step, _ in scalars] == [0, 1, 2, 3]
