@@ -92,7 +92,7 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jobs]:
     """Every job submitted at once to one server, and a loopback http server of the test's CSV."""
     served = tmp_path_factory.mktemp("served")
     rows = [f"{x},{(x * 7) % 5},{3 * x - 2 * ((x * 7) % 5) + (x % 3) * 0.1}" for x in range(60)]
-    (served / "mine.csv").write_text("\n".join(["x;z;target".replace(";", ","), *rows]) + "\n")
+    (served / "mine.csv").write_text("\n".join(["x,z,target", *rows]) + "\n")
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     with (
@@ -134,20 +134,38 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jobs]:
         files.shutdown()
 
 
-@pytest.mark.parametrize("name", list(SANE))
-def test_each_shipped_pipeline_finishes_with_sane_metrics(jobs: Jobs, name: str) -> None:
-    job = jobs.job(name)
+def test_pipelines_on_one_server(jobs: Jobs) -> None:
+    """One test, so that pytest-xdist does not start the server and run the jobs once per worker."""
+    for name in SANE:
+        _check_shipped_pipeline(jobs, name)
+    _check_tutorial(jobs)
+    _check_own_data(jobs)
+    _check_bad_input(jobs)
+
+
+def _finished(jobs: Jobs, key: str) -> dict[str, dict[str, Any]]:
+    job = jobs.job(key)
     tasks = {t["name"]: t for t in job["tasks"]}
-    assert job["status"] == "FINISHED", {n: t["error"] for n, t in tasks.items() if t["error"]}
-    assert all(t["status"] == "FINISHED" for t in tasks.values()), {n: t["error"] for n, t in tasks.items()}
+    assert job["status"] == "FINISHED", (key, {n: t["error"] for n, t in tasks.items() if t["error"]})
+    assert all(t["status"] == "FINISHED" for t in tasks.values()), (
+        key,
+        {n: t["error"] for n, t in tasks.items()},
+    )
+    return tasks
+
+
+def _check_shipped_pipeline(jobs: Jobs, name: str) -> None:
+    tasks = _finished(jobs, name)
     for task, metric, lowest in SANE[name]:
-        assert tasks[task]["result"]["metrics"][metric] >= lowest, (task, tasks[task]["result"]["metrics"])
+        assert tasks[task]["result"]["metrics"][metric] >= lowest, (
+            name,
+            task,
+            tasks[task]["result"]["metrics"],
+        )
 
 
-def test_the_tutorial_pipeline_and_what_the_stored_job_shows(jobs: Jobs) -> None:
-    job = jobs.job("tutorial")
-    tasks = {t["name"]: t for t in job["tasks"]}
-    assert job["status"] == "FINISHED", {n: t["error"] for n, t in tasks.items() if t["error"]}
+def _check_tutorial(jobs: Jobs) -> None:
+    tasks = _finished(jobs, "tutorial")
     assert tasks["Split_Data"]["result"]["train"]["rows"] == 303  # TRAIN_SIZE 0.6 of 506
     assert tasks["Predict_Linear_Regression"]["result"]["metrics"]["r2"] > 0.6
     assert tasks["Download_Model"]["result"]["download"].endswith("Train_Linear_Regression/model.joblib")
@@ -166,18 +184,15 @@ def test_the_tutorial_pipeline_and_what_the_stored_job_shows(jobs: Jobs) -> None
     }  # as `runyard result` reads it
 
 
-def test_a_pipeline_on_the_users_own_data(jobs: Jobs) -> None:
-    job = jobs.job("mine")
-    tasks = {t["name"]: t for t in job["tasks"]}
-    assert job["status"] == "FINISHED", {n: t["error"] for n, t in tasks.items() if t["error"]}
+def _check_own_data(jobs: Jobs) -> None:
+    tasks = _finished(jobs, "mine")
     assert tasks["Import_Data"]["result"]["columns"] == ["x", "z", "target"]
     assert tasks["Predict_Model"]["result"]["metrics"]["r2"] > 0.99
     assert tasks["Export_Data"]["result"]["files"][0].endswith("Export_Data/export.csv")
 
 
-def test_bad_input_fails_its_task_with_one_line(jobs: Jobs) -> None:
-    job = jobs.job("bad")
-    tasks = {t["name"]: t for t in job["tasks"]}
+def _check_bad_input(jobs: Jobs) -> None:
+    tasks = {t["name"]: t for t in jobs.job("bad")["tasks"]}
     error = tasks["Import_Data"]["error"]
     assert tasks["Import_Data"]["status"] == "FAULTY"
     assert error.startswith("main script of task Import_Data failed: Import_Data: LABEL_COLUMN: 'species'")
