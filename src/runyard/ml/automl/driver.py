@@ -3,7 +3,8 @@ samples, run each as a job of ``WORKFLOW_TO_OPTIMIZE`` (a child of the tuner job
 token), wait for them, read each job's ``LOSS``, tell the tuner; ``MAX_ITERATIONS`` times.
 
 Intent before effect: a trial is recorded before its job is submitted, with the idempotency key
-``automl-<tuner job>-<study run>-<trial>``, and the job's id is recorded once known. A restarted tuner
+``automl-<tuner job>-<study run>-<trial>``, and the job's id is recorded once known (sent with the
+journal's next flush: were it lost, the key finds the job again). A restarted tuner
 (the server was killed) reloads its study, submits each trial still running again with its key (the
 server answers with the job submitted before, which it resumed) and waits for it: a finished sample is
 never run again, nor a running one re-sampled.
@@ -27,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from runyard import formats
 from runyard.client import Client
 from runyard.client.documents import Job
-from runyard.ml.automl.journal import job_storage
+from runyard.ml.automl.journal import ServerJournal, job_storage
 from runyard.ml.automl.search_space import SearchSpace, SearchSpaceError, parse_search_space
 from runyard.ml.automl.tensorboard import TrialLog, log_folder
 from runyard.ml.automl.tuners import Losses, Tuner, make_tuner
@@ -102,7 +103,7 @@ def tune(variables: MutableMapping[str, Any], result_map: MutableMapping[str, An
     with _client() as client:
         space = _search_space(client, settings)
         tuner = make_tuner(settings.algorithm, space, settings.parallel, settings.objectives)
-        search = _Search(client, settings, space, tuner, job_storage(client, job_id), job_id)
+        search = _Search(client, settings, space, tuner, *job_storage(client, job_id), job_id)
         try:
             search.run()
         finally:
@@ -120,10 +121,11 @@ class _Search:
         space: SearchSpace,
         tuner: Tuner,
         storage: JournalStorage,
+        journal: ServerJournal,
         job_id: int,
     ) -> None:
         self._client, self._settings, self._space, self._tuner = client, settings, space, tuner
-        self._storage, self._job_id = storage, job_id
+        self._storage, self._journal, self._job_id = storage, journal, job_id
         known = {s.study_name: s for s in storage.get_all_studies()}.get(STUDY)
         attrs = known.user_attrs if known is not None else {}
         seed = int(
@@ -159,6 +161,7 @@ class _Search:
                 if recorded >= wanted:
                     return
                 running = self._tuner.ask(self.study, min(self._settings.parallel, wanted - recorded))
+            self._journal.flush()  # the trials are recorded before their jobs are submitted
             jobs = {number: self._submit(number) for number in running}
             losses = {number: self._loss(number, job) for number, job in jobs.items()}
             self._tuner.tell(self.study, losses)
@@ -168,6 +171,7 @@ class _Search:
             running = []
 
     def close(self) -> None:
+        self._journal.flush()
         if self._log is not None:
             self._log.close()
 

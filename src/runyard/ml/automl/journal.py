@@ -4,9 +4,11 @@ job's token (task processes never open the database).
 
 A restarted tuner task reads the whole log back and optuna rebuilds the study from it: trials, their
 parameters, values and attributes, and what samplers keep in the study (QMC's sample counter, Grid's
-grid). Only this job's tuner writes its journal, one execution at a time, so after the first read the
-backend answers reads from the entries it holds; an append that does not start at the server's end of
-the journal (another execution wrote since) is refused by the server, and this tuner stops.
+grid). Only this job's tuner writes its journal, one execution at a time, so the backend answers reads
+from the entries it holds, and sends what optuna appends when the driver says so (:meth:`ServerJournal.flush`,
+before the effects that need it: a sample's submission), in one request instead of one per optuna write.
+An append that does not start at the server's end of the journal (another execution wrote since) is
+refused by the server, and this tuner stops.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class ServerJournal(BaseJournalBackend):
             page = client.read_tuning_journal(job_id, len(self._entries))
             self._entries.extend(page["entries"])
             if not page["entries"] or len(self._entries) >= page["length"]:
-                return
+                break
+        self._sent = len(self._entries)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -42,19 +45,24 @@ class ServerJournal(BaseJournalBackend):
         return self._entries[log_number_from:]
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        for first in range(0, len(logs), MAX_BATCH):
-            batch = logs[first : first + MAX_BATCH]
+        self._entries.extend(logs)
+
+    def flush(self) -> None:
+        """Send the entries appended since the last flush."""
+        while self._sent < len(self._entries):
+            batch = self._entries[self._sent : self._sent + MAX_BATCH]
             try:
-                self._client.append_tuning_journal(self._job_id, len(self._entries), batch)
+                self._client.append_tuning_journal(self._job_id, self._sent, batch)
             except ApiError as error:
                 if error.status != 409:
                     raise
                 raise TaskInputError(
                     "Multi_Tuners_AutoML", f"another execution writes this tuner's journal: {error}"
                 ) from None
-            self._entries.extend(batch)
+            self._sent += len(batch)
 
 
-def job_storage(client: Client, job_id: int) -> JournalStorage:
-    """optuna storage on the tuning journal of job ``job_id``."""
-    return JournalStorage(ServerJournal(client, job_id))
+def job_storage(client: Client, job_id: int) -> tuple[JournalStorage, ServerJournal]:
+    """optuna storage on the tuning journal of job ``job_id``, and its backend (to flush)."""
+    journal = ServerJournal(client, job_id)
+    return JournalStorage(journal), journal
