@@ -137,7 +137,11 @@ def test_a_malformed_space_is_refused_before_any_sample_runs(tuning: Tuning) -> 
     assert [j["id"] for j in client.list_jobs()["jobs"]] == [tuner["id"]]
     grid = tune(client, TUNING_ALGORITHM="Grid", WORKFLOW_TO_OPTIMIZE=f"{tuning.bucket}/Sphere")
     assert "parameter 'x': uniform is continuous" in (grid["tasks"][0]["error"] or "")
-    assert client.list_jobs()["total"] == 2
+    undeclared = tune(
+        client, WORKFLOW_TO_OPTIMIZE=f"{tuning.bucket}/Sphere", SEARCH_SPACE='{"z": "uniform(0, 1)"}'
+    )
+    assert f"{tuning.bucket}/Sphere declares no variable z" in (undeclared["tasks"][0]["error"] or "")
+    assert client.list_jobs()["total"] == 3
 
 
 def test_the_space_from_the_catalog_and_the_iris_example(tuning: Tuning) -> None:

@@ -26,7 +26,7 @@ from optuna.storages import JournalStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from runyard import formats
-from runyard.client import Client
+from runyard.client import ApiError, Client
 from runyard.client.documents import Job
 from runyard.ml.automl.journal import ServerJournal, job_storage
 from runyard.ml.automl.search_space import SearchSpace, SearchSpaceError, parse_search_space
@@ -208,13 +208,18 @@ class _Search:
         values = self._values(trial)
         variables: dict[str, str | int | float | bool] = {k: _scalar(v) for k, v in values.items()}
         variables["INPUT_VARIABLES"] = json.dumps(values)
-        job = self._client.submit_from_catalog(
-            self._settings.bucket,
-            self._settings.workflow,
-            variables,
-            revision=self._settings.revision,
-            idempotency_key=f"automl-{self._job_id}-{self._run}-{number}",
-        )
+        try:
+            job = self._client.submit_from_catalog(
+                self._settings.bucket,
+                self._settings.workflow,
+                variables,
+                revision=self._settings.revision,
+                idempotency_key=f"automl-{self._job_id}-{self._run}-{number}",
+            )
+        except ApiError as error:  # a value its variable's model refuses: every sample would be
+            if error.status != 400:
+                raise
+            raise TaskInputError("WORKFLOW_TO_OPTIMIZE", f"trial {number} refused: {error.message}") from None
         study_id = self._storage.get_study_id_from_name(STUDY)
         trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, number)
         self._storage.set_trial_user_attr(trial_id, "job_id", job)
@@ -264,20 +269,28 @@ def _finite(value: Any) -> bool:
 
 
 def _search_space(client: Client, settings: Settings) -> SearchSpace:
-    """``SEARCH_SPACE``: the tuner's, else the optimized workflow's own; JSON, or a catalog JSON object."""
-    text = settings.search_space.strip()
+    """``SEARCH_SPACE`` (the tuner's, else the optimized workflow's own; JSON, or a catalog JSON object),
+    checked against the variables the optimized workflow declares."""
+    reference = f"{settings.bucket}/{settings.workflow}"
+    content = client.pull_object(settings.bucket, settings.workflow, settings.revision)
+    declared = {v.name: v.value for v in formats.loads(content, source=reference, validate=False).variables}
+    text = settings.search_space.strip() or str(declared.get("SEARCH_SPACE") or "").strip()
     if not text:
-        content = client.pull_object(settings.bucket, settings.workflow, settings.revision)
-        declared = {v.name: v.value for v in formats.loads(content, validate=False).variables}
-        text = str(declared.get("SEARCH_SPACE") or "").strip()
-        if not text:
-            raise SearchSpaceError(f"empty, and {settings.bucket}/{settings.workflow} declares none")
+        raise SearchSpaceError(f"empty, and {reference} declares none")
     if not text.startswith("{"):  # bucket/object[/revision] of a JSON file in the catalog
         parts = text.strip("/").split("/")
         if len(parts) not in (2, 3) or not all(parts) or (len(parts) == 3 and not parts[2].isdigit()):
             raise SearchSpaceError("neither a JSON object nor a catalog path bucket/object")
         text = client.pull_object(parts[0], parts[1], int(parts[2]) if len(parts) == 3 else None).decode()
-    return parse_search_space(text)
+    space = parse_search_space(text)
+    missing = [name for name in [*space.names, "INPUT_VARIABLES"] if name not in declared]
+    if missing:
+        raise TaskInputError(
+            "WORKFLOW_TO_OPTIMIZE",
+            f"{reference} declares no variable {', '.join(missing)}: it must declare each parameter of "
+            "SEARCH_SPACE and INPUT_VARIABLES, which its samples are given",
+        )
+    return space
 
 
 def _client() -> Client:
