@@ -103,7 +103,7 @@ def fill(url: str, alice: str, bob: str, now: float) -> list[StoredJob]:
             failed_task = status is JobStatus.FINISHED and i % 7 == 0
             train, report = job.tasks["Train"], job.tasks["Report"]
             if status is JobStatus.FINISHED:
-                job.result_map = {"accuracy": 0.5 + (i % 50) / 100}
+                job.result_map = {"accuracy": 0.5 + (i % 50) / 100, "big": 10**150 if i % 8 == 0 else i}
                 train.status, train.result_json = TaskStatus.FINISHED, round(1 / (i + 1), 6)
                 report.status = TaskStatus.FAULTY if failed_task else TaskStatus.FINISHED
                 report.result_json = None if failed_task else {"rows": i}

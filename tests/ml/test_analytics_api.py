@@ -77,6 +77,7 @@ def _like(pattern: str, text: str | None) -> bool:
         ([("where", "results.Train>0.01")], lambda j: j.values.get("results.Train", 0) > 0.01),
         ([("where", "results.Report~rows")], lambda j: "results.Report" in j.values),
         ([("where", "result_map.accuracy>0.9")], lambda j: j.values.get("result_map.accuracy", 0) > 0.9),
+        ([("where", "result_map.big>1")], lambda j: (number(j.values.get("result_map.big")) or 0) > 1),
         ([("where", "duration>100")], lambda j: (j.duration or 0) > 100),
         ([("where", "name~BERT")], lambda j: "bert" in j.name),
         ([("where", "id<20")], lambda j: j.id < 20),
@@ -146,7 +147,7 @@ def test_the_chart_series(store: AnalyticsStore) -> None:
     assert charts["variables"]["LR"] == [float(j.values["variables.LR"]) for j in newest]
     assert set(charts["results"]) == {"Train"}  # Report's results are objects
     assert charts["results"]["Train"] == [j.values.get("results.Train") for j in newest]
-    assert set(charts["result_map"]) == {"accuracy"}
+    assert set(charts["result_map"]) == {"accuracy"}  # a 151-digit integer is not a number
 
 
 def test_sorting_and_paging(store: AnalyticsStore) -> None:
@@ -164,6 +165,14 @@ def test_sorting_and_paging(store: AnalyticsStore) -> None:
     durations = [r["duration"] for r in by_duration]
     known = [d for d in durations if d is not None]
     assert known == sorted(known) and durations[len(known) :] == [None] * (len(durations) - len(known))
+    by_result = _get(
+        store, "/executions", {"sort": "-results.Train", "sort_as": "number", "limit": 1000}
+    ).json()
+    with_result = sorted(
+        (j for j in mine if "results.Train" in j.values), key=lambda j: (-j.values["results.Train"], -j.id)
+    )
+    without = sorted((j.id for j in mine if "results.Train" not in j.values), reverse=True)
+    assert [r["id"] for r in by_result["rows"]] == [j.id for j in with_result] + without
     by_name = [r["name"] for r in _get(store, "/executions", {"sort": "name", "limit": 1000}).json()["rows"]]
     assert by_name == sorted(by_name)
     row = next(r for r in by_duration if r["id"] == mine[0].id)

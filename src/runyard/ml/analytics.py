@@ -99,14 +99,10 @@ def _escaped(text: str) -> str:
 
 
 def _value(column: Column, kind: type[JsonText | JsonNumber]) -> sa.ColumnElement[Any]:
-    """The column's value as text or a number (``kind``); a job's columns as they are."""
+    """The column's value as text or a number (``kind``); a job's columns as they are. Not for task
+    results: :func:`_filter` and :func:`_ordered` read them from the task rows."""
     if column.kind == "job":
         return _JOB_COLUMNS[column.key]
-    if column.kind == "results":
-        result = sa.select(kind(tasks.c.result_json)).where(
-            tasks.c.job_id == jobs.c.id, tasks.c.name == column.key
-        )
-        return result.scalar_subquery()
     document = jobs.c.variables if column.kind == "variables" else jobs.c.result_map
     return kind(document, sa.literal(column.key))
 
@@ -251,11 +247,28 @@ class Sort:
 _SUMMARY = [jobs.c.variables, jobs.c.result_map, *(c.label(n) for n, c in _JOB_COLUMNS.items())]
 
 
+_NEVER_NULL = frozenset({"id", "name", "owner", "status", "submitted_at"})
+
+
 def _ordered(search: Search, sort: Sort) -> sa.Select[Any]:
-    key = _value(sort.column, JsonNumber if sort.as_number else JsonText)
-    order = (key.desc() if sort.descending else key.asc()).nulls_last()
+    """The jobs found, sorted; missing values last. A task's result is joined (PostgreSQL then reads
+    the task rows once rather than looking each one up), and a column never NULL is ordered as its
+    index is (PostgreSQL puts NULLs first when descending: asking otherwise would sort every row)."""
+    kind = JsonNumber if sort.as_number else JsonText
+    source: sa.FromClause = jobs
+    if sort.column.kind == "results":
+        result = tasks.alias("sorted_result")
+        source = jobs.outerjoin(
+            result, sa.and_(result.c.job_id == jobs.c.id, result.c.name == sort.column.key)
+        )
+        key: sa.ColumnElement[Any] = kind(result.c.result_json)
+    else:
+        key = _value(sort.column, kind)
+    order = key.desc() if sort.descending else key.asc()
+    if sort.column.name not in _NEVER_NULL:
+        order = order.nulls_last()
     tie = jobs.c.id.desc() if sort.descending else jobs.c.id.asc()
-    return sa.select(*_SUMMARY).where(*conditions(search)).order_by(order, tie)
+    return sa.select(*_SUMMARY).select_from(source).where(*conditions(search)).order_by(order, tie)
 
 
 def executions(

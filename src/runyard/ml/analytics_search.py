@@ -37,6 +37,9 @@ MAX_TEXT = 255
 #: within a double (PostgreSQL refuses to cast what would overflow).
 NUMBER = r"^\s*[-+]?([0-9]{1,40}(\.[0-9]{0,40})?|\.[0-9]{1,40})([eE][-+]?[0-9]{1,2})?\s*$"
 _NUMBER = re.compile(NUMBER)
+INTEGER_LIMIT = 1e100
+"""A JSON integer this large or more is not taken as a number (PostgreSQL could not cast one beyond a
+double's range; Python writes integers of any length)."""
 
 JOB_COLUMNS = (
     "id",
@@ -303,6 +306,8 @@ def number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     try:
+        if isinstance(value, int) and abs(value) >= INTEGER_LIMIT:
+            return None
         if isinstance(value, int | float):
             return float(value)
         if isinstance(value, str) and _NUMBER.match(value):

@@ -3,8 +3,10 @@
 ``JsonText(document)`` / ``JsonNumber(document)`` read the whole document (a task's result),
 ``JsonText(document, key)`` / ``JsonNumber(document, key)`` its member ``key`` (a job's variable).
 Text is a string without its quotes, a number as written, an object or a list as JSON. A number is
-a JSON number, or a string holding one (:data:`~runyard.ml.analytics_search.NUMBER`: variables are
-strings); anything else is NULL, never an error (PostgreSQL refuses to cast what is not a number).
+a JSON number (an integer only below :data:`~runyard.ml.analytics_search.INTEGER_LIMIT`), or a
+string holding one (:data:`~runyard.ml.analytics_search.NUMBER`: variables are strings); anything
+else is NULL, never an error (PostgreSQL refuses to cast what is not a number), as
+:func:`~runyard.ml.analytics_search.number` says in Python.
 On SQLite a JSON number is taken as it is, without the regular expression (a call into Python).
 """
 
@@ -17,10 +19,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from runyard.ml.analytics_search import NUMBER
+from runyard.ml.analytics_search import INTEGER_LIMIT, NUMBER
 
 assert "'" not in NUMBER and "%" not in NUMBER  # written into the SQL text as it is
 _PATTERN = f"'{NUMBER}'"
+_LIMIT = f"{INTEGER_LIMIT:.0e}"  # 1e+100
 
 
 class JsonText(FunctionElement[str]):
@@ -56,22 +59,29 @@ def _number_sqlite(element: JsonNumber, compiler: SQLCompiler, **kw: Any) -> str
     path = _sqlite_path(key)
     value = f"json_extract({document}, {path})"
     return (
-        f"(CASE json_type({document}, {path}) WHEN 'integer' THEN {value} WHEN 'real' THEN {value}"
+        f"(CASE json_type({document}, {path}) WHEN 'real' THEN {value}"
+        f" WHEN 'integer' THEN (CASE WHEN abs({value}) < {_LIMIT} THEN {value} END)"
         f" WHEN 'text' THEN (CASE WHEN {value} REGEXP {_PATTERN} THEN CAST({value} AS REAL) END) END)"
     )
 
 
-def _postgresql_text(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+def _postgresql_value(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     document, key = _parts(element, compiler, **kw)
-    return f"({document} #>> '{{}}')" if key is None else f"({document} ->> CAST({key} AS TEXT))"
+    return document if key is None else f"({document} -> CAST({key} AS TEXT))"
 
 
 @compiles(JsonText, "postgresql")
 def _text_postgresql(element: JsonText, compiler: SQLCompiler, **kw: Any) -> str:
-    return _postgresql_text(element, compiler, **kw)
+    return f"({_postgresql_value(element, compiler, **kw)} #>> '{{}}')"
 
 
 @compiles(JsonNumber, "postgresql")
 def _number_postgresql(element: JsonNumber, compiler: SQLCompiler, **kw: Any) -> str:
-    text = _postgresql_text(element, compiler, **kw)
-    return f"(CASE WHEN {text} ~ {_PATTERN} THEN CAST({text} AS DOUBLE PRECISION) END)"
+    value = _postgresql_value(element, compiler, **kw)
+    text = f"({value} #>> '{{}}')"
+    number = f"CAST({text} AS DOUBLE PRECISION)"
+    fits = f"({text} ~ '[.eE]' OR abs(CAST({text} AS NUMERIC)) < {_LIMIT})"  # a double, or not too large
+    return (
+        f"(CASE json_typeof({value}) WHEN 'number' THEN (CASE WHEN {fits} THEN {number} END)"
+        f" WHEN 'string' THEN (CASE WHEN {text} ~ {_PATTERN} THEN {number} END) END)"
+    )
