@@ -132,6 +132,7 @@ sa.Index(
     jobs.c.submitted_at,
     jobs.c.started_at,
     jobs.c.finished_at,
+    jobs.c.id,  # PostgreSQL reads only the index then (SQLite's indexes hold the id anyway)
 )
 sa.Index("ix_tasks_status_job_id", tasks.c.status, tasks.c.job_id)
 
