@@ -157,7 +157,7 @@ class _Search:
         running = self._tuner.resume(self.study)
         while True:
             if not running:
-                recorded = len(self.study.trials)
+                recorded = len(self.study.get_trials(deepcopy=False))
                 if recorded >= wanted:
                     return
                 running = self._tuner.ask(self.study, min(self._settings.parallel, wanted - recorded))
@@ -167,7 +167,9 @@ class _Search:
             self._tuner.tell(self.study, losses)
             if self._log is not None:
                 for number, values in losses.items():
-                    self._log.record(number, values, self._values(self.study.trials[number]))
+                    self._log.record(
+                        number, values, self._values(self.study.get_trials(deepcopy=False)[number])
+                    )
             running = []
 
     def close(self) -> None:
@@ -176,7 +178,7 @@ class _Search:
             self._log.close()
 
     def summary(self) -> dict[str, Any]:
-        trials = self.study.trials
+        trials = self.study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state is TrialState.COMPLETE]
         summary: dict[str, Any] = {
             "TRIALS": len(trials),
@@ -201,7 +203,7 @@ class _Search:
 
     def _submit(self, number: int) -> int:
         """The job of trial ``number``: submitted now or before (its recorded id, or the one its key gets)."""
-        trial = self.study.trials[number]
+        trial = self.study.get_trials(deepcopy=False)[number]
         known = trial.user_attrs.get("job_id")
         if known is not None:
             return int(known)
