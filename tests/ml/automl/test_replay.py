@@ -1,56 +1,96 @@
-"""CMAES and MOCMAES keep their deap strategy in memory: a tuner taking up a recorded study (a restart)
-rebuilds it by replaying the journal, and goes on drawing the points an uninterrupted run draws."""
+"""A tuner taking up a recorded study (a restart: a new process reads the journal back) goes on where the
+search was: the batch still running is awaited, not sampled again, and the seeded tuners draw exactly
+what an uninterrupted search draws (CMAES and MOCMAES by replaying their deap strategy)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 
 import optuna
 import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import BaseJournalBackend
+from optuna.trial import TrialState
 
-from runyard.ml.automl.search_space import parse_search_space
-from runyard.ml.automl.tuners import Losses, make_tuner
+from runyard.ml.automl.search_space import SearchSpace, parse_search_space
+from runyard.ml.automl.tuners import ALGORITHMS, Losses, Tuner, make_tuner
 
-SPACE = parse_search_space(
+CONTINUOUS = parse_search_space(
     json.dumps({"x": "uniform(-5, 5)", "y": "log(0.01, 10)", "k": "choice([1, 2, 3])"})
 )
+DISCRETE = parse_search_space(
+    json.dumps({"x": "quantized_uniform(-5, 5, 1)", "y": "choice([0.1, 1])", "k": "choice([1, 2, 3])"})
+)
 LOOPS, BATCH, SEED = 5, 3, 4
+#: Tuners whose draws after a restart are the same as without one (Random and Bayes draw anew).
+SAME_DRAWS = {"Grid", "QuasiRandom", "CMAES", "MOCMAES"}
+
+
+class _Journal(BaseJournalBackend):
+    """A journal in memory: what the tuning journal is to a new tuner process, its log read anew."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def read_logs(self, log_number_from: int) -> Iterable[dict[str, Any]]:
+        return self.entries[log_number_from:]
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        self.entries.extend(logs)
 
 
 def _losses(values: dict[str, float], objectives: int) -> Losses | None:
-    if values["k"] == 3 and values["x"] > 2:
+    if values["k"] == 3:
         return None  # a failed sample
     first = (values["x"] - 1) ** 2 + values["y"]
     return (first,) if objectives == 1 else (first, (values["x"] + 1) ** 2 + 1 / values["y"])
 
 
-def _search(algorithm: str, objectives: int, interrupt_after: int | None) -> list[dict[str, float]]:
-    """The points sampled in LOOPS loops; after ``interrupt_after`` loops, a new tuner takes the study up
-    (the batch asked then still running, as when the server was killed while its samples ran)."""
-    storage = optuna.storages.InMemoryStorage()
-    tuner = make_tuner(algorithm, SPACE, BATCH, objectives)
-    study = optuna.create_study(
-        storage=storage, study_name="s", directions=["minimize"] * objectives, sampler=tuner.sampler(SEED, 0)
-    )
-    running = tuner.resume(study)
+def _search(algorithm: str, interrupt_after: int | None) -> list[dict[str, float]]:
+    """The points sampled in LOOPS loops; after ``interrupt_after`` loops, a new tuner on a new storage
+    over the same journal takes the study up, the batch asked then still running."""
+    objectives = 2 if algorithm == "MOCMAES" else 1
+    space = DISCRETE if algorithm == "Grid" else CONTINUOUS
+    journal = _Journal()
+    tuner, study = _open(algorithm, space, journal, objectives)
+    assert tuner.resume(study) == []
     for loop in range(LOOPS):
-        if not running:
-            running = tuner.ask(study, BATCH)
+        running = tuner.ask(study, BATCH)
         if loop == interrupt_after:
-            tuner = make_tuner(algorithm, SPACE, BATCH, objectives)
-            study = optuna.load_study(
-                study_name="s", storage=storage, sampler=tuner.sampler(SEED, len(study.trials))
-            )
+            tuner, study = _open(algorithm, space, journal, objectives)
             assert tuner.resume(study) == running
-        tuner.tell(study, {n: _losses(SPACE.values(study.trials[n].params), objectives) for n in running})
-        running = []
-    assert sum(t.state is optuna.trial.TrialState.FAIL for t in study.trials) > 0
-    return [SPACE.values(t.params) for t in study.trials]
+        tuner.tell(study, {n: _losses(space.values(study.trials[n].params), objectives) for n in running})
+    assert sum(t.state is TrialState.FAIL for t in study.trials) > 0
+    assert all(t.state is not TrialState.RUNNING for t in study.trials)
+    return [space.values(t.params) for t in study.trials]
 
 
-@pytest.mark.parametrize(("algorithm", "objectives"), [("CMAES", 1), ("MOCMAES", 2)])
-def test_a_resumed_cma_es_draws_what_an_uninterrupted_one_draws(algorithm: str, objectives: int) -> None:
-    uninterrupted = _search(algorithm, objectives, None)
+def _open(
+    algorithm: str, space: SearchSpace, journal: _Journal, objectives: int
+) -> tuple[Tuner, optuna.Study]:
+    storage = JournalStorage(journal)
+    tuner = make_tuner(algorithm, space, BATCH, objectives)
+    trials = (
+        len(storage.get_all_trials(storage.get_study_id_from_name("s"))) if storage.get_all_studies() else 0
+    )
+    study = optuna.create_study(
+        storage=storage,
+        study_name="s",
+        directions=["minimize"] * objectives,
+        sampler=tuner.sampler(SEED, trials),
+        load_if_exists=True,
+    )
+    return tuner, study
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_resumed_tuner_goes_on_where_it_was(algorithm: str) -> None:
+    uninterrupted = _search(algorithm, None)
     assert len(uninterrupted) == LOOPS * BATCH
-    assert _search(algorithm, objectives, 0) == uninterrupted
-    assert _search(algorithm, objectives, 3) == uninterrupted
+    for interrupted_after in (0, 3):
+        resumed = _search(algorithm, interrupted_after)
+        same = len(uninterrupted) if algorithm in SAME_DRAWS else (interrupted_after + 1) * BATCH
+        assert resumed[:same] == uninterrupted[:same]
+        assert len(resumed) == len(uninterrupted)
