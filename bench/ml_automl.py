@@ -10,7 +10,8 @@ computed by a one-task cpython workflow (``Sphere``), and by a Python function f
 - **runyard**: ``Multi_Tuners_AutoML`` with ``PARALLEL_SAMPLES_PER_LOOP`` 1 and ``MAX_ITERATIONS`` =
   trials: per trial, the median time between the submissions of consecutive sample jobs (ask, journal
   writes over HTTP, submit, wait for the job's end, read its LOSS, tell), past the tuner's start;
-- **one job**: a client submitting ``Sphere`` and waiting for its end, one after the other (median).
+- **one job**: a client submitting ``Sphere`` and waiting for its end, one after the other: the median
+  of 20 just before and 20 just after each tuner's run.
 
 Target: runyard's time per trial <= optuna's own + one job's. Usage::
 
@@ -90,14 +91,14 @@ def runyard_tuner(client: Client, algorithm: str, trials: int) -> tuple[float, f
     return statistics.median(gaps), (tuner["finished_at"] or 0) - (tuner["submitted_at"] or 0)
 
 
-def one_job(client: Client, rounds: int) -> float:
-    """Median seconds from submitting ``Sphere`` to its end, seen by a client."""
+def one_job(client: Client, rounds: int) -> list[float]:
+    """Seconds from submitting ``Sphere`` to its end, seen by a client, ``rounds`` times."""
     times = []
     for _ in range(rounds):
         began = time.perf_counter()
         client.wait_for_job(client.submit_from_catalog("objectives", "Sphere", {"x": 1, "y": 2}))
         times.append(time.perf_counter() - began)
-    return statistics.median(times)
+    return times
 
 
 def run(trials: int = 40) -> None:
@@ -129,11 +130,13 @@ def run(trials: int = 40) -> None:
             client.create_bucket("objectives")
             client.push_object("objectives", "Sphere", SPHERE, kind="Workflow/standard")
             one_job(client, 3)  # warm-up: the node agents' first forks
-            job = one_job(client, 20)
             rows, met = [], True
             for algorithm in SAMPLERS:
                 alone = optuna_alone(algorithm, trials)
+                # Jobs alone just before and after the tuner: the machine's load drifts (medians of both).
+                before = one_job(client, 20)
                 per_trial, wall = runyard_tuner(client, algorithm, trials)
+                job = statistics.median(before + one_job(client, 20))
                 target = alone + job
                 met = met and per_trial <= target
                 rows.append(
