@@ -47,7 +47,6 @@ class Settings:
     algorithm: str
     bucket: str
     workflow: str
-    revision: int | None
     iterations: int
     parallel: int
     objectives: int
@@ -61,13 +60,8 @@ class Settings:
     def read(cls, variables: Mapping[str, Any]) -> Settings:
         algorithm = _text(variables, "TUNING_ALGORITHM") or "Bayes"
         reference = _text(variables, "WORKFLOW_TO_OPTIMIZE").strip("/").split("/")
-        if len(reference) not in (2, 3) or not all(reference):
-            raise TaskInputError(
-                "WORKFLOW_TO_OPTIMIZE", "expected bucket/workflow (or bucket/workflow/revision)"
-            )
-        revision = None
-        if len(reference) == 3:
-            revision = _integer(variables, "WORKFLOW_TO_OPTIMIZE", reference[2], 1)
+        if len(reference) != 2 or not all(reference):
+            raise TaskInputError("WORKFLOW_TO_OPTIMIZE", "expected the catalog path bucket/workflow")
         iterations = _integer(variables, "MAX_ITERATIONS", _text(variables, "MAX_ITERATIONS") or "2", 1)
         parallel = _integer(
             variables, "PARALLEL_SAMPLES_PER_LOOP", _text(variables, "PARALLEL_SAMPLES_PER_LOOP") or "2", 1
@@ -83,7 +77,6 @@ class Settings:
             algorithm=algorithm,
             bucket=reference[0],
             workflow=reference[1],
-            revision=revision,
             iterations=iterations,
             parallel=parallel,
             objectives=_integer(variables, "OBJECTIVES", objectives, 1),
@@ -215,7 +208,6 @@ class _Search:
                 self._settings.bucket,
                 self._settings.workflow,
                 variables,
-                revision=self._settings.revision,
                 idempotency_key=f"automl-{self._job_id}-{self._run}-{number}",
             )
         except ApiError as error:  # a value its variable's model refuses: every sample would be
@@ -274,7 +266,7 @@ def _search_space(client: Client, settings: Settings) -> SearchSpace:
     """``SEARCH_SPACE`` (the tuner's, else the optimized workflow's own; JSON, or a catalog JSON object),
     checked against the variables the optimized workflow declares."""
     reference = f"{settings.bucket}/{settings.workflow}"
-    content = client.pull_object(settings.bucket, settings.workflow, settings.revision)
+    content = client.pull_object(settings.bucket, settings.workflow)
     declared = {v.name: v.value for v in formats.loads(content, source=reference, validate=False).variables}
     text = settings.search_space.strip() or str(declared.get("SEARCH_SPACE") or "").strip()
     if not text:
