@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
 
 import pandas as pd
-from sklearn import datasets as sk
 
 LABEL = "LABEL"
 
 
-def _sklearn(load: Callable[..., Any], names: bool = False) -> Callable[[], pd.DataFrame]:
+def _sklearn(load: str, names: bool = False) -> Callable[[], pd.DataFrame]:
     def loader() -> pd.DataFrame:
-        bunch = load(as_frame=True)
+        # Imported when used: sklearn.datasets costs 1.2 s, which Import_Data of a CSV need not pay.
+        from sklearn import datasets as sk
+
+        bunch = getattr(sk, load)(as_frame=True)
         frame: pd.DataFrame = bunch.frame.rename(columns={"target": LABEL})
         if names:  # class names instead of codes, as in the usual Iris CSV
             frame[LABEL] = pd.Categorical.from_codes(frame[LABEL], bunch.target_names).astype(str)
@@ -34,10 +35,10 @@ def boston() -> pd.DataFrame:
 
 
 LOADERS: dict[str, Callable[[], pd.DataFrame]] = {
-    "iris": _sklearn(sk.load_iris, names=True),
-    "wine": _sklearn(sk.load_wine),
-    "breast_cancer": _sklearn(sk.load_breast_cancer),
-    "diabetes": _sklearn(sk.load_diabetes),
-    "digits": _sklearn(sk.load_digits),
+    "iris": _sklearn("load_iris", names=True),
+    "wine": _sklearn("load_wine"),
+    "breast_cancer": _sklearn("load_breast_cancer"),
+    "diabetes": _sklearn("load_diabetes"),
+    "digits": _sklearn("load_digits"),
     "boston": boston,
 }

@@ -9,7 +9,6 @@ from typing import Any
 
 import joblib
 import pandas as pd
-from sklearn.base import is_classifier, is_regressor
 
 from runyard.ml import artifacts, reports, sources
 from runyard.ml.task import Task, columns_text, library_task
@@ -103,6 +102,8 @@ def import_model(task: Task) -> dict[str, Any]:
         raise task.fail(
             f"MODEL_URL {url}: not a joblib or pickle model file ({type(error).__name__})"
         ) from None
+    from sklearn.base import is_classifier, is_regressor  # here: Import_Data need not import scikit-learn
+
     if not hasattr(estimator, "predict"):
         raise task.fail(f"MODEL_URL {url}: a {type(estimator).__name__} has no predict method")
     kind = (
