@@ -4,6 +4,9 @@ Every route takes the same search (:func:`search`). A user sees their own jobs, 
 default for an admin; an admin may name other users (``user=*`` for everyone's jobs), a user who
 does so gets 403, as with ``GET /jobs``. Job tokens are refused (:mod:`runyard.api.task_scope`):
 a task has no use for a dashboard of its owner's history.
+
+The search and sort dependencies are ``async`` though they wait for nothing: a plain ``def`` one
+would cost a hop to the thread pool each (see :mod:`runyard.api.deps`).
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ class ExecutionPage(BaseModel):
     offset: int
 
 
-def zone_of(
+async def zone_of(
     tz: Annotated[
         str | None, Query(max_length=64, description="IANA zone of presets and dates (UTC)")
     ] = None,
@@ -104,7 +107,7 @@ def zone_of(
     return parse.time_zone(tz)
 
 
-def search(
+async def search(
     user: CurrentUser,
     workflow: Values = None,
     project: Values = None,
@@ -187,7 +190,7 @@ def _described(found: Search) -> SearchOut:
 _SIGNS = {"contains": "~", "gt": ">", "lt": "<"}
 
 
-def sort_of(
+async def sort_of(
     sort: Annotated[str, Query(max_length=300, description="A column; '-' first: descending")] = "-id",
     sort_as: Annotated[Literal["text", "number"], Query(description="How values are compared")] = "text",
 ) -> analytics.Sort:
