@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from runyard.ml import artifacts
+from runyard.ml import artifacts, reports
 from runyard.ml.errors import TaskInputError
 
 TaskBody = Callable[["Task"], dict[str, Any]]
@@ -105,6 +105,14 @@ class Task:
             raise self.fail(f'variable {name} must be a JSON object such as {{"C": 1.0}}, not {value!r}')
         return parsed
 
+    def choice(self, name: str, default: str, choices: Sequence[str], *, upper: bool = False) -> str:
+        """One of ``choices`` (a ``PA:List`` variable); ``upper`` reads file formats in any case."""
+        value = self.text(name, default) or default
+        value = value.upper() if upper else value
+        if value not in choices:
+            raise self.fail(f"variable {name} must be one of {', '.join(choices)}, not {value!r}")
+        return value
+
     def names(self, name: str) -> list[str]:
         """A comma-separated list of column names (``COLUMNS_NAME``)."""
         return [part.strip() for part in self.text(name).split(",") if part.strip()]
@@ -158,6 +166,13 @@ class Task:
 
     def write_frame(self, name: str, frame: pd.DataFrame, label: str | None) -> dict[str, Any]:
         return artifacts.write_frame(self.userspace, self.folder(), name, frame, label)
+
+    def write_table(self, frame: pd.DataFrame, name: str, form: str) -> str:
+        """Write ``frame`` for people as ``name.<form>`` (CSV, JSON, HTML) in the task's folder; its path
+        relative to the user space."""
+        path = self.folder() / f"{name}.{form.lower()}"
+        reports.write_table(frame, path, form)
+        return path.relative_to(self.userspace).as_posix()
 
     def read_model(self, artifact: dict[str, Any]) -> Any:
         try:

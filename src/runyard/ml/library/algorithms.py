@@ -138,10 +138,7 @@ def _task(algorithm: Algorithm) -> TaskFunction:
         if len(algorithm.classes) == 1:
             task_type = next(iter(algorithm.classes))
         else:
-            kind = task.text("TYPE", "Classification")
-            if kind not in TYPES:
-                raise task.fail(f"TYPE must be Classification or Regression, not {kind!r}")
-            task_type = TYPES[kind]
+            task_type = TYPES[task.choice("TYPE", "Classification", list(TYPES))]
         return algorithm_artifact(task, algorithm, task_type, task.json_object("INPUT_VARIABLES"))
 
     body.__name__ = body.__qualname__ = algorithm.name.lower()

@@ -47,39 +47,30 @@ def import_data(task: Task) -> dict[str, Any]:
 
 @library_task
 def export_data(task: Task) -> dict[str, Any]:
-    form = task.text("OUTPUT_FILE", "HTML").upper()
+    form = task.choice("OUTPUT_FILE", "HTML", (*reports.FORMATS, "TABLEAU"), upper=True)
     if form == "TABLEAU":
         raise task.fail("OUTPUT_FILE TABLEAU needs Tableau's Hyper API, which runyard does not ship: use CSV")
-    if form not in reports.FORMATS:
-        raise task.fail(f"OUTPUT_FILE must be one of CSV, JSON, HTML, not {form!r}")
     found, frame = _data(task)
     limit = task.limit()
-    path = task.folder() / f"export.{form.lower()}"
-    reports.write_table(frame if limit is None else frame.head(limit), path, form)
-    print(f"{task.name}: {frame.shape[0]} rows exported as {form} to {path}")
-    return _report(task, [path], found)
+    path = task.write_table(frame if limit is None else frame.head(limit), "export", form)
+    print(f"{task.name}: {frame.shape[0]} rows exported as {form} to $userspace/{path}")
+    return _report([path], found)
 
 
 @library_task
 def preview_results(task: Task) -> dict[str, Any]:
     found, frame = _data(task)
-    form = task.text("OUTPUT_FILE", "HTML").upper()
-    if form not in reports.FORMATS:
-        raise task.fail(f"OUTPUT_FILE must be one of CSV, JSON, HTML, not {form!r}")
-    folder = task.folder()
+    form = task.choice("OUTPUT_FILE", "HTML", reports.FORMATS, upper=True)
     limit = task.limit()
-    page = folder / "preview.html"
+    page = task.folder() / "preview.html"
     page.write_text(reports.html_page(task.name, frame, found.get("metrics"), limit), encoding="utf-8")
-    paths = [page]
+    paths = [page.relative_to(task.userspace).as_posix()]
     if form != "HTML":
-        paths.append(folder / f"preview.{form.lower()}")
-        reports.write_table(frame if limit is None else frame.head(limit), paths[-1], form)
+        paths.append(task.write_table(frame if limit is None else frame.head(limit), "preview", form))
     task.show("results", frame)
     if found.get("metrics"):
         print(f"{task.name}: metrics {found['metrics']}")
-    report = _report(task, paths, found)
-    report["html"] = report["files"][0]
-    return report
+    return {**_report(paths, found), "html": paths[0]}
 
 
 @library_task
@@ -155,18 +146,15 @@ def log_parser(task: Task) -> dict[str, Any]:
     frame = pd.DataFrame(rows)
     task.show("structured log", frame)
     artifact = task.write_frame("data", frame, None)
-    if task.text("STRUCTURED_LOG", "CSV").upper() in ("CSV", "HTML"):
-        form = task.text("STRUCTURED_LOG", "CSV").upper()
-        path = task.folder() / f"structured_log.{form.lower()}"
-        reports.write_table(frame, path, form)
-        artifact["files"] = [path.relative_to(task.userspace).as_posix()]
+    form = task.choice("STRUCTURED_LOG", "CSV", ("CSV", "HTML"), upper=True)
+    artifact["files"] = [task.write_table(frame, "structured_log", form)]
     return artifact
 
 
-def _report(task: Task, paths: list[Any], data: dict[str, Any]) -> dict[str, Any]:
+def _report(files: list[str], data: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": artifacts.REPORT,
-        "files": [p.relative_to(task.userspace).as_posix() for p in paths],
+        "files": files,
         "rows": data.get("rows"),
         "columns": data.get("columns"),
         "metrics": data.get("metrics"),

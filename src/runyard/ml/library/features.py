@@ -29,9 +29,7 @@ def summarize_data(task: Task) -> dict[str, Any]:
     frame = _frame(task)
     column = task.required("REF_COLUMN")
     task.check_columns(frame, [column], "REF_COLUMN")
-    model = task.text("GLOBAL_MODEL_TYPE", "KMeans")
-    if model not in MODEL_TYPES:
-        raise task.fail(f"GLOBAL_MODEL_TYPE must be KMeans or PolynomialFeatures, not {model!r}")
+    model = task.choice("GLOBAL_MODEL_TYPE", "KMeans", MODEL_TYPES)
     numeric = frame.select_dtypes("number").drop(columns=[column], errors="ignore")
     numeric = numeric.replace([np.inf, -np.inf], np.nan)  # a summary of what is known
     if numeric.shape[1] == 0:

@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, RobustScaler, StandardScaler
 
-from runyard.ml import artifacts, reports
+from runyard.ml import artifacts
 from runyard.ml.task import Task, library_task
 
 SCALERS: dict[str, Callable[[], Any]] = {"RobustScaler": RobustScaler, "StandardScaler": StandardScaler}
@@ -124,9 +124,7 @@ def encode_data(task: Task) -> dict[str, Any]:
 @library_task
 def scale_data(task: Task) -> dict[str, Any]:
     frame, label = _frame(task)
-    name = task.text("SCALER_NAME", "RobustScaler")
-    if name not in SCALERS:
-        raise task.fail(f"SCALER_NAME must be one of {', '.join(SCALERS)}, not {name!r}")
+    name = task.choice("SCALER_NAME", "RobustScaler", list(SCALERS))
     if task.names("COLUMNS_NAME"):
         columns = _columns(task, frame)
     else:
@@ -163,9 +161,6 @@ def query_data(task: Task) -> dict[str, Any]:
     except Exception as error:  # pandas raises many kinds for a bad expression
         raise task.fail(f"QUERY {query!r}: {type(error).__name__}: {str(error).splitlines()[0]}") from None
     artifact = _give(task, selected, label, f"rows where {query}")
-    form = task.text("FILTERED_FILE_OUPUT", "CSV").upper()
-    if form in ("CSV", "HTML"):
-        path = task.folder() / f"filtered.{form.lower()}"
-        reports.write_table(selected, path, form)
-        artifact["files"] = [path.relative_to(task.userspace).as_posix()]
+    form = task.choice("FILTERED_FILE_OUPUT", "CSV", ("CSV", "HTML"), upper=True)
+    artifact["files"] = [task.write_table(selected, "filtered", form)]
     return artifact
