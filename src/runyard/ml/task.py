@@ -64,7 +64,7 @@ class Task:
 
     def flag(self, name: str, default: bool) -> bool:
         value = self.text(name).lower()
-        if name not in self.variables or (value == "" and default):
+        if not value:
             return default
         if value in _TRUE:
             return True
@@ -82,7 +82,8 @@ class Task:
             raise self.fail(f"variable {name} must be a number, not {value!r}") from None
         inside = math.isfinite(number) and (low is None or number > low) and (high is None or number < high)
         if not inside:
-            raise self.fail(f"variable {name} must be a number in ({low}, {high}), not {value!r}")
+            bounds = "" if low is None and high is None else f" in ({low}, {high})"
+            raise self.fail(f"variable {name} must be a finite number{bounds}, not {value!r}")
         return number
 
     def integer(self, name: str, default: int) -> int:

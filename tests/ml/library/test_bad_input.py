@@ -60,7 +60,12 @@ CASES: list[tuple[Callable[..., dict[str, Any]], tuple[str, ...], dict[str, str]
         {"LOG_FILE": "{tmp}/empty.csv", "PATTERNS_FILE": "{tmp}/x.csv"},
         "PATTERNS_FILE lacks",
     ),
-    (preprocessing.split_data, ("iris",), {"TRAIN_SIZE": "1.5"}, "TRAIN_SIZE must be a number in (0.0, 1.0)"),
+    (
+        preprocessing.split_data,
+        ("iris",),
+        {"TRAIN_SIZE": "1.5"},
+        "TRAIN_SIZE must be a finite number in (0.0, 1.0)",
+    ),
     (preprocessing.split_data, ("iris",), {"TRAIN_SIZE": "most"}, "TRAIN_SIZE must be a number"),
     (
         preprocessing.drop_columns,
@@ -71,6 +76,7 @@ CASES: list[tuple[Callable[..., dict[str, Any]], tuple[str, ...], dict[str, str]
     (preprocessing.filter_columns, ("iris",), {}, "COLUMNS_NAME is empty"),
     (preprocessing.encode_data, ("iris",), {"COLUMNS_NAME": "x"}, "COLUMNS_NAME: 'x' not a column"),
     (preprocessing.fill_nans, ("iris",), {"FILL_MAP": "zero"}, "FILL_MAP must be a number"),
+    (preprocessing.fill_nans, ("iris",), {"FILL_MAP": "inf"}, "FILL_MAP must be a finite number, not 'inf'"),
     (
         preprocessing.scale_data,
         ("iris",),

@@ -90,3 +90,11 @@ def test_task_enabled_false_passes_the_inputs_through(call: Call) -> None:
     assert bundle == {"kind": "inputs", "items": [data, split]}
     # A child sees through the bundle.
     assert call(data_io.export_data, bundle, OUTPUT_FILE="CSV")["rows"] == 150
+
+
+def test_an_empty_flag_takes_its_default(call: Call) -> None:
+    data = call(datasets.load_iris_dataset, TASK_ENABLED="")
+    assert "feature_types" not in call(
+        data_io.import_data, FILE_URL="dataset:iris", DATA_TYPE_IDENTIFICATION=""
+    )
+    assert data["kind"] == "frame"
