@@ -93,7 +93,12 @@ CASES: list[tuple[Callable[..., dict[str, Any]], tuple[str, ...], dict[str, str]
         "needs two parent tasks giving a frame, got 1",
     ),
     (preprocessing.append_data, (), {}, "needs two parent tasks giving a frame, got 0"),
-    (preprocessing.drop_nans, ("model",), {}, "needs a parent task giving a frame (its parents give model)"),
+    (
+        preprocessing.drop_nans,
+        ("model",),
+        {},
+        "needs a parent task giving a frame or predictions (its parents give model)",
+    ),
     (features.summarize_data, ("iris",), {"REF_COLUMN": "x"}, "REF_COLUMN: 'x' not a column"),
     (
         features.feature_vector_extractor,

@@ -45,6 +45,8 @@ def test_iris_classification_any_parent_order(call: Call) -> None:
     assert first["metrics"]["accuracy"] > 0.9
     assert set(first["metrics"]) == {"rows", "accuracy", "f1", "precision", "recall"}
     assert json.loads(json.dumps(first)) == first  # the result is JSON for the API
+    wrong = call(preprocessing.query_data, first, QUERY="LABEL != PREDICTIONS")  # predictions are a frame
+    assert wrong["rows"] == round(45 * (1 - first["metrics"]["accuracy"]))
 
 
 def test_predict_model_on_new_data_without_label(call: Call, userspace: Path, tmp_path: Path) -> None:

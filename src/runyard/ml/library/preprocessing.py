@@ -21,7 +21,7 @@ SCALERS: dict[str, Callable[[], Any]] = {"RobustScaler": RobustScaler, "Standard
 
 
 def _frame(task: Task) -> tuple[pd.DataFrame, str | None]:
-    found = task.need(artifacts.FRAME)
+    found = task.need(artifacts.FRAME, artifacts.PREDICTIONS)  # predictions are a frame too
     return task.read_frame(found), found.get("label")
 
 
@@ -31,7 +31,7 @@ def _give(task: Task, frame: pd.DataFrame, label: str | None, what: str) -> dict
 
 
 def _two_frames(task: Task) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
-    frames = [a for a in task.inputs() if a["kind"] == artifacts.FRAME]
+    frames = [a for a in task.inputs() if a["kind"] in (artifacts.FRAME, artifacts.PREDICTIONS)]
     if len(frames) < 2:
         raise task.fail(f"needs two parent tasks giving a frame, got {len(frames)}")
     return task.read_frame(frames[0]), task.read_frame(frames[1]), frames[0].get("label")
