@@ -123,12 +123,6 @@ CASES: list[tuple[Callable[..., dict[str, Any]], tuple[str, ...], dict[str, str]
     (algorithms.k_means, (), {"TASK_ENABLED": "maybe"}, "TASK_ENABLED must be true or false"),
     (automl_tasks.tpot_classifier, (), {"GENERATIONS": "three"}, "GENERATIONS must be a whole number"),
     (
-        automl_tasks.tpot_regressor,
-        (),
-        {"INPUT_VARIABLES": '{"colour": 1}'},
-        "unexpected keyword argument 'colour'",
-    ),
-    (
         datasets.load_iris_dataset,
         (),
         {"LIMIT_OUTPUT_VIEW": "all"},
