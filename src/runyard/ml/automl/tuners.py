@@ -5,17 +5,18 @@ All record their trials in one optuna study (kept in the platform's database, :m
 - ``Bayes``: optuna's ``TPESampler`` (a Bayesian optimiser; optuna's ``GPSampler`` needs PyTorch);
 - ``Grid``: optuna's ``GridSampler`` over every value of discrete parameters (a continuous one is refused);
 - ``Random``: optuna's ``RandomSampler``; ``QuasiRandom``: optuna's ``QMCSampler`` (scrambled Sobol);
-- ``CMAES``: deap's ``cma.Strategy``, and ``MOCMAES``: deap's ``cma.StrategyMultiObjective`` (MO-CMA-ES,
-  one CMA-ES per parent), each generation being a batch (optuna's ``CmaEsSampler`` needs the ``cmaes``
-  package, which runyard does not install; optuna has no multi-objective CMA-ES).
+- ``CMAES``: optuna's ``CmaEsSampler`` (over the ``cmaes`` package), a generation being whole batches;
+- ``MOCMAES``: deap's ``cma.StrategyMultiObjective`` (MO-CMA-ES, one CMA-ES per parent), a generation per
+  batch (optuna has no multi-objective CMA-ES).
 
-The optuna samplers keep what they need in the study. The deap strategies live in memory: a restarted
-tuner rebuilds one by replaying it from its seed and the recorded losses, checking that each generation
-it regenerates is the one recorded.
+The optuna samplers keep what they need in the study (CmaEsSampler its strategy, pickled in the trials'
+system attributes). The deap strategy lives in memory: a restarted tuner rebuilds it by replaying it from
+its seed and the recorded losses, checking that each generation it regenerates is the one recorded.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 import optuna
 from deap import base, cma, tools
-from optuna.samplers import BaseSampler, GridSampler, QMCSampler, RandomSampler, TPESampler
+from optuna.samplers import BaseSampler, CmaEsSampler, GridSampler, QMCSampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from runyard.ml.automl.search_space import SearchSpace
@@ -31,11 +32,14 @@ from runyard.ml.errors import TaskInputError
 
 ALGORITHMS = ("Bayes", "Grid", "Random", "QuasiRandom", "CMAES", "MOCMAES")
 Losses = tuple[float, ...]
+MIN_POPULATION = 4
+"""The smallest population ``cmaes``' CMA-ES takes: with 2 or 3 it keeps one parent (``popsize // 2``), whose
+rank-mu learning rate is 0, and divides by it."""
 SIGMA = 0.2
-"""Initial step of the CMA-ES strategies in the unit cube the parameters are mapped to: a fifth of each
-range (0.3 explored too far for small budgets, 0.1 too little, on the shipped objectives)."""
+"""Initial step of MO-CMA-ES in the unit cube the parameters are mapped to: a fifth of each range (0.3
+explored too far for small budgets, 0.1 too little, on the shipped objectives)."""
 PENALTY = 1.0
-"""Weight of the squared distance to the unit cube added to the loss of a point CMA-ES drew outside it
+"""Weight of the squared distance to the unit cube added to the loss of a point MO-CMA-ES drew outside it
 (deap's ``ClosestValidPenalty``; the point evaluated is the closest one inside)."""
 
 
@@ -112,21 +116,59 @@ class _GridTuner(_OptunaTuner):
         return min(wanted, self._size)
 
 
-class _DeapTuner:
-    """CMA-ES (``objectives`` 1) or MO-CMA-ES (2 or more) from deap, one generation per batch.
+class _CmaEsTuner(_OptunaTuner):
+    """optuna's ``CmaEsSampler``, with a population of whole batches (:func:`population`).
+
+    Its strategy is in the study (pickled with the trials drawn from it), but its random state is in
+    memory: each batch is drawn by a new sampler seeded with the seed and the number of trials recorded,
+    so that a restarted tuner draws what an uninterrupted one would. ``choice`` parameters (and those of
+    one value) are not CMA-ES's: its independent sampler, optuna's ``RandomSampler``, draws them."""
+
+    def __init__(self, space: SearchSpace, batch: int) -> None:
+        size = population(batch)
+        super().__init__(
+            space,
+            lambda seed, trials: CmaEsSampler(
+                seed=seed + trials, popsize=size, warn_independent_sampling=False
+            ),
+        )
+        self._seed: int | None = None
+
+    def sampler(self, seed: int, trials: int) -> BaseSampler:
+        self._seed = seed
+        return super().sampler(seed, trials)
+
+    def ask(self, study: optuna.Study, count: int) -> list[int]:
+        assert self._seed is not None, "sampler() seeds the tuner first"
+        study.sampler = self.sampler(self._seed, len(study.get_trials(deepcopy=False)))
+        return super().ask(study, count)
+
+
+def population(batch: int) -> int:
+    """CMA-ES's population for batches of ``batch`` trials: the smallest multiple of it that is at least
+    :data:`MIN_POPULATION`. optuna's ``CmaEsSampler`` draws every trial asked from the generation under way
+    until that generation has ``popsize`` complete trials, then tells it those (the first ones) and starts
+    the next: all the trials of a batch, asked at once, belong to one generation, and with whole batches
+    per generation none is drawn past its generation's population (unused by the strategy), unless a
+    sample fails (a failed trial does not count, so its generation takes another batch)."""
+    return batch * math.ceil(MIN_POPULATION / batch)
+
+
+class _MoCmaEsTuner:
+    """MO-CMA-ES from deap, one generation per batch.
 
     Each trial records its batch and its point (``user_attrs``); its parameters are the point
     clipped to the unit cube, mapped onto the search space."""
 
     def __init__(self, space: SearchSpace, objectives: int, batch: int) -> None:
         if batch < 2:
-            raise TaskInputError("PARALLEL_SAMPLES_PER_LOOP", "CMA-ES needs at least 2 samples per loop")
+            raise TaskInputError("PARALLEL_SAMPLES_PER_LOOP", "MOCMAES needs at least 2 samples per loop")
         self.objectives = objectives
         self._space = space
         self._batch = batch
         self._fitness = type("Fitness", (base.Fitness,), {"weights": (-1.0,) * objectives})
         self._rng: dict[str, Any] | None = None
-        self._strategy: cma.Strategy | cma.StrategyMultiObjective | None = None
+        self._strategy: cma.StrategyMultiObjective | None = None
         self._pending: list[Any] = []  # the individuals of the batch asked and not told yet
         self._penalised = tools.ClosestValidPenalty(_inside, _closest, PENALTY, _squared_distance)
 
@@ -148,7 +190,9 @@ class _DeapTuner:
             self._pending = self._generate()
             for individual, trial in zip(self._pending, recorded, strict=True):
                 if not np.allclose(list(individual), trial.user_attrs["point"], rtol=0, atol=1e-12):
-                    raise TaskInputError("Multi_Tuners_AutoML", "the CMA-ES replay differs from the journal")
+                    raise TaskInputError(
+                        "Multi_Tuners_AutoML", "the MO-CMA-ES replay differs from the journal"
+                    )
             numbers = [trial.number for trial in recorded]
             if any(trial.state is TrialState.RUNNING for trial in recorded):
                 return numbers
@@ -156,7 +200,7 @@ class _DeapTuner:
         return []
 
     def ask(self, study: optuna.Study, count: int) -> list[int]:
-        assert count == self._batch, "a CMA-ES batch is a generation"
+        assert count == self._batch, "a MO-CMA-ES batch is a generation"
         self._pending = self._generate()
         batch = len({t.user_attrs["batch"] for t in study.get_trials(deepcopy=False)})
         storage = study._storage  # a trial with its point and parameters in one journal entry
@@ -202,13 +246,9 @@ class _DeapTuner:
             recorded = _losses(trials[number]) or worst
             individual.fitness.values = self._penalised(lambda _closest, v=recorded: v)(individual)
         if self._strategy is None:
-            if self.objectives == 1:
-                best = min(self._pending, key=lambda ind: ind.fitness.values)
-                self._strategy = cma.Strategy(centroid=list(best), sigma=SIGMA, lambda_=self._batch)
-            else:
-                self._strategy = cma.StrategyMultiObjective(
-                    self._pending, sigma=SIGMA, mu=self._batch, lambda_=self._batch
-                )
+            self._strategy = cma.StrategyMultiObjective(
+                self._pending, sigma=SIGMA, mu=self._batch, lambda_=self._batch
+            )
         else:
             strategy, pending = self._strategy, self._pending
             self._draw(lambda: strategy.update(pending))
@@ -252,7 +292,7 @@ def _losses(trial: FrozenTrial) -> Losses | None:
 
 
 def _worst(trials: Sequence[FrozenTrial], objectives: int) -> Losses:
-    """What a failed sample counts as for CMA-ES: 1 more than the worst loss of ``trials``, per objective."""
+    """What a failed sample counts as for MO-CMA-ES: 1 more than the worst loss of ``trials``, per objective."""
     done = [t.values for t in trials if t.state is TrialState.COMPLETE and t.values]
     return tuple(max((v[i] for v in done), default=0.0) + 1.0 for i in range(objectives))
 
@@ -268,13 +308,13 @@ def make_tuner(algorithm: str, space: SearchSpace, batch: int, objectives: int) 
     if algorithm == "MOCMAES":
         if objectives < 2:
             raise TaskInputError("OBJECTIVES", "MOCMAES optimises 2 objectives or more (LOSS is then a list)")
-        return _DeapTuner(space, objectives, batch)
+        return _MoCmaEsTuner(space, objectives, batch)
     if objectives != 1:
         raise TaskInputError(
             "TUNING_ALGORITHM", f"{algorithm} optimises one loss: use MOCMAES for {objectives}"
         )
     if algorithm == "CMAES":
-        return _DeapTuner(space, 1, batch)
+        return _CmaEsTuner(space, batch)
     if algorithm == "Grid":
         return _GridTuner(space)
     samplers: dict[str, Callable[[int, int], BaseSampler]] = {

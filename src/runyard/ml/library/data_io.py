@@ -7,7 +7,6 @@ import io
 import re
 from typing import Any
 
-import joblib
 import pandas as pd
 
 from runyard.ml import artifacts, reports, sources
@@ -86,6 +85,8 @@ def import_model(task: Task) -> dict[str, Any]:
     url = task.required("MODEL_URL")
     try:
         content = sources.read_bytes(url, task.userspace, task.globalspace)
+        import joblib  # here: Import_Data need not import it
+
         estimator = joblib.load(io.BytesIO(content))
     except sources.SourceError as error:
         raise task.fail(f"MODEL_URL {error}") from None
