@@ -36,24 +36,28 @@ def _figure() -> Any:
     return Figure(figsize=(7, 4.5), layout="constrained")
 
 
-def _shap_values(estimator: Any, frame: pd.DataFrame, task_type: str) -> np.ndarray:
+def _explained_class(estimator: Any, frame: pd.DataFrame, task_type: str) -> int | None:
+    """Of a classifier, the class whose probability is explained: the one predicted for the first row."""
+    if task_type != CLASSIFICATION or not hasattr(estimator, "predict_proba"):
+        return None
+    return int(np.argmax(estimator.predict_proba(frame.iloc[:1])[0]))
+
+
+def _shap_values(estimator: Any, frame: pd.DataFrame, target: int | None) -> np.ndarray:
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.cwd() / ".numba"))
     import shap
 
     background = frame.sample(min(BACKGROUND_ROWS, len(frame)), random_state=0)
     explained = frame.iloc[:EXPLAINED_ROWS]
-    probabilities = task_type == CLASSIFICATION and hasattr(estimator, "predict_proba")
-    # Of a classifier, the probability of the class predicted for the first explained row.
-    target = int(np.argmax(estimator.predict_proba(frame.iloc[:1])[0])) if probabilities else 0
     try:  # the model's own explainer (exact and fast for trees and linear models)
         values = np.asarray(shap.Explainer(estimator, background, seed=0)(explained).values)
-        return values[:, :, target] if values.ndim == 3 else values
+        return values[:, :, target or 0] if values.ndim == 3 else values
     except Exception:  # SHAP's errors for a model it cannot open are of many kinds
         pass
 
     def predict(x: Any) -> Any:
         rows = pd.DataFrame(x, columns=frame.columns)
-        return estimator.predict_proba(rows)[:, target] if probabilities else estimator.predict(rows)
+        return estimator.predict(rows) if target is None else estimator.predict_proba(rows)[:, target]
 
     explainer = shap.Explainer(predict, background.to_numpy(), seed=0)
     return np.asarray(explainer(explained.to_numpy(), silent=True).values)
@@ -70,15 +74,20 @@ def _bars(path: Path, names: list[str], values: np.ndarray, title: str, signed: 
     figure.savefig(path, dpi=90)
 
 
-def _partial(path: Path, estimator: Any, frame: pd.DataFrame, features: list[Any], task_type: str) -> None:
+def _partial(
+    path: Path, estimator: Any, frame: pd.DataFrame, features: list[Any], target: int | None
+) -> None:
     from sklearn.inspection import PartialDependenceDisplay
 
     figure = _figure()
     axes = figure.subplots()
     classes = getattr(estimator, "classes_", None)
-    target = classes[0] if task_type == CLASSIFICATION and classes is not None and len(classes) > 2 else None
+    # scikit-learn names the class only of a multi-class model (a binary one shows the positive class).
+    label = classes[target] if target is not None and classes is not None and len(classes) > 2 else None
     # Floats: scikit-learn refuses partial dependence over integer columns.
-    PartialDependenceDisplay.from_estimator(estimator, frame.astype(float), features, ax=axes, target=target)
+    PartialDependenceDisplay.from_estimator(estimator, frame.astype(float), features, ax=axes, target=label)
+    if label is not None:
+        axes.set_title(f"class {label}")
     figure.savefig(path, dpi=90)
 
 
@@ -104,7 +113,8 @@ def model_explainability(task: Task) -> dict[str, Any]:
         raise task.fail(f"FEATURE_PARTIAL2D_PLOTS must name two features, not {len(two_d)}")
     estimator = task.read_model(model)
     folder = task.folder()
-    values = _shap_values(estimator, x, task_type)
+    target = _explained_class(estimator, x, task_type)
+    values = _shap_values(estimator, x, target)
     importance = np.abs(values).mean(axis=0)
     if not one_d:  # the two features that matter most
         one_d = [features[i] for i in np.argsort(-importance)[:2]]
@@ -115,10 +125,10 @@ def model_explainability(task: Task) -> dict[str, Any]:
     )
     for feature in one_d:
         pictures.append(folder / f"pdp_{feature}.png")
-        _partial(pictures[-1], estimator, x, [feature], task_type)
+        _partial(pictures[-1], estimator, x, [feature], target)
     if two_d:
         pictures.append(folder / f"pdp2d_{two_d[0]}_{two_d[1]}.png")
-        _partial(pictures[-1], estimator, x, [tuple(two_d)], task_type)
+        _partial(pictures[-1], estimator, x, [tuple(two_d)], target)
     ranking = sorted(zip(features, importance.tolist(), strict=True), key=lambda p: -p[1])
     print(f"{task.name}: features by mean |SHAP value|: {ranking[:10]}")
     return {
