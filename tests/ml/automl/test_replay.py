@@ -1,6 +1,7 @@
 """A tuner taking up a recorded study (a restart: a new process reads the journal back) goes on where the
 search was: the batch still running is awaited, not sampled again, and the seeded tuners draw exactly
-what an uninterrupted search draws (CMAES and MOCMAES by replaying their deap strategy)."""
+what an uninterrupted search draws (CMAES from the strategy optuna keeps in the study, MOCMAES by
+replaying its deap strategy)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def _search(algorithm: str, interrupt_after: int | None) -> list[dict[str, float
         if loop == interrupt_after:
             tuner, study = _open(algorithm, space, journal, objectives)
             assert tuner.resume(study) == running
+            if algorithm == "CMAES" and loop == 3:  # the strategy told the first generation is in the journal
+                assert any(key.startswith("cma:optimizer") for t in study.trials for key in t.system_attrs)
         tuner.tell(study, {n: _losses(space.values(study.trials[n].params), objectives) for n in running})
     assert sum(t.state is TrialState.FAIL for t in study.trials) > 0
     assert all(t.state is not TrialState.RUNNING for t in study.trials)
