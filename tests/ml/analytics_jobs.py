@@ -29,8 +29,8 @@ STATUSES = [JobStatus.FINISHED] * 4 + [
     JobStatus.IN_ERROR, JobStatus.RUNNING, JobStatus.PENDING,
 ]  # fmt: skip
 FORMULA = "=cmd|' /C calc'!A0"
-#: Texts that are numbers and texts that are not (too many digits for a double, or words).
-SCORES = ["+1.5", ".5", " 2 ", "1e999", "abc", "1" + "0" * 45, "-3e-2"]
+#: Texts that are numbers and texts that are not (an exponent beyond a double's, too long, words).
+SCORES = ["+1.5", ".5", " 2 ", "1e999", "abc", "1" + "0" * 45, "-3e-2", "9" * 90]
 
 
 @dataclass

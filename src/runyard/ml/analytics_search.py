@@ -33,10 +33,20 @@ MAX_VALUES = 50
 MAX_TEXT = 255
 """Characters of one value, pattern or column name."""
 
-#: A number as text, as both the store's SQL and Python read it. The bounded digits keep every match
-#: within a double (PostgreSQL refuses to cast what would overflow).
-NUMBER = r"^\s*[-+]?([0-9]{1,40}(\.[0-9]{0,40})?|\.[0-9]{1,40})([eE][-+]?[0-9]{1,2})?\s*$"
+#: A number as text, as both the store's SQL and Python read it, when it is at most
+#: :data:`NUMBER_LENGTH` characters long: that keeps every match within a double (PostgreSQL refuses
+#: to cast what would overflow). The length is checked apart: counted repetitions in the pattern made
+#: PostgreSQL's matching three times slower (sorting 50,000 jobs by a variable: 150 -> 65 ms).
+NUMBER = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,2})?\s*$"
+NUMBER_LENGTH = 80
 _NUMBER = re.compile(NUMBER)
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` holds a number (:data:`NUMBER`)."""
+    return len(text) <= NUMBER_LENGTH and _NUMBER.match(text) is not None
+
+
 INTEGER_LIMIT = 1e100
 """A JSON integer this large or more is not taken as a number (PostgreSQL could not cast one beyond a
 double's range; Python writes integers of any length)."""
@@ -241,7 +251,7 @@ def instant(text: str, zone: dt.tzinfo, what: str) -> float:
     value = text.strip()
     if len(value) > 64:
         raise InvalidRequestError(f"{what}: not a date: {value[:64]!r}...")
-    if _NUMBER.match(value):
+    if is_number(value):
         return float(value)
     try:
         moment = dt.datetime.fromisoformat(value)
@@ -296,7 +306,7 @@ def _operand(target: Column, operator: Operator, text: str, zone: dt.tzinfo) -> 
         raise InvalidRequestError(f"{where}: > and < compare numbers; look for text with ~")
     if target.kind == "job" and target.key in TIME_COLUMNS:
         return instant(text, zone, where)
-    if not _NUMBER.match(text):
+    if not is_number(text):
         raise InvalidRequestError(f"{where}: {text[:MAX_TEXT]!r} is not a number")
     return float(text)
 
@@ -310,7 +320,7 @@ def number(value: object) -> float | None:
             return None
         if isinstance(value, int | float):
             return float(value)
-        if isinstance(value, str) and _NUMBER.match(value):
+        if isinstance(value, str) and is_number(value):
             return float(value)
     except OverflowError:  # an integer beyond a double's range
         return None

@@ -4,7 +4,7 @@
 ``JsonText(document, key)`` / ``JsonNumber(document, key)`` its member ``key`` (a job's variable).
 Text is a string without its quotes, a number as written, an object or a list as JSON. A number is
 a JSON number (an integer only below :data:`~runyard.ml.analytics_search.INTEGER_LIMIT`), or a
-string holding one (:data:`~runyard.ml.analytics_search.NUMBER`: variables are strings); anything
+string holding one (:func:`~runyard.ml.analytics_search.is_number`: variables are strings); anything
 else is NULL, never an error (PostgreSQL refuses to cast what is not a number), as
 :func:`~runyard.ml.analytics_search.number` says in Python.
 On SQLite a JSON number is taken as it is, without the regular expression (a call into Python).
@@ -19,7 +19,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from runyard.ml.analytics_search import INTEGER_LIMIT, NUMBER
+from runyard.ml.analytics_search import INTEGER_LIMIT, NUMBER, NUMBER_LENGTH
 
 assert "'" not in NUMBER and "%" not in NUMBER  # written into the SQL text as it is
 _PATTERN = f"'{NUMBER}'"
@@ -61,7 +61,8 @@ def _number_sqlite(element: JsonNumber, compiler: SQLCompiler, **kw: Any) -> str
     return (
         f"(CASE json_type({document}, {path}) WHEN 'real' THEN {value}"
         f" WHEN 'integer' THEN (CASE WHEN abs({value}) < {_LIMIT} THEN {value} END)"
-        f" WHEN 'text' THEN (CASE WHEN {value} REGEXP {_PATTERN} THEN CAST({value} AS REAL) END) END)"
+        f" WHEN 'text' THEN (CASE WHEN length({value}) <= {NUMBER_LENGTH} AND {value} REGEXP {_PATTERN}"
+        f" THEN CAST({value} AS REAL) END) END)"
     )
 
 
@@ -83,5 +84,6 @@ def _number_postgresql(element: JsonNumber, compiler: SQLCompiler, **kw: Any) ->
     fits = f"({text} ~ '[.eE]' OR abs(CAST({text} AS NUMERIC)) < {_LIMIT})"  # a double, or not too large
     return (
         f"(CASE json_typeof({value}) WHEN 'number' THEN (CASE WHEN {fits} THEN {number} END)"
-        f" WHEN 'string' THEN (CASE WHEN {text} ~ {_PATTERN} THEN {number} END) END)"
+        f" WHEN 'string' THEN (CASE WHEN length({text}) <= {NUMBER_LENGTH} AND {text} ~ {_PATTERN}"
+        f" THEN {number} END) END)"
     )
