@@ -55,6 +55,8 @@ OPEN_TO_JOB_TOKENS = {
     "GET /api/v1/jobs/{job_id}/tasks/{task}/result",
     "GET /api/v1/jobs/{job_id}/logs",
     "GET /api/v1/jobs/{job_id}/events",
+    "GET /api/v1/userspace",
+    "GET /api/v1/userspace/{path}",
     "GET /api/v1/catalog/buckets",
     "GET /api/v1/catalog/buckets/{bucket}",
     "GET /api/v1/catalog/buckets/{bucket}/resources",

@@ -29,6 +29,7 @@ from runyard.api.routers import (
     sessions,
     tuning_journal,
     users,
+    userspace,
 )
 from runyard.api.security import SessionCache
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
@@ -125,6 +126,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         service_instances,
         service_containers,
         service_proxy,
+        userspace,
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")

@@ -53,6 +53,8 @@ TASK_ROUTES: dict[str, Reach] = {
     "jobs.set_priority": Reach.OWN_JOB,
     "tuning_journal.read_journal": Reach.OWN_JOB,
     "tuning_journal.append_journal": Reach.OWN_JOB,  # and the route admits the job's own token only
+    "userspace.list_root": Reach.OWNER,
+    "userspace.get_path": Reach.OWNER,
     "catalog.list_buckets": Reach.OWNER,
     "catalog.get_bucket": Reach.OWNER,
     "catalog.list_objects": Reach.OWNER,

@@ -26,6 +26,7 @@ from runyard.cli import (
     psa_commands,
     service_commands,
     session_commands,
+    userspace_commands,
 )
 from runyard.cli.follow import follow
 from runyard.cli.live import LiveView
@@ -219,6 +220,7 @@ admin_commands.register(app)
 service_commands.register(app)
 psa_commands.register(app)
 analytics_commands.register(app)
+userspace_commands.register(app)
 
 
 def _warn_unheld_tokens(

@@ -14,6 +14,7 @@ from runyard.client.sessions import SessionsApi
 from runyard.client.transport import AsyncTransport, SyncTransport
 from runyard.client.tuning import TuningApi
 from runyard.client.users import UsersApi
+from runyard.client.userspace import UserspaceApi
 
 
 class Client(
@@ -28,6 +29,7 @@ class Client(
     ServicesApi,
     ContainersApi,
     TuningApi,
+    UserspaceApi,
     SyncTransport,
 ):
     """A runyard server, from synchronous code.
@@ -50,6 +52,7 @@ class AsyncClient(
     ServicesApi,
     ContainersApi,
     TuningApi,
+    UserspaceApi,
     AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams

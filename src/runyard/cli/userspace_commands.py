@@ -1,0 +1,65 @@
+"""``runyard userspace``: list and download what your tasks wrote to your user space."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from runyard.cli.remote import Json, Token, Url, connected, err, local_time, out, print_json
+
+userspace_app = typer.Typer(help="Your user space on the server: models, data and previews your tasks wrote.")
+
+
+@userspace_app.command("ls")
+def list_files(
+    path: Annotated[str, typer.Argument(help="A folder of your user space (default: its top).")] = "",
+    json_output: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """List a folder of your user space."""
+    with connected(url, token) as client:
+        listing = client.list_userspace(path)
+    if json_output:
+        print_json(listing)
+        return
+    table = Table(title=f"userspace/{escape(listing['path'])}")
+    for column in ("name", "kind", "size", "modified"):
+        table.add_column(column)
+    for entry in listing["entries"]:
+        name = entry["name"] + ("/" if entry["kind"] == "folder" else "")
+        table.add_row(escape(name), entry["kind"], str(entry["size"]), local_time(entry["modified"]))
+    out.print(table)
+    if listing["truncated"]:
+        err.print("[yellow]only the first entries are listed[/yellow]")
+
+
+@userspace_app.command("get")
+def get_file(
+    path: Annotated[
+        str, typer.Argument(help="A file of your user space, e.g. ml/12/Train_Model/model.joblib.")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it here (default: standard output).")
+    ] = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Download a file of your user space."""
+    with connected(url, token) as client:
+        content = client.read_userspace_file(path)
+    if output is None:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    output.write_bytes(content)
+    err.print(f"wrote {output} ({len(content)} bytes)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(userspace_app, name="userspace")
