@@ -50,6 +50,15 @@ def test_a_pipeline_of_library_tasks_runs_and_shows_what_ran(user_cli: Cli, tmp_
     assert code == 0 and "runyard.from: machine-learning/Split_Data@" in out
     assert all(task.reference is None for task in formats.loads(out).tasks)
     assert "preprocessing.split_data" in out and "value: '0.5'" in out
+    listing = user_cli.json("userspace", "ls", f"ml/{job['id']}")
+    assert [entry["name"] for entry in listing["entries"]] == ["Load", "Split"]
+    target = tmp_path / "train.parquet"
+    code, _, err = user_cli(
+        "userspace", "get", f"ml/{job['id']}/{split['train']['path'].split('/', 2)[2]}", "-o", str(target)
+    )
+    assert code == 0 and target.read_bytes().startswith(b"PAR1"), err
+    code, _, err = user_cli("userspace", "get", "ml/../../etc/passwd")
+    assert code != 0 and "not a relative path" in err
     pipeline.write_text(pipeline.read_text().replace("Split_Data", "Split_Nothing"))
     code, _, err = user_cli("submit", str(pipeline))
     assert code == 2 and "Split" in err and "no object 'Split_Nothing'" in err

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from runyard.cli.remote import Json, Token, Url, connected, err, local_time, out, print_json
+from runyard.cli.remote import Json, Token, Url, connected, err, fail, local_time, out, print_json
+
+T = TypeVar("T")
 
 userspace_app = typer.Typer(help="Your user space on the server: models, data and previews your tasks wrote.")
 
@@ -24,7 +27,7 @@ def list_files(
 ) -> None:
     """List a folder of your user space."""
     with connected(url, token) as client:
-        listing = client.list_userspace(path)
+        listing = _checked(lambda: client.list_userspace(path))
     if json_output:
         print_json(listing)
         return
@@ -52,13 +55,20 @@ def get_file(
 ) -> None:
     """Download a file of your user space."""
     with connected(url, token) as client:
-        content = client.read_userspace_file(path)
+        content = _checked(lambda: client.read_userspace_file(path))
     if output is None:
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
         return
     output.write_bytes(content)
     err.print(f"wrote {output} ({len(content)} bytes)")
+
+
+def _checked(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except ValueError as error:  # a path the SDK refuses before sending it
+        fail(str(error))
 
 
 def register(app: typer.Typer) -> None:

@@ -21,5 +21,8 @@ class UserspaceApi:
 
 
 def _path(path: str) -> str:
-    names = [segment(name) for name in path.strip("/").split("/") if name]
-    return "/".join(["/userspace", *names])
+    """``ValueError`` for ``.`` and ``..``: an HTTP client would resolve them into another route."""
+    names = [name for name in path.strip("/").split("/") if name]
+    if any(name in (".", "..") for name in names):
+        raise ValueError(f"{path!r} is not a relative path inside the user space: no '.' or '..'")
+    return "/".join(["/userspace", *(segment(name) for name in names)])
