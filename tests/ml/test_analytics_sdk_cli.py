@@ -79,4 +79,5 @@ def test_a_real_jobs_variables_and_results(store: AnalyticsStore) -> None:
         assert client.wait_for_job(job_id, timeout=60)["status"] == "FINISHED"
         row = client.analytics_executions()["rows"][0]
     assert row["id"] == job_id and row["variables.RATE"] == "0.5"
+    assert "variables.LOSS" not in row  # a task's put reaches its descendants, not the job's variables
     assert row["results.Fit"] == {"n": 3} and row["result_map.score"] == 7
