@@ -90,8 +90,11 @@ class Platform:
         owner: str = "local",
         credentials: Collection[str] | None = None,
         parent_id: int | None = None,
+        submission_key: str | None = None,
     ) -> Future[JobState]:
         """Check the job now (``WorkflowError``); the future is answered once it is stored (``id`` set).
+
+        ``submission_key``: the owner's idempotency key, stored in the job's own transaction.
 
         Task references left in ``workflow`` resolve to the built-in buckets (the server resolves them
         against its catalog before)."""
@@ -108,6 +111,7 @@ class Platform:
             spaces=self.scheduler.spaces,
             parent_id=parent_id,
         )
+        job.submission_key = submission_key
         return self.scheduler.submit_later(job)
 
     def _check_accounts(self, workflow: Workflow, owner: str) -> None:

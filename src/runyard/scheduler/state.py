@@ -78,6 +78,7 @@ class JobState:
     result_map: dict[str, Any] = field(default_factory=dict)
     source_dir: str | None = None
     parent_id: int | None = None  # the job whose task submitted this one, by the platform's record
+    submission_key: str | None = None  # the owner's idempotency key, stored with the job (never saved again)
     tasks: dict[str, TaskState] = field(default_factory=dict)  # by instance name, creation order
     next_number: int = 0
     _open: set[str] | None = field(default=None, compare=False, repr=False)  # not terminal yet

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from runyard.model import JobStatus, OnTaskError, Priority, TaskStatus, Workflow
 from runyard.scheduler.state import JobState, TaskState
 from runyard.store.schema import executions, jobs, submission_keys, tasks
+from runyard.store.submission_keys import remember_key
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,11 @@ def insert_jobs(connection: sa.Connection, new: Sequence[tuple[JobState, dict[st
             task_rows.append({**_task_row(task), "job_id": job.id, "number": task.number})
             task.stored = True
     connection.execute(sa.insert(tasks), task_rows)
+    for job, _ in new:
+        if (
+            job.submission_key is not None
+        ):  # in the job's own transaction: a crash cannot keep one without the other
+            remember_key(connection, job.owner, job.submission_key, job.id, now=job.submitted_at)
 
 
 def save_job(connection: sa.Connection, job: JobState) -> None:

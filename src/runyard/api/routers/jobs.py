@@ -41,7 +41,7 @@ from runyard.reports import JobReport, TaskReport, job_report
 from runyard.scheduler.state import JobState
 from runyard.store.job_listing import JobFilter, find_jobs
 from runyard.store.jobs import job_owner, load_job
-from runyard.store.submission_keys import KeyedJob, job_of_key, remember_key
+from runyard.store.submission_keys import KeyedJob, job_of_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -202,19 +202,19 @@ async def submit(
         )
     key = idempotency_key
     if key is None:
-        return await _queue(request, platform, user, submission)
+        return await _queue(request, platform, user, submission, None)
     locks: KeyLocks = request.app.state.submission_keys
     async with locks.hold(user.name, key):
         known = await run_in_threadpool(_job_of_key, platform.engine, user.name, key)
         if known is not None:
             return Submitted(id=known.id, name=known.name, status=known.status)
-        submitted = await _queue(request, platform, user, submission)
-        await run_in_threadpool(_remember_key, platform.engine, user.name, key, submitted.id)
-        return submitted
+        return await _queue(request, platform, user, submission, key)
 
 
-async def _queue(request: Request, platform: Platform, user: User, submission: Submission) -> Submitted:
-    stored = await run_in_threadpool(_submit, platform, request.app.state.vault, user, submission)
+async def _queue(
+    request: Request, platform: Platform, user: User, submission: Submission, key: str | None
+) -> Submitted:
+    stored = await run_in_threadpool(_submit, platform, request.app.state.vault, user, submission, key)
     job = await asyncio.wrap_future(stored)  # the scheduler's turn, awaited without holding a thread
     return Submitted(id=job.id, name=job.name, status="PENDING")
 
@@ -224,12 +224,9 @@ def _job_of_key(engine: sa.Engine, owner: str, key: str) -> KeyedJob | None:
         return job_of_key(connection, owner, key, now=time.time())
 
 
-def _remember_key(engine: sa.Engine, owner: str, key: str, job_id: int) -> None:
-    with engine.begin() as connection:
-        remember_key(connection, owner, key, job_id, now=time.time())
-
-
-def _submit(platform: Platform, vault: Vault, user: User, submission: Submission) -> Future[JobState]:
+def _submit(
+    platform: Platform, vault: Vault, user: User, submission: Submission, key: str | None
+) -> Future[JobState]:
     """Check and queue the job (``WorkflowError`` if wrong); the future is answered once it is stored."""
     if (submission.workflow is None) == (submission.catalog is None):
         raise ApiError(400, "invalid_request", "give exactly one of 'workflow' and 'catalog'")
@@ -242,7 +239,13 @@ def _submit(platform: Platform, vault: Vault, user: User, submission: Submission
             credentials = vault.names(connection, user.name)
     # A task's job token makes its job the parent: the platform's record, whatever the request says.
     return platform.submit_later(
-        workflow, variables, gi, owner=user.name, credentials=credentials, parent_id=user.job
+        workflow,
+        variables,
+        gi,
+        owner=user.name,
+        credentials=credentials,
+        parent_id=user.job,
+        submission_key=key,  # stored with the job: a crash cannot keep the job and lose its key
     )
 
 
