@@ -51,7 +51,8 @@ def test_a_user_reads_their_tasks_files_and_nothing_a_link_or_a_fifo_leads_to(
     eve_space = server.data_dir / "spaces" / "user" / eve.name
     eve_space.mkdir(parents=True, exist_ok=True)
     (eve_space / "secret.txt").write_text("eve's")
-    plant = PLANT.replace("{database}", str(server.data_dir / "runyard.db")).replace("{other}", str(eve_space))
+    database = str(server.data_dir / "runyard.db")
+    plant = PLANT.replace("{database}", database).replace("{other}", str(eve_space))
     run = mallory.run(plant)
     assert run.task_status == "FINISHED", run.error
 
