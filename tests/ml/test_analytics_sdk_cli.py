@@ -66,6 +66,10 @@ def test_the_command(store: AnalyticsStore, tmp_path: Path) -> None:
     assert code == 2 and "only an admin" in err
     code, _, err = cli("analytics", "--submitted", "someday")
     assert code == 2 and "unknown preset" in err
+    code, out, err = cli("analytics", "--status", "Failed", "--columns", "id,variables.LR", "--limit", "3")
+    assert code == 0 and "variables.LR" in out and " name " not in out, err
+    code, _, err = cli("analytics", "--columns", "id,nowhere")
+    assert code == 2 and "no column nowhere" in err
 
 
 def test_a_real_jobs_variables_and_results(store: AnalyticsStore) -> None:

@@ -15,7 +15,8 @@ from runyard.client.analytics import AnalyticsSearch
 
 Many = list[str] | None
 _TIMES = {"submitted_at", "started_at", "finished_at"}
-_SHOWN_VALUES = 6  # value columns in the terminal table (--json and --csv give them all)
+_SHOWN_VALUES = 4  # value columns in the terminal table by default (--json and --csv give them all)
+_SHOWN_JOB_COLUMNS = ("id", "name", "status", "submitted_at", "duration")
 
 
 def analytics(
@@ -42,6 +43,14 @@ def analytics(
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="Rows of the table.")] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     sample: Annotated[int, typer.Option("--sample", min=1, max=10_000, help="Jobs in the charts.")] = 1000,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            help="Columns of the terminal table, comma-separated (default: id, name, status, submitted_at, "
+            "duration and the first variables and results).",
+        ),
+    ] = None,
     json_output: Json = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="Print the execution table as CSV.")] = False,
     url: Url = None,
@@ -73,7 +82,7 @@ def analytics(
         print_json({**board, "executions": page})
         return
     _panels(board["metrics"])
-    out.print(_table(page))
+    out.print(_table(page, _chosen(page["columns"], columns)))
 
 
 def _panels(metrics: dict[str, Any]) -> None:
@@ -92,9 +101,18 @@ def _panels(metrics: dict[str, Any]) -> None:
     out.print(f"mean duration: {'-' if mean is None else f'{mean:.1f} s'}")
 
 
-def _table(page: dict[str, Any]) -> Table:
-    columns = [c for c in page["columns"] if "." not in c]
-    columns += [c for c in page["columns"] if "." in c][:_SHOWN_VALUES]
+def _chosen(available: list[str], asked: str | None) -> list[str]:
+    if asked is None:
+        values = [c for c in available if "." in c][:_SHOWN_VALUES]
+        return [c for c in _SHOWN_JOB_COLUMNS if c in available] + values
+    chosen = [c.strip() for c in asked.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in available]
+    if unknown:
+        fail(f"--columns: no column {', '.join(unknown)} (columns: {', '.join(available)})")
+    return chosen
+
+
+def _table(page: dict[str, Any], columns: list[str]) -> Table:
     table = Table(title=f"{page['total']} job{'' if page['total'] == 1 else 's'}")
     for name in columns:
         table.add_column(escape(name))
