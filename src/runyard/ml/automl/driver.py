@@ -2,12 +2,14 @@
 samples, run each as a job of ``WORKFLOW_TO_OPTIMIZE`` (a child of the tuner job, submitted with its
 token), wait for them, read each job's ``LOSS``, tell the tuner; ``MAX_ITERATIONS`` times.
 
-Intent before effect: a trial is recorded before its job is submitted, with the idempotency key
-``automl-<tuner job>-<study run>-<trial>``, and the job's id is recorded once known (sent with the
-journal's next flush: were it lost, the key finds the job again). A restarted tuner
-(the server was killed) reloads its study, submits each trial still running again with its key (the
-server answers with the job submitted before, which it resumed) and waits for it: a finished sample is
-never run again, nor a running one re-sampled.
+No sample is run twice: the study's seed and run id are stored before any sample; each batch is drawn
+from the recorded study alone (a sampler seeded by the seed and the number of trials recorded), its
+record sent while its jobs run, each job submitted with the idempotency key
+``automl-<tuner job>-<study run>-<trial>`` (stored with the job, in one transaction) and its id recorded
+once known. A restarted tuner (the server was killed) reloads its study, submits each trial still
+running again with its key (the server answers with the job submitted before, which it resumed) and
+waits for it; a batch whose record was lost is drawn again, the same, and its keys find its jobs. A
+finished sample is never run again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import math
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
@@ -88,6 +91,12 @@ class Settings:
         )
 
 
+FLUSH_EVERY = 1.0
+"""Seconds between two sendings of the journal while samples run: a restart reads again, at most, the
+losses of the samples of the last second (never runs them again), and a sequential search of fast
+samples does not pay a journal request per trial."""
+
+
 def tune(variables: MutableMapping[str, Any], result_map: MutableMapping[str, Any]) -> dict[str, Any]:
     """Run (or resume) the search of the tuner job whose task calls it; fills ``result_map``."""
     settings = Settings.read(variables)
@@ -139,6 +148,8 @@ class _Search:
         if "run" not in attrs:
             self.study.set_user_attr("seed", seed)
             self.study.set_user_attr("run", uuid.uuid4().hex[:12])
+            self._journal.flush()  # before any sample: a restart's keys and draws derive from them
+        self._flushed = time.monotonic()
         self._run = str(self.study.user_attrs["run"])
         self._log: TrialLog | None = None
         if settings.tensorboard:
@@ -154,7 +165,12 @@ class _Search:
                 if recorded >= wanted:
                     return
                 running = self._tuner.ask(self.study, min(self._settings.parallel, wanted - recorded))
-            self._journal.flush()  # the trials are recorded before their jobs are submitted
+            # Sent while the samples run, at most every FLUSH_EVERY seconds: what a crash loses of it, the
+            # restarted tuner draws again the same (seeded by the recorded study) and finds the jobs by their
+            # keys (stored with each job); it only reads their losses again.
+            if time.monotonic() - self._flushed >= FLUSH_EVERY:
+                self._journal.flush_later()
+                self._flushed = time.monotonic()
             jobs = {number: self._submit(number) for number in running}
             losses = {number: self._loss(number, job) for number, job in jobs.items()}
             self._tuner.tell(self.study, losses)
@@ -166,7 +182,10 @@ class _Search:
             running = []
 
     def close(self) -> None:
-        self._journal.flush()
+        try:
+            self._journal.flush()
+        finally:
+            self._journal.close()
         if self._log is not None:
             self._log.close()
 

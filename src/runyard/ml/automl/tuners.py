@@ -61,15 +61,21 @@ class Tuner(Protocol):
 
 
 class _OptunaTuner:
-    """A tuner that is an optuna sampler."""
+    """A tuner that is an optuna sampler.
+
+    Each batch is drawn by a new sampler made from the seed and the number of trials recorded: what it
+    draws depends on the recorded study only, so a restarted tuner draws what an uninterrupted one would,
+    even for a batch whose record was lost (its jobs, submitted with a key per trial, are found again)."""
 
     objectives = 1
 
     def __init__(self, space: SearchSpace, make: Callable[[int, int], BaseSampler]) -> None:
         self._space = space
         self._make = make
+        self._seed: int | None = None
 
     def sampler(self, seed: int, trials: int) -> BaseSampler:
+        self._seed = seed
         return self._make(seed, trials)
 
     def budget(self, wanted: int) -> int:
@@ -86,6 +92,8 @@ class _OptunaTuner:
         return running
 
     def ask(self, study: optuna.Study, count: int) -> list[int]:
+        assert self._seed is not None, "sampler() seeds the tuner first"
+        study.sampler = self.sampler(self._seed, len(study.get_trials(deepcopy=False)))
         return [study.ask(self._space.distributions()).number for _ in range(count)]
 
     def tell(self, study: optuna.Study, losses: Mapping[int, Losses | None]) -> None:
@@ -107,6 +115,7 @@ class _Grid(GridSampler):
 class _GridTuner(_OptunaTuner):
     def __init__(self, space: SearchSpace) -> None:
         grid = space.grid()  # refuses a continuous parameter, naming it
+        # Same seed: the grid's order is drawn from it, trial n takes its n-th point (no reseeding needed).
         super().__init__(space, lambda seed, _trials: _Grid(grid, seed=seed))
         self._size = space.grid_size()
 
@@ -117,10 +126,9 @@ class _GridTuner(_OptunaTuner):
 class _CmaEsTuner(_OptunaTuner):
     """optuna's ``CmaEsSampler``, with a population of whole batches (:func:`population`).
 
-    Its strategy is in the study (pickled with the trials drawn from it), but its random state is in
-    memory: each batch is drawn by a new sampler seeded with the seed and the number of trials recorded,
-    so that a restarted tuner draws what an uninterrupted one would. ``choice`` parameters (and those of
-    one value) are not CMA-ES's: its independent sampler, optuna's ``RandomSampler``, draws them."""
+    Its strategy is in the study (pickled with the trials drawn from it); its random state is reseeded
+    for each batch, as every optuna tuner's. ``choice`` parameters (and those of one value) are not
+    CMA-ES's: its independent sampler, optuna's ``RandomSampler``, draws them."""
 
     def __init__(self, space: SearchSpace, batch: int) -> None:
         size = population(batch, len(_cma_parameters(space)))
@@ -130,16 +138,6 @@ class _CmaEsTuner(_OptunaTuner):
                 seed=seed + trials, popsize=size, warn_independent_sampling=False
             ),
         )
-        self._seed: int | None = None
-
-    def sampler(self, seed: int, trials: int) -> BaseSampler:
-        self._seed = seed
-        return super().sampler(seed, trials)
-
-    def ask(self, study: optuna.Study, count: int) -> list[int]:
-        assert self._seed is not None, "sampler() seeds the tuner first"
-        study.sampler = self.sampler(self._seed, len(study.get_trials(deepcopy=False)))
-        return super().ask(study, count)
 
 
 def population(batch: int, dimensions: int) -> int:
@@ -332,7 +330,6 @@ def make_tuner(algorithm: str, space: SearchSpace, batch: int, objectives: int) 
     if algorithm == "Grid":
         return _GridTuner(space)
     samplers: dict[str, Callable[[int, int], BaseSampler]] = {
-        # Random draws go on after a restart instead of repeating: the seed moves with the trials recorded.
         "Bayes": lambda seed, trials: TPESampler(seed=seed + trials),
         "Random": lambda seed, trials: RandomSampler(seed=seed + trials),
         # QMC's sequence must go on: same seed; its position is kept in the study.
