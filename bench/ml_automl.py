@@ -10,8 +10,9 @@ computed by a one-task cpython workflow (``Sphere``), and by a Python function f
 - **runyard**: ``Multi_Tuners_AutoML`` with ``PARALLEL_SAMPLES_PER_LOOP`` 1 and ``MAX_ITERATIONS`` =
   trials: per trial, the median time between the submissions of consecutive sample jobs (ask, journal
   writes over HTTP, submit, wait for the job's end, read its LOSS, tell), past the tuner's start;
-- **one job**: a client submitting ``Sphere`` and waiting for its end, one after the other: the median
-  of 20 just before and 20 just after each tuner's run.
+- **one job**: a client submitting ``Sphere`` as the tuner submits a sample and waiting for its end, one
+  after the other, while a job holds the other node as the tuner's task does: the median of 20 just
+  before and 20 just after each tuner's run.
 
 Target: runyard's time per trial <= optuna's own + one job's. Usage::
 
@@ -31,6 +32,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
@@ -56,6 +59,7 @@ tasks:
         variables.put("LOSS", (x - 1) ** 2 + (y + 1) ** 2)
 """
 SPACE = {"x": "uniform(-4, 4)", "y": "uniform(-4, 4)"}
+HOLDER = "name: Holder\ntasks:\n  Hold:\n    script:\n      cpython: import time; time.sleep(600)\n"
 
 
 def optuna_alone(algorithm: str, trials: int) -> float:
@@ -111,6 +115,18 @@ def one_job(client: Client, rounds: int) -> list[float]:
     return times
 
 
+@contextmanager
+def one_node_held(client: Client) -> Iterator[None]:
+    """One of the two nodes busy, as the tuner's task keeps it: the jobs measured run on the other."""
+    holder = client.submit(HOLDER)
+    while client.get_job(holder)["tasks"][0]["status"] != "RUNNING":
+        time.sleep(0.01)
+    try:
+        yield
+    finally:
+        client.kill_job(holder)
+
+
 def run(trials: int = 40) -> None:
     """Measure and print the three figures per sampler, and the verdict."""
     print(f"AutoML tuner overhead, {trials} sequential trials; {load_line()}")
@@ -144,9 +160,11 @@ def run(trials: int = 40) -> None:
             for algorithm in SAMPLERS:
                 alone = optuna_alone(algorithm, trials)
                 # Jobs alone just before and after the tuner: the machine's load drifts (medians of both).
-                before = one_job(client, 20)
+                with one_node_held(client):
+                    before = one_job(client, 20)
                 per_trial, wall = runyard_tuner(client, algorithm, trials)
-                job = statistics.median(before + one_job(client, 20))
+                with one_node_held(client):
+                    job = statistics.median(before + one_job(client, 20))
                 target = alone + job
                 met = met and per_trial <= target
                 rows.append(
