@@ -27,7 +27,6 @@ import argparse
 import itertools
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ import optuna
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from report import load_line, ms, print_table, verdict
 from runyard.client import Client
-from support.server_process import free_port, server_process
+from support.server_process import add_user, free_port, server_process
 
 USER, PASSWORD = "bench", "a long enough password"
 SAMPLERS = {"Random": optuna.samplers.RandomSampler, "Bayes": optuna.samplers.TPESampler}
@@ -133,23 +132,7 @@ def run(trials: int = 40) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="runyard-bench-") as scratch:
         folder = Path(scratch)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "runyard",
-                "user",
-                "add",
-                USER,
-                "--data-dir",
-                str(folder),
-                "--password-stdin",
-            ],
-            input=PASSWORD + "\n",
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        add_user(folder, USER, PASSWORD)
         port = free_port()
         with server_process(folder, port, "--nodes", "2"), Client(f"http://127.0.0.1:{port}") as client:
             client.login(USER, PASSWORD)

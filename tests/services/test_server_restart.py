@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from runyard.client import Client
-from support.server_process import free_port, server_process
+from support.server_process import add_user, free_port, server_process
 from support.service_lifecycle import finish, start, url
 
 USER, PASSWORD = "ops", "a long enough password"
@@ -26,24 +24,7 @@ def _client(port: int) -> Client:
 
 
 def test_instance_survives_a_killed_server_and_finishes_after_restart(tmp_path: Path) -> None:
-    added = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runyard",
-            "user",
-            "add",
-            USER,
-            "--data-dir",
-            str(tmp_path),
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert added.returncode == 0, added.stderr
+    add_user(tmp_path, USER, PASSWORD)
     port = free_port()
     with server_process(tmp_path, port, "--nodes", "3") as process, _client(port) as client:
         instance = start(client, "Static_HTTP", {"CONTENT": "still here"})

@@ -22,6 +22,28 @@ def free_port() -> int:
         return port
 
 
+def add_user(data_dir: Path, name: str, password: str) -> None:
+    """``runyard user add`` on the data folder of a server not started yet."""
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runyard",
+            "user",
+            "add",
+            name,
+            "--data-dir",
+            str(data_dir),
+            "--password-stdin",
+        ],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+
+
 @contextmanager
 def server_process(data_dir: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from runyard.client import Client
 from runyard.client.documents import JobSummary
 from runyard.ml.automl.search_space import parse_search_space
 from runyard.ml.automl.tuners import make_tuner
-from support.server_process import free_port, server_process
+from support.server_process import add_user, free_port, server_process
 
 from .conftest import SPHERE
 
@@ -32,24 +30,7 @@ KILLED_IN_LOOP = 4
 
 
 def test_a_killed_server_resumes_the_search_without_running_a_sample_twice(tmp_path: Path) -> None:
-    added = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runyard",
-            "user",
-            "add",
-            USER,
-            "--data-dir",
-            str(tmp_path),
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert added.returncode == 0, added.stderr
+    add_user(tmp_path, USER, PASSWORD)
     port = free_port()
     with server_process(tmp_path, port, "--nodes", str(SAMPLES + 1)) as process, _client(port) as client:
         client.create_bucket("objectives")

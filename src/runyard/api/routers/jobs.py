@@ -337,7 +337,7 @@ def get_workflow(
 ) -> PlainTextResponse:
     """The workflow as the job stored it: task references expanded (their origin in the generic
     information ``runyard.from``), so it shows what ran."""
-    _check_access(engine, user, job_id)
+    check_job_access(engine, user, job_id)
     with engine.connect() as connection:
         job = load_job(connection, job_id, from_mapping)
     if job is None:
@@ -372,7 +372,7 @@ async def get_logs(
     follow: Annotated[bool, Query(description="Stream until the job ends")] = False,
 ) -> Response:
     """Output of the job's tasks (each line as ``[TASK] line``), or of one task; ``follow`` streams."""
-    await run_in_threadpool(_check_access, platform.engine, user, job_id)
+    await run_in_threadpool(check_job_access, platform.engine, user, job_id)
     cursor = LogCursor()
 
     def read() -> str:
@@ -401,7 +401,7 @@ async def job_events(
     job_id: JobId, user: CurrentUser, platform: PlatformDep, events: EventsDep
 ) -> StreamingResponse:
     """Server-sent events of one job, ending after the job's final status (at once if it has ended)."""
-    await run_in_threadpool(_check_access, platform.engine, user, job_id)
+    await run_in_threadpool(check_job_access, platform.engine, user, job_id)
     subscription = events.subscribe(user, job_id)  # before reading the status: no event can slip between
     status = await run_in_threadpool(platform.status, job_id)
 
@@ -423,7 +423,7 @@ def control_job(
     job_id: JobId, action: Literal["kill", "pause", "resume"], user: CurrentUser, platform: PlatformDep
 ) -> JobStatusOut:
     """Kill (running tasks aborted), pause (no task starts) or resume a job."""
-    _check_access(platform.engine, user, job_id)
+    check_job_access(platform.engine, user, job_id)
     {"kill": platform.kill_job, "pause": platform.pause_job, "resume": platform.resume_job}[action](job_id)
     return JobStatusOut(id=job_id, status=platform.status(job_id).value)
 
@@ -437,7 +437,7 @@ def control_task(
     platform: PlatformDep,
 ) -> TaskOut:
     """Kill a task, pause or resume a waiting one, restart an IN_ERROR one."""
-    _check_access(platform.engine, user, job_id)
+    check_job_access(platform.engine, user, job_id)
     commands = {
         "kill": platform.kill_task,
         "pause": platform.pause_task,
@@ -453,7 +453,7 @@ def set_priority(
     job_id: JobId, change: PriorityChange, user: CurrentUser, platform: PlatformDep
 ) -> PriorityChange:
     """Users may choose up to ``normal``; ``high`` and ``highest`` are for admins (as in ProActive)."""
-    _check_access(platform.engine, user, job_id)
+    check_job_access(platform.engine, user, job_id)
     if change.priority.rank > Priority.NORMAL.rank and not user.is_admin:
         raise ApiError(403, "forbidden", f"only an admin may give priority {change.priority}")
     platform.set_priority(job_id, change.priority)
@@ -463,12 +463,13 @@ def set_priority(
 @router.delete("/{job_id}", status_code=204)
 def delete_job(job_id: JobId, user: CurrentUser, platform: PlatformDep) -> Response:
     """Remove an ended job with its results and logs (409 while it is alive)."""
-    _check_access(platform.engine, user, job_id)
+    check_job_access(platform.engine, user, job_id)
     platform.remove_job(job_id)
     return Response(status_code=204)
 
 
-def _check_access(engine: sa.Engine, user: User, job_id: JobId) -> None:
+def check_job_access(engine: sa.Engine, user: User, job_id: JobId) -> None:
+    """404 for an unknown job, 403 for another user's (unless ``user`` is an admin)."""
     with engine.connect() as connection:
         owner = job_owner(connection, job_id)
     if owner is None:
@@ -478,7 +479,7 @@ def _check_access(engine: sa.Engine, user: User, job_id: JobId) -> None:
 
 
 def _report(engine: sa.Engine, user: User, job_id: JobId) -> JobReport:
-    _check_access(engine, user, job_id)
+    check_job_access(engine, user, job_id)
     with engine.connect() as connection:
         return job_report(connection, job_id, from_mapping)
 

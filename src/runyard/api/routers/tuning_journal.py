@@ -15,11 +15,9 @@ from pydantic import BaseModel, Field
 
 from runyard.api.deps import EngineDep
 from runyard.api.errors import ApiError
-from runyard.api.routers.jobs import JobId
-from runyard.api.security import CurrentUser, may_see
-from runyard.auth import User
+from runyard.api.routers.jobs import JobId, check_job_access
+from runyard.api.security import CurrentUser
 from runyard.errors import ConflictError
-from runyard.store.jobs import job_owner
 from runyard.store.tuning_journal import MAX_BATCH, append_entries, journal_length, read_entries
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -44,7 +42,7 @@ def read_journal(
     start: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JournalPage:
     """Entries from ``start`` on (at most 1,000 per page)."""
-    _check_access(engine, user, job_id)
+    check_job_access(engine, user, job_id)
     with engine.connect() as connection:
         return JournalPage(
             entries=read_entries(connection, job_id, start), length=journal_length(connection, job_id)
@@ -54,7 +52,7 @@ def read_journal(
 @router.post("/{job_id}/tuning-journal", response_model=JournalPage)
 def append_journal(job_id: JobId, batch: JournalAppend, user: CurrentUser, engine: EngineDep) -> JournalPage:
     """Append entries (409 unless ``start`` is the journal's length); only the job's own token may."""
-    _check_access(engine, user, job_id)
+    check_job_access(engine, user, job_id)
     if user.job != job_id:
         raise ApiError(403, "forbidden", f"only the tasks of job {job_id} write its tuning journal")
     try:
@@ -63,12 +61,3 @@ def append_journal(job_id: JobId, batch: JournalAppend, user: CurrentUser, engin
     except sa.exc.IntegrityError:  # another writer took these numbers first
         raise ConflictError(f"the tuning journal of job {job_id} changed: read it again") from None
     return JournalPage(entries=[], length=length)
-
-
-def _check_access(engine: sa.Engine, user: User, job_id: int) -> None:
-    with engine.connect() as connection:
-        owner = job_owner(connection, job_id)
-    if owner is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
-    if not may_see(user, owner):
-        raise ApiError(403, "forbidden", f"job {job_id} belongs to another user")
