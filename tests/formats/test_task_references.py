@@ -9,7 +9,7 @@ from runyard import formats
 from runyard.catalog.builtin import builtin_fetch
 from runyard.errors import WorkflowFormatError
 from runyard.formats.task_references import LibraryObject, UnresolvedReference, expand_references
-from runyard.model import ScriptExecutable, Task, Variable, Workflow
+from runyard.model import LoopAction, ScriptExecutable, Task, Variable, Workflow
 from runyard.model.references import ORIGIN_KEY, TaskReference
 
 LIBRARY_TASK = """
@@ -99,6 +99,22 @@ def test_the_xml_form_is_a_runyard_attribute_on_the_task() -> None:
     )
     expanded = expand_references(from_xml, library({"lib/Split_Data": LIBRARY_TASK}))  # type: ignore[arg-type]
     assert {v.name: v.value for v in expanded.task("Split").variables}["TRAIN_SIZE"] == "0.6"
+
+
+POLLER = """
+name: Poll
+tasks:
+  Poll:
+    script: {cpython: result = 1}
+    flow: {block: none, loop: {target: Poll, script: {cpython: loop = False}}}
+"""
+
+
+def test_a_library_task_looping_on_itself_loops_on_its_new_name() -> None:
+    text = "name: Uses\ntasks:\n  Wait_For_Data:\n    from: lib/Poll\n"
+    flow = expand(text, {"lib/Poll": POLLER}).task("Wait_For_Data").control_flow
+    assert flow is not None and isinstance(flow.action, LoopAction)
+    assert flow.action.target == "Wait_For_Data"
 
 
 def test_a_revision_can_be_pinned() -> None:

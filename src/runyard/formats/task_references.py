@@ -31,16 +31,12 @@ class UnresolvedReference(LookupError):
 Fetch = Callable[[TaskReference], LibraryObject]
 
 
-def has_references(workflow: Workflow) -> bool:
-    return any(task.reference is not None for task in workflow.tasks)
-
-
 def expand_references(workflow: Workflow, fetch: Fetch) -> Workflow:
     """The workflow with every reference replaced by its merged task, then validated as a whole.
 
     Raises ``WorkflowFormatError`` listing every reference that cannot be resolved (unknown object, not
     readable, not a one-task workflow, itself a reference) and every problem of the expanded workflow."""
-    if not has_references(workflow):
+    if all(task.reference is None for task in workflow.tasks):
         return workflow
     problems: list[Problem] = []
     fetched: dict[TaskReference, tuple[Task, str]] = {}
