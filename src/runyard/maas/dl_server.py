@@ -1,0 +1,299 @@
+"""MaaS_DL: ONNX models served by ONNX Runtime, with saved versions, rollback and a model configuration.
+
+``python -m runyard.maas.dl_server --host H --port P --state-dir DIR --model-base-path DIR [--refresh 30]
+[--base-path /prefix/] [--trace | --no-trace] [--https] [--instance-name NAME]``, with
+``MAAS_MASTER_TOKEN`` in the environment; ``docs/model-serving.md`` describes the API.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from runyard.maas import pages, runner, web
+from runyard.maas.defaults import INLINE_ROWS, MAX_JSON_BYTES, MAX_MODEL_BYTES, MAX_ROWS
+from runyard.maas.dl_models import DLRepository
+from runyard.maas.errors import RequestRefused, TooLarge
+from runyard.maas.names import checked_name, checked_version
+from runyard.maas.predictors import OnnxPredictor
+from runyard.maas.runtime import ServerState
+from runyard.maas.settings import DLSettings, dl_settings
+from runyard.maas.tables import read_table
+
+_MODEL_FIELDS = {"model_name": {"type": "string"}, "model_version": {"type": "integer"}}
+_APPEND = {"append": {"type": "boolean", "default": True, "description": "keep the other served versions"}}
+
+
+class DLState(ServerState):
+    """MaaS_DL's instance: its model repository, re-read every ``refresh`` seconds."""
+
+    def __init__(self, settings: DLSettings) -> None:
+        super().__init__(settings)
+        self.dl = settings
+        self.models = DLRepository(settings.model_base_path, settings.state_dir / "model_config.json")
+        self._stopped = threading.Event()
+        self._refresher = threading.Thread(target=self._refresh, name="maas-dl-refresh", daemon=True)
+
+    def start(self) -> None:
+        super().start()
+        self._refresher.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._refresher.is_alive():
+            self._refresher.join()
+        super().stop()
+
+    def _refresh(self) -> None:
+        while not self._stopped.wait(self.dl.refresh):
+            self.models.refresh()
+
+
+def create_app(settings: DLSettings) -> FastAPI:
+    """The MaaS_DL application for ``settings`` (its lifespan runs the background threads)."""
+    state = DLState(settings)
+    prefix = settings.prefix
+    models = state.models
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.start()
+        try:
+            yield
+        finally:
+            state.stop()
+
+    app = FastAPI(
+        title=f"MaaS_DL {settings.instance_name}",
+        version="1",
+        openapi_url=f"{prefix}/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.maas = state
+    web.install(app, state)
+
+    @app.post(
+        f"{prefix}/api/deploy",
+        tags=["models"],
+        summary="Save an ONNX model as a new version and serve it",
+        openapi_extra=web.form_body(
+            {"model_file": {"type": "string", "format": "binary"}, **_MODEL_FIELDS, **_APPEND},
+            ["model_file", "model_name"],
+        ),
+    )
+    async def deploy(request: Request) -> Response:
+        token_given = web.bearer(request)
+        if token_given is not None:
+            state.tokens.caller(token_given)
+        async with web.read_form(request, MAX_MODEL_BYTES + 1024 * 1024) as form:
+            fields = web.form_fields(form, request)
+            who = web.caller(state, request, fields)
+            with state.operation(who, "deploy", fields.get("model_name")) as done:
+                name = checked_name(fields.get("model_name"))
+                version = checked_version(fields.get("model_version"))
+                append = web.flag(fields.get("append"), "append", True)
+                data = await web.file_field(form, "model_file", MAX_MODEL_BYTES, required=True)
+                assert data is not None
+                done.version = await run_in_threadpool(models.deploy, name, version, data, append)
+        return web.json_response({"model_name": name, "model_version": done.version, "append": append})
+
+    @app.get(f"{prefix}/api/list_deployed_models", tags=["models"], summary="The served models and versions")
+    async def list_deployed_models(request: Request) -> Response:
+        web.caller(state, request)
+        return web.json_response(models.config())
+
+    @app.get(
+        f"{prefix}/api/list_saved_models", tags=["models"], summary="The versions saved in MODEL_BASE_PATH"
+    )
+    async def list_saved_models(request: Request) -> Response:
+        web.caller(state, request)
+        saved = models.saved()
+        return web.json_response({"models": [{"model_name": n, "versions": v} for n, v in saved.items()]})
+
+    @app.post(
+        f"{prefix}/api/clean_saved_models",
+        tags=["models"],
+        summary="Delete the saved versions not served (of one model, or of all)",
+        openapi_extra=web.form_body({"model_name": {"type": "string"}}),
+    )
+    async def clean_saved_models(request: Request) -> Response:
+        fields = await web.read_fields(request)
+        who = web.caller(state, request, fields)
+        with state.operation(who, "clean_saved_models", fields.get("model_name")) as done:
+            name = None if not fields.get("model_name") else checked_name(fields.get("model_name"))
+            removed = await run_in_threadpool(models.clean, name)
+            done.outcome = f"ok: {len(removed)} removed"
+        return web.json_response({"removed": removed})
+
+    @app.post(
+        f"{prefix}/api/predict",
+        tags=["predictions"],
+        summary="Score instances (an array of inputs) or rows as MaaS_ML takes them",
+        openapi_extra=web.json_body(
+            {
+                "type": "object",
+                "required": ["model_name"],
+                "properties": {**_MODEL_FIELDS, "instances": {"type": "array"}, "data": {"type": "object"}},
+            }
+        ),
+    )
+    async def predict(request: Request) -> Response:
+        body = await web.read_json(request)
+        if not isinstance(body, dict):
+            raise RequestRefused("the body must be a JSON object with model_name and instances")
+        who = web.caller(state, request, body)
+        with state.operation(who, "predict", body.get("model_name")) as done:
+            name = checked_name(body.get("model_name"))
+            version, predictor = models.served(name, checked_version(body.get("model_version")))
+            done.version = version
+            array = _instances(body)
+            if len(array) <= INLINE_ROWS:
+                predictions = _run(predictor, array)
+            else:
+                predictions = await run_in_threadpool(_run, predictor, array)
+        return web.json_response({"model_name": name, "model_version": version, "predictions": predictions})
+
+    for action in ("redeploy", "undeploy"):
+        _add_version_action(app, state, action)
+
+    @app.post(
+        f"{prefix}/api/upload_model_config",
+        tags=["models"],
+        summary="Serve as a model configuration (JSON or YAML; a file 'model_config' or the body) says",
+        openapi_extra=web.form_body(
+            {"model_config": {"type": "string", "format": "binary"}}, ["model_config"]
+        ),
+    )
+    async def upload_model_config(request: Request) -> Response:
+        if request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form")):
+            async with web.read_form(request, MAX_JSON_BYTES) as form:
+                fields = web.form_fields(form, request)
+                text = await web.file_field(form, "model_config", MAX_JSON_BYTES, required=True)
+        else:
+            fields = dict(request.query_params)
+            text = await web.read_body(request, MAX_JSON_BYTES)
+        who = web.caller(state, request, fields)
+        with state.operation(who, "upload_model_config"):
+            assert text is not None
+            await run_in_threadpool(models.upload_config, text)
+        return web.json_response(models.config())
+
+    @app.get(f"{prefix}/api/download_model_config", tags=["models"], summary="The model configuration served")
+    async def download_model_config(request: Request) -> Response:
+        web.caller(state, request)
+        return web.json_response(models.config())
+
+    app.get(f"{prefix}/", include_in_schema=False)(web.page(state, lambda r, who: _audit(state)))
+    return app
+
+
+def _instances(body: dict[str, Any]) -> np.ndarray:
+    """The inputs to score: ``instances`` (nested lists of numbers), else ``data`` as MaaS_ML takes it."""
+    if "instances" not in body:
+        table = read_table(body.get("data"))
+        if table.numbers is None:
+            raise RequestRefused("data must hold numbers only")
+        return table.numbers
+    instances = body["instances"]
+    if not isinstance(instances, list) or not instances:
+        raise RequestRefused("instances must be a non-empty list of inputs")
+    if len(instances) > MAX_ROWS:
+        raise TooLarge(f"at most {MAX_ROWS} instances per call")
+    try:
+        array = np.array(instances, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise RequestRefused("instances must be nested lists of numbers, all of the same shape") from None
+    return array
+
+
+def _run(predictor: OnnxPredictor, array: np.ndarray) -> list[Any]:
+    return predictor.run(array)
+
+
+def _add_version_action(app: FastAPI, state: DLState, action: str) -> None:
+    """``redeploy`` (with ``append``) or ``undeploy``, by ``model_name`` and ``model_version``."""
+    summaries = {
+        "redeploy": "Serve a saved version again (rollback = an older one); it becomes the default",
+        "undeploy": "Stop serving a version (it stays saved)",
+    }
+
+    async def endpoint(request: Request) -> Response:
+        fields = await web.read_fields(request)
+        who = web.caller(state, request, fields)
+        with state.operation(who, action, fields.get("model_name")) as done:
+            name = checked_name(fields.get("model_name"))
+            version = checked_version(fields.get("model_version"))
+            if version is None:
+                raise RequestRefused("model_version is required")
+            done.version = version
+            if action == "redeploy":
+                append = web.flag(fields.get("append"), "append", True)
+                await run_in_threadpool(state.models.redeploy, name, version, append)
+            else:
+                await run_in_threadpool(state.models.undeploy, name, version)
+        return web.json_response(state.models.config())
+
+    properties = {**_MODEL_FIELDS, **(_APPEND if action == "redeploy" else {})}
+    app.post(
+        f"{state.settings.prefix}/api/{action}",
+        tags=["models"],
+        summary=summaries[action],
+        name=action,
+        openapi_extra=web.form_body(properties, ["model_name", "model_version"]),
+    )(endpoint)
+
+
+def _audit(state: DLState) -> str:
+    """The served and saved models and the token timeline."""
+    prefix = state.settings.prefix
+    served = [
+        (e["name"], e["versions"], e["default_version"], e["base_path"])
+        for e in state.models.config()["model_config_list"]
+    ]
+    saved = list(state.models.saved().items())
+    timeline = [
+        (e["time"], e["user"], e["token"], e["action"], e["model_name"], e["model_version"], e["outcome"])
+        for e in state.trace.latest(200)
+    ]
+    body = (
+        pages.links([(f"{prefix}/api/ui", "Swagger UI")])
+        + pages.section(
+            "Service variables",
+            pages.table(
+                ("variable", "value"),
+                [
+                    ("INSTANCE_NAME", state.settings.instance_name),
+                    ("MODEL_BASE_PATH", state.dl.model_base_path),
+                    ("MODELS_DEPLOYMENT_REFRESH", state.dl.refresh),
+                    ("TRACE_ENABLED", state.settings.trace),
+                    ("HTTPS_ENABLED", state.settings.https),
+                ],
+            ),
+        )
+        + pages.section("Served models", pages.table(("model", "versions", "default", "base path"), served))
+        + pages.section("Saved models", pages.table(("model", "versions"), saved))
+        + pages.section(
+            "Token timeline",
+            pages.table(("time", "user", "token", "action", "model", "version", "outcome"), timeline),
+        )
+    )
+    return pages.document(f"MaaS_DL: {state.settings.instance_name}", body)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = dl_settings(sys.argv[1:] if argv is None else argv)
+    runner.serve(create_app(settings), settings, "MaaS_DL")
+
+
+if __name__ == "__main__":
+    main()
