@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +33,12 @@ def client(server: LiveServer) -> Iterator[Client]:
     _, token = server.new_user()
     with Client(server.url, token) as client:
         yield client
+
+
+def _window(visdom: Visdom, win: str) -> dict[str, Any]:
+    shown = visdom.window(win)
+    assert shown is not None, f"no window {win}"
+    return shown
 
 
 def _run(client: Client, workflow: str, **variables: str) -> tuple[int, dict[str, str]]:
@@ -65,15 +72,15 @@ def test_visdom_examples_draw_in_one_instance(client: Client) -> None:
     instance = client.get_service_instance(int(passed["INSTANCE_ID"]))
     assert (instance["status"], instance["label"]) == ("RUNNING", name)
     with Visdom(passed["VISDOM_ENDPOINT"]) as visdom:
-        lines = visdom.window(f"{plots_job}-lines")
+        lines = _window(visdom, f"{plots_job}-lines")
         assert [t["name"] for t in lines["content"]["data"]] == ["sin", "cos"]
-        assert "Visdom_Plots" in visdom.window(f"{plots_job}-text")["content"]
+        assert "Visdom_Plots" in _window(visdom, f"{plots_job}-text")["content"]
 
         results_job, bound = _run(client, "Visdom_Service_Example", VISDOM_INSTANCE_NAME=name)
         assert bound["INSTANCE_ID"] == passed["INSTANCE_ID"]  # bound, not started again
-        confusion = visdom.window(f"{results_job}-results-confusion")["content"]["data"][0]
+        confusion = _window(visdom, f"{results_job}-results-confusion")["content"]["data"][0]
         assert confusion["type"] == "heatmap" and len(confusion["z"]) == 3
-        assert "precision" in visdom.window(f"{results_job}-results-target")["content"]
+        assert "precision" in _window(visdom, f"{results_job}-results-target")["content"]
 
     client.run_service_action(instance["id"], "Finish_Visdom")
 

@@ -55,8 +55,11 @@ class Visdom:
             "events", {"data": [{"content": html, "type": "text"}], "win": win, "opts": {"title": title}}
         )
 
-    def window(self, win: str) -> dict[str, Any]:
-        """What window ``win`` shows, as Visdom keeps it (``content``: its traces and layout, or text)."""
+    def window(self, win: str) -> dict[str, Any] | None:
+        """What window ``win`` shows, as Visdom keeps it (``content``: its traces and layout, or text);
+        ``None`` when there is no such window."""
+        if self._post("win_exists", {"win": win}) != "true":
+            return None
         answer: dict[str, Any] = json.loads(self._post("win_data", {"win": win}))
         return answer
 

@@ -13,19 +13,15 @@ from tensorboardX import SummaryWriter
 
 from runyard.client import Client
 from runyard.ml.errors import TaskInputError
+from runyard.ml.services import running_instance
 from runyard.services import launch
 
 
 def log_folder(client: Client, instance_name: str, log_path: str) -> Path:
     """Where the Tensorboard instance named ``instance_name`` reads its event files (the newest running
     one of that name), else ``log_path``."""
-    running = [
-        i
-        for i in client.list_service_instances("active")
-        if i["label"] == instance_name and i["service_id"] == "Tensorboard" and i["status"] == "RUNNING"
-    ]
-    if running:
-        instance = max(running, key=lambda i: i["id"])
+    instance = running_instance(client, "Tensorboard", instance_name)
+    if instance is not None:
         mount = instance["variables"].get("MOUNT_LOG_PATH")
         if mount:
             return Path(mount)
