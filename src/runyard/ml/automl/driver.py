@@ -35,6 +35,7 @@ from runyard.ml.automl.journal import ServerJournal, job_storage
 from runyard.ml.automl.search_space import SearchSpace, SearchSpaceError, parse_search_space
 from runyard.ml.automl.tensorboard import TrialLog, log_folder
 from runyard.ml.automl.tuners import Losses, Tuner, make_tuner
+from runyard.ml.automl.visdom import TrialPlot
 from runyard.ml.errors import TaskInputError
 
 STUDY = "automl"
@@ -58,6 +59,8 @@ class Settings:
     tensorboard: bool
     tensorboard_instance: str
     tensorboard_path: str
+    visdom: bool
+    visdom_instance: str
 
     @classmethod
     def read(cls, variables: Mapping[str, Any]) -> Settings:
@@ -88,6 +91,8 @@ class Settings:
             tensorboard=_text(variables, "TENSORBOARD_ENABLED").lower() in ("true", "1"),
             tensorboard_instance=_text(variables, "TENSORBOARD_INSTANCE_NAME") or "tensorboard-server",
             tensorboard_path=_text(variables, "TENSORBOARD_LOG_PATH"),
+            visdom=_text(variables, "VISDOM_ENABLED").lower() in ("true", "1"),
+            visdom_instance=_text(variables, "VISDOM_INSTANCE_NAME") or "visdom-server",
         )
 
 
@@ -151,10 +156,12 @@ class _Search:
             self._journal.flush()  # before any sample: a restart's keys and draws derive from them
         self._flushed = time.monotonic()
         self._run = str(self.study.user_attrs["run"])
-        self._log: TrialLog | None = None
+        self._logs: list[TrialLog | TrialPlot] = []
         if settings.tensorboard:
             folder = log_folder(client, settings.tensorboard_instance, settings.tensorboard_path)
-            self._log = TrialLog(folder, f"automl-{job_id}")
+            self._logs.append(TrialLog(folder, f"automl-{job_id}"))
+        if settings.visdom:
+            self._logs.append(TrialPlot(client, settings.visdom_instance, f"automl-{job_id}"))
 
     def run(self) -> None:
         wanted = self._tuner.budget(self._settings.iterations * self._settings.parallel)
@@ -174,11 +181,9 @@ class _Search:
             jobs = {number: self._submit(number) for number in running}
             losses = {number: self._loss(number, job) for number, job in jobs.items()}
             self._tuner.tell(self.study, losses)
-            if self._log is not None:
+            for log in self._logs:
                 for number, values in losses.items():
-                    self._log.record(
-                        number, values, self._values(self.study.get_trials(deepcopy=False)[number])
-                    )
+                    log.record(number, values, self._values(self.study.get_trials(deepcopy=False)[number]))
             running = []
 
     def close(self) -> None:
@@ -186,8 +191,8 @@ class _Search:
             self._journal.flush()
         finally:
             self._journal.close()
-        if self._log is not None:
-            self._log.close()
+        for log in self._logs:
+            log.close()
 
     def summary(self) -> dict[str, Any]:
         trials = self.study.get_trials(deepcopy=False)
