@@ -56,7 +56,8 @@ def login(action: str, title: str, error: str | None) -> str:
 
 def swagger(title: str, assets: str, openapi_url: str) -> str:
     """Swagger UI with its scripts and styles served by this server (``assets`` is their folder's URL)."""
-    config = json.dumps({"url": openapi_url, "dom_id": "#swagger-ui"}).replace("<", "\\u003c")
+    settings = {"url": openapi_url, "dom_id": "#swagger-ui", "validatorUrl": None}  # no call to a validator
+    config = json.dumps(settings).replace("<", "\\u003c")
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'<link rel="stylesheet" href="{escape(assets)}/swagger-ui.css">'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 
 import uvicorn
@@ -15,7 +16,8 @@ def serve(app: ASGIApp, settings: ServerSettings, label: str) -> None:
     """Serve ``app`` on the settings' host and port (HTTPS with a self-signed certificate when asked).
 
     The socket listens before the line ``<label> listening on <url>`` is printed, so a client reading
-    that line can connect at once. uvicorn stops cleanly on SIGTERM (the lifespan flushes the state).
+    that line can connect at once. SIGTERM (or SIGINT) stops it cleanly: the lifespan flushes the state
+    and the exit status is 0.
     """
     tls: dict[str, str] = {}
     if settings.https:
@@ -30,4 +32,7 @@ def serve(app: ASGIApp, settings: ServerSettings, label: str) -> None:
     scheme = "https" if settings.https else "http"
     print(f"{label} listening on {scheme}://{settings.host}:{port}{settings.base_path}", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", **tls)  # type: ignore[arg-type]
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        # uvicorn re-raises the signal that stopped it once it has shut down: handled, the exit status is 0.
+        signal.signal(stop, lambda number, frame: None)
     uvicorn.Server(config).run(sockets=[listener])

@@ -71,7 +71,10 @@ def ml_settings(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
     parser.add_argument("--drift", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--drift-threshold", type=float, default=DRIFT_THRESHOLD)
     args = parser.parse_args(argv)
-    return MLSettings(**_common(args, environ), drift=args.drift, drift_threshold=args.drift_threshold)
+    try:
+        return MLSettings(**_common(args, environ), drift=args.drift, drift_threshold=args.drift_threshold)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def dl_settings(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> DLSettings:
@@ -80,7 +83,12 @@ def dl_settings(argv: Sequence[str], environ: Mapping[str, str] | None = None) -
     parser.add_argument("--model-base-path", type=Path, required=True)
     parser.add_argument("--refresh", type=float, default=DL_REFRESH)
     args = parser.parse_args(argv)
-    return DLSettings(**_common(args, environ), model_base_path=args.model_base_path, refresh=args.refresh)
+    try:
+        return DLSettings(
+            **_common(args, environ), model_base_path=args.model_base_path, refresh=args.refresh
+        )
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
