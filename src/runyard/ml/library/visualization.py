@@ -10,6 +10,7 @@ and ``INSTANCE_NAME``, and ``VISDOM_ENDPOINT`` (Visdom) or ``TENSORBOARD_ENDPOIN
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import MutableMapping
 from typing import Any
@@ -152,14 +153,15 @@ def _classification(
 
 
 def _scores(target: str, actual: pd.Series | None, predicted: pd.Series) -> str:
-    hits = predicted.astype(str) == target
+    """The HTML of the target's pane (the class name comes from the data: escaped)."""
+    hits, name = predicted.astype(str) == target, html.escape(target)
     if actual is None:
-        return f"{int(hits.sum())} of {len(predicted)} rows predicted as <b>{target}</b>"
+        return f"{int(hits.sum())} of {len(predicted)} rows predicted as <b>{name}</b>"
     truth = actual.astype(str) == target
     both = int((hits & truth).sum())
     precision = both / int(hits.sum()) if hits.any() else 0.0
     recall = both / int(truth.sum()) if truth.any() else 0.0
-    return f"<b>{target}</b>: precision {precision:.3f}, recall {recall:.3f}, {int(truth.sum())} rows of it"
+    return f"<b>{name}</b>: precision {precision:.3f}, recall {recall:.3f}, {int(truth.sum())} rows of it"
 
 
 def _regression(visdom: Visdom, win: str, actual: pd.Series | None, predicted: pd.Series) -> None:
