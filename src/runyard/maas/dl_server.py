@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,12 +22,11 @@ from runyard.maas.defaults import INLINE_ROWS, MAX_JSON_BYTES, MAX_MODEL_BYTES, 
 from runyard.maas.dl_models import DLRepository
 from runyard.maas.errors import RequestRefused, TooLarge
 from runyard.maas.names import checked_name, checked_version
-from runyard.maas.predictors import OnnxPredictor
 from runyard.maas.runtime import ServerState
 from runyard.maas.settings import DLSettings, dl_settings
 from runyard.maas.tables import read_table
+from runyard.maas.tokens import Caller
 
-_MODEL_FIELDS = {"model_name": {"type": "string"}, "model_version": {"type": "integer"}}
 _APPEND = {"append": {"type": "boolean", "default": True, "description": "keep the other served versions"}}
 
 
@@ -62,47 +60,24 @@ def create_app(settings: DLSettings) -> FastAPI:
     state = DLState(settings)
     prefix = settings.prefix
     models = state.models
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.start()
-        try:
-            yield
-        finally:
-            state.stop()
-
-    app = FastAPI(
-        title=f"MaaS_DL {settings.instance_name}",
-        version="1",
-        openapi_url=f"{prefix}/api/openapi.json",
-        docs_url=None,
-        redoc_url=None,
-        lifespan=lifespan,
-    )
-    app.state.maas = state
-    web.install(app, state)
+    app = web.application(state, f"MaaS_DL {settings.instance_name}")
 
     @app.post(
         f"{prefix}/api/deploy",
         tags=["models"],
         summary="Save an ONNX model as a new version and serve it",
         openapi_extra=web.form_body(
-            {"model_file": {"type": "string", "format": "binary"}, **_MODEL_FIELDS, **_APPEND},
+            {"model_file": {"type": "string", "format": "binary"}, **web.MODEL_FIELDS, **_APPEND},
             ["model_file", "model_name"],
         ),
     )
     async def deploy(request: Request) -> Response:
-        token_given = web.bearer(request)
-        if token_given is not None:
-            state.tokens.caller(token_given)
-        async with web.read_form(request, MAX_MODEL_BYTES + 1024 * 1024) as form:
-            fields = web.form_fields(form, request)
-            who = web.caller(state, request, fields)
-            with state.operation(who, "deploy", fields.get("model_name")) as done:
-                name = checked_name(fields.get("model_name"))
-                version = checked_version(fields.get("model_version"))
-                append = web.flag(fields.get("append"), "append", True)
-                data = await web.file_field(form, "model_file", MAX_MODEL_BYTES, required=True)
+        async with web.upload(state, request, MAX_MODEL_BYTES + 1024 * 1024) as sent:
+            with state.operation(sent.who, "deploy", sent.fields.get("model_name")) as done:
+                name = checked_name(sent.fields.get("model_name"))
+                version = checked_version(sent.fields.get("model_version"))
+                append = web.flag(sent.fields.get("append"), "append", True)
+                data = await web.file_field(sent.form, "model_file", MAX_MODEL_BYTES, required=True)
                 assert data is not None
                 done.version = await run_in_threadpool(models.deploy, name, version, data, append)
         return web.json_response({"model_name": name, "model_version": done.version, "append": append})
@@ -143,7 +118,11 @@ def create_app(settings: DLSettings) -> FastAPI:
             {
                 "type": "object",
                 "required": ["model_name"],
-                "properties": {**_MODEL_FIELDS, "instances": {"type": "array"}, "data": {"type": "object"}},
+                "properties": {
+                    **web.MODEL_FIELDS,
+                    "instances": {"type": "array"},
+                    "data": {"type": "object"},
+                },
             }
         ),
     )
@@ -158,13 +137,24 @@ def create_app(settings: DLSettings) -> FastAPI:
             done.version = version
             array = _instances(body)
             if len(array) <= INLINE_ROWS:
-                predictions = _run(predictor, array)
+                predictions = predictor.run(array)
             else:
-                predictions = await run_in_threadpool(_run, predictor, array)
+                predictions = await run_in_threadpool(predictor.run, array)
         return web.json_response({"model_name": name, "model_version": version, "predictions": predictions})
 
-    for action in ("redeploy", "undeploy"):
-        _add_version_action(app, state, action)
+    async def redeploy(who: Caller, name: str, version: int, fields: dict[str, Any]) -> Any:
+        await run_in_threadpool(
+            models.redeploy, name, version, web.flag(fields.get("append"), "append", True)
+        )
+        return models.config()
+
+    async def undeploy(who: Caller, name: str, version: int, fields: dict[str, Any]) -> Any:
+        await run_in_threadpool(models.undeploy, name, version)
+        return models.config()
+
+    summary = "Serve a saved version again (rollback = an older one); it becomes the default"
+    web.version_action(app, state, "redeploy", summary, _APPEND, redeploy)
+    web.version_action(app, state, "undeploy", "Stop serving a version (it stays saved)", {}, undeploy)
 
     @app.post(
         f"{prefix}/api/upload_model_config",
@@ -176,13 +166,12 @@ def create_app(settings: DLSettings) -> FastAPI:
     )
     async def upload_model_config(request: Request) -> Response:
         if request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form")):
-            async with web.read_form(request, MAX_JSON_BYTES) as form:
-                fields = web.form_fields(form, request)
-                text = await web.file_field(form, "model_config", MAX_JSON_BYTES, required=True)
+            async with web.upload(state, request, MAX_JSON_BYTES) as sent:
+                who = sent.who
+                text = await web.file_field(sent.form, "model_config", MAX_JSON_BYTES, required=True)
         else:
-            fields = dict(request.query_params)
+            who = web.caller(state, request)
             text = await web.read_body(request, MAX_JSON_BYTES)
-        who = web.caller(state, request, fields)
         with state.operation(who, "upload_model_config"):
             assert text is not None
             await run_in_threadpool(models.upload_config, text)
@@ -216,43 +205,6 @@ def _instances(body: dict[str, Any]) -> np.ndarray:
     return array
 
 
-def _run(predictor: OnnxPredictor, array: np.ndarray) -> list[Any]:
-    return predictor.run(array)
-
-
-def _add_version_action(app: FastAPI, state: DLState, action: str) -> None:
-    """``redeploy`` (with ``append``) or ``undeploy``, by ``model_name`` and ``model_version``."""
-    summaries = {
-        "redeploy": "Serve a saved version again (rollback = an older one); it becomes the default",
-        "undeploy": "Stop serving a version (it stays saved)",
-    }
-
-    async def endpoint(request: Request) -> Response:
-        fields = await web.read_fields(request)
-        who = web.caller(state, request, fields)
-        with state.operation(who, action, fields.get("model_name")) as done:
-            name = checked_name(fields.get("model_name"))
-            version = checked_version(fields.get("model_version"))
-            if version is None:
-                raise RequestRefused("model_version is required")
-            done.version = version
-            if action == "redeploy":
-                append = web.flag(fields.get("append"), "append", True)
-                await run_in_threadpool(state.models.redeploy, name, version, append)
-            else:
-                await run_in_threadpool(state.models.undeploy, name, version)
-        return web.json_response(state.models.config())
-
-    properties = {**_MODEL_FIELDS, **(_APPEND if action == "redeploy" else {})}
-    app.post(
-        f"{state.settings.prefix}/api/{action}",
-        tags=["models"],
-        summary=summaries[action],
-        name=action,
-        openapi_extra=web.form_body(properties, ["model_name", "model_version"]),
-    )(endpoint)
-
-
 def _audit(state: DLState) -> str:
     """The served and saved models and the token timeline."""
     prefix = state.settings.prefix
@@ -261,10 +213,6 @@ def _audit(state: DLState) -> str:
         for e in state.models.config()["model_config_list"]
     ]
     saved = list(state.models.saved().items())
-    timeline = [
-        (e["time"], e["user"], e["token"], e["action"], e["model_name"], e["model_version"], e["outcome"])
-        for e in state.trace.latest(200)
-    ]
     body = (
         pages.links([(f"{prefix}/api/ui", "Swagger UI")])
         + pages.section(
@@ -282,10 +230,7 @@ def _audit(state: DLState) -> str:
         )
         + pages.section("Served models", pages.table(("model", "versions", "default", "base path"), served))
         + pages.section("Saved models", pages.table(("model", "versions"), saved))
-        + pages.section(
-            "Token timeline",
-            pages.table(("time", "user", "token", "action", "model", "version", "outcome"), timeline),
-        )
+        + pages.section("Token timeline", pages.timeline(state.trace.latest(200)))
     )
     return pages.document(f"MaaS_DL: {state.settings.instance_name}", body)
 

@@ -40,10 +40,6 @@ def audit(state: MLState) -> str:
         for model in state.models.listing()
         for v in model["versions"]
     ]
-    timeline = [
-        (e["time"], e["user"], e["token"], e["action"], e["model_name"], e["model_version"], e["outcome"])
-        for e in state.trace.latest(_SHOWN)
-    ]
     drifts = [
         (d["time"], d["user"], d["model_name"], d["model_version"], d["detector"], d["columns"], d["rows"])
         for d in state.drifts.latest(_SHOWN)
@@ -71,9 +67,8 @@ def audit(state: MLState) -> str:
         )
         + pages.section(
             "Token timeline",
-            pages.table(
-                ("time", "user", "token", "action", "model", "version", "outcome"),
-                timeline,
+            pages.timeline(
+                state.trace.latest(_SHOWN),
                 "nothing traced" if settings.trace else "tracing is off (TRACE_ENABLED false)",
             ),
         )

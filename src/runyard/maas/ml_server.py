@@ -8,8 +8,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,7 +37,6 @@ from runyard.maas.settings import MLSettings, ml_settings
 from runyard.maas.tables import Table, read_table
 from runyard.maas.tokens import Caller
 
-_MODEL_FIELDS = {"model_name": {"type": "string"}, "model_version": {"type": "integer"}}
 _DATA = {
     "description": "{columns, rows}; pandas 'split' ({columns, index, data}) or 'records' ([{...}]) JSON",
     "oneOf": [
@@ -131,26 +129,8 @@ def create_app(settings: MLSettings) -> FastAPI:
     """The MaaS_ML application for ``settings`` (its lifespan runs the background threads)."""
     state = MLState(settings)
     prefix = settings.prefix
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.start()
-        try:
-            yield
-        finally:
-            state.stop()
-
-    app = FastAPI(
-        title=f"MaaS_ML {settings.instance_name}",
-        version="1",
-        openapi_url=f"{prefix}/api/openapi.json",
-        docs_url=None,
-        redoc_url=None,
-        lifespan=lifespan,
-    )
-    app.state.maas = state
-    web.install(app, state)
     models = state.models
+    app = web.application(state, f"MaaS_ML {settings.instance_name}")
 
     @app.post(
         f"{prefix}/api/deploy",
@@ -160,7 +140,7 @@ def create_app(settings: MLSettings) -> FastAPI:
             {
                 "model_file": {"type": "string", "format": "binary"},
                 "baseline_data": {"type": "string", "format": "binary"},
-                **_MODEL_FIELDS,
+                **web.MODEL_FIELDS,
                 "drift_window_size": {"type": "integer", "description": "rows sampled from the baseline"},
                 "logging_prediction": {"type": "boolean", "default": True},
             },
@@ -168,24 +148,22 @@ def create_app(settings: MLSettings) -> FastAPI:
         ),
     )
     async def deploy(request: Request) -> Response:
-        token_given = web.bearer(request)
-        if token_given is not None:
-            state.tokens.caller(token_given)  # refuse before reading a large body
-        async with web.read_form(request, MAX_FORM_BYTES) as form:
-            fields = web.form_fields(form, request)
-            who = web.caller(state, request, fields)
-            with state.operation(who, "deploy") as done:
+        async with web.upload(state, request, MAX_FORM_BYTES) as sent:
+            fields = sent.fields
+            with state.operation(sent.who, "deploy") as done:
                 done.model = checked_name(fields.get("model_name"))
-                model_file = await web.file_field(form, "model_file", MAX_MODEL_BYTES, required=True)
+                model_file = await web.file_field(sent.form, "model_file", MAX_MODEL_BYTES, required=True)
                 assert model_file is not None
                 deployment = Deployment(
                     model_name=done.model,
                     model_version=checked_version(fields.get("model_version")),
                     model_file=model_file,
-                    baseline_data=await web.file_field(form, "baseline_data", MAX_CSV_BYTES, required=False),
+                    baseline_data=await web.file_field(
+                        sent.form, "baseline_data", MAX_CSV_BYTES, required=False
+                    ),
                     drift_window_size=checked_count(fields.get("drift_window_size"), "drift_window_size"),
                     logging_prediction=web.flag(fields.get("logging_prediction"), "logging_prediction", True),
-                    user=who.user,
+                    user=sent.who.user,
                 )
                 added = await run_in_threadpool(models.deploy, deployment)
                 done.version = added.model_version
@@ -207,7 +185,7 @@ def create_app(settings: MLSettings) -> FastAPI:
                 "type": "object",
                 "required": ["model_name", "data"],
                 "properties": {
-                    **_MODEL_FIELDS,
+                    **web.MODEL_FIELDS,
                     "data": _DATA,
                     "detector": {"type": "string", "enum": list(DETECTORS), "default": "HDDM_A"},
                 },
@@ -232,8 +210,15 @@ def create_app(settings: MLSettings) -> FastAPI:
                 answer = await run_in_threadpool(state.score, who, model, table, detector)
         return web.json_response(answer)
 
-    for action in ("undeploy", "redeploy"):
-        _add_version_action(app, state, action)
+    async def undeploy(who: Caller, name: str, version: int, fields: dict[str, Any]) -> Any:
+        return models.undeploy(name, version).meta()
+
+    async def redeploy(who: Caller, name: str, version: int, fields: dict[str, Any]) -> Any:
+        return (await run_in_threadpool(models.redeploy, name, version, who.user)).meta()
+
+    web.version_action(app, state, "undeploy", "Stop serving a model version (it stays saved)", {}, undeploy)
+    summary = "Serve a saved model version again (it becomes the default of its name)"
+    web.version_action(app, state, "redeploy", summary, {}, redeploy)
 
     @app.post(
         f"{prefix}/api/update",
@@ -242,19 +227,18 @@ def create_app(settings: MLSettings) -> FastAPI:
         openapi_extra=web.form_body(
             {
                 "baseline_data": {"type": "string", "format": "binary"},
-                **_MODEL_FIELDS,
+                **web.MODEL_FIELDS,
                 "drift_window_size": {"type": "integer"},
             },
             ["baseline_data", "model_name"],
         ),
     )
     async def update(request: Request) -> Response:
-        async with web.read_form(request, MAX_CSV_BYTES + 1024 * 1024) as form:
-            fields = web.form_fields(form, request)
-            who = web.caller(state, request, fields)
-            with state.operation(who, "update", fields.get("model_name")) as done:
+        async with web.upload(state, request, MAX_CSV_BYTES + 1024 * 1024) as sent:
+            fields = sent.fields
+            with state.operation(sent.who, "update", fields.get("model_name")) as done:
                 name = checked_name(fields.get("model_name"))
-                baseline = await web.file_field(form, "baseline_data", MAX_CSV_BYTES, required=True)
+                baseline = await web.file_field(sent.form, "baseline_data", MAX_CSV_BYTES, required=True)
                 assert baseline is not None
                 window = checked_count(fields.get("drift_window_size"), "drift_window_size")
                 version = checked_version(fields.get("model_version"))
@@ -275,37 +259,6 @@ def create_app(settings: MLSettings) -> FastAPI:
         web.page(state, lambda r, who: ml_pages.predictions(state))
     )
     return app
-
-
-def _add_version_action(app: FastAPI, state: MLState, action: str) -> None:
-    """``undeploy`` or ``redeploy``, by ``model_name`` and ``model_version`` (query, form or JSON)."""
-    summaries = {
-        "undeploy": "Stop serving a model version (it stays saved)",
-        "redeploy": "Serve a saved model version again (it becomes the default of its name)",
-    }
-
-    async def endpoint(request: Request) -> Response:
-        fields = await web.read_fields(request)
-        who = web.caller(state, request, fields)
-        with state.operation(who, action, fields.get("model_name")) as done:
-            name = checked_name(fields.get("model_name"))
-            version = checked_version(fields.get("model_version"))
-            if version is None:
-                raise RequestRefused("model_version is required")
-            done.version = version
-            if action == "undeploy":
-                changed = state.models.undeploy(name, version)
-            else:
-                changed = await run_in_threadpool(state.models.redeploy, name, version, who.user)
-        return web.json_response(changed.meta())
-
-    app.post(
-        f"{state.settings.prefix}/api/{action}",
-        tags=["models"],
-        summary=summaries[action],
-        name=action,
-        openapi_extra=web.form_body(_MODEL_FIELDS, ["model_name", "model_version"]),
-    )(endpoint)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -42,6 +42,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str = "n
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def timeline(entries: Iterable[dict[str, Any]], empty: str = "nothing traced") -> str:
+    """The trace entries (newest first) as a table."""
+    rows = (
+        (e["time"], e["user"], e["token"], e["action"], e["model_name"], e["model_version"], e["outcome"])
+        for e in entries
+    )
+    return table(("time", "user", "token", "action", "model", "version", "outcome"), rows, empty)
+
+
 def login(action: str, title: str, error: str | None) -> str:
     """The form asking for a token; it POSTs ``token`` to ``action``."""
     message = f'<p style="color:#b00">{escape(error)}</p>' if error else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import swagger_ui_bundle
@@ -22,11 +23,13 @@ from starlette.types import Message, Receive
 from runyard.maas import pages
 from runyard.maas.defaults import MAX_JSON_BYTES
 from runyard.maas.errors import RequestRefused, TooLarge, Unauthorized
-from runyard.maas.names import checked_name
+from runyard.maas.names import checked_name, checked_version
 from runyard.maas.runtime import ServerState
 from runyard.maas.tokens import Caller
 
 COOKIE = "maas_token"
+#: The OpenAPI description of the fields naming a model version.
+MODEL_FIELDS = {"model_name": {"type": "string"}, "model_version": {"type": "integer"}}
 _FORM_FIELD_BYTES = 64 * 1024
 
 
@@ -126,6 +129,80 @@ def flag(value: object, name: str, default: bool) -> bool:
     if lowered in ("false", "0", "no", "off"):
         return False
     raise RequestRefused(f"{name} must be true or false")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart request from a token holder: who sent it, its text fields and its form (with files)."""
+
+    who: Caller
+    fields: dict[str, Any]
+    form: FormData
+
+
+@asynccontextmanager
+async def upload(state: ServerState, request: Request, limit: int) -> AsyncIterator[Upload]:
+    """The multipart request of a token holder; a token in the header is checked before the body is read."""
+    given = bearer(request)
+    if given is not None:
+        state.tokens.caller(given)
+    async with read_form(request, limit) as form:
+        fields = form_fields(form, request)
+        yield Upload(caller(state, request, fields), fields, form)
+
+
+def application(state: ServerState, title: str) -> FastAPI:
+    """The application of ``state``, with :func:`install`'s routes; its lifespan runs the threads."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.start()
+        try:
+            yield
+        finally:
+            state.stop()
+
+    app = FastAPI(
+        title=title,
+        version="1",
+        openapi_url=f"{state.settings.prefix}/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.maas = state
+    install(app, state)
+    return app
+
+
+#: What a version action does once its caller, model name and version are known (its answer as JSON).
+VersionRun = Callable[[Caller, str, int, dict[str, Any]], Awaitable[Any]]
+
+
+def version_action(
+    app: FastAPI, state: ServerState, action: str, summary: str, properties: dict[str, Any], run: VersionRun
+) -> None:
+    """``POST {prefix}/api/<action>`` on ``model_name`` and ``model_version`` (query, form or JSON)."""
+
+    async def endpoint(request: Request) -> Response:
+        fields = await read_fields(request)
+        who = caller(state, request, fields)
+        with state.operation(who, action, fields.get("model_name")) as done:
+            name = checked_name(fields.get("model_name"))
+            version = checked_version(fields.get("model_version"))
+            if version is None:
+                raise RequestRefused("model_version is required")
+            done.version = version
+            answer = await run(who, name, version, fields)
+        return json_response(answer)
+
+    app.post(
+        f"{state.settings.prefix}/api/{action}",
+        tags=["models"],
+        summary=summary,
+        name=action,
+        openapi_extra=form_body({**MODEL_FIELDS, **properties}, ["model_name", "model_version"]),
+    )(endpoint)
 
 
 def install(app: FastAPI, state: ServerState) -> None:
