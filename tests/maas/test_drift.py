@@ -151,6 +151,15 @@ def test_predict_reports_drift_and_notifies(
     assert notification["details"]["model_name"] == "sensors"
     assert notification["details"]["model_version"] == 1
     assert notification["details"]["rows"] == shifted["drift"]["rows"][:100]
+    # One notification per episode: the same drift again is not notified, a drift after a quiet call is.
+    for frame in (models.drift_frame(NEW_ROWS, seed=3, shifted="c"), models.drift_frame(NEW_ROWS, seed=2)):
+        _predict(drift_ml, deployed, frame, "PAGE_HINKLEY")
+    assert len(receiver.received) == 1
+    receiver.arrived.clear()
+    again = _predict(drift_ml, deployed, models.drift_frame(NEW_ROWS, seed=5, shifted="c"), "PAGE_HINKLEY")
+    assert receiver.arrived.wait(10)
+    assert len(receiver.received) == 2
+    assert receiver.received[1][1]["details"]["rows"] == again["drift"]["rows"][:100]
 
 
 def test_a_new_baseline_moves_what_drifts(drift_ml: Live, deployed: dict[str, str]) -> None:

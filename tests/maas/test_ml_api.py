@@ -225,6 +225,8 @@ def test_trace_and_stored_predictions(ml: Live, iris: models.Iris) -> None:
     assert stored["predictions"][0]["user"] == "carol"
     nothing = ml.client.get(f"{ml.url}api/predictions", headers=headers, params={"model_name": "untraced"})
     assert nothing.json()["predictions"] == []
+    invalid = ml.client.get(f"{ml.url}api/trace", headers=headers, params={"limit": "many"})
+    assert invalid.status_code == 400 and "limit" in invalid.json()["error"]
 
 
 def test_openapi_lists_the_operations(ml: Live) -> None:

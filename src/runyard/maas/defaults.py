@@ -33,8 +33,12 @@ FLUSH_INTERVAL = 0.5
 NOTIFY_QUEUE = 100
 #: Seconds a notification POST may take.
 NOTIFY_TIMEOUT = 5.0
-#: Rows of a drifted request named in a notification.
+#: Rows and columns of a drifted request named in a notification (the platform takes 16 KB of details),
+#: the characters kept of each column name, and of the message (the platform takes 4,000).
 NOTIFY_ROWS = 100
+NOTIFY_COLUMNS = 100
+NOTIFY_NAME_LENGTH = 100
+NOTIFY_MESSAGE_LENGTH = 4000
 #: Default drift threshold (``DRIFT_THRESHOLD``), see ``runyard.maas.drift``.
 DRIFT_THRESHOLD = 1.9
 #: Seed of the baseline sampling (``drift_window_size``) and of the KSWIN detector.

@@ -230,6 +230,7 @@ def _audit(state: DLState) -> str:
         )
         + pages.section("Served models", pages.table(("model", "versions", "default", "base path"), served))
         + pages.section("Saved models", pages.table(("model", "versions"), saved))
+        + pages.section("Users", pages.users(state.tokens.users()))
         + pages.section("Token timeline", pages.timeline(state.trace.latest(200)))
     )
     return pages.document(f"MaaS_DL: {state.settings.instance_name}", body)

@@ -65,6 +65,7 @@ def audit(state: MLState) -> str:
                 "no model deployed yet",
             ),
         )
+        + pages.section("Users", pages.users(state.tokens.users()))
         + pages.section(
             "Token timeline",
             pages.timeline(

@@ -22,6 +22,9 @@ from runyard.maas.defaults import (
     MAX_CSV_BYTES,
     MAX_FORM_BYTES,
     MAX_MODEL_BYTES,
+    NOTIFY_COLUMNS,
+    NOTIFY_MESSAGE_LENGTH,
+    NOTIFY_NAME_LENGTH,
     NOTIFY_ROWS,
     PREDICTION_ROWS_KEPT,
     PREDICTIONS_KEPT,
@@ -63,6 +66,7 @@ class MLState(ServerState):
         self.drifts = Journal(settings.state_dir / "drifts.jsonl", DRIFTS_KEPT)
         self.journals += [self.predictions, self.drifts]
         self.notifier = Notifier(settings.notify_url, settings.notify_token) if settings.notify_url else None
+        self._episodes: dict[tuple[str, int], tuple[str, ...]] = {}
 
     def start(self) -> None:
         super().start()
@@ -81,8 +85,7 @@ class MLState(ServerState):
         drift = None
         if detector is not None and model.drift is not None:
             drift = model.drift.detect(detector, table)
-            if drift["columns"]:
-                self._drifted(who, model, drift)
+            self._report(who, model, drift)
         if model.logging_prediction:
             self.predictions.append(
                 {
@@ -104,22 +107,32 @@ class MLState(ServerState):
             "drift": drift,
         }
 
-    def _drifted(self, who: Caller, model: ModelVersion, drift: dict[str, Any]) -> None:
+    def _report(self, who: Caller, model: ModelVersion, drift: dict[str, Any]) -> None:
+        """Keep a drift found; notify once per episode: a run of calls on the model version that drift
+        in the same columns (a call without drift ends it)."""
+        key = (model.model_name, model.model_version)
+        columns = tuple(drift["columns"])
+        previous = self._episodes.pop(key, ())
+        if not columns:
+            return
+        self._episodes[key] = columns
         details = {
             "model_name": model.model_name,
             "model_version": model.model_version,
             "detector": drift["detector"],
-            "columns": drift["columns"],
+            "columns": [name[:NOTIFY_NAME_LENGTH] for name in columns[:NOTIFY_COLUMNS]],
             "rows": drift["rows"][:NOTIFY_ROWS],
         }
         self.drifts.append({"time": now(), "user": who.user, **details})
-        if self.notifier is not None:
-            columns = ", ".join(drift["columns"])
+        if self.notifier is not None and columns != previous:
+            message = f"{drift['detector']} found drift in {len(drift['rows'])} rows, columns " + ", ".join(
+                columns
+            )
             self.notifier.send(
                 {
                     "kind": "drift",
                     "title": f"Drift in {model.model_name} v{model.model_version}",
-                    "message": f"{drift['detector']} found drift in {columns} ({len(drift['rows'])} rows)",
+                    "message": message[:NOTIFY_MESSAGE_LENGTH],
                     "details": details,
                 }
             )

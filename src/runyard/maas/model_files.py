@@ -19,14 +19,14 @@ from runyard.maas.predictors import OnnxPredictor, Predictor, SklearnPredictor, 
 _PICKLE_STARTS = (b"\x80", b"\x78", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x04\x22\x4d\x18", b"ZF")
 
 
-def is_pickle(data: bytes) -> bool:
+def _is_pickle(data: bytes) -> bool:
     """Whether ``data`` looks like a pickle or a (compressed) joblib file."""
     return data.startswith(_PICKLE_STARTS)
 
 
 def load_model(data: bytes) -> Predictor:
     """The model in ``data`` (pickle, joblib or ONNX); :class:`RequestRefused` when it is none."""
-    if is_pickle(data):
+    if _is_pickle(data):
         try:
             loaded = joblib.load(io.BytesIO(data))
         except Exception as error:  # whatever a broken or hostile pickle raises

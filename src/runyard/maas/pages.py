@@ -51,6 +51,11 @@ def timeline(entries: Iterable[dict[str, Any]], empty: str = "nothing traced") -
     return table(("time", "user", "token", "action", "model", "version", "outcome"), rows, empty)
 
 
+def users(counts: dict[str, int]) -> str:
+    """Each user of the instance and how many tokens it holds."""
+    return table(("user", "tokens"), sorted(counts.items()), "no token issued yet")
+
+
 def login(action: str, title: str, error: str | None) -> str:
     """The form asking for a token; it POSTs ``token`` to ``action``."""
     message = f'<p style="color:#b00">{escape(error)}</p>' if error else ""

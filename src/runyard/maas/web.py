@@ -14,6 +14,7 @@ from typing import Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -217,8 +218,14 @@ def install(app: FastAPI, state: ServerState) -> None:
         assert isinstance(error, HTTPException)
         return json_response({"error": str(error.detail)}, error.status_code)
 
+    async def invalid(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return json_response({"error": problems}, 400)
+
     app.add_exception_handler(RequestRefused, refused)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
 
     @app.get(f"{prefix}/api/health", tags=["service"], summary="Whether the server answers (no token needed)")
     async def health() -> Response:
