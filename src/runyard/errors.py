@@ -15,13 +15,15 @@
     ├── NotFoundError                  no such user, bucket, object, revision, credential, node
     ├── ForbiddenError                 the user may not do that (another user's object, not admin)
     ├── ConflictError                  the object exists already, or its state forbids the change
-    └── InvalidRequestError            a value given to an operation is wrong (name, kind, size)
+    ├── InvalidRequestError            a value given to an operation is wrong (name, kind, size)
+    └── RateLimitedError               too many requests of one source for now (retry after a delay)
 
 The REST API answers each with a deliberate status (``runyard.api.errors.STATUSES``): the client's
 mistakes are 4xx (``NotFoundError`` and ``UnknownJobError`` 404, ``ForbiddenError`` 403,
 ``ConflictError`` and ``InvalidTransitionError`` 409, ``WorkflowError``, ``ScriptError`` and
-``InvalidRequestError`` 400); the platform's own failures are 5xx (``StoreError``,
-``SchedulerError`` and ``NodeError`` 503, a service engine's ``ServiceError`` 502). Errors defined
+``InvalidRequestError`` 400, ``RateLimitedError`` 429 with ``Retry-After``); the platform's own
+failures are 5xx (``StoreError``, ``SchedulerError`` and ``NodeError`` 503, a service engine's
+``ServiceError`` 502). Errors defined
 beside their side (services, ports, the SDK) are in that table too; a test walks every subclass.
 
 User code never raises these: failures inside user scripts become a FAULTY task with the
@@ -125,3 +127,11 @@ class ConflictError(RunyardError):
 
 class InvalidRequestError(RunyardError):
     """A value given to an operation is wrong; the message says which and why."""
+
+
+class RateLimitedError(RunyardError):
+    """Too many requests of one source for now: ``retry_after`` seconds until one more is allowed."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -71,6 +71,7 @@ OPEN_TO_JOB_TOKENS = {
     "POST /api/v1/service-instances",
     "GET /api/v1/service-instances/{instance_id}",
     "GET /api/v1/service-instances/{instance_id}/endpoints",
+    "POST /api/v1/notifications",  # for the owner, from the job
 }
 #: Open to a job token on its own job, or on the service instance its job serves, only.
 OWN_THINGS_ONLY = {
@@ -83,6 +84,7 @@ OWN_THINGS_ONLY = {
     "POST /api/v1/service-instances/{instance_id}/ports",
     "POST /api/v1/service-instances/{instance_id}/node-tokens",
     "DELETE /api/v1/service-instances/{instance_id}/node-tokens/{token}",
+    "POST /api/v1/service-instances/{instance_id}/notification-token",
     "POST /api/v1/service-instances/{instance_id}/containers",
     "GET /api/v1/service-instances/{instance_id}/containers/{ref}",
     "GET /api/v1/service-instances/{instance_id}/containers/{ref}/logs",

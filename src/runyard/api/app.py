@@ -22,6 +22,7 @@ from runyard.api.routers import (
     events,
     jobs,
     nodes,
+    notifications,
     service_containers,
     service_instances,
     service_proxy,
@@ -34,6 +35,7 @@ from runyard.api.routers import (
 from runyard.api.security import SessionCache
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
 from runyard.auth.job_tokens import JobTokens
+from runyard.auth.notification_tokens import NotificationTokens
 from runyard.catalog import load_builtin_buckets
 from runyard.credentials import Vault
 from runyard.platform import Platform
@@ -86,6 +88,9 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         automation = ServiceAutomation(platform, port_range=config.service_port_range)
         app.state.platform, app.state.vault, app.state.events = platform, vault, hub
         app.state.job_tokens, app.state.services = tokens, automation
+        app.state.notification_tokens = NotificationTokens.from_file(
+            settings.data_dir / "notification-tokens.key"
+        )
         app.state.proxy_client = proxy.new_client()
         hashing = ThreadPoolExecutor(PASSWORD_HASHING_THREADS, thread_name_prefix="password-hashing")
         app.state.password_hashing = hashing
@@ -120,6 +125,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         tuning_journal,  # before jobs: POST /jobs/{id}/{action} would take its path
         jobs,
         events,
+        notifications,
         nodes,
         credentials,
         services,

@@ -26,6 +26,7 @@ from runyard.errors import (
     InvalidTransitionError,
     NodeError,
     NotFoundError,
+    RateLimitedError,
     RunyardError,
     SchedulerError,
     ScriptError,
@@ -75,6 +76,7 @@ STATUSES: list[tuple[type[RunyardError], int, str]] = [
     (WorkflowError, 400, "invalid_workflow"),
     (ScriptError, 400, "invalid_script"),
     (InvalidRequestError, 400, "invalid_request"),
+    (RateLimitedError, 429, "too_many_requests"),  # with Retry-After
     (StoreError, 503, "store_unavailable"),
     (SchedulerError, 503, "scheduler_unavailable"),  # stopped, or stopped by a failure of its store
     (NodeError, 503, "node_unavailable"),  # a node is down, busy or unreachable
@@ -125,7 +127,7 @@ def install(app: FastAPI) -> None:
         status, code = status_of(error)
         if status >= 500:
             log.error("%s %s: %s", request.method, request.url.path, error, exc_info=error)
-        return error_response(status, code, str(error), _details(error))
+        return error_response(status, code, str(error), _details(error), _headers(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -150,7 +152,13 @@ def _details(error: RunyardError) -> Any:
         ]
     if isinstance(error, ConflictError):
         return error.details
+    if isinstance(error, RateLimitedError):
+        return {"retry_after": error.retry_after}
     return None
+
+
+def _headers(error: RunyardError) -> dict[str, str] | None:
+    return {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimitedError) else None
 
 
 class CatchAll:

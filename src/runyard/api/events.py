@@ -1,6 +1,7 @@
-"""Fan-out of job and task events from the scheduler thread to streaming HTTP clients.
+"""Fan-out of job and task events from the scheduler thread, and of notifications, to streaming HTTP clients.
 
-The scheduler calls :meth:`EventHub.publish` after each stored change; each subscriber has its own
+The scheduler calls :meth:`EventHub.publish` after each stored change, the notifications route
+:meth:`EventHub.publish_notification` after storing one; each subscriber has its own
 bounded queue on the event loop. A subscriber that falls too far behind is dropped (its stream
 ends) rather than making the scheduler wait or the server grow without bound.
 """
@@ -11,7 +12,7 @@ import asyncio
 import itertools
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +55,23 @@ class EventHub:
             "node": event.node,
             "owner": event.owner,
         }
+        self._fan_out(document, lambda subscriber: subscriber.wants(event))
+
+    def publish_notification(self, owner: str, notification: dict[str, Any]) -> None:
+        """From any thread: to ``owner``'s streams of every job only (an admin's included, no one else's)."""
+        document = {
+            "id": next(self._numbers),
+            "kind": "notification",
+            "owner": owner,
+            "notification": notification,
+        }
+        self._fan_out(
+            document, lambda subscriber: subscriber.job_id is None and subscriber.user.name == owner
+        )
+
+    def _fan_out(self, document: dict[str, Any], wants: Callable[[_Subscriber], bool]) -> None:
         with self._lock:
-            subscribers = [s for s in self._subscribers if s.wants(event)]
+            subscribers = [s for s in self._subscribers if wants(s)]
         for subscriber in subscribers:
             subscriber.loop.call_soon_threadsafe(self._deliver, subscriber, document)
 
@@ -107,7 +123,8 @@ class Subscription:
 
 
 async def sse(subscription: Subscription, *, until_job_ends: bool = False) -> AsyncIterator[str]:
-    """Server-sent events: ``id``, ``event`` (job or task), ``data`` (JSON); a comment every 15 s."""
+    """Server-sent events: ``id``, ``event`` (job, task, notification), ``data`` (JSON); a keep-alive
+    comment every 15 s."""
     with subscription:
         yield ": subscribed\n\n"  # sent at once: the client knows it will miss nothing from here
         while True:

@@ -1,7 +1,9 @@
 """Who is calling: a session token as ``Authorization: Bearer T`` or in a ``sessionid`` header.
 
 Tasks call with a job token instead (:mod:`runyard.auth.job_tokens`): they act as the job's owner
-while the job is alive, only on the routes :mod:`runyard.api.task_scope` opens to them.
+while the job is alive, only on the routes :mod:`runyard.api.task_scope` opens to them. A service's
+process may hold a notification token (:mod:`runyard.auth.notification_tokens`), good for raising
+notifications only (:data:`CurrentNotifier`): any other route answers it 401, as an unknown token.
 
 Every route but health and login depends on :data:`CurrentUser`; admin-only routes on
 :data:`AdminUser`. Helpers here decide what a user may see: their own things, or all for admins.
@@ -10,7 +12,7 @@ Every route but health and login depends on :data:`CurrentUser`; admin-only rout
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Annotated
 
@@ -25,8 +27,10 @@ from runyard.api.errors import ApiError
 from runyard.api.task_scope import check_reach
 from runyard.auth import User, get_user, session_user
 from runyard.auth.job_tokens import JobTokens
+from runyard.auth.notification_tokens import NotificationTokens
 from runyard.model import JobStatus
-from runyard.store.schema import jobs
+from runyard.services.states import ENDED
+from runyard.store.schema import jobs, service_instances
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/sessions")
 _session_header = APIKeyHeader(
@@ -129,8 +133,49 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class Notifier:
+    """Who raises a notification: ``owner`` gets it, ``source`` says who raised it."""
+
+    owner: str
+    source: str
+    """``service-instance:ID`` (its notification token), ``job:ID`` (a job token) or ``user:NAME``."""
+    service_instance_id: int | None = None
+
+
+async def current_notifier(
+    request: Request,
+    engine: EngineDep,
+    _bearer_token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _session_token: Annotated[str | None, Depends(_session_header)],
+) -> Notifier:
+    """A notification token's live service instance, for its owner; else the user a token stands for,
+    notifying themself."""
+    token = token_of(request)
+    tokens: NotificationTokens = request.app.state.notification_tokens
+    named = tokens.verify(token) if token is not None else None
+    if named is None:
+        user = await user_of(request, engine, token)
+        source = f"user:{user.name}" if user.job is None else f"job:{user.job}"
+        return Notifier(user.name, source)
+    instance_id, owner = named
+    if not await run_in_threadpool(_instance_lives, engine, instance_id, owner):
+        message = f"service instance {instance_id} has ended or is gone: its notification token with it"
+        raise ApiError(401, "unauthorized", message)
+    return Notifier(owner, f"service-instance:{instance_id}", instance_id)
+
+
+def _instance_lives(engine: sa.Engine, instance_id: int, owner: str) -> bool:
+    """Whether the instance is still recorded, ``owner``'s, and neither FINISHED nor KILLED."""
+    c = service_instances.c
+    with engine.connect() as connection:
+        status = connection.execute(sa.select(c.status).where(c.id == instance_id, c.owner == owner)).scalar()
+    return status is not None and status not in ENDED
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
+CurrentNotifier = Annotated[Notifier, Depends(current_notifier)]
 
 
 def may_see(user: User, owner: str) -> bool:

@@ -5,7 +5,8 @@ task runs holds it: a hijacked dependency, a user's mistake. The token acts for 
 only on what tasks need: submitting and reading the owner's jobs (a task waits for the jobs it
 submits), controlling its own job and the jobs its tasks submitted (recorded as their parent, and
 theirs), reading the catalog and the services, starting services and updating the one service
-instance its job runs an action of. Never users, passwords, sessions, credentials, nodes, events of
+instance its job runs an action of (and getting that instance's notification token), raising
+notifications for the owner. Never users, passwords, sessions, credentials, nodes, events of
 everything or admin routes, even when the owner is an admin (a job token's principal is never an
 admin: :attr:`runyard.auth.User.is_admin`).
 
@@ -73,6 +74,7 @@ TASK_ROUTES: dict[str, Reach] = {
     "service_instances.reserve_port": Reach.SERVED_INSTANCE,
     "service_instances.add_node_token": Reach.SERVED_INSTANCE,
     "service_instances.remove_node_token": Reach.SERVED_INSTANCE,
+    "service_instances.create_notification_token": Reach.SERVED_INSTANCE,
     "service_containers.start_container": Reach.SERVED_INSTANCE,
     "service_containers.get_container": Reach.SERVED_INSTANCE,
     "service_containers.container_logs": Reach.SERVED_INSTANCE,
@@ -80,6 +82,7 @@ TASK_ROUTES: dict[str, Reach] = {
     "service_proxy.endpoint_root": Reach.OWNER,
     "service_proxy.proxy_http": Reach.OWNER,
     "service_proxy.proxy_websocket": Reach.OWNER,
+    "notifications.create_notification": Reach.OWNER,
 }
 
 

@@ -23,6 +23,7 @@ from runyard.cli import (
     analytics_commands,
     catalog_commands,
     jobs_commands,
+    notification_commands,
     psa_commands,
     service_commands,
     session_commands,
@@ -220,6 +221,7 @@ admin_commands.register(app)
 service_commands.register(app)
 psa_commands.register(app)
 analytics_commands.register(app)
+notification_commands.register(app)
 userspace_commands.register(app)
 
 

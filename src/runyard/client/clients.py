@@ -9,6 +9,7 @@ from runyard.client.credentials import CredentialsApi
 from runyard.client.events import EventsApi
 from runyard.client.jobs import JobsApi
 from runyard.client.nodes import NodesApi
+from runyard.client.notifications import NotificationsApi
 from runyard.client.services import ServicesApi
 from runyard.client.sessions import SessionsApi
 from runyard.client.transport import AsyncTransport, SyncTransport
@@ -30,6 +31,7 @@ class Client(
     ContainersApi,
     TuningApi,
     UserspaceApi,
+    NotificationsApi,
     SyncTransport,
 ):
     """A runyard server, from synchronous code.
@@ -53,6 +55,7 @@ class AsyncClient(
     ContainersApi,
     TuningApi,
     UserspaceApi,
+    NotificationsApi,
     AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams

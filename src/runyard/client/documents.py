@@ -94,17 +94,42 @@ class JobResult(TypedDict):
     result_map: dict[str, Any]
 
 
+class Notification(TypedDict):
+    id: int
+    owner: str
+    created_at: float
+    kind: str
+    """What happened: ``drift``..."""
+    title: str
+    message: str
+    details: dict[str, Any]
+    source: str
+    """Who raised it: ``service-instance:ID``, ``job:ID`` or ``user:NAME``."""
+    service_instance_id: int | None
+    read_at: float | None
+
+
+class NotificationList(TypedDict):
+    notifications: list[Notification]
+    """Newest first."""
+    unread: int
+    """How many of yours are unread in all."""
+
+
 class Event(TypedDict):
-    """A job or task status change."""
+    """A job or task status change, or a new notification of yours."""
 
     id: int
     kind: str
-    """``job`` or ``task``."""
-    job_id: int
-    task: str | None
-    status: str
+    """``job``, ``task`` or ``notification``."""
+    job_id: NotRequired[int]
+    """Of a job or task event."""
+    task: NotRequired[str | None]
+    status: NotRequired[str]
     node: NotRequired[str | None]
     owner: NotRequired[str]
+    notification: NotRequired[Notification]
+    """Of a notification event."""
 
 
 class Node(TypedDict):

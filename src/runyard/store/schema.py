@@ -243,3 +243,21 @@ tuning_journal = sa.Table(
     sa.Column("number", sa.Integer, primary_key=True),
     sa.Column("entry", sa.Text, nullable=False),  # one JSON document
 )
+
+# Notifications: platform events for a user (a model server's drift...), see runyard.store.notifications.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("source", sa.String(255), nullable=False),  # service-instance:ID, job:ID or user:NAME
+    sa.Column("service_instance_id", sa.Integer),
+    sa.Column("read_at", sa.Float),
+)
+sa.Index("ix_notifications_owner_id", notifications.c.owner, notifications.c.id)
+sa.Index("ix_notifications_source_created_at", notifications.c.source, notifications.c.created_at)

@@ -12,12 +12,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from runyard.api.deps import platform_of
+from runyard.api.errors import ApiError
 from runyard.api.routers.jobs import MAX_ID
 from runyard.api.routers.services import automation_of
 from runyard.api.security import CurrentUser
 from runyard.auth import User
+from runyard.auth.notification_tokens import NotificationTokens
+from runyard.errors import ConflictError
 from runyard.services.definitions import Service
 from runyard.services.instances import ServiceInstance
+from runyard.store.jobs import descends_from
 
 router = APIRouter(prefix="/service-instances", tags=["service instances"])
 
@@ -109,6 +114,11 @@ class TokenRequest(BaseModel):
     token: str = Field(min_length=1, max_length=255)
 
 
+class NotificationTokenOut(BaseModel):
+    token: str
+    """For ``POST /api/v1/notifications`` only, while the instance is neither FINISHED nor KILLED."""
+
+
 def instance_out(
     request: Request,
     user: User,
@@ -178,7 +188,7 @@ def start_service(body: StartRequest, request: Request, user: CurrentUser) -> In
         _strings(body.variables),
         workflow=body.workflow,
         bucket=body.bucket,
-        parent_job_id=body.parent_job_id,
+        parent_job_id=_parent_job(request, user, body.parent_job_id),
     )
     return instance_out(request, user, instance)
 
@@ -198,11 +208,23 @@ def run_action(
 ) -> InstanceOut:
     """Run an action (its workflow's catalog name) with the instance's variables and yours on top."""
     body = body or ActionRequest()
-    automation = automation_of(request)
-    instance = automation.run_action(
-        user, instance_id, action, _strings(body.variables), parent_job_id=body.parent_job_id
-    )
+    parent = _parent_job(request, user, body.parent_job_id)
+    variables = _strings(body.variables)
+    instance = automation_of(request).run_action(user, instance_id, action, variables, parent_job_id=parent)
     return instance_out(request, user, instance)
+
+
+def _parent_job(request: Request, user: User, asked: int | None) -> int | None:
+    """The job a submission is recorded under: with a job token, its job (or one it submitted, when
+    ``asked`` names one), never another, since it tells which instances the job may act on later."""
+    if user.job is None:
+        return asked
+    if asked is None:
+        return user.job
+    with platform_of(request).engine.connect() as connection:
+        if descends_from(connection, asked, user.job):
+            return asked
+    raise ApiError(403, "forbidden", f"parent_job_id {asked} is not job {user.job} nor a job it submitted")
 
 
 @router.post("/{instance_id}/kill", response_model=InstanceOut)
@@ -270,3 +292,16 @@ def remove_node_token(
 ) -> InstanceOut:
     instance = automation_of(request).remove_node_token(user, instance_id, node, token)
     return instance_out(request, user, instance)
+
+
+@router.post("/{instance_id}/notification-token", response_model=NotificationTokenOut)
+def create_notification_token(
+    instance_id: InstanceId, request: Request, user: CurrentUser
+) -> NotificationTokenOut:
+    """A token for the service's own process to notify the instance's owner (a model server's drift):
+    good for ``POST /notifications`` only, while the instance lives (409 once it is FINISHED or KILLED)."""
+    instance = automation_of(request).instance(user, instance_id)
+    if instance.ended:
+        raise ConflictError(f"service instance {instance_id} is {instance.status}: it notifies no more")
+    tokens: NotificationTokens = request.app.state.notification_tokens
+    return NotificationTokenOut(token=tokens.issue(instance.id, instance.owner))
