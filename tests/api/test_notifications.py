@@ -261,6 +261,22 @@ def test_the_token_dies_with_its_instance(server: LiveServer, users: list[Hostil
     assert answer.status_code == 401
 
 
+def test_the_token_dies_with_its_owners_account(server: LiveServer, users: list[HostileUser]) -> None:
+    """Bob starts Alice's public service (naming her bucket); once his account is removed, his instance's
+    token is refused."""
+    with Client(server.url, users[1].token) as bob:
+        started = bob.start_service("Notifying", bucket=f"notify-{users[0].name}")
+        instance = bob.wait_for_service_instance(started["id"], timeout=60)
+        assert instance["status"] == "RUNNING", instance
+        token = bob.create_notification_token(instance["id"])
+    with server.client(server.admin_token) as admin:
+        assert httpx.post(f"{server.api}/notifications", json=NOTE, headers=bearer(token)).status_code == 201
+        assert admin.delete(f"/users/{users[1].name}").status_code == 204
+        answer = httpx.post(f"{server.api}/notifications", json=NOTE, headers=bearer(token))
+        assert answer.status_code == 401, answer.text
+        admin.post(f"/service-instances/{instance['id']}/kill")
+
+
 def _walk(server: LiveServer, token: str) -> set[str]:
     """``METHOD path`` of the operations that did not answer ``token`` 401 (path parameters naming
     nothing: the token is refused before any route looks)."""

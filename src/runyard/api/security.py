@@ -30,7 +30,7 @@ from runyard.auth.job_tokens import JobTokens
 from runyard.auth.notification_tokens import NotificationTokens
 from runyard.model import JobStatus
 from runyard.services.states import ENDED
-from runyard.store.schema import jobs, service_instances
+from runyard.store.schema import jobs, service_instances, users
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/sessions")
 _session_header = APIKeyHeader(
@@ -166,10 +166,15 @@ async def current_notifier(
 
 
 def _instance_lives(engine: sa.Engine, instance_id: int, owner: str) -> bool:
-    """Whether the instance is still recorded, ``owner``'s, and neither FINISHED nor KILLED."""
+    """Whether the instance is still recorded, ``owner``'s (an account that still exists), and neither
+    FINISHED nor KILLED."""
     c = service_instances.c
     with engine.connect() as connection:
-        status = connection.execute(sa.select(c.status).where(c.id == instance_id, c.owner == owner)).scalar()
+        status = connection.execute(
+            sa.select(c.status)
+            .join(users, users.c.name == c.owner)
+            .where(c.id == instance_id, c.owner == owner)
+        ).scalar()
     return status is not None and status not in ENDED
 
 
