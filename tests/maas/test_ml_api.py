@@ -51,6 +51,11 @@ def test_calls_need_a_token(ml: Live) -> None:
     assert ml.client.get(f"{ml.url}api/list_models", headers=bearer(MASTER)).status_code == 401
     token = ml.token()
     assert ml.client.get(f"{ml.url}api/list_models", params={"api_token": token}).status_code == 200
+    # Through the platform's proxy, which keeps Authorization for itself.
+    assert ml.client.get(f"{ml.url}api/list_models", headers={"X-Api-Token": token}).status_code == 200
+    by_header = ml.client.post(f"{ml.url}api/get_token", headers={"X-Api-Token": MASTER})
+    assert by_header.status_code == 200 and by_header.json()["user"] == "user"
+    assert ml.client.post(f"{ml.url}api/get_token", params={"api_token": MASTER}).status_code == 401
 
 
 def test_a_pickled_model_predicts_as_itself(ml: Live, user: dict[str, str], iris: models.Iris) -> None:
@@ -230,7 +235,9 @@ def test_trace_and_stored_predictions(ml: Live, iris: models.Iris) -> None:
 
 
 def test_openapi_lists_the_operations(ml: Live) -> None:
-    paths = ml.client.get(f"{ml.url}api/openapi.json").json()["paths"]
+    described = ml.client.get(f"{ml.url}api/openapi.json").json()
+    assert set(described["components"]["securitySchemes"]) == {"bearer", "header", "query"}
+    paths = described["paths"]
     prefix = ml.url.removeprefix(ml.url.split("/api/")[0])
     names = {path.removeprefix(prefix) for path in paths}
     assert {

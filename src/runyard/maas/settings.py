@@ -37,7 +37,8 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if len(self.master_token) < MIN_MASTER_TOKEN:
             raise ValueError(f"{MASTER_TOKEN_VARIABLE} must hold at least {MIN_MASTER_TOKEN} characters")
-        if not _BASE_PATH.fullmatch(self.base_path if self.base_path.endswith("/") else self.base_path + "/"):
+        path = self.base_path if self.base_path.endswith("/") else self.base_path + "/"
+        if not _BASE_PATH.fullmatch(path) or {".", ".."} & set(path.split("/")):
             raise ValueError(
                 f"--base-path must be an absolute path of plain segments, not {self.base_path!r}"
             )
@@ -55,6 +56,11 @@ class MLSettings(ServerSettings):
     drift: bool = True
     drift_threshold: float = DRIFT_THRESHOLD
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.drift_threshold > 0:
+            raise ValueError("--drift-threshold must be positive")
+
 
 @dataclass(frozen=True, kw_only=True)
 class DLSettings(ServerSettings):
@@ -63,6 +69,11 @@ class DLSettings(ServerSettings):
 
     model_base_path: Path
     refresh: float = DL_REFRESH
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.refresh > 0:
+            raise ValueError("--refresh must be a positive number of seconds")
 
 
 def ml_settings(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> MLSettings:

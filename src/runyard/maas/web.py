@@ -15,6 +15,7 @@ from typing import Any
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
@@ -29,6 +30,13 @@ from runyard.maas.runtime import ServerState
 from runyard.maas.tokens import Caller
 
 COOKIE = "maas_token"
+TOKEN_HEADER = "x-api-token"
+#: How a token may come, for the OpenAPI description (Swagger UI's "Authorize" offers each).
+_SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer"},
+    "header": {"type": "apiKey", "in": "header", "name": "X-Api-Token"},
+    "query": {"type": "apiKey", "in": "query", "name": "api_token"},
+}
 #: The OpenAPI description of the fields naming a model version.
 MODEL_FIELDS = {"model_name": {"type": "string"}, "model_version": {"type": "integer"}}
 _FORM_FIELD_BYTES = 64 * 1024
@@ -39,13 +47,19 @@ def json_response(content: Any, status: int = 200) -> Response:
     return Response(json.dumps(content), status, media_type="application/json")
 
 
-def bearer(request: Request) -> str | None:
-    """The token of ``Authorization: Bearer …``, else of the ``api_token`` query parameter."""
+def header_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer …``, else of ``X-Api-Token`` (the platform's proxy keeps its
+    own credentials in ``Authorization`` and does not forward it)."""
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None
-    return request.query_params.get("api_token")
+    return request.headers.get(TOKEN_HEADER)
+
+
+def bearer(request: Request) -> str | None:
+    """The token of the headers (:func:`header_token`), else of the ``api_token`` query parameter."""
+    return header_token(request) or request.query_params.get("api_token")
 
 
 def caller(state: ServerState, request: Request, fields: dict[str, Any] | None = None) -> Caller:
@@ -173,6 +187,16 @@ def application(state: ServerState, title: str) -> FastAPI:
     )
     app.state.maas = state
     install(app, state)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema.setdefault("components", {})["securitySchemes"] = _SECURITY_SCHEMES
+            schema["security"] = [{name: []} for name in _SECURITY_SCHEMES]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
@@ -238,7 +262,7 @@ def install(app: FastAPI, state: ServerState) -> None:
         openapi_extra=form_body({"user": {"type": "string", "default": "user"}}),
     )
     async def get_token(request: Request) -> Response:
-        if not state.tokens.is_master(bearer(request)):
+        if not state.tokens.is_master(header_token(request)):
             raise Unauthorized("get_token needs Authorization: Bearer <the instance's master token>")
         given = await read_fields(request)
         user = checked_name(given.get("user") or "user", "user")
