@@ -60,15 +60,17 @@ def test_hostile_columns_are_escaped(ml: Live, user: dict[str, str]) -> None:
     assert ml.client.post(f"{ml.url}api/predict", headers=user, json=body).status_code == 200
     token = user["Authorization"].removeprefix("Bearer ")
     for page in ("", "predictions"):
-        text = ml.client.get(f"{ml.url}{page}", params={"token": token}).text
-        assert HOSTILE not in text
-        assert "&lt;script&gt;" in text
+        answer = ml.client.get(f"{ml.url}{page}", params={"token": token})
+        assert HOSTILE not in answer.text
+        assert "&lt;script&gt;" in answer.text
+        assert "script-src 'none'" in answer.headers["content-security-policy"]
     ml.client.cookies.clear()
 
 
 def test_swagger_ui_works_offline(ml: Live) -> None:
     page = ml.client.get(f"{ml.url}api/ui")
     assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["content-security-policy"]
     references = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert len(references) >= 3
     for reference in references:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from runyard.maas.settings import DLSettings, dl_settings
 from runyard.maas.tables import read_table
 from runyard.maas.tokens import Caller
 
+log = logging.getLogger(__name__)
 _APPEND = {"append": {"type": "boolean", "default": True, "description": "keep the other served versions"}}
 
 
@@ -52,7 +54,10 @@ class DLState(ServerState):
 
     def _refresh(self) -> None:
         while not self._stopped.wait(self.dl.refresh):
-            self.models.refresh()
+            try:
+                self.models.refresh()
+            except Exception:  # the thread keeps polling whatever one read of the file met
+                log.exception("the model configuration could not be re-read")
 
 
 def create_app(settings: DLSettings) -> FastAPI:
@@ -182,7 +187,7 @@ def create_app(settings: DLSettings) -> FastAPI:
         web.caller(state, request)
         return web.json_response(models.config())
 
-    app.get(f"{prefix}/", include_in_schema=False)(web.page(state, lambda r, who: _audit(state)))
+    app.get(f"{prefix}/", include_in_schema=False)(web.page(state, lambda: _audit(state)))
     return app
 
 

@@ -10,6 +10,7 @@ request in flight keeps a consistent view without a lock.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from runyard.maas.model_files import load_model
 from runyard.maas.predictors import Predictor
 from runyard.maas.runtime import now
 
+log = logging.getLogger(__name__)
 _MODEL, _BASELINE, _META = "model.bin", "baseline.csv", "meta.json"
 
 
@@ -75,7 +77,11 @@ class ModelRegistry:
         for meta in sorted(root.glob(f"*/*/{_META}")):
             saved = ModelVersion(**json.loads(meta.read_text()))
             if saved.deployed:
-                saved = self._loaded(saved)
+                try:
+                    saved = self._loaded(saved)
+                except RequestRefused as error:  # e.g. unpicklable with the libraries installed now
+                    log.error("%s version %d not served: %s", saved.model_name, saved.model_version, error)
+                    saved = replace(saved, deployed=False)
             self._versions[saved.model_name, saved.model_version] = saved
         self._refresh_latest()
 
@@ -187,7 +193,8 @@ class ModelRegistry:
         """Write ``version``'s ``meta.json`` and serve it as it now is (call with the lock held)."""
         folder = self._folder(version.model_name, version.model_version)
         write_atomically(folder / _META, json.dumps(version.meta(), indent=1).encode())
-        self._versions[version.model_name, version.model_version] = version
+        # Replaced, not changed: a listing in another thread iterates the map it started with.
+        self._versions = {**self._versions, (version.model_name, version.model_version): version}
         self._refresh_latest()
         return version
 

@@ -267,9 +267,9 @@ def create_app(settings: MLSettings) -> FastAPI:
             stored = [entry for entry in stored if entry["model_name"] == model_name]
         return web.json_response({"predictions": stored[: max(0, limit)]})
 
-    app.get(f"{prefix}/", include_in_schema=False)(web.page(state, lambda r, who: ml_pages.audit(state)))
+    app.get(f"{prefix}/", include_in_schema=False)(web.page(state, lambda: ml_pages.audit(state)))
     app.get(f"{prefix}/predictions", include_in_schema=False)(
-        web.page(state, lambda r, who: ml_pages.predictions(state))
+        web.page(state, lambda: ml_pages.predictions(state))
     )
     return app
 
