@@ -9,7 +9,7 @@ import pytest
 
 from maas import models
 from maas.live import MASTER, Live, bearer
-from runyard.maas import ml_server, tables, web
+from runyard.maas import inputs, ml_server, tables
 
 
 def deploy(ml: Live, headers: dict[str, str], name: str, data: bytes, **fields: Any) -> Any:
@@ -187,7 +187,7 @@ def test_bodies_beyond_their_bounds_answer_413(
     assert big.status_code == 413
     monkeypatch.setattr(ml_server, "MAX_FORM_BYTES", 2000)
     assert deploy(ml, user, "big", b"\x80" * 5000).status_code == 413
-    monkeypatch.setattr(web, "MAX_JSON_BYTES", 100)
+    monkeypatch.setattr(inputs, "MAX_JSON_BYTES", 100)
     rows = {"columns": iris.columns, "rows": iris.rows(10)}
     assert predict(ml, user, "big", rows).status_code == 413
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from runyard.maas import pages, runner, web
+from runyard.maas import inputs, pages, runner, web
 from runyard.maas.defaults import INLINE_ROWS, MAX_JSON_BYTES, MAX_MODEL_BYTES, MAX_ROWS
 from runyard.maas.dl_models import DLRepository
 from runyard.maas.errors import RequestRefused, TooLarge
@@ -77,26 +77,26 @@ def create_app(settings: DLSettings) -> FastAPI:
         ),
     )
     async def deploy(request: Request) -> Response:
-        async with web.upload(state, request, MAX_MODEL_BYTES + 1024 * 1024) as sent:
+        async with inputs.upload(state, request, MAX_MODEL_BYTES + 1024 * 1024) as sent:
             with state.operation(sent.who, "deploy", sent.fields.get("model_name")) as done:
                 name = checked_name(sent.fields.get("model_name"))
                 version = checked_version(sent.fields.get("model_version"))
-                append = web.flag(sent.fields.get("append"), "append", True)
-                data = await web.file_field(sent.form, "model_file", MAX_MODEL_BYTES, required=True)
+                append = inputs.flag(sent.fields.get("append"), "append", True)
+                data = await inputs.file_field(sent.form, "model_file", MAX_MODEL_BYTES, required=True)
                 assert data is not None
                 done.version = await run_in_threadpool(models.deploy, name, version, data, append)
         return web.json_response({"model_name": name, "model_version": done.version, "append": append})
 
     @app.get(f"{prefix}/api/list_deployed_models", tags=["models"], summary="The served models and versions")
     async def list_deployed_models(request: Request) -> Response:
-        web.caller(state, request)
+        inputs.caller(state, request)
         return web.json_response(models.config())
 
     @app.get(
         f"{prefix}/api/list_saved_models", tags=["models"], summary="The versions saved in MODEL_BASE_PATH"
     )
     async def list_saved_models(request: Request) -> Response:
-        web.caller(state, request)
+        inputs.caller(state, request)
         saved = models.saved()
         return web.json_response({"models": [{"model_name": n, "versions": v} for n, v in saved.items()]})
 
@@ -107,8 +107,8 @@ def create_app(settings: DLSettings) -> FastAPI:
         openapi_extra=web.form_body({"model_name": {"type": "string"}}),
     )
     async def clean_saved_models(request: Request) -> Response:
-        fields = await web.read_fields(request)
-        who = web.caller(state, request, fields)
+        fields = await inputs.read_fields(request)
+        who = inputs.caller(state, request, fields)
         with state.operation(who, "clean_saved_models", fields.get("model_name")) as done:
             name = None if not fields.get("model_name") else checked_name(fields.get("model_name"))
             removed = await run_in_threadpool(models.clean, name)
@@ -132,10 +132,10 @@ def create_app(settings: DLSettings) -> FastAPI:
         ),
     )
     async def predict(request: Request) -> Response:
-        body = await web.read_json(request)
+        body = await inputs.read_json(request)
         if not isinstance(body, dict):
             raise RequestRefused("the body must be a JSON object with model_name and instances")
-        who = web.caller(state, request, body)
+        who = inputs.caller(state, request, body)
         with state.operation(who, "predict", body.get("model_name")) as done:
             name = checked_name(body.get("model_name"))
             version, predictor = models.served(name, checked_version(body.get("model_version")))
@@ -149,7 +149,7 @@ def create_app(settings: DLSettings) -> FastAPI:
 
     async def redeploy(who: Caller, name: str, version: int, fields: dict[str, Any]) -> Any:
         await run_in_threadpool(
-            models.redeploy, name, version, web.flag(fields.get("append"), "append", True)
+            models.redeploy, name, version, inputs.flag(fields.get("append"), "append", True)
         )
         return models.config()
 
@@ -171,12 +171,12 @@ def create_app(settings: DLSettings) -> FastAPI:
     )
     async def upload_model_config(request: Request) -> Response:
         if request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form")):
-            async with web.upload(state, request, MAX_JSON_BYTES) as sent:
+            async with inputs.upload(state, request, MAX_JSON_BYTES) as sent:
                 who = sent.who
-                text = await web.file_field(sent.form, "model_config", MAX_JSON_BYTES, required=True)
+                text = await inputs.file_field(sent.form, "model_config", MAX_JSON_BYTES, required=True)
         else:
-            who = web.caller(state, request)
-            text = await web.read_body(request, MAX_JSON_BYTES)
+            who = inputs.caller(state, request)
+            text = await inputs.read_body(request, MAX_JSON_BYTES)
         with state.operation(who, "upload_model_config"):
             assert text is not None
             await run_in_threadpool(models.upload_config, text)
@@ -184,7 +184,7 @@ def create_app(settings: DLSettings) -> FastAPI:
 
     @app.get(f"{prefix}/api/download_model_config", tags=["models"], summary="The model configuration served")
     async def download_model_config(request: Request) -> Response:
-        web.caller(state, request)
+        inputs.caller(state, request)
         return web.json_response(models.config())
 
     app.get(f"{prefix}/", include_in_schema=False)(web.page(state, lambda: _audit(state)))

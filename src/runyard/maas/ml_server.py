@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from runyard.maas import ml_pages, runner, web
+from runyard.maas import inputs, ml_pages, runner, web
 from runyard.maas.defaults import (
     DRIFTS_KEPT,
     INLINE_ROWS,
@@ -161,21 +161,23 @@ def create_app(settings: MLSettings) -> FastAPI:
         ),
     )
     async def deploy(request: Request) -> Response:
-        async with web.upload(state, request, MAX_FORM_BYTES) as sent:
+        async with inputs.upload(state, request, MAX_FORM_BYTES) as sent:
             fields = sent.fields
             with state.operation(sent.who, "deploy") as done:
                 done.model = checked_name(fields.get("model_name"))
-                model_file = await web.file_field(sent.form, "model_file", MAX_MODEL_BYTES, required=True)
+                model_file = await inputs.file_field(sent.form, "model_file", MAX_MODEL_BYTES, required=True)
                 assert model_file is not None
                 deployment = Deployment(
                     model_name=done.model,
                     model_version=checked_version(fields.get("model_version")),
                     model_file=model_file,
-                    baseline_data=await web.file_field(
+                    baseline_data=await inputs.file_field(
                         sent.form, "baseline_data", MAX_CSV_BYTES, required=False
                     ),
                     drift_window_size=checked_count(fields.get("drift_window_size"), "drift_window_size"),
-                    logging_prediction=web.flag(fields.get("logging_prediction"), "logging_prediction", True),
+                    logging_prediction=inputs.flag(
+                        fields.get("logging_prediction"), "logging_prediction", True
+                    ),
                     user=sent.who.user,
                 )
                 added = await run_in_threadpool(models.deploy, deployment)
@@ -186,7 +188,7 @@ def create_app(settings: MLSettings) -> FastAPI:
         f"{prefix}/api/list_models", tags=["models"], summary="Every model, its versions, which are deployed"
     )
     async def list_models(request: Request) -> Response:
-        web.caller(state, request)
+        inputs.caller(state, request)
         return web.json_response({"models": models.listing()})
 
     @app.post(
@@ -206,10 +208,10 @@ def create_app(settings: MLSettings) -> FastAPI:
         ),
     )
     async def predict(request: Request) -> Response:
-        body = await web.read_json(request)
+        body = await inputs.read_json(request)
         if not isinstance(body, dict):
             raise RequestRefused("the body must be a JSON object with model_name and data")
-        who = web.caller(state, request, body)
+        who = inputs.caller(state, request, body)
         with state.operation(who, "predict", body.get("model_name")) as done:
             model = models.served(
                 checked_name(body.get("model_name")), checked_version(body.get("model_version"))
@@ -247,11 +249,11 @@ def create_app(settings: MLSettings) -> FastAPI:
         ),
     )
     async def update(request: Request) -> Response:
-        async with web.upload(state, request, MAX_CSV_BYTES + 1024 * 1024) as sent:
+        async with inputs.upload(state, request, MAX_CSV_BYTES + 1024 * 1024) as sent:
             fields = sent.fields
             with state.operation(sent.who, "update", fields.get("model_name")) as done:
                 name = checked_name(fields.get("model_name"))
-                baseline = await web.file_field(sent.form, "baseline_data", MAX_CSV_BYTES, required=True)
+                baseline = await inputs.file_field(sent.form, "baseline_data", MAX_CSV_BYTES, required=True)
                 assert baseline is not None
                 window = checked_count(fields.get("drift_window_size"), "drift_window_size")
                 version = checked_version(fields.get("model_version"))
@@ -261,7 +263,7 @@ def create_app(settings: MLSettings) -> FastAPI:
 
     @app.get(f"{prefix}/api/predictions", tags=["predictions"], summary="Stored predictions, newest first")
     async def predictions(request: Request, limit: int = 100, model_name: str | None = None) -> Response:
-        web.caller(state, request)
+        inputs.caller(state, request)
         stored = state.predictions.latest()
         if model_name is not None:
             stored = [entry for entry in stored if entry["model_name"] == model_name]
