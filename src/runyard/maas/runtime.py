@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from runyard.maas.defaults import TRACE_KEPT
+from runyard.maas.defaults import MAX_NAME_LENGTH, TRACE_KEPT
 from runyard.maas.errors import RequestRefused
 from runyard.maas.journal import Flusher, Journal
 from runyard.maas.settings import ServerSettings
@@ -53,9 +53,10 @@ class ServerState:
             )
 
     @contextmanager
-    def operation(self, caller: Caller, action: str, model: str | None = None) -> Iterator[Operation]:
-        """Trace the operation run in the ``with`` block: its outcome, or why it was refused."""
-        done = Operation(model)
+    def operation(self, caller: Caller, action: str, model: object = None) -> Iterator[Operation]:
+        """Trace the operation run in the ``with`` block: its outcome, or why it was refused. ``model`` is
+        the name as sent (kept when text, cut to the longest valid name) until the handler sets it."""
+        done = Operation(model[:MAX_NAME_LENGTH] if isinstance(model, str) else None)
         try:
             yield done
         except RequestRefused as error:
