@@ -30,6 +30,10 @@ class Baseline:
         stds = {name: float(values.std()) or 1.0 for name, values in columns.items()}
         return cls(columns, means, stds)
 
+    def z(self, column: str, values: np.ndarray) -> np.ndarray:
+        """``values`` as z-scores against the column."""
+        return (values - self.means[column]) / self.stds[column]
+
 
 def read_csv(data: bytes, window: int | None) -> pd.DataFrame:
     """The CSV ``data`` (header row first), or ``window`` of its rows sampled with a fixed seed."""
