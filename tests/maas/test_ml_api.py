@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from maas import models
-from maas.live import MASTER, Live, bearer
+from maas.live import MASTER, Live, bearer, live
 from runyard.maas import inputs, ml_server, tables
+from runyard.maas.ml_server import create_app
+from runyard.maas.settings import MLSettings
 
 
 def deploy(ml: Live, headers: dict[str, str], name: str, data: bytes, **fields: Any) -> Any:
@@ -251,3 +254,26 @@ def test_openapi_lists_the_operations(ml: Live) -> None:
         "api/trace",
         "api/predictions",
     } <= names
+
+
+def test_no_trace_and_a_model_that_no_longer_loads(tmp_path: Path, iris: models.Iris) -> None:
+    """``--no-trace`` keeps no trace; a saved model whose file broke is left undeployed at start-up."""
+    settings = MLSettings(state_dir=tmp_path, master_token=MASTER, trace=False)
+    with live(create_app(settings)) as server:
+        headers = bearer(server.token())
+        for name in ("kept", "broken"):
+            files = {"model_file": ("m", models.pickled(iris.array_model))}
+            server.client.post(
+                f"{server.url}api/deploy", headers=headers, files=files, data={"model_name": name}
+            )
+        assert server.client.get(f"{server.url}api/trace", headers=headers).json() == {
+            "enabled": False,
+            "trace": [],
+        }
+    (tmp_path / "models" / "broken" / "1" / "model.bin").write_bytes(b"\x80garbage")
+    with live(create_app(settings)) as server:
+        listed = server.client.get(f"{server.url}api/list_models", headers=headers).json()["models"]
+        assert {m["model_name"]: m["versions"][0]["deployed"] for m in listed} == {
+            "broken": False,
+            "kept": True,
+        }
