@@ -38,6 +38,9 @@ def test_login_sets_a_cookie_for_the_base_path(ml: Live) -> None:
     assert f'href="{BASE}predictions"' in page.text and f'href="{BASE}api/ui"' in page.text
     by_query = ml.client.get(f"{ml.url}predictions", params={"token": token})
     assert by_query.status_code == 200 and "Predictions Preview" in by_query.text
+    ml.client.cookies.clear()
+    proxied = ml.client.get(ml.url, params={"api_token": token})  # the platform's proxy keeps ?token=
+    assert proxied.status_code == 200 and "maas_token" in proxied.headers["set-cookie"]
     assert ml.client.post(f"{ml.url}login", data={"token": "bad"}).status_code == 401
     ml.client.cookies.clear()
 

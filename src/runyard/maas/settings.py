@@ -23,7 +23,7 @@ class ServerSettings:
     """What both servers share."""
 
     state_dir: Path
-    master_token: str
+    master_token: str = field(repr=False)
     host: str = "127.0.0.1"
     port: int = 0
     base_path: str = "/"

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from runyard.maas import pages
 from runyard.maas.errors import RequestRefused, Unauthorized
-from runyard.maas.inputs import FORM_FIELD_BYTES, caller, header_token, read_fields, read_form
+from runyard.maas.inputs import FORM_FIELD_BYTES, bearer, caller, header_token, read_fields, read_form
 from runyard.maas.names import checked_name, checked_version
 from runyard.maas.runtime import ServerState
 from runyard.maas.tokens import Caller
@@ -180,10 +180,12 @@ def install(app: FastAPI, state: ServerState) -> None:
 
 
 def page(state: ServerState, render: Callable[[], str]) -> Callable[[Request], Awaitable[Response]]:
-    """An HTML page for token holders: the token from the ``maas_token`` cookie or ``?token=``."""
+    """An HTML page for token holders: the token from ``?token=``, from where the API takes it
+    (:func:`~runyard.maas.inputs.bearer`; the platform's proxy keeps ``?token=`` for its own session, so
+    through it give ``?api_token=``) or from the ``maas_token`` cookie."""
 
     async def endpoint(request: Request) -> Response:
-        given = request.query_params.get("token")
+        given = request.query_params.get("token") or bearer(request)
         token = given or request.cookies.get(COOKIE)
         try:
             state.tokens.caller(token)
