@@ -109,17 +109,22 @@ def test_rollback_under_load_loses_no_request(
                 seen.append((answer.status_code, version, body.get("predictions") == expected.get(version)))
 
     sender = threading.Thread(target=load)
+
+    def answered_by(version: int, count: int = 5) -> None:
+        """Wait until the last ``count`` answers came from ``version``."""
+        deadline = time.monotonic() + 30
+        while [v for _, v, _ in seen[-count:]] != [version] * count:
+            assert time.monotonic() < deadline and sender.is_alive(), seen[-count:]
+            time.sleep(0.02)
+
     sender.start()
     try:
-        for step in (
-            lambda: deploy(dl, headers, "rollback", onnx_versions[1], append="false"),
-            lambda: dl.client.post(
-                f"{dl.url}api/redeploy", headers=headers, data={"model_name": "rollback", "model_version": 1}
-            ),
-        ):
-            time.sleep(0.3)
-            assert step().status_code == 200
-        time.sleep(0.3)
+        answered_by(1)
+        assert deploy(dl, headers, "rollback", onnx_versions[1], append="false").status_code == 200
+        answered_by(2)
+        form = {"model_name": "rollback", "model_version": 1}
+        assert dl.client.post(f"{dl.url}api/redeploy", headers=headers, data=form).status_code == 200
+        answered_by(1)
     finally:
         stop.set()
         sender.join()
