@@ -98,16 +98,20 @@ def test_tensorboard_example_writes_a_run_it_shows(client: Client) -> None:
     client.run_service_action(int(passed["INSTANCE_ID"]), "Finish_Tensorboard")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a job token may not run service actions yet (route service_instances.run_action is not open to "
-    "tasks in runyard.api.task_scope): the actions tasks fail with that reason",
-)
-def test_the_actions_task_runs_an_action_of_the_instance_it_names(client: Client) -> None:
+def test_an_actions_task_acts_only_on_instances_its_job_started(client: Client) -> None:
+    """A job's token (what its tasks hold) runs actions on the instances that job started, never on the
+    owner's others: a hijacked task of one job cannot stop the services of the owner's other work."""
     name = f"tensorboard-{client.whoami()['name']}"
     instance = start(client, "Tensorboard", {"INSTANCE_NAME": name})
     try:
-        _act(client, "Tensorboard_Service_Actions", INSTANCE_NAME=name)
-        assert client.get_service_instance(instance["id"])["status"] == "FINISHED"
+        task_name = "Tensorboard_Service_Actions"
+        workflow = (
+            f"name: Act\ntasks:\n  {task_name}:\n    from: {BUCKET}/{task_name}\n"
+            f"    variables:\n      INSTANCE_NAME: '{name}'\n"
+        )
+        job = client.wait_for_job(client.submit(workflow), timeout=120)
+        (task,) = job["tasks"]
+        assert "runs actions only on the service instances its job" in str(task["error"]), task
+        assert client.get_service_instance(instance["id"])["status"] == "RUNNING"
     finally:
         client.kill_service_instance(instance["id"])

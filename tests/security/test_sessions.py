@@ -73,8 +73,10 @@ OPEN_TO_JOB_TOKENS = {
     "GET /api/v1/service-instances/{instance_id}/endpoints",
     "POST /api/v1/notifications",  # for the owner, from the job
 }
-#: Open to a job token on its own job, or on the service instance its job serves, only.
+#: Open to a job token on its own job, on the service instance its job serves, or on the instances its job
+#: started (their actions), only.
 OWN_THINGS_ONLY = {
+    "POST /api/v1/service-instances/{instance_id}/actions/{action}",
     "POST /api/v1/jobs/{job_id}/{action}",
     "POST /api/v1/jobs/{job_id}/tasks/{task}/{action}",
     "PUT /api/v1/jobs/{job_id}/priority",

@@ -4,7 +4,8 @@ Every task gets a job token (``RUNYARD_TOKEN``, :mod:`runyard.auth.job_tokens`),
 task runs holds it: a hijacked dependency, a user's mistake. The token acts for the job's owner
 only on what tasks need: submitting and reading the owner's jobs (a task waits for the jobs it
 submits), controlling its own job and the jobs its tasks submitted (recorded as their parent, and
-theirs), reading the catalog and the services, starting services and updating the one service
+theirs), reading the catalog and the services, starting services and running actions on those it
+started (``MaaS_ML_Actions`` finishing the instance its job started), updating the one service
 instance its job runs an action of (and getting that instance's notification token), raising
 notifications for the owner. Never users, passwords, sessions, credentials, nodes, events of
 everything or admin routes, even when the owner is an admin (a job token's principal is never an
@@ -24,7 +25,8 @@ from starlette.requests import HTTPConnection
 
 from runyard.api.errors import ApiError
 from runyard.auth import User
-from runyard.services.instances import instance_of_job
+from runyard.errors import NotFoundError
+from runyard.services.instances import instance_of_job, load_instance
 from runyard.store.jobs import descends_from
 
 
@@ -34,6 +36,7 @@ class Reach(Enum):
     OWNER = "the owner's things, as the owner's session would (reads, submissions)"
     OWN_JOB = "only the job whose token it is, and the jobs its tasks submitted (and theirs)"
     SERVED_INSTANCE = "only the service instance whose action the job runs"
+    STARTED_INSTANCE = "only the service instances the job (or a job it submitted) started"
 
 
 #: Routes open to job tokens, by the endpoint's ``router module.function``.
@@ -70,6 +73,7 @@ TASK_ROUTES: dict[str, Reach] = {
     "service_instances.get_instance": Reach.OWNER,
     "service_instances.get_endpoints": Reach.OWNER,
     "service_instances.start_service": Reach.OWNER,
+    "service_instances.run_action": Reach.STARTED_INSTANCE,
     "service_instances.update_instance": Reach.SERVED_INSTANCE,
     "service_instances.reserve_port": Reach.SERVED_INSTANCE,
     "service_instances.add_node_token": Reach.SERVED_INSTANCE,
@@ -112,6 +116,11 @@ async def check_reach(connection: HTTPConnection, engine: sa.Engine, user: User)
         served = await run_in_threadpool(_served_instance, engine, user.job)
         if served is None or connection.path_params.get("instance_id") != str(served):
             raise ApiError(403, "forbidden", "a job token acts only on the service instance its job serves")
+    if reach is Reach.STARTED_INSTANCE:
+        target = _job_id(connection.path_params.get("instance_id", ""))
+        if target is None or not await run_in_threadpool(_started, engine, target, user.job):
+            reason = f"a job token runs actions only on the service instances its job ({user.job}) started"
+            raise ApiError(403, "forbidden", reason)
 
 
 def _job_id(text: str) -> int | None:
@@ -122,6 +131,18 @@ def _job_id(text: str) -> int | None:
 def _within(engine: sa.Engine, job_id: int, ancestor: int) -> bool:
     with engine.connect() as connection:
         return descends_from(connection, job_id, ancestor)
+
+
+def _started(engine: sa.Engine, instance_id: int, job_id: int) -> bool:
+    """Whether the activation of ``instance_id`` was recorded under ``job_id`` or a job it submitted (the
+    route starting it records the job of the token that asked)."""
+    with engine.connect() as connection:
+        try:
+            submissions = load_instance(connection, instance_id).job_submissions
+        except NotFoundError:
+            return False
+        parent = submissions[0].parent_job_id if submissions else None
+        return parent is not None and descends_from(connection, parent, job_id)
 
 
 def _served_instance(engine: sa.Engine, job_id: int) -> int | None:

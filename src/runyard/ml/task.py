@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,17 @@ class Task:
             raise self.fail(
                 "USE_NVIDIA_RAPIDS is true, but runyard runs scikit-learn on CPUs only: set it to false"
             )
+
+    @property
+    def job_id(self) -> int | None:
+        """The id of the task's job (``None`` outside a server: ``runyard run``)."""
+        return int(self.job) if self.job.isdigit() else None
+
+    def pass_on(self, **values: str) -> None:
+        """Set job variables for the tasks that follow (they inherit them)."""
+        if not isinstance(self.variables, MutableMapping):
+            raise TypeError("the task's variables binding is not writable")
+        self.variables.update(values)
 
     def passthrough(self) -> dict[str, Any]:
         """What a disabled task gives: its inputs, unchanged."""

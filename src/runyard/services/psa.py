@@ -48,7 +48,7 @@ class ServiceFailure(RuntimeError):
 def pre_start_service(variables: Variables) -> None:
     """With ``PROXYFIED=true``: ``PROXYFIED_URL`` (and ``WS_PROXYFIED_URL``, ``PROXYFIED_PATH``) where the
     platform serves the endpoint ``ENDPOINT_ID`` to users allowed to see the instance."""
-    if not _true(variables.get("PROXYFIED")):
+    if not is_true(variables.get("PROXYFIED")):
         return
     path = proxy_path(instance_id(variables), _required(variables, "ENDPOINT_ID"))
     url = server_url() + path
@@ -73,12 +73,12 @@ def post_start_service(variables: Variables, scheme: str = "http") -> None:
         return
     port = _read(f"{name}_port")
     host = str(variables.get("SERVICE_HOST") or "127.0.0.1")
-    proxyfied = _true(variables.get("PROXYFIED"))
+    proxyfied = is_true(variables.get("PROXYFIED"))
     endpoint = None
     if port:
-        if _true(variables.get("HTTPS_ENABLED")):
+        if is_true(variables.get("HTTPS_ENABLED")):
             scheme = "https"
-        elif _true(variables.get("HTTP_ENABLED")):
+        elif is_true(variables.get("HTTP_ENABLED")):
             scheme = "http"
         endpoint = {
             "id": str(variables.get("ENDPOINT_ID") or f"{name}-endpoint"),
@@ -151,7 +151,7 @@ def check_instance_status(variables: Variables) -> None:
             return
         states = {str(d["ref"]): _state(api, identifier, d) for d in _engine_deployments(instance)}
         launched = instance["channel"]
-        stopping = _true(launched.get("FINISH_LAUNCHED")) or _true(launched.get("PAUSE_LAUNCHED"))
+        stopping = is_true(launched.get("FINISH_LAUNCHED")) or is_true(launched.get("PAUSE_LAUNCHED"))
         if not stopping and (not states or any(s not in _ALIVE for s in states.values())):
             what = ", ".join(f"{ref}: {state}" for ref, state in states.items()) or "no deployment recorded"
             # Released first: an action asked once ERROR shows must not wait for a token already gone.
@@ -171,7 +171,7 @@ def check_instance_status(variables: Variables) -> None:
 def fetch_logs(variables: Variables) -> bool | str:
     """The loop's flow script: ``loop = psa.fetch_logs(variables)``; false once ``IS_FINISHED``."""
     variables["LAST_TIME_MARKER"] = datetime.now(UTC).isoformat(timespec="seconds")
-    if _true(variables.get("IS_FINISHED")):
+    if is_true(variables.get("IS_FINISHED")):
         return False
     return str(variables.get("HEALTH_CHECK_CRON") or DEFAULT_HEALTH_CHECK_CRON)
 
@@ -360,7 +360,7 @@ def _required(variables: Variables, name: str) -> Any:
     return value
 
 
-def _true(value: Any) -> bool:
+def is_true(value: Any) -> bool:
     return str(value).strip().lower() == "true"
 
 

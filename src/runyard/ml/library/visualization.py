@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import MutableMapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tensorboardX import SummaryWriter
 
-from runyard.client import ApiError
 from runyard.client.documents import ServiceInstance
 from runyard.ml import artifacts, services
 from runyard.ml.automl.tensorboard import log_folder
@@ -34,7 +32,7 @@ MAX_CLASSES = 20
 @library_task
 def visdom_service_start(task: Task) -> dict[str, Any]:
     instance = _bind_or_start(task, "Visdom", "visdom-server", {})
-    _pass_on(task, VISDOM_ENDPOINT=services.endpoint_url(instance))
+    task.pass_on(VISDOM_ENDPOINT=services.endpoint_url(instance))
     return task.passthrough()
 
 
@@ -44,39 +42,7 @@ def tensorboard_service_start(task: Task) -> dict[str, Any]:
     instance = _bind_or_start(task, "Tensorboard", "tensorboard-server", mount)
     with psa.client() as api:
         folder = log_folder(api, str(instance["label"]), "")
-    _pass_on(task, TENSORBOARD_ENDPOINT=services.endpoint_url(instance), TENSORBOARD_LOG_PATH=str(folder))
-    return task.passthrough()
-
-
-@library_task
-def service_actions(task: Task) -> dict[str, Any]:
-    """``ACTION`` on the instance ``INSTANCE_ID``, else the newest active ``SERVICE_ID`` instance named
-    ``INSTANCE_NAME``; waits for its end."""
-    action = task.required("ACTION")
-    with psa.client() as api:
-        known = task.text("INSTANCE_ID")
-        if known:
-            if not known.isdigit():
-                raise task.fail(f"INSTANCE_ID {known!r} is not a service instance id")
-            identifier = int(known)
-        else:
-            service, name = task.required("SERVICE_ID"), task.required("INSTANCE_NAME")
-            named = [
-                i["id"]
-                for i in api.list_service_instances("active")
-                if i["service_id"] == service and i["label"] == name
-            ]
-            if not named:
-                raise task.fail(f"no active {service} service instance is named {name!r}")
-            identifier = max(named)
-        try:
-            api.run_service_action(identifier, action, parent_job_id=_job_id(task))
-        except ApiError as error:
-            raise task.fail(f"{action} on service instance {identifier}: {error.message}") from None
-        instance = api.wait_for_service_instance(identifier, services.START_TIMEOUT)
-    if instance["status"] == "ERROR":
-        raise task.fail(f"{action}: service instance {identifier} is in ERROR: {instance['error']}")
-    print(f"{task.name}: {action} done, service instance {identifier} is {instance['status']}")
+    task.pass_on(TENSORBOARD_ENDPOINT=services.endpoint_url(instance), TENSORBOARD_LOG_PATH=str(folder))
     return task.passthrough()
 
 
@@ -210,18 +176,7 @@ def _bind_or_start(task: Task, service: str, default_name: str, extra: dict[str,
     }
     service = task.text("SERVICE_ID") or service
     with psa.client() as api:
-        instance = services.bind_or_start(api, service, values, parent_job_id=_job_id(task))
-    _pass_on(task, INSTANCE_ID=str(instance["id"]), INSTANCE_NAME=values["INSTANCE_NAME"])
+        instance = services.bind_or_start(api, service, values, parent_job_id=task.job_id)
+    task.pass_on(INSTANCE_ID=str(instance["id"]), INSTANCE_NAME=values["INSTANCE_NAME"])
     print(f"{task.name}: {service} instance {instance['id']} ({values['INSTANCE_NAME']}) runs")
     return instance
-
-
-def _job_id(task: Task) -> int | None:
-    return int(task.job) if task.job.isdigit() else None
-
-
-def _pass_on(task: Task, **values: str) -> None:
-    """Set job variables for the tasks that follow."""
-    if not isinstance(task.variables, MutableMapping):
-        raise TypeError("the task's variables binding is not writable")
-    task.variables.update(values)
