@@ -185,6 +185,13 @@ def test_a_bad_baseline_or_detector_is_refused(drift_ml: Live, deployed: dict[st
         data={"model_name": "sensors"},
     )
     assert bad.status_code == 400
+    long_name = drift_ml.client.post(
+        f"{drift_ml.url}api/update",
+        headers=deployed,
+        files={"baseline_data": ("b.csv", "x" * 300 + "\n1\n")},
+        data={"model_name": "sensors"},
+    )
+    assert long_name.status_code == 400 and "256" in long_name.json()["error"]
     body = {"model_name": "sensors", "detector": "DDM", "data": {"columns": ["a"], "rows": [[1]]}}
     unknown = drift_ml.client.post(f"{drift_ml.url}api/predict", headers=deployed, json=body)
     assert unknown.status_code == 400 and "unknown detector" in unknown.json()["error"]

@@ -164,6 +164,7 @@ def test_hostile_names_are_refused(ml: Live, user: dict[str, str], iris: models.
         ({"columns": ["a", "b", "c", "d"], "rows": []}, "no rows"),
         ("rows", "data must be"),
         ([{"a": 1}, {"b": 2}], "record 1"),
+        ({"columns": ["a" * 257, "b", "c", "d"], "rows": [[1, 2, 3, 4]]}, "256 characters"),
     ],
 )
 def test_malformed_rows_are_refused_with_the_reason(

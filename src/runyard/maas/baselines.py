@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from runyard.maas.defaults import MAX_COLUMNS, SEED
+from runyard.maas.defaults import MAX_COLUMN_NAME, MAX_COLUMNS, SEED
 from runyard.maas.errors import RequestRefused, TooLarge
 
 
@@ -45,6 +45,8 @@ def read_csv(data: bytes, window: int | None) -> pd.DataFrame:
         raise RequestRefused("baseline_data has no rows")
     if len(frame.columns) > MAX_COLUMNS:
         raise TooLarge(f"baseline_data has more than {MAX_COLUMNS} columns")
+    if any(len(str(name)) > MAX_COLUMN_NAME for name in frame.columns):
+        raise RequestRefused(f"baseline_data's column names have at most {MAX_COLUMN_NAME} characters")
     if window is not None and window < len(frame):
         frame = frame.sample(n=window, random_state=SEED).reset_index(drop=True)
     return frame

@@ -12,8 +12,9 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_FORM_BYTES = MAX_MODEL_BYTES + MAX_CSV_BYTES + 1024 * 1024
 #: Rows one predict call may score.
 MAX_ROWS = 100_000
-#: Columns one predict call (or a baseline) may have.
+#: Columns one predict call (or a baseline) may have, and the longest column name.
 MAX_COLUMNS = 10_000
+MAX_COLUMN_NAME = 256
 #: Longest model or user name; names use letters, digits, ``_``, ``-`` and ``.`` (not first).
 MAX_NAME_LENGTH = 64
 #: Highest model version number.
@@ -22,9 +23,10 @@ MAX_VERSION = 1_000_000_000
 MAX_TOKENS = 10_000
 #: Trace entries kept (in memory and in the state folder).
 TRACE_KEPT = 10_000
-#: Stored predictions kept (``LOGGING_PREDICTION``), each with at most ``PREDICTION_ROWS_KEPT`` rows.
+#: Stored predictions kept (``LOGGING_PREDICTION``), each with the values of its first rows and columns.
 PREDICTIONS_KEPT = 1_000
 PREDICTION_ROWS_KEPT = 100
+PREDICTION_COLUMNS_KEPT = 100
 #: Drift results kept for the audit page.
 DRIFTS_KEPT = 1_000
 #: Seconds between two flushes of the trace, stored predictions and drift results to disk.

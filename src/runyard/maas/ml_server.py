@@ -26,6 +26,7 @@ from runyard.maas.defaults import (
     NOTIFY_MESSAGE_LENGTH,
     NOTIFY_NAME_LENGTH,
     NOTIFY_ROWS,
+    PREDICTION_COLUMNS_KEPT,
     PREDICTION_ROWS_KEPT,
     PREDICTIONS_KEPT,
 )
@@ -87,6 +88,7 @@ class MLState(ServerState):
             drift = model.drift.detect(detector, table)
             self._report(who, model, drift)
         if model.logging_prediction:
+            rows = [list(row[:PREDICTION_COLUMNS_KEPT]) for row in table.rows[:PREDICTION_ROWS_KEPT]]
             self.predictions.append(
                 {
                     "time": now(),
@@ -94,8 +96,8 @@ class MLState(ServerState):
                     "model_name": model.model_name,
                     "model_version": model.model_version,
                     "row_count": len(table),
-                    "columns": list(table.columns),
-                    "rows": list(table.rows[:PREDICTION_ROWS_KEPT]),
+                    "columns": list(table.columns[:PREDICTION_COLUMNS_KEPT]),
+                    "rows": rows,
                     "predictions": predictions[:PREDICTION_ROWS_KEPT],
                     "drift_columns": None if drift is None else drift["columns"],
                 }

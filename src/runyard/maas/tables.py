@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from runyard.maas.defaults import MAX_COLUMNS, MAX_ROWS
+from runyard.maas.defaults import MAX_COLUMN_NAME, MAX_COLUMNS, MAX_ROWS
 from runyard.maas.errors import RequestRefused, TooLarge
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -43,10 +43,7 @@ def read_table(data: object) -> Table:
     rows = data.get("rows", data.get("data"))
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise RequestRefused("data.columns must be a list of column names")
-    if len(columns) > MAX_COLUMNS:
-        raise TooLarge(f"at most {MAX_COLUMNS} columns")
-    if len(set(columns)) != len(columns):
-        raise RequestRefused("data.columns names a column twice")
+    _check_columns(columns)
     if not isinstance(rows, list):
         raise RequestRefused("data.rows must be a list of rows")
     return _table(tuple(columns), rows)
@@ -56,8 +53,7 @@ def _from_records(records: list[Any]) -> Table:
     if not records or not isinstance(records[0], dict):
         raise RequestRefused("data as records must be a non-empty list of objects")
     columns = tuple(records[0])
-    if len(columns) > MAX_COLUMNS:
-        raise TooLarge(f"at most {MAX_COLUMNS} columns")
+    _check_columns(columns)
     if len(records) > MAX_ROWS:
         raise TooLarge(f"at most {MAX_ROWS} rows per call")
     rows = []
@@ -66,6 +62,15 @@ def _from_records(records: list[Any]) -> Table:
             raise RequestRefused(f"record {i} does not have the keys of record 0 ({list(columns)})")
         rows.append(list(record.values()))
     return _table(columns, rows)
+
+
+def _check_columns(columns: Sequence[str]) -> None:
+    if len(columns) > MAX_COLUMNS:
+        raise TooLarge(f"at most {MAX_COLUMNS} columns")
+    if any(len(name) > MAX_COLUMN_NAME for name in columns):
+        raise RequestRefused(f"column names have at most {MAX_COLUMN_NAME} characters")
+    if len(set(columns)) != len(columns):
+        raise RequestRefused("data.columns names a column twice")
 
 
 def _table(columns: tuple[str, ...], rows: list[Any]) -> Table:
