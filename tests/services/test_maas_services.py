@@ -297,9 +297,19 @@ def test_maas_ml_on_the_docker_engine(docker_server: LiveServer, iris: tuple[pd.
             timeout=60,
         )
         assert deployed.status_code == 200, deployed.text
-        rows = features.sample(20, random_state=5)
-        answer = _predict(instance, token, rows, model_name="iris", detector="ADWIN")
+        rows = features.sample(40, random_state=5)
+        answer = _predict(instance, token, rows, model_name="iris", detector="KS")
         assert answer.json()["predictions"] == model.predict(rows).tolist()
+        # The container reaches nothing of the host's loopback: its drift goes through the health check.
+        shifted = rows.assign(**{"sepal width (cm)": rows["sepal width (cm)"] + 5})
+        assert _predict(instance, token, shifted, model_name="iris", detector="KS").json()["drift"]["columns"]
+
+        def drifts() -> list[Any]:
+            return [n for n in client.list_notifications()["notifications"] if n["kind"] == "drift"]
+
+        (note,) = _wait_for(drifts, "notification relayed")
+        assert note["source"] == f"service-instance:{instance['id']}"
+        assert note["details"]["columns"] == ["sepal width (cm)"]
         finish(client, instance, "Finish_MaaS_ML")
 
 

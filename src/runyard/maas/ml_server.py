@@ -66,7 +66,10 @@ class MLState(ServerState):
         self.predictions = Journal(settings.state_dir / "predictions.jsonl", PREDICTIONS_KEPT)
         self.drifts = Journal(settings.state_dir / "drifts.jsonl", DRIFTS_KEPT)
         self.journals += [self.predictions, self.drifts]
-        self.notifier = Notifier(settings.notify_url, settings.notify_token) if settings.notify_url else None
+        wanted = settings.notify_url or settings.notify_file
+        self.notifier = (
+            Notifier(settings.notify_url, settings.notify_token, settings.notify_file) if wanted else None
+        )
         self._episodes: dict[tuple[str, int], tuple[str, ...]] = {}
 
     def start(self) -> None:

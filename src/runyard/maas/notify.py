@@ -1,4 +1,7 @@
-"""Drift notifications POSTed to the platform (``RUNYARD_NOTIFY_URL``) by a background thread.
+"""Drift notifications sent to the platform by a background thread: POSTed to ``RUNYARD_NOTIFY_URL``
+with the instance's notification token, or, for a server in a container (which reaches nothing of the
+host's loopback), appended as JSON lines to ``RUNYARD_NOTIFY_FILE``, which the service's health check
+posts for it (:func:`runyard.services.model_serving.relay_notifications`).
 
 A prediction only puts the notification in a bounded queue; when the queue is full the notification
 is dropped and logged, so a slow or absent platform never slows or fails a prediction.
@@ -6,9 +9,11 @@ is dropped and logged, so a slow or absent platform never slows or fails a predi
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,10 +25,11 @@ _STOP: dict[str, Any] = {}
 
 
 class Notifier:
-    """Sends each notification given to :meth:`send` to ``url`` with ``Bearer token``."""
+    """Sends each notification given to :meth:`send` to ``url`` with ``Bearer token``, or to ``file``."""
 
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str | None, token: str | None, file: Path | None = None) -> None:
         self._url = url
+        self._file = file
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=NOTIFY_QUEUE)
         self._thread = threading.Thread(target=self._run, name="maas-notifier", daemon=True)
@@ -47,6 +53,10 @@ class Notifier:
         with httpx.Client(timeout=NOTIFY_TIMEOUT, headers=self._headers) as client:
             while (notification := self._queue.get()) is not _STOP:
                 try:
-                    client.post(self._url, json=notification).raise_for_status()
-                except httpx.HTTPError as error:
-                    log.warning("notification not delivered to %s: %s", self._url, error)
+                    if self._file is not None:
+                        with self._file.open("a", encoding="utf-8") as lines:
+                            lines.write(json.dumps(notification) + "\n")
+                    elif self._url is not None:
+                        client.post(self._url, json=notification).raise_for_status()
+                except (httpx.HTTPError, OSError) as error:
+                    log.warning("notification not delivered to %s: %s", self._file or self._url, error)

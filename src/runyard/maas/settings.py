@@ -33,6 +33,8 @@ class ServerSettings:
     instance_name: str = "maas"
     notify_url: str | None = None
     notify_token: str | None = field(default=None, repr=False)
+    notify_file: Path | None = None
+    """Where notifications go when the platform is out of reach (a server in a container)."""
 
     def __post_init__(self) -> None:
         if len(self.master_token) < MIN_MASTER_TOKEN:
@@ -125,6 +127,7 @@ class _Common(TypedDict):
     master_token: str
     notify_url: str | None
     notify_token: str | None
+    notify_file: Path | None
 
 
 def _common(args: argparse.Namespace, environ: Mapping[str, str] | None) -> _Common:
@@ -140,4 +143,5 @@ def _common(args: argparse.Namespace, environ: Mapping[str, str] | None) -> _Com
         "master_token": env.get(MASTER_TOKEN_VARIABLE, ""),
         "notify_url": env.get("RUNYARD_NOTIFY_URL") or None,
         "notify_token": env.get("RUNYARD_NOTIFY_TOKEN") or None,
+        "notify_file": Path(env["RUNYARD_NOTIFY_FILE"]) if env.get("RUNYARD_NOTIFY_FILE") else None,
     }

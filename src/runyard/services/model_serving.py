@@ -26,6 +26,7 @@ from typing import Any, ParamSpec
 import httpx
 
 import runyard
+from runyard.client import ApiError, Client
 from runyard.client.documents import ServiceInstance
 from runyard.services import launch, notebooks, psa
 from runyard.services.notifications import notification_environment
@@ -76,7 +77,7 @@ def _start(variables: Variables, module: str, options: list[str], folders: Mappi
     for folder in (state, *folders.values()):
         folder.mkdir(parents=True, exist_ok=True)
     master = secrets.token_urlsafe(32)
-    environment = {MASTER_TOKEN: master, **notification_environment(variables)}
+    environment = {MASTER_TOKEN: master}
     common = [*options, "--base-path", base, "--instance-name", psa.instance_name(variables)]
     if psa.is_true(variables.get("TRACE_ENABLED", "true")):
         common.append("--trace")
@@ -91,6 +92,7 @@ def _start(variables: Variables, module: str, options: list[str], folders: Mappi
         argv = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--state-dir", str(state), *paths, *common]
         task_env = {key: value for key, value in os.environ.items() if key != "RUNYARD_TOKEN"}
+        environment |= notification_environment(variables)
         launch.start_process(variables, argv, env={**task_env, **environment})
     elif engine == "docker":
         code = _platform_code(home / "code")
@@ -100,6 +102,7 @@ def _start(variables: Variables, module: str, options: list[str], folders: Mappi
             inside = f"/mounted/{index}"
             volumes[str(folder)] = inside
             paths += [name, inside]
+        environment[NOTIFY_FILE] = str(_CONTAINER_STATE / NOTIFICATIONS_FILE)  # relayed by check_health
         argv = ["python", "-m", module, "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
         argv += ["--state-dir", str(_CONTAINER_STATE), *paths, *common]
         image = str(variables.get("DOCKER_IMAGE") or IMAGE)
@@ -112,6 +115,72 @@ def _start(variables: Variables, module: str, options: list[str], folders: Mappi
         raise psa.ServiceFailure(f"ENGINE {engine!r} is not supported: use process or docker")
     with psa.client() as api:
         api.update_service_instance(psa.instance_id(variables), variables={MASTER_TOKEN: master})
+
+
+# -- notifications of a server in a container --------------------------------------------------------
+
+NOTIFICATIONS_FILE = "notifications.jsonl"
+"""Where a model server in a container writes its notifications (in its state folder): a container
+reaches nothing of the host's loopback, so the health check posts them for it."""
+NOTIFY_FILE = "RUNYARD_NOTIFY_FILE"
+"""The server's environment variable naming that file."""
+RELAYED = "NOTIFICATIONS_RELAYED"
+"""The health loop's variable: how many bytes of the file were relayed."""
+#: At most this many notifications relayed per health check, each line at most this long.
+MAX_RELAYED = 100
+MAX_LINE = 32 * 1024
+
+
+def check_health(variables: Variables) -> None:
+    """The health check of a model server's start workflow (:func:`psa.check_instance_status`), then the
+    notifications a server in a container wrote, posted with the instance's notification token (as a
+    server on the node posts its own)."""
+    try:
+        psa.check_instance_status(variables)
+    finally:
+        relay_notifications(variables)
+
+
+def relay_notifications(variables: Variables) -> None:
+    """Post the whole lines of the state folder's notifications file not relayed yet."""
+    path = launch.service_dir(variables) / "state" / NOTIFICATIONS_FILE
+    offset = int(str(variables.get(RELAYED) or "0"))
+    lines: list[bytes] = []
+    try:
+        with path.open("rb") as file:
+            file.seek(offset)
+            while len(lines) < MAX_RELAYED:
+                line = file.readline(MAX_LINE + 1)
+                if not line.endswith(b"\n"):
+                    if len(line) > MAX_LINE:  # too long to be one of ours: skipped
+                        file.readline()
+                        offset = file.tell()
+                    break  # else a line being written: the next check takes it
+                lines.append(line)
+                offset += len(line)
+    except FileNotFoundError:
+        return
+    if lines:
+        _post_notifications(variables, lines)
+    variables[RELAYED] = str(offset)
+
+
+def _post_notifications(variables: Variables, lines: list[bytes]) -> None:
+    with psa.client() as api:
+        try:
+            token = api.create_notification_token(psa.instance_id(variables))
+        except ApiError as error:  # the instance ended: nobody to notify
+            print(f"{len(lines)} notification(s) not relayed: {error.message}")
+            return
+    with Client(psa.server_url(), token) as notifier:
+        for line in lines:
+            try:
+                sent = json.loads(line)
+                notifier.create_notification(
+                    str(sent["kind"]), str(sent["title"]), str(sent.get("message") or ""), sent.get("details")
+                )
+            except (ValueError, KeyError, TypeError, ApiError) as error:
+                print(f"a notification of the model server was not relayed: {error}")
 
 
 def _platform_code(folder: Path) -> Path:
