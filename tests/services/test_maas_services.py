@@ -196,6 +196,19 @@ def test_maas_ml_through_the_proxy(
     finish(client, instance, "Finish_MaaS_ML")
 
 
+def test_maas_ml_over_https(client: Client) -> None:
+    """HTTPS_ENABLED: the endpoint is https (a certificate made at the start), tokens work over it."""
+    instance = start(client, "MaaS_ML", {"HTTPS_ENABLED": "true"})
+    api = _api(instance)
+    assert api.startswith("https://127.0.0.1:")
+    master = {"Authorization": f"Bearer {instance['variables'][MASTER_TOKEN]}"}
+    with httpx.Client(verify=False) as https:  # self-signed: the test checks the scheme, not the issuer
+        assert https.post(f"{api}/get_token", headers=master).status_code == 200
+    with pytest.raises(httpx.TransportError):
+        httpx.get(api.replace("https://", "http://") + "/health")
+    finish(client, instance, "Finish_MaaS_ML")
+
+
 def test_maas_dl_rollback_loses_no_request(
     client: Client, files: Path, iris: tuple[pd.DataFrame, Any]
 ) -> None:
