@@ -112,7 +112,15 @@ def test_ctrl_c_stops_run_with_a_hint_and_resume_finishes_the_job(tmp_path: Path
     workflow.write_text(dump_xml(CHAIN))
     data_dir = tmp_path / "data"
     database_url = f"sqlite:///{data_dir / 'runyard.db'}"
-    runner = runyard_process("run", str(workflow), "--data-dir", str(data_dir))
+    # As from a terminal: a test run started in the background (`cmd &` in a script) ignores SIGINT, and
+    # Python leaves an inherited SIG_IGN alone, so the child would never see the Ctrl-C.
+    runner = runyard_process(
+        "run",
+        str(workflow),
+        "--data-dir",
+        str(data_dir),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 30
     while task_status(database_url, "Slow") != "RUNNING":
         assert time.monotonic() < deadline and runner.poll() is None, "Slow never started"
