@@ -56,6 +56,8 @@ def test_a_tuner_finds_a_loss_close_to_the_optimum(tuning: Tuning, algorithm: st
     assert result["TRIALS"] == 24 and result["FAILED_TRIALS"] == 0
     samples = samples_of(client, tuner)
     assert len(samples) == 24 and all(s["status"] == "FINISHED" for s in samples)
+    logged = _output(client, tuner)  # the trials' lines, written in batches: all of them in the end
+    assert all(f"trial {n} (job {s['id']}): LOSS " in logged for n, s in enumerate(samples)), logged
     best = json.loads(result["BEST_PARAMETERS"])
     assert set(best) == {"x", "y"}
     assert result["BEST_LOSS"] == pytest.approx((best["x"] - 1) ** 2 + (best["y"] + 1) ** 2)

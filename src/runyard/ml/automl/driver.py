@@ -155,6 +155,7 @@ class _Search:
             self.study.set_user_attr("run", uuid.uuid4().hex[:12])
             self._journal.flush()  # before any sample: a restart's keys and draws derive from them
         self._flushed = time.monotonic()
+        self._progress: list[str] = []  # the trials' log lines, written with each flush
         self._run = str(self.study.user_attrs["run"])
         self._logs: list[TrialLog | TrialPlot] = []
         if settings.tensorboard:
@@ -177,6 +178,7 @@ class _Search:
             # keys (stored with each job); it only reads their losses again.
             if time.monotonic() - self._flushed >= FLUSH_EVERY:
                 self._journal.flush_later()
+                self._write_progress()
                 self._flushed = time.monotonic()
             jobs = {number: self._submit(number) for number in running}
             losses = {number: self._loss(number, job) for number, job in jobs.items()}
@@ -187,6 +189,7 @@ class _Search:
             running = []
 
     def close(self) -> None:
+        self._write_progress()
         try:
             self._journal.flush()
         finally:
@@ -251,10 +254,19 @@ class _Search:
             study_id = self._storage.get_study_id_from_name(STUDY)
             trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, number)
             self._storage.set_trial_user_attr(trial_id, "error", error)
-            print(f"trial {number} (job {job_id}) failed: {error}")
+            self._progress.append(f"trial {number} (job {job_id}) failed: {error}")
         else:
-            print(f"trial {number} (job {job_id}): LOSS {list(losses) if len(losses) > 1 else losses[0]}")
+            loss = list(losses) if len(losses) > 1 else losses[0]
+            self._progress.append(f"trial {number} (job {job_id}): LOSS {loss}")
         return losses
+
+    def _write_progress(self) -> None:
+        """The trials' lines in one write, at most every FLUSH_EVERY seconds: each write of a task's output
+        travels through its node to the server's log, a cost a sequential search of fast samples would pay
+        per trial."""
+        if self._progress:
+            print("\n".join(self._progress), flush=True)
+            self._progress.clear()
 
 
 def _losses(job: Job, objectives: int) -> tuple[Losses, None] | tuple[None, str]:
