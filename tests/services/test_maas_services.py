@@ -143,6 +143,19 @@ def test_maas_ml_life_on_the_process_engine(
     assert task["status"] in ("FAULTY", "FAILED") and "deploy answered 400" in str(task["error"]), task
     assert httpx.get(f"{api}/list_models", headers={"Authorization": f"Bearer {token}"}).json() == before
 
+    # Update_MaaS_ML: with the shifted data as its baseline, the shifted rows drift no more.
+    new_baseline = features.assign(**{"petal length (cm)": features["petal length (cm)"] + 6.0})
+    update = {
+        "MODEL_NAME": "iris",
+        "BASELINE_DATA_URL": _readable(files, "new.csv", new_baseline.to_csv(index=False).encode()),
+    }
+    client.run_service_action(instance["id"], "Update_MaaS_ML", update)
+    updated = client.wait_for_service_instance(instance["id"], timeout=TIMEOUT)
+    assert updated["status"] == "AI_MODEL_DEPLOYED", client.get_job_output(_last_job(updated))
+    assert (
+        _predict(instance, token, shifted, model_name="iris", detector="KS").json()["drift"]["columns"] == []
+    )
+
     # Pause and resume keep the models: the status goes back to AI_MODEL_DEPLOYED.
     act(client, after_junk, "Pause_MaaS_ML", "PAUSED")
     resumed = act(client, after_junk, "Resume_MaaS_ML", "AI_MODEL_DEPLOYED")
