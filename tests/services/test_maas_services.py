@@ -211,7 +211,16 @@ def test_maas_ml_through_the_proxy(
 
 def test_maas_ml_over_https(client: Client) -> None:
     """HTTPS_ENABLED: the endpoint is https (a certificate made at the start), tokens work over it."""
-    instance = start(client, "MaaS_ML", {"HTTPS_ENABLED": "true"})
+    _check_https(client, "process")
+
+
+def test_maas_ml_over_https_on_the_docker_engine(docker_server: LiveServer) -> None:
+    with Client(docker_server.url, docker_server.new_user()[1]) as client:
+        _check_https(client, "docker")
+
+
+def _check_https(client: Client, engine: str) -> None:
+    instance = start(client, "MaaS_ML", {"HTTPS_ENABLED": "true", "ENGINE": engine})
     api = _api(instance)
     assert api.startswith("https://127.0.0.1:")
     master = {"Authorization": f"Bearer {instance['variables'][MASTER_TOKEN]}"}

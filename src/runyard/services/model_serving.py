@@ -43,10 +43,18 @@ _CONTAINER_STATE = PurePosixPath("/state")
 _CONTAINER_CODE = PurePosixPath("/opt/runyard")
 #: Seconds a call to a model server may take (a deploy loads the model).
 TIMEOUT = 120.0
-
-
 ML_SERVER = "runyard.maas.ml_server"
 DL_SERVER = "runyard.maas.dl_server"
+NOTIFICATIONS_FILE = "notifications.jsonl"
+"""Where a model server in a container writes its notifications (in its state folder): a container
+reaches nothing of the host's loopback, so the health check posts them for it."""
+NOTIFY_FILE = "RUNYARD_NOTIFY_FILE"
+"""The server's environment variable naming that file."""
+RELAYED = "NOTIFICATIONS_RELAYED"
+"""The health loop's variable: how many bytes of the file were relayed."""
+#: At most this many notifications relayed per health check, each line at most this long.
+MAX_RELAYED = 100
+MAX_LINE = 32 * 1024
 
 
 def start_maas_ml(variables: Variables) -> None:
@@ -79,11 +87,9 @@ def _start(variables: Variables, module: str, options: list[str], folders: Mappi
     master = secrets.token_urlsafe(32)
     environment = {MASTER_TOKEN: master}
     common = [*options, "--base-path", base, "--instance-name", psa.instance_name(variables)]
-    if psa.is_true(variables.get("TRACE_ENABLED", "true")):
-        common.append("--trace")
-    else:
-        common.append("--no-trace")
-    if psa.is_true(variables.get("HTTPS_ENABLED")):
+    common.append("--trace" if psa.is_true(variables.get("TRACE_ENABLED", "true")) else "--no-trace")
+    https = psa.is_true(variables.get("HTTPS_ENABLED"))
+    if https:
         common.append("--https")
     engine = str(variables.get("ENGINE") or "process").lower()
     port = launch.service_port(variables)
@@ -109,8 +115,9 @@ def _start(variables: Variables, module: str, options: list[str], folders: Mappi
         launch.start_container(
             variables, image, CONTAINER_PORT, command=argv, volumes=volumes, environment=environment
         )
-        scheme = "https" if "--https" in common else "http"
-        notebooks.wait_until_answering(f"{scheme}://127.0.0.1:{port}{base.rstrip('/')}/api/health")
+        scheme = "https" if https else "http"  # its certificate is self-signed: any answer will do
+        health = f"{scheme}://127.0.0.1:{port}{base.rstrip('/')}/api/health"
+        notebooks.wait_until_answering(health, verify=not https)
     else:
         raise psa.ServiceFailure(f"ENGINE {engine!r} is not supported: use process or docker")
     with psa.client() as api:
@@ -118,17 +125,6 @@ def _start(variables: Variables, module: str, options: list[str], folders: Mappi
 
 
 # -- notifications of a server in a container --------------------------------------------------------
-
-NOTIFICATIONS_FILE = "notifications.jsonl"
-"""Where a model server in a container writes its notifications (in its state folder): a container
-reaches nothing of the host's loopback, so the health check posts them for it."""
-NOTIFY_FILE = "RUNYARD_NOTIFY_FILE"
-"""The server's environment variable naming that file."""
-RELAYED = "NOTIFICATIONS_RELAYED"
-"""The health loop's variable: how many bytes of the file were relayed."""
-#: At most this many notifications relayed per health check, each line at most this long.
-MAX_RELAYED = 100
-MAX_LINE = 32 * 1024
 
 
 def check_health(variables: Variables) -> None:

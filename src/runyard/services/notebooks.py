@@ -149,11 +149,12 @@ def _start(variables: Variables, app: _App, data: Path, command: Command, jupyte
         raise psa.ServiceFailure(f"ENGINE {engine!r} is not supported: use process or docker")
 
 
-def wait_until_answering(url: str, timeout: float = READY_TIMEOUT) -> None:
+def wait_until_answering(url: str, timeout: float = READY_TIMEOUT, *, verify: bool = True) -> None:
     """Wait until ``url`` gets an HTTP answer, whatever its status: a container's published port accepts
-    connections (Docker's proxy does) before the server in the container listens."""
+    connections (Docker's proxy does) before the server in the container listens. ``verify=False``: an
+    HTTPS server whose certificate cannot be checked (self-signed) answers too."""
     deadline = time.monotonic() + timeout
-    with httpx.Client(trust_env=False, timeout=5) as client:
+    with httpx.Client(trust_env=False, timeout=5, verify=verify) as client:
         while True:
             try:
                 client.get(url)
