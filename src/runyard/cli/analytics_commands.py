@@ -12,6 +12,7 @@ from rich.table import Table
 
 from runyard.cli.remote import Json, Token, Url, connected, fail, local_time, out, print_json
 from runyard.client.analytics import AnalyticsSearch
+from runyard.client.documents import AnalyticsMetrics, ExecutionPage
 
 Many = list[str] | None
 _TIMES = {"submitted_at", "started_at", "finished_at"}
@@ -85,7 +86,7 @@ def analytics(
     out.print(_table(page, _chosen(page["columns"], columns)))
 
 
-def _panels(metrics: dict[str, Any]) -> None:
+def _panels(metrics: AnalyticsMetrics) -> None:
     ratio = metrics["success_ratio"]
     mean = metrics["mean_duration"]
     issues = metrics["issues"]
@@ -112,7 +113,7 @@ def _chosen(available: list[str], asked: str | None) -> list[str]:
     return chosen
 
 
-def _table(page: dict[str, Any], columns: list[str]) -> Table:
+def _table(page: ExecutionPage, columns: list[str]) -> Table:
     table = Table(title=f"{page['total']} job{'' if page['total'] == 1 else 's'}")
     for name in columns:
         table.add_column(escape(name))

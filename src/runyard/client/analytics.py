@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, TypedDict, Unpack
 
+from runyard.client.documents import Dashboard, ExecutionPage
 from runyard.client.transport import Call, json_body, operation, text_body
 
 Texts = str | Sequence[str]
@@ -47,7 +48,7 @@ def _params(search: AnalyticsSearch, **more: Any) -> list[tuple[str, Any]]:
 
 class AnalyticsApi:
     @operation
-    def analytics(self, *, sample: int = 1000, **search: Unpack[AnalyticsSearch]) -> Call[dict[str, Any]]:
+    def analytics(self, *, sample: int = 1000, **search: Unpack[AnalyticsSearch]) -> Call[Dashboard]:
         """The dashboard: ``search`` (as understood), ``metrics`` (panels), ``charts`` (series over the
         newest ``sample`` jobs) and ``columns`` (of the execution table)."""
         return Call("GET", "/analytics", json_body, params=_params(search, sample=sample))
@@ -61,7 +62,7 @@ class AnalyticsApi:
         limit: int = 50,
         offset: int = 0,
         **search: Unpack[AnalyticsSearch],
-    ) -> Call[dict[str, Any]]:
+    ) -> Call[ExecutionPage]:
         """A page of the execution table: ``columns``, ``rows`` (one per job), ``total``.
 
         ``sort``: a column, ``-`` first for descending (``-variables.LOSS``); ``sort_as`` compares the

@@ -1,6 +1,7 @@
 """The JSON documents the API answers, as typed dictionaries (what ``--json`` prints, unchanged).
 
-Times are epoch seconds. The server's OpenAPI schema (``/api/v1/docs``) describes each field.
+Times are epoch seconds. The server's OpenAPI schema (``/api/v1/docs``) describes each field;
+``tests/client/test_documents.py`` pins every document here to the schema of the routes answering it.
 """
 
 from __future__ import annotations
@@ -92,6 +93,91 @@ class JobResult(TypedDict):
     errors: dict[str, str]
     """Task name → why it failed."""
     result_map: dict[str, Any]
+
+
+class TuningJournalPage(TypedDict):
+    entries: list[dict[str, Any]]
+    """Optuna journal entries, as the job's tuner wrote them."""
+    length: int
+    """The journal's length when read: more entries follow unless ``start + len(entries) == length``."""
+
+
+class AnalyticsQuery(TypedDict):
+    """The search as the server understood it (times resolved to epoch seconds)."""
+
+    workflows: list[str]
+    projects: list[str]
+    statuses: list[str]
+    users: list[str]
+    """Empty: everyone's jobs."""
+    submitted_after: float | None
+    submitted_before: float | None
+    issue: str | None
+    where: list[str]
+
+
+class AnalyticsIssues(TypedDict):
+    finished_with_issues: int
+    interrupted: int
+    interrupted_by_status: dict[str, int]
+
+
+class AnalyticsMetrics(TypedDict):
+    total: int
+    successful: int
+    """FINISHED without a failed task."""
+    success_ratio: float | None
+    in_progress: int
+    by_status: dict[str, int]
+    issues: AnalyticsIssues
+    mean_duration: float | None
+    """Seconds from start to end, over the jobs that have both."""
+
+
+class AnalyticsCharts(TypedDict):
+    """Series aligned on ``job_ids`` (oldest first), ``None`` where a job has no value."""
+
+    job_ids: list[int]
+    duration: list[float | None]
+    variables: dict[str, list[float | None]]
+    results: dict[str, list[float | None]]
+    result_map: dict[str, list[float | None]]
+
+
+class Dashboard(TypedDict):
+    """Job Analytics: the panels and charts of a search."""
+
+    search: AnalyticsQuery
+    metrics: AnalyticsMetrics
+    charts: AnalyticsCharts
+    columns: list[str]
+    """The execution table's columns."""
+
+
+class ExecutionPage(TypedDict):
+    """A page of Job Analytics' execution table."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    """One per job: column → value."""
+    total: int
+    limit: int
+    offset: int
+
+
+class UserspaceEntry(TypedDict):
+    name: str
+    kind: str
+    """``file``, ``folder`` or ``other`` (a link, a FIFO: listed, never followed)."""
+    size: int
+    modified: float
+
+
+class UserspaceListing(TypedDict):
+    path: str
+    entries: list[UserspaceEntry]
+    truncated: bool
+    """More entries than the server lists: the first ones by name are listed."""
 
 
 class Notification(TypedDict):
@@ -245,6 +331,12 @@ class ServiceJobSubmission(TypedDict):
     submission_time: float
 
 
+class ServiceNodeToken(TypedDict):
+    node: str
+    token: str
+    """Held by ``node`` for the instance (``NODE_ACCESS_TOKEN``)."""
+
+
 class ServiceInstance(TypedDict):
     id: int
     service_id: str
@@ -259,7 +351,7 @@ class ServiceInstance(TypedDict):
     deployments: list[dict[str, Any]]
     job_submissions: list[ServiceJobSubmission]
     actions: list[str]
-    node_tokens: list[dict[str, str]]
+    node_tokens: list[ServiceNodeToken]
     ports: list[int]
     groups: list[str]
     channel: dict[str, str]

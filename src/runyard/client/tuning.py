@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from runyard.client.documents import TuningJournalPage
 from runyard.client.transport import Call, json_body, operation, segment
 
 
 class TuningApi:
     @operation
-    def read_tuning_journal(self, job_id: int, start: int = 0) -> Call[dict[str, Any]]:
+    def read_tuning_journal(self, job_id: int, start: int = 0) -> Call[TuningJournalPage]:
         """``{"entries": [...], "length": N}``: entries from ``start`` on (a page of at most 1,000)."""
         return Call("GET", _journal(job_id), json_body, params={"start": start})
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from runyard.client.documents import UserspaceListing
 from runyard.client.transport import Call, bytes_body, json_body, operation, segment
 
 
 class UserspaceApi:
     @operation
-    def list_userspace(self, path: str = "") -> Call[dict[str, Any]]:
+    def list_userspace(self, path: str = "") -> Call[UserspaceListing]:
         """A folder of your user space: ``{"path", "entries": [{"name", "kind", "size", "modified"}],
         "truncated"}``; ``kind`` is ``file``, ``folder`` or ``other`` (links are listed, never followed)."""
         return Call("GET", _path(path), json_body)
