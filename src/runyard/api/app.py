@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from runyard import __version__
+from runyard import __version__, swagger_ui
 from runyard.api import errors
 from runyard.api.events import EventHub
 from runyard.api.idempotency import KeyLocks
@@ -20,6 +20,7 @@ from runyard.api.routers import (
     catalog,
     credentials,
     events,
+    index,
     jobs,
     nodes,
     notifications,
@@ -51,6 +52,8 @@ from runyard.services.automation import ServiceAutomation
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
+DOCS = f"{API}/docs"
+OPENAPI = f"{API}/openapi.json"
 #: Threads hashing passwords (argon2: tens of ms and 64 MiB each), apart from those serving requests.
 PASSWORD_HASHING_THREADS = 2
 
@@ -79,13 +82,13 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         if password is not None:
             announce(
                 f"runyard: created user {FIRST_ADMIN!r} with password {password} (shown only now; "
-                f"change it with PUT {API}/users/{FIRST_ADMIN}/password)"
+                f"log in with `runyard login`, change it with `runyard users password {FIRST_ADMIN}`)"
             )
         if written:
             log.info("built-in catalog objects written: %s", ", ".join(written))
         hub = EventHub()
-        platform.listen(hub.publish)
         automation = ServiceAutomation(platform, port_range=config.service_port_range)
+        hub.follow(platform, automation)
         app.state.platform, app.state.vault, app.state.events = platform, vault, hub
         app.state.job_tokens, app.state.services = tokens, automation
         app.state.notification_tokens = NotificationTokens.from_file(
@@ -107,8 +110,8 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         title="runyard",
         version=__version__,
         summary="Workflows of tasks on a pool of nodes; the services they start.",
-        docs_url=f"{API}/docs",
-        openapi_url=f"{API}/openapi.json",
+        docs_url=None,  # swagger_ui serves it, with local assets
+        openapi_url=OPENAPI,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -136,4 +139,6 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")
+    app.include_router(index.routes(API, DOCS, OPENAPI))
+    swagger_ui.install(app, DOCS, OPENAPI, "runyard: REST API")
     return app

@@ -68,19 +68,6 @@ def login(action: str, title: str, error: str | None) -> str:
     return document(title, form)
 
 
-def swagger(title: str, assets: str, openapi_url: str) -> str:
-    """Swagger UI with its scripts and styles served by this server (``assets`` is their folder's URL)."""
-    settings = {"url": openapi_url, "dom_id": "#swagger-ui", "validatorUrl": None}  # no call to a validator
-    config = json.dumps(settings).replace("<", "\\u003c")
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<link rel="stylesheet" href="{escape(assets)}/swagger-ui.css">'
-        f'<link rel="icon" type="image/png" href="{escape(assets)}/favicon-32x32.png"></head>'
-        f'<body><div id="swagger-ui"></div><script src="{escape(assets)}/swagger-ui-bundle.js"></script>'
-        f"<script>window.ui = SwaggerUIBundle({config});</script></body></html>"
-    )
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""

@@ -11,15 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.staticfiles import StaticFiles
 
+from runyard import swagger_ui
 from runyard.maas import pages
 from runyard.maas.errors import RequestRefused, Unauthorized
 from runyard.maas.inputs import FORM_FIELD_BYTES, bearer, caller, header_token, read_fields, read_form
@@ -152,13 +151,8 @@ def install(app: FastAPI, state: ServerState) -> None:
         caller(state, request)
         return json_response({"enabled": state.settings.trace, "trace": state.trace.latest(max(0, limit))})
 
-    assets = f"{prefix}/api/ui/assets"
-    app.mount(assets, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui-assets")
-
-    @app.get(f"{prefix}/api/ui", include_in_schema=False)
-    async def swagger_ui() -> Response:
-        title = f"{state.settings.instance_name}: API"
-        return html(pages.swagger(title, assets, f"{prefix}/api/openapi.json"), scripts=True)
+    title = f"{state.settings.instance_name}: API"
+    swagger_ui.install(app, f"{prefix}/api/ui", f"{prefix}/api/openapi.json", title)
 
     @app.post(f"{prefix}/login", include_in_schema=False)
     async def login(request: Request) -> Response:
@@ -201,12 +195,11 @@ def page(state: ServerState, render: Callable[[], str]) -> Callable[[Request], A
     return endpoint
 
 
-def html(text: str, status: int = 200, *, scripts: bool = False) -> Response:
-    """An HTML answer whose content security policy allows this server's resources only (and inline
-    scripts only where ``scripts``, for Swagger UI): an unescaped value could still not run code."""
-    script = "'self' 'unsafe-inline'" if scripts else "'none'"
+def html(text: str, status: int = 200) -> Response:
+    """An HTML answer whose content security policy allows this server's resources and no script: an
+    unescaped value could still not run code."""
     policy = (
-        f"default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "form-action 'self'; base-uri 'none'"
     )
     return HTMLResponse(text, status, headers={"Content-Security-Policy": policy})
