@@ -20,6 +20,7 @@ from runyard.api.errors import ErrorBody
 from runyard.api.security import CurrentUser
 from runyard.auth import User
 from runyard.catalog import CatalogContent, Revision
+from runyard.catalog.metadata import WorkflowMetadata
 from runyard.catalog.objects import MAX_PAGE
 from runyard.server.config import ServerConfig
 
@@ -52,26 +53,6 @@ class NewBucket(BaseModel):
     """Another user than the caller: admins only."""
 
 
-class VariableOut(BaseModel):
-    name: str
-    value: str
-    model: str | None
-    description: str | None
-    group: str | None
-    advanced: bool
-    hidden: bool
-
-
-class WorkflowMetadataOut(BaseModel):
-    name: str
-    project_name: str | None
-    description: str | None
-    variables: list[VariableOut]
-    generic_information: dict[str, str]
-    tags: list[str]
-    tasks: list[str]
-
-
 class RevisionOut(BaseModel):
     bucket: str
     name: str
@@ -86,7 +67,7 @@ class RevisionOut(BaseModel):
     author: str
     builtin: bool
     """Written by the built-in bucket loader."""
-    metadata: WorkflowMetadataOut | None
+    metadata: WorkflowMetadata | None
     """For workflow kinds: what the catalog read out of the workflow."""
     raw_url: str
     """The content, also usable as a script URL in workflows run by this server."""

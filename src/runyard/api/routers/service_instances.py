@@ -21,7 +21,7 @@ from runyard.auth import User
 from runyard.auth.notification_tokens import NotificationTokens
 from runyard.errors import ConflictError
 from runyard.services.definitions import Service
-from runyard.services.instances import ServiceInstance
+from runyard.services.instances import NodeToken, ServiceInstance
 from runyard.store.jobs import descends_from
 
 router = APIRouter(prefix="/service-instances", tags=["service instances"])
@@ -44,11 +44,6 @@ class EndpointOut(BaseModel):
     proxyfied_url: str | None
 
 
-class NodeTokenOut(BaseModel):
-    node: str
-    token: str
-
-
 class InstanceOut(BaseModel):
     id: int
     service_id: str
@@ -65,7 +60,7 @@ class InstanceOut(BaseModel):
     job_submissions: list[JobSubmissionOut]
     actions: list[str]
     """Actions allowed now."""
-    node_tokens: list[NodeTokenOut]
+    node_tokens: list[NodeToken]
     ports: list[int]
     groups: list[str]
     channel: dict[str, str]
@@ -149,7 +144,7 @@ def instance_out(
             for s in instance.job_submissions
         ],
         actions=[a.name for a in allowed],
-        node_tokens=[NodeTokenOut(node=t.node, token=t.token) for t in instance.node_tokens],
+        node_tokens=list(instance.node_tokens),
         ports=list(instance.ports),
         groups=list(instance.groups),
         channel=instance.channel,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
-from runyard.api.routers.catalog import VariableOut
 from runyard.api.security import CurrentUser
+from runyard.catalog.metadata import VariableMetadata
 from runyard.services.automation import ServiceAutomation
 from runyard.services.definitions import Action, Service
 
@@ -33,7 +33,7 @@ class ActionOut(BaseModel):
     description: str | None
     icon: str | None
     documentation: str | None
-    variables: list[VariableOut]
+    variables: list[VariableMetadata]
 
 
 class ServiceOut(BaseModel):
@@ -60,7 +60,7 @@ def action_out(action: Action) -> ActionOut:
         description=action.description,
         icon=action.icon,
         documentation=action.documentation,
-        variables=[VariableOut(**vars(v)) for v in action.variables],
+        variables=list(action.variables),
     )
 
 
