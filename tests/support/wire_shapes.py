@@ -27,10 +27,9 @@ JSON_TYPES: dict[Any, set[str]] = {
 
 @dataclass
 class ShapeCheck:
-    """One comparison over an OpenAPI document's components; remembers the TypedDicts it met."""
+    """Comparisons against an OpenAPI document's components (each pair of document and schema once)."""
 
     components: Schema
-    met: set[type] = field(default_factory=set)
     _seen: set[tuple[type, str]] = field(default_factory=set)
 
     def mismatches(self, annotation: Any, schema: Schema, where: str) -> Iterator[str]:
@@ -82,7 +81,6 @@ class ShapeCheck:
             yield f"{where}: the SDK's {_show(annotation)} has no JSON counterpart this check knows"
 
     def _document(self, document: type, schema: Schema, ref: str | None, where: str) -> Iterator[str]:
-        self.met.add(document)
         if (document, ref or "") in self._seen:
             return
         self._seen.add((document, ref or ""))

@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, TypedDict
+from typing import Literal
 
+from runyard.client.documents import ServiceContainer
 from runyard.client.transport import Call, json_body, operation, segment, text_body
-
-
-class ServiceContainer(TypedDict):
-    ref: str
-    """The container's id, recorded as a deployment of the instance."""
-    state: str
-    """RUNNING, PAUSED, EXITED or MISSING."""
 
 
 class ContainersApi:

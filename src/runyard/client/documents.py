@@ -331,6 +331,15 @@ class ServiceJobSubmission(TypedDict):
     submission_time: float
 
 
+class ServiceContainer(TypedDict):
+    """A container the platform runs for a service instance."""
+
+    ref: str
+    """The container's id, recorded as a deployment of the instance."""
+    state: str
+    """RUNNING, PAUSED, EXITED or MISSING."""
+
+
 class ServiceNodeToken(TypedDict):
     node: str
     token: str
