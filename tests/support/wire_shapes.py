@@ -131,9 +131,8 @@ class ShapeCheck:
         branches = schema.get("anyOf") or schema.get("oneOf")
         if branches is None:
             return schema.get("type") == "null", [] if schema.get("type") == "null" else [schema]
-        resolved = [self._resolve(branch)[0] for branch in branches]
-        others = [branch for branch in resolved if branch.get("type") != "null"]
-        return len(others) < len(resolved), others
+        others = [branch for branch in branches if self._resolve(branch)[0].get("type") != "null"]
+        return len(others) < len(branches), others
 
 
 def _split_optional(annotation: Any) -> tuple[bool, list[Any]]:
