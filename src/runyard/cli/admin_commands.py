@@ -6,11 +6,12 @@ Each group lists when called alone (``runyard nodes --json``) and changes things
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from runyard.cli.remote import (
     Json,
@@ -25,12 +26,16 @@ from runyard.cli.remote import (
     resolve,
 )
 from runyard.cli.session_commands import read_password
+from runyard.cli.tables import new_table, show
+from runyard.client import Client
 
 nodes_app = typer.Typer(help="Nodes of the server; admins lock them and give them access tokens.")
 credentials_app = typer.Typer(help="Your third-party credentials, read by your tasks as credentials['NAME'].")
 users_app = typer.Typer(
-    help="Accounts on the server (see `runyard user` for a data folder without a server)."
+    help="Accounts on a running server, through its API (for a local data folder: `runyard user`)."
 )
+#: Said when a ``runyard users`` command fails for want of a server, a login or an account there.
+_LOCAL_ACCOUNTS = "(accounts in a local data folder, without a server: `runyard user --help`)"
 
 NodeName = Annotated[str, typer.Argument(help="Node name (e.g. local-1).")]
 NodeToken = Annotated[str, typer.Argument(help="Access token (NODE_ACCESS_TOKEN of the tasks to run).")]
@@ -49,9 +54,7 @@ def nodes(ctx: typer.Context, json_output: Json = False, url: Url = None, token:
     if json_output:
         print_json(found)
         return
-    table = Table()
-    for column in ("node", "source", "state", "job", "task", "tokens", "locked by"):
-        table.add_column(column)
+    table = new_table("node", "source", "state", "job", "task", "tokens", "locked by")
     for node in found:
         table.add_row(
             escape(node["name"]),
@@ -62,7 +65,7 @@ def nodes(ctx: typer.Context, json_output: Json = False, url: Url = None, token:
             escape(", ".join(node["tokens"])),
             escape(f"{node['locked_by']} at {local_time(node['locked_at'])}" if node["locked"] else ""),
         )
-    out.print(table)
+    show(out, table)
 
 
 @nodes_app.command("sources")
@@ -155,7 +158,7 @@ def users(ctx: typer.Context, json_output: Json = False, url: Url = None, token:
     """List the accounts (admins)."""
     if ctx.invoked_subcommand is not None:
         return
-    with connected(url, token) as client:
+    with _on_server(url, token) as client:
         found = client.list_users()
     if json_output:
         print_json(found)
@@ -174,7 +177,7 @@ def add_user(
 ) -> None:
     """Create an account (admins)."""
     password = read_password(password_stdin, confirm=True)
-    with connected(url, token) as client:
+    with _on_server(url, token) as client:
         user = client.add_user(name, password, admin=admin)
     err.print(f"created {user['role']} {user['name']}")
 
@@ -184,7 +187,7 @@ def remove_user(
     name: Annotated[str, typer.Argument(help="User name.")], url: Url = None, token: Token = None
 ) -> None:
     """Delete an account and its sessions; its jobs stay (admins)."""
-    with connected(url, token) as client:
+    with _on_server(url, token) as client:
         client.remove_user(name)
     err.print(f"removed {name}")
 
@@ -199,7 +202,7 @@ def change_password(
     """Set a new password; every session of the account ends (this one too, for your own)."""
     password = read_password(password_stdin, confirm=True)
     remote = resolve(url, token)
-    with connected(remote.url, remote.token) as client:
+    with _on_server(remote.url, remote.token) as client:
         own = client.whoami()["name"] == name
         client.change_password(name, password)
     if not own:
@@ -210,6 +213,19 @@ def change_password(
         f"password of {name} changed: every session of {name} ended, this one too{forgotten}; "
         f"log in again with `runyard login --url {client.url} --user {name}`"
     )
+
+
+@contextmanager
+def _on_server(url: str | None, token: str | None) -> Iterator[Client]:
+    """:func:`connected`, pointing to ``runyard user`` when the command fails for bad input, no server,
+    no login or no such account (exit code 2)."""
+    try:
+        with connected(url, token) as client:
+            yield client
+    except typer.Exit as exit:
+        if exit.exit_code == 2:
+            err.print(_LOCAL_ACCOUNTS)
+        raise
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from runyard.cli.remote import Json, Token, Url, connected, fail, local_time, out, print_json
+from runyard.cli.tables import new_table, show
 from runyard.client.analytics import AnalyticsSearch
 from runyard.client.documents import AnalyticsMetrics, ExecutionPage
 
@@ -30,16 +31,25 @@ def analytics(
     submitted: Annotated[
         str | None, typer.Option("--submitted", help="today, yesterday, last_7_days, this_month...")
     ] = None,
-    after: Annotated[str | None, typer.Option("--after", help="Submitted from (ISO date or epoch).")] = None,
-    before: Annotated[
-        str | None, typer.Option("--before", help="Submitted before (ISO date or epoch).")
+    after: Annotated[
+        str | None, typer.Option("--after", metavar="DATE", help="Submitted from (ISO date or epoch).")
     ] = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="Time zone of presets and dates (UTC).")] = None,
+    before: Annotated[
+        str | None, typer.Option("--before", metavar="DATE", help="Submitted before (ISO date or epoch).")
+    ] = None,
+    tz: Annotated[
+        str | None, typer.Option("--tz", metavar="ZONE", help="Time zone of presets and dates (UTC).")
+    ] = None,
     issue: Annotated[str | None, typer.Option("--issue", help="finished_with_issues or interrupted.")] = None,
     where: Annotated[
-        Many, typer.Option("--where", help="Column filter: variables.LOSS<0.5, name~bert, duration>30.")
+        Many,
+        typer.Option(
+            "--where", metavar="FILTER", help="Column filter: variables.LOSS<0.5, name~bert, duration>30."
+        ),
     ] = None,
-    sort: Annotated[str, typer.Option("--sort", help="Column; '-' first: descending.")] = "-id",
+    sort: Annotated[
+        str, typer.Option("--sort", metavar="COLUMN", help="Column; '-' first: descending.")
+    ] = "-id",
     sort_as: Annotated[str, typer.Option("--sort-as", help="Compare values as text or number.")] = "text",
     limit: Annotated[int, typer.Option("--limit", min=1, max=100_000, help="Rows of the table.")] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
@@ -83,7 +93,7 @@ def analytics(
         print_json({**board, "executions": page})
         return
     _panels(board["metrics"])
-    out.print(_table(page, _chosen(page["columns"], columns)))
+    show(out, _table(page, _chosen(page["columns"], columns)))
 
 
 def _panels(metrics: AnalyticsMetrics) -> None:
@@ -114,9 +124,7 @@ def _chosen(available: list[str], asked: str | None) -> list[str]:
 
 
 def _table(page: ExecutionPage, columns: list[str]) -> Table:
-    table = Table(title=f"{page['total']} job{'' if page['total'] == 1 else 's'}")
-    for name in columns:
-        table.add_column(escape(name))
+    table = new_table(*map(escape, columns), title=f"{page['total']} job{'' if page['total'] == 1 else 's'}")
     for row in page["rows"]:
         table.add_row(*(escape(_shown(name, row.get(name))) for name in columns))
     return table

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from runyard.cli.remote import Json, Token, Url, connected, err, fail, local_time, out, print_json
+from runyard.cli.tables import new_table, show
 from runyard.client.documents import Revision
 
 catalog_app = typer.Typer(help="Buckets of workflows and scripts on the server, with every revision.")
@@ -32,15 +33,13 @@ def buckets(
     if json_output:
         print_json(found)
         return
-    table = Table()
-    for column in ("bucket", "owner", "public", "objects"):
-        table.add_column(column)
+    table = new_table("bucket", "owner", "public", "objects")
     for bucket in found:
         visibility = "yes" if bucket["public"] else "no"
         table.add_row(
             escape(bucket["name"]), escape(bucket["owner"]), visibility, str(bucket["object_count"])
         )
-    out.print(table)
+    show(out, table)
 
 
 @catalog_app.command("objects")
@@ -57,7 +56,7 @@ def objects(
     if json_output:
         print_json(page)
         return
-    out.print(_objects_table(page["objects"]))
+    show(out, _objects_table(page["objects"]))
 
 
 @catalog_app.command("create-bucket")
@@ -135,7 +134,7 @@ def pull(
         int | None, typer.Option("--revision", min=1, help="Revision (default: the latest).")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here (default: stdout).")
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here (default: stdout).")
     ] = None,
     url: Url = None,
     token: Token = None,
@@ -164,7 +163,7 @@ def revisions(ref: ObjectRef, json_output: Json = False, url: Url = None, token:
     if json_output:
         print_json(found)
     else:
-        out.print(_revisions_table(found))
+        show(out, _revisions_table(found))
 
 
 @catalog_app.command("restore")
@@ -193,9 +192,7 @@ def _split(ref: str) -> tuple[str, str]:
 
 
 def _objects_table(found: list[Revision]) -> Table:
-    table = Table()
-    for column in ("name", "kind", "revision", "project", "committed"):
-        table.add_column(column)
+    table = new_table("name", "kind", "revision", "project", "committed")
     for latest in found:
         table.add_row(
             escape(latest["name"]),
@@ -208,9 +205,7 @@ def _objects_table(found: list[Revision]) -> Table:
 
 
 def _revisions_table(found: list[Revision]) -> Table:
-    table = Table()
-    for column in ("revision", "committed", "by", "message"):
-        table.add_column(column)
+    table = new_table("revision", "committed", "by", "message")
     for revision in found:
         table.add_row(
             str(revision["revision"]),

@@ -4,6 +4,8 @@ the job's event stream (no polling)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Mapping
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -17,6 +19,12 @@ from runyard.client import Client
 from runyard.client.documents import Event, Job
 from runyard.client.events import SUBSCRIBED
 from runyard.model import JobStatus, TaskStatus
+
+
+def tasks_done(counts: Mapping[str, int]) -> int:
+    """How many tasks of these counts by status are done: they will not run again (FINISHED, SKIPPED,
+    FAILED...), as both ``runyard jobs`` and the live view of ``submit --wait`` count them."""
+    return sum(count for status, count in counts.items() if TaskStatus(status).is_terminal)
 
 
 def succeeded(job: Job) -> bool:
@@ -60,7 +68,7 @@ class TaskBoard:
             table.add_column(column)
         for name, (status, node) in self.tasks.items():
             table.add_row(escape(name), _styled(status), escape(node or ""))
-        done = sum(TaskStatus(status).is_terminal for status, _ in self.tasks.values())
+        done = tasks_done(Counter(status for status, _ in self.tasks.values()))
         total = len(self.tasks)
         progress = Table.grid(padding=(0, 1))
         progress.add_row(

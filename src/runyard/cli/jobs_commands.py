@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from runyard.catalog.names import NAME_PATTERN
-from runyard.cli.job_view import results_table, stuck, succeeded, watch
+from runyard.cli.job_view import results_table, stuck, succeeded, tasks_done, watch
 from runyard.cli.options import pairs
 from runyard.cli.remote import Json, Token, Url, connected, err, fail, local_time, out, print_json
+from runyard.cli.tables import new_table, show
 from runyard.client.documents import Job
 
 JobId = Annotated[int, typer.Argument(help="Job id.", min=1)]
@@ -26,9 +26,13 @@ def submit(
         str, typer.Argument(help="Workflow file (XML or YAML), or BUCKET/NAME in the catalog.")
     ],
     var: Annotated[
-        list[str] | None, typer.Option("--var", help="Set a workflow variable: KEY=VALUE.")
+        list[str] | None,
+        typer.Option("--var", metavar="KEY=VALUE", help="Set a workflow variable: KEY=VALUE."),
     ] = None,
-    gi: Annotated[list[str] | None, typer.Option("--gi", help="Add generic information: KEY=VALUE.")] = None,
+    gi: Annotated[
+        list[str] | None,
+        typer.Option("--gi", metavar="KEY=VALUE", help="Add generic information: KEY=VALUE."),
+    ] = None,
     revision: Annotated[
         int | None, typer.Option("--revision", min=1, help="Catalog revision (default: the latest).")
     ] = None,
@@ -99,12 +103,11 @@ def jobs(
     if json_output:
         print_json(page)
         return
-    table = Table(title=f"{page['total']} job{'' if page['total'] == 1 else 's'}")
-    for column in ("id", "name", "owner", "status", "tasks", "submitted"):
-        table.add_column(column)
+    title = f"{page['total']} job{'' if page['total'] == 1 else 's'}"
+    table = new_table("id", "name", "owner", "status", "tasks", "submitted", title=title)
     for job in page["jobs"]:
         counts = job["task_counts"]
-        tasks = f"{counts.get('FINISHED', 0)}/{sum(counts.values())}"
+        tasks = f"{tasks_done(counts)}/{sum(counts.values())}"
         table.add_row(
             str(job["id"]),
             escape(job["name"]),
@@ -113,7 +116,7 @@ def jobs(
             tasks,
             local_time(job["submitted_at"]),
         )
-    out.print(table)
+    show(out, table)
 
 
 def job(job_id: JobId, json_output: Json = False, url: Url = None, token: Token = None) -> None:
@@ -142,16 +145,14 @@ def result(
     if json_output:
         print_json(results)
         return
-    table = Table(title=f"job {job_id}: {results['status']}")
-    table.add_column("task")
-    table.add_column("result")
+    table = new_table("task", "result", title=f"job {job_id}: {results['status']}")
     for name, value in results["results"].items():
         table.add_row(escape(name), escape(json.dumps(value, default=str)))
     for name, error in results["errors"].items():
         table.add_row(
             escape(name), f"[red]{escape(error.strip().splitlines()[-1] if error.strip() else '')}[/red]"
         )
-    out.print(table)
+    show(out, table)
     if results["result_map"]:
         out.print(f"result map: {escape(json.dumps(results['result_map'], default=str))}")
 
@@ -212,12 +213,15 @@ def resume(
         bool, typer.Option("--restart-in-error", help="Also run the IN_ERROR tasks again.")
     ] = False,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Resume a local run kept in this folder instead.")
+        Path | None,
+        typer.Option("--data-dir", metavar="DIR", help="Resume a local run kept in this folder instead."),
     ] = None,
     nodes: Annotated[int, typer.Option("--nodes", min=1, help="With --data-dir: local nodes to start.")] = 2,
     node_token: Annotated[
         list[str] | None,
-        typer.Option("--node-token", help="With --data-dir: give a node a token: NODE=TOKEN."),
+        typer.Option(
+            "--node-token", metavar="NODE=TOKEN", help="With --data-dir: give a node a token: NODE=TOKEN."
+        ),
     ] = None,
     database_url: Annotated[
         str | None,

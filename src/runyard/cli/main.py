@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from runyard import formats
 from runyard.catalog.builtin import builtin_fetch
@@ -30,9 +29,11 @@ from runyard.cli import (
     userspace_commands,
 )
 from runyard.cli.follow import follow
+from runyard.cli.help import Group
 from runyard.cli.live import LiveView
 from runyard.cli.options import node_tokens, pairs
 from runyard.cli.server import server, user_app
+from runyard.cli.tables import new_table, show
 from runyard.errors import Problem, RunyardError, UnknownJobError, WorkflowError
 from runyard.formats.locations import locate
 from runyard.formats.task_references import expand_references
@@ -45,6 +46,7 @@ from runyard.scheduler.submission import check_variable_values, check_workflow
 from runyard.settings import Settings
 
 app = typer.Typer(
+    cls=Group,
     name="runyard",
     help="Run workflows of tasks on a pool of nodes.",
     no_args_is_help=True,
@@ -55,11 +57,14 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-Vars = Annotated[list[str] | None, typer.Option("--var", help="Set a workflow variable: KEY=VALUE.")]
+Vars = Annotated[
+    list[str] | None, typer.Option("--var", metavar="KEY=VALUE", help="Set a workflow variable: KEY=VALUE.")
+]
 Nodes = Annotated[int, typer.Option("--nodes", min=1, help="Local nodes to start.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout at the end.")]
 NodeTokens = Annotated[
-    list[str] | None, typer.Option("--node-token", help="Give a node an access token: NODE=TOKEN.")
+    list[str] | None,
+    typer.Option("--node-token", metavar="NODE=TOKEN", help="Give a node an access token: NODE=TOKEN."),
 ]
 DatabaseUrl = Annotated[
     str | None,
@@ -77,7 +82,8 @@ def run(
     var: Vars = None,
     nodes: Nodes = 2,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Keep the store here (default: a temporary folder).")
+        Path | None,
+        typer.Option("--data-dir", metavar="DIR", help="Keep the store here (default: a temporary folder)."),
     ] = None,
     json_output: Json = False,
     node_token: NodeTokens = None,
@@ -107,7 +113,9 @@ def run(
 
 
 def resume_local(
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="Store of the interrupted run.")],
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", metavar="DIR", help="Store of the interrupted run.")
+    ],
     job_id: Annotated[
         int | None, typer.Argument(help="Job to finish (default: every unfinished job).")
     ] = None,
@@ -297,10 +305,9 @@ def _finish(report: JobReport, json_output: bool) -> None:
 
 
 def _summary(report: JobReport) -> None:
-    table = Table(title=f"job {report['job_id']} {report['name']}: {report['status']}")
-    for column in ("task", "status", "executions", "result"):
-        table.add_column(column)
+    title = f"job {report['job_id']} {report['name']}: {report['status']}"
+    table = new_table("task", "status", "executions", "result", title=title)
     for task in report["tasks"]:
         result = "" if task["result"] is None else json.dumps(task["result"], default=str)
         table.add_row(task["name"], task["status"], str(task["executions"]), result[:60])
-    out.print(table)
+    show(out, table)

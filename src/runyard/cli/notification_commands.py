@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from runyard.cli.remote import Json, Token, Url, connected, err, local_time, out, print_json
+from runyard.cli.tables import new_table, show
 from runyard.store.notifications import MAX_PAGE
 
 notifications_app = typer.Typer(
@@ -38,9 +38,7 @@ def notifications(
     if json_output:
         print_json(found)
         return
-    table = Table(title=f"{found['unread']} unread")
-    for column in ("id", "time", "kind", "title", "source", "read"):
-        table.add_column(column)
+    table = new_table("id", "time", "kind", "title", "source", "read", title=f"{found['unread']} unread")
     for notification in found["notifications"]:
         table.add_row(
             str(notification["id"]),
@@ -50,7 +48,7 @@ def notifications(
             escape(notification["source"]),
             "" if notification["read_at"] is None else "yes",
         )
-    out.print(table)
+    show(out, table)
 
 
 @notifications_app.command("read")

@@ -47,6 +47,9 @@ Token = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 _SUBMITTED = "<submitted workflow>"
+_LOGIN = "`runyard login --url URL --user NAME`"
+#: REST routes the server's messages name (for API clients), as the commands that call them.
+_COMMANDS = {"POST /api/v1/sessions": _LOGIN}
 
 
 def config_path() -> Path:
@@ -153,9 +156,12 @@ def report(error: ApiError, workflow_file: Path | None = None) -> None:
         for detail in error.details:
             err.print(f"[red]error:[/red] {escape(str(_problem(detail, workflow_file)))}")
         return
-    err.print(f"[red]error:[/red] {escape(error.message)}")
-    if error.status == 401:
-        err.print("log in with `runyard login --url URL --user NAME`, or give a valid --token")
+    message = error.message
+    for route, command in _COMMANDS.items():
+        message = message.replace(route, command)
+    err.print(f"[red]error:[/red] {escape(message)}")
+    if error.status == 401 and "runyard login" not in message:
+        err.print(f"log in with {_LOGIN}, or give a valid --token")
 
 
 def _problem(detail: dict[str, Any], workflow_file: Path | None) -> Problem:

@@ -11,6 +11,7 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from runyard.auth import add_user, list_users, remove_user, set_password
 from runyard.errors import RunyardError
@@ -20,7 +21,10 @@ from runyard.store.database import connect
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data folder (default: ./runyard-data, or from the config).")
+    Path | None,
+    typer.Option(
+        "--data-dir", metavar="DIR", help="Data folder (default: ./runyard-data, or from the config)."
+    ),
 ]
 DatabaseUrl = Annotated[
     str | None,
@@ -30,7 +34,9 @@ PasswordStdin = Annotated[
     bool,
     typer.Option("--password-stdin", help="Read the password from standard input (else it is asked for)."),
 ]
-ConfigFile = Annotated[Path | None, typer.Option("--config", help="TOML config file (also RUNYARD_CONFIG).")]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", metavar="FILE", help="TOML config file (also RUNYARD_CONFIG).")
+]
 
 
 def server(
@@ -40,18 +46,21 @@ def server(
     nodes: Annotated[int | None, typer.Option("--nodes", help="Local nodes to start [2].")] = None,
     database_url: DatabaseUrl = None,
     service_ports: Annotated[
-        str | None, typer.Option("--service-ports", help="LOW-HIGH ports for services [OS ephemeral range].")
+        str | None,
+        typer.Option(
+            "--service-ports", metavar="LOW-HIGH", help="LOW-HIGH ports for services [OS ephemeral range]."
+        ),
     ] = None,
     config: ConfigFile = None,
 ) -> None:
-    """Start the platform: REST API at /api/v1 (docs at /api/v1/docs), scheduler and local nodes.
+    """Start the platform: REST API at /api/v1 (docs at /api/v1/docs; / links them), scheduler, local nodes.
 
     Settings: flags, then RUNYARD_* environment variables, then the config file, then defaults.
     Unfinished jobs resume at start. At the first start an admin is created and its password printed.
     """
     import uvicorn
 
-    from runyard.api.app import create_app
+    from runyard.api.app import DOCS, create_app
 
     settings = _config(
         {
@@ -64,7 +73,7 @@ def server(
         },
         config,
     )
-    print(f"runyard: serving {settings.base_url}/api/v1 (docs: {settings.base_url}/api/v1/docs)", flush=True)
+    print(f"runyard: serving {settings.base_url}/ (API docs: {settings.base_url}{DOCS})", flush=True)
     uvicorn.run(
         create_app(settings, announce=lambda text: print(text, flush=True)),
         host=settings.host,
@@ -75,8 +84,11 @@ def server(
 
 
 user_app = typer.Typer(
-    help="Manage accounts in a data folder (works without a running server).", no_args_is_help=True
+    help="Accounts in a local data folder, without a server (on a running server: `runyard users`).",
+    no_args_is_help=True,
 )
+#: Said when a ``runyard user`` command fails or starts a new data folder.
+_SERVER_ACCOUNTS = "(accounts on a running server: `runyard users --help`)"
 
 
 @user_app.command("add")
@@ -145,6 +157,8 @@ def _store(
 ) -> Iterator[sa.Connection]:
     """The store of a data folder, as one transaction; errors end the command with exit 2."""
     settings = _config({"data_dir": data_dir, "database_url": database_url}, config_file).settings()
+    if not settings.data_dir.exists():
+        err.print(f"new data folder {escape(str(settings.data_dir))} {_SERVER_ACCOUNTS}")
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = connect(settings.resolved_database_url())
@@ -154,7 +168,7 @@ def _store(
         finally:
             engine.dispose()
     except RunyardError as error:
-        err.print(f"[red]error:[/red] {error}")
+        err.print(f"[red]error:[/red] {error} {_SERVER_ACCOUNTS}")
         raise typer.Exit(2) from None
 
 

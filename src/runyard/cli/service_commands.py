@@ -7,19 +7,23 @@ from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from runyard.cli.options import pairs
-from runyard.cli.remote import Json, Token, Url, connected, fail, local_time, out, print_json
+from runyard.cli.remote import Json, Token, Url, connected, err, fail, local_time, out, print_json
+from runyard.cli.tables import new_table, show
 from runyard.client import Client
 from runyard.client.documents import ServiceInstance
 
 service_app = typer.Typer(help="Services (catalog workflows sharing pca.service.id) and their instances.")
 
 InstanceId = Annotated[int, typer.Argument(help="Service instance id.", min=1)]
-Vars = Annotated[list[str] | None, typer.Option("--var", help="Variable KEY=VALUE (repeatable).")]
+Vars = Annotated[
+    list[str] | None, typer.Option("--var", metavar="KEY=VALUE", help="Variable KEY=VALUE (repeatable).")
+]
 Wait = Annotated[bool, typer.Option("--wait", help="Wait until the workflow has set the instance's status.")]
-Timeout = Annotated[float | None, typer.Option("--timeout", help="Seconds --wait waits at most.")]
+Timeout = Annotated[
+    float | None, typer.Option("--timeout", metavar="SECONDS", help="Seconds --wait waits at most.")
+]
 
 
 @service_app.command("list")
@@ -30,9 +34,7 @@ def list_services(json_output: Json = False, url: Url = None, token: Token = Non
     if json_output:
         print_json(found)
         return
-    table = Table()
-    for column in ("service", "bucket", "activation", "actions (from -> to)"):
-        table.add_column(column)
+    table = new_table("service", "bucket", "activation", "actions (from -> to)")
     for service in found:
         actions = [
             a["name"] + " (" + ", ".join(t["source"] + "->" + t["target"] for t in a["transitions"]) + ")"
@@ -45,7 +47,7 @@ def list_services(json_output: Json = False, url: Url = None, token: Token = Non
             escape(", ".join(service["activations"])),
             escape("\n".join(actions)),
         )
-    out.print(table)
+    show(out, table)
 
 
 @service_app.command("start")
@@ -73,6 +75,14 @@ def start(
     _show(instance, json_output)
 
 
+#: What ``service instances`` says when it finds none, by the instances asked for.
+_NONE = {
+    "active": "no active service instances (see --finished or --all; `runyard service start` starts one)",
+    "finished": "no finished service instances (--all for every one)",
+    "all": "no service instances (`runyard service start` starts one)",
+}
+
+
 @service_app.command("instances")
 def instances(
     finished: Annotated[bool, typer.Option("--finished", help="FINISHED and KILLED instances.")] = False,
@@ -90,9 +100,10 @@ def instances(
     if json_output:
         print_json(found)
         return
-    table = Table()
-    for column in ("id", "service", "name", "status", "owner", "endpoints", "created"):
-        table.add_column(column)
+    if not found:
+        err.print(_NONE[status])
+        return
+    table = new_table("id", "service", "name", "status", "owner", "endpoints", "created")
     for instance in found:
         table.add_row(
             str(instance["id"]),
@@ -103,7 +114,7 @@ def instances(
             escape("\n".join(e["url"] or "" for e in instance["endpoints"].values())),
             local_time(instance["created_at"]),
         )
-    out.print(table)
+    show(out, table)
 
 
 @service_app.command("info")

@@ -9,9 +9,9 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from runyard.cli.remote import Json, Token, Url, connected, err, fail, local_time, out, print_json
+from runyard.cli.tables import new_table, show
 
 T = TypeVar("T")
 
@@ -31,13 +31,11 @@ def list_files(
     if json_output:
         print_json(listing)
         return
-    table = Table(title=f"userspace/{escape(listing['path'])}")
-    for column in ("name", "kind", "size", "modified"):
-        table.add_column(column)
+    table = new_table("name", "kind", "size", "modified", title=f"userspace/{escape(listing['path'])}")
     for entry in listing["entries"]:
         name = entry["name"] + ("/" if entry["kind"] == "folder" else "")
         table.add_row(escape(name), entry["kind"], str(entry["size"]), local_time(entry["modified"]))
-    out.print(table)
+    show(out, table)
     if listing["truncated"]:
         err.print("[yellow]only the first entries are listed[/yellow]")
 
@@ -48,7 +46,8 @@ def get_file(
         str, typer.Argument(help="A file of your user space, e.g. ml/12/Train_Model/model.joblib.")
     ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write it here (default: standard output).")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write it here (default: standard output)."),
     ] = None,
     url: Url = None,
     token: Token = None,
