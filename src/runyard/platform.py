@@ -194,6 +194,10 @@ class Platform:
         """Call ``listener(JobEvent)`` after each stored change."""
         self.scheduler.add_listener(listener)
 
+    def listen_nodes(self, listener: Callable[[NodeView], None]) -> None:
+        """Call ``listener(NodeView)`` after each stored change of a node (its state, task, lock, tokens)."""
+        self.scheduler.add_node_listener(listener)
+
 
 def _make_private(settings: Settings) -> None:
     """The data folder is the platform's alone (0700, keys 0600), and so are this process's memory

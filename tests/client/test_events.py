@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
+import httpx
 import pytest
 
-from client.helpers import greeting, sleeper
-from runyard.client import ApiError, AsyncClient, Client, WaitTimeout
+from client.helpers import greeting, script_task, sleeper
+from runyard.client import ApiError, AsyncClient, Client, WaitTimeout, Workflow, transport
 from runyard.client.documents import Event
 from support.server import LiveServer
 
@@ -73,7 +78,122 @@ def test_async_client_follows_every_visible_job(server: LiveServer, admin: Clien
             return seen, job_id, lines, (job["status"], caught.value.status)
 
     seen, job_id, lines, outcome = asyncio.run(scenario())
-    assert {e["job_id"] for e in seen} == {job_id}
-    assert ("After", "FINISHED") in [(e["task"], e["status"]) for e in seen]
+    assert {e["job_id"] for e in seen if e["kind"] in ("job", "task")} == {job_id}
+    assert ("After", "FINISHED") in [(e.get("task"), e.get("status")) for e in seen]
     assert lines == ["after"]
     assert outcome == ("FINISHED", 403)
+
+
+def _printer(lines: int) -> Workflow:
+    """Task ``Print`` prints ``line N`` for N in 1..lines, 0.1 s apart after 1 s; ``After``: ``after``."""
+    code = f"sleep 1; for i in $(seq 1 {lines}); do echo line $i; sleep 0.1; done"
+    return Workflow(
+        "Printer",
+        tasks=[
+            script_task("Print", "bash", code),
+            script_task("After", "bash", "echo after", depends=["Print"]),
+        ],
+    )
+
+
+def test_log_events_carry_the_output_as_it_is_printed_to_its_owner_only(
+    alice: Client, server: LiveServer
+) -> None:
+    _, token = server.new_user()
+    with Client(server.url, token) as bob:
+        job_id = alice.submit(_printer(8))
+        events = list(alice.events(job_id, logs=True))
+        with pytest.raises(ApiError) as caught:  # another user may not even ask for them
+            next(iter(bob.events(job_id, logs=True)))
+        assert caught.value.status == 403
+        with pytest.raises(ApiError) as general:
+            next(_stream(server, token, f"/events?job_id={job_id}&logs=true"))
+        assert general.value.status == 403
+    logs = [e for e in events if e["kind"] == "log"]
+    # From the subscription on (the task waits 1 s first, so all of it here): the rest is in its log.
+    printed = "".join(e["text"] for e in logs if e["task"] == "Print")
+    whole = "".join(f"line {i}\n" for i in range(1, 9))
+    assert printed == whole[logs[0]["offset"] :] and "line 5\nline 6\nline 7\nline 8\n" in printed
+    assert len([e for e in logs if e["task"] == "Print"]) > 1  # as it was printed, not at the end
+    offsets = [(e["offset"], len(e["text"])) for e in logs if e["task"] == "Print"]
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(offsets))
+    assert [e["text"] for e in logs if e["task"] == "After"] == ["after\n"]
+    order = [(e["kind"], e["task"], e.get("status")) for e in events]
+    assert order.index(("log", "After", None)) < order.index(("task", "After", "FINISHED"))  # before the end
+    assert not [e for e in alice.events(job_id) if e["kind"] == "log"]  # only when asked for
+
+
+def _stream(server: LiveServer, token: str, path: str, **headers: str) -> Generator[str]:
+    """The lines of an event stream (a 403 as ``ApiError``)."""
+    with server.client(token) as client, client.stream("GET", path, headers=headers, timeout=30) as stream:
+        if stream.status_code != 200:
+            stream.read()
+            raise ApiError(stream.status_code, "http_error", stream.text)
+        yield from stream.iter_lines()
+
+
+def _position(lines: Iterator[str]) -> str:
+    """The id the subscribed comment gives: where the stream starts."""
+    return next(line[4:] for line in lines if line.startswith("id: "))
+
+
+def _read(lines: Iterator[str], stop: Callable[[dict[str, Any]], bool]) -> list[tuple[str, Any]]:
+    """The events as ``(id, data)``, up to the first one ``stop`` holds for."""
+    events, event_id = [], ""
+    for line in lines:
+        if line.startswith("id: "):
+            event_id = line[4:]
+        elif line.startswith("data: "):
+            events.append((event_id, json.loads(line[6:])))
+            if stop(events[-1][1]):
+                break
+    return events
+
+
+def test_a_stream_resumed_with_last_event_id_gets_exactly_what_it_missed(
+    alice: Client, server: LiveServer
+) -> None:
+    token = alice.token
+    assert token is not None
+    first = _stream(server, token, "/events")
+    start = _position(first)
+    job_id = alice.submit(greeting())
+    seen = _read(first, lambda e: e["kind"] == "task")  # up to the first task event, then the drop
+    first.close()
+    alice.wait_for_job(job_id, timeout=30)
+
+    def ended(event: dict[str, Any]) -> bool:
+        return bool(event["kind"] == "job" and event["job_id"] == job_id and event["status"] == "FINISHED")
+
+    whole = _read(_stream(server, token, f"/events?last_event_id={start}"), ended)
+    resumed = _stream(server, token, "/events", **{"Last-Event-ID": seen[-1][0]})
+    assert _position(resumed) == seen[-1][0]
+    rest = _read(resumed, ended)
+    assert whole[: len(seen)] == seen
+    assert whole[len(seen) :] == rest  # no gap, no repeat
+    numbers = [int(i.rpartition("-")[2]) for i, _ in whole]
+    assert numbers == sorted(set(numbers)) and [e["id"] for _, e in whole] == numbers
+    reset = _read(_stream(server, token, "/events", **{"Last-Event-ID": "0badc0de-1"}), lambda e: True)
+    assert reset[0][1]["kind"] == "reset"
+
+
+def test_a_dropped_stream_is_opened_again_after_its_last_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport, "RECONNECT_SECONDS", 0.0)
+    asked: list[str | None] = []
+    running = {"id": 2, "kind": "task", "job_id": 5, "task": "A", "status": "RUNNING"}
+    finished = {"id": 3, "kind": "job", "job_id": 5, "task": None, "status": "FINISHED"}
+
+    def dropped() -> Iterator[bytes]:
+        yield f": subscribed\nid: e-1\n\nid: e-2\ndata: {json.dumps(running)}\n\n".encode()
+        raise httpx.RemoteProtocolError("peer closed connection")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers.get("Last-Event-ID"))
+        if len(asked) == 1:
+            return httpx.Response(200, content=dropped())
+        return httpx.Response(200, content=f"id: e-3\ndata: {json.dumps(finished)}\n\n".encode())
+
+    with Client("http://runyard.test", "token", transport=httpx.MockTransport(answer)) as client:
+        events = list(client.events(5))
+    assert events == [running, finished]
+    assert asked == [None, "e-2"]  # and not again once the job ended

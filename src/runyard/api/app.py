@@ -88,7 +88,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
             log.info("built-in catalog objects written: %s", ", ".join(written))
         hub = EventHub()
         automation = ServiceAutomation(platform, port_range=config.service_port_range)
-        platform.listen(hub.publish)
+        hub.follow(platform, automation)
         app.state.platform, app.state.vault, app.state.events = platform, vault, hub
         app.state.job_tokens, app.state.services = tokens, automation
         app.state.notification_tokens = NotificationTokens.from_file(

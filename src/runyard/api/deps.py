@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 
 from runyard.api.events import EventHub
 from runyard.platform import Platform
@@ -39,7 +39,22 @@ async def _events(request: Request) -> EventHub:
     return hub
 
 
+async def _last_event_id(
+    last_event_id: Annotated[
+        str | None, Query(max_length=64, description="Resume after this event (as ``Last-Event-ID``)")
+    ] = None,
+    header: Annotated[
+        str | None, Header(alias="Last-Event-ID", max_length=64, include_in_schema=False)
+    ] = None,
+) -> str | None:
+    return header if header is not None else last_event_id
+
+
 PlatformDep = Annotated[Platform, Depends(_platform)]
 EngineDep = Annotated[sa.Engine, Depends(_engine)]
 ConfigDep = Annotated[ServerConfig, Depends(_config)]
 EventsDep = Annotated[EventHub, Depends(_events)]
+LastEventIdDep = Annotated[str | None, Depends(_last_event_id)]
+"""The SSE id a stream resumes after: the ``Last-Event-ID`` header (sent by browsers), else the
+``last_event_id`` query parameter."""
+WithLogs = Annotated[bool, Query(description="Also the job's output as it is printed (``log`` events)")]

@@ -367,3 +367,41 @@ class ServiceInstance(TypedDict):
     error: str | None
     created_at: float
     finished_at: float | None
+
+
+# -- events of the stream beyond job and task changes (see docs/server.md, "Events") -------------
+
+
+class ServiceInstanceChange(TypedDict):
+    """A service instance as its ``service_instance`` event tells it."""
+
+    id: int
+    removed: bool
+    """The instance was cleaned: no other field but ``changed`` is sent."""
+    changed: list[str]
+    """Which of its fields changed: ``status``, ``transition``, ``deployments``, ``variables``..."""
+    service_id: NotRequired[str]
+    bucket: NotRequired[str]
+    owner: NotRequired[str]
+    label: NotRequired[str | None]
+    status: NotRequired[str]
+    transition: NotRequired[str | None]
+    transition_job_id: NotRequired[int | None]
+    error: NotRequired[str | None]
+    endpoints: NotRequired[dict[str, ServiceEndpoint]]
+    finished_at: NotRequired[float | None]
+
+
+class StreamEvent(Event, total=False):
+    """Any event of the stream: an :class:`Event`, or of the kinds ``log``, ``node``,
+    ``service_instance`` or ``reset`` with these fields."""
+
+    execution: int
+    """Of a ``log`` event (with ``job_id``, ``task``): the task's execution that printed ``text``."""
+    offset: int
+    """Of a ``log`` event: where ``text`` starts in that execution's output, in bytes."""
+    text: str
+    info: Node
+    """Of a ``node`` event (``node`` is its name): the node as ``GET /nodes`` shows it to you."""
+    instance: ServiceInstanceChange
+    """Of a ``service_instance`` event."""

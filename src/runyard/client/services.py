@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from runyard.client.documents import Service, ServiceEndpoint, ServiceInstance
+from runyard.client.documents import Service, ServiceEndpoint, ServiceInstance, StreamEvent
 from runyard.client.errors import WaitTimeout
-from runyard.client.transport import Call, Plan, Sleep, json_body, no_body, operation, segment
+from runyard.client.events import RESET, SUBSCRIBED, Cursor, event_stream
+from runyard.client.transport import Call, Plan, json_body, no_body, operation, segment
 
 Scalar = str | int | float | bool
-WAIT_POLL_SECONDS = 0.5
 
 
 class ServicesApi:
@@ -91,19 +91,25 @@ class ServicesApi:
         self, instance_id: int, timeout: float | None = None, *, until: Sequence[str] = ()
     ) -> Plan[ServiceInstance]:
         """Wait until the instance's transition is over (its workflow set a status), or until its status is
-        one of ``until``; returns the instance. Raises ``WaitTimeout`` after ``timeout`` seconds."""
+        one of ``until``; returns the instance. Raises ``WaitTimeout`` after ``timeout`` seconds.
+
+        Follows the instance's events: the instance is read again after each of them (and after a
+        ``reset``), the events being resumed from before the first read, so that none is missed."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        cursor = Cursor()
+        yield event_stream("/events", marked=True, cursor=cursor, stop=_is(SUBSCRIBED))
         while True:
             instance: ServiceInstance = yield Call("GET", _instance(instance_id), json_body)
             if (instance["status"] in until) if until else instance["transition"] is None:
                 return instance
-            if deadline is not None and time.monotonic() >= deadline:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
                 wanted = " or ".join(until) if until else "the end of its transition"
                 raise WaitTimeout(
                     f"service instance {instance_id} did not reach {wanted} within {timeout} s "
                     f"(status {instance['status']}, transition {instance['transition']})"
                 )
-            yield Sleep(WAIT_POLL_SECONDS)
+            yield event_stream("/events", cursor=cursor, timeout=remaining, stop=_changes(instance_id))
 
     # -- what service workflows call (see runyard.services.psa) ----------------------------------
 
@@ -148,6 +154,18 @@ class ServicesApi:
         params = {"node": node} if node else None
         path = f"{_instance(instance_id)}/node-tokens/{segment(token)}"
         return Call("DELETE", path, json_body, params=params)
+
+
+def _is(kind: str) -> Callable[[StreamEvent], bool]:
+    return lambda event: event["kind"] == kind
+
+
+def _changes(instance_id: int) -> Callable[[StreamEvent], bool]:
+    """Whether an event may have changed the instance (a ``reset`` may have hidden it)."""
+    return lambda event: (
+        event["kind"] == RESET
+        or (event["kind"] == "service_instance" and event["instance"]["id"] == instance_id)
+    )
 
 
 def _instance(instance_id: int) -> str:

@@ -30,6 +30,10 @@ from runyard.client.errors import ApiError, ConnectionFailed, WaitTimeout
 API_PATH = "/api/v1"
 DEFAULT_TIMEOUT = 30.0
 """Seconds to connect, send, or wait for an answer (streams wait for their next line without limit)."""
+RECONNECT_SECONDS = 1.0
+"""Pause before a resumable stream is opened again."""
+RECONNECT_ATTEMPTS = 5
+"""Failed openings in a row (with nothing read) after which a resumable stream gives up."""
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -57,13 +61,17 @@ class Stream(Generic[T]):
     """A ``GET`` whose answer is read line by line; ``reader()`` makes the function turning lines into items.
 
     With ``timeout``, reading gives up with :class:`WaitTimeout` that many seconds after the start
-    (checked as lines arrive, and while waiting for the next one).
+    (checked as lines arrive, and while waiting for the next one). With ``resume``, a stream that ended
+    or dropped is opened again with the headers it gives (such as ``Last-Event-ID``), unless it gives
+    ``None``. With ``stop``, the stream is closed after the first item it holds true for.
     """
 
     path: str
     reader: Callable[[], Callable[[str], Iterable[T]]]
     params: Params | None = None
     timeout: float | None = None
+    resume: Callable[[], Mapping[str, str] | None] | None = None
+    stop: Callable[[T], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,10 @@ class Connection:
         return f"{type(self).__name__}({self.url!r}, token={'***' if self.token else None})"
 
     def _request(
-        self, http: httpx.Client | httpx.AsyncClient, step: Call[Any] | Stream[Any]
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        step: Call[Any] | Stream[Any],
+        resumed: Mapping[str, str] | None = None,
     ) -> httpx.Request:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if isinstance(step, Stream):
@@ -133,7 +144,7 @@ class Connection:
                 "GET",
                 step.path,
                 params=step.params,
-                headers={**headers, "Accept": "text/event-stream, text/plain"},
+                headers={**headers, **(resumed or {}), "Accept": "text/event-stream, text/plain"},
                 timeout=httpx.Timeout(self.timeout, read=step.timeout),
             )
         return http.build_request(
@@ -188,6 +199,25 @@ def _check_deadline(deadline: float | None) -> None:
         raise WaitTimeout(_TIME_UP)
 
 
+class _Openings:
+    """Whether a stream that ended (or dropped with ``error``) is opened again, and with which headers."""
+
+    def __init__(self, stream: Stream[Any]) -> None:
+        self.stream = stream
+        self.headers: Mapping[str, str] | None = None
+        self.failures = 0
+
+    def again(self, error: ConnectionFailed | None, read: bool) -> bool:
+        self.failures = 0 if read else self.failures + (error is not None)
+        headers = self.stream.resume() if self.stream.resume is not None else None
+        if headers is None or self.failures >= RECONNECT_ATTEMPTS:
+            if error is not None:
+                raise error
+            return False
+        self.headers = headers
+        return True
+
+
 class SyncTransport(Connection):
     """Runs calls, streams and plans with ``httpx.Client``."""
 
@@ -235,9 +265,26 @@ class SyncTransport(Connection):
         return self._answer(call, response)
 
     def _stream(self, stream: Stream[T]) -> Iterator[T]:
-        deadline = _deadline(stream)
+        deadline, openings = _deadline(stream), _Openings(stream)
+        while True:
+            read, error = False, None
+            try:
+                for item in self._open(stream, deadline, openings.headers):
+                    read = True
+                    yield item
+                    if stream.stop is not None and stream.stop(item):
+                        return
+            except ConnectionFailed as failed:
+                error = failed
+            if not openings.again(error, read):
+                return
+            time.sleep(RECONNECT_SECONDS)
+
+    def _open(
+        self, stream: Stream[T], deadline: float | None, resumed: Mapping[str, str] | None
+    ) -> Iterator[T]:
         with self._translated(deadline):
-            response = self._http.send(self._request(self._http, stream), stream=True)
+            response = self._http.send(self._request(self._http, stream, resumed), stream=True)
             try:
                 if not response.is_success:
                     response.read()
@@ -299,9 +346,26 @@ class AsyncTransport(Connection):
         return self._answer(call, response)
 
     async def _stream(self, stream: Stream[T]) -> AsyncIterator[T]:
-        deadline = _deadline(stream)
+        deadline, openings = _deadline(stream), _Openings(stream)
+        while True:
+            read, error = False, None
+            try:
+                async for item in self._open(stream, deadline, openings.headers):
+                    read = True
+                    yield item
+                    if stream.stop is not None and stream.stop(item):
+                        return
+            except ConnectionFailed as failed:
+                error = failed
+            if not openings.again(error, read):
+                return
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _open(
+        self, stream: Stream[T], deadline: float | None, resumed: Mapping[str, str] | None
+    ) -> AsyncIterator[T]:
         with self._translated(deadline):
-            response = await self._http.send(self._request(self._http, stream), stream=True)
+            response = await self._http.send(self._request(self._http, stream, resumed), stream=True)
             try:
                 if not response.is_success:
                     await response.aread()

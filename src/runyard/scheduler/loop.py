@@ -70,6 +70,8 @@ class JobEvent:
     node: str | None = None
     log_path: str | None = None
     owner: str = ""
+    execution: int = 0
+    """Of a task: its current execution (1 for the first), whose output goes to ``log_path``."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class NodeView:
     tokens: tuple[str, ...]
     job_id: int | None
     task: str | None
+    owner: str | None = None
+    """Of the job running on the node (not for every user's eyes)."""
 
 
 SpecHook = Callable[[sa.Connection, JobState, TaskSpec], TaskSpec]
@@ -118,6 +122,7 @@ class _Turn:
     starts: list[tuple[str, TaskSpec]] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     nodes: set[str] = field(default_factory=set)  # whose lock or tokens changed
+    touched: set[str] = field(default_factory=set)  # nodes that came, went, started or ended a task
     replies: list[tuple[_Command, Any, BaseException | None]] = field(default_factory=list)
 
     def of(self, job_id: int) -> tr.Changes:
@@ -149,6 +154,8 @@ class Scheduler:
         self._spec_hooks = spec_hooks
         self._refusals = Refusals()
         self._listeners: list[Callable[[JobEvent], None]] = []
+        self._node_listeners: list[Callable[[NodeView], None]] = []
+        self._told_nodes: dict[str, NodeView] = {}  # node views listeners last heard of
         self._told: dict[int, JobStatus] = {}  # job status listeners last heard of
         self._urls = {
             "PA_SCHEDULER_REST_URL": settings.scheduler_rest_url,
@@ -177,6 +184,10 @@ class Scheduler:
 
     def add_listener(self, listener: Callable[[JobEvent], None]) -> None:
         self._listeners.append(listener)
+
+    def add_node_listener(self, listener: Callable[[NodeView], None]) -> None:
+        """Call ``listener(view)`` on the scheduler thread after a stored change of a node's view."""
+        self._node_listeners.append(listener)
 
     # -- commands (any thread) --------------------------------------------------------------
 
@@ -357,6 +368,7 @@ class Scheduler:
             tokens=tuple(sorted(self._tokens.get(name, frozenset()))),
             job_id=busy[0] if busy else None,
             task=busy[1] if busy else None,
+            owner=self._active[busy[0]].job.owner if busy and busy[0] in self._active else None,
         )
 
     # -- internals ----------------------------------------------------------------------------
@@ -492,10 +504,13 @@ class Scheduler:
                 self._turn.replies.append((event, None, error))
         elif isinstance(event, NodeUp):
             self._nodes[event.node.name] = event.node
+            self._turn.touched.add(event.node.name)
         elif isinstance(event, NodeDown):
             self._node_down(event)
+            self._turn.touched.add(event.node)
         elif isinstance(event, TaskDone):
             self._task_done(event)
+            self._turn.touched.add(event.node)
 
     def _node_down(self, event: NodeDown) -> None:
         info = self._nodes.get(event.node)
@@ -676,6 +691,7 @@ class Scheduler:
             else:
                 command.future.set_result(result)
         self._notify(turn)
+        self._notify_nodes(turn)
         ended = [j for j in turn.changes if j in self._active and not self._active[j].job.status.is_alive]
         for job_id in ended:  # a job's status only changes with a change of this turn
             self._active.pop(job_id).done.set()
@@ -695,10 +711,23 @@ class Scheduler:
             for name in order:
                 task = job.tasks[name]
                 path = str(self.spaces.log(job_id, task.number, task.executions)) if task.executions else None
-                event = JobEvent(job_id, task.status.value, task.name, task.node, path, job.owner)
+                event = JobEvent(
+                    job_id, task.status.value, task.name, task.node, path, job.owner, task.executions
+                )
                 for listener in self._listeners:
                     listener(event)
             if changes.job and self._told.get(job_id) is not job.status:
                 self._told[job_id] = job.status
                 for listener in self._listeners:
                     listener(JobEvent(job_id, job.status.value, owner=job.owner))
+
+    def _notify_nodes(self, turn: _Turn) -> None:
+        if not self._node_listeners:
+            return
+        for name in sorted(turn.nodes | turn.touched | {node for node, _ in turn.starts}):
+            view = self._view(name) if name in self._nodes else None
+            if view is None or self._told_nodes.get(name) == view:
+                continue
+            self._told_nodes[name] = view
+            for listener in self._node_listeners:
+                listener(view)

@@ -15,7 +15,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,6 +60,18 @@ _JOB_ENDED = frozenset(s.value for s in JobStatus if not s.is_alive)
 _NO_REASON = "the service's workflow set the status ERROR without saying why (see its job's logs)"
 
 
+@dataclass(frozen=True)
+class InstanceChange:
+    """Told to listeners after a change of an instance is stored."""
+
+    instance_id: int
+    owner: str
+    instance: ServiceInstance | None
+    """As stored after the change; ``None`` once removed."""
+    changed: tuple[str, ...]
+    """Which of its fields changed (``status``, ``transition``, ``deployments``...)."""
+
+
 class ServiceAutomation:
     """Start with :meth:`start_monitor`; every method checks the user may see the instance."""
 
@@ -78,6 +91,7 @@ class ServiceAutomation:
         # Jobs of instances: the only ones whose end matters here (the others cost no query).
         self._watched: set[int] = set()
         self._monitor = threading.Thread(target=self._watch_jobs, name="runyard-services", daemon=True)
+        self._listeners: list[Callable[[InstanceChange], None]] = []
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -96,6 +110,25 @@ class ServiceAutomation:
         self._ended_jobs.put(None)
         if self._monitor.is_alive():
             self._monitor.join(timeout=5)
+
+    def listen(self, listener: Callable[[InstanceChange], None]) -> None:
+        """Call ``listener(InstanceChange)`` after each stored change of an instance."""
+        self._listeners.append(listener)
+
+    def changed(self, instance_id: int, fields: Sequence[str]) -> None:
+        """Tell the listeners that ``fields`` of the instance changed: call after the commit."""
+        if not self._listeners:
+            return
+        try:
+            with self.platform.engine.connect() as connection:
+                instance = load_instance(connection, instance_id)
+        except NotFoundError:  # removed meanwhile: its removal was told
+            return
+        self._tell(InstanceChange(instance_id, instance.owner, instance, tuple(fields)))
+
+    def _tell(self, change: InstanceChange) -> None:
+        for listener in self._listeners:
+            listener(change)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -163,6 +196,7 @@ class ServiceAutomation:
                 icon=action.icon,
                 variables={SERVICE_TOKEN: ""},
             )
+        self.changed(instance_id, ("status",))
         return self._submit(user, instance_id, action, definition, {}, overrides, VOID, target, parent_job_id)
 
     def run_action(
@@ -223,6 +257,7 @@ class ServiceAutomation:
                     transition_job_id=None,
                     finished_at=time.time(),
                 )
+        self.changed(instance_id, ("status", "transition"))
         self._kill_jobs(instance)
         for deployment in instance.deployments:
             self._stop_quietly(instance_id, deployment)
@@ -242,6 +277,7 @@ class ServiceAutomation:
                 )
             with self.platform.engine.begin() as connection:
                 delete_instance(connection, instance_id)
+        self._tell(InstanceChange(instance_id, instance.owner, None, ("removed",)))
         self._kill_jobs(instance)
         self._release(instance)
 
@@ -286,6 +322,7 @@ class ServiceAutomation:
             if values:
                 with self.platform.engine.begin() as connection:
                     update_instance(connection, instance_id, **values)
+                self.changed(instance_id, sorted(values))
         if status is not None and values["status"] == FINISHED:
             self._release_when_idle(instance_id)
         return self.instance(user, instance_id)
@@ -306,6 +343,7 @@ class ServiceAutomation:
                 elif port not in instance.ports:
                     port = _unused(port)
                 update_instance(connection, instance_id, ports=tuple(sorted({*instance.ports, port})))
+            self.changed(instance_id, ("ports",))
         return port
 
     def add_node_token(self, user: User, instance_id: int, node: str, token: str) -> ServiceInstance:
@@ -337,6 +375,7 @@ class ServiceAutomation:
             variables = {**instance.variables, SERVICE_TOKEN: token}
             with self.platform.engine.begin() as connection:
                 update_instance(connection, instance_id, node_tokens=held, variables=variables)
+            self.changed(instance_id, ("node_tokens", "variables"))
         return self.instance(user, instance_id)
 
     def remove_node_token(
@@ -353,6 +392,7 @@ class ServiceAutomation:
             variables = {**instance.variables, SERVICE_TOKEN: kept[-1].token if kept else ""}
             with self.platform.engine.begin() as connection:
                 update_instance(connection, instance_id, node_tokens=kept, variables=variables)
+            self.changed(instance_id, ("node_tokens", "variables"))
         return self.instance(user, instance_id)
 
     # -- inside ----------------------------------------------------------------------------------
@@ -407,6 +447,7 @@ class ServiceAutomation:
                     update_instance(
                         connection, instance_id, status=ERROR, error=f"{transition} not submitted: {error}"
                     )
+                self.changed(instance_id, ("status", "error"))
                 raise
             variables = {k: substitute(str(v), {"PA_JOB_ID": str(job.id)}) for k, v in job.variables.items()}
             with self.platform.engine.begin() as connection:
@@ -428,6 +469,7 @@ class ServiceAutomation:
                         job.id, f"{action.bucket}/{action.name}", transition, parent_job_id, time.time()
                     ),
                 )
+            self.changed(instance_id, ("transition", "variables", "error"))
             self._watched.add(job.id)
         self._ended_jobs.put(job.id)  # in case it ended before it was watched
         return self.instance(user, instance_id)
@@ -470,6 +512,7 @@ class ServiceAutomation:
                         transition_job_id=None,
                         error=reason,
                     )
+                self.changed(instance_id, ("status", "transition", "error"))
         self._release_when_idle(instance_id)
 
     def _release_when_idle(self, instance_id: int) -> None:
@@ -492,6 +535,7 @@ class ServiceAutomation:
             variables = {**instance.variables, SERVICE_TOKEN: ""}
             with self.platform.engine.begin() as connection:
                 update_instance(connection, instance.id, node_tokens=(), ports=(), variables=variables)
+            self.changed(instance.id, ("node_tokens", "ports", "variables"))
 
     def _kill_jobs(self, instance: ServiceInstance) -> None:
         for job_id in self._alive_jobs(instance):

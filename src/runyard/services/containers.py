@@ -219,6 +219,7 @@ def record_deployment(
             )
         recorded = {**deployment, "id": len(instance.deployments) + 1, "recorded_at": time.time()}
         update_instance(connection, instance_id, deployments=[*instance.deployments, recorded])
+    automation.changed(instance_id, ("deployments",))
     return recorded
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from runyard import formats
-from runyard.api.deps import EngineDep, EventsDep, PlatformDep
+from runyard.api.deps import EngineDep, EventsDep, LastEventIdDep, PlatformDep, WithLogs
 from runyard.api.errors import ApiError
 from runyard.api.events import sse
 from runyard.api.idempotency import IdempotencyKey, KeyLocks
@@ -400,11 +400,18 @@ async def get_logs(
 
 @router.get("/{job_id}/events", responses={200: {"content": {"text/event-stream": {}}}})
 async def job_events(
-    job_id: JobId, user: CurrentUser, platform: PlatformDep, events: EventsDep
+    job_id: JobId,
+    user: CurrentUser,
+    platform: PlatformDep,
+    events: EventsDep,
+    last_event_id: LastEventIdDep,
+    logs: WithLogs = False,
 ) -> StreamingResponse:
-    """Server-sent events of one job, ending after the job's final status (at once if it has ended)."""
+    """Server-sent events of one job (its output too with ``logs``), ending after the job's final status
+    (at once if it has ended); ``Last-Event-ID`` resumes as ``GET /events`` does."""
     await run_in_threadpool(check_job_access, platform.engine, user, job_id)
-    subscription = events.subscribe(user, job_id)  # before reading the status: no event can slip between
+    # Before reading the status: no event can slip between.
+    subscription = events.subscribe(user, job_id, last_event_id, logs=logs)
     status = await run_in_threadpool(platform.status, job_id)
 
     async def stream() -> AsyncIterator[str]:
@@ -412,7 +419,7 @@ async def job_events(
             with subscription:
                 document = {"id": 0, "kind": "job", "job_id": job_id, "task": None, "status": status.value}
                 yield ": subscribed\n\n"
-                yield f"id: 0\nevent: job\ndata: {json.dumps(document)}\n\n"
+                yield f"event: job\ndata: {json.dumps(document)}\n\n"
             return
         async for chunk in sse(subscription, until_job_ends=True):
             yield chunk

@@ -1,4 +1,5 @@
-"""Nodes and node sources: anyone lists them; admins lock, unlock and give or take access tokens."""
+"""Nodes and node sources: anyone lists them (the job a node runs only its owner and admins see); admins
+lock, unlock and give or take access tokens."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
 
 from runyard.api.deps import PlatformDep
+from runyard.api.events import node_document
 from runyard.api.security import AdminUser, CurrentUser
-from runyard.platform import NodeView
+from runyard.auth import User
 
 router = APIRouter(tags=["nodes"])
 
@@ -39,8 +41,9 @@ class NodeSourceOut(BaseModel):
 
 
 @router.get("/nodes", response_model=list[NodeOut])
-def list_nodes(_user: CurrentUser, platform: PlatformDep) -> list[NodeOut]:
-    return [_out(view) for view in platform.node_views()]
+def list_nodes(user: CurrentUser, platform: PlatformDep) -> list[NodeOut]:
+    """``job_id`` and ``task`` are ``null`` for a job of another user (unless you are an admin)."""
+    return [NodeOut.model_validate(node_document(view, user)) for view in platform.node_views()]
 
 
 @router.get("/node-sources", response_model=list[NodeSourceOut])
@@ -61,20 +64,20 @@ def list_node_sources(_user: CurrentUser, platform: PlatformDep) -> list[NodeSou
 def lock(node: str, admin: AdminUser, platform: PlatformDep) -> NodeOut:
     """The node finishes its current task and takes no other until unlocked."""
     platform.lock_node(node, admin.name)
-    return _find(platform, node)
+    return _find(platform, node, admin)
 
 
 @router.post("/nodes/{node}/unlock", response_model=NodeOut)
-def unlock(node: str, _admin: AdminUser, platform: PlatformDep) -> NodeOut:
+def unlock(node: str, admin: AdminUser, platform: PlatformDep) -> NodeOut:
     platform.unlock_node(node)
-    return _find(platform, node)
+    return _find(platform, node, admin)
 
 
 @router.put("/nodes/{node}/tokens/{token}", response_model=NodeOut)
-def add_token(node: str, token: Token, _admin: AdminUser, platform: PlatformDep) -> NodeOut:
+def add_token(node: str, token: Token, admin: AdminUser, platform: PlatformDep) -> NodeOut:
     """From now on the node only takes tasks whose ``NODE_ACCESS_TOKEN`` it holds."""
     platform.add_node_token(node, token)
-    return _find(platform, node)
+    return _find(platform, node, admin)
 
 
 @router.delete("/nodes/{node}/tokens/{token}", status_code=204)
@@ -83,21 +86,6 @@ def remove_token(node: str, token: Token, _admin: AdminUser, platform: PlatformD
     return Response(status_code=204)
 
 
-def _find(platform: PlatformDep, node: str) -> NodeOut:
-    return next(_out(v) for v in platform.node_views() if v.name == node)
-
-
-def _out(view: NodeView) -> NodeOut:
-    return NodeOut(
-        name=view.name,
-        source=view.source,
-        host=view.host,
-        url=view.url,
-        state=view.state,
-        locked=view.locked,
-        locked_by=view.locked_by,
-        locked_at=view.locked_at,
-        tokens=list(view.tokens),
-        job_id=view.job_id,
-        task=view.task,
-    )
+def _find(platform: PlatformDep, node: str, admin: User) -> NodeOut:
+    view = next(v for v in platform.node_views() if v.name == node)
+    return NodeOut.model_validate(node_document(view, admin))
