@@ -93,6 +93,20 @@ def test_a_stream_resumed_after_an_id_gets_exactly_the_events_after_it() -> None
     assert position.endswith("-3")  # where the subscribed comment says the stream is
 
 
+def test_resuming_after_someone_elses_id_shows_nothing_of_theirs() -> None:
+    hub = EventHub()
+
+    async def main() -> list[dict[str, Any]]:
+        _publish_one_of_each(hub)  # alice's
+        resumed = hub.subscribe(BOB, last_event_id=hub.event_id(0))
+        job = hub.subscribe(BOB, 7, hub.event_id(0), logs=True)
+        await asyncio.sleep(0.01)
+        return _drain(resumed) + _drain(job)
+
+    got = asyncio.run(main())
+    assert [e["kind"] for e in got] == ["node"] and got[0]["info"]["job_id"] is None
+
+
 def test_an_id_no_longer_kept_or_of_another_process_gives_a_reset() -> None:
     now = [0.0]
     hub = EventHub(clock=lambda: now[0])
