@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from client.helpers import greeting, script_task, sleeper
+from client.helpers import greeting, script_task, sleeper, until
 from runyard.client import ApiError, AsyncClient, Client, WaitTimeout, Workflow, transport
 from runyard.client.documents import Event
 from support.server import LiveServer
@@ -197,3 +197,19 @@ def test_a_dropped_stream_is_opened_again_after_its_last_event(monkeypatch: pyte
         events = list(client.events(5))
     assert events == [running, finished]
     assert asked == [None, "e-2"]  # and not again once the job ended
+
+
+def test_nodes_name_a_running_job_to_its_owner_and_admins_only(
+    alice: Client, admin: Client, server: LiveServer
+) -> None:
+    _, token = server.new_user()
+    job_id = alice.submit(sleeper(2))
+    until(alice, job_id, lambda job: any(t["status"] == "RUNNING" for t in job["tasks"]))
+    with Client(server.url, token) as bob:
+        shown = {
+            name: [n["job_id"] for n in c.list_nodes()]
+            for name, c in (("alice", alice), ("bob", bob), ("admin", admin))
+        }
+    alice.kill_job(job_id)
+    assert job_id in shown["alice"] and job_id in shown["admin"]
+    assert job_id not in shown["bob"]
