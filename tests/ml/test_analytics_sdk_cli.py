@@ -7,13 +7,13 @@ import asyncio
 import csv
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cli_remote.conftest import Cli
 from ml.analytics_jobs import AnalyticsStore, store
 from runyard.client import ApiError, AsyncClient, Client, Script, ScriptExecutable, Task, Variable, Workflow
+from runyard.client.documents import Dashboard
 
 __all__ = ["store"]
 
@@ -40,7 +40,7 @@ def test_the_sdk(store: AnalyticsStore) -> None:
 
 
 def test_the_async_sdk(store: AnalyticsStore) -> None:
-    async def dashboard() -> dict[str, Any]:
+    async def dashboard() -> Dashboard:
         async with AsyncClient(store.server.url, store.alice[1]) as client:
             return await client.analytics(issue="interrupted")
 

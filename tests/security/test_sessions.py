@@ -71,6 +71,7 @@ OPEN_TO_JOB_TOKENS = {
     "POST /api/v1/service-instances",
     "GET /api/v1/service-instances/{instance_id}",
     "GET /api/v1/service-instances/{instance_id}/endpoints",
+    "GET /api/v1/service-instances/{instance_id}/events",
     "POST /api/v1/notifications",  # for the owner, from the job
 }
 #: Open to a job token on its own job, on the service instance its job serves, or on the instances its job

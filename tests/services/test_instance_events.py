@@ -8,6 +8,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+import httpx
+
 from runyard.client import Client, Script, ScriptExecutable, Task, Workflow
 from runyard.client.documents import StreamEvent
 from runyard.client.events import SUBSCRIBED
@@ -108,3 +110,27 @@ def test_instance_and_node_events_reach_whom_they_may(sqlite_server: LiveServer)
     assert not ({n["job_id"] for n in bob_nodes} & node_jobs - {None})
     locks = [(n["name"], n["locked"], n["locked_by"]) for n in bob_nodes if n["name"] == node]
     assert (node, False, None) == locks[-1] and next(lock for lock in locks if lock[1])[2] is not None
+
+
+def test_an_instance_stream_carries_that_instance_only_and_its_owners(sqlite_server: LiveServer) -> None:
+    """``/service-instances/{id}/events`` (what a task's job token follows): the instance's own changes,
+    403 to another user; ``wait_for_service_instance`` from a task rides on it."""
+    _, owner = sqlite_server.new_user()
+    _, stranger = sqlite_server.new_user()
+    with Client(sqlite_server.url, owner) as client:
+        instance = client.start_service(SERVICE, dict(FAST))
+        refused = httpx.get(
+            f"{sqlite_server.api}/service-instances/{instance['id']}/events",
+            headers={"Authorization": f"Bearer {stranger}"},
+        )
+        assert refused.status_code == 403
+        wait = (
+            "from runyard.services import psa\n"
+            "with psa.client() as api:\n"
+            f"    result = api.wait_for_service_instance({instance['id']}, 60)['status']\n"
+        )
+        waiter = Task("Wait", ScriptExecutable(Script("cpython", wait)))
+        job = client.wait_for_job(client.submit(Workflow("WaitForIt", tasks=[waiter])), timeout=90)
+        answered = client.get_job_result(job["id"])["results"]
+        assert answered == {"Wait": "RUNNING"}, client.get_job_output(job["id"])
+        act(client, client.get_service_instance(instance["id"]), FINISH, "FINISHED")

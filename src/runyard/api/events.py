@@ -55,12 +55,15 @@ class _Event:
     general: bool
     """Carried by the general stream (else by the job's stream only)."""
     render: Render
+    instance_id: int | None = None
+    """The service instance it is about (carried by that instance's stream too)."""
 
 
 @dataclass(eq=False)  # identity: kept in a set
 class _Subscriber:
     user: User
     job_id: int | None
+    instance_id: int | None
     logs: bool
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[Document | None]
@@ -69,10 +72,12 @@ class _Subscriber:
     dropped: bool = False
 
     def document(self, event: _Event) -> Document | None:
-        if self.job_id is None:
-            carried = event.general
-        else:
+        if self.job_id is not None:
             carried = event.job_id == self.job_id and (event.general or self.logs)
+        elif self.instance_id is not None:
+            carried = event.instance_id == self.instance_id
+        else:
+            carried = event.general
         if not carried:
             return None
         document = event.render(self.user)
@@ -157,7 +162,8 @@ class EventHub:
 
     def publish_instance(self, owner: str, instance: Document) -> None:
         """A service instance changed: to its owner and admins."""
-        self._publish(None, True, owner_or_admin(owner, {"kind": "service_instance", "instance": instance}))
+        document = {"kind": "service_instance", "instance": instance}
+        self._publish(None, True, owner_or_admin(owner, document), instance_id=int(instance["id"]))
 
     def publish_node(self, view: NodeView) -> None:
         """A node changed: to everyone, its job and task only to their owner and admins."""
@@ -177,10 +183,12 @@ class EventHub:
         }
         self._publish(job_id, False, owner_or_admin(owner, document))
 
-    def _publish(self, job_id: int | None, general: bool, render: Render) -> None:
+    def _publish(
+        self, job_id: int | None, general: bool, render: Render, *, instance_id: int | None = None
+    ) -> None:
         with self._lock:  # numbering and delivery in one step: every queue gets events in order
             self._last = next(self._numbers)
-            event = _Event(self._last, self._clock(), job_id, general, render)
+            event = _Event(self._last, self._clock(), job_id, general, render, instance_id)
             self._ring.append(event)
             self._forget_old()
             for subscriber in self._subscribers:
@@ -223,12 +231,14 @@ class EventHub:
         last_event_id: str | None = None,
         *,
         logs: bool = False,
+        instance_id: int | None = None,
     ) -> Subscription:
-        """Events ``user`` may see (of one job if ``job_id``, its output too with ``logs``) from now on, or
-        after ``last_event_id`` (an SSE id this hub gave); call from the event loop."""
+        """Events ``user`` may see (of one job if ``job_id``, its output too with ``logs``; of one service
+        instance if ``instance_id``) from now on, or after ``last_event_id`` (an SSE id this hub gave);
+        call from the event loop."""
         logs = logs and job_id is not None
         queue: asyncio.Queue[Document | None] = asyncio.Queue(QUEUE_SIZE + 1)
-        subscriber = _Subscriber(user, job_id, logs, asyncio.get_running_loop(), queue)
+        subscriber = _Subscriber(user, job_id, instance_id, logs, asyncio.get_running_loop(), queue)
         if job_id is not None and logs:
             self._logs.follow(job_id)
         with self._lock:

@@ -5,7 +5,8 @@ task runs holds it: a hijacked dependency, a user's mistake. The token acts for 
 only on what tasks need: submitting and reading the owner's jobs (a task waits for the jobs it
 submits), controlling its own job and the jobs its tasks submitted (recorded as their parent, and
 theirs), reading the catalog and the services, starting services and running actions on those it
-started (``MaaS_ML_Actions`` finishing the instance its job started), updating the one service
+started (``MaaS_ML_Actions`` finishing the instance its job started) and following an instance's
+events (not the owner's whole stream), updating the one service
 instance its job runs an action of (and getting that instance's notification token), raising
 notifications for the owner. Never users, passwords, sessions, credentials, nodes, events of
 everything or admin routes, even when the owner is an admin (a job token's principal is never an
@@ -72,6 +73,7 @@ TASK_ROUTES: dict[str, Reach] = {
     "service_instances.list_instances": Reach.OWNER,
     "service_instances.get_instance": Reach.OWNER,
     "service_instances.get_endpoints": Reach.OWNER,
+    "service_instances.instance_events": Reach.OWNER,
     "service_instances.start_service": Reach.OWNER,
     "service_instances.run_action": Reach.STARTED_INSTANCE,
     "service_instances.update_instance": Reach.SERVED_INSTANCE,

@@ -97,7 +97,8 @@ class ServicesApi:
         ``reset``), the events being resumed from before the first read, so that none is missed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         cursor = Cursor()
-        yield event_stream("/events", marked=True, cursor=cursor, stop=_is(SUBSCRIBED))
+        events = f"{_instance(instance_id)}/events"  # a task's job token reaches this stream, not /events
+        yield event_stream(events, marked=True, cursor=cursor, stop=_is(SUBSCRIBED))
         while True:
             instance: ServiceInstance = yield Call("GET", _instance(instance_id), json_body)
             if (instance["status"] in until) if until else instance["transition"] is None:
@@ -109,7 +110,7 @@ class ServicesApi:
                     f"service instance {instance_id} did not reach {wanted} within {timeout} s "
                     f"(status {instance['status']}, transition {instance['transition']})"
                 )
-            yield event_stream("/events", cursor=cursor, timeout=remaining, stop=_changes(instance_id))
+            yield event_stream(events, cursor=cursor, timeout=remaining, stop=_changes(instance_id))
 
     # -- what service workflows call (see runyard.services.psa) ----------------------------------
 

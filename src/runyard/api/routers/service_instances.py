@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from runyard.api.deps import platform_of
+from runyard.api.deps import EventsDep, LastEventIdDep, platform_of
 from runyard.api.errors import ApiError
+from runyard.api.events import sse
 from runyard.api.routers.jobs import MAX_ID
 from runyard.api.routers.services import automation_of
 from runyard.api.security import CurrentUser
@@ -191,6 +194,25 @@ def start_service(body: StartRequest, request: Request, user: CurrentUser) -> In
 @router.get("/{instance_id}", response_model=InstanceOut)
 def get_instance(instance_id: InstanceId, request: Request, user: CurrentUser) -> InstanceOut:
     return instance_out(request, user, automation_of(request).instance(user, instance_id))
+
+
+@router.get("/{instance_id}/events", responses={200: {"content": {"text/event-stream": {}}}})
+async def instance_events(
+    instance_id: InstanceId,
+    request: Request,
+    user: CurrentUser,
+    hub: EventsDep,
+    last_event_id: LastEventIdDep,
+) -> StreamingResponse:
+    """The instance's changes as server-sent events (``service_instance``, and ``reset`` when a resumed
+    stream missed some), resumable with ``Last-Event-ID`` as ``/events``; another user's instance
+    answers 403. Tasks, whose job token does not reach ``/events``, wait for their services with it."""
+    await run_in_threadpool(automation_of(request).instance, user, instance_id)
+    return StreamingResponse(
+        sse(hub.subscribe(user, None, last_event_id, instance_id=instance_id)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.post("/{instance_id}/actions/{action}", response_model=InstanceOut)
