@@ -132,7 +132,7 @@ def test_a_ko_in_the_status_file_puts_the_instance_in_error(client_with_service:
         )
         failed = client.wait_for_service_instance(instance["id"], timeout=60)
         assert (failed["status"], failed["error"]) == ("ERROR", "cleaning failed: ok|ko")
-        output = client.get_job_output(failed["job_submissions"][-1]["job_id"])
+        output = _output_once_ended(client, failed["job_submissions"][-1]["job_id"])
         assert "cleaning failed: ok|ko" in output
 
 
@@ -146,5 +146,11 @@ def test_a_service_that_dies_before_listening_fails_its_start_at_once(
         failed = client.wait_for_service_instance(started["id"], timeout=60)
         assert failed["status"] == "ERROR"
         assert time.monotonic() - began < 30  # not the 60 s readiness timeout
-        output = client.get_job_output(failed["job_submissions"][0]["job_id"])
+        output = _output_once_ended(client, failed["job_submissions"][0]["job_id"])
         assert "stopped (EXITED) before accepting connections" in output
+
+
+def _output_once_ended(client: Client, job_id: int) -> str:
+    """The job's whole output: the instance's status is set by a task before its output is all kept."""
+    client.wait_for_job(job_id, timeout=60)
+    return client.get_job_output(job_id)
