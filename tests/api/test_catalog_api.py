@@ -433,3 +433,36 @@ def test_task_references_expand_at_submission_as_the_submitter_reads_the_catalog
     pinned = pipeline.replace("/Scale", "/Scale@7")
     refused = alice.http.post("/jobs", content=pinned, headers={"Content-Type": "application/yaml"})
     assert "revision 7" in assert_error(refused, 400, "invalid_workflow")["message"]
+
+
+def test_two_revisions_compare_line_by_line(alice: Caller, bob: Caller) -> None:
+    """The blocks of a side-by-side view and the unified diff; bad revisions, binary content, another
+    user's private bucket: clear refusals."""
+    bucket = new_bucket(alice)
+    first = "a\nb\nc\nd\n"
+    second = "a\nB\nc\nd\ne\n"
+    assert put(alice, bucket, "notes", first, "text/plain", kind="Text").status_code == 201
+    assert_error(alice.http.get(f"/catalog/buckets/{bucket}/resources/notes/diff"), 400, "invalid_request")
+    assert put(alice, bucket, "notes", second, "text/plain").status_code == 201
+    answer = alice.http.get(f"/catalog/buckets/{bucket}/resources/notes/diff")
+    assert answer.status_code == 200, answer.text
+    compared = answer.json()
+    assert (compared["from_revision"], compared["to_revision"], compared["identical"]) == (1, 2, False)
+    assert [
+        (b["kind"], b["left_start"], b["left"], b["right_start"], b["right"]) for b in compared["blocks"]
+    ] == [
+        ("equal", 1, ["a"], 1, ["a"]),
+        ("replace", 2, ["b"], 2, ["B"]),
+        ("equal", 3, ["c", "d"], 3, ["c", "d"]),
+        ("insert", 5, [], 5, ["e"]),
+    ]
+    assert compared["unified"].splitlines()[:3] == ["--- notes@1", "+++ notes@2", "@@ -1,4 +1,5 @@"]
+    same = alice.http.get(f"/catalog/buckets/{bucket}/resources/notes/diff", params={"from": 2, "to": 2})
+    assert same.json()["identical"] and same.json()["unified"] == ""
+    missing = alice.http.get(f"/catalog/buckets/{bucket}/resources/notes/diff", params={"from": 9})
+    assert "no revision 9" in assert_error(missing, 404, "not_found")["message"]
+    assert put(alice, bucket, "notes", b"\xff\xfe\x00binary", "application/octet-stream").status_code == 201
+    binary = alice.http.get(f"/catalog/buckets/{bucket}/resources/notes/diff")
+    assert "only text compares" in assert_error(binary, 400, "invalid_request")["message"]
+    hidden = bob.http.get(f"/catalog/buckets/{bucket}/resources/notes/diff", params={"from": 1, "to": 2})
+    assert hidden.status_code in (403, 404)

@@ -20,6 +20,11 @@ def test_push_pull_revisions_restore(user_cli: Cli, tmp_path: Path) -> None:
     )
     assert (code, err) == (0, "pushed cli-bucket/hello revision 2\n")
 
+    code, shown, _ = user_cli("catalog", "diff", "cli-bucket/hello")
+    assert code == 0 and shown.startswith("--- hello@1\n+++ hello@2\n")
+    assert any(line.startswith("+") and "bonjour" in line for line in shown.splitlines()), shown
+    same = user_cli.json("catalog", "diff", "cli-bucket/hello", "--from", "1", "--to", "1")
+    assert same["identical"] and same["blocks"][0]["kind"] == "equal"
     revisions = user_cli.json("catalog", "revisions", "cli-bucket/hello")
     assert [(r["revision"], r["commit_message"]) for r in revisions] == [(2, "in French"), (1, "")]
     assert "in French" in user_cli("catalog", "revisions", "cli-bucket/hello")[1]

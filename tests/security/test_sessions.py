@@ -63,6 +63,7 @@ OPEN_TO_JOB_TOKENS = {
     "GET /api/v1/catalog/buckets/{bucket}/resources/{name}",
     "GET /api/v1/catalog/buckets/{bucket}/resources/{name}/raw",
     "GET /api/v1/catalog/buckets/{bucket}/resources/{name}/revisions",
+    "GET /api/v1/catalog/buckets/{bucket}/resources/{name}/diff",
     "GET /api/v1/catalog/buckets/{bucket}/resources/{name}/revisions/{revision}",
     "GET /api/v1/catalog/buckets/{bucket}/resources/{name}/revisions/{revision}/raw",
     "GET /api/v1/services",

@@ -66,6 +66,7 @@ TASK_ROUTES: dict[str, Reach] = {
     "catalog.get_object": Reach.OWNER,
     "catalog.get_raw": Reach.OWNER,
     "catalog.list_revisions": Reach.OWNER,
+    "catalog.diff_revisions": Reach.OWNER,
     "catalog.get_revision": Reach.OWNER,
     "catalog.get_revision_raw": Reach.OWNER,
     "services.list_services": Reach.OWNER,

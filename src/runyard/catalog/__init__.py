@@ -11,6 +11,8 @@ from runyard.catalog.buckets import get_bucket as get_bucket
 from runyard.catalog.buckets import list_buckets as list_buckets
 from runyard.catalog.builtin import BUILTIN_OWNER as BUILTIN_OWNER
 from runyard.catalog.builtin import load_builtin_buckets as load_builtin_buckets
+from runyard.catalog.diffs import RevisionDiff as RevisionDiff
+from runyard.catalog.diffs import diff_revisions as diff_revisions
 from runyard.catalog.metadata import VariableMetadata as VariableMetadata
 from runyard.catalog.metadata import WorkflowMetadata as WorkflowMetadata
 from runyard.catalog.objects import ObjectPage as ObjectPage
@@ -32,11 +34,13 @@ __all__ = [
     "CatalogContent",
     "ObjectPage",
     "Revision",
+    "RevisionDiff",
     "VariableMetadata",
     "WorkflowMetadata",
     "create_bucket",
     "delete_bucket",
     "delete_object",
+    "diff_revisions",
     "get_bucket",
     "get_object",
     "get_revision",

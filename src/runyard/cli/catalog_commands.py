@@ -166,6 +166,31 @@ def revisions(ref: ObjectRef, json_output: Json = False, url: Url = None, token:
         show(out, _revisions_table(found))
 
 
+@catalog_app.command("diff")
+def diff(
+    ref: ObjectRef,
+    from_revision: Annotated[
+        int | None, typer.Option("--from", help="The older revision (default: the one before --to).", min=1)
+    ] = None,
+    to_revision: Annotated[
+        int | None, typer.Option("--to", help="The newer one (default: the latest).", min=1)
+    ] = None,
+    json_output: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Show what changed between two revisions (a unified diff; --json: the side-by-side blocks too)."""
+    bucket, name = _split(ref)
+    with connected(url, token) as client:
+        compared = client.diff_revisions(bucket, name, from_revision, to_revision)
+    if json_output:
+        print_json(compared)
+    elif compared["identical"]:
+        err.print(f"{escape(ref)}: revisions {compared['from_revision']} and {compared['to_revision']} are identical")
+    else:
+        out.print(compared["unified"], markup=False, highlight=False, soft_wrap=True)
+
+
 @catalog_app.command("restore")
 def restore(
     ref: ObjectRef,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from runyard.client.documents import Bucket, ObjectList, Revision
+from runyard.client.documents import Bucket, ObjectList, Revision, RevisionDiff
 from runyard.client.transport import Call, bytes_body, json_body, no_body, operation, segment
 
 
@@ -105,6 +105,14 @@ class CatalogApi:
     @operation
     def get_revision(self, bucket: str, name: str, revision: int) -> Call[Revision]:
         return Call("GET", _revision(bucket, name, revision), json_body)
+
+    @operation
+    def diff_revisions(
+        self, bucket: str, name: str, from_revision: int | None = None, to_revision: int | None = None
+    ) -> Call[RevisionDiff]:
+        """Two revisions compared line by line (default: the latest against the one before it)."""
+        params = _given(**{"from": from_revision, "to": to_revision})
+        return Call("GET", f"{_object(bucket, name)}/diff", json_body, params=params)
 
     @operation
     def restore_revision(self, bucket: str, name: str, revision: int) -> Call[Revision]:

@@ -285,6 +285,29 @@ class Revision(TypedDict):
     raw_url: str
 
 
+class DiffBlock(TypedDict):
+    """Lines of both revisions that match (``equal``) or not (``replace``, ``delete``, ``insert``);
+    ``*_start``: the 1-based number of the block's first line on each side."""
+
+    kind: str
+    left_start: int
+    left: list[str]
+    right_start: int
+    right: list[str]
+
+
+class RevisionDiff(TypedDict):
+    """Two revisions of a catalog object compared line by line."""
+
+    bucket: str
+    name: str
+    from_revision: int
+    to_revision: int
+    identical: bool
+    blocks: list[DiffBlock]
+    unified: str
+
+
 class ObjectList(TypedDict):
     objects: list[Revision]
     total: int

@@ -282,6 +282,21 @@ def get_revision_raw(
         return _raw(catalog.read_raw(connection, user, bucket, name, revision))
 
 
+@router.get("/{bucket}/resources/{name}/diff", response_model=catalog.RevisionDiff)
+def diff_revisions(
+    bucket: BucketName,
+    name: ObjectName,
+    user: CurrentUser,
+    engine: EngineDep,
+    from_revision: Annotated[int | None, Query(alias="from", ge=1, le=2**31 - 1)] = None,
+    to_revision: Annotated[int | None, Query(alias="to", ge=1, le=2**31 - 1)] = None,
+) -> catalog.RevisionDiff:
+    """Two revisions compared line by line (by default the latest against the one before): the blocks of
+    a side-by-side view and the unified diff. Only text compares (400 otherwise)."""
+    with engine.connect() as connection:
+        return catalog.diff_revisions(connection, user, bucket, name, from_revision, to_revision)
+
+
 @router.post(
     "/{bucket}/resources/{name}/revisions/{revision}/restore", response_model=RevisionOut, status_code=201
 )
