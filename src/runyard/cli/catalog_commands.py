@@ -186,7 +186,8 @@ def diff(
     if json_output:
         print_json(compared)
     elif compared["identical"]:
-        err.print(f"{escape(ref)}: revisions {compared['from_revision']} and {compared['to_revision']} are identical")
+        revisions = f"{compared['from_revision']} and {compared['to_revision']}"
+        err.print(f"{escape(ref)}: revisions {revisions} are identical")
     else:
         out.print(compared["unified"], markup=False, highlight=False, soft_wrap=True)
 
