@@ -49,6 +49,7 @@ class Notification:
     message: str
     details: dict[str, Any]
     source: str
+    """``service-instance:ID``, ``job:ID`` or ``user:NAME``: who raised it."""
     service_instance_id: int | None
     read_at: float | None
 

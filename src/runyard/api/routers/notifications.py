@@ -7,6 +7,7 @@ notification``). Bounds and the rate of a source: :mod:`runyard.store.notificati
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated, Any
 
@@ -31,35 +32,17 @@ class NotificationIn(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict, description="At most 16 KB of JSON")
 
 
-class NotificationOut(BaseModel):
-    id: int
-    owner: str
-    created_at: float
-    kind: str
-    title: str
-    message: str
-    details: dict[str, Any]
-    source: str
-    """``service-instance:ID``, ``job:ID`` or ``user:NAME``: who raised it."""
-    service_instance_id: int | None
-    read_at: float | None
-
-
 class NotificationList(BaseModel):
-    notifications: list[NotificationOut]
+    notifications: list[Notification]
     """Newest first."""
     unread: int
     """How many of yours are unread (all of them, not only this page's)."""
 
 
-def _out(notification: Notification) -> NotificationOut:
-    return NotificationOut(**vars(notification))
-
-
-@router.post("", response_model=NotificationOut, status_code=201)
+@router.post("", response_model=Notification, status_code=201)
 def create_notification(
     body: NotificationIn, notifier: CurrentNotifier, engine: EngineDep, hub: EventsDep
-) -> NotificationOut:
+) -> Notification:
     """Raise a notification for the owner of the service instance whose notification token is sent
     (never an owner the body names), or for yourself. 429 with ``Retry-After`` past a source's rate."""
     draft = Draft(kind=body.kind, title=body.title, message=body.message, details=body.details)
@@ -72,9 +55,8 @@ def create_notification(
             now=time.time(),
             service_instance_id=notifier.service_instance_id,
         )
-    out = _out(stored)
-    hub.publish_notification(stored.owner, out.model_dump())
-    return out
+    hub.publish_notification(stored.owner, dataclasses.asdict(stored))
+    return stored
 
 
 @router.get("", response_model=NotificationList)
@@ -92,14 +74,14 @@ def list_notifications(
             connection, user.name, unread=unread, limit=limit, after_id=after_id, before_id=before_id
         )
         unread_count = store.count_unread(connection, user.name)
-    return NotificationList(notifications=[_out(n) for n in found], unread=unread_count)
+    return NotificationList(notifications=found, unread=unread_count)
 
 
-@router.post("/{notification_id}/read", response_model=NotificationOut)
-def mark_read(notification_id: NotificationId, user: CurrentUser, engine: EngineDep) -> NotificationOut:
+@router.post("/{notification_id}/read", response_model=Notification)
+def mark_read(notification_id: NotificationId, user: CurrentUser, engine: EngineDep) -> Notification:
     """Mark it read (again: it keeps the time of the first)."""
     with engine.begin() as connection:
-        return _out(store.mark_read(connection, user.name, notification_id, now=time.time()))
+        return store.mark_read(connection, user.name, notification_id, now=time.time())
 
 
 @router.delete("/{notification_id}", status_code=204)
