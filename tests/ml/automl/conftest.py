@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from runyard.client import Client
+from runyard.client.documents import Job
 from support.server import LiveServer
 from support.service_accounts import reachable_server
 
@@ -42,6 +43,20 @@ _buckets = itertools.count(1)
 class Tuning:
     client: Client
     bucket: str
+
+    def small_search(self, **variables: str) -> Job:
+        """A Random search of 2 batches of 2 samples over ``Sphere`` with ``variables`` added, FINISHED."""
+        search: dict[str, str | int] = {
+            "TUNING_ALGORITHM": "Random",
+            "WORKFLOW_TO_OPTIMIZE": f"{self.bucket}/Sphere",
+            "MAX_ITERATIONS": 2,
+            "PARALLEL_SAMPLES_PER_LOOP": 2,
+            **variables,
+        }
+        tuner_id = self.client.submit_from_catalog("auto-ml-optimization", "Multi_Tuners_AutoML", search)
+        tuner = self.client.wait_for_job(tuner_id, timeout=90)
+        assert tuner["status"] == "FINISHED", self.client.get_job_output(tuner_id)
+        return tuner
 
 
 @pytest.fixture(scope="module")

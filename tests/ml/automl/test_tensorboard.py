@@ -19,20 +19,8 @@ def test_trials_are_logged_where_the_tensorboard_instance_reads(server: LiveServ
     owner = client.whoami()["name"]
     name = f"tensorboard-{owner}"
     instance = start(client, "Tensorboard", {"INSTANCE_NAME": name})
-    tuner_id = client.submit_from_catalog(
-        "auto-ml-optimization",
-        "Multi_Tuners_AutoML",
-        {
-            "TUNING_ALGORITHM": "Random",
-            "WORKFLOW_TO_OPTIMIZE": f"{tuning.bucket}/Sphere",
-            "MAX_ITERATIONS": 2,
-            "PARALLEL_SAMPLES_PER_LOOP": 2,
-            "TENSORBOARD_ENABLED": "true",
-            "TENSORBOARD_INSTANCE_NAME": name,
-        },
-    )
-    tuner = client.wait_for_job(tuner_id, timeout=90)
-    assert tuner["status"] == "FINISHED", client.get_job_output(tuner_id)
+    tuner = tuning.small_search(TENSORBOARD_ENABLED="true", TENSORBOARD_INSTANCE_NAME=name)
+    tuner_id = tuner["id"]
     run = f"automl-{tuner_id}"
     logs = server.data_dir / "services" / owner / f"{instance['id']}-{name}" / "logs"
     assert [p.name.startswith("events.out.tfevents.") for p in Path(logs, run).iterdir()] == [True]

@@ -26,20 +26,8 @@ def test_the_loss_of_each_trial_is_a_point_of_the_tuner_s_window(tuning: Tuning)
     client = tuning.client
     name = f"visdom-{client.whoami()['name']}"
     instance = start(client, "Visdom", {"INSTANCE_NAME": name})
-    tuner_id = client.submit_from_catalog(
-        "auto-ml-optimization",
-        "Multi_Tuners_AutoML",
-        {
-            "TUNING_ALGORITHM": "Random",
-            "WORKFLOW_TO_OPTIMIZE": f"{tuning.bucket}/Sphere",
-            "MAX_ITERATIONS": 2,
-            "PARALLEL_SAMPLES_PER_LOOP": 2,
-            "VISDOM_ENABLED": "true",
-            "VISDOM_INSTANCE_NAME": name,
-        },
-    )
-    tuner = client.wait_for_job(tuner_id, timeout=90)
-    assert tuner["status"] == "FINISHED", client.get_job_output(tuner_id)
+    tuner = tuning.small_search(VISDOM_ENABLED="true", VISDOM_INSTANCE_NAME=name)
+    tuner_id = tuner["id"]
     trials = [client.get_job(job) for job in json.loads(tuner["result_map"]["SAMPLE_JOB_IDS"])]
     losses = [
         next(t["variables"]["LOSS"] for t in job["tasks"] if "LOSS" in t["variables"]) for job in trials
