@@ -4,6 +4,7 @@ server, rollback under load, the proxy, and the docker engine."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import tempfile
@@ -25,7 +26,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from runyard.client import Client
 from runyard.client.documents import ServiceInstance
-from runyard.services.model_serving import MASTER_TOKEN
+from runyard.services.containers import services_folder
+from runyard.services.model_serving import MASTER_TOKEN, MAX_LINE, NOTIFICATIONS_FILE
 from support.server import LiveServer
 from support.service_lifecycle import act, finish, process_pid, start, url
 
@@ -86,7 +88,7 @@ def _wait_for(check: Any, what: str, timeout: float = TIMEOUT) -> Any:
 
 
 def test_maas_ml_life_on_the_process_engine(
-    client: Client, files: Path, iris: tuple[pd.DataFrame, Any]
+    client: Client, sqlite_server: LiveServer, files: Path, iris: tuple[pd.DataFrame, Any]
 ) -> None:
     features, model = iris
     instance = start(client, "MaaS_ML", {"DRIFT_ENABLED": "true"})
@@ -155,6 +157,16 @@ def test_maas_ml_life_on_the_process_engine(
     assert (
         _predict(instance, token, shifted, model_name="iris", detector="KS").json()["drift"]["columns"] == []
     )
+
+    # The notifications file a server in a container writes (its state folder, the owner's to write):
+    # the health check relays whole valid lines only, skipping junk and an oversized line.
+    state = services_folder(sqlite_server.data_dir, client.whoami()["name"])
+    (folder,) = state.glob(f"{instance['id']}-*")
+    relayed = {"kind": "drift", "title": "relayed", "message": "", "details": {}}
+    lines = ["not json", json.dumps({"kind": "drift"}), "x" * (MAX_LINE + 10), json.dumps(relayed)]
+    (folder / "state" / NOTIFICATIONS_FILE).write_text("\n".join(lines) + "\n")
+    _wait_for(lambda: [n for n in drifts() if n["title"] == "relayed"], "relayed notification")
+    assert len(drifts()) == 2  # the server's own drift and the relayed one: nothing from the junk
 
     # Pause and resume keep the models: the status goes back to AI_MODEL_DEPLOYED.
     act(client, after_junk, "Pause_MaaS_ML", "PAUSED")
