@@ -19,13 +19,13 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
         yield started
 
 
-def test_the_root_is_a_page_linking_the_api_docs(sqlite_server: LiveServer) -> None:
+def test_without_the_portal_the_root_is_a_page_linking_the_api_docs(sqlite_server: LiveServer) -> None:
     page = httpx.get(f"{sqlite_server.url}/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "script-src" not in page.headers["content-security-policy"]
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert 'href="/api/v1/docs"' in page.text and 'href="/api/v1/openapi.json"' in page.text
-    assert __version__ in page.text and "portal is coming" in page.text
+    assert __version__ in page.text and "without its web portal" in page.text
     assert re.search(r"(?:src|href)=\"(?:https?:)?//", page.text) is None
 
 

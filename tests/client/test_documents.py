@@ -63,7 +63,7 @@ class Pin:
 def openapi() -> Iterator[dict[str, Any]]:
     """The server's OpenAPI document (the app is built, not started)."""
     with tempfile.TemporaryDirectory() as data_dir:
-        yield create_app(ServerConfig(data_dir=Path(data_dir))).openapi()
+        yield create_app(ServerConfig(data_dir=Path(data_dir), portal=False)).openapi()
 
 
 def _operations() -> Iterator[tuple[str, Operation[Any, Any] | StreamOperation[Any, Any]]]:

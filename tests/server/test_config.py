@@ -42,6 +42,8 @@ def test_precedence_flags_then_environment_then_file(tmp_path: Path) -> None:
         ({}, {}, "port = [\n", "not valid TOML"),
         ({"nodes": 0}, {}, None, "at least 1 node"),
         ({"port": 70000}, {}, None, "not a TCP port"),
+        ({}, {"RUNYARD_PORTAL": "maybe"}, None, "RUNYARD_PORTAL: 'maybe' is not true or false"),
+        ({}, {}, "portal = 1\n", "portal: 1 is not true or false"),
     ],
 )
 def test_bad_settings_are_refused_with_their_source(
@@ -58,3 +60,17 @@ def test_bad_settings_are_refused_with_their_source(
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError, match="cannot read the config file"):
         load_config({}, environ={}, config_file=tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(("raw", "portal"), [("false", False), ("0", False), ("No", False), ("true", True)])
+def test_the_portal_is_switched_off_by_words_not_by_any_non_empty_string(raw: str, portal: bool) -> None:
+    assert load_config({}, environ={"RUNYARD_PORTAL": raw}).portal is portal
+    assert load_config({"portal": False}, environ={"RUNYARD_PORTAL": raw}).portal is False
+
+
+def test_the_portal_reaches_the_api_on_loopback_whatever_the_public_url() -> None:
+    config = load_config(
+        {"host": "0.0.0.0", "port": 9300, "public_url": "https://runyard.example"}, environ={}
+    )
+    assert config.local_url == "http://127.0.0.1:9300"
+    assert config.base_url == "https://runyard.example"

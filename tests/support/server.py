@@ -103,6 +103,8 @@ def live_server(data_dir: Path, database_url: str | None = None, **config: Any) 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
+    # the portal is NiceGUI's, one per process: in-process servers go without it (tests/portal runs real ones)
+    config.setdefault("portal", False)
     settings = ServerConfig(port=port, data_dir=data_dir, database_url=database_url, **config)
     announced: list[str] = []
     server = uvicorn.Server(

@@ -139,6 +139,10 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")
-    app.include_router(index.routes(API, DOCS, OPENAPI))
+    app.include_router(index.routes(API, DOCS, OPENAPI, landing=not config.portal))
     swagger_ui.install(app, DOCS, OPENAPI, "runyard: REST API")
+    if config.portal:  # last: mounted at /, it takes every path the API has not
+        from runyard import web
+
+        web.mount(app, f"{config.local_url}{API}", config.data_dir / "portal.key", config.session_ttl)
     return app

@@ -51,9 +51,12 @@ def server(
             "--service-ports", metavar="LOW-HIGH", help="LOW-HIGH ports for services [OS ephemeral range]."
         ),
     ] = None,
+    portal: Annotated[
+        bool | None, typer.Option("--portal/--no-portal", help="Serve the web portal at / [--portal].")
+    ] = None,
     config: ConfigFile = None,
 ) -> None:
-    """Start the platform: REST API at /api/v1 (docs at /api/v1/docs; / links them), scheduler, local nodes.
+    """Start the platform: the web portal at /, REST API at /api/v1 (docs at /api/v1/docs), scheduler, nodes.
 
     Settings: flags, then RUNYARD_* environment variables, then the config file, then defaults.
     Unfinished jobs resume at start. At the first start an admin is created and its password printed.
@@ -70,10 +73,12 @@ def server(
             "nodes": nodes,
             "database_url": database_url,
             "service_ports": service_ports,
+            "portal": portal,
         },
         config,
     )
-    print(f"runyard: serving {settings.base_url}/ (API docs: {settings.base_url}{DOCS})", flush=True)
+    what = "portal" if settings.portal else "serving"
+    print(f"runyard: {what} {settings.base_url}/ (API docs: {settings.base_url}{DOCS})", flush=True)
     uvicorn.run(
         create_app(settings, announce=lambda text: print(text, flush=True)),
         host=settings.host,

@@ -59,6 +59,8 @@ class ServerConfig:
     """A server started as root runs user N's tasks as uid and gid ``task_uid_base + N``."""
     user_mapping: str | None = None
     """OS accounts of ``runAsMe`` tasks, as ``runyard-user=os-account`` pairs separated by commas."""
+    portal: bool = True
+    """Serve the web portal at ``/`` (without it ``/`` is a page linking the API's docs)."""
 
     @property
     def service_port_range(self) -> tuple[int, int] | None:
@@ -69,6 +71,13 @@ class ServerConfig:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def local_url(self) -> str:
+        """Where this host reaches the server (the portal's API calls go there, whatever ``public_url``)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
     def settings(self) -> Settings:
@@ -162,8 +171,26 @@ def _setting_types() -> dict[str, type]:
 _SETTING_TYPES = _setting_types()
 
 
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _coerce(key: str, value: Any, source: str) -> Any:
     converter = _SETTING_TYPES[key]
+    if converter is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            return _BOOLEANS[value.strip().lower()]
+        raise InvalidRequestError(f"{source}: {value!r} is not true or false")
     try:
         if isinstance(value, bool) or (converter is int and isinstance(value, float)):
             raise TypeError

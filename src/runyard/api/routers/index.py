@@ -20,8 +20,9 @@ POLICY = (
 _STYLE = "body{font-family:sans-serif;margin:2em;max-width:40em;color:#222}li{margin:.3em 0}"
 
 
-def routes(api: str, docs: str, openapi: str) -> APIRouter:
-    """``GET /`` (HTML) and ``GET {api}``, ``GET {api}/`` (JSON), linking ``docs`` and ``openapi``."""
+def routes(api: str, docs: str, openapi: str, *, landing: bool) -> APIRouter:
+    """``GET {api}``, ``GET {api}/`` (JSON), and with ``landing`` ``GET /`` (HTML), linking ``docs`` and
+    ``openapi``; without it the portal has ``/``."""
     router = APIRouter(include_in_schema=False)
     index = {"name": "runyard", "version": __version__, "api": api, "docs": docs, "openapi": openapi}
     page = (
@@ -30,13 +31,16 @@ def routes(api: str, docs: str, openapi: str) -> APIRouter:
         "<p>Workflows of tasks on a pool of nodes, and the services they start.</p><ul>"
         f'<li><a href="{escape(docs)}">REST API documentation</a> (try the routes in the browser)</li>'
         f'<li><a href="{escape(openapi)}">OpenAPI document</a> (for API clients)</li></ul>'
-        "<p>A web portal is coming; until then, use the API or the <code>runyard</code> command line "
-        "(<code>runyard login</code>, then <code>runyard --help</code>).</p></body></html>"
+        "<p>This server runs without its web portal (<code>runyard server --no-portal</code>): use the API "
+        "or the <code>runyard</code> command line (<code>runyard login</code>, then "
+        "<code>runyard --help</code>).</p></body></html>"
     )
 
-    @router.get("/")
-    async def landing() -> Response:
-        return HTMLResponse(page, headers={"Content-Security-Policy": POLICY})
+    if landing:
+
+        @router.get("/")
+        async def landing_page() -> Response:
+            return HTMLResponse(page, headers={"Content-Security-Policy": POLICY})
 
     @router.get(api)
     @router.get(f"{api}/")

@@ -1,0 +1,142 @@
+"""One real ``runyard server`` (with its portal) and one headless Chromium for every portal test.
+
+The tests share them: they are pinned to one xdist worker (``xdist_group``; ``scripts/test`` runs pytest
+with ``--dist loadgroup``). Each test gets a fresh browser context (cookies, storage), 1280 by 800.
+Set ``RUNYARD_SCREENSHOTS=DIR`` to keep the pages' screenshots there (``docs/portal`` is made this way).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+
+from runyard.client import Client
+from support.server import ADMIN, PASSWORD
+from support.server_process import free_port, server_process
+
+CHROMIUM = "/usr/bin/chromium"
+#: As ../shared/reference/what-runs-here.md: no sandbox (root), no GPU, nothing sent off the machine.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+GROUP = pytest.mark.xdist_group("portal")
+#: How long a page may take to show what a test waits for (the server is shared with other work).
+expect.set_options(timeout=15_000)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(GROUP)
+
+
+@dataclass
+class Portal:
+    url: str
+    data_dir: Path
+    admin_token: str
+
+    def client(self, token: str | None = None) -> Client:
+        """The SDK on this server, as the admin unless given another token."""
+        return Client(self.url, token or self.admin_token)
+
+    def new_user(self, name: str, *, admin: bool = False) -> str:
+        """Create ``name`` (password ``PASSWORD``) if missing; returns its token."""
+        with self.client() as client:
+            if name not in {user["name"] for user in client.list_users()}:
+                client.add_user(name, PASSWORD, admin=admin)
+        return login(self.url, name)
+
+
+def login(url: str, name: str, password: str = PASSWORD) -> str:
+    answer = httpx.post(f"{url}/api/v1/sessions", json={"username": name, "password": password})
+    answer.raise_for_status()
+    token: str = answer.json()["token"]
+    return token
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    data_dir = tmp_path_factory.mktemp("portal")
+    command = [sys.executable, "-m", "runyard", "user", "add", ADMIN, "--admin", "--password-stdin"]
+    added = subprocess.run(
+        [*command, "--data-dir", str(data_dir)],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    port = free_port()
+    with server_process(data_dir, port, "--nodes", "3"):
+        url = f"http://127.0.0.1:{port}"
+        yield Portal(url, data_dir, login(url, ADMIN))
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: scripts/test installs it")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium, or run scripts/test)")
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def log_in(page: Page, portal: Portal, name: str = ADMIN, password: str = PASSWORD, path: str = "/") -> None:
+    """Open ``path`` and log in on the page it sends to."""
+    page.goto(portal.url + path)
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Account")).to_be_visible()
+
+
+@pytest.fixture
+def admin_page(page: Page, portal: Portal) -> Page:
+    """A page logged in as the server's admin, on the home page."""
+    log_in(page, portal)
+    return page
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep the page's look under ``$RUNYARD_SCREENSHOTS/NAME.png`` when that is set."""
+    folder = os.environ.get("RUNYARD_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+__all__ = ["Portal", "log_in", "screenshot"]

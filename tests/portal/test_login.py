@@ -1,0 +1,54 @@
+"""Logging in and out of the portal, and what happens when the API's session ends."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from portal.conftest import Portal, log_in, screenshot
+from support.server import ADMIN
+
+
+def test_a_page_asked_for_before_login_is_shown_after_it(page: Page, portal: Portal) -> None:
+    page.goto(f"{portal.url}/resources?x=1")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fresources%3Fx%3D1$"))
+    screenshot(page, "login")
+    page.get_by_label("User name").fill(ADMIN)
+    page.get_by_label("Password", exact=True).fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("wrong user name or password")
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+    log_in(page, portal, path="/resources?x=1")
+    expect(page).to_have_url(f"{portal.url}/resources?x=1")
+
+
+def test_the_home_page_links_every_portal(admin_page: Page, portal: Portal) -> None:
+    expect(admin_page.get_by_text(f"Welcome, {ADMIN}.")).to_be_visible()
+    screenshot(admin_page, "home")
+    for name in ("Workflow Execution", "Scheduling", "Resources", "Catalog", "Service Automation"):
+        expect(admin_page.get_by_role("link", name=name).first).to_be_visible()
+
+
+def test_log_out_revokes_the_token(admin_page: Page, portal: Portal) -> None:
+    admin_page.get_by_role("button", name="Account").click()
+    admin_page.get_by_role("menuitem", name="Log out").click()
+    expect(admin_page).to_have_url(re.compile(r"/login"))
+    admin_page.goto(portal.url + "/")
+    expect(admin_page).to_have_url(re.compile(r"/login\?next=%2F$"))
+
+
+def test_a_revoked_session_sends_the_browser_to_the_login_page(page: Page, portal: Portal) -> None:
+    token = portal.new_user("carol")
+    log_in(page, portal, "carol")
+    with portal.client(token) as client:  # the password changes: every session of carol ends
+        client.change_password("carol", "another long password")
+    page.reload()
+    expect(page.get_by_text("Welcome, carol.")).to_be_visible()  # the portal has not asked the API yet
+    page.goto(portal.url + "/resources")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_next_never_leaves_the_site(page: Page, portal: Portal) -> None:
+    log_in(page, portal, path="/login?next=//evil.example/x")
+    expect(page).to_have_url(f"{portal.url}/")
