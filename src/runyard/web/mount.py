@@ -32,7 +32,7 @@ def mount(app: FastAPI, api_url: str, key_file: Path, session_ttl: float) -> Non
         storage_secret=_secret(key_file),
         session_middleware_kwargs={
             "session_cookie": _COOKIE,
-            "same_site": "strict",
+            "same_site": "lax",
             "max_age": int(session_ttl),
         },
         show_welcome_message=False,

@@ -1,7 +1,8 @@
 """Who is logged in, per browser: the API token each one got at login, kept in the server's memory.
 
-The browser holds only NiceGUI's signed browser id (an HttpOnly, SameSite=Strict cookie); the token stays
-here and goes to the API from the server side. A session ends when the API's token expires or is revoked
+The browser holds only NiceGUI's signed browser id (an HttpOnly, SameSite=Lax cookie: a link from elsewhere
+opens the page logged in, but no other site's request carries it); the token stays here and goes to the
+API from the server side. A session ends when the API's token expires or is revoked
 (any 401 sends the browser back to the login page), at logout, or when the server restarts.
 """
 
@@ -59,10 +60,10 @@ async def log_in(user: str, password: str) -> Session:
         await client.aclose()
         raise
     session = Session(answer["user"], answer["role"] == "admin", answer["expires_at"], client)
-    previous = _by_browser.pop(_browser_id(), None)
+    ended = [browser for browser, held in _by_browser.items() if held.expired or browser == _browser_id()]
+    for browser in ended:  # a browser that never came back is dropped when its token has expired
+        await _by_browser.pop(browser).client.aclose()
     _by_browser[_browser_id()] = session
-    if previous is not None:
-        await previous.client.aclose()
     return session
 
 
