@@ -32,6 +32,7 @@ from runyard.api.routers import (
     tuning_journal,
     users,
     userspace,
+    workflows,
 )
 from runyard.api.security import SessionCache
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
@@ -136,6 +137,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         service_containers,
         service_proxy,
         userspace,
+        workflows,
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")

@@ -16,6 +16,7 @@ from runyard.client.transport import AsyncTransport, SyncTransport
 from runyard.client.tuning import TuningApi
 from runyard.client.users import UsersApi
 from runyard.client.userspace import UserspaceApi
+from runyard.client.workflows import WorkflowsApi
 
 
 class Client(
@@ -32,6 +33,7 @@ class Client(
     TuningApi,
     UserspaceApi,
     NotificationsApi,
+    WorkflowsApi,
     SyncTransport,
 ):
     """A runyard server, from synchronous code.
@@ -56,6 +58,7 @@ class AsyncClient(
     TuningApi,
     UserspaceApi,
     NotificationsApi,
+    WorkflowsApi,
     AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams

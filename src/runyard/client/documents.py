@@ -285,6 +285,26 @@ class Revision(TypedDict):
     raw_url: str
 
 
+class WorkflowProblem(TypedDict):
+    """One problem of a workflow; ``line``: in the text answered with it, when known."""
+
+    message: str
+    line: int | None
+    task: str | None
+    field: str | None
+
+
+class CheckedWorkflow(TypedDict):
+    """A workflow checked without being submitted (``validate_workflow``)."""
+
+    valid: bool
+    problems: list[WorkflowProblem]
+    text: str
+    format: str
+    workflow: dict[str, Any] | None
+    """The mapping form (what ``runyard.formats.to_mapping`` gives); ``None`` when unreadable."""
+
+
 class DiffBlock(TypedDict):
     """Lines of both revisions that match (``equal``) or not (``replace``, ``delete``, ``insert``);
     ``*_start``: the 1-based number of the block's first line on each side."""
