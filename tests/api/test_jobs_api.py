@@ -195,6 +195,32 @@ def test_list_filters_and_paging(server: LiveServer) -> None:
         client.post(f"/jobs/{failing}/kill")
 
 
+def test_list_sorts_and_counts_statuses(server: LiveServer) -> None:
+    _, token = server.new_user()
+    with server.client(token) as client:
+        hello = client.post("/jobs", json={"workflow": (EXAMPLES / "hello.yaml").read_text()}).json()["id"]
+        failing = client.post("/jobs", json={"workflow": FAILING}).json()["id"]
+        wait_for(client, hello)
+        wait_until(lambda: client.get(f"/jobs/{failing}").json()["status"] == "IN_ERROR")
+
+        def ids(sort: str) -> list[int]:
+            return [j["id"] for j in client.get("/jobs", params={"sort": sort}).json()["jobs"]]
+
+        assert ids("name") == [failing, hello] and ids("-name") == [hello, failing]
+        assert ids("id") == [hello, failing] and ids("-id") == [failing, hello]
+        assert ids("status") == [hello, failing]  # FINISHED < IN_ERROR
+        # the job still in error has not finished: last, whichever way
+        assert ids("finished_at") == [hello, failing] and ids("-finished_at") == [hello, failing]
+        counts = client.get("/jobs/status-counts", params={"status": "FINISHED"}).json()
+        assert counts == {"FINISHED": 1, "IN_ERROR": 1}  # the status filter is what the counts are for
+        assert client.get("/jobs/status-counts", params={"name": "Hel*"}).json() == {"FINISHED": 1}
+        for bad in ("workflow", "task_counts", "-", "--id", "id desc", "name;drop table jobs"):
+            refused = client.get("/jobs", params={"sort": bad})
+            assert refused.status_code == 400, bad
+            assert "sort" in refused.text
+        client.post(f"/jobs/{failing}/kill")
+
+
 def test_users_see_only_their_jobs_admins_see_all(server: LiveServer) -> None:
     alice, alice_token = server.new_user()
     _, bob_token = server.new_user()

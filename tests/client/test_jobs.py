@@ -135,6 +135,8 @@ def test_listing_filters_and_pages(alice: Client) -> None:
     assert alice.list_jobs(name="Failing", limit=1, offset=1)["jobs"][0]["id"] == first
     assert all(j["status"] == "FINISHED" for j in alice.list_jobs(status=["FINISHED", "KILLED"])["jobs"])
     assert alice.list_jobs(status="KILLED", name="Failing")["total"] == 0
+    assert alice.list_jobs(name="Failing", sort="id", limit=1)["jobs"][0]["id"] < second
+    assert alice.count_job_statuses(name="Failing")["FINISHED"] >= 2
     with pytest.raises(ApiError) as caught:
         alice.list_jobs(limit=0)
     assert caught.value.status == 400

@@ -100,25 +100,33 @@ class JobsApi:
         project: str | None = None,
         submitted_after: float | None = None,
         submitted_before: float | None = None,
+        sort: str = "-id",
         limit: int = 50,
         offset: int = 0,
     ) -> Call[JobList]:
         """A page of jobs, newest first: yours (an admin sees everyone's, or ``owner``'s).
 
         ``status`` keeps jobs with any of the statuses given; ``name`` and ``project`` may hold ``*``.
+        ``sort`` is a column of :class:`~runyard.client.documents.JobSummary` (not ``task_counts`` nor
+        ``parent_id``), ``-`` first for descending (``-submitted_at``).
         """
-        statuses = [status] if isinstance(status, str) else list(status or ())
-        params: list[tuple[str, Any]] = [("status", s) for s in statuses]
-        optional = {
-            "owner": owner,
-            "name": name,
-            "project": project,
-            "submitted_after": submitted_after,
-            "submitted_before": submitted_before,
-        }
-        params += [(key, value) for key, value in optional.items() if value is not None]
-        params += [("limit", limit), ("offset", offset)]
+        params = _filters(status, owner, name, project, submitted_after, submitted_before)
+        params += [("sort", sort), ("limit", limit), ("offset", offset)]
         return Call("GET", "/jobs", json_body, params=params)
+
+    @operation
+    def count_job_statuses(
+        self,
+        *,
+        owner: str | None = None,
+        name: str | None = None,
+        project: str | None = None,
+        submitted_after: float | None = None,
+        submitted_before: float | None = None,
+    ) -> Call[dict[str, int]]:
+        """Status → how many of the jobs :meth:`list_jobs` would list with these filters have it."""
+        params = _filters(None, owner, name, project, submitted_after, submitted_before)
+        return Call("GET", "/jobs/status-counts", json_body, params=params)
 
     @operation
     def get_job(self, job_id: int) -> Call[Job]:
@@ -258,3 +266,24 @@ def _media_type(path: Path) -> str:
 
 def _idempotency(key: str | None) -> dict[str, str] | None:
     return None if key is None else {"Idempotency-Key": key}
+
+
+def _filters(
+    status: str | Iterable[str] | None,
+    owner: str | None,
+    name: str | None,
+    project: str | None,
+    submitted_after: float | None,
+    submitted_before: float | None,
+) -> list[tuple[str, Any]]:
+    statuses = [status] if isinstance(status, str) else list(status or ())
+    optional = {
+        "owner": owner,
+        "name": name,
+        "project": project,
+        "submitted_after": submitted_after,
+        "submitted_before": submitted_before,
+    }
+    return [("status", s) for s in statuses] + [
+        (key, value) for key, value in optional.items() if value is not None
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,27 @@ class JobFilter:
     project: str | None = None
     submitted_after: float | None = None
     submitted_before: float | None = None
+
+
+#: The columns a list may be sorted by (then by id, the same way, so that pages never overlap).
+SORTABLE = (
+    "id",
+    "name",
+    "owner",
+    "project_name",
+    "status",
+    "priority",
+    "submitted_at",
+    "started_at",
+    "finished_at",
+)
+
+
+@dataclass(frozen=True)
+class JobOrder:
+    column: str = "id"
+    """One of :data:`SORTABLE`."""
+    descending: bool = True
 
 
 @dataclass
@@ -41,12 +63,15 @@ _SUMMARY = [
 ]
 
 
-def find_jobs(connection: sa.Connection, where: JobFilter, *, limit: int, offset: int) -> JobPage:
-    """Newest first; each job with ``task_counts`` (status → number of task instances)."""
+def find_jobs(
+    connection: sa.Connection, where: JobFilter, *, limit: int, offset: int, order: JobOrder = JobOrder()
+) -> JobPage:
+    """Newest first unless ``order`` says otherwise; each job with ``task_counts`` (status → number of
+    task instances)."""
     conditions = _conditions(where)
     total = connection.execute(sa.select(sa.func.count()).select_from(jobs).where(*conditions)).scalar_one()
     rows = connection.execute(
-        sa.select(*_SUMMARY).where(*conditions).order_by(jobs.c.id.desc()).limit(limit).offset(offset)
+        sa.select(*_SUMMARY).where(*conditions).order_by(*_ordering(order)).limit(limit).offset(offset)
     ).mappings()
     page = JobPage([dict(row) for row in rows], int(total))
     if page.jobs:
@@ -61,6 +86,28 @@ def find_jobs(connection: sa.Connection, where: JobFilter, *, limit: int, offset
         for job in page.jobs:
             job["task_counts"] = counts[job["id"]]
     return page
+
+
+def count_statuses(connection: sa.Connection, where: JobFilter) -> dict[str, int]:
+    """How many jobs have each status, among those ``where`` keeps (its statuses aside)."""
+    conditions = _conditions(dataclasses.replace(where, statuses=()))
+    grouped = connection.execute(
+        sa.select(jobs.c.status, sa.func.count()).where(*conditions).group_by(jobs.c.status)
+    )
+    return {status: int(count) for status, count in grouped}
+
+
+def _ordering(order: JobOrder) -> list[sa.ColumnElement[Any]]:
+    if order.column not in SORTABLE:
+        raise ValueError(f"jobs cannot be sorted by {order.column!r}")
+    columns = [jobs.c[order.column]] + ([jobs.c.id] if order.column != "id" else [])
+    # NULLs (not started yet) come last either way, on SQLite and PostgreSQL alike
+    return [
+        (column.desc() if order.descending else column.asc()).nulls_last()
+        if column.nullable
+        else (column.desc() if order.descending else column.asc())
+        for column in columns
+    ]
 
 
 def _conditions(where: JobFilter) -> list[sa.ColumnElement[bool]]:

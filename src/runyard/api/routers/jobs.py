@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -39,7 +39,7 @@ from runyard.model import Priority, Workflow
 from runyard.platform import Platform
 from runyard.reports import JobReport, TaskReport, job_report
 from runyard.scheduler.state import JobState
-from runyard.store.job_listing import JobFilter, find_jobs
+from runyard.store.job_listing import SORTABLE, JobFilter, JobOrder, count_statuses, find_jobs
 from runyard.store.jobs import job_owner, load_job
 from runyard.store.submission_keys import KeyedJob, job_of_key
 
@@ -272,35 +272,59 @@ def _workflow(platform: Platform, user: User, submission: Submission) -> Workflo
     return dataclasses.replace(workflow, source=None)
 
 
-@router.get("", response_model=JobList)
-def list_jobs(
+_SORT = f"^-?({'|'.join(SORTABLE)})$"
+
+
+async def job_filter(
     user: CurrentUser,
-    engine: EngineDep,
     status: Annotated[list[str] | None, Query(description="Any of these statuses")] = None,
     owner: Annotated[str | None, Query(description="Only an admin may list other users' jobs")] = None,
     name: Annotated[str | None, Query(max_length=255, description="Name; '*' matches anything")] = None,
     project: Annotated[str | None, Query(max_length=255, description="Project; '*' matches anything")] = None,
     submitted_after: Annotated[float | None, Query(description="Epoch seconds")] = None,
     submitted_before: Annotated[float | None, Query(description="Epoch seconds")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> JobList:
-    """Newest first. A user sees their own jobs; an admin everyone's (or ``owner``'s)."""
+) -> JobFilter:
+    """A user sees their own jobs; an admin everyone's (or ``owner``'s)."""
     if not user.is_admin:
         if owner is not None and owner != user.name:
             raise ApiError(403, "forbidden", "only an admin may list other users' jobs")
         owner = user.name
-    where = JobFilter(
+    return JobFilter(
         tuple(s.upper() for s in status or ()), owner, name, project, submitted_after, submitted_before
     )
+
+
+JobFilterDep = Annotated[JobFilter, Depends(job_filter)]
+
+
+@router.get("", response_model=JobList)
+def list_jobs(
+    where: JobFilterDep,
+    engine: EngineDep,
+    sort: Annotated[
+        str, Query(pattern=_SORT, description=f"One of {', '.join(SORTABLE)}; '-' first: descending")
+    ] = "-id",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> JobList:
+    """Newest first unless ``sort`` says otherwise (then by id the same way; jobs not started or not
+    finished come last). A user sees their own jobs; an admin everyone's (or ``owner``'s)."""
+    order = JobOrder(sort.lstrip("-"), descending=sort.startswith("-"))
     with engine.connect() as connection:
-        page = find_jobs(connection, where, limit=limit, offset=offset)
+        page = find_jobs(connection, where, limit=limit, offset=offset, order=order)
     return JobList(
         jobs=[JobSummary.model_validate(job) for job in page.jobs],
         total=page.total,
         limit=limit,
         offset=offset,
     )
+
+
+@router.get("/status-counts", response_model=dict[str, int])
+def status_counts(where: JobFilterDep, engine: EngineDep) -> dict[str, int]:
+    """How many of the jobs ``GET /jobs`` would list have each status (its ``status`` filter aside)."""
+    with engine.connect() as connection:
+        return count_statuses(connection, where)
 
 
 @router.get("/{job_id}", response_model=JobOut)
