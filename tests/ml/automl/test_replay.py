@@ -47,10 +47,14 @@ def _losses(values: dict[str, float], objectives: int) -> Losses | None:
     return (first,) if objectives == 1 else (first, (values["x"] + 1) ** 2 + 1 / values["y"])
 
 
-def _search(algorithm: str, interrupt_after: int | None, *, lost: bool = False) -> list[dict[str, float]]:
+def _search(
+    algorithm: str, interrupt_after: int | None, *, lost: bool = False, prepare: bool = True
+) -> list[dict[str, float]]:
     """The points sampled in LOOPS loops; after ``interrupt_after`` loops, a new tuner on a new storage
     over the same journal takes the study up, the batch asked then still running (``lost``: the batch's
-    record never reached the journal, as when a crash comes while it is being sent)."""
+    record never reached the journal, as when a crash comes while it is being sent). While each batch
+    runs, the tuner prepares the next one as the driver has it do (unless not ``prepare``): a restarted
+    tuner has nothing prepared for the batch it draws first."""
     objectives = 2 if algorithm == "MOCMAES" else 1
     space = DISCRETE if algorithm == "Grid" else CONTINUOUS
     journal = _Journal()
@@ -71,6 +75,8 @@ def _search(algorithm: str, interrupt_after: int | None, *, lost: bool = False) 
             assert tuner.resume(study) == running
             if algorithm == "CMAES" and loop == 3:  # the strategy told the first generation is in the journal
                 assert any(key.startswith("cma:optimizer") for t in study.trials for key in t.system_attrs)
+        if prepare:
+            tuner.prepare(study)
         tuner.tell(study, {n: _losses(space.values(study.trials[n].params), objectives) for n in running})
     assert sum(t.state is TrialState.FAIL for t in study.trials) > 0
     assert all(t.state is not TrialState.RUNNING for t in study.trials)
@@ -99,6 +105,7 @@ def _open(
 def test_a_resumed_tuner_goes_on_where_it_was(algorithm: str) -> None:
     uninterrupted = _search(algorithm, None)
     assert len(uninterrupted) == LOOPS * BATCH
+    assert _search(algorithm, None, prepare=False) == uninterrupted  # a prepared batch is drawn the same
     for interrupted_after in (0, 3):
         assert _search(algorithm, interrupted_after) == uninterrupted
 
@@ -111,3 +118,20 @@ def test_a_batch_whose_record_was_lost_is_drawn_again_the_same(algorithm: str) -
     uninterrupted = _search(algorithm, None)
     for lost_at in (0, 3):
         assert _search(algorithm, lost_at, lost=True) == uninterrupted
+
+
+@pytest.mark.parametrize("algorithm", ["Bayes", "Random", "CMAES"])
+def test_a_sampler_prepared_for_another_position_is_not_used(algorithm: str) -> None:
+    """A batch that does not start where the prepared sampler was made for (a trial recorded meanwhile)
+    is drawn by a sampler made for where it starts, as a tuner that prepared nothing draws it."""
+    draws = []
+    for prepare in (True, False):
+        tuner, study = _open(algorithm, CONTINUOUS, _Journal(), 1)
+        for _ in range(4):
+            running = tuner.ask(study, BATCH)
+            if prepare:
+                tuner.prepare(study)
+            tuner.tell(study, {n: (float(n),) for n in running})
+        study.tell(study.ask(CONTINUOUS.distributions()), 1.0)  # the prepared sampler's position is past
+        draws.append([study.trials[n].params for n in tuner.ask(study, BATCH)])
+    assert draws[0] == draws[1]

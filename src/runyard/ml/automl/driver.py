@@ -173,14 +173,16 @@ class _Search:
                 if recorded >= wanted:
                     return
                 running = self._tuner.ask(self.study, min(self._settings.parallel, wanted - recorded))
-            # Sent while the samples run, at most every FLUSH_EVERY seconds: what a crash loses of it, the
-            # restarted tuner draws again the same (seeded by the recorded study) and finds the jobs by their
-            # keys (stored with each job); it only reads their losses again.
+            jobs = {number: self._submit(number) for number in running}
+            # While the samples run, off the path from a batch's end to the next one's submission: the next
+            # batch's sampler, and, at most every FLUSH_EVERY seconds, the journal. What a crash loses of it,
+            # the restarted tuner draws again the same (seeded by the recorded study) and finds the jobs by
+            # their keys (stored with each job); it only reads their losses again.
+            self._tuner.prepare(self.study)
             if time.monotonic() - self._flushed >= FLUSH_EVERY:
                 self._journal.flush_later()
                 self._write_progress()
                 self._flushed = time.monotonic()
-            jobs = {number: self._submit(number) for number in running}
             losses = {number: self._loss(number, job) for number, job in jobs.items()}
             self._tuner.tell(self.study, losses)
             for log in self._logs:
