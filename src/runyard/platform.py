@@ -98,9 +98,32 @@ class Platform:
 
         Task references left in ``workflow`` resolve to the built-in buckets (the server resolves them
         against its catalog before)."""
+        job = self.prepare(
+            workflow,
+            variables,
+            generic_information,
+            owner=owner,
+            credentials=credentials,
+            parent_id=parent_id,
+        )
+        job.submission_key = submission_key
+        return self.scheduler.submit_later(job)
+
+    def prepare(
+        self,
+        workflow: Workflow,
+        variables: Mapping[str, str] | None = None,
+        generic_information: Mapping[str, str] | None = None,
+        *,
+        owner: str = "local",
+        credentials: Collection[str] | None = None,
+        parent_id: int | None = None,
+    ) -> JobState:
+        """Every check of a submission, nothing stored: the job as it would be queued (``WorkflowError``
+        listing every problem otherwise). What a submission and a validation share."""
         workflow = expand_references(workflow, builtin_fetch)
         self._check_accounts(workflow, owner)
-        job = prepare_job(
+        return prepare_job(
             workflow,
             variables,
             generic_information,
@@ -111,8 +134,6 @@ class Platform:
             spaces=self.scheduler.spaces,
             parent_id=parent_id,
         )
-        job.submission_key = submission_key
-        return self.scheduler.submit_later(job)
 
     def _check_accounts(self, workflow: Workflow, owner: str) -> None:
         """A ``runAsMe`` task needs an OS account for its owner (``user_mapping``) and a server that can

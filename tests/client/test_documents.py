@@ -83,7 +83,7 @@ def _placeholder(name: str, hint: Any) -> Any:
     if get_origin(hint) is Literal:
         return get_args(hint)[0]
     options = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
-    for kind, value in ((int, 1), (str, "x"), (bytes, b"x")):
+    for kind, value in ((int, 1), (Path, Path(__file__)), (str, "x"), (bytes, b"x")):  # a file: one exists
         if kind in options:
             return value
     raise AssertionError(f"no placeholder for the parameter {name}: {hint}")

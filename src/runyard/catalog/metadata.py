@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from runyard.formats import loads
+from runyard.model import Workflow
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,11 @@ def workflow_metadata(content: bytes, source: str) -> WorkflowMetadata:
 
     Raises ``WorkflowError`` listing every problem, each located in ``source``.
     """
-    workflow = loads(content, source=source)
+    return metadata_of(loads(content, source=source))
+
+
+def metadata_of(workflow: Workflow) -> WorkflowMetadata:
+    """What a listing and a submission form need of ``workflow``."""
     return WorkflowMetadata(
         name=workflow.name,
         project_name=workflow.project_name,

@@ -267,6 +267,26 @@ class WorkflowMetadata(TypedDict):
     tasks: list[str]
 
 
+class Problem(TypedDict):
+    """One thing a submission would be refused for, located as precisely as known."""
+
+    message: str
+    source: str | None
+    line: int | None
+    task: str | None
+    field: str | None
+    """``variable 'NAME'`` for the value of variable NAME (of ``task`` when set)."""
+
+
+class CheckedSubmission(TypedDict):
+    """A submission checked, nothing submitted (``validate_submission``)."""
+
+    valid: bool
+    workflow: WorkflowMetadata | None
+    """``None`` when the workflow cannot be read (``problems`` says why)."""
+    problems: list[Problem]
+
+
 class Revision(TypedDict):
     """A revision of a catalog object (a listing shows each object's latest)."""
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import httpx
 
 from runyard import formats
-from runyard.client.documents import Job, JobList, JobResult, Task
+from runyard.client.documents import CheckedSubmission, Job, JobList, JobResult, Task
 from runyard.client.errors import WaitTimeout
 from runyard.client.events import job_events
 from runyard.client.transport import (
@@ -52,23 +52,8 @@ class JobsApi:
         ``idempotency_key`` (1-255 printable ASCII characters, no space): submitting again with the
         same key, after a lost answer, returns the first submission's job instead of a second one.
         """
-        headers = _idempotency(idempotency_key)
-        if isinstance(workflow, str) and "\n" not in workflow and not workflow.lstrip().startswith("<"):
-            workflow = Path(workflow)
-        if isinstance(workflow, Path):
-            files = {"file": (workflow.name, workflow.read_bytes(), _media_type(workflow))}
-            data = {
-                "variables": json.dumps(dict(variables or {})),
-                "generic_information": json.dumps(dict(generic_information or {})),
-            }
-            return Call("POST", "/jobs", _job_id, files=files, data=data, headers=headers)
-        text = formats.dump_yaml(workflow) if isinstance(workflow, Workflow) else workflow
-        body = {
-            "workflow": text,
-            "variables": dict(variables or {}),
-            "generic_information": dict(generic_information or {}),
-        }
-        return Call("POST", "/jobs", _job_id, json=body, headers=headers)
+        body = _submission(workflow, variables, generic_information)
+        return Call("POST", "/jobs", _job_id, **body, headers=_idempotency(idempotency_key))
 
     @operation
     def submit_from_catalog(
@@ -83,12 +68,35 @@ class JobsApi:
     ) -> Call[int]:
         """Submit the workflow ``bucket/name`` of the catalog (its latest revision, or ``revision``);
         ``idempotency_key`` as with :meth:`submit`."""
-        body = {
-            "catalog": {"bucket": bucket, "name": name, "revision": revision},
-            "variables": dict(variables or {}),
-            "generic_information": dict(generic_information or {}),
-        }
+        body = _catalog_submission(bucket, name, revision, variables, generic_information)
         return Call("POST", "/jobs", _job_id, json=body, headers=_idempotency(idempotency_key))
+
+    @operation
+    def validate_submission(
+        self,
+        workflow: Workflow | str | Path,
+        variables: Values | None = None,
+        generic_information: Values | None = None,
+    ) -> Call[CheckedSubmission]:
+        """Every check :meth:`submit` makes, nothing submitted: the problems it would refuse with (each
+        located; a variable's ``field`` is ``variable 'NAME'``) and the workflow's variables as a form
+        shows them. ``workflow`` as with :meth:`submit`."""
+        body = _submission(workflow, variables, generic_information)
+        return Call("POST", "/jobs/validate", json_body, **body)
+
+    @operation
+    def validate_catalog_submission(
+        self,
+        bucket: str,
+        name: str,
+        variables: Values | None = None,
+        generic_information: Values | None = None,
+        revision: int | None = None,
+    ) -> Call[CheckedSubmission]:
+        """:meth:`validate_submission` of the catalog workflow ``bucket/name`` (its latest revision, or
+        ``revision``)."""
+        body = _catalog_submission(bucket, name, revision, variables, generic_information)
+        return Call("POST", "/jobs/validate", json_body, json=body)
 
     @operation
     def list_jobs(
@@ -258,6 +266,42 @@ def _field(name: str) -> Callable[[httpx.Response], Any]:
 
 def _lines() -> Callable[[str], Iterable[str]]:
     return lambda line: (line,)
+
+
+def _submission(
+    workflow: Workflow | str | Path, variables: Values | None, generic_information: Values | None
+) -> dict[str, Any]:
+    """The body of a submission of ``workflow`` (see :meth:`JobsApi.submit`), as ``Call`` arguments."""
+    if isinstance(workflow, str) and "\n" not in workflow and not workflow.lstrip().startswith("<"):
+        workflow = Path(workflow)
+    if isinstance(workflow, Path):
+        files = {"file": (workflow.name, workflow.read_bytes(), _media_type(workflow))}
+        data = {
+            "variables": json.dumps(dict(variables or {})),
+            "generic_information": json.dumps(dict(generic_information or {})),
+        }
+        return {"files": files, "data": data}
+    text = formats.dump_yaml(workflow) if isinstance(workflow, Workflow) else workflow
+    body = {
+        "workflow": text,
+        "variables": dict(variables or {}),
+        "generic_information": dict(generic_information or {}),
+    }
+    return {"json": body}
+
+
+def _catalog_submission(
+    bucket: str,
+    name: str,
+    revision: int | None,
+    variables: Values | None,
+    generic_information: Values | None,
+) -> dict[str, Any]:
+    return {
+        "catalog": {"bucket": bucket, "name": name, "revision": revision},
+        "variables": dict(variables or {}),
+        "generic_information": dict(generic_information or {}),
+    }
 
 
 def _media_type(path: Path) -> str:

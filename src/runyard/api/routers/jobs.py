@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from concurrent.futures import Future
 from typing import Annotated, Any, Literal
 
@@ -30,8 +30,10 @@ from runyard.api.idempotency import IdempotencyKey, KeyLocks
 from runyard.api.security import CurrentUser, may_see
 from runyard.auth import User
 from runyard.catalog import read_raw
+from runyard.catalog.metadata import WorkflowMetadata, metadata_of
 from runyard.catalog.references import catalog_fetch
 from runyard.credentials import Vault
+from runyard.errors import Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
 from runyard.formats.task_references import expand_references
 from runyard.job_logs import LogCursor, prefixed
@@ -72,6 +74,17 @@ class Submitted(BaseModel):
     id: int
     name: str
     status: str
+
+
+class CheckedSubmission(BaseModel):
+    """What ``POST /jobs/validate`` found: ``valid`` when a submission would be accepted."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)  # a problem's fields too
+
+    valid: bool
+    workflow: WorkflowMetadata | None
+    """The workflow's metadata; ``None`` when it could not be read (the problems say why)."""
+    problems: list[Problem]
 
 
 class JobFields(BaseModel):
@@ -185,23 +198,7 @@ async def submit(
     or a multipart ``file`` with optional ``variables`` and ``generic_information`` JSON parts.
 
     With an ``Idempotency-Key`` header, a retry with the same key gets the job of the first request."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media == "application/json":
-        submission = _parse_json(await request.body())
-    elif media in _WORKFLOW_TYPES:
-        text = _text(await request.body())
-        submission = Submission(
-            workflow=text, variables=_pairs(var, "var"), generic_information=_pairs(gi, "gi")
-        )
-    elif media == "multipart/form-data":
-        submission = await _parse_multipart(request)
-    else:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"cannot submit a {media or 'body without Content-Type'}: "
-            "send application/json, application/xml, application/yaml or multipart/form-data",
-        )
+    submission = await _read_submission(request, var, gi)
     key = idempotency_key
     if key is None:
         return await _queue(request, platform, user, submission, None)
@@ -211,6 +208,39 @@ async def submit(
         if known is not None:
             return Submitted(id=known.id, name=known.name, status=known.status)
         return await _queue(request, platform, user, submission, key)
+
+
+@router.post("/validate", response_model=CheckedSubmission, openapi_extra=_SUBMISSION_BODY)
+async def validate(
+    request: Request,
+    user: CurrentUser,
+    platform: PlatformDep,
+    var: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
+    gi: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
+) -> CheckedSubmission:
+    """Every check a submission makes, nothing submitted: the same bodies as ``POST /jobs``.
+
+    Answers the problems found (each located: ``field`` is ``variable 'NAME'`` for a variable's value)
+    and, when the workflow could be read, its metadata (variables with models, groups, descriptions)."""
+    submission = await _read_submission(request, var, gi)
+    return await run_in_threadpool(_validate, platform, request.app.state.vault, user, submission)
+
+
+async def _read_submission(request: Request, var: list[str] | None, gi: list[str] | None) -> Submission:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json":
+        return _parse_json(await request.body())
+    if media in _WORKFLOW_TYPES:
+        text = _text(await request.body())
+        return Submission(workflow=text, variables=_pairs(var, "var"), generic_information=_pairs(gi, "gi"))
+    if media == "multipart/form-data":
+        return await _parse_multipart(request)
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"cannot submit a {media or 'body without Content-Type'}: "
+        "send application/json, application/xml, application/yaml or multipart/form-data",
+    )
 
 
 async def _queue(
@@ -226,29 +256,72 @@ def _job_of_key(engine: sa.Engine, owner: str, key: str) -> KeyedJob | None:
         return job_of_key(connection, owner, key, now=time.time())
 
 
-def _submit(
-    platform: Platform, vault: Vault, user: User, submission: Submission, key: str | None
-) -> Future[JobState]:
-    """Check and queue the job (``WorkflowError`` if wrong); the future is answered once it is stored."""
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """A submission read: the workflow and what the platform's checks take with it."""
+
+    workflow: Workflow
+    variables: dict[str, str]
+    generic_information: dict[str, str]
+    owner: str
+    credentials: Collection[str] | None
+    parent_id: int | None
+
+
+def _job(platform: Platform, vault: Vault, user: User, submission: Submission) -> _Job:
+    """Read ``submission`` (``WorkflowError`` if its workflow cannot be read)."""
     if (submission.workflow is None) == (submission.catalog is None):
         raise ApiError(400, "invalid_request", "give exactly one of 'workflow' and 'catalog'")
     workflow = _workflow(platform, user, submission)
-    variables = {k: _string(v) for k, v in submission.variables.items()}
-    gi = {k: _string(v) for k, v in submission.generic_information.items()}
     credentials = None
     if _uses_credentials(workflow):
         with platform.engine.connect() as connection:
             credentials = vault.names(connection, user.name)
-    # A task's job token makes its job the parent: the platform's record, whatever the request says.
-    return platform.submit_later(
+    return _Job(
         workflow,
-        variables,
-        gi,
-        owner=user.name,
-        credentials=credentials,
-        parent_id=user.job,
+        {k: _string(v) for k, v in submission.variables.items()},
+        {k: _string(v) for k, v in submission.generic_information.items()},
+        user.name,
+        credentials,
+        user.job,  # a task's job token makes its job the parent: the platform's record, not the request's
+    )
+
+
+def _submit(
+    platform: Platform, vault: Vault, user: User, submission: Submission, key: str | None
+) -> Future[JobState]:
+    """Check and queue the job (``WorkflowError`` if wrong); the future is answered once it is stored."""
+    job = _job(platform, vault, user, submission)
+    return platform.submit_later(
+        job.workflow,
+        job.variables,
+        job.generic_information,
+        owner=job.owner,
+        credentials=job.credentials,
+        parent_id=job.parent_id,
         submission_key=key,  # stored with the job: a crash cannot keep the job and lose its key
     )
+
+
+def _validate(platform: Platform, vault: Vault, user: User, submission: Submission) -> CheckedSubmission:
+    try:
+        job = _job(platform, vault, user, submission)
+    except WorkflowError as error:
+        return CheckedSubmission(valid=False, workflow=None, problems=list(error.problems))
+    try:
+        platform.prepare(
+            job.workflow,
+            job.variables,
+            job.generic_information,
+            owner=job.owner,
+            credentials=job.credentials,
+            parent_id=job.parent_id,
+        )
+    except WorkflowError as error:
+        problems = list(error.problems)
+    else:
+        problems = []
+    return CheckedSubmission(valid=not problems, workflow=metadata_of(job.workflow), problems=problems)
 
 
 def _uses_credentials(workflow: Workflow) -> bool:
