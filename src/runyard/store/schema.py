@@ -124,6 +124,7 @@ node_settings = sa.Table(
 sa.Index("ix_jobs_owner_id", jobs.c.owner, jobs.c.id)
 sa.Index("ix_jobs_submitted_at", jobs.c.submitted_at)
 sa.Index("ix_jobs_status_id", jobs.c.status, jobs.c.id)
+sa.Index("ix_jobs_name_id", jobs.c.name, jobs.c.id)  # the portal sorts jobs by name
 # Job analytics (runyard.ml.analytics): a user's jobs with what the panels read; jobs with a failed task.
 sa.Index(
     "ix_jobs_owner_analytics",

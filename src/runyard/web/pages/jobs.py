@@ -19,7 +19,7 @@ from runyard.web.layout import page
 from runyard.web.live import RESET, SUBSCRIBED, follow
 from runyard.web.sessions import Session
 
-#: Events arriving closer together than this reread the page once (a busy platform sends many).
+#: Events closer together than this reread the page once more, not once each (a busy platform sends many).
 REFRESH_SECONDS = 0.5
 _MOMENT = "v => v == null ? '' : new Date(v * 1000).toISOString().slice(0, 19).replace('T', ' ')"
 COLUMNS: list[dict[str, Any]] = [
@@ -63,7 +63,7 @@ async def jobs(session: Session, request: Request) -> None:
     table.add_slot("body-cell-id", _ID_CELL)
     table.add_slot("body-cell-name", _NAME_CELL)
     table.add_slot("body-cell-status", job_status.cell())
-    refreshing = False
+    refreshing = pending = False
     total = 0
 
     def keep_total(change: ValueChangeEventArguments[dict[str, Any]]) -> None:
@@ -134,14 +134,20 @@ async def jobs(session: Session, request: Request) -> None:
     table.on("request", lambda e: on_request(e.args), js_handler="(p) => emit(p.pagination)")
 
     async def refresh_soon() -> None:
-        """Read the page again once for all the events of the moment."""
-        nonlocal refreshing
+        """Read the page again now, and once more after a burst of events (at most every
+        ``REFRESH_SECONDS``)."""
+        nonlocal refreshing, pending
+        pending = True
         if refreshing:
             return
         refreshing = True
-        await asyncio.sleep(REFRESH_SECONDS)
-        refreshing = False
-        await reload()
+        try:
+            while pending:
+                pending = False
+                await reload()
+                await asyncio.sleep(REFRESH_SECONDS)
+        finally:
+            refreshing = False
 
     async def on_event(event: StreamEvent) -> None:
         if event["kind"] in (SUBSCRIBED, RESET):
