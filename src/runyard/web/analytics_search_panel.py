@@ -17,7 +17,7 @@ _WHERE_HINT = "One per line: variables.LR<0.01, results.Train>0.9, name~bert, du
 
 def search_panel(session: Session, query: Query) -> None:
     """The form, filled with ``query``; Search opens the page of the search it describes."""
-    with ui.expansion("Search", icon="search", value=True).classes("w-full border rounded"):
+    with ui.expansion("Search", icon="search", value=query == Query()).classes("w-full border rounded"):
         with ui.element("div").classes("grid gap-x-4 gap-y-1 w-full grid-cols-1 md:grid-cols-3"):
             workflows = _listed("Workflow names", query.workflows)
             projects = _listed("Project names", query.projects)
