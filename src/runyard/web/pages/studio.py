@@ -8,7 +8,7 @@ text; an edit of the text is read by the API into the draft, which redraws the g
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -20,10 +20,13 @@ from runyard.client import ApiError
 from runyard.client.documents import CheckedWorkflow, WorkflowProblem
 from runyard.web import drafts
 from runyard.web.calls import Refused, call
+from runyard.web.debounce import Debounced
 from runyard.web.drafts import Draft
-from runyard.web.flow_graph import Edge, draw, flow_graph
+from runyard.web.flow_graph import Edge, FlowGraph
 from runyard.web.layout import page
+from runyard.web.pairs_form import pairs_form
 from runyard.web.sessions import Session
+from runyard.web.task_form import TaskForm
 
 #: What a new workflow starts as.
 STARTER = """name: My_Workflow
@@ -36,22 +39,11 @@ tasks:
         print(variables.get("GREETING"))
 """
 TASK_TEMPLATES = "Workflow/task"
-#: How long typing must rest before what was typed is checked (each check is a request).
-CHECK_DELAY = 0.4
 Format = Literal["yaml", "xml"]
 #: The largest file opened (a workflow of a few thousand tasks).
 MAX_FILE = 5_000_000
 _PROBLEM_LINE = "studio-problem-line"
 _TEXT_LANGUAGES: dict[Format, SUPPORTED_LANGUAGES] = {"yaml": "YAML", "xml": "XML"}
-_EDITOR_LANGUAGES: dict[str, SUPPORTED_LANGUAGES] = {
-    "cpython": "Python",
-    "python": "Python",
-    "bash": "Shell",
-    "shell": "Shell",
-    "groovy": "Groovy",
-    "javascript": "JavaScript",
-    "R": "R",
-}
 
 
 @page("/studio", "Studio")
@@ -92,12 +84,12 @@ class Studio:
         self.checked: CheckedWorkflow | None = None
         self.selected: str | None = None
         self._checks = 0
-        self._check_typed = _Debounced(lambda: self._check(self.text))
+        self._check_typed = Debounced(lambda: self._check(self.text))
         self._toolbar()
         self.status = ui.column().classes("w-full gap-1")
         with ui.row().classes("w-full gap-3 items-start flex-wrap lg:flex-nowrap"):
             with ui.column().classes("flex-1 min-w-[320px] gap-2"):
-                self.graph = flow_graph(self._select).classes("w-full h-72 border rounded")
+                self.graph = FlowGraph(self._select)
                 with ui.tabs().classes("w-full") as tabs:
                     task_tab = ui.tab("Task")
                     workflow_tab = ui.tab("Workflow")
@@ -359,7 +351,7 @@ class Studio:
         names = list(drafts.tasks(draft)) if isinstance(draft.get("tasks"), dict) else []
         if self.selected not in names:
             self.selected = names[0] if names else None
-        draw(self.graph, names, _edges(draft), self.selected)
+        self.graph.draw(names, _edges(draft), selected=self.selected)
         if forms:
             self._task_form()
             self._workflow_form()
@@ -402,16 +394,16 @@ class Studio:
                 return
             title = ui.input("Workflow name", value=str(draft.get("name", "")))
             title.props('aria-label="Workflow name"').classes("w-full")
-            renamed = _Debounced(lambda: self._edit(lambda: draft.update(name=title.value)))
+            renamed = Debounced(lambda: self.edit(lambda: draft.update(name=title.value)))
             title.on_value_change(lambda _: renamed())
             ui.label("Job variables").classes("font-medium")
             pairs_form(
                 drafts.variables(draft),
                 "variable",
-                lambda p: self._edit(lambda: drafts.set_variables(draft, p)),
+                lambda p: self.edit(lambda: drafts.set_variables(draft, p)),
             )
 
-    async def _edit(self, change: Callable[[], Any], *, forms: bool = False) -> None:
+    async def edit(self, change: Callable[[], Any], *, forms: bool = False) -> None:
         change()
         await self._changed(forms=forms)
 
@@ -478,149 +470,18 @@ class Studio:
         await self._changed()
 
 
-class TaskForm:
-    """The selected task's fields; each change goes to the draft, then to the API."""
-
-    def __init__(self, studio: Studio, name: str, names: list[str]) -> None:
-        self.studio, self.name = studio, name
-        task = self.task
-        title = ui.input("Task name", value=name).props('aria-label="Task name"').classes("w-full")
-        title.on("blur", lambda: self._rename(title.value))
-        title.on("keydown.enter", lambda: self._rename(title.value))
-        if "from" in task:
-            ui.label(
-                f"From the catalog: {task['from']} (the fields set here override the template's)"
-            ).classes("text-sm text-gray-600")
-        others = [n for n in names if n != name]
-        depends = ui.select(others, value=[d for d in task.get("depends", []) if d in others], multiple=True)
-        depends.props('use-chips label="Depends on" aria-label="Depends on"').classes("w-full")
-        depends.on_value_change(lambda e: studio._edit(lambda: drafts.set_depends(self.task, e.value)))
-        self._script()
-        with ui.expansion("Variables").classes("w-full"):
-            pairs_form(drafts.variables(task), "variable", lambda p: self._edit(drafts.set_variables, p))
-        with ui.expansion("Generic information").classes("w-full"):
-            pairs_form(
-                drafts.generic_information(task),
-                "generic information",
-                lambda p: self._edit(drafts.set_generic_information, p),
-            )
-        with ui.expansion("Control flow").classes("w-full"):
-            self._flow(others)
-
-    @property
-    def task(self) -> Draft:
-        return drafts.tasks(self.studio.draft or {})[self.name]
-
-    def _script(self) -> None:
-        found = drafts.script(self.task)
-        if found is None:
-            if "from" not in self.task:
-                ui.label("This task's executable is not an inline script: edit it in the text.").classes(
-                    "text-sm"
-                )
-            return
-        language, code = found
-        options = list(dict.fromkeys([*drafts.LANGUAGES, language]))
-        chosen = ui.select(options, value=language, label="Language").props('aria-label="Language"')
-        chosen.classes("w-48")
-        editor = ui.codemirror(code, language=_EDITOR_LANGUAGES.get(language), line_wrapping=True)
-        editor.classes("w-full h-48 border rounded").props('aria-label="Script"')
-
-        async def save() -> None:
-            editor.set_language(_EDITOR_LANGUAGES.get(chosen.value))
-            await self.studio._edit(lambda: drafts.set_script(self.task, chosen.value, editor.value))
-
-        chosen.on_value_change(save)
-        typed = _Debounced(save)
-        editor.on_value_change(lambda _: typed())
-
-    def _flow(self, others: list[str]) -> None:
-        block, action, body = drafts.flow(self.task)
-        blocks = {"none": "none", "start": "block start", "end": "block end"}
-        block_select = ui.select(blocks, value=block, label="Block").props('aria-label="Block"')
-        action_select = ui.select(list(drafts.FLOW_ACTIONS), value=action, label="Action")
-        action_select.props('aria-label="Flow action"')
-        fields: dict[str, ui.select] = {}
-        for key in {"if": ("target", "else", "continuation"), "loop": ("target",)}.get(action, ()):
-            fields[key] = ui.select(["", *others, self.name], value=body.get(key, ""), label=f"Flow {key}")
-            fields[key].props(f'aria-label="Flow {key}"')
-
-        async def save() -> None:
-            same = action_select.value == action
-            kept = {**(body if same else {}), **{key: select.value for key, select in fields.items()}}
-            await self.studio._edit(
-                lambda: drafts.set_flow(self.task, block_select.value, action_select.value, kept),
-                forms=not same,  # another action: other target fields
-            )
-
-        for element in (block_select, action_select, *fields.values()):
-            element.on_value_change(save)
-
-    async def _rename(self, new: str) -> None:
-        new = new.strip()
-        if new and new != self.name and self.studio.draft is not None:
-            drafts.rename_task(self.studio.draft, self.name, new)
-            self.name = self.studio.selected = new
-            await self.studio._changed()
-
-    async def _edit(
-        self, change: Callable[[Draft, list[tuple[str, str]]], None], pairs: list[tuple[str, str]]
-    ) -> None:
-        await self.studio._edit(lambda: change(self.task, pairs))
-
-
-def pairs_form(
-    pairs: list[tuple[str, str]], what: str, save: Callable[[list[tuple[str, str]]], Awaitable[None]]
-) -> None:
-    """Rows of (name, value) inputs with add and remove; ``save`` gets every pair after each change."""
-    rows: list[tuple[ui.input, ui.input]] = []
-    box = ui.column().classes("w-full gap-1")
-    changed = _Debounced(lambda: save([(n.value.strip(), v.value) for n, v in rows if n.value.strip()]))
-
-    def row(name: str, value: str) -> None:
-        with box, ui.row().classes("w-full items-center gap-1 no-wrap") as line:
-            key = (
-                ui.input(f"{what} name", value=name).props(f'dense aria-label="{what} name"').classes("w-40")
-            )
-            val = ui.input(f"{what} value", value=value).props(f'dense aria-label="{what} value"')
-            val.classes("flex-1")
-            rows.append((key, val))
-            key.on_value_change(lambda _: changed())
-            val.on_value_change(lambda _: changed())
-
-            def remove() -> None:
-                rows.remove((key, val))
-                line.delete()
-                changed()
-
-            ui.button(icon="close", on_click=remove).props(
-                f'flat dense round aria-label="Remove {what} {name}"'
-            )
-
-    for name, value in pairs:
-        row(name, value)
-    ui.button(f"Add {what}", icon="add", on_click=lambda: row("", "")).props("flat dense")
-
-
-class _Debounced:
-    """Runs ``action`` once calls have stopped for :data:`CHECK_DELAY` (editors report each keystroke)."""
-
-    def __init__(self, action: Callable[[], Awaitable[None]]) -> None:
-        self.action = action
-        self.timer: ui.timer | None = None
-
-    def __call__(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = ui.timer(CHECK_DELAY, self.action, once=True)
-
-
 def _edges(draft: Draft) -> list[Edge]:
-    """Dependencies, then the control flow's links (``if``/``else``/``continuation``, ``loop``)."""
+    """Dependencies (``replicate`` after a task replicating what follows it), then the control flow's
+    links (``if``/``else``/``continuation``, ``loop``)."""
     tasks = draft.get("tasks", {})
     if not isinstance(tasks, dict):
         return []
-    edges = [Edge(str(d), name) for name, body in tasks.items() for d in body.get("depends", [])]
+    replicating = {name for name, body in tasks.items() if "replicate" in body.get("flow", {})}
+    edges = [
+        Edge(str(d), name, "replicate" if d in replicating else "dependency")
+        for name, body in tasks.items()
+        for d in body.get("depends", [])
+    ]
     for name, body in tasks.items():
         for kind, action in body.get("flow", {}).items():
             if isinstance(action, dict):
