@@ -163,6 +163,10 @@ def test_service_workflows_only_and_the_search_filter_the_catalog(
     workflows.get_by_role("button", name=f"Open {kinds}").click()
     expect(page).to_have_url(re.compile(r"open=wilma-flows%2FKinds"))
     expect(page.get_by_label("EMAIL", exact=True)).to_be_visible()
+    page.goto(f"{portal.url}/workflows?bucket={BUCKET}")  # bookmarkable: one bucket
+    expect(page.get_by_role("combobox", name="Bucket")).to_have_value(BUCKET)
+    expect(workflows.get_by_role("button", name=f"Open {kinds}")).to_be_visible()
+    expect(workflows).not_to_contain_text("basic-examples")
 
 
 def test_another_users_private_workflow_is_neither_listed_nor_opened(
@@ -170,6 +174,6 @@ def test_another_users_private_workflow_is_neither_listed_nor_opened(
 ) -> None:
     portal.new_user("barney")
     log_in(page, portal, "barney", path=f"/workflows?open={kinds}")
-    expect(page.get_by_text("not found", exact=False).first).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text=f"no bucket '{BUCKET}'")).to_be_visible()
     expect(page.get_by_label("EMAIL", exact=True)).to_have_count(0)
     expect(page.get_by_label("Workflows", exact=True)).not_to_contain_text(BUCKET)

@@ -71,16 +71,21 @@ async def workflows(
             table.add_slot("body-cell-name", _NAME_CELL)
         panel = ui.column().classes("w-full lg:w-1/2 gap-2")
 
+    with suppress(Refused):
+        known = {b["name"] for b in await call(session.client.list_buckets(kind="workflow"))}
+        buckets.set_options(
+            {"": "All buckets", **{n: n for n in sorted(known | {bucket} - {""})}}, value=bucket
+        )
+
     async def load_catalog() -> None:
         table.props("loading")
         try:
-            listed = await _workflows(session, filters["bucket"], filters["q"])
+            chosen = [filters["bucket"]] if filters["bucket"] else [n for n in buckets.options if n]
+            listed = await _workflows(session, chosen, filters["q"])
         except Refused:
             return
         finally:
             table.props(remove="loading")
-        names = sorted({r["bucket"] for r in listed} | ({filters["bucket"]} if filters["bucket"] else set()))
-        buckets.set_options({"": "All buckets", **{n: n for n in names}}, value=filters["bucket"])
         table.rows = [_row(r) for r in listed if not filters["service"] or _is_service(r["metadata"])]
         table.update()
 
@@ -151,11 +156,8 @@ _NAME_CELL = """
 </q-td>"""
 
 
-async def _workflows(session: Session, bucket: str, search: str) -> list[Revision]:
-    """The workflows of ``bucket`` (or of every bucket holding one) whose name holds ``search``."""
-    names = (
-        [bucket] if bucket else [b["name"] for b in await call(session.client.list_buckets(kind="workflow"))]
-    )
+async def _workflows(session: Session, names: list[str], search: str) -> list[Revision]:
+    """The workflows of the buckets ``names`` whose name holds ``search``."""
     pattern = f"*{search.strip()}*" if search.strip() else None
     pages = await asyncio.gather(
         *(
@@ -198,9 +200,11 @@ async def _open(
     with panel:
         ui.spinner()
     try:
-        checked = await call(validate({}))
-    except Refused:
+        checked = await call(validate({}), quiet=True)
+    except Refused as refused:
         panel.clear()
+        with panel:
+            ui.label(f"{source}: {refused.text}").classes("text-negative").props('role="alert"')
         return
     panel.clear()
     with panel, ui.card().classes("w-full"):
