@@ -7,6 +7,8 @@ server`` (portal included) runs on it and Debian's Chromium (headless, launched 
 launch it, 1280 by 800) measures, each ``--samples`` times after one unmeasured visit, a browser already
 logged in:
 
+- **floor**: the home page ``/`` (the frame and cards, no API call), to its heading: what any page costs
+  here, with the machine's load at that moment;
 - **jobs page** ``/jobs``: as the admin (every job), as carol (her own), sorted by name, and filtered
   (``status=FAILED&name=Train*``): from ``goto`` to the first content (the page's heading shown) and to
   the table filled (its first row shown);
@@ -20,8 +22,9 @@ logged in:
   in it, the nodes do not) before and after ``--sessions`` (default 20) more browser contexts logged in
   with ``/jobs`` open, divided by their number.
 
-Figures are p50 and p95 in ms; PostgreSQL's are also given as a ratio of SQLite's, and page times as a
-share of the issue's target (a usable page in < 1 s at 100,000 jobs).
+Figures are p50 and p95 in ms; PostgreSQL's are also given as a ratio of SQLite's, page times as a ratio
+of the floor's (same backend, p50) and as a share of the issue's target (a usable page in < 1 s at
+100,000 jobs).
 
 Usage::
 
@@ -52,6 +55,7 @@ from api import (
     ADMIN,
     PASSWORD,
     REPO,
+    TIMES,
     Server,
     fill_store,
     login,
@@ -65,6 +69,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from portal.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # the tests' launch options
 
 TARGET_PAGE = 1.0  # seconds to a usable page, the issue's target
+FLOOR = "floor: home page (no API call)"
 TIMEOUT_MS = 60_000
 SLEEPER = """
 name: Portal-bench-sleeper
@@ -127,7 +132,8 @@ def first_row(label: str) -> Callable[[Page], None]:
 
 
 def measure_pages(browser: Browser, server: Server, samples: int, job_id: int) -> dict[str, Timing]:
-    pages = {
+    pages: dict[str, tuple[str, str, str | None]] = {
+        FLOOR: (ADMIN, "/", None),
         "jobs page, admin (all jobs)": (ADMIN, "/jobs", "Jobs"),
         "jobs page, carol (her own)": ("carol", "/jobs", "Jobs"),
         "jobs page, sorted by name": (ADMIN, "/jobs?sort=name", "Jobs"),
@@ -140,7 +146,9 @@ def measure_pages(browser: Browser, server: Server, samples: int, job_id: int) -
         page, timing = contexts[user].pages[0], Timing()
         for sample in range(1 + samples):
             try:
-                first, filled = time_page(page, server.url + path, heading, first_row(table))
+                first, filled = time_page(
+                    page, server.url + path, heading, first_row(table) if table else heading
+                )
             except Exception as error:  # a page that never fills is reported, the others still measured
                 print(f"  … {label}: {error.__class__.__name__}, left out", file=sys.stderr, flush=True)
                 break
@@ -217,22 +225,31 @@ def p50_p95(values: Sequence[float]) -> tuple[float, float]:
 def print_results(results: dict[str, Result], args: argparse.Namespace) -> None:
     backends = list(results)
     peer = len(backends) > 1
+    floors = [statistics.median(r.pages[FLOOR].first or [float("nan")]) for r in results.values()]
     headers = ["", *(f"{b} p50/p95 ms" for b in backends)]
     headers += [f"{backends[1]}/{backends[0]} p50"] if peer else []
-    headers += ["p95 of target 1 s"]
+    headers += ["p50 / floor's", "p95 of target 1 s"]
     rows = []
 
     def line(name: str, series: list[list[float]], target: float | None) -> None:
         cuts = [p50_p95(values) for values in series]
         cells = [name, *(f"{ms(p50)} / {ms(p95)}" for p50, p95 in cuts)]
         if peer:
-            cells.append(f"{cuts[1][0] / cuts[0][0]:.2f}×" if cuts[0][0] > 0 else "n/a")  # noqa: RUF001
+            cells.append(_ratio(cuts[1][0], cuts[0][0]))
+        cells.append(
+            "" if target is None else " / ".join(_ratio(c[0], f) for c, f in zip(cuts, floors, strict=True))
+        )
         worst = max(p95 for _, p95 in cuts)
         cells.append("" if target is None else f"{worst / target:.0%} {verdict(worst < target)}")
         rows.append(cells)
 
     for page in next(iter(results.values())).pages:
-        for stage, pick in (("first content", "first"), ("table filled", "filled")):
+        stages = (
+            (("first content", "first"),)
+            if page == FLOOR
+            else (("first content", "first"), ("table filled", "filled"))
+        )
+        for stage, pick in stages:
             line(f"{page}: {stage}", [getattr(r.pages[page], pick) for r in results.values()], TARGET_PAGE)
     line("new job: 201 → row shown", [r.submit_to_screen for r in results.values()], None)
     line("kill sent → KILLED shown", [r.kill_to_screen for r in results.values()], None)
@@ -243,6 +260,10 @@ def print_results(results: dict[str, Result], args: argparse.Namespace) -> None:
             f"  {backend}: server RSS per open portal session "
             f"{result.rss_per_session / 2**20:.2f} MiB ({result.sessions} sessions, /jobs open)"
         )
+
+
+def _ratio(value: float, peer: float) -> str:
+    return f"{value / peer:.2f}{TIMES}" if peer > 0 else "n/a"
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:

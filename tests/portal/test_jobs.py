@@ -121,3 +121,18 @@ def test_a_user_sees_only_their_jobs_and_hostile_names_as_text(page: Page, porta
     expect(page.get_by_label("Jobs", exact=True).locator("img, b")).to_have_count(0)
     expect(page.get_by_label("Owner")).to_have_count(0)  # an admin's filter only
     assert alerts == []
+
+
+def test_an_admin_filters_by_owner_and_a_narrow_window_keeps_table_and_filters(
+    admin_page: Page, portal: Portal, erin: Client
+) -> None:
+    admin_page.goto(f"{portal.url}/jobs")
+    admin_page.get_by_label("Owner").fill("erin")
+    admin_page.get_by_label("Owner").press("Enter")
+    expect(admin_page).to_have_url(f"{portal.url}/jobs?owner=erin")
+    expect(rows(admin_page).first).to_contain_text("erin")
+    expect(rows(admin_page).filter(has_not_text="erin")).to_have_count(0)
+    admin_page.set_viewport_size({"width": 400, "height": 800})
+    admin_page.reload()
+    expect(admin_page.get_by_label("Name", exact=True)).to_be_visible()
+    expect(rows(admin_page).first.get_by_role("link").first).to_be_visible()

@@ -164,7 +164,8 @@ async def jobs(session: Session, request: Request) -> None:
 
     with form:
         statuses = _filter_form(session, shown, refine)
-    follow(session, on_event)
+    await reload()  # in the page as sent: no wait for the browser's connection to fill the table
+    follow(session, on_event)  # read again once subscribed: what changed in between is not missed
 
 
 def _pagination(shown: JobQuery, total: int) -> dict[str, Any]:
