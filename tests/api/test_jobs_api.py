@@ -236,6 +236,7 @@ def test_users_see_only_their_jobs_admins_see_all(server: LiveServer) -> None:
             f"/jobs/{job_id}/result",
             f"/jobs/{job_id}/logs",
             f"/jobs/{job_id}/events",
+            f"/jobs/{job_id}/graph",
         ):
             refused = b.get(path)
             assert refused.status_code == 403, path
@@ -247,6 +248,33 @@ def test_users_see_only_their_jobs_admins_see_all(server: LiveServer) -> None:
         assert admin.get(f"/jobs/{job_id}").json()["owner"] == alice
         assert [j["id"] for j in admin.get("/jobs", params={"owner": alice}).json()["jobs"]] == [job_id]
         assert b.get("/jobs/999999").status_code == 404
+
+
+def test_the_graph_links_replicas_branches_and_iterations(user: httpx.Client) -> None:
+    def graph(example: str) -> dict[str, Any]:
+        content = (EXAMPLES / example).read_bytes()
+        job_id = user.post("/jobs", content=content, headers={"content-type": "application/xml"}).json()["id"]
+        assert wait_for(user, job_id)["status"] == "FINISHED"
+        answer: dict[str, Any] = user.get(f"/jobs/{job_id}/graph").json()
+        return answer
+
+    def edges(found: dict[str, Any]) -> set[tuple[str, str, str]]:
+        return {(e["source"], e["target"], e["kind"]) for e in found["edges"]}
+
+    replicated = graph("replicate.xml")
+    assert [t["name"] for t in replicated["tasks"]][:2] == ["Split", "Process"]
+    assert {("Split", "Process*1", "replicate"), ("Process*1", "Merge", "dependency")} <= edges(replicated)
+    assert next(t for t in replicated["tasks"] if t["name"] == "Process*1")["replication"] == 1
+    branched = edges(graph("branch.xml"))
+    assert {("Condition", "If", "if"), ("Condition", "Else", "else")} <= branched
+    assert ("Condition", "Continuation", "continuation") in branched
+    looped = graph("loop.xml")
+    assert {
+        ("Loop", "Start#1", "loop"),
+        ("Loop#4", "Start#5", "loop"),
+        ("Loop#5", "Start#5", "loop"),
+    } <= edges(looped)
+    assert {t["block"] for t in looped["tasks"] if t["template"] == "Start"} == {"start"}
 
 
 def test_task_state_result_and_logs(user: httpx.Client) -> None:

@@ -95,6 +95,31 @@ class JobResult(TypedDict):
     result_map: dict[str, Any]
 
 
+class GraphTask(TypedDict):
+    name: str
+    template: str
+    """The workflow's task this is an instance of."""
+    iteration: int
+    replication: int
+    block: str
+    """``start``, ``end`` or ``none``: where a control-flow block starts or ends."""
+
+
+class GraphEdge(TypedDict):
+    source: str
+    target: str
+    kind: str
+    """``dependency``; ``replicate`` (to a replica); ``if``, ``else``, ``continuation``; ``loop``."""
+
+
+class JobGraph(TypedDict):
+    """A job's task instances as they ran and the links between them."""
+
+    id: int
+    tasks: list[GraphTask]
+    edges: list[GraphEdge]
+
+
 class TuningJournalPage(TypedDict):
     entries: list[dict[str, Any]]
     """Optuna journal entries, as the job's tuner wrote them."""

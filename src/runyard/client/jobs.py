@@ -11,7 +11,7 @@ from typing import Any, Literal
 import httpx
 
 from runyard import formats
-from runyard.client.documents import CheckedSubmission, Job, JobList, JobResult, Task
+from runyard.client.documents import CheckedSubmission, Job, JobGraph, JobList, JobResult, Task
 from runyard.client.errors import WaitTimeout
 from runyard.client.events import job_events
 from runyard.client.transport import (
@@ -178,6 +178,11 @@ class JobsApi:
     def get_job_workflow(self, job_id: int, format: Literal["yaml", "xml"] = "yaml") -> Call[str]:
         """The workflow as the job stored it (task references expanded): what ran."""
         return Call("GET", f"{_job(job_id)}/workflow", text_body, params={"format": format})
+
+    @operation
+    def get_job_graph(self, job_id: int) -> Call[JobGraph]:
+        """The task instances as they ran and their links: dependencies and control flow."""
+        return Call("GET", f"{_job(job_id)}/graph", json_body)
 
     @operation
     def get_task(self, job_id: int, task: str) -> Call[Task]:

@@ -36,6 +36,7 @@ from runyard.credentials import Vault
 from runyard.errors import Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
 from runyard.formats.task_references import expand_references
+from runyard.job_graph import JobGraph, job_graph
 from runyard.job_logs import LogCursor, prefixed
 from runyard.model import Priority, Workflow
 from runyard.platform import Platform
@@ -436,14 +437,17 @@ def get_workflow(
 ) -> PlainTextResponse:
     """The workflow as the job stored it: task references expanded (their origin in the generic
     information ``runyard.from``), so it shows what ran."""
-    check_job_access(engine, user, job_id)
-    with engine.connect() as connection:
-        job = load_job(connection, job_id, from_mapping)
-    if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+    job = _job_state(engine, user, job_id)
     if format == "xml":
         return PlainTextResponse(formats.dump_xml(job.workflow), media_type="application/xml")
     return PlainTextResponse(formats.dump_yaml(job.workflow), media_type="application/yaml")
+
+
+@router.get("/{job_id}/graph", response_model=JobGraph)
+def get_graph(job_id: JobId, user: CurrentUser, engine: EngineDep) -> JobGraph:
+    """The task instances as they ran (replicas ``Process*1``, iterations ``Loop#2``) and the links
+    between them: ``dependency``, ``replicate``, ``if``, ``else``, ``continuation``, ``loop``."""
+    return job_graph(_job_state(engine, user, job_id))
 
 
 @router.get("/{job_id}/tasks/{task}", response_model=TaskOut)
@@ -588,6 +592,15 @@ def _report(engine: sa.Engine, user: User, job_id: JobId) -> JobReport:
     check_job_access(engine, user, job_id)
     with engine.connect() as connection:
         return job_report(connection, job_id, from_mapping)
+
+
+def _job_state(engine: sa.Engine, user: User, job_id: JobId) -> JobState:
+    check_job_access(engine, user, job_id)
+    with engine.connect() as connection:
+        job = load_job(connection, job_id, from_mapping)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    return job
 
 
 def _task_report(engine: sa.Engine, user: User, job_id: JobId, task: str) -> TaskReport:
