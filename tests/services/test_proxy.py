@@ -114,6 +114,7 @@ def upstream_app(upstream: Upstream) -> Starlette:
         answer = PlainTextResponse("ok")
         answer.set_cookie("svc", "1")
         answer.set_cookie("runyard_session", "stolen")
+        answer.set_cookie("runyard-portal", "fixed")  # the portal's, on the same origin
         return answer
 
     async def slow(_request: Request) -> Response:
@@ -306,7 +307,7 @@ def test_platform_credentials_never_reach_the_service(
     headers = {
         "Authorization": "Bearer platform-token",
         "sessionid": "platform-token",
-        "Cookie": "a=1; runyard_session=platform-token; b=2",
+        "Cookie": "a=1; runyard_session=platform-token; b=2; runyard-portal=portal-session",
         "X-Forwarded-Host": "forged.example",
         "Proxy-Authorization": "Basic eDp5",
     }
@@ -326,7 +327,7 @@ def test_cookies_from_the_service_reach_the_user_only(client: httpx.Client) -> N
     answer = client.get("/p/set-cookie")
     set_cookies = answer.headers.get_list("set-cookie")
     assert any(c.startswith("svc=1") for c in set_cookies)
-    assert not any(c.startswith("runyard_session=") for c in set_cookies)
+    assert not any(c.startswith(("runyard_session=", "runyard-portal=")) for c in set_cookies)
     with httpx.Client(base_url=str(client.base_url), trust_env=False) as stranger:
         assert "cookie" not in echoed_headers(stranger.get("/p/echo"))
 

@@ -27,6 +27,9 @@ from runyard.api.errors import error_response
 
 #: The platform's session cookie; everything else in ``Cookie`` belongs to the services.
 SESSION_COOKIE = "runyard_session"
+#: How the platform's cookies are named (this session cookie, the portal's ``runyard-portal``): the proxy
+#: sends none of them to a service and lets no service set one (the portal shares the services' origin).
+PLATFORM_COOKIE_PREFIX = "runyard"
 
 #: Headers about one connection only (RFC 9110 section 7.6.1), never relayed.
 _HOP_BY_HOP = frozenset(
@@ -120,7 +123,7 @@ async def forward_http(
     relayed = [
         (name, _public_location(request, value, endpoint_url, prefix) if name == b"location" else value)
         for name, value in _end_to_end(answer.headers.raw)
-        if name not in _RESPONSE_DROPPED and not _sets_session_cookie(name, value)
+        if name not in _RESPONSE_DROPPED and not _sets_platform_cookie(name, value)
     ]
     return _UpstreamResponse(answer, relayed)
 
@@ -217,14 +220,18 @@ def _end_to_end(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, byt
 
 
 def _service_cookies(headers: list[str]) -> str:
-    """The ``Cookie`` pairs without the platform's session cookie."""
+    """The ``Cookie`` pairs without the platform's cookies."""
     pairs = (pair.strip() for header in headers for pair in header.split(";"))
-    return "; ".join(p for p in pairs if p and p.partition("=")[0].strip() != SESSION_COOKIE)
+    return "; ".join(p for p in pairs if p and not _platform_cookie(p.partition("=")[0]))
 
 
-def _sets_session_cookie(name: bytes, value: bytes) -> bool:
-    """Whether an upstream answer tries to overwrite the platform's session cookie."""
-    return name == b"set-cookie" and value.split(b"=", 1)[0].strip() == SESSION_COOKIE.encode()
+def _sets_platform_cookie(name: bytes, value: bytes) -> bool:
+    """Whether an upstream answer tries to set one of the platform's cookies."""
+    return name == b"set-cookie" and _platform_cookie(value.split(b"=", 1)[0].decode("latin-1"))
+
+
+def _platform_cookie(name: str) -> bool:
+    return name.strip().lower().startswith(PLATFORM_COOKIE_PREFIX)
 
 
 def _public_location(request: Request, location: bytes, endpoint_url: str, prefix: str) -> bytes:
