@@ -24,14 +24,18 @@ async def upload_dialog(session: Session, bucket: str, name: str | None = None) 
 
         async def received(event: events.UploadEventArguments) -> None:
             chosen.clear()
+            error.set_text("")
             chosen[event.file.name] = await event.file.read()
             file_label.set_text(f"{event.file.name} ({len(chosen[event.file.name])} bytes)")
             if name is None and not object_name.value:
                 object_name.set_value(event.file.name)
 
-        ui.upload(label="File", auto_upload=True, max_file_size=MAX_BYTES, on_upload=received).props(
-            'accept="*" flat bordered aria-label="File"'
-        ).classes("w-full")
+        def rejected() -> None:
+            error.set_text(f"The file is too large: at most {MAX_BYTES // (1024 * 1024)} MB.")
+
+        ui.upload(
+            label="File", auto_upload=True, max_file_size=MAX_BYTES, on_upload=received, on_rejected=rejected
+        ).props('accept="*" flat bordered aria-label="File"').classes("w-full")
         file_label = (
             ui.label("No file chosen yet.").classes("text-gray-600").props('aria-label="Chosen file"')
         )
