@@ -135,9 +135,10 @@ def test_a_task_is_added_from_the_palette(page: Page, portal: Portal, stella: st
     expect(page.get_by_label("Task name")).to_have_value("Load_Iris_Dataset")
     expect(_text(page)).to_contain_text("from: machine-learning/Load_Iris_Dataset")
     expect(page.get_by_role("status")).to_have_text("Valid")
-    page.set_viewport_size({"width": 420, "height": 800})  # a narrow window: one column
+    page.set_viewport_size({"width": 390, "height": 844})  # a narrow window: one column
     page.get_by_label("Workflow text").scroll_into_view_if_needed()
     expect(page.get_by_label("Workflow text")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_hostile_names_are_text_and_others_objects_are_refused(
@@ -167,6 +168,7 @@ def test_a_file_and_a_jobs_workflow_open_and_the_format_converts(
     page.get_by_role("button", name="Open a file").click()
     page.get_by_role("dialog").locator("input[type=file]").set_input_files(flow)
     expect(_text(page)).to_contain_text("name: Uploaded")
+    expect(page.get_by_text("Editing the file uploaded.yaml")).to_be_visible()
     page.get_by_role("button", name="XML", exact=True).click()  # the text converts, the forms stay
     expect(_text(page)).to_contain_text('<job xmlns="urn:proactive:jobdescriptor')
     expect(page.get_by_role("status")).to_have_text("Valid")

@@ -55,27 +55,31 @@ async def studio(
     job: int | None = None,
 ) -> None:
     ui.add_css(f".{_PROBLEM_LINE} {{ background: #fee2e2; }}")
-    text = await _open(session, bucket, name, revision, job)
-    Studio(session, text, bucket, name)
+    text, origin = await _open(session, bucket, name, revision, job)
+    Studio(session, text, origin, bucket, name)
 
 
 async def _open(
     session: Session, bucket: str | None, name: str | None, revision: int | None, job: int | None
-) -> str:
-    """The text the URL asks for; a new workflow when it asks for none or for one not to be had (told)."""
+) -> tuple[str, str]:
+    """The text the URL asks for and where it is from; a new workflow when the URL asks for none or for
+    one not to be had (the refusal is told)."""
     with suppress(Refused):
         if job is not None:
-            return await call(session.client.get_job_workflow(job))
+            return await call(session.client.get_job_workflow(job)), f"the workflow of job {job}"
         if bucket and name:
             content = await call(session.client.pull_object(bucket, name, revision))
-            return content.decode("utf-8", "replace")
-    return STARTER
+            which = f"revision {revision}" if revision else "latest revision"
+            return content.decode("utf-8", "replace"), f"catalog: {bucket}/{name}, {which}"
+    return STARTER, "a new workflow"
 
 
 class Studio:
     """The page's parts and the draft they show."""
 
-    def __init__(self, session: Session, text: str, bucket: str | None, name: str | None) -> None:
+    def __init__(
+        self, session: Session, text: str, origin: str, bucket: str | None, name: str | None
+    ) -> None:
         self.session = session
         self.bucket, self.name = bucket, name
         self.text = text
@@ -86,6 +90,7 @@ class Studio:
         self._checks = 0
         self._check_typed = Debounced(lambda: self._check(self.text))
         self._toolbar()
+        self.origin = ui.label(f"Editing {origin}").classes("text-gray-600 text-sm")
         self.status = ui.column().classes("w-full gap-1")
         with ui.row().classes("w-full gap-3 items-start flex-wrap lg:flex-nowrap"):
             with ui.column().classes("flex-1 min-w-[320px] gap-2"):
@@ -144,6 +149,7 @@ class Studio:
                     return
                 dialog.close()
                 self.bucket = self.name = None
+                self.origin.text = f"Editing the file {event.file.name}"
                 self._show_text(text)
                 await self._check(text)
 
@@ -306,7 +312,7 @@ class Studio:
         if number != self._checks:
             return
         self.checked = answer
-        if answer["text"] != self.text:
+        if answer["text"] and answer["text"] != self.text:  # no text: a draft the API could not read
             self._show_text(answer["text"])
         self.format = _format_of(self.text)
         self.format_toggle.set_value(self.format)
