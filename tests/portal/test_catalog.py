@@ -46,14 +46,14 @@ def owner(portal: Portal) -> Iterator[Owner]:
         client.delete_bucket(bucket, force=True)
 
 
-def _object_url(portal: Portal, owner: Owner, query: str = "") -> str:
+def _object_url(owner: Owner, query: str = "") -> str:
     return f"/catalog/{owner.bucket}/{owner.workflow}{query}"
 
 
 def test_an_uploaded_revision_is_committed_then_the_previous_one_restored(
     page: Page, portal: Portal, owner: Owner
 ) -> None:
-    log_in(page, portal, owner.name, path=_object_url(portal, owner))
+    log_in(page, portal, owner.name, path=_object_url(owner))
     page.get_by_role("button", name="Upload revision").click()
     dialog = page.get_by_role("dialog")
     dialog.locator("input[type=file]").set_input_files(
@@ -79,7 +79,7 @@ def test_two_revisions_compare_side_by_side_also_narrow_and_the_raw_view_is_high
     page: Page, portal: Portal, owner: Owner
 ) -> None:
     owner.client.push_object(owner.bucket, owner.workflow, SECOND, commit_message="in French")
-    log_in(page, portal, owner.name, path=_object_url(portal, owner, "?revision=2"))
+    log_in(page, portal, owner.name, path=_object_url(owner, "?revision=2"))
     content = page.get_by_label("Content", exact=True)
     expect(content).to_contain_text("bonjour")
     expect(content.locator(".cm-content span").first).to_be_visible()  # tokens of the XML highlighter
@@ -144,7 +144,7 @@ def test_another_users_private_bucket_is_not_listed_nor_shown(
     portal.new_user("mallory")
     log_in(page, portal, "mallory", path=f"/catalog?name={owner.bucket}")
     expect(page.get_by_label("Buckets", exact=True)).to_contain_text("No bucket matches.")
-    page.goto(portal.url + _object_url(portal, owner))
+    page.goto(portal.url + _object_url(owner))
     expect(page.get_by_role("alert")).to_contain_text(f"no bucket '{owner.bucket}'")
     expect(page.get_by_label("Content", exact=True)).to_have_count(0)
 
