@@ -150,7 +150,11 @@ def measure_pages(browser: Browser, server: Server, samples: int, job_id: int) -
                     page, server.url + path, heading, first_row(table) if table else heading
                 )
             except Exception as error:  # a page that never fills is reported, the others still measured
-                print(f"  … {label}: {error.__class__.__name__}, left out", file=sys.stderr, flush=True)
+                print(
+                    f"  … {label}: {error.__class__.__name__}, its other samples left out",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 break
             if sample:
                 timing.first.append(first)
