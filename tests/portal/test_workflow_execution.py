@@ -24,7 +24,7 @@ variables:
   COLOUR: {{value: green, model: "PA:List(red,green,blue)"}}
   COUNT: {{value: "3", model: "PA:Integer[1,10]", description: How many, group: Sizes}}
   RATIO: {{value: "0.5", model: "PA:Float", advanced: true, group: Sizes}}
-  SECRET: {{value: s3cret, model: "PA:Hidden"}}
+  SECRET: {{value: s3cret, model: "PA:Hidden", group: "{HOSTILE}"}}
   TOKEN: {{value: "", model: "PA:Credential?"}}
   WHEN: {{value: "2026-01-31", model: "PA:DateTime(yyyy-MM-dd)"}}
   REFERENCE: {{value: "basic-examples/hello", model: "PA:Catalog_Object"}}
@@ -120,11 +120,17 @@ def test_each_model_gets_its_widget_and_user_text_stays_text(page: Page, portal:
     page.get_by_role("switch", name="Show advanced variables").click()
     expect(page.get_by_label("RATIO", exact=True)).to_be_visible()
     expect(page.get_by_text(HOSTILE).first).to_be_visible()
+    expect(page.get_by_role("heading", name=HOSTILE)).to_be_visible()
     expect(page.locator("img[src=x]")).to_have_count(0)
     page.get_by_role("button", name="Pick a date for WHEN").click()
     page.get_by_role("button", name="15", exact=True).click()
     expect(page.get_by_label("WHEN", exact=True)).to_have_value("2026-01-15")
     assert not alerts
+    page.set_viewport_size({"width": 420, "height": 800})  # a narrow window: nothing wider than it
+    submit = page.get_by_role("button", name="Submit")
+    submit.scroll_into_view_if_needed()
+    expect(submit).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_an_uploaded_file_is_submitted_with_its_variables(page: Page, portal: Portal, tmp_path: Path) -> None:

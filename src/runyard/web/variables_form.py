@@ -23,6 +23,7 @@ from typing import cast
 
 from nicegui import background_tasks, ui
 from nicegui.elements.mixins.validation_element import ValidationElement
+from nicegui.elements.mixins.value_element import ValueElement
 
 from runyard.client.documents import Problem, VariableMetadata
 from runyard.errors import VariableValueError
@@ -135,17 +136,18 @@ class VariablesForm:
             element, read = build(self._session, variable, model, value)
             element.classes("w-full max-w-xl")
             element.props["aria-label"] = variable["name"]
-            if variable["description"]:
-                element.props["hint"] = variable["description"]
             error_label = None
-            if not isinstance(element, ValidationElement):
+            if isinstance(element, ValidationElement):  # a field with its own help and error lines
+                if variable["description"]:
+                    element.props["hint"] = variable["description"]
+            else:
                 if variable["description"]:
                     ui.label(variable["description"]).classes("text-xs text-gray-600")
                 error_label = ui.label().classes("text-xs text-negative").props('role="alert"')
                 error_label.set_visibility(False)
         field = _Field(element, read, row, error_label, variable["advanced"])
-        if isinstance(element, ValidationElement):
-            element.on_value_change(lambda _: field.show_error(None))
+        if isinstance(element, ValueElement):
+            element.on_value_change(lambda _: field.show_error(None))  # the problem was about the old value
         return field
 
 
