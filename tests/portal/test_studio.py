@@ -181,3 +181,24 @@ def test_a_file_and_a_jobs_workflow_open_and_the_format_converts(
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page).to_have_url(f"{portal.url}/studio?job={job_id}")
     expect(_text(page)).to_contain_text("name: From_A_Job")
+
+
+def test_control_flow_is_edited_in_the_form_and_drawn(page: Page, portal: Portal, stella: str) -> None:
+    log_in(page, portal, USER, path="/studio")
+    expect(page.get_by_role("status")).to_have_text("Valid")
+    page.get_by_role("button", name="Add a task").click()  # after the selected one, Start
+    expect(page.get_by_label("Task name")).to_have_value("Task")
+    page.get_by_role("button", name="Control flow").click()
+    page.get_by_role("combobox", name="Flow action").click()
+    page.get_by_role("option", name="loop", exact=True).click()
+    page.get_by_role("combobox", name="Flow target").click()
+    page.get_by_role("option", name="Start", exact=True).click()
+    expect(_text(page)).to_contain_text("target: Start")
+    links = page.get_by_role("list", name="Task links")
+    expect(links).to_contain_text("Task → Start (loop)")
+    expect(links).to_contain_text("Start → Task (dependency)")
+    script = page.get_by_label("Flow script", exact=True).locator(".cm-content")
+    script.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text("loop = variables.get('PA_TASK_ITERATION') < 2")
+    expect(_text(page)).to_contain_text("PA_TASK_ITERATION")

@@ -31,6 +31,8 @@ class DraftEditor(Protocol):
 
     draft: Draft | None
     selected: str | None
+    opened: set[str]
+    """The sections of the form open (kept open when the form is drawn again)."""
 
     async def edit(self, change: Callable[[], Any], *, forms: bool = False) -> None:
         """Apply ``change`` to the draft and have it checked; ``forms``: what the forms offer changed."""
@@ -54,39 +56,51 @@ class TaskForm:
         depends.props('use-chips label="Depends on" aria-label="Depends on"').classes("w-full")
         depends.on_value_change(lambda e: editor.edit(lambda: drafts.set_depends(self.task, e.value)))
         self._script()
-        with ui.expansion("Variables").classes("w-full"):
+        with self._section("Variables"):
             pairs_form(drafts.variables(task), "variable", lambda p: self._edit(drafts.set_variables, p))
-        with ui.expansion("Generic information").classes("w-full"):
+        with self._section("Generic information"):
             pairs_form(
                 drafts.generic_information(task),
                 "generic information",
                 lambda p: self._edit(drafts.set_generic_information, p),
             )
-        with ui.expansion("Control flow").classes("w-full"):
+        with self._section("Control flow"):
             self._flow(others)
+
+    def _section(self, title: str) -> ui.expansion:
+        opened = self.editor.opened
+        section = ui.expansion(title, value=title in opened).classes("w-full")
+        section.on_value_change(lambda e: opened.add(title) if e.value else opened.discard(title))
+        return section
 
     @property
     def task(self) -> Draft:
         return drafts.tasks(self.editor.draft or {})[self.name]
 
     def _script(self) -> None:
-        found = drafts.script(self.task)
+        if drafts.script(self.task) is not None:
+            self._code(lambda: self.task, "Script")
+        elif "from" not in self.task:
+            ui.label("This task's executable is not an inline script: edit it in the text.").classes(
+                "text-sm"
+            )
+
+    def _code(self, holder: Callable[[], Draft], label: str) -> None:
+        """A language and a code editor for the inline script of ``holder()`` (found anew at each change:
+        the draft may have been read again from the text)."""
+        found = drafts.script(holder())
         if found is None:
-            if "from" not in self.task:
-                ui.label("This task's executable is not an inline script: edit it in the text.").classes(
-                    "text-sm"
-                )
             return
         language, code = found
         options = list(dict.fromkeys([*drafts.LANGUAGES, language]))
-        chosen = ui.select(options, value=language, label="Language").props('aria-label="Language"')
-        chosen.classes("w-48")
+        chosen = ui.select(options, value=language, label=f"{label} language")
+        chosen.props(f'aria-label="{label} language"').classes("w-48")
         code_editor = ui.codemirror(code, language=EDITOR_LANGUAGES.get(language), line_wrapping=True)
-        code_editor.classes("w-full h-48 border rounded").props('aria-label="Script"')
+        code_editor.classes("w-full h-48 border rounded").props(f'aria-label="{label}"')
 
         async def save() -> None:
             code_editor.set_language(EDITOR_LANGUAGES.get(chosen.value))
-            await self.editor.edit(lambda: drafts.set_script(self.task, chosen.value, code_editor.value))
+            await self.editor.edit(lambda: drafts.set_script(holder(), chosen.value, code_editor.value))
 
         chosen.on_value_change(save)
         typed = Debounced(save)
@@ -95,13 +109,16 @@ class TaskForm:
     def _flow(self, others: list[str]) -> None:
         block, action, body = drafts.flow(self.task)
         blocks = {"none": "none", "start": "block start", "end": "block end"}
-        block_select = ui.select(blocks, value=block, label="Block").props('aria-label="Block"')
-        action_select = ui.select(list(drafts.FLOW_ACTIONS), value=action, label="Action")
-        action_select.props('aria-label="Flow action"')
+        with ui.row().classes("w-full gap-2"):
+            block_select = ui.select(blocks, value=block, label="Block").props('aria-label="Block"')
+            action_select = ui.select(list(drafts.FLOW_ACTIONS), value=action, label="Flow action")
+            action_select.props('aria-label="Flow action"')
+            for select in (block_select, action_select):
+                select.classes("w-40")
         fields: dict[str, ui.select] = {}
         for key in {"if": ("target", "else", "continuation"), "loop": ("target",)}.get(action, ()):
             fields[key] = ui.select(["", *others, self.name], value=body.get(key, ""), label=f"Flow {key}")
-            fields[key].props(f'aria-label="Flow {key}"')
+            fields[key].props(f'aria-label="Flow {key}"').classes("w-48")
 
         async def save() -> None:
             same = action_select.value == action
@@ -113,6 +130,8 @@ class TaskForm:
 
         for element in (block_select, action_select, *fields.values()):
             element.on_value_change(save)
+        if action != "none":
+            self._code(lambda: self.task["flow"][action], "Flow script")
 
     async def _rename(self, new: str) -> None:
         new, old = new.strip(), self.name

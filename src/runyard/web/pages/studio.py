@@ -87,6 +87,7 @@ class Studio:
         self.draft: Draft | None = None
         self.checked: CheckedWorkflow | None = None
         self.selected: str | None = None
+        self.opened: set[str] = set()
         self._checks = 0
         self._check_typed = Debounced(lambda: self._check(self.text))
         self._toolbar()
