@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -34,6 +35,33 @@ tasks:
       cpython: |-
         print("writing the report")
         result = {json.dumps(REPORT_HTML)}
+"""
+#: A one-pixel PNG.
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+#: Replicas each writing a report as the ML library's tasks do: files in the user space, named in the result.
+REPORTS = f"""
+name: Reports
+tasks:
+  Split:
+    script: {{cpython: "result = 2"}}
+    flow:
+      replicate:
+        script: {{cpython: "runs = 2"}}
+  Draw:
+    depends: [Split]
+    script:
+      cpython: |-
+        import base64, pathlib
+        n = variables.get("PA_TASK_REPLICATION")
+        folder = pathlib.Path(userspace, "job-page")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{{n}}.png").write_bytes(base64.b64decode("{PIXEL}"))
+        page = f"<h1>Page {{n}}</h1><script>parent.document.title='pwned'</script>"
+        (folder / f"{{n}}.html").write_text(page)
+        result = {{"kind": "report", "files": [f"job-page/{{n}}.png", f"job-page/{{n}}.html"]}}
+  Merge:
+    depends: [Draw]
+    script: {{cpython: "result = len(results)"}}
 """
 SLEEPER = """
 name: Sleeper
@@ -82,7 +110,6 @@ def test_a_job_runs_live_with_its_graph_output_and_sandboxed_result(
     expect(page.get_by_label("Tasks").get_by_role("row").filter(has_text="Report")).to_contain_text(
         "FINISHED"
     )
-    screenshot(page, "job")
 
     page.get_by_label("Tasks").get_by_role("cell", name="Prepare", exact=True).click()
     expect(page).to_have_url(f"{portal.url}/jobs/{job_id}?task=Prepare")
@@ -101,6 +128,24 @@ def test_a_job_runs_live_with_its_graph_output_and_sandboxed_result(
     page.get_by_role("tab", name="Variables").click()
     expect(page.get_by_label("Variables")).to_contain_text(HOSTILE + "```")
     assert page.locator("img[src='x']").count() == 0
+
+
+def test_replicas_show_in_the_graph_and_a_report_shows_its_files(
+    page: Page, portal: Portal, alice: str
+) -> None:
+    job_id = _submit(portal, alice, REPORTS)
+    with portal.client(alice) as client:
+        assert client.wait_for_job(job_id, timeout=60)["status"] == "FINISHED"
+    page.goto(f"{portal.url}/jobs/{job_id}?task=" + quote("Draw*1"))
+    expect(page.get_by_role("list", name="Task links")).to_contain_text("Split → Draw*1 (replicate)")
+    expect(page.get_by_label("Tasks")).to_contain_text("Merge")
+    screenshot(page, "job")
+    page.get_by_role("tab", name="Results").click()
+    expect(page.get_by_role("img", name=".png file")).to_be_visible()
+    frame = page.frame_locator("iframe[title='HTML result']")
+    expect(frame.get_by_role("heading")).to_have_text("Page 1")
+    expect(page.get_by_role("combobox", name="Output of")).to_have_value("Draw*1")
+    assert "pwned" not in page.title()
 
 
 def test_a_running_job_gets_a_priority_then_is_killed_after_confirming(
