@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
 
 from portal.conftest import Portal, log_in, screenshot
-from support.server import ADMIN
+from support.server import ADMIN, PASSWORD
 
 
 def test_a_page_asked_for_before_login_is_shown_after_it(page: Page, portal: Portal) -> None:
@@ -52,3 +54,41 @@ def test_a_revoked_session_sends_the_browser_to_the_login_page(page: Page, porta
 def test_next_never_leaves_the_site(page: Page, portal: Portal) -> None:
     log_in(page, portal, path="/login?next=//evil.example/x")
     expect(page).to_have_url(f"{portal.url}/")
+
+
+def test_a_browser_id_planted_before_the_login_is_worth_nothing_after_it(
+    browser: Browser, portal: Portal
+) -> None:
+    victim, attacker = browser.new_context(), browser.new_context()
+    try:
+        victim_page = victim.new_page()
+        victim_page.goto(portal.url + "/login")
+        planted = victim.cookies()  # what a page on a sibling origin could have set for this host
+        assert [cookie["name"] for cookie in planted] == ["runyard-portal"]
+        log_in(victim_page, portal)
+        assert victim.cookies()[0]["value"] != planted[0]["value"]  # a new id came with the login
+        attacker.add_cookies(planted)  # type: ignore[arg-type]
+        attacker_page = attacker.new_page()
+        attacker_page.goto(portal.url + "/resources")
+        expect(attacker_page).to_have_url(re.compile(r"/login\?next=%2Fresources$"))
+    finally:
+        victim.close()
+        attacker.close()
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", None])
+def test_a_login_posted_from_elsewhere_is_refused(portal: Portal, origin: str | None) -> None:
+    headers = {"Origin": origin} if origin else {}
+    answer = httpx.post(
+        f"{portal.url}/login", data={"username": ADMIN, "password": PASSWORD}, headers=headers
+    )
+    assert answer.status_code == 403 and "this site's login page" in answer.text
+    home = httpx.get(f"{portal.url}/", cookies=answer.cookies)  # whatever id came with it: no session
+    assert home.status_code == 307 and home.headers["location"].startswith("/login")
+
+
+def test_a_login_without_a_password_says_so(page: Page, portal: Portal) -> None:
+    page.goto(portal.url + "/login")
+    page.get_by_label("User name").fill(ADMIN)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("give your user name and password")

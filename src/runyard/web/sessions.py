@@ -2,16 +2,19 @@
 
 The browser holds only NiceGUI's signed browser id (an HttpOnly, SameSite=Lax cookie: a link from elsewhere
 opens the page logged in, but no other site's request carries it); the token stays here and goes to the
-API from the server side. A session ends when the API's token expires or is revoked
-(any 401 sends the browser back to the login page), at logout, or when the server restarts.
+API from the server side. Logging in gives the browser a new id (:func:`log_in`), so an id planted in a
+browser before its owner logs in is worth nothing after. A session ends when the API's token expires or is
+revoked (any 401 sends the browser back to the login page), at logout, or when the server restarts.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 
-from nicegui import app
+from nicegui import app, background_tasks
+from starlette.requests import Request
 
 from runyard.client import AsyncClient
 
@@ -51,8 +54,9 @@ def current() -> Session | None:
     return session
 
 
-async def log_in(user: str, password: str) -> Session:
-    """Open an API session for this browser; the SDK's :class:`ApiError` tells why when refused."""
+async def log_in(request: Request, user: str, password: str) -> Session:
+    """Open an API session for the browser of ``request`` (an HTTP request whose answer is not sent yet:
+    the browser gets a new id with it); the SDK's :class:`ApiError` tells why when refused."""
     client = AsyncClient(_api_url)
     try:
         answer = await client.login(user, password)
@@ -60,10 +64,13 @@ async def log_in(user: str, password: str) -> Session:
         await client.aclose()
         raise
     session = Session(answer["user"], answer["role"] == "admin", answer["expires_at"], client)
-    ended = [browser for browser, held in _by_browser.items() if held.expired or browser == _browser_id()]
+    previous = request.session.get("id")
+    ended = [browser for browser, held in _by_browser.items() if held.expired or browser == previous]
     for browser in ended:  # a browser that never came back is dropped when its token has expired
         await _by_browser.pop(browser).client.aclose()
-    _by_browser[_browser_id()] = session
+    browser = str(uuid.uuid4())
+    request.session["id"] = browser
+    _by_browser[browser] = session
     return session
 
 
@@ -81,10 +88,7 @@ async def log_out() -> None:
 def forget() -> None:
     """Drop this browser's session without calling the API (its token was refused or has expired)."""
     session = _by_browser.pop(_browser_id(), None)
-    if session is not None:
-        # closing the client's pool needs the event loop: leave it to the garbage collector otherwise
-        from nicegui import background_tasks
-
+    if session is not None:  # its client's connections are closed in the background
         background_tasks.create(session.client.aclose(), name="close a portal session's client")
 
 
