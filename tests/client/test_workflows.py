@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from runyard.client import Client
+import pytest
+
+from runyard.client import ApiError, Client
 from support.server import LiveServer
 
 CHAIN = """name: Chain
@@ -77,3 +79,14 @@ def test_references_resolve_in_the_callers_catalog_only(alice: Client, server: L
     assert not refused["valid"] and refused["problems"][0]["task"] == "T"
     iris = "name: Uses\ntasks:\n  Load:\n    from: machine-learning/Load_Iris_Dataset\n"
     assert alice.validate_workflow(iris)["valid"]
+
+
+def test_a_deeply_nested_or_huge_draft_is_refused_or_reported_not_a_crash(alice: Client) -> None:
+    nested: dict[str, object] = {}
+    for _ in range(400):
+        nested = {"x": nested}
+    answer = alice.validate_workflow({"name": "Deep", "tasks": {"A": {"variables": {"V": nested}}}})
+    assert not answer["valid"]
+    with pytest.raises(ApiError) as caught:
+        alice.validate_workflow("name: Big\n" + "#" * 40_000_000)
+    assert caught.value.status == 413
