@@ -69,6 +69,13 @@ tasks:
   Nap:
     script: {cpython: "import time; time.sleep(120)"}
 """
+FAILING = """
+name: Failing
+on_task_error: suspendTask
+tasks:
+  Broken:
+    script: {cpython: "raise RuntimeError('broken on purpose')"}
+"""
 QUICK = """
 name: Quick
 tasks:
@@ -148,7 +155,7 @@ def test_replicas_show_in_the_graph_and_a_report_shows_its_files(
     assert "pwned" not in page.title()
 
 
-def test_a_running_job_gets_a_priority_then_is_killed_after_confirming(
+def test_a_running_job_gets_a_priority_is_paused_resumed_then_killed_after_confirming(
     page: Page, portal: Portal, alice: str
 ) -> None:
     job_id = _submit(portal, alice, SLEEPER)
@@ -163,6 +170,11 @@ def test_a_running_job_gets_a_priority_then_is_killed_after_confirming(
         assert client.get_job(job_id)["priority"] == "low"
     expect(page.get_by_role("button", name="Delete")).to_be_disabled()
 
+    for verb, status in (("Pause", "PAUSED"), ("Resume", "RUNNING")):
+        page.get_by_role("button", name=verb).click()
+        page.get_by_role("dialog").get_by_role("button", name=verb).click()
+        expect(page.get_by_role("dialog")).to_be_hidden()
+        _status(page, status)
     page.get_by_role("button", name="Kill").click()
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog")).to_be_hidden()
@@ -172,6 +184,23 @@ def test_a_running_job_gets_a_priority_then_is_killed_after_confirming(
     expect(page.get_by_role("dialog")).to_be_hidden()
     _status(page, "KILLED")
     expect(page.get_by_role("button", name="Kill")).to_be_disabled()
+
+
+def test_an_in_error_task_is_restarted(page: Page, portal: Portal, alice: str) -> None:
+    job_id = _submit(portal, alice, FAILING)
+    page.goto(f"{portal.url}/jobs/{job_id}")
+    _status(page, "IN_ERROR")
+    expect(page.get_by_role("button", name="Pause")).to_be_disabled()
+    page.get_by_role("tab", name="Results").click()
+    expect(page.get_by_label("Error of Broken")).to_contain_text("broken on purpose")
+    page.get_by_role("button", name="Restart in-error tasks").click()
+    page.get_by_role("dialog").get_by_role("button", name="Restart").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    row = page.get_by_label("Tasks").get_by_role("row").filter(has_text="Broken")
+    expect(row.get_by_role("cell").last).to_have_text("2")  # executions: it ran again (and failed again)
+    with portal.client(alice) as client:
+        client.kill_job(job_id)
+    _status(page, "KILLED")
 
 
 def test_a_finished_job_is_deleted_and_the_page_says_it_is_gone(
