@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
 from portal.conftest import Portal, log_in, screenshot
+from runyard.web.variables_form import date_mask
 
 USER = "wilma"
 BUCKET = "wilma-flows"
@@ -52,6 +53,7 @@ def kinds(portal: Portal) -> Iterator[str]:
         if BUCKET not in {b["name"] for b in client.list_buckets()}:
             client.create_bucket(BUCKET)
         client.push_object(BUCKET, "Kinds", KINDS, kind="workflow/standard")
+        client.put_credential("db_password", "hunter2")
         yield f"{BUCKET}/Kinds"
 
 
@@ -122,6 +124,12 @@ def test_each_model_gets_its_widget_and_user_text_stays_text(page: Page, portal:
     expect(page.get_by_text(HOSTILE).first).to_be_visible()
     expect(page.get_by_role("heading", name=HOSTILE)).to_be_visible()
     expect(page.locator("img[src=x]")).to_have_count(0)
+    page.get_by_role("combobox", name="TOKEN").click()  # the person's own credentials
+    expect(page.get_by_role("option", name="db_password")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.get_by_role("combobox", name="REFERENCE").fill("Kind")  # the catalog's objects, filtered
+    expect(page.get_by_role("option", name=f"{BUCKET}/Kinds")).to_be_visible()
+    page.keyboard.press("Escape")
     page.get_by_role("button", name="Pick a date for WHEN").click()
     page.get_by_role("button", name="15", exact=True).click()
     expect(page.get_by_label("WHEN", exact=True)).to_have_value("2026-01-15")
@@ -183,3 +191,17 @@ def test_another_users_private_workflow_is_neither_listed_nor_opened(
     expect(page.get_by_role("alert").filter(has_text=f"no bucket '{BUCKET}'")).to_be_visible()
     expect(page.get_by_label("EMAIL", exact=True)).to_have_count(0)
     expect(page.get_by_label("Workflows", exact=True)).not_to_contain_text(BUCKET)
+
+
+@pytest.mark.parametrize(
+    ("java", "mask"),
+    [
+        ("yyyy-MM-dd", "YYYY-MM-DD"),
+        ("dd/MM/yy HH:mm:ss", "DD/MM/YY HH:mm:ss"),
+        ("yyyy-MM-dd'T'HH:mm", "YYYY-MM-DD[T]HH:mm"),
+        ("hh:mm a", "hh:mm A"),
+        ("EEE, d MMM yyyy", None),  # day names: the field is text only
+    ],
+)
+def test_date_pickers_write_the_models_format(java: str, mask: str | None) -> None:
+    assert date_mask(java) == mask
