@@ -19,6 +19,8 @@ from runyard.web.calls import call
 WHOLE_JOB = ""
 #: Lines the view keeps (the oldest go first); the whole output stays in ``GET /jobs/{id}/logs``.
 MAX_LINES = 5000
+#: Task outputs read at once when the page (re)starts following.
+READERS = 4
 
 
 @dataclass
@@ -42,9 +44,13 @@ class LogPanel:
     async def load(self, tasks: list[Task]) -> None:
         """Read what the tasks that ran printed (their last execution), then show the chosen scope."""
         ran = [t for t in tasks if t["executions"] > 0]
-        texts = await asyncio.gather(
-            *(call(self._client.get_task_output(self._job_id, t["name"])) for t in ran)
-        )
+        readers = asyncio.Semaphore(READERS)
+
+        async def read(task: str) -> str:
+            async with readers:
+                return await call(self._client.get_task_output(self._job_id, task))
+
+        texts = await asyncio.gather(*(read(t["name"]) for t in ran))
         self._outputs = {
             t["name"]: _Output(t["executions"], text.encode()) for t, text in zip(ran, texts, strict=True)
         }

@@ -125,7 +125,8 @@ class JobView:
             return
         await self.show(self.job, graph=graph)
         if logs:
-            await self.logs.load(self.job["tasks"])
+            with suppress(Refused):  # the person has been told; the events go on
+                await self.logs.load(self.job["tasks"])
             self.logs.choose(self.selected)
         if results:
             await self.show_result()
