@@ -47,7 +47,7 @@ _NAME_CELL = """<q-td :props="props">
 _ENDED_TASKS = ("FINISHED", "SKIPPED", "FAULTY", "FAILED", "ABORTED", "NOT_STARTED", "NOT_RESTARTED")
 
 
-@page("/jobs", "Scheduling: jobs")
+@page("/jobs", "Scheduling")
 async def jobs(session: Session, request: Request) -> None:
     shown = JobQuery.parse(dict(request.query_params))
     if not session.admin:
