@@ -149,7 +149,7 @@ def test_replicas_show_in_the_graph_and_a_report_shows_its_files(
     screenshot(page, "job")
     expect(page.get_by_role("combobox", name="Output of")).to_have_value("Draw*1")
     page.get_by_role("tab", name="Results").click()
-    expect(page.get_by_role("img", name=".png file")).to_be_visible()
+    expect(page.get_by_role("img", name="job-page/1.png")).to_be_visible()
     frame = page.frame_locator("iframe[title='HTML result']")
     expect(frame.get_by_role("heading")).to_have_text("Page 1")
     assert "pwned" not in page.title()

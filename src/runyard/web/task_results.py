@@ -43,14 +43,15 @@ def sandboxed(page: str) -> ui.element:
     """An HTML page in an iframe where its scripts cannot run and it has no origin of its own."""
     frame = ui.element("iframe").classes("w-full h-96 border rounded bg-white")
     frame.props('sandbox="" title="HTML result" referrerpolicy="no-referrer"')
-    frame._props["srcdoc"] = page  # a DOM property set by Vue: the page stays inside the frame
+    frame.props["srcdoc"] = page  # a DOM property set by Vue: the page stays inside the frame
     return frame
 
 
 def text_block(text: str, *, label: str) -> ui.label:
-    """Preformatted text (never markup), labelled ``label`` (a fixed text) for assistive technology."""
+    """Preformatted text (never markup), labelled ``label`` for assistive technology."""
     block = ui.label(text).classes("w-full whitespace-pre-wrap font-mono text-sm bg-gray-50 p-2 rounded")
-    return block.props(f'aria-label="{label}"')
+    block.props["aria-label"] = label  # set, not parsed: a task's name in it stays a value
+    return block
 
 
 async def _files(client: AsyncClient, paths: list[str]) -> None:
@@ -67,8 +68,7 @@ async def _files(client: AsyncClient, paths: list[str]) -> None:
             continue
         if suffix in _PICTURES:
             data = base64.b64encode(content).decode()
-            ui.image(f"data:{_PICTURES[suffix]};base64,{data}").classes("max-w-xl").props(
-                f'alt="{suffix} file"'
-            )
+            picture = ui.image(f"data:{_PICTURES[suffix]};base64,{data}").classes("max-w-xl")
+            picture.props["alt"] = path
         else:
             sandboxed(content.decode("utf-8", errors="replace"))
