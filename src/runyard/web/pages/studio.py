@@ -292,6 +292,7 @@ class Studio:
     def _typed(self, event: events.ValueChangeEventArguments[str]) -> None:
         if event.value != self.text:  # else written by the page itself
             self.text = event.value
+            self._checks += 1  # an answer on its way is about an older text: it must not come back
             self.verdict.text = "Checking…"
             self._check_typed()
 
