@@ -65,7 +65,7 @@ async def services(session: Session, tab: str = "activation") -> None:
     instances: dict[int, ServiceInstance] = {}
 
     selected = tab if tab in TABS else "activation"
-    with ui.tabs().props("inline-label outside-arrows") as tabs:
+    with ui.tabs().props("inline-label outside-arrows mobile-arrows").classes("w-full max-w-full") as tabs:
         for name, label in TABS.items():
             ui.tab(name, label)
     tabs.set_value(selected)
