@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 
 from runyard.client import Client
 from support.server import ADMIN, PASSWORD
-from support.server_process import free_port, server_process
+from support.server_process import announced_proxy_url, free_port, server_process
 
 CHROMIUM = "/usr/bin/chromium"
 #: As ../shared/reference/what-runs-here.md: no sandbox (root), no GPU, nothing sent off the machine.
@@ -51,6 +51,8 @@ class Portal:
     url: str
     data_dir: Path
     admin_token: str
+    proxy_url: str = ""
+    """The services' origin (proxied endpoints; another port than the portal's)."""
 
     def client(self, token: str | None = None) -> Client:
         """The SDK on this server, as the admin unless given another token."""
@@ -84,9 +86,9 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     )
     assert added.returncode == 0, added.stderr
     port = free_port()
-    with server_process(data_dir, port, "--nodes", "3"):
+    with server_process(data_dir, port, "--nodes", "3", "--proxy-port", "0") as process:
         url = f"http://127.0.0.1:{port}"
-        yield Portal(url, data_dir, login(url, ADMIN))
+        yield Portal(url, data_dir, login(url, ADMIN), announced_proxy_url(process))
 
 
 @pytest.fixture(scope="session")

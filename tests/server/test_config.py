@@ -74,3 +74,34 @@ def test_the_portal_reaches_the_api_on_loopback_whatever_the_public_url() -> Non
     )
     assert config.local_url == "http://127.0.0.1:9300"
     assert config.base_url == "https://runyard.example"
+
+
+def test_with_the_portal_services_have_an_origin_of_their_own() -> None:
+    config = load_config({"port": 9000}, environ={})
+    assert config.separate_proxy and config.proxy_listen_port == 9001
+    assert config.proxy_base_url == "http://127.0.0.1:9001"
+    behind = load_config({}, environ={"RUNYARD_PROXY_PUBLIC_URL": "https://services.example.com/"})
+    assert behind.proxy_base_url == "https://services.example.com"
+    any_port = load_config({"proxy_port": 0}, environ={})
+    with pytest.raises(ValueError, match="not known"):
+        any_port.proxy_base_url  # noqa: B018 - only the bound socket knows it
+    assert any_port.with_proxy_port(41000).proxy_base_url == "http://127.0.0.1:41000"
+
+
+def test_without_the_portal_one_origin_as_before() -> None:
+    config = load_config({"portal": False, "proxy_port": 9999}, environ={})
+    assert not config.separate_proxy
+    assert config.proxy_base_url == config.base_url == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        ({"port": 9000, "proxy_port": 9000}, "proxy_port: the proxy needs a port of its own"),
+        ({"port": 65535}, "proxy_port: 65536 is not a TCP port"),
+        ({"proxy_port": -1}, "proxy_port: -1 is not a TCP port"),
+    ],
+)
+def test_bad_proxy_ports_are_refused(flags: dict[str, int], reason: str) -> None:
+    with pytest.raises(InvalidRequestError, match=reason):
+        load_config(flags, environ={})

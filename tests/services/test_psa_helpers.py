@@ -110,7 +110,8 @@ def test_deployments_variables_and_a_finish_decided_by_a_status_file(
             "web": {
                 "url": f"http://127.0.0.1:{port}/",
                 "proxyfied": True,
-                "proxyfied_url": "http://proxy/web/",
+                # the proxy's own URL, not the one the service recorded (http://proxy/web/)
+                "proxyfied_url": f"{client.url}/api/v1/service-instances/{instance['id']}/endpoints/web/",
             }
         }
         assert "scheduleradmins" in instance["groups"]

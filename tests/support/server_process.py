@@ -44,8 +44,20 @@ def add_user(data_dir: Path, name: str, password: str) -> None:
     assert added.returncode == 0, added.stderr
 
 
+def announced_proxy_url(process: subprocess.Popen[str]) -> str:
+    """The base URL of the services' origin that a started server printed (``runyard: service endpoints at
+    URL/ ...``; with ``--proxy-port 0`` only the server knows its port)."""
+    assert process.stdout is not None
+    for line in process.stdout:  # printed before the server answers: already there
+        if line.startswith("runyard: service endpoints at "):
+            return line.split()[4].rstrip("/")
+    raise AssertionError("the server did not say where its service endpoints are")
+
+
 @contextmanager
 def server_process(data_dir: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
+    if "--proxy-port" not in extra:  # the services' origin on any free port: never port + 1 of another test
+        extra = (*extra, "--proxy-port", "0")
     process = subprocess.Popen(
         [sys.executable, "-m", "runyard", "server", "--port", str(port), "--data-dir", str(data_dir), *extra],
         stdout=subprocess.PIPE,

@@ -15,6 +15,7 @@ from runyard.api.events import EventHub
 from runyard.api.idempotency import KeyLocks
 from runyard.api.limits import RequestLimits
 from runyard.api.login_throttle import LoginThrottle
+from runyard.api.origins import ServiceOrigin
 from runyard.api.routers import (
     analytics,
     catalog,
@@ -62,6 +63,9 @@ PASSWORD_HASHING_THREADS = 2
 def create_app(config: ServerConfig, announce: Callable[[str], None] = print) -> FastAPI:
     """The app; the platform starts (resuming unfinished jobs) when the app starts.
 
+    With the portal, the app must be served on two sockets, the server's port and the proxy's
+    (``config.proxy_listen_port``, not 0): see :mod:`runyard.api.origins`.
+
     ``announce`` gets what the operator must see once, such as the first admin's password.
     """
 
@@ -73,7 +77,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         hooks = (
             credentials_hook(vault),
             catalog_scripts_hook(settings.catalog_rest_url),
-            task_session_hook(tokens, config.base_url, settings.data_dir / "services"),
+            task_session_hook(tokens, config.base_url, settings.data_dir / "services", config.proxy_base_url),
             task_account_hook(settings),
         )
         platform = Platform(settings, spec_hooks=hooks)
@@ -89,7 +93,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
             log.info("built-in catalog objects written: %s", ", ".join(written))
         hub = EventHub()
         automation = ServiceAutomation(platform, port_range=config.service_port_range)
-        hub.follow(platform, automation)
+        hub.follow(platform, automation, config.proxy_base_url)
         app.state.platform, app.state.vault, app.state.events = platform, vault, hub
         app.state.job_tokens, app.state.services = tokens, automation
         app.state.notification_tokens = NotificationTokens.from_file(
@@ -147,4 +151,10 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         from runyard import web
 
         web.mount(app, f"{config.local_url}{API}", config.data_dir / "portal.key", config.session_ttl)
+    if config.separate_proxy:  # last: outermost, before the portal's and the API's own middleware
+        if config.proxy_listen_port == 0:
+            raise ValueError("bind the proxy's socket first and pass ServerConfig.with_proxy_port(its port)")
+        app.add_middleware(
+            ServiceOrigin, proxy_port=config.proxy_listen_port, proxy_url=config.proxy_base_url
+        )
     return app

@@ -34,6 +34,7 @@ from runyard.model import JobStatus
 from runyard.platform import Platform
 from runyard.scheduler.loop import JobEvent, NodeView
 from runyard.services.automation import InstanceChange, ServiceAutomation
+from runyard.services.proxy import platform_endpoints
 
 QUEUE_SIZE = 10_000
 RING_SIZE = 10_000
@@ -98,8 +99,9 @@ def node_document(view: NodeView, user: User) -> Document:
     return document
 
 
-def instance_document(change: InstanceChange) -> Document:
-    """What a service instance event says of it: the fields a list of instances shows."""
+def instance_document(change: InstanceChange, proxy_url: str) -> Document:
+    """What a service instance event says of it: the fields a list of instances shows (endpoints with the
+    proxy's URLs under ``proxy_url``)."""
     instance = change.instance
     if instance is None:
         return {"id": change.instance_id, "removed": True, "changed": list(change.changed)}
@@ -113,7 +115,7 @@ def instance_document(change: InstanceChange) -> Document:
         "transition": instance.transition,
         "transition_job_id": instance.transition_job_id,
         "error": instance.error,
-        "endpoints": instance.endpoints,
+        "endpoints": platform_endpoints(instance, proxy_url),
         "finished_at": instance.finished_at,
         "removed": False,
         "changed": list(change.changed),
@@ -135,12 +137,15 @@ class EventHub:
         self._last = 0
         self._logs = LogFollower(self.publish_log)
 
-    def follow(self, platform: Platform, automation: ServiceAutomation) -> None:
-        """Publish the platform's job, task, log and node events and the automation's instance events."""
+    def follow(self, platform: Platform, automation: ServiceAutomation, proxy_url: str) -> None:
+        """Publish the platform's job, task, log and node events and the automation's instance events
+        (``proxy_url``: the base URL of the origin serving proxied endpoints)."""
         platform.listen(self._logs.heard)  # first: what a task printed last comes before its end
         platform.listen(self.publish)
         platform.listen_nodes(self.publish_node)
-        automation.listen(lambda change: self.publish_instance(change.owner, instance_document(change)))
+        automation.listen(
+            lambda change: self.publish_instance(change.owner, instance_document(change, proxy_url))
+        )
         self._logs.start()
 
     def publish(self, event: JobEvent) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,6 +55,13 @@ def server(
     portal: Annotated[
         bool | None, typer.Option("--portal/--no-portal", help="Serve the web portal at / [--portal].")
     ] = None,
+    proxy_port: Annotated[
+        int | None,
+        typer.Option(
+            "--proxy-port",
+            help="With the portal: TCP port serving services' endpoints, their own origin [port+1; 0: any].",
+        ),
+    ] = None,
     config: ConfigFile = None,
 ) -> None:
     """Start the platform: the web portal at /, REST API at /api/v1 (docs at /api/v1/docs), scheduler, nodes.
@@ -74,18 +82,36 @@ def server(
             "database_url": database_url,
             "service_ports": service_ports,
             "portal": portal,
+            "proxy_port": proxy_port,
         },
         config,
     )
+    sockets = [_listen(settings.host, settings.port)]
+    if settings.separate_proxy:  # services' pages (user code) on an origin of their own: docs/security.md
+        sockets.append(_listen(settings.host, settings.proxy_listen_port))
+        settings = settings.with_proxy_port(sockets[1].getsockname()[1])
     what = "portal" if settings.portal else "serving"
     print(f"runyard: {what} {settings.base_url}/ (API docs: {settings.base_url}{DOCS})", flush=True)
-    uvicorn.run(
-        create_app(settings, announce=lambda text: print(text, flush=True)),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        timeout_graceful_shutdown=5,
-    )
+    if settings.separate_proxy:
+        where = f"{settings.host}:{settings.proxy_listen_port}"
+        print(f"runyard: service endpoints at {settings.proxy_base_url}/ (listening on {where})", flush=True)
+    app = create_app(settings, announce=lambda text: print(text, flush=True))
+    uvicorn_config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+    try:
+        uvicorn.Server(uvicorn_config).run(sockets=sockets)
+    finally:
+        for listener in sockets:
+            listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (exit 2 when it cannot be had)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        err.print(f"[red]error:[/red] cannot listen on {escape(host)}:{port}: {escape(str(error.strerror))}")
+        raise typer.Exit(2) from None
 
 
 user_app = typer.Typer(

@@ -2,7 +2,7 @@
 
 The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
 ``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``service_ports``,
-``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``...).
+``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``, ``proxy_port``...).
 Relative ``data_dir`` values in a file are relative to the file's folder.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import NoneType
 from typing import Any, get_args, get_type_hints
@@ -61,6 +61,12 @@ class ServerConfig:
     """OS accounts of ``runAsMe`` tasks, as ``runyard-user=os-account`` pairs separated by commas."""
     portal: bool = True
     """Serve the web portal at ``/`` (without it ``/`` is a page linking the API's docs)."""
+    proxy_port: int | None = None
+    """With the portal: the port serving the service proxy, and nothing else, so that services' pages
+    (user code) live on another origin than the portal; default ``port + 1``, ``0`` any free port."""
+    proxy_public_url: str | None = None
+    """How browsers reach that port (as ``public_url``, e.g. ``https://services.example.com``); default
+    from host and proxy port."""
 
     @property
     def service_port_range(self) -> tuple[int, int] | None:
@@ -72,6 +78,33 @@ class ServerConfig:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def separate_proxy(self) -> bool:
+        """Whether proxied service endpoints are served on their own origin (with the portal only)."""
+        return self.portal
+
+    @property
+    def proxy_listen_port(self) -> int:
+        """The port to bind for the proxy (``0``: any free one; see :meth:`with_proxy_port`)."""
+        return self.port + 1 if self.proxy_port is None else self.proxy_port
+
+    @property
+    def proxy_base_url(self) -> str:
+        """Base URL of the origin serving proxied endpoints: ``base_url`` without a separate proxy."""
+        if not self.separate_proxy:
+            return self.base_url
+        if self.proxy_public_url:
+            return self.proxy_public_url.rstrip("/")
+        if self.proxy_listen_port == 0:
+            raise ValueError("the proxy port is not known before its socket is bound")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.proxy_listen_port}"
+
+    def with_proxy_port(self, port: int) -> ServerConfig:
+        """This configuration with the port the proxy's socket was bound to (when it was ``0``)."""
+        return replace(self, proxy_port=port)
 
     @property
     def local_url(self) -> str:
@@ -143,6 +176,10 @@ def load_config(
     parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start
     if not 0 < config.port < 65536:
         raise InvalidRequestError(f"port: {config.port} is not a TCP port")
+    if config.separate_proxy and not 0 <= config.proxy_listen_port < 65536:
+        raise InvalidRequestError(f"proxy_port: {config.proxy_listen_port} is not a TCP port")
+    if config.separate_proxy and config.proxy_listen_port == config.port:
+        raise InvalidRequestError("proxy_port: the proxy needs a port of its own (not the server's)")
     try:
         config.service_port_range  # noqa: B018 - checked now rather than at the first service start
     except ValueError as error:

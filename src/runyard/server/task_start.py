@@ -77,9 +77,13 @@ def _map_scripts(spec: TaskSpec, change: Callable[[Script], Script]) -> TaskSpec
     return dataclasses.replace(spec, **updates)
 
 
-def task_session_hook(tokens: JobTokens, server_url: str, services_root: Path) -> SpecHook:
+def task_session_hook(
+    tokens: JobTokens, server_url: str, services_root: Path, proxy_url: str | None = None
+) -> SpecHook:
     """Tasks get ``RUNYARD_URL`` and a job token in ``RUNYARD_TOKEN``: the SDK, the CLI and the service
     helper API (:mod:`runyard.services.psa`) then act as the job's owner while the job lives.
+    ``RUNYARD_PROXY_URL`` is the base URL of the origin serving proxied endpoints (``proxy_url``, by
+    default the server's own).
     ``RUNYARD_SERVICES_DIR`` is where the process engine keeps the owner's services' folders on this
     host (the sandbox shows a task its owner's folder only)."""
 
@@ -88,6 +92,7 @@ def task_session_hook(tokens: JobTokens, server_url: str, services_root: Path) -
         environment = {
             **spec.environment,
             "RUNYARD_URL": server_url,
+            "RUNYARD_PROXY_URL": proxy_url or server_url,
             "RUNYARD_TOKEN": tokens.issue(job.id, job.owner),
             "RUNYARD_SERVICES_DIR": services_dir,
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -24,12 +25,37 @@ from websockets.frames import EXTERNAL_CLOSE_CODES
 from websockets.typing import Subprotocol
 
 from runyard.api.errors import error_response
+from runyard.services.instances import ServiceInstance
 
 #: The platform's session cookie; everything else in ``Cookie`` belongs to the services.
 SESSION_COOKIE = "runyard_session"
 #: How the platform's cookies are named (this session cookie, the portal's ``runyard-portal``): the proxy
-#: sends none of them to a service and lets no service set one (the portal shares the services' origin).
+#: sends none of them to a service and lets no service set one (the services' origin is another port of the
+#: portal's host, and cookies are scoped by host, not port).
 PLATFORM_COOKIE_PREFIX = "runyard"
+
+
+def endpoint_path(instance_id: int, endpoint_id: str) -> str:
+    """Where the proxy serves an endpoint (its root: with a trailing slash)."""
+    return f"/api/v1/service-instances/{instance_id}/endpoints/{quote(endpoint_id, safe='')}/"
+
+
+def endpoint_url(base_url: str, instance_id: int, endpoint_id: str) -> str:
+    """The proxy's URL of an endpoint under ``base_url``, the proxy's origin (``proxy_base_url``)."""
+    return base_url.rstrip("/") + endpoint_path(instance_id, endpoint_id)
+
+
+def platform_endpoints(instance: ServiceInstance, base_url: str) -> dict[str, dict[str, Any]]:
+    """``instance.endpoints`` with each proxyfied one's ``proxyfied_url`` the proxy's own under
+    ``base_url``, never the URL the service recorded (user code wrote it)."""
+    return {
+        name: {
+            **endpoint,
+            "proxyfied_url": endpoint_url(base_url, instance.id, name) if endpoint["proxyfied"] else None,
+        }
+        for name, endpoint in instance.endpoints.items()
+    }
+
 
 #: Headers about one connection only (RFC 9110 section 7.6.1), never relayed.
 _HOP_BY_HOP = frozenset(

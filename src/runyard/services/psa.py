@@ -51,7 +51,7 @@ def pre_start_service(variables: Variables) -> None:
     if not is_true(variables.get("PROXYFIED")):
         return
     path = proxy_path(instance_id(variables), _required(variables, "ENDPOINT_ID"))
-    url = server_url() + path
+    url = proxy_url() + path
     variables["PROXYFIED_PATH"] = path
     variables["PROXYFIED_URL"] = url
     variables["WS_PROXYFIED_URL"] = re.sub(r"^http", "ws", url)
@@ -332,6 +332,13 @@ def server_url() -> str:
     if not url:
         raise ServiceFailure("no RUNYARD_URL: service helpers run inside tasks of a runyard server")
     return url.rstrip("/")
+
+
+def proxy_url() -> str:
+    """Base URL of the origin serving proxied endpoints (the portal's is another: services' pages are
+    user code), else the server's."""
+    url = os.environ.get("RUNYARD_PROXY_URL")
+    return url.rstrip("/") if url else server_url()
 
 
 def proxy_path(instance: int, endpoint_id: str) -> str:

@@ -25,6 +25,7 @@ from runyard.auth.notification_tokens import NotificationTokens
 from runyard.errors import ConflictError
 from runyard.services.definitions import Service
 from runyard.services.instances import NodeToken, ServiceInstance
+from runyard.services.proxy import platform_endpoints
 from runyard.store.jobs import descends_from
 
 router = APIRouter(prefix="/service-instances", tags=["service instances"])
@@ -43,8 +44,18 @@ class JobSubmissionOut(BaseModel):
 
 class EndpointOut(BaseModel):
     url: str | None
+    """Where the service said it listens (user code wrote it)."""
     proxyfied: bool
     proxyfied_url: str | None
+    """Where the platform's proxy serves it (on the services' origin when the portal is served), never
+    a URL the service recorded."""
+
+
+def endpoints_out(request: Request, instance: ServiceInstance) -> dict[str, EndpointOut]:
+    return {
+        name: EndpointOut(**endpoint)
+        for name, endpoint in platform_endpoints(instance, request.app.state.config.proxy_base_url).items()
+    }
 
 
 class InstanceOut(BaseModel):
@@ -134,7 +145,7 @@ def instance_out(
         transition=instance.transition,
         icon=instance.icon,
         variables=instance.variables,
-        endpoints={k: EndpointOut(**v) for k, v in instance.endpoints.items()},
+        endpoints=endpoints_out(request, instance),
         deployments=instance.deployments,
         job_submissions=[
             JobSubmissionOut(
@@ -260,7 +271,7 @@ def clean_instance(instance_id: InstanceId, request: Request, user: CurrentUser)
 @router.get("/{instance_id}/endpoints", response_model=dict[str, EndpointOut])
 def get_endpoints(instance_id: InstanceId, request: Request, user: CurrentUser) -> dict[str, EndpointOut]:
     instance = automation_of(request).instance(user, instance_id)
-    return {k: EndpointOut(**v) for k, v in instance.endpoints.items()}
+    return endpoints_out(request, instance)
 
 
 @router.patch("/{instance_id}", response_model=InstanceOut)

@@ -9,6 +9,10 @@ Browsers cannot send a bearer header, so the proxy also accepts the
 token in a cookie scoped to the endpoint's path, set by opening the URL once with ``?token=T`` (then
 redirected without it: the token does not stay in the address bar). The rest of the API never reads
 that cookie, so a service's pages cannot act on the API as their visitor.
+
+When the portal is served these routes live on an origin of their own (the proxy's port, see
+:mod:`runyard.api.origins`): a service's pages are user code, and the portal's cookie would let their
+scripts read and drive the portal on a shared origin.
 """
 
 from __future__ import annotations

@@ -173,11 +173,15 @@ async def open_endpoint(instance_id: int, endpoint_id: str, request: Request) ->
     except ClientError as error:
         return PlainTextResponse(f"The API did not answer: {error}", status_code=502)
     endpoint = instance["endpoints"].get(endpoint_id)
-    if endpoint is None or not endpoint["proxyfied"]:
+    if endpoint is None or not endpoint["proxyfied"] or not endpoint["proxyfied_url"]:
         return PlainTextResponse(
             f"Service instance {instance_id} has no proxyfied endpoint {endpoint_id}", status_code=404
         )
-    # the proxy's own path, never the URL the service recorded (user code wrote it)
+    # the proxy's own URL on the services' origin (the API makes it, never from what the service recorded):
+    # never this origin, where a service's scripts could read and drive the portal as this person
     endpoint_path = f"/service-instances/{instance_id}/endpoints/{quote(endpoint_id, safe='')}/"
-    path = urlsplit(session.client.api).path + endpoint_path
-    return RedirectResponse(f"{path}?{urlencode({'token': session.client.token})}", status_code=303)
+    target = urlsplit(endpoint["proxyfied_url"])
+    if target.scheme not in ("http", "https") or not target.path.endswith(endpoint_path):
+        return PlainTextResponse(f"The API gave no proxy URL for {endpoint_id}", status_code=502)
+    url = target._replace(query=urlencode({"token": session.client.token}), fragment="").geturl()
+    return RedirectResponse(url, status_code=303)
