@@ -330,20 +330,12 @@ class Revision(TypedDict):
     raw_url: str
 
 
-class WorkflowProblem(TypedDict):
-    """One problem of a workflow; ``line``: in the text answered with it, when known."""
-
-    message: str
-    line: int | None
-    task: str | None
-    field: str | None
-
-
 class CheckedWorkflow(TypedDict):
     """A workflow checked without being submitted (``validate_workflow``)."""
 
     valid: bool
-    problems: list[WorkflowProblem]
+    problems: list[Problem]
+    """Sorted by line; ``line`` is in the ``text`` answered, when known."""
     text: str
     format: str
     workflow: dict[str, Any] | None

@@ -38,17 +38,10 @@ class WorkflowDraft(BaseModel):
     """The format of the text answered: by default the text's own, YAML for a mapping."""
 
 
-class WorkflowProblem(BaseModel):
-    message: str
-    line: int | None
-    """The line of the text answered, when known."""
-    task: str | None
-    field: str | None
-
-
 class CheckedWorkflow(BaseModel):
     valid: bool
-    problems: list[WorkflowProblem]
+    problems: list[Problem]
+    """Sorted by line; ``line`` is in the text answered (``source``: ``workflow``), when known."""
     text: str
     """The workflow as text in ``format``: the text given, unchanged, if it was given in that format."""
     format: Format
@@ -103,8 +96,5 @@ def _check(draft: WorkflowDraft, user: User, engine: sa.Engine) -> CheckedWorkfl
 def _answer(
     text: str, format: Format, mapping: dict[str, Any] | None, problems: list[Problem]
 ) -> CheckedWorkflow:
-    listed = [
-        WorkflowProblem(message=p.message, line=p.line, task=p.task, field=p.field)
-        for p in sorted(problems, key=lambda p: p.line or 0)
-    ]
+    listed = sorted(problems, key=lambda p: p.line or 0)
     return CheckedWorkflow(valid=not listed, problems=listed, text=text, format=format, workflow=mapping)

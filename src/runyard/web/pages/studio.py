@@ -17,7 +17,7 @@ from nicegui import events, ui
 from nicegui.elements.codemirror.constants import SUPPORTED_LANGUAGES
 
 from runyard.client import ApiError
-from runyard.client.documents import CheckedWorkflow, WorkflowProblem
+from runyard.client.documents import CheckedWorkflow, Problem
 from runyard.web import drafts
 from runyard.web.calls import Refused, call
 from runyard.web.debounce import Debounced
@@ -338,7 +338,7 @@ class Studio:
         if self.draft is not None:
             await self._check(self.draft, self.format, forms=forms)
 
-    def _show_problems(self, problems: list[WorkflowProblem]) -> None:
+    def _show_problems(self, problems: list[Problem]) -> None:
         count = len(problems)
         self.verdict.text = "Valid" if not count else f"{count} problem{'' if count == 1 else 's'}"
         self.verdict.classes(replace="font-medium " + ("text-negative" if count else "text-positive"))
@@ -502,7 +502,7 @@ def _format_of(text: str) -> Format:
     return "xml" if text.lstrip().startswith("<") else "yaml"
 
 
-def _problem_text(problem: WorkflowProblem) -> str:
+def _problem_text(problem: Problem) -> str:
     where = [f"line {problem['line']}"] if problem["line"] is not None else []
     where += [f"task '{problem['task']}'"] if problem["task"] else []
     where += [problem["field"]] if problem["field"] else []
