@@ -34,6 +34,7 @@ def firefox(profile_home: Path) -> Iterator[Marionette]:
         startup_timeout=120,
         app_args=["-no-remote"],
         workspace=str(profile_home),
+        gecko_log=str(profile_home / "gecko.log"),
     )
     client.start_session()
     try:

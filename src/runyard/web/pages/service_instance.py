@@ -1,9 +1,10 @@
 """``/services/instances/{id}``: one service instance — status, endpoints, the actions its state allows,
 variables, deployments, job submissions and the events seen while the page is open; live.
 
-Also ``…/endpoints/{endpoint}``, which opens a proxyfied endpoint: browsers cannot send the API's bearer
-token, so the proxy takes it once as ``?token=`` (keeping it in a cookie scoped to that endpoint's path and
-dropping it from the address). The link goes through here so that the token never sits in a page.
+Also ``…/endpoints/{endpoint}``, which opens a proxyfied endpoint on the services' own origin (see
+docs/security.md): browsers cannot send the API's bearer token, so the proxy takes it once as ``?token=``
+(keeping it in a cookie scoped to that endpoint's path and dropping it from the address). The link goes
+through here so that the token never sits in a page.
 """
 
 from __future__ import annotations
