@@ -43,7 +43,7 @@ def search_panel(session: Session, query: Query) -> None:
                 mine.tooltip("Only an admin may see other users' jobs")
             values = ui.switch("Variables and results charts", value=query.values_shown)
         where = ui.textarea("Value filters", value="\n".join(query.where)).props("autogrow").classes("w-full")
-        where.props(f'hint="{_WHERE_HINT}"')
+        where.props["hint"] = _WHERE_HINT
 
         def search() -> None:
             custom = period.value == _CUSTOM
@@ -71,7 +71,7 @@ def search_panel(session: Session, query: Query) -> None:
 def _listed(label: str, values: tuple[str, ...], hint: str = "") -> ui.input:
     field = ui.input(label, value=", ".join(values))
     if hint:
-        field.props(f'hint="{hint}"')
+        field.props["hint"] = hint
     return field
 
 

@@ -10,6 +10,8 @@ from pathlib import PurePosixPath
 from nicegui import ui
 from nicegui.elements.codemirror.constants import SUPPORTED_LANGUAGES as Language
 
+from runyard.web.labels import labelled
+
 #: Content types (without parameters) and file suffixes, to CodeMirror's language names.
 _BY_CONTENT_TYPE: dict[str, Language] = {
     "application/xml": "XML",
@@ -71,4 +73,4 @@ def code_view(text: str, *, content_type: str = "", name: str = "", label: str =
     technology and tests."""
     view = ui.codemirror(text, language=language(content_type, name), line_wrapping=True)
     view.disable()
-    return view.props(f'aria-label="{label}"').classes("w-full border rounded")
+    return labelled(view, label).classes("w-full border rounded")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from nicegui import ui
 
+from runyard.web.labels import labelled
+
 
 async def confirm(question: str, verb: str, *, why: str = "") -> bool:
     """Show ``question`` (plain text) in a dialog with ``verb`` and Cancel; True when ``verb`` was chosen."""
-    with ui.dialog() as dialog, ui.card().props(f'aria-label="{_attribute(verb)}?"'):
+    with ui.dialog() as dialog, labelled(ui.card(), f"{verb}?"):
         ui.label(question).classes("text-lg")
         if why:
             ui.label(why).classes("text-gray-600")
@@ -17,7 +19,3 @@ async def confirm(question: str, verb: str, *, why: str = "") -> bool:
     chosen = await dialog
     dialog.clear()
     return chosen is True
-
-
-def _attribute(text: str) -> str:
-    return text.replace('"', "")

@@ -14,6 +14,8 @@ from typing import Any
 
 from nicegui import events, ui
 
+from runyard.web.labels import labelled
+
 #: Line style and colour per link kind (``dependency`` plain; control flow dashed).
 _EDGE_STYLES = {
     "dependency": {"type": "solid", "color": "#64748b"},
@@ -41,7 +43,7 @@ class FlowGraph:
 
     def __init__(self, on_select: Callable[[str], Any] | None = None, *, label: str = "Task graph") -> None:
         self.chart = ui.echart({"tooltip": {"show": False}, "animation": False, "series": []})
-        self.chart.classes("w-full h-72 border rounded").props(f'aria-label="{label}" role="img"')
+        labelled(self.chart, label).classes("w-full h-72 border rounded").props('role="img"')
         if on_select is not None:
             select = on_select
 

@@ -7,6 +7,7 @@ import json
 from nicegui import ui
 
 from runyard.model import JobStatus, TaskStatus
+from runyard.web.labels import labelled
 
 #: Quasar colours: running blue, waiting grey, needs someone orange, failed red, done green.
 COLOURS = {
@@ -34,7 +35,7 @@ TASK_STATUSES = tuple(status.value for status in TaskStatus)
 
 def badge(status: str) -> ui.badge:
     """The status as a coloured badge."""
-    return ui.badge(status, color=COLOURS.get(status, "primary")).props(f'aria-label="status {status}"')
+    return labelled(ui.badge(status, color=COLOURS.get(status, "primary")), f"status {status}")
 
 
 def cell(field: str = "status") -> str:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from runyard.web.debounce import Debounced
+from runyard.web.labels import labelled
 
 
 def pairs_form(
@@ -20,9 +21,9 @@ def pairs_form(
     def row(name: str, value: str) -> None:
         with box, ui.row().classes("w-full items-center gap-1 no-wrap") as line:
             key = (
-                ui.input(f"{what} name", value=name).props(f'dense aria-label="{what} name"').classes("w-40")
+                labelled(ui.input(f"{what} name", value=name), f"{what} name").props("dense").classes("w-40")
             )
-            val = ui.input(f"{what} value", value=value).props(f'dense aria-label="{what} value"')
+            val = labelled(ui.input(f"{what} value", value=value), f"{what} value").props("dense")
             val.classes("flex-1")
             rows.append((key, val))
             key.on_value_change(lambda _: changed())

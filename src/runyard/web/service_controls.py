@@ -13,6 +13,7 @@ from nicegui import ui
 from runyard.client.documents import ServiceAction, ServiceInstance, VariableMetadata
 from runyard.web.calls import Refused, call
 from runyard.web.confirm import confirm
+from runyard.web.labels import labelled
 from runyard.web.sessions import Session
 from runyard.web.times import moment
 from runyard.web.variables_form import VariablesForm
@@ -72,7 +73,7 @@ def submissions_table(instance: ServiceInstance, label: str) -> None:
     """The jobs the instance submitted (activation first), linked to their job pages."""
     rows = [{**s, "submitted": moment(s["submission_time"])} for s in instance["job_submissions"]]
     table = ui.table(columns=SUBMISSION_COLUMNS, rows=rows, row_key="job_id").classes("w-full")
-    table.props(f'flat dense aria-label="{label}"')
+    labelled(table, label).props("flat dense")
     table.add_slot("body-cell-job_id", _JOB_CELL)
 
 
@@ -138,7 +139,7 @@ async def _with_variables(
     """A dialog with ``workflow``'s variables form; ``submit`` gets the values until the API takes them
     (its refusals beside the fields, or as a notification when about no field)."""
     variables: list[VariableMetadata] = workflow["variables"]
-    with ui.dialog() as dialog, ui.card().classes("w-[40rem] max-w-full").props(f'aria-label="{verb}"'):
+    with ui.dialog() as dialog, labelled(ui.card(), verb).classes("w-[40rem] max-w-full"):
         ui.label(title).classes("text-lg font-medium")
         if workflow["description"]:
             ui.label(workflow["description"]).classes("text-gray-600 whitespace-pre-line")

@@ -12,6 +12,7 @@ from nicegui.elements.codemirror.constants import SUPPORTED_LANGUAGES
 from runyard.web import drafts
 from runyard.web.debounce import Debounced
 from runyard.web.drafts import Draft
+from runyard.web.labels import labelled
 from runyard.web.pairs_form import pairs_form
 
 #: CodeMirror's name for the script languages offered.
@@ -94,9 +95,9 @@ class TaskForm:
         language, code = found
         options = list(dict.fromkeys([*drafts.LANGUAGES, language]))
         chosen = ui.select(options, value=language, label=f"{label} language")
-        chosen.props(f'aria-label="{label} language"').classes("w-48")
+        labelled(chosen, f"{label} language").classes("w-48")
         code_editor = ui.codemirror(code, language=EDITOR_LANGUAGES.get(language), line_wrapping=True)
-        code_editor.classes("w-full h-48 border rounded").props(f'aria-label="{label}"')
+        labelled(code_editor, label).classes("w-full h-48 border rounded")
 
         async def save() -> None:
             code_editor.set_language(EDITOR_LANGUAGES.get(chosen.value))
@@ -118,7 +119,7 @@ class TaskForm:
         fields: dict[str, ui.select] = {}
         for key in {"if": ("target", "else", "continuation"), "loop": ("target",)}.get(action, ()):
             fields[key] = ui.select(["", *others, self.name], value=body.get(key, ""), label=f"Flow {key}")
-            fields[key].props(f'aria-label="Flow {key}"').classes("w-48")
+            labelled(fields[key], f"Flow {key}").classes("w-48")
 
         async def save() -> None:
             same = action_select.value == action

@@ -22,6 +22,7 @@ from runyard.web.analytics_query import ISSUES, Query
 from runyard.web.analytics_search_panel import search_panel
 from runyard.web.calls import Refused, call
 from runyard.web.grid_filters import to_model, to_where
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.sessions import Session
 
@@ -69,18 +70,19 @@ class _View:
         self._table_card()
 
     def _chart_card(self, title: str) -> None:
-        card = ui.card().classes("w-full p-3").props(f'role="region" aria-label="{title}"')
+        card = labelled(ui.card(), title).classes("w-full p-3").props('role="region"')
         if title != "Durations":
             card.bind_visibility_from(self, "query", lambda q: q.values_shown)
         with card:
             with ui.row().classes("w-full items-center"):
                 ui.label(title).classes("text-lg font-medium")
                 ui.space()
-                ui.toggle(
+                kind = ui.toggle(
                     {"line": "Line", "bar": "Bar"},
                     value="line",
                     on_change=lambda e: self._redraw(title, e.value),
-                ).props(f'dense no-caps aria-label="{title}: line or bar"')
+                ).props("dense no-caps")
+                labelled(kind, f"{title}: line or bar")
             self.kinds[title] = "line"
             chart = ui.echart({}).classes("w-full h-64")
             chart.on_point_click(self._point_clicked)
@@ -264,7 +266,7 @@ class _View:
 
 
 def _panel(title: str) -> ui.card:
-    card = ui.card().classes("p-3 min-w-[16rem] flex-1 gap-1").props(f'role="region" aria-label="{title}"')
+    card = labelled(ui.card(), title).classes("p-3 min-w-[16rem] flex-1 gap-1").props('role="region"')
     with card:
         ui.label(title).classes("text-sm uppercase text-gray-600")
     return card

@@ -9,6 +9,7 @@ from nicegui import ui
 
 from runyard.web.calls import Refused, call
 from runyard.web.confirm import confirm
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.sessions import Session
 
@@ -75,11 +76,7 @@ async def credentials(session: Session) -> None:
 
 
 def _secret_input(label: str) -> ui.input:
-    return (
-        ui.input(label, password=True)
-        .props(f'aria-label="{label}" autocomplete=new-password')
-        .classes("w-64")
-    )
+    return labelled(ui.input(label, password=True), label).props("autocomplete=new-password").classes("w-64")
 
 
 async def _put(session: Session, name: str, value: ui.input, field: ui.input) -> bool:

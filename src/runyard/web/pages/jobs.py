@@ -15,6 +15,7 @@ from runyard.client.documents import JobSummary, StreamEvent
 from runyard.web import job_status
 from runyard.web.calls import Refused, call
 from runyard.web.job_query import PAGE_SIZES, JobQuery
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.live import RESET, SUBSCRIBED, follow
 from runyard.web.sessions import Session
@@ -243,8 +244,5 @@ def _filter_form(session: Session, shown: JobQuery, refine: Callable[..., Awaita
 
 
 def _text_field(label: str, value: str, placeholder: str) -> ui.input:
-    return (
-        ui.input(label, value=value, placeholder=placeholder or None)
-        .props(f'dense outlined clearable aria-label="{label}"')
-        .classes("w-40")
-    )
+    field = ui.input(label, value=value, placeholder=placeholder or None)
+    return labelled(field, label).props("dense outlined clearable").classes("w-40")

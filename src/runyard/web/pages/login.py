@@ -38,11 +38,9 @@ async def login(next: str = "/", failed: str = "") -> Response | None:
     with ui.card().classes("absolute-center w-80"):
         ui.label("runyard").classes("text-2xl font-bold")
         ui.label("Log in with your runyard account.").classes("text-gray-600")
-        with (
-            ui.element("form")
-            .props(f'method=post action="/login?next={quote(target, safe="")}"')
-            .classes("w-full flex flex-col gap-2")
-        ):
+        form = ui.element("form").props("method=post").classes("w-full flex flex-col gap-2")
+        form.props["action"] = f"/login?next={quote(target, safe='')}"
+        with form:
             ui.input("User name").props(
                 'name=username autofocus autocomplete=username aria-label="User name"'
             ).classes("w-full")

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from runyard.client.documents import Notification, StreamEvent
 from runyard.web.calls import Refused, call
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.live import RESET, SUBSCRIBED, follow
 from runyard.web.sessions import Session
@@ -64,9 +65,9 @@ async def notifications(session: Session, unread: bool = False) -> None:
         fresh = notification["read_at"] is None
         with (
             ui.card().classes("w-full p-3" + (" border-l-4 border-primary" if fresh else " opacity-80")),
-            ui.row()
+            labelled(ui.row(), f"Notification {ident}")
             .classes("w-full items-start gap-3 no-wrap")
-            .props(f'role="article" aria-label="Notification {ident}"'),
+            .props('role="article"'),
         ):
             ui.icon("notifications_active" if fresh else "notifications_none", size="sm").classes(
                 "text-primary"

@@ -12,6 +12,7 @@ from nicegui import ui
 from runyard.client.documents import Service, ServiceAction, ServiceInstance, StreamEvent
 from runyard.web import service_controls as controls
 from runyard.web.calls import Refused, call
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.live import RESET, SUBSCRIBED, follow
 from runyard.web.sessions import Session
@@ -228,7 +229,7 @@ async def services(session: Session, tab: str = "activation") -> None:
 
 
 def _instance_table(columns: list[dict[str, Any]], label: str) -> ui.table:
-    table = ui.table(columns=columns, rows=[], row_key="id").classes("w-full").props(f'aria-label="{label}"')
+    table = labelled(ui.table(columns=columns, rows=[], row_key="id"), label).classes("w-full")
     table.props('no-data-label="No service instance here."')
     table.add_slot("body-cell-id", _INSTANCE_CELL)
     table.add_slot("body-cell-status", controls.STATUS_CELL)

@@ -23,6 +23,7 @@ from runyard.web.calls import Refused, call
 from runyard.web.debounce import Debounced
 from runyard.web.drafts import Draft
 from runyard.web.flow_graph import Edge, FlowGraph
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.pairs_form import pairs_form
 from runyard.web.sessions import Session
@@ -460,7 +461,7 @@ class Studio:
                             add = ui.button(
                                 icon="add", on_click=lambda b=bucket, n=name: self._add_template(b, n)
                             )
-                            add.props(f'flat dense round aria-label="Add {bucket}/{name}"')
+                            labelled(add, f"Add {bucket}/{name}").props("flat dense round")
                             ui.label(f"{bucket}/{name}").classes("text-sm")
 
         search.on_value_change(show)

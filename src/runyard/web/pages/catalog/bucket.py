@@ -11,6 +11,7 @@ from nicegui import ui
 from runyard.client.documents import Bucket, Revision
 from runyard.web.calls import Refused, call
 from runyard.web.confirm import confirm
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.pages.catalog.rights import read_only_notice, writable
 from runyard.web.pages.catalog.upload import upload_dialog
@@ -58,7 +59,7 @@ async def bucket_page(
     _about(session, found)
     with ui.row().classes("items-end gap-2 w-full flex-wrap"):
         fields = {
-            key: ui.input(label, value=given[key]).props(f'clearable aria-label="{label}"')
+            key: labelled(ui.input(label, value=given[key]), label).props("clearable")
             for key, label in FILTERS
         }
 
