@@ -9,6 +9,8 @@ import pytest
 from client.helpers import EXAMPLES, failing, greeting, script_task
 from runyard import formats
 from runyard.client import ApiError, Client, ControlFlow, ReplicateAction, Script, Workflow
+from runyard.client.jobs import SORT_COLUMNS
+from runyard.store.job_listing import SORTABLE
 
 
 def test_a_workflow_built_in_python_runs_and_gives_its_results(alice: Client) -> None:
@@ -140,3 +142,7 @@ def test_listing_filters_and_pages(alice: Client) -> None:
     with pytest.raises(ApiError) as caught:
         alice.list_jobs(limit=0)
     assert caught.value.status == 400
+
+
+def test_the_sdk_knows_every_column_the_api_sorts_jobs_by() -> None:
+    assert SORT_COLUMNS == SORTABLE  # the portal offers the SDK's list; the store's is the API's

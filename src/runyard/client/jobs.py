@@ -29,6 +29,18 @@ from runyard.model import JobStatus, Priority, Workflow
 
 Scalar = str | int | float | bool
 Values = Mapping[str, Scalar]
+#: The columns ``list_jobs`` sorts by (what ``GET /jobs?sort=`` accepts).
+SORT_COLUMNS = (
+    "id",
+    "name",
+    "owner",
+    "project_name",
+    "status",
+    "priority",
+    "submitted_at",
+    "started_at",
+    "finished_at",
+)
 
 
 class JobsApi:
@@ -115,8 +127,7 @@ class JobsApi:
         """A page of jobs, newest first: yours (an admin sees everyone's, or ``owner``'s).
 
         ``status`` keeps jobs with any of the statuses given; ``name`` and ``project`` may hold ``*``.
-        ``sort`` is a column of :class:`~runyard.client.documents.JobSummary` (not ``task_counts`` nor
-        ``parent_id``), ``-`` first for descending (``-submitted_at``).
+        ``sort`` is one of :data:`SORT_COLUMNS`, ``-`` first for descending (``-submitted_at``).
         """
         params = _filters(status, owner, name, project, submitted_after, submitted_before)
         params += [("sort", sort), ("limit", limit), ("offset", offset)]

@@ -12,20 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from runyard.client.jobs import SORT_COLUMNS
 from runyard.web.job_status import JOB_STATUSES
 
-#: The columns the API sorts by (``GET /jobs?sort=``).
-SORTABLE = (
-    "id",
-    "name",
-    "owner",
-    "project_name",
-    "status",
-    "priority",
-    "submitted_at",
-    "started_at",
-    "finished_at",
-)
 PAGE_SIZES = (10, 25, 50, 100, 200)
 
 
@@ -59,8 +48,8 @@ class JobQuery:
             project=params.get("project", "").strip(),
             after=params.get("after", "") if _day(params.get("after", "")) else "",
             before=params.get("before", "") if _day(params.get("before", "")) else "",
-            sort=column if column in SORTABLE else "id",
-            descending=sort.startswith("-") if column in SORTABLE else True,
+            sort=column if column in SORT_COLUMNS else "id",
+            descending=sort.startswith("-") if column in SORT_COLUMNS else True,
             page=max(1, _number(params.get("page"), 1)),
             rows=rows if rows in PAGE_SIZES else 50,
         )

@@ -186,13 +186,17 @@ _SUBMISSION_BODY = {
 }
 
 
+#: Variables or generic information given beside a raw XML or YAML body.
+Overrides = Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")]
+
+
 @router.post("", response_model=Submitted, status_code=201, openapi_extra=_SUBMISSION_BODY)
 async def submit(
     request: Request,
     user: CurrentUser,
     platform: PlatformDep,
-    var: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
-    gi: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
+    var: Overrides = None,
+    gi: Overrides = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Submitted:
     """Submit a workflow: JSON ``Submission``; raw XML/YAML body (overrides in ``var``/``gi``);
@@ -216,8 +220,8 @@ async def validate(
     request: Request,
     user: CurrentUser,
     platform: PlatformDep,
-    var: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
-    gi: Annotated[list[str] | None, Query(description="KEY=VALUE, with an XML or YAML body")] = None,
+    var: Overrides = None,
+    gi: Overrides = None,
 ) -> CheckedSubmission:
     """Every check a submission makes, nothing submitted: the same bodies as ``POST /jobs``.
 
