@@ -1,7 +1,9 @@
 """One real ``runyard server`` (with its portal) and one headless Chromium for every portal test.
 
 The tests share them: they are pinned to one xdist worker (``xdist_group``; ``scripts/test`` runs pytest
-with ``--dist loadgroup``). Each test gets a fresh browser context (cookies, storage), 1280 by 800.
+with ``--dist loadgroup``), and both stop when the package's last test is done. Playwright's sync API keeps
+an event loop running in the main thread while it is open: later tests of the worker calling
+``asyncio.run`` must not see it. Each test gets a fresh browser context (cookies, storage), 1280 by 800.
 Set ``RUNYARD_SCREENSHOTS=DIR`` to keep the pages' screenshots there (``docs/portal`` is made this way).
 """
 
@@ -73,7 +75,7 @@ def login(url: str, name: str, password: str = PASSWORD) -> str:
     return token
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     data_dir = tmp_path_factory.mktemp("portal")
     command = [sys.executable, "-m", "runyard", "user", "add", ADMIN, "--admin", "--password-stdin"]
@@ -91,7 +93,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         yield Portal(url, data_dir, login(url, ADMIN), announced_proxy_url(process))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
@@ -101,7 +103,7 @@ def playwright() -> Iterator[Playwright]:
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield launched

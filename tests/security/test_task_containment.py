@@ -161,7 +161,8 @@ def test_a_task_sees_no_other_process_and_no_server_environment(server: LiveServ
     seen = done.result
     names = {name for name in seen["environment"] if not name.startswith("LC_")}
     assert not names & {*SERVER_ONLY, "RUNYARD_TEST_POSTGRES_URL", "RUNYARD_DATABASE_URL"}, names
-    assert names <= {"PATH", "LANG", "HOME", "TMPDIR", "RUNYARD_URL", "RUNYARD_TOKEN", "RUNYARD_SERVICES_DIR"}
+    platform = {"RUNYARD_URL", "RUNYARD_PROXY_URL", "RUNYARD_TOKEN", "RUNYARD_SERVICES_DIR"}
+    assert names <= {"PATH", "LANG", "HOME", "TMPDIR", *platform}
     if ROOT:
         assert seen["uid"] >= 200_000, seen
         assert seen["owners"] == [seen["uid"]], "a task sees processes of other accounts"
