@@ -1,9 +1,11 @@
 """One real ``runyard server`` (with its portal) and one headless Chromium for every portal test.
 
-The tests share them: they are pinned to one xdist worker (``xdist_group``; ``scripts/test`` runs pytest
-with ``--dist loadgroup``), and both stop when the package's last test is done. Playwright's sync API keeps
-an event loop running in the main thread while it is open: later tests of the worker calling
-``asyncio.run`` must not see it. Each test gets a fresh browser context (cookies, storage), 1280 by 800.
+The tests of a worker share them, and they stop when the worker leaves the package (a worker may come
+back to it: they start again). Not longer: Playwright's sync API keeps an event loop running in the main
+thread while it is open, and later tests calling ``asyncio.run`` must not see it. Each test makes the
+users and objects it needs (a test may run first on its worker). xdist's ``loadgroup`` would keep them
+on one worker, but with pytest 9.2 and xdist 3.8 it groups nothing here (the group never reaches the node
+ids: tried with a four-test file). Each test gets a fresh browser context (cookies, storage), 1280 by 800.
 Set ``RUNYARD_SCREENSHOTS=DIR`` to keep the pages' screenshots there (``docs/portal`` is made this way).
 """
 
@@ -36,16 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
-GROUP = pytest.mark.xdist_group("portal")
 #: How long a page may take to show what a test waits for (the server is shared with other work).
 expect.set_options(timeout=15_000)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(GROUP)
 
 
 @dataclass

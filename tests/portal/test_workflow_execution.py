@@ -142,6 +142,7 @@ def test_each_model_gets_its_widget_and_user_text_stays_text(page: Page, portal:
 
 
 def test_an_uploaded_file_is_submitted_with_its_variables(page: Page, portal: Portal, tmp_path: Path) -> None:
+    portal.new_user(USER)
     log_in(page, portal, USER, path="/workflows")
     flow = tmp_path / "greet.yaml"
     flow.write_text(UPLOADED)
