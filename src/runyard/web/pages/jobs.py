@@ -58,9 +58,10 @@ async def jobs(session: Session, request: Request) -> None:
     table = (
         ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=_pagination(shown, 0))
         .classes("w-full")
-        .props(f'aria-label="Jobs" :rows-per-page-options="{list(PAGE_SIZES)}" flat bordered')
+        .props('aria-label="Jobs" flat bordered')
         .props("no-data-label='No job matches these filters.'")
     )
+    table.props["rows-per-page-options"] = list(PAGE_SIZES)
     table.add_slot("body-cell-id", _ID_CELL)
     table.add_slot("body-cell-name", _NAME_CELL)
     table.add_slot("body-cell-status", job_status.cell())
