@@ -34,8 +34,8 @@ def pairs_form(
                 line.delete()
                 changed()
 
-            ui.button(icon="close", on_click=remove).props(
-                f'flat dense round aria-label="Remove {what} {name}"'
+            labelled(ui.button(icon="close", on_click=remove), f"Remove {what} {name}").props(
+                "flat dense round"
             )
 
     for name, value in pairs:

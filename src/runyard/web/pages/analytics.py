@@ -143,9 +143,8 @@ class _View:
             with _panel("Issues"):
                 for issue, label in ISSUES.items():
                     count = issues[issue]  # type: ignore[literal-required]
-                    ui.button(f"{label}: {count}", on_click=lambda i=issue: self._pick_issue(i)).props(
-                        f'flat dense no-caps align=left aria-label="{label}: {count} (show them)"'
-                    )
+                    button = ui.button(f"{label}: {count}", on_click=lambda i=issue: self._pick_issue(i))
+                    labelled(button, f"{label}: {count} (show them)").props("flat dense no-caps align=left")
                 by_status = ", ".join(f"{s} {n}" for s, n in issues["interrupted_by_status"].items() if n)
                 ui.label(by_status or "none interrupted").classes("text-gray-600 text-sm")
             with _panel("Mean duration"):

@@ -192,13 +192,12 @@ def _status_counts(by_status: dict[str, int], shown: JobQuery, toggle: Callable[
     for status in job_status.JOB_STATUSES:
         if by_status.get(status):
             chosen = status in shown.statuses
-            ui.button(
+            button = ui.button(
                 f"{by_status[status]} {status}",
                 color=job_status.COLOURS[status],
                 on_click=lambda s=status: toggle(s),
-            ).props(
-                f'dense no-caps size=sm {"" if chosen else "outline"} aria-pressed="{str(chosen).lower()}"'
-            )
+            ).props("dense no-caps size=sm" if chosen else "dense no-caps size=sm outline")
+            button.props["aria-pressed"] = "true" if chosen else "false"
 
 
 def _filter_form(session: Session, shown: JobQuery, refine: Callable[..., Awaitable[None]]) -> ui.select:

@@ -89,12 +89,11 @@ async def notifications(session: Session, unread: bool = False) -> None:
                         details = json.dumps(notification["details"], indent=2, ensure_ascii=False)
                         ui.label(details).classes("font-mono text-xs whitespace-pre-wrap break-all")
             if fresh:
-                ui.button(icon="done", on_click=lambda: mark_read(ident)).props(
-                    f'flat dense aria-label="Mark notification {ident} read"'
-                ).tooltip("Mark read")
-            ui.button(icon="delete", on_click=lambda: delete(ident)).props(
-                f'flat dense aria-label="Delete notification {ident}"'
-            ).tooltip("Delete")
+                done = ui.button(icon="done", on_click=lambda: mark_read(ident)).props("flat dense")
+                labelled(done, f"Mark notification {ident} read").tooltip("Mark read")
+            labelled(
+                ui.button(icon="delete", on_click=lambda: delete(ident)), f"Delete notification {ident}"
+            ).props("flat dense").tooltip("Delete")
 
     async def reload() -> None:
         try:
