@@ -67,6 +67,11 @@ class Bindings:
 
     ``extra`` holds the bindings of one script role: ``result`` for post and flow scripts,
     ``nodename`` / ``nodeurl`` / ``nodehost`` / ``nodeTokens`` for selection scripts.
+
+    ``apis`` holds the task-side API objects by binding name (``schedulerapi``, ``signalapi``...).
+    Scripts in the task's own interpreter see them as they are; engines running scripts elsewhere
+    (a JVM) call their public methods by name with JSON arguments and get JSON back. Process scripts
+    (bash, shell, native) do not see them.
     """
 
     variables: JavaMap = field(default_factory=JavaMap)
@@ -82,6 +87,7 @@ class Bindings:
     inputspace: str = ""
     outputspace: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    apis: dict[str, Any] = field(default_factory=dict)
 
     def substitution_map(self) -> dict[str, Any]:
         """What ``${NAME}`` may refer to in script arguments: variables and ``credentials_KEY``."""

@@ -28,7 +28,7 @@ class CPythonEngine:
             raise ScriptFailure("".join(traceback.format_exception_only(error)).rstrip()) from None
         # So that tracebacks of inline code show its lines.
         linecache.cache[source.origin] = (len(source.text), None, source.text.splitlines(True), source.origin)
-        namespace: dict[str, Any] = {"__name__": "__main__", **bindings.as_names()}
+        namespace: dict[str, Any] = {"__name__": "__main__", **bindings.apis, **bindings.as_names()}
         try:
             exec(code, namespace)
         except SystemExit as exit_:
