@@ -262,3 +262,43 @@ notifications = sa.Table(
 )
 sa.Index("ix_notifications_owner_id", notifications.c.owner, notifications.c.id)
 sa.Index("ix_notifications_source_created_at", notifications.c.source, notifications.c.created_at)
+
+# Signals of a job (runyard.store.signals): a task declares it is ready for one, with the variables it takes;
+# someone with rights on the job sends it, with values for them; ProActive's signalapi.
+job_signals = sa.Table(
+    "job_signals",
+    metadata,
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("task_name", sa.String(255)),  # the task that declared it ready (None: sent without it)
+    sa.Column("variables", sa.JSON, nullable=False),  # [{"name", "model", "value"}...] the signal takes
+    sa.Column("ready_at", sa.Float),
+    sa.Column("sent_at", sa.Float),
+    sa.Column("sent_by", sa.String(255)),
+    sa.Column("sent_values", sa.JSON),  # {name: value} as sent, validated against the models
+)
+
+# Synchronization channels (runyard.store.channels): key/value stores a user's tasks share, scoped by owner;
+# every key has a version that compare-and-set operations check.
+sync_channels = sa.Table(
+    "sync_channels",
+    metadata,
+    sa.Column("owner", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("persistent", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+sync_entries = sa.Table(
+    "sync_entries",
+    metadata,
+    sa.Column("owner", sa.String(255), primary_key=True),
+    sa.Column("channel", sa.String(255), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),  # one JSON document
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["owner", "channel"], ["sync_channels.owner", "sync_channels.name"], ondelete="CASCADE"
+    ),
+)
