@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from runyard import __version__, swagger_ui
-from runyard.api import errors
+from runyard.api import errors, proactive_catalog
 from runyard.api.events import EventHub
 from runyard.api.idempotency import KeyLocks
 from runyard.api.limits import RequestLimits
@@ -145,6 +145,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     ):
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")
+    proactive_catalog.include(app)  # ProActive's /catalog and /cloud-automation-service
     app.include_router(index.routes(API, DOCS, OPENAPI, landing=not config.portal))
     swagger_ui.install(app, DOCS, OPENAPI, "runyard: REST API")
     if config.portal:  # last: mounted at /, it takes every path the API has not
