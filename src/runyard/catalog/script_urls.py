@@ -8,6 +8,7 @@ the node.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -20,10 +21,51 @@ from runyard.errors import NotFoundError, ScriptError
 _RAW_PATH = re.compile(r"^/buckets/([^/]+)/resources/([^/]+)(?:/revisions/([^/]+))?/raw/?$")
 
 
+#: Script languages by the content type of the catalog object holding the script (ProActive takes the
+#: language from the file name the catalog serves it as, whose extension follows the content type).
+CONTENT_TYPE_LANGUAGES = {
+    "text/x-groovy": "groovy",
+    "text/x-sh": "bash",
+    "application/x-sh": "bash",
+    "text/x-shellscript": "bash",
+    "text/x-python": "cpython",
+    "text/x-python3": "cpython",
+    "application/x-python": "cpython",
+    "text/javascript": "javascript",
+    "application/javascript": "javascript",
+    "text/x-r": "R",
+    "text/x-rsrc": "R",
+    "text/x-ruby": "ruby",
+    "text/x-perl": "perl",
+    "application/x-httpd-php": "php",
+    "text/x-php": "php",
+    "text/x-powershell": "powershell",
+    "application/x-bat": "cmd",
+    "text/x-vbscript": "vbscript",
+}
+
+
+@dataclass(frozen=True)
+class CatalogScript:
+    """A script read from the catalog; ``language`` is the one its content type names, if any."""
+
+    text: str
+    language: str | None
+
+
 def resolve_script_url(
     connection: sa.Connection, catalog_base_url: str, url: str, owner_name: str, owner_is_admin: bool
 ) -> str | None:
-    """The text of the catalog object ``url`` names, read as the job's owner would.
+    """The text of the catalog object ``url`` names, read as the job's owner would (see
+    :func:`read_script_url`)."""
+    script = read_script_url(connection, catalog_base_url, url, owner_name, owner_is_admin)
+    return None if script is None else script.text
+
+
+def read_script_url(
+    connection: sa.Connection, catalog_base_url: str, url: str, owner_name: str, owner_is_admin: bool
+) -> CatalogScript | None:
+    """The catalog object ``url`` names, read as the job's owner would.
 
     ``None`` if ``url`` is not a raw-content URL of this catalog (``catalog_base_url``);
     ``NotFoundError`` if it is one but names no object the owner may read; ``ScriptError`` if
@@ -45,8 +87,10 @@ def resolve_script_url(
     owner = User(owner_name, "admin" if owner_is_admin else "user")
     content = read_raw(connection, owner, bucket, name, None if revision is None else int(revision))
     try:
-        return content.data.decode("utf-8")
+        text = content.data.decode("utf-8")
     except UnicodeDecodeError:
         raise ScriptError(
             f"the catalog object at {url} is not UTF-8 text, so it cannot be a script"
         ) from None
+    media_type = content.content_type.split(";", 1)[0].strip().lower()
+    return CatalogScript(text, CONTENT_TYPE_LANGUAGES.get(media_type))

@@ -22,6 +22,7 @@ from runyard.cli import (
     analytics_commands,
     catalog_commands,
     jobs_commands,
+    kernel_commands,
     notification_commands,
     psa_commands,
     service_commands,
@@ -42,7 +43,7 @@ from runyard.model.substitution import resolve
 from runyard.platform import Platform
 from runyard.reports import JobReport
 from runyard.scheduler.specs import declared_token
-from runyard.scheduler.submission import check_variable_values, check_workflow
+from runyard.scheduler.submission import check_variable_values, check_workflow, unrunnable
 from runyard.settings import Settings
 
 app = typer.Typer(
@@ -201,6 +202,7 @@ def validate(
         else:
             count = len(definition.tasks)
             out.print(f"{path}: valid ({count} task{'' if count == 1 else 's'})")
+        _warnings(unrunnable(definition), definition)
     raise typer.Exit(1 if bad else 0)
 
 
@@ -231,6 +233,7 @@ psa_commands.register(app)
 analytics_commands.register(app)
 notification_commands.register(app)
 userspace_commands.register(app)
+kernel_commands.register(app)
 
 
 def _warn_unheld_tokens(
@@ -261,6 +264,13 @@ def _problems(problems: list[Problem], workflow: Workflow | None) -> None:
         problems = [locate(p, workflow.locations, workflow.source) for p in problems]
     for problem in sorted(problems, key=lambda p: p.line or 0):
         err.print(f"[red]error:[/red] {escape(str(problem))}")
+
+
+def _warnings(problems: list[Problem], workflow: Workflow) -> None:
+    """What is valid but cannot run here (submission refuses it)."""
+    for problem in problems:
+        problem = locate(problem, workflow.locations, workflow.source)
+        err.print(f"[yellow]warning:[/yellow] {escape(str(problem))} (submission refuses it)")
 
 
 @contextmanager

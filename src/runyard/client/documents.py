@@ -336,6 +336,8 @@ class CheckedWorkflow(TypedDict):
     valid: bool
     problems: list[Problem]
     """Sorted by line; ``line`` is in the ``text`` answered, when known."""
+    warnings: list[Problem]
+    """Valid, but a submission would refuse it here (a language runyard cannot run, javaExecutable)."""
     text: str
     format: str
     workflow: dict[str, Any] | None

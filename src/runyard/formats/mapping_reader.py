@@ -255,7 +255,8 @@ class MappingReader:
             where = (*path, "max_number_of_execution")
             task.max_number_of_execution = self.integer_or_reference(data["max_number_of_execution"], where)
         if "number_of_nodes" in data:
-            task.number_of_nodes = self.integer(data["number_of_nodes"], (*path, "number_of_nodes"))
+            where = (*path, "number_of_nodes")
+            task.number_of_nodes = self.integer_or_reference(data["number_of_nodes"], where)
         task.depends = self.texts(data.get("depends", []), (*path, "depends"))
         task.variables = self.variables(data.get("variables", {}), (*path, "variables"), name)
         task.generic_information = self.text_mapping(
@@ -315,9 +316,10 @@ class MappingReader:
 
     def parallel(self, value: object, path: Path) -> Parallel:
         if not isinstance(value, Mapping):
-            return Parallel(self.integer(value, path))
+            return Parallel(self.integer_or_reference(value, path))
         data = self.mapping(value, path, ("number_of_nodes", "topology", "threshold"))
-        parallel = Parallel(self.integer(data.get("number_of_nodes"), (*path, "number_of_nodes")))
+        nodes = self.integer_or_reference(data.get("number_of_nodes"), (*path, "number_of_nodes"))
+        parallel = Parallel(nodes)
         parallel.topology = self.optional_text(data, "topology", path)
         if "threshold" in data:
             parallel.threshold = self.integer(data["threshold"], (*path, "threshold"))

@@ -176,6 +176,11 @@ class _Reader:
             self.problem(element, f"{name}={value!r} is not an integer", task)
             return None
 
+    def integer_or_reference(self, element: _Element, name: str, value: str, task: str) -> int | str | None:
+        """An integer, or a text referring to variables kept as it is: ProActive substitutes such an
+        attribute (``numberOfNodes="${NODES}"``) at submission, then parses it."""
+        return value if "$" in value else self.integer(element, name, value, task)
+
     # -- job -----------------------------------------------------------------------------------
 
     def job(self, root: _Element) -> Workflow:
@@ -224,10 +229,12 @@ class _Reader:
         return name == "task"
 
     def variables(self, element: _Element, task: str | None) -> list[Variable]:
+        """The variables declared; a name declared again replaces the earlier declaration in its
+        place, as ProActive's job factory does (it fills an ordered map)."""
         allowed = {"name", "value", "model", "description", "group", "advanced", "hidden"}
         if task is not None:
             allowed.add("inherited")
-        result = []
+        result: dict[str, Variable] = {}
         for name, child in self.children(element, task):
             if name != "variable":
                 self.unknown(element, child, task)
@@ -244,9 +251,9 @@ class _Reader:
                 if flag in attrs:
                     setattr(variable, flag, bool(self.boolean(child, flag, attrs[flag], task)))
             key = locations.variable_key(variable.name, task)
-            self.locations.setdefault(key, _line(child))
-            result.append(variable)
-        return result
+            self.locations[key] = _line(child)
+            result[variable.name] = variable
+        return list(result.values())
 
     def generic_information(self, element: _Element, task: str | None) -> dict[str, str]:
         result: dict[str, str] = {}
@@ -280,7 +287,7 @@ class _Reader:
                 continue
             value = attrs[attribute]
             if field_name == "number_of_nodes":
-                task.number_of_nodes = self.integer(element, attribute, value, task.name)
+                task.number_of_nodes = self.integer_or_reference(element, attribute, value, task.name)
             else:
                 setattr(task, field_name, _number_or_text(field_name, value))
         for field_name, attribute in xv.TASK_BOOL_ATTRIBUTES:
@@ -360,7 +367,7 @@ class _Reader:
 
     def parallel(self, element: _Element, task: str) -> Parallel:
         attrs = self.attributes(element, {"numberOfNodes"}, task)
-        nodes = self.integer(element, "numberOfNodes", attrs.get("numberOfNodes", ""), task)
+        nodes = self.integer_or_reference(element, "numberOfNodes", attrs.get("numberOfNodes", ""), task)
         parallel = Parallel(number_of_nodes=nodes or 0)
         for name, child in self.children(element, task):
             if name != "topology":

@@ -43,8 +43,9 @@ TOPOLOGIES = (
 
 @dataclass
 class Parallel:
-    """``<parallel numberOfNodes=N>`` with an optional topology name and threshold."""
+    """``<parallel numberOfNodes=N>`` with an optional topology name and threshold; ``N`` may be a
+    ``${VAR}`` reference, resolved at submission."""
 
-    number_of_nodes: int
+    number_of_nodes: int | str
     topology: str | None = None
     threshold: int | None = None

@@ -46,7 +46,7 @@ class Task:
     restart_task_on_error: str | None = None
     task_retry_delay: str | None = None
     walltime: str | None = None
-    number_of_nodes: int | None = None
+    number_of_nodes: int | str | None = None
     precious_result: bool = False
     precious_logs: bool = False
     fork: bool | None = None

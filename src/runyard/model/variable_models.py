@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -266,7 +266,10 @@ def _convert(kind: ModelKind, arguments: tuple[str, ...], text: str) -> Bound:
         try:
             return datetime.strptime(text, _strptime_format(java_format))
         except ValueError:
-            raise ValueError(f"is not a date matching '{java_format}'") from None
+            lenient = _lenient_date(java_format, text)
+            if lenient is None:
+                raise ValueError(f"is not a date matching '{java_format}'") from None
+            return lenient
     if kind in INTEGRAL_RANGES:
         if not _INTEGRAL.fullmatch(text):
             raise ValueError(f"is not {_NUMBER_NAMES[kind]}")
@@ -318,15 +321,14 @@ _DATE_LETTERS = {
 }
 
 
-def _strptime_format(java_format: str) -> str:
-    """Translate a Java SimpleDateFormat pattern to a ``strptime`` format; ``ValueError`` if unsupported."""
-    out: list[str] = []
+def _date_parts(java_format: str) -> Iterator[tuple[str, int]]:
+    """The pattern letters of a Java date format as ``(letter, count)``, literal text as ``(text, 0)``."""
     pos = 0
     while pos < len(java_format):
         char = java_format[pos]
         if char == "'":
             if java_format.startswith("''", pos):
-                out.append("'")
+                yield "'", 0
                 pos += 2
                 continue
             pos += 1  # quoted text, where '' stands for one quote
@@ -334,13 +336,13 @@ def _strptime_format(java_format: str) -> str:
                 if pos >= len(java_format):
                     raise ValueError(f"unclosed quote in date format '{java_format}'")
                 if java_format.startswith("''", pos):
-                    out.append("'")
+                    yield "'", 0
                     pos += 2
                 elif java_format[pos] == "'":
                     pos += 1
                     break
                 else:
-                    out.append(java_format[pos].replace("%", "%%"))
+                    yield java_format[pos], 0
                     pos += 1
             continue
         count = 1
@@ -348,18 +350,60 @@ def _strptime_format(java_format: str) -> str:
             count += 1
         pos += count
         if char in _DATE_LETTERS:
-            short, long = _DATE_LETTERS[char]
-            if char == "y" and count == 2:
-                out.append("%y")
-            elif char == "M" and count == 3:
-                out.append("%b")
-            else:
-                out.append(short if count < 4 else long)
+            yield char, count
         elif char.isascii() and char.isalpha():
             raise ValueError(f"date format letter '{char}' is not supported (in '{java_format}')")
         else:
-            out.append((char * count).replace("%", "%%"))
+            yield char * count, 0
+
+
+def _strptime_format(java_format: str) -> str:
+    """Translate a Java SimpleDateFormat pattern to a ``strptime`` format; ``ValueError`` if unsupported."""
+    out: list[str] = []
+    for part, count in _date_parts(java_format):
+        if not count:
+            out.append(part.replace("%", "%%"))
+        elif part == "y" and count == 2:
+            out.append("%y")
+        elif part == "M" and count == 3:
+            out.append("%b")
+        else:
+            short, long = _DATE_LETTERS[part]
+            out.append(short if count < 4 else long)
     return "".join(out)
+
+
+#: The numeric fields a lenient date may overflow, as ``timedelta`` keywords (days counted from 1).
+_LENIENT_FIELDS = {"d": "days", "H": "hours", "m": "minutes", "s": "seconds", "S": "milliseconds"}
+
+
+def _lenient_date(java_format: str, text: str) -> datetime | None:
+    """``text`` read as Java's lenient ``SimpleDateFormat`` (ProActive's default) reads it: numeric
+    fields may overflow and roll over (``0000-00-00 00:00`` is the last day of November, 2 BC).
+    A date before year 1 or after 9999 is clamped to Python's ``datetime.min``/``max``; ``None``
+    when the format has a non-numeric field or ``text`` does not have the format's shape."""
+    pattern, letters = [], []
+    for part, count in _date_parts(java_format):
+        if not count:
+            pattern.append(re.escape(part))
+        elif part in _LENIENT_FIELDS or part == "y" or (part == "M" and count < 3):
+            pattern.append(r"\s*([+-]?[0-9]+)")
+            letters.append(part)
+        else:
+            return None
+    match = re.fullmatch("".join(pattern), text)
+    if match is None or "y" not in letters:
+        return None
+    fields = dict(zip(letters, (int(g) for g in match.groups()), strict=True))
+    year, month = divmod(fields["y"] * 12 + fields.get("M", 1) - 1, 12)
+    if not 1 <= year <= 9999:
+        return datetime.min if year < 1 else datetime.max
+    offsets = {_LENIENT_FIELDS[k]: v for k, v in fields.items() if k in _LENIENT_FIELDS}
+    offsets["days"] = offsets.get("days", 1) - 1
+    try:
+        return datetime(year, month + 1, 1) + timedelta(**offsets)
+    except OverflowError:
+        return datetime.min if year < 5000 else datetime.max
 
 
 # --- model parsing -----------------------------------------------------------------------------------
@@ -469,8 +513,12 @@ def _check_uri(model: VariableModel, value: str) -> str | None:
 
 
 def _check_json(model: VariableModel, value: str) -> str | None:
+    """ProActive reads the value as a stream of JSON values (Jackson tokens to the end): an empty
+    value, holding none, is accepted."""
+    decoder, position = json.JSONDecoder(), 0
     try:
-        json.loads(value)
+        while (position := len(value) - len(value[position:].lstrip())) < len(value):
+            position = decoder.raw_decode(value, position)[1]
     except ValueError as error:
         return f"is not valid JSON ({error})"
     return None

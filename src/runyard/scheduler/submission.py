@@ -30,7 +30,12 @@ from runyard.model.variable_models import check_variables
 from runyard.scheduler.graph import Graph
 from runyard.scheduler.specs import Spaces
 from runyard.scheduler.state import JobState
-from runyard.scripts import resolve_language
+from runyard.scripts.registry import (
+    LanguageUnavailable,
+    check_runnable,
+    language_known_at_start,
+    resolve_language,
+)
 from runyard.settings import JobLimits
 
 T = TypeVar("T")
@@ -42,7 +47,8 @@ PARENT_JOB_ID = "PARENT_JOB_ID"
 def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem]:
     """The workflow's rules, plus what running it needs: known languages, existing script files.
 
-    With ``runnable=False`` (plain validation) a ``javaExecutable`` is accepted, as ProActive does.
+    With ``runnable=False`` (plain validation) what only stops the workflow from running here (see
+    :func:`unrunnable`) is left out, as ProActive accepts it: ``runyard validate`` shows it as warnings.
     """
     problems = validate(workflow)
     source_dir = _source_dir(workflow)
@@ -52,13 +58,12 @@ def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem
                 Problem(f"{url!r}: only local folders and file:// URLs are supported", field=field)
             )
     for task in workflow.tasks:
-        if runnable and isinstance(task.executable, JavaExecutable):
-            problems.append(
-                Problem("javaExecutable is not runnable by runyard", task=task.name, field="executable")
-            )
         for where, script in _scripts(task):
             try:
-                resolve_language(script)
+                if not language_known_at_start(script):
+                    resolve_language(script)
+            except LanguageUnavailable:
+                pass  # reported by unrunnable()
             except ScriptError as error:
                 problems.append(Problem(str(error), task=task.name, field=where))
             if script.file is not None and "$" not in script.file:
@@ -69,6 +74,34 @@ def check_workflow(workflow: Workflow, *, runnable: bool = True) -> list[Problem
                     problems.append(
                         Problem(f"script file {path} does not exist", task=task.name, field=where)
                     )
+    if runnable:
+        problems += unrunnable(workflow)
+    return problems
+
+
+def unrunnable(workflow: Workflow) -> list[Problem]:
+    """What ProActive would run but runyard cannot here, each with its task, script position and why:
+    a ``javaExecutable``, a script in a ProActive language without an engine here (powershell, cmd,
+    ruby...) or whose engine is unavailable (its interpreter is absent)."""
+    problems = []
+    for task in workflow.tasks:
+        if isinstance(task.executable, JavaExecutable):
+            problems.append(
+                Problem(
+                    f"javaExecutable {task.executable.class_name} cannot run here: "
+                    "runyard runs no Java classes",
+                    task=task.name,
+                    field="executable",
+                )
+            )
+        for where, script in _scripts(task):
+            try:
+                if not language_known_at_start(script):
+                    check_runnable(script)
+            except LanguageUnavailable as error:
+                problems.append(Problem(str(error), task=task.name, field=where))
+            except ScriptError:
+                pass  # an error of the workflow: check_workflow() reports it
     return problems
 
 
@@ -226,6 +259,12 @@ def _resolve_attributes(
         r.parse(walltime_parser(max_walltime), task.walltime, "walltime", task.name)
         task.task_retry_delay = r.text(task.task_retry_delay)
         r.parse(_duration, task.task_retry_delay, "taskRetryDelay", task.name)
+        task.number_of_nodes = r.parse(
+            _positive_int, r.text(task.number_of_nodes), "numberOfNodes", task.name
+        )
+        if task.parallel is not None:
+            nodes = r.parse(_positive_int, r.text(task.parallel.number_of_nodes), "numberOfNodes", task.name)
+            task.parallel = dataclasses.replace(task.parallel, number_of_nodes=nodes or 1)
     return attributes
 
 

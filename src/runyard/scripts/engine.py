@@ -41,7 +41,12 @@ class ScriptFailure(Exception):
 
 
 class ScriptEngine(Protocol):
-    """Runs scripts of one or more languages in the current (task) process."""
+    """Runs scripts of one or more languages in the current (task) process.
+
+    An engine may also define ``unavailable(self) -> str | None``: why it cannot run here (its
+    interpreter is absent...), or ``None``. Engines without it are available: see
+    :func:`runyard.scripts.registry.unavailable_reason`.
+    """
 
     def run(self, source: ScriptSource, bindings: Bindings) -> ScriptOutput:
         """Run ``source``; raise ``ScriptFailure`` when the user code fails."""

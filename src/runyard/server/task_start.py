@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from runyard.auth import get_user
 from runyard.auth.job_tokens import JobTokens
 from runyard.auth.users import account_number
-from runyard.catalog import resolve_script_url
+from runyard.catalog.script_urls import read_script_url
 from runyard.credentials import Vault
 from runyard.errors import InvalidRequestError, NotFoundError
 from runyard.model import Script, ScriptExecutable
@@ -50,13 +50,14 @@ def catalog_scripts_hook(catalog_url: str) -> SpecHook:
             if script.url is None:
                 return script
             url = substitute(script.url, spec.variables)
-            text = resolve_script_url(connection, catalog_url, url, owner.name, owner.is_admin)
-            if text is None:
+            found = read_script_url(connection, catalog_url, url, owner.name, owner.is_admin)
+            if found is None:
                 return script
-            # The URL ends in /raw: the language comes from the declaration, else the object's name.
+            # The URL ends in /raw: the language comes from the declaration, else the object's
+            # content type, else the object's name.
             object_name = url.split("/resources/", 1)[1].split("/", 1)[0]
-            language = script.language or resolve_language(Script(url=object_name))
-            return dataclasses.replace(script, url=None, code=text, language=language)
+            language = script.language or found.language or resolve_language(Script(url=object_name))
+            return dataclasses.replace(script, url=None, code=found.text, language=language)
 
         return _map_scripts(spec, read)
 

@@ -22,7 +22,7 @@ from runyard.catalog.references import catalog_fetch
 from runyard.errors import Problem, WorkflowError
 from runyard.formats.locations import locate
 from runyard.formats.task_references import expand_references
-from runyard.scheduler.submission import check_variable_values, check_workflow
+from runyard.scheduler.submission import check_variable_values, check_workflow, unrunnable
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
 
@@ -42,6 +42,9 @@ class CheckedWorkflow(BaseModel):
     valid: bool
     problems: list[Problem]
     """Sorted by line; ``line`` is in the text answered (``source``: ``workflow``), when known."""
+    warnings: list[Problem] = []
+    """What does not make the workflow invalid but makes a submission refuse it here: a language
+    runyard cannot run, a ``javaExecutable`` (located as ``problems`` are)."""
     text: str
     """The workflow as text in ``format``: the text given, unchanged, if it was given in that format."""
     format: Format
@@ -90,11 +93,18 @@ def _check(draft: WorkflowDraft, user: User, engine: sa.Engine) -> CheckedWorkfl
         except WorkflowError as error:
             problems = error.problems
     located = [locate(p, workflow.locations, SOURCE) for p in problems]
-    return _answer(text, format, formats.to_mapping(workflow), located)
+    warnings = [locate(p, workflow.locations, SOURCE) for p in unrunnable(workflow)]
+    return _answer(text, format, formats.to_mapping(workflow), located, warnings)
 
 
 def _answer(
-    text: str, format: Format, mapping: dict[str, Any] | None, problems: list[Problem]
+    text: str,
+    format: Format,
+    mapping: dict[str, Any] | None,
+    problems: list[Problem],
+    warnings: list[Problem] | None = None,
 ) -> CheckedWorkflow:
     listed = sorted(problems, key=lambda p: p.line or 0)
-    return CheckedWorkflow(valid=not listed, problems=listed, text=text, format=format, workflow=mapping)
+    return CheckedWorkflow(
+        valid=not listed, problems=listed, warnings=warnings or [], text=text, format=format, workflow=mapping
+    )
