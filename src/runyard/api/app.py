@@ -16,6 +16,7 @@ from runyard.api.idempotency import KeyLocks
 from runyard.api.limits import RequestLimits
 from runyard.api.login_throttle import LoginThrottle
 from runyard.api.origins import ServiceOrigin
+from runyard.api.proactive import routes as proactive_rest
 from runyard.api.routers import (
     analytics,
     catalog,
@@ -146,6 +147,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         app.include_router(module.router, prefix=API)
     app.include_router(catalog.router, prefix=f"{API}/catalog")
     proactive_catalog.include(app)  # ProActive's /catalog and /cloud-automation-service
+    proactive_rest.include(app)  # ProActive's /rest/scheduler, /rest/common, /rest/rm, /rest/data
     app.include_router(index.routes(API, DOCS, OPENAPI, landing=not config.portal))
     swagger_ui.install(app, DOCS, OPENAPI, "runyard: REST API")
     if config.portal:  # last: mounted at /, it takes every path the API has not

@@ -1,0 +1,224 @@
+"""ProActive's submission routes: ``/rest/scheduler/submit``, ``/jobs`` (from a URL), ``/jobs/{id}/resubmit``.
+
+Variables come as matrix parameters on the path (``/submit;NAME=value;OTHER=2``) and, for ``submit``,
+as a ``variables`` JSON part too; every query parameter is a generic information. Submitting is the
+native ``POST /api/v1/jobs`` (:mod:`runyard.api.routers.jobs`): the same checks, queue and answer.
+
+From a URL (the ``link`` header), runyard fetches nothing: the URL must be one of this server's catalog
+objects (``…/buckets/B/resources/N/raw``, or ``…/revisions/R/raw``), which it reads from its catalog.
+A URL elsewhere is refused: the server sends no request a caller chooses (no server-side request
+forgery).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from runyard import formats
+from runyard.api.deps import ConfigDep, PlatformDep
+from runyard.api.proactive import shapes
+from runyard.api.proactive.common import (
+    JOB_CREATION_EXCEPTION,
+    ProActiveError,
+    ProActiveUser,
+    proactive_router,
+)
+from runyard.api.proactive.scheduler_jobs import owned_job
+from runyard.api.routers import jobs as native
+from runyard.auth import User
+from runyard.platform import Platform
+
+router = proactive_router(prefix="/rest/scheduler")
+
+MAX_LINK = 4096
+_CATALOG_RAW = re.compile(
+    r"/buckets/(?P<bucket>[^/]+)/resources/(?P<name>[^/]+)(?:/revisions/(?P<revision>\d+))?/raw$"
+)
+
+
+def matrix(segment: str) -> dict[str, native.Scalar]:
+    """The variables of a path segment's matrix parameters (``;A=1;B=2``)."""
+    if segment and not segment.startswith(";"):
+        raise ProActiveError(404, f"no ProActive path ending {segment[:64]!r}")
+    pairs: dict[str, native.Scalar] = {}
+    for item in segment.split(";")[1:]:
+        name, sep, value = item.partition("=")
+        if not name or not sep:
+            raise ProActiveError(
+                400, f"a matrix parameter is ;NAME=value, not {item[:64]!r}", JOB_CREATION_EXCEPTION
+            )
+        pairs[name] = value
+    return pairs
+
+
+def generic_information(request: Request) -> dict[str, native.Scalar]:
+    return dict(request.query_params)
+
+
+async def _submitted(
+    request: Request, platform: Platform, user: User, submission: native.Submission
+) -> dict[str, Any]:
+    """``JobIdData`` of the job queued as the native API queues it."""
+    job = await native._queue(request, platform, user, submission, None)
+    return shapes.job_id_data(job.id, job.name)
+
+
+def _json_variables(text: str | bytes, where: str) -> dict[str, native.Scalar]:
+    try:
+        value = json.loads(text or "{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ProActiveError(400, f"{where} is not JSON: {error}", JOB_CREATION_EXCEPTION) from None
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str | int | float | bool) for v in value.values()
+    ):
+        raise ProActiveError(400, f"{where} must be a JSON object of names to values", JOB_CREATION_EXCEPTION)
+    return {str(k): shapes.text(v) for k, v in value.items()}
+
+
+async def _submit_upload(request: Request, platform: Platform, user: User, segment: str) -> dict[str, Any]:
+    variables = matrix(segment)
+    async with request.form(max_files=2, max_fields=8) as form:
+        upload = next((v for _, v in form.multi_items() if isinstance(v, UploadFile)), None)
+        if upload is None:
+            raise ProActiveError(
+                400, "the multipart body needs a part holding the workflow's XML", JOB_CREATION_EXCEPTION
+            )
+        data = await upload.read()
+        part = form.get("variables")
+        if part is not None:
+            given = await part.read() if isinstance(part, UploadFile) else part
+            variables = {**variables, **_json_variables(given, "the part 'variables'")}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProActiveError(
+            400, f"the workflow is not UTF-8 text: {error}", JOB_CREATION_EXCEPTION
+        ) from None
+    submission = native.Submission(
+        workflow=text, variables=variables, generic_information=generic_information(request)
+    )
+    return await _submitted(request, platform, user, submission)
+
+
+@router.post("/submit")
+async def submit(request: Request, user: ProActiveUser, platform: PlatformDep) -> dict[str, Any]:
+    """Multipart: the workflow's XML (the first file part, usually ``file``), an optional ``variables``
+    JSON part; → ``JobIdData``."""
+    return await _submit_upload(request, platform, user, "")
+
+
+@router.post("/submit{segment}")
+async def submit_with_variables(
+    segment: str, request: Request, user: ProActiveUser, platform: PlatformDep
+) -> dict[str, Any]:
+    """The same with variables as matrix parameters: ``/submit;NAME=value``."""
+    return await _submit_upload(request, platform, user, segment)
+
+
+def catalog_ref(link: str, request: Request, public_url: str) -> native.CatalogRef:
+    """The catalog object a ``link`` names on this server (by its address or its public URL)."""
+    if len(link) > MAX_LINK:
+        raise ProActiveError(400, "the link is too long", JOB_CREATION_EXCEPTION)
+    url = urlsplit(link.strip())
+    ours = {request.url.netloc, urlsplit(public_url).netloc}
+    found = _CATALOG_RAW.search(url.path)
+    if url.scheme not in ("http", "https") or url.netloc not in ours or found is None:
+        raise ProActiveError(
+            400,
+            "runyard submits from a URL only when it is one of its own catalog objects "
+            "(…/buckets/BUCKET/resources/NAME/raw); it fetches no other address",
+            JOB_CREATION_EXCEPTION,
+        )
+    revision = found.group("revision")
+    return native.CatalogRef(
+        bucket=unquote(found.group("bucket")),
+        name=unquote(found.group("name")),
+        revision=int(revision) if revision else None,
+    )
+
+
+async def _submit_link(
+    request: Request, platform: Platform, user: User, public_url: str, segment: str, body: bool
+) -> dict[str, Any]:
+    link = request.headers.get("link")
+    if not link:
+        raise ProActiveError(400, "give the workflow's URL in the 'link' header", JOB_CREATION_EXCEPTION)
+    variables = matrix(segment)
+    if body:
+        variables = {**variables, **_json_variables(await request.body(), "the body")}
+    submission = native.Submission(
+        catalog=catalog_ref(link, request, public_url),
+        variables=variables,
+        generic_information=generic_information(request),
+    )
+    return await _submitted(request, platform, user, submission)
+
+
+@router.post("/jobs")
+async def submit_from_url(
+    request: Request, user: ProActiveUser, platform: PlatformDep, config: ConfigDep
+) -> dict[str, Any]:
+    """The workflow at the ``link`` header's URL (this server's catalog) → ``JobIdData``."""
+    return await _submit_link(request, platform, user, config.base_url, "", body=False)
+
+
+@router.post("/jobs{segment}")
+async def submit_from_url_with_variables(
+    segment: str, request: Request, user: ProActiveUser, platform: PlatformDep, config: ConfigDep
+) -> dict[str, Any]:
+    """The same with variables as matrix parameters: ``/jobs;NAME=value``."""
+    return await _submit_link(request, platform, user, config.base_url, segment, body=False)
+
+
+@router.post("/jobs/body")
+async def submit_from_url_with_body(
+    request: Request, user: ProActiveUser, platform: PlatformDep, config: ConfigDep
+) -> dict[str, Any]:
+    """The same with variables as a JSON object in the body."""
+    return await _submit_link(request, platform, user, config.base_url, "", body=True)
+
+
+@router.post("/jobs{segment}/body")
+async def submit_from_url_with_both(
+    segment: str, request: Request, user: ProActiveUser, platform: PlatformDep, config: ConfigDep
+) -> dict[str, Any]:
+    return await _submit_link(request, platform, user, config.base_url, segment, body=True)
+
+
+@router.get("/jobs/{job_id}/resubmit")
+async def resubmit(
+    job_id: str, request: Request, user: ProActiveUser, platform: PlatformDep
+) -> dict[str, Any]:
+    """Submit again the workflow a job ran, with its variables (as matrix parameters on ``resubmit`` they
+    override) and generic information (query parameters add to them)."""
+    return await _resubmit(job_id, "", request, user, platform)
+
+
+@router.get("/jobs/{job_id}/resubmit{segment}")
+async def resubmit_with_variables(
+    job_id: str, segment: str, request: Request, user: ProActiveUser, platform: PlatformDep
+) -> dict[str, Any]:
+    return await _resubmit(job_id, segment, request, user, platform)
+
+
+async def _resubmit(
+    job_id: str, segment: str, request: Request, user: User, platform: Platform
+) -> dict[str, Any]:
+    overrides = matrix(segment)
+    job = owned_job(platform.engine, user, job_id)
+    declared = {v.name for v in job.workflow.variables}
+    variables: dict[str, native.Scalar] = {
+        n: shapes.text(v) for n, v in job.variables.items() if n in declared
+    }
+    submission = native.Submission(
+        workflow=formats.dump_xml(job.workflow),
+        variables={**variables, **overrides},
+        generic_information={**job.generic_information, **generic_information(request)},
+    )
+    return await _submitted(request, platform, user, submission)
