@@ -302,3 +302,39 @@ sync_entries = sa.Table(
         ["owner", "channel"], ["sync_channels.owner", "sync_channels.name"], ondelete="CASCADE"
     ),
 )
+
+# The job planner (runyard.planner): a catalog workflow submitted on a schedule, as its owner.
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner", sa.String(255), sa.ForeignKey("users.name", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("bucket", sa.String(255), nullable=False),
+    sa.Column("workflow", sa.String(255), nullable=False),
+    sa.Column("revision", sa.Integer),  # None: the latest revision at each submission
+    sa.Column("variables", sa.JSON, nullable=False),
+    sa.Column("generic_information", sa.JSON, nullable=False),
+    sa.Column("schedule", sa.JSON, nullable=False),  # runyard.planner.schedule.ScheduleSpec as written
+    sa.Column("missed", sa.String(16), nullable=False),  # skip, run-once or run-all
+    sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("next_at", sa.Float, index=True),  # the next time not handled yet; None: no more
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sqlite_autoincrement=True,  # a deleted plan's id is never given again: its jobs' records still name it
+)
+sa.Index("ix_plans_owner_id", plans.c.owner, plans.c.id)
+
+# Each scheduled time a plan handled: claimed (the primary key makes the claim unique), then submitted
+# (its job) or failed (why), or skipped (missed while no server ran).
+plan_runs = sa.Table(
+    "plan_runs",
+    metadata,
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("scheduled_at", sa.Float, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # claimed, submitted, failed or skipped
+    sa.Column("claimed_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("job_id", sa.Integer),
+    sa.Column("error", sa.Text),
+)
