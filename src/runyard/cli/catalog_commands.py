@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +14,9 @@ from rich.table import Table
 
 from runyard.cli.remote import Json, Token, Url, connected, err, fail, local_time, out, print_json
 from runyard.cli.tables import new_table, show
+from runyard.client.catalog_import import import_catalog
 from runyard.client.documents import Revision
+from runyard.errors import InvalidRequestError
 
 catalog_app = typer.Typer(help="Buckets of workflows and scripts on the server, with every revision.")
 
@@ -152,6 +156,42 @@ def pull(
     except OSError as error:
         fail(f"cannot write {output}: {error.strerror}")
     err.print(f"wrote {output}")
+
+
+@catalog_app.command("import")
+def import_(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A ProActive catalog: a bucket folder with METADATA.json, or a folder of them.",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    json_output: Json = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Import a ProActive catalog folder (METADATA.json + resources/catalog/*): buckets, names, kinds,
+    content types and projects kept; an unchanged object gets no new revision. Exit 1 if any is refused."""
+    with connected(url, token) as client:
+        try:
+            outcomes = import_catalog(client, path)
+        except InvalidRequestError as error:
+            fail(str(error))
+    if json_output:
+        print_json([dataclasses.asdict(o) for o in outcomes])
+    else:
+        table = new_table("bucket", "object", "outcome", "revision", "reason")
+        for o in outcomes:
+            table.add_row(
+                escape(o.bucket), escape(o.name), o.outcome, str(o.revision or ""), escape(o.reason)
+            )
+        show(out, table)
+        counts = Counter(o.outcome for o in outcomes)
+        err.print(", ".join(f"{counts[k]} {k}" for k in ("imported", "updated", "unchanged", "refused")))
+    if any(o.outcome == "refused" for o in outcomes):
+        raise typer.Exit(1)
 
 
 @catalog_app.command("revisions")
