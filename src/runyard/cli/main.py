@@ -23,6 +23,7 @@ from runyard.cli import (
     catalog_commands,
     jobs_commands,
     kernel_commands,
+    kernel_commands,
     notification_commands,
     psa_commands,
     service_commands,
@@ -233,6 +234,7 @@ psa_commands.register(app)
 analytics_commands.register(app)
 notification_commands.register(app)
 userspace_commands.register(app)
+kernel_commands.register(app)
 kernel_commands.register(app)
 
 

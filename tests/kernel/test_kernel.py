@@ -1,0 +1,187 @@
+"""The runyard kernel driven by jupyter_client: building jobs from cells, submitting them to a live server,
+reading their results and outputs; bad pragmas; hostile input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kernel.conftest import Kernel, connect_cell
+from runyard import formats
+from runyard.client import Client, Script, ScriptExecutable, Task, Workflow
+from support.server import LiveServer
+
+
+@pytest.fixture
+def connected(kernel: Kernel, server: LiveServer, user: tuple[str, str]) -> Kernel:
+    reply = kernel.ok(connect_cell(server, user))
+    assert f"as {user[0]}" in reply.stdout
+    return kernel
+
+
+def test_before_connecting_a_server_pragma_says_how_to_connect(kernel: Kernel) -> None:
+    kernel.ok("#%task(name=Alone)\nresult = 1")
+    reply = kernel.run("#%submit_job()")
+    assert reply.status == "error"
+    assert "Connection error" in reply.error and "#%connect(" in reply.error
+    kernel.ok("#%delete_task(name=Alone)")
+
+
+def test_a_job_with_shared_variables_and_a_replicate_runs_and_gives_results(connected: Kernel) -> None:
+    kernel = connected
+    kernel.ok("#%job(name=Words_Job, variables=[(GREETING, hello)])")
+    kernel.ok('#%task(name=Prepare, export=[words])\nwords = "to be or not"\nresult = len(words)')
+    kernel.ok(
+        '#%split(name=Split, dep=[Prepare], import=[words])\nresult = words.split()\nprint("split", result)'
+    )
+    kernel.ok("#%runs()\nruns = len(result)")
+    kernel.ok(
+        '#%process(name=Count)\nword = results[0].value()[variables.get("PA_TASK_REPLICATION")]\n'
+        'print("word", word)\nresult = len(word)'
+    )
+    kernel.ok(
+        '#%merge(name=Total)\nresult = sum(r.value() for r in results)\nprint(variables.get("GREETING"))'
+    )
+    submitted = kernel.ok("#%submit_job()")
+    job_id = re.search(r"job_id (\d+)", submitted.stdout)
+    assert job_id is not None, submitted.stdout
+
+    results = kernel.ok("#%get_job_result()")
+    assert f"Job {job_id[1]} (FINISHED)" in results.stdout
+    assert "Total: 9" in results.stdout and "Prepare: 12" in results.stdout
+    assert "Count*3: 3" in results.stdout
+
+    task = kernel.ok(f"#%get_task_result(job_id={job_id[1]}, task_name=Split)")
+    assert task.stdout.strip() == '["to", "be", "or", "not"]'
+    output = kernel.ok("#%print_task_output(job_name=Words_Job, task_name=Total)")
+    assert output.stdout.strip() == "hello"
+    everything = kernel.ok("#%print_job_output()")
+    assert "[Split] split ['to', 'be', 'or', 'not']" in everything.stdout
+    assert "word not" in everything.stdout
+    listed = kernel.ok("#%list_submitted_jobs()")
+    assert f"Id: {job_id[1]}, Name: Words_Job" in listed.stdout
+
+
+def build_loop_and_branch(kernel: Kernel) -> None:
+    kernel.ok('#%start(name=Begin)\nprint("iteration", variables.get("PA_TASK_ITERATION"))')
+    kernel.ok('#%condition()\nloop = variables.get("PA_TASK_ITERATION") < 2')
+    kernel.ok('#%loop(name=End)\nresult = variables.get("PA_TASK_ITERATION")')
+    kernel.ok('#%branch(name=Choose, dep=[End])\nresult = "big"')
+    kernel.ok('#%condition()\nbranch = "if" if result == "big" else "else"')
+    kernel.ok('#%if(name=Big)\nresult = "took if"')
+    kernel.ok('#%else(name=Small)\nresult = "took else"')
+    kernel.ok("#%continuation(name=After)\nresult = [r.value() for r in results]")
+
+
+def test_a_loop_and_a_branch_run_as_built(connected: Kernel) -> None:
+    kernel = connected
+    build_loop_and_branch(kernel)
+    drawn = kernel.ok("#%draw_job()")
+    picture = drawn.displays[0]["image/svg+xml"]
+    assert all(f">{name}</text>" in picture for name in ("Begin", "End", "Choose", "Big", "Small", "After"))
+    assert ">loop</text>" in picture and ">else</text>" in picture
+
+    kernel.ok("#%submit_job(name=Loop_And_Branch)")
+    results = kernel.ok("#%get_job_result(job_name=Loop_And_Branch)").stdout
+    assert "End#2: 2" in results
+    assert "Big: took if" in results
+    assert "Small" not in results  # SKIPPED: no result, no error
+    output = kernel.ok("#%print_task_output(task_name=Begin#2)").stdout
+    assert output.strip() == "iteration 2"
+
+
+def test_files_written_and_read(kernel: Kernel) -> None:
+    build_loop_and_branch(kernel)
+    kernel.ok("#%write_dot(name=graph)")
+    kernel.ok("#%export_xml(name=exported)")
+    exported = formats.load(kernel.folder / "exported.xml")
+    assert exported.name == "exported"
+    assert exported.task("Choose").control_flow is not None
+    assert formats.validate(exported) == []
+    kernel.ok("#%draw_job(name=picture, save=on, inline=off)")
+    assert (kernel.folder / "picture.svg").read_text().startswith("<svg")
+
+    (kernel.folder / "plan.dot").write_text('digraph plan { Fetch -> "Clean up" -> Report; Fetch -> Report }')
+    imported = kernel.ok(f"#%import_dot(path={kernel.folder / 'plan.dot'})")
+    assert "Task 'Clean up' created" in imported.stdout
+    kernel.ok("#%task(name=Report, dep=[Fetch, 'Clean up'])\nresult = len(results)")
+    loaded = kernel.ok(f"#%import_dot(path={kernel.folder / 'graph.dot'})")
+    assert "created" not in loaded.stdout  # the tasks are there already; loop/if arrows are not dependencies
+
+
+def test_bad_pragmas_are_refused_and_the_job_is_kept(kernel: Kernel) -> None:
+    kernel.ok("#%task(name=Fetch)\nresult = 1")
+    kernel.ok("#%task(name=Report, dep=[Fetch])\nresult = 2")
+    before = kernel.ok("#%write_dot(name=before)")
+    assert before.status == "ok"
+    cases = {
+        "#%frobnicate()": "Pragma error: unknown pragma #%frobnicate",
+        "#%task(name=X, colour=red)": "unknown parameter 'colour'",
+        "#%task(dep=[Fetch])": "missing parameter 'name'",
+        "#%task(name=X, dep=[Fetch, Nowhere])": "cannot depend on 'Nowhere'",
+        "#%task(name=Fetch, dep=[Report])": "cycle: Fetch -> Report -> Fetch",
+        "#%task(name=X, dep=[Fetch": "Parsing error",
+        "#%task(name=X, language=cobol)": "unknown language 'cobol'",
+        "#%task(name=X, runs=many)": "runs: expected a whole number",
+        "#%task(name=X, import=[nobody_exports_this])": "no other task exports nobody_exports_this",
+        "#%runs()\nruns = 2": "begin one with #%split()",
+        "#%pre_script(name=Ghost)\nprint(1)": "no task 'Ghost'",
+        "#%help(pragma=nothing)": "unknown pragma 'nothing'",
+        "#%get_job_result(job_name=never_submitted)": "no job named 'never_submitted'",
+    }
+    for cell, message in cases.items():
+        reply = kernel.run(cell)
+        assert reply.status == "error", cell
+        assert message in reply.error, (cell, reply.error)
+
+    kernel.ok("#%split(name=Half)\nresult = 1")
+    reply = kernel.run("#%task(name=Elsewhere)\nresult = 1")
+    assert "awaits #%runs()" in reply.error
+    assert "awaits #%runs()" in kernel.run("#%submit_job()").error
+    kernel.ok("#%delete_task(name=Half)")
+
+    kernel.ok("#%write_dot(name=after)")
+    assert (kernel.folder / "after.dot").read_text() == (kernel.folder / "before.dot").read_text().replace(
+        '"before"', '"after"'
+    )
+
+
+def test_help_lists_every_pragma(kernel: Kernel) -> None:
+    listing = kernel.ok("#%help()").stdout
+    for pragma in (
+        "connect",
+        "task",
+        "split",
+        "runs",
+        "loop",
+        "continuation",
+        "draw_job",
+        "print_task_output",
+    ):
+        assert f"#%{pragma}():" in listing
+    usage = kernel.ok("#%help(pragma=task)").stdout
+    assert "usage: #%task(name=TASK_NAME, [language=LANGUAGE], [dep=[NAME1,NAME2,...]]" in usage
+
+
+def test_hostile_input(connected: Kernel, server: LiveServer) -> None:
+    kernel = connected
+    with Client(server.url, server.admin_token) as admin:
+        secret = Task("S", ScriptExecutable(Script("cpython", "result = 'Secret'")))
+        other = admin.submit(Workflow("Secret", tasks=[secret]))
+    reply = kernel.run(f"#%get_job_result(job_id={other})")
+    assert reply.status == "error" and "Server error" in reply.error
+    assert "Secret" not in reply.error and "result" not in reply.stdout
+
+    injected = kernel.run('#%task(name=Inject, export=["x\\nimport os"])\nx = 1')
+    assert "is not a variable name" in injected.error
+    kernel.ok("#%task(name=Fine)\nresult = 1")
+    assert "cannot name a file" in kernel.run("#%export_xml(name='../escaped')").error
+    assert "cannot name a file" in kernel.run("#%write_dot(name=/tmp/x)").error
+    assert not list(kernel.folder.parent.glob("escaped*"))
+    assert "longer than 10000 characters" in kernel.run("#%task(name=" + "x" * 20_000 + ")").error
+    assert "nested too deeply" in kernel.run("#%task(name=N, dep=[[[[A]]]])").error
+
+    kernel.ok('#%task(name="</text></svg><script>alert(1)</script>")\nresult = 1')
+    picture = kernel.ok("#%draw_job()").displays[0]["image/svg+xml"]
+    assert "<script>" not in picture and "&lt;/text&gt;&lt;/svg&gt;&lt;script&gt;" in picture
