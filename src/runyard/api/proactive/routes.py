@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
 
-from runyard.api.proactive import data, rm, scheduler_credentials, scheduler_jobs, scheduler_submit, sessions
+from runyard.api.proactive import (
+    data,
+    rm,
+    scheduler_credentials,
+    scheduler_events,
+    scheduler_jobs,
+    scheduler_submit,
+    sessions,
+)
 from runyard.api.proactive.common import ProActiveError, proactive_router
 
 fallback = proactive_router(prefix="/rest")
@@ -33,6 +41,7 @@ def routers() -> list[APIRouter]:
         scheduler_submit.router,  # before scheduler_jobs: POST /jobs{;matrix} and the resubmit paths
         scheduler_jobs.router,
         scheduler_credentials.router,
+        scheduler_events.router,
         rm.router,
         data.router,
         fallback,

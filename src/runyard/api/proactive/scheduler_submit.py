@@ -84,24 +84,24 @@ def _json_variables(text: str | bytes, where: str) -> dict[str, native.Scalar]:
 async def _submit_upload(request: Request, platform: Platform, user: User, segment: str) -> dict[str, Any]:
     variables = matrix(segment)
     async with request.form(max_files=2, max_fields=8) as form:
-        upload = next((v for _, v in form.multi_items() if isinstance(v, UploadFile)), None)
-        if upload is None:
-            raise ProActiveError(
-                400, "the multipart body needs a part holding the workflow's XML", JOB_CREATION_EXCEPTION
-            )
-        data = await upload.read()
-        part = form.get("variables")
-        if part is not None:
-            given = await part.read() if isinstance(part, UploadFile) else part
-            variables = {**variables, **_json_variables(given, "the part 'variables'")}
+        parts = [(name, value) for name, value in form.multi_items() if name != "variables"]
+        if not parts:
+            message = "the multipart body needs a part 'file' holding the workflow's XML"
+            raise ProActiveError(400, message, JOB_CREATION_EXCEPTION)
+        # ProActive reads the part ``file``, else the first; its Java client sends it without a file name.
+        workflow = dict(parts).get("file", parts[0][1])
+        data = await workflow.read() if isinstance(workflow, UploadFile) else workflow
+        given = form.get("variables")
+        if given is not None:
+            text = await given.read() if isinstance(given, UploadFile) else given
+            variables = {**variables, **_json_variables(text, "the part 'variables'")}
     try:
-        text = data.decode("utf-8")
+        workflow_text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as error:
-        raise ProActiveError(
-            400, f"the workflow is not UTF-8 text: {error}", JOB_CREATION_EXCEPTION
-        ) from None
+        message = f"the workflow is not UTF-8 text: {error}"
+        raise ProActiveError(400, message, JOB_CREATION_EXCEPTION) from None
     submission = native.Submission(
-        workflow=text, variables=variables, generic_information=generic_information(request)
+        workflow=workflow_text, variables=variables, generic_information=generic_information(request)
     )
     return await _submitted(request, platform, user, submission)
 
