@@ -156,7 +156,7 @@ def test_a_taken_over_claim_whose_job_was_stored_is_not_submitted_again(
         assert plan_store.advance(connection, plan, at + 10 * MINUTE)
         run_store.claim(connection, plan.id, [at], now=at)
     clock.now = at + 1
-    first._submit(plan, at)  # noqa: SLF001 - the job stored, then the planner stops before recording it
+    first._submit(plan, at)  # the job is stored, then the planner stops before recording it
     with platform.engine.begin() as connection:
         connection.execute(sa.update(plan_runs).values(status="claimed", job_id=None))
     clock.now = at + planner_module.CLAIM_LEASE + 1

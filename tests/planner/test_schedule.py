@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -57,7 +58,7 @@ def test_cron_across_the_autumn_change_runs_a_fixed_time_once_and_every_real_hou
         "2026-10-25T02:00:00+01:00",
         "2026-10-25T03:00:00+01:00",
     ]
-    assert [b - a for a, b in zip(times, times[1:], strict=False)] == [3600.0, 3600.0]
+    assert [b - a for a, b in itertools.pairwise(times)] == [3600.0, 3600.0]
 
 
 def test_calendar_dates_with_zones_offsets_and_the_spring_gap() -> None:

@@ -26,6 +26,7 @@ from runyard.api.routers import (
     jobs,
     nodes,
     notifications,
+    plans,
     service_containers,
     service_instances,
     service_proxy,
@@ -42,6 +43,7 @@ from runyard.auth.job_tokens import JobTokens
 from runyard.auth.notification_tokens import NotificationTokens
 from runyard.catalog import load_builtin_buckets
 from runyard.credentials import Vault
+from runyard.planner import Planner
 from runyard.platform import Platform
 from runyard.server.config import ServerConfig
 from runyard.server.task_start import (
@@ -103,7 +105,8 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         app.state.proxy_client = proxy.new_client()
         hashing = ThreadPoolExecutor(PASSWORD_HASHING_THREADS, thread_name_prefix="password-hashing")
         app.state.password_hashing = hashing
-        with platform, hashing:
+        app.state.planner = planner = Planner(platform, vault)
+        with platform, hashing, planner:
             automation.start_monitor()
             try:
                 yield
@@ -137,6 +140,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         notifications,
         nodes,
         credentials,
+        plans,
         services,
         service_instances,
         service_containers,

@@ -25,6 +25,7 @@ from runyard.cli import (
     kernel_commands,
     kernel_commands,
     notification_commands,
+    plan_commands,
     psa_commands,
     service_commands,
     session_commands,
@@ -233,6 +234,7 @@ service_commands.register(app)
 psa_commands.register(app)
 analytics_commands.register(app)
 notification_commands.register(app)
+plan_commands.register(app)
 userspace_commands.register(app)
 kernel_commands.register(app)
 kernel_commands.register(app)

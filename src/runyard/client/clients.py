@@ -10,6 +10,7 @@ from runyard.client.events import EventsApi
 from runyard.client.jobs import JobsApi
 from runyard.client.nodes import NodesApi
 from runyard.client.notifications import NotificationsApi
+from runyard.client.plans import PlansApi
 from runyard.client.services import ServicesApi
 from runyard.client.sessions import SessionsApi
 from runyard.client.transport import AsyncTransport, SyncTransport
@@ -33,6 +34,7 @@ class Client(
     TuningApi,
     UserspaceApi,
     NotificationsApi,
+    PlansApi,
     WorkflowsApi,
     SyncTransport,
 ):
@@ -58,6 +60,7 @@ class AsyncClient(
     TuningApi,
     UserspaceApi,
     NotificationsApi,
+    PlansApi,
     WorkflowsApi,
     AsyncTransport,
 ):
