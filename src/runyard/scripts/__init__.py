@@ -1,7 +1,7 @@
 """Script engines and the binding contract scripts see (see docs/scripts.md).
 
-Engines registered here: ``cpython`` and ``python`` (both CPython), ``bash``, ``shell``; native
-command lines run through ``run_native``. Later engines (groovy, javascript, R) call ``register``.
+Engines registered here: ``cpython`` and ``python`` (both CPython), ``bash``, ``shell``, ``R``;
+native command lines run through ``run_native``. Later engines (groovy, javascript) call ``register``.
 """
 
 from runyard.scripts.bash import BashEngine, ShellEngine
@@ -20,6 +20,7 @@ from runyard.scripts.registry import get_engine as get_engine
 from runyard.scripts.registry import known_languages as known_languages
 from runyard.scripts.registry import register as register
 from runyard.scripts.registry import resolve_language as resolve_language
+from runyard.scripts.rlang import REngine
 from runyard.scripts.run import run_script as run_script
 from runyard.scripts.source import load_source as load_source
 from runyard.scripts.values import EncodedResult as EncodedResult
@@ -32,3 +33,4 @@ register("cpython", _python, extensions=[".py"])
 register("python", _python)
 register("bash", BashEngine(), extensions=[".sh", ".bash"])
 register("shell", ShellEngine())
+register("R", REngine(), extensions=[".R", ".r"])
