@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from runyard import __version__, swagger_ui
 from runyard.api import errors, proactive_catalog
+from runyard.api.change_waits import ChangeWaits
 from runyard.api.events import EventHub
 from runyard.api.idempotency import KeyLocks
 from runyard.api.limits import RequestLimits
@@ -20,6 +21,7 @@ from runyard.api.proactive import routes as proactive_rest
 from runyard.api.routers import (
     analytics,
     catalog,
+    channels,
     credentials,
     events,
     index,
@@ -32,6 +34,7 @@ from runyard.api.routers import (
     service_proxy,
     services,
     sessions,
+    signals,
     tuning_journal,
     users,
     userspace,
@@ -128,6 +131,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     app.state.sessions = SessionCache()
     app.state.login_throttle = LoginThrottle()
     app.state.submission_keys = KeyLocks()
+    app.state.change_waits = ChangeWaits()  # requests waiting for a signal or a channel key
     app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)
     errors.install(app)  # after: its catch-all must wrap the limits, which stop requests by raising
     for module in (
@@ -135,6 +139,8 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         sessions,
         users,
         tuning_journal,  # before jobs: POST /jobs/{id}/{action} would take its path
+        signals,
+        channels,
         jobs,
         events,
         notifications,

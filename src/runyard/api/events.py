@@ -160,6 +160,12 @@ class EventHub:
         }
         self._publish(event.job_id, True, owner_or_admin(event.owner, document))
 
+    def publish_signal(self, owner: str, job_id: int, change: Document) -> None:
+        """A signal of a job changed (``{"signal": ...}`` or ``{"removed": [names]}``): to its owner and
+        admins."""
+        document = {"kind": "signal", "job_id": job_id, **change}
+        self._publish(job_id, True, owner_or_admin(owner, document))
+
     def publish_notification(self, owner: str, notification: Document) -> None:
         """To ``owner``'s general streams only (an admin's included, no one else's)."""
         document = {"kind": "notification", "owner": owner, "notification": notification}

@@ -8,9 +8,10 @@ theirs), reading the catalog and the services, starting services and running act
 started (``MaaS_ML_Actions`` finishing the instance its job started) and following an instance's
 events (not the owner's whole stream), updating the one service
 instance its job runs an action of (and getting that instance's notification token), raising
-notifications for the owner. Never users, passwords, sessions, credentials, nodes, events of
-everything or admin routes, even when the owner is an admin (a job token's principal is never an
-admin: :attr:`runyard.auth.User.is_admin`).
+notifications for the owner, the signals of its own job, the owner's synchronization channels.
+Never users, passwords, sessions, credentials, nodes, events of everything or admin routes, even
+when the owner is an admin (a job token's principal is never an admin:
+:attr:`runyard.auth.User.is_admin`).
 
 A route not listed in :data:`TASK_ROUTES` answers 403 to a job token: new routes are closed to tasks
 until someone decides otherwise here.
@@ -90,6 +91,18 @@ TASK_ROUTES: dict[str, Reach] = {
     "service_proxy.proxy_http": Reach.OWNER,
     "service_proxy.proxy_websocket": Reach.OWNER,
     "notifications.create_notification": Reach.OWNER,
+    "signals.list_signals": Reach.OWN_JOB,  # and the routes admit the job's own token only
+    "signals.ready_for_signal": Reach.OWN_JOB,
+    "signals.send_signal": Reach.OWN_JOB,
+    "signals.remove_signals": Reach.OWN_JOB,
+    "signals.wait_for_signals": Reach.OWN_JOB,
+    "channels.list_channels": Reach.OWNER,
+    "channels.create_channel": Reach.OWNER,
+    "channels.delete_channel": Reach.OWNER,
+    "channels.list_entries": Reach.OWNER,
+    "channels.get_entry": Reach.OWNER,
+    "channels.put_entry": Reach.OWNER,
+    "channels.remove_entry": Reach.OWNER,
 }
 
 

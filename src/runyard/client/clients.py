@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from runyard.client.analytics import AnalyticsApi
 from runyard.client.catalog import CatalogApi
+from runyard.client.channels import ChannelsApi
 from runyard.client.containers import ContainersApi
 from runyard.client.credentials import CredentialsApi
 from runyard.client.events import EventsApi
@@ -13,6 +14,7 @@ from runyard.client.notifications import NotificationsApi
 from runyard.client.plans import PlansApi
 from runyard.client.services import ServicesApi
 from runyard.client.sessions import SessionsApi
+from runyard.client.signals import SignalsApi
 from runyard.client.transport import AsyncTransport, SyncTransport
 from runyard.client.tuning import TuningApi
 from runyard.client.users import UsersApi
@@ -36,6 +38,8 @@ class Client(
     NotificationsApi,
     PlansApi,
     WorkflowsApi,
+    SignalsApi,
+    ChannelsApi,
     SyncTransport,
 ):
     """A runyard server, from synchronous code.
@@ -62,6 +66,8 @@ class AsyncClient(
     NotificationsApi,
     PlansApi,
     WorkflowsApi,
+    SignalsApi,
+    ChannelsApi,
     AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams
