@@ -110,7 +110,7 @@ def test_what_the_script_changes_is_set_back(bindings: Bindings) -> None:
         """
         variables[["GREETING"]] <- paste("hello", variables[["NAME"]])
         variables[["COUNT"]] <- NULL            # removing an entry does not remove the variable
-        variables[["NOTHING"]] <- list(NULL)    # a null value
+        variables["NOTHING"] <- list(NULL)      # a null value
         resultMap[["out"]] <- c(1.5, 2)
         resultMetadata[["file.name"]] <- "report.csv"
         selected <- TRUE; branch <- "else"; runs <- 3; loop <- "*/5 * * * *"
@@ -123,7 +123,7 @@ def test_what_the_script_changes_is_set_back(bindings: Bindings) -> None:
         "OBJECT": kept,
         "FLOAT": 2.0,
         "GREETING": "hello world",
-        "NOTHING": [None],
+        "NOTHING": None,
     }
     assert dict(bindings.result_map) == {"out": [1.5, 2]}
     assert values == {
@@ -207,6 +207,16 @@ def test_values_to_r_and_back(bindings: Bindings) -> None:
         **{name: "list" for name in ("object", "empty object", "empty array")},
     }
     assert not Path(bindings.localspace, "pwned").exists()
+
+
+def test_large_values_cross(bindings: Bindings) -> None:
+    """Larger than an environment variable may be (128 KiB): the bindings are not in R's environment."""
+    bindings.variables["BIG"] = "x" * 300_000
+    values = run_r(
+        'variables[["SIZE"]] <- nchar(variables[["BIG"]])\nresult <- strrep("y", 500000)', bindings
+    )
+    assert bindings.variables["SIZE"] == 300_000
+    assert values["result"] == "y" * 500_000
 
 
 def test_without_result_the_last_value_is_the_result(bindings: Bindings) -> None:

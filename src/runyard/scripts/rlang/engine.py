@@ -51,7 +51,7 @@ class REngine:
             files.inputs.write_text(json.dumps(sent), encoding="utf-8")
             files.script.write_text(source.text, encoding="utf-8")
             argv = ["Rscript", "--vanilla", str(RUNNER), str(files.inputs), str(files.script), source.origin]
-            code = run_process([*argv, str(files.outputs)], bindings).exit_code or 0
+            code = run_process([*argv, str(files.outputs)], _folders_only(bindings)).exit_code or 0
             returned = _read_outputs(files.outputs)
         values = _apply(returned, sent, bindings) if returned is not None else {}
         error = returned.get("error") if returned is not None else None
@@ -64,6 +64,13 @@ class REngine:
         if returned is None:
             raise ScriptFailure("the R script ended without writing its outputs")
         return ScriptOutput(values=values)
+
+
+def _folders_only(bindings: Bindings) -> Bindings:
+    """What R's environment holds of the bindings: the folders. The rest is in the JSON file, since
+    an environment variable holds at most 128 KiB and a variable's value may hold more."""
+    folders = ("localspace", "userspace", "globalspace", "cachespace", "inputspace", "outputspace")
+    return Bindings(**{name: getattr(bindings, name) for name in folders})
 
 
 def _inputs(bindings: Bindings) -> dict[str, Any]:
