@@ -407,15 +407,16 @@ def gone(pid: int, timeout: float = 10) -> bool:
     return False
 
 
-def sleeper(pid_file: Path, walltime: str | None = None) -> str:
+def sleeper(pid_file: Path, walltime: str | None = None, fork: bool = True) -> str:
     limit = f"    walltime: '{walltime}'\n" if walltime else ""
     return (
-        f"name: R_Sleep\ntasks:\n  Sleep:\n{limit}    script:\n      R: |\n"
+        f"name: R_Sleep\ntasks:\n  Sleep:\n    fork: {str(fork).lower()}\n{limit}    script:\n      R: |\n"
         f"        writeLines(as.character(Sys.getpid()), '{pid_file}')\n        Sys.sleep(600)\n"
     )
 
 
 def test_walltime_and_kill_end_a_sleeping_r_task(platform: Platform, tmp_path: Path) -> None:
+    """The walltime of a task in its own process; the kill of a task in the node's worker (fork=false)."""
     started = time.monotonic()
     job = platform.submit(loads(sleeper(tmp_path / "walltime.pid", walltime="2")))
     rscript = wait_for_pid(tmp_path / "walltime.pid")
@@ -425,12 +426,16 @@ def test_walltime_and_kill_end_a_sleeping_r_task(platform: Platform, tmp_path: P
     assert (task["status"], "walltime" in (task["error"] or "")) == ("FAULTY", True)
     assert gone(rscript), "Rscript outlived the walltime"
 
-    job = platform.submit(loads(sleeper(tmp_path / "kill.pid")))
+    job = platform.submit(loads(sleeper(tmp_path / "kill.pid", fork=False)))
     rscript = wait_for_pid(tmp_path / "kill.pid")
     platform.kill_task(job, "Sleep")
     assert platform.wait(job, 20) is JobStatus.FINISHED
     assert platform.report(job)["tasks"][0]["status"] == "ABORTED"
     assert gone(rscript), "Rscript outlived the kill"
+    after = run_job(
+        platform, "name: R_After\ntasks:\n  Next:\n    fork: false\n    script: {R: 'result <- 1'}\n"
+    )
+    assert after["Next"]["result"] == 1
 
 
 # -- a hostile R script on a server ---------------------------------------------------------------
