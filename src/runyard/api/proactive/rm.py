@@ -1,10 +1,12 @@
 """ProActive's resource manager REST, ``/rest/rm``: its state, the ``PA:LIST`` models of hosts, node
 sources and tokens (the lists a workflow variable's model offers), node tokens.
 
-Over the native node views (:mod:`runyard.api.routers.nodes`): any user reads them, only admins give or
-take a node's tokens. Unlike ProActive, the models need a session too (a node's tokens are not for
-strangers), and their ``name`` filter is a shell-style pattern (``*``, ``?``), not a Java regular
-expression (a caller's regular expression could keep the server busy).
+Over the native node views (:mod:`runyard.api.routers.nodes`): any user reads the state, only admins
+give or take a node's tokens. The three models need no session, as in ProActive (its clients, the
+``proactive`` Python package among them, call them without one): they tell anyone who reaches the
+server its host names, node source names and node token names, nothing else. Their ``name`` filter is
+a shell-style pattern (``*``, ``?``), not a Java regular expression (a caller's regular expression could
+keep the server busy).
 """
 
 from __future__ import annotations
@@ -66,16 +68,13 @@ def state(_user: ProActiveUser, platform: PlatformDep) -> dict[str, Any]:
 
 
 @router.get("/model/hosts", response_class=PlainTextResponse)
-def model_hosts(
-    _user: ProActiveUser, platform: PlatformDep, name: Pattern = None, noEmpty: Flag = None
-) -> str:
+def model_hosts(platform: PlatformDep, name: Pattern = None, noEmpty: Flag = None) -> str:
     hosts = _kept((v.host for v in platform.node_views()), name)
     return pa_list(hosts, empty_first=not _true(noEmpty))
 
 
 @router.get("/model/nodesources", response_class=PlainTextResponse)
 def model_node_sources(
-    _user: ProActiveUser,
     platform: PlatformDep,
     name: Pattern = None,
     noDefault: Flag = None,
@@ -89,7 +88,6 @@ def model_node_sources(
 
 @router.get("/model/tokens", response_class=PlainTextResponse)
 def model_tokens(
-    _user: ProActiveUser,
     platform: PlatformDep,
     name: Pattern = None,
     nodeSource: Annotated[str | None, Query(max_length=255)] = None,
@@ -118,12 +116,12 @@ def _admin(user: User) -> User:
     return user
 
 
-@router.post("/node/token")
+@router.post("/node/token", status_code=204)
 def add_node_token(user: ProActiveUser, platform: PlatformDep, node_url: NodeUrl, token: Token) -> None:
     """Admins: the node takes only tasks holding ``token`` (``NODE_ACCESS_TOKEN``)."""
     native.add_token(_node(platform, node_url).name, token, _admin(user), platform)
 
 
-@router.delete("/node/token")
+@router.delete("/node/token", status_code=204)
 def remove_node_token(user: ProActiveUser, platform: PlatformDep, node_url: NodeUrl, token: Token) -> None:
     native.remove_token(_node(platform, node_url).name, token, _admin(user), platform)

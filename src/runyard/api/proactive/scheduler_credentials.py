@@ -16,8 +16,8 @@ router = proactive_router(prefix="/rest/scheduler")
 Key = Annotated[str, Form(min_length=1, max_length=255)]
 
 
-@router.post("/credentials/")
-@router.post("/credentials")
+@router.post("/credentials/", status_code=204)
+@router.post("/credentials", status_code=204)
 def put_credential(
     key: Key,
     value: Annotated[str, Form(max_length=65536)],
@@ -36,8 +36,8 @@ def credential_names(request: Request, user: ProActiveUser, engine: EngineDep) -
     return native.names(request, user, engine).names
 
 
-@router.delete("/credentials/")
-@router.delete("/credentials")
+@router.delete("/credentials/", status_code=204)
+@router.delete("/credentials", status_code=204)
 def remove_credential(
     key: Annotated[str, Query(min_length=1, max_length=255)],
     request: Request,

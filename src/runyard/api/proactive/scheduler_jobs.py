@@ -94,16 +94,16 @@ def _task(job: JobState, name: str) -> TaskState:
     return task
 
 
-def _outputs(engine: sa.Engine, job_id: int) -> dict[int, str]:
-    """Each task instance's last recorded output, by task number."""
+def _last_executions(engine: sa.Engine, job_id: int) -> shapes.LastExecutions:
     with engine.connect() as connection:
-        return {record.task_number: record.output for record in load_executions(connection, job_id)}
+        return {record.task_number: record for record in load_executions(connection, job_id)}
 
 
 @router.get("/jobs/{job_id}")
 def job_state(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``JobStateData``."""
-    return shapes.job_state(owned_job(engine, user, job_id))
+    job = owned_job(engine, user, job_id)
+    return shapes.job_state(job, _last_executions(engine, job.id))
 
 
 @router.get("/jobs/{job_id}/info")
@@ -130,7 +130,8 @@ def task_names(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str,
 def task_states(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``RestPage<TaskStateData>``."""
     job = owned_job(engine, user, job_id)
-    states = [shapes.task_state(job, task) for task in job.tasks.values()]
+    last = _last_executions(engine, job.id)
+    states = [shapes.task_state(job, task, last.get(task.number)) for task in job.tasks.values()]
     return shapes.rest_page(states, len(states))
 
 
@@ -138,16 +139,15 @@ def task_states(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str
 def task_state(job_id: str, task: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``TaskStateData``."""
     job = owned_job(engine, user, job_id)
-    return shapes.task_state(job, _task(job, task))
+    found = _task(job, task)
+    return shapes.task_state(job, found, _last_executions(engine, job.id).get(found.number))
 
 
 @router.get("/jobs/{job_id}/result")
 def job_result(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``JobResultData``: the results of the tasks that have ended."""
     job = owned_job(engine, user, job_id)
-    outputs = _outputs(engine, job.id)
-    by_name = {t.name: outputs.get(t.number, "") for t in job.tasks.values()}
-    return shapes.job_result(job, by_name)
+    return shapes.job_result(job, _last_executions(engine, job.id))
 
 
 @router.get("/jobs/{job_id}/result/value")
@@ -177,7 +177,7 @@ def _ended_task(engine: sa.Engine, user: User, job_id: str, name: str) -> tuple[
 def task_result(job_id: str, task: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``TaskResultData`` of an ended task."""
     job, found = _ended_task(engine, user, job_id, task)
-    return shapes.task_result(job, found, _outputs(engine, job.id).get(found.number, ""))
+    return shapes.task_result(job, found, _last_executions(engine, job.id).get(found.number))
 
 
 @router.get("/jobs/{job_id}/tasks/{task}/result/value", response_class=PlainTextResponse)
@@ -190,10 +190,10 @@ def task_result_value(job_id: str, task: str, user: ProActiveUser, engine: Engin
 
 @router.get("/jobs/{job_id}/tasks/{task}/result/serializedvalue")
 def task_result_bytes(job_id: str, task: str, user: ProActiveUser, engine: EngineDep) -> Response:
-    """The result's bytes: its text in UTF-8 (runyard holds no Java serialization of it)."""
+    """The result serialized as Java does: its text as a ``java.lang.String``."""
     _job, found = _ended_task(engine, user, job_id, task)
     value = shapes.result_text(found)
-    return Response((value or "").encode(), media_type="application/octet-stream")
+    return Response(shapes.java_string(value or ""), media_type="application/octet-stream")
 
 
 @router.get("/jobs/{job_id}/tasks/{task}/result/metadata")
@@ -283,7 +283,7 @@ def control_task(job_id: str, task: str, action: str, user: ProActiveUser, platf
     return True
 
 
-@router.put("/jobs/{job_id}/priority/byname/{name}")
+@router.put("/jobs/{job_id}/priority/byname/{name}", status_code=204)
 def set_priority(job_id: str, name: str, user: ProActiveUser, platform: PlatformDep) -> None:
     """As the native ``PUT /jobs/{id}/priority``: ``HIGH`` and ``HIGHEST`` for admins only."""
     try:

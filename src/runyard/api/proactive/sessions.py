@@ -111,9 +111,9 @@ def current_user(user: ProActiveUser) -> str:
     return user.name
 
 
-@common.put("/logout")
-@scheduler.put("/disconnect")
-@rm.post("/disconnect")
+@common.put("/logout", status_code=204)
+@scheduler.put("/disconnect", status_code=204)
+@rm.post("/disconnect", status_code=204)
 def logout(request: Request, user: ProActiveUser, engine: EngineDep) -> None:
     """End the ``sessionid`` header's session (on runyard's API too)."""
     sessions.logout(request, user, engine)

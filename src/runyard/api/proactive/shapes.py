@@ -5,8 +5,8 @@
 Times are epoch milliseconds, -1 when not reached yet (as ProActive's ``JobInfoImpl``); statuses and
 priorities are enum names. A task's id is ``job id * 10000 + its number`` (ProActive's ``TaskId``
 long value). Task results: ``value`` is the value as text (a JSON value's text; a string as is; Java's
-``true``/``false``), ``serializedValue`` the base64 of that text with ``raw: true`` (runyard holds no
-Java objects: ProActive's clients return raw results as bytes instead of deserializing them).
+``true``/``false``), ``serializedValue`` that text as a serialized ``java.lang.String`` (base64), which
+ProActive's Java client deserializes (runyard holds no Java objects of its own).
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from typing import Any
 
 from runyard.model import JobStatus, TaskStatus
 from runyard.scheduler.state import JobState, TaskState
+from runyard.store.jobs import ExecutionRecord
+
+LastExecutions = Mapping[int, ExecutionRecord]
+"""The last execution of each task instance, by task number."""
 
 TASK_ID_FACTOR = 10_000
 
@@ -151,8 +155,8 @@ def user_job_data(info: dict[str, Any]) -> dict[str, Any]:
     return {"jobid": str(info["jobId"]["id"]), "jobOwner": info["jobOwner"], "jobInfo": info}
 
 
-def task_state(job: JobState, task: TaskState) -> dict[str, Any]:
-    """``TaskStateData``."""
+def task_state(job: JobState, task: TaskState, last: ExecutionRecord | None) -> dict[str, Any]:
+    """``TaskStateData`` (``last``: the task's last execution, if it ran)."""
     template = next((t for t in job.workflow.tasks if t.name == task.template), None)
     executions = _int(template.max_number_of_execution if template else None, job.max_number_of_execution)
     nodes = _int(template.number_of_nodes if template else None, 1)
@@ -173,7 +177,7 @@ def task_state(job: JobState, task: TaskState) -> dict[str, Any]:
             "scheduledTime": -1,
             "executionDuration": _duration(task),
             "taskStatus": task.status.value,
-            "executionHostName": task.node,
+            "executionHostName": task.node or (last.node if last else None),
             "numberOfExecutionLeft": max(0, executions - task.errors),
             "numberOfExecutionOnFailureLeft": max(0, executions - task.failures),
             "visualizationActivated": False,
@@ -189,7 +193,7 @@ def task_state(job: JobState, task: TaskState) -> dict[str, Any]:
     }
 
 
-def job_state(job: JobState) -> dict[str, Any]:
+def job_state(job: JobState, last: LastExecutions) -> dict[str, Any]:
     """``JobStateData``."""
     info = job_info(job)
     return {
@@ -200,33 +204,33 @@ def job_state(job: JobState) -> dict[str, Any]:
         "domain": None,
         "jobInfo": info,
         "projectName": info["projectName"],
-        "tasks": {task.name: task_state(job, task) for task in job.tasks.values()},
+        "tasks": {task.name: task_state(job, task, last.get(task.number)) for task in job.tasks.values()},
         "genericInformation": dict(job.generic_information),
     }
 
 
-def task_result(job: JobState, task: TaskState, output: str) -> dict[str, Any]:
-    """``TaskResultData`` of an ended task (``output`` its last execution's)."""
+def task_result(job: JobState, task: TaskState, last: ExecutionRecord | None) -> dict[str, Any]:
+    """``TaskResultData`` of an ended task (its output: its last execution's)."""
     value = result_text(task)
     failed = task.error is not None
     return {
         "id": {"id": task_id(job.id, task), "readableName": task.name},
         "value": value,
-        "serializedValue": None if value is None else base64.b64encode(value.encode()).decode(),
+        "serializedValue": None if value is None else base64.b64encode(java_string(value)).decode(),
         "serializedException": None,
         "exceptionMessage": task.error if failed else None,
         "metadata": {},
         "propagatedVariables": {name: text(v) for name, v in task.variables.items()},
         "serializedPropagatedVariables": None,
-        "output": {"stdoutLogs": output, "stderrLogs": ""},
-        "raw": True,
+        "output": {"stdoutLogs": last.output if last else "", "stderrLogs": ""},
+        "raw": False,
     }
 
 
-def job_result(job: JobState, outputs: Mapping[str, str]) -> dict[str, Any]:
-    """``JobResultData``: the results of the tasks that ended (``outputs`` by task name)."""
+def job_result(job: JobState, last: LastExecutions) -> dict[str, Any]:
+    """``JobResultData``: the results of the tasks that ended."""
     ended = [t for t in job.tasks.values() if t.status.is_terminal]
-    results = {t.name: task_result(job, t, outputs.get(t.name, "")) for t in ended}
+    results = {t.name: task_result(job, t, last.get(t.number)) for t in ended}
     precious = {t.name for t in job.workflow.tasks if t.precious_result}
     return {
         "id": job_id_data(job.id, job.name),
@@ -244,6 +248,26 @@ def result_text(task: TaskState) -> str | None:
     if task.result_json is not None:
         return text(task.result_json)
     return None if task.result_repr in (None, "None") else task.result_repr
+
+
+def java_string(value: str) -> bytes:
+    """``value`` as Java's ``ObjectOutputStream`` writes a ``String``: stream header, then ``TC_STRING``
+    (or ``TC_LONGSTRING``) with its length and its modified UTF-8 (NUL as two bytes, characters beyond
+    the BMP as two surrogates of three bytes each)."""
+    encoded = bytearray()
+    units = value.encode("utf-16-be", "surrogatepass")
+    for i in range(0, len(units), 2):
+        unit = int.from_bytes(units[i : i + 2], "big")
+        if 0 < unit < 0x80:
+            encoded.append(unit)
+        elif unit < 0x800:
+            encoded += bytes((0xC0 | unit >> 6, 0x80 | unit & 0x3F))
+        else:
+            encoded += bytes((0xE0 | unit >> 12, 0x80 | unit >> 6 & 0x3F, 0x80 | unit & 0x3F))
+    header = b"\xac\xed\x00\x05"
+    if len(encoded) <= 0xFFFF:
+        return header + b"\x74" + len(encoded).to_bytes(2, "big") + bytes(encoded)
+    return header + b"\x7c" + len(encoded).to_bytes(8, "big") + bytes(encoded)
 
 
 def text(value: Any) -> str:
