@@ -4,13 +4,14 @@ reading their results and outputs; bad pragmas; hostile input."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from kernel.conftest import Kernel, connect_cell
 from runyard import formats
 from runyard.client import Client, Script, ScriptExecutable, Task, Workflow
-from support.server import LiveServer
+from support.server import PASSWORD, LiveServer
 
 
 @pytest.fixture
@@ -185,3 +186,44 @@ def test_hostile_input(connected: Kernel, server: LiveServer) -> None:
     kernel.ok('#%task(name="</text></svg><script>alert(1)</script>")\nresult = 1')
     picture = kernel.ok("#%draw_job()").displays[0]["image/svg+xml"]
     assert "<script>" not in picture and "&lt;/text&gt;&lt;/svg&gt;&lt;script&gt;" in picture
+
+
+def test_interrupting_a_wait_ends_the_cell(connected: Kernel) -> None:
+    kernel = connected
+    kernel.ok("#%task(name=Slow)\nimport time\ntime.sleep(60)")
+    kernel.ok("#%submit_job(name=Slow_Job)")
+    kernel.client.execute("#%get_job_result()")
+    time.sleep(1)
+    kernel.manager.interrupt_kernel()
+    reply = kernel.client.get_shell_msg(timeout=20)["content"]
+    assert (reply["status"], reply["ename"]) == ("error", "Interrupted")
+    assert "Name: Slow_Job" in kernel.ok("#%list_submitted_jobs()").stdout
+
+
+def test_connecting_from_a_config_file_or_the_saved_login(
+    kernel: Kernel, server: LiveServer, user: tuple[str, str]
+) -> None:
+    config = kernel.folder / "proactive_config.ini"
+    saved = kernel.folder / "config" / "runyard" / "client.toml"
+    try:
+        config.write_text(
+            f"[proactive_server]\nurl = {server.url}\n[user]\nlogin = {user[0]}\npassword = {PASSWORD}\n"
+        )
+        assert f"as {user[0]}" in kernel.ok(f"#%connect(path={config})").stdout
+        assert f"as {user[0]}" in kernel.ok("#%connect()").stdout  # the file in the notebook's folder
+        config.write_text("[proactive_server]\nhost = 127.0.0.1\n")
+        assert "needs [proactive_server] url" in kernel.run("#%connect()").error
+        config.unlink()
+
+        saved.parent.mkdir(parents=True)
+        saved.write_text(f'url = "{server.url}"\ntoken = "{user[1]}"\n')
+        assert f"as {user[0]}" in kernel.ok("#%connect()").stdout
+        saved.write_text(f'url = "{server.url}"\ntoken = "not-a-token"\n')
+        assert "Connection error" in kernel.run("#%connect()").error
+    finally:
+        config.unlink(missing_ok=True)
+        saved.unlink(missing_ok=True)
+    wrong = kernel.run(f"#%connect(url={server.url}, login={user[0]}, password=wrong)")
+    assert wrong.status == "error" and "Connection error" in wrong.error
+    assert "give login=LOGIN and password=PASSWORD" in kernel.run(f"#%connect(url={server.url})").error
+    assert "not an http(s) URL" in kernel.run("#%connect(url=ftp://x, login=a, password=b)").error

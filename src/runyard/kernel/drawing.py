@@ -22,6 +22,8 @@ _COLOURS = {
 _BOX = (140, 34)
 _GAP = (30, 56)
 _MARGIN = 24
+_LABEL_ROOM = 48
+"""Room on the right for the label of a loop arrow (drawn on the right of its tasks)."""
 
 
 def workflow_svg(workflow: Workflow) -> str:
@@ -33,7 +35,7 @@ def workflow_svg(workflow: Workflow) -> str:
     width = max((column for _, column in places.values()), default=0) + 1
     height = max((layer for layer, _ in places.values()), default=0) + 1
     size = (
-        2 * _MARGIN + width * _BOX[0] + (width - 1) * _GAP[0],
+        2 * _MARGIN + width * _BOX[0] + (width - 1) * _GAP[0] + _LABEL_ROOM,
         2 * _MARGIN + 20 + height * _BOX[1] + (height - 1) * _GAP[1],
     )
 
@@ -60,6 +62,7 @@ def workflow_svg(workflow: Workflow) -> str:
         end = (x2 + _BOX[0] // 2, y2 + (0 if y2 > y1 else _BOX[1]))
         bend = 0 if edge.kind != "loop" else _BOX[0]
         middle = ((start[0] + end[0]) // 2 + bend, (start[1] + end[1]) // 2)
+        label = (middle[0] - bend // 2 + 4, middle[1])  # on the curve: half way to its control point
         dash = ' stroke-dasharray="5,4"' if edge.kind != "dependency" else ""
         parts.append(
             f'<path d="M{start[0]},{start[1]} Q{middle[0]},{middle[1]} {end[0]},{end[1]}" fill="none" '
@@ -67,7 +70,7 @@ def workflow_svg(workflow: Workflow) -> str:
         )
         if edge.kind != "dependency":
             parts.append(
-                f'<text x="{middle[0] + 4}" y="{middle[1]}" fill="{_COLOURS[edge.kind]}">{edge.kind}</text>'
+                f'<text x="{label[0]}" y="{label[1]}" fill="{_COLOURS[edge.kind]}">{edge.kind}</text>'
             )
     for name in names:
         x, y = corner(name)

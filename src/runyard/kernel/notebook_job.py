@@ -184,7 +184,8 @@ class NotebookJob:
     def set_flow_script(self, role: str, params: dict[str, Any], code: str) -> None:
         """``#%runs`` or ``#%condition``: the flow script of the open control structure."""
         self._check_order(role)
-        opened = self._require_open(role)
+        opened = self.opened
+        assert opened is not None  # _check_order refuses #%runs and #%condition out of a structure
         script = Script(engine_language(params.get("language")), self._script_text(params.get("path"), code))
         if role == "runs":
             self.tasks[opened.anchor].control_flow = ControlFlow(action=ReplicateAction(script))
@@ -309,11 +310,6 @@ class NotebookJob:
     def _awaits(self) -> str:
         expected = _NEXT[self.opened.step] if self.opened else ""
         return f"awaits #%{expected}() (or #%delete_task(name=...) to abandon it)"
-
-    def _require_open(self, role: str) -> _Open:
-        if self.opened is None:  # _check_order said so already
-            raise PragmaError(f"#%{role} belongs to a control structure")
-        return self.opened
 
     def _advance(self, role: str, task: Task) -> None:
         if role in ("split", "start", "branch"):
