@@ -23,7 +23,6 @@ from runyard.cli import (
     catalog_commands,
     jobs_commands,
     kernel_commands,
-    kernel_commands,
     notification_commands,
     plan_commands,
     psa_commands,
@@ -236,7 +235,6 @@ analytics_commands.register(app)
 notification_commands.register(app)
 plan_commands.register(app)
 userspace_commands.register(app)
-kernel_commands.register(app)
 kernel_commands.register(app)
 
 
