@@ -10,6 +10,7 @@ from runyard.api.proactive import (
     scheduler_credentials,
     scheduler_events,
     scheduler_jobs,
+    scheduler_signals,
     scheduler_submit,
     sessions,
 )
@@ -41,6 +42,7 @@ def routers() -> list[APIRouter]:
         scheduler_submit.router,  # before scheduler_jobs: POST /jobs{;matrix} and the resubmit paths
         scheduler_jobs.router,
         scheduler_credentials.router,
+        scheduler_signals.router,
         scheduler_events.router,
         rm.router,
         data.router,

@@ -37,6 +37,7 @@ from runyard.platform import Platform
 from runyard.scheduler.state import JobState, TaskState
 from runyard.store.job_listing import JobFilter, JobOrder, find_jobs
 from runyard.store.jobs import load_executions, load_job
+from runyard.store.signals import Signal, list_signals
 
 router = proactive_router(prefix="/rest/scheduler")
 
@@ -94,6 +95,11 @@ def _task(job: JobState, name: str) -> TaskState:
     return task
 
 
+def _signals(engine: sa.Engine, job_id: int) -> list[Signal]:
+    with engine.connect() as connection:
+        return list_signals(connection, job_id)
+
+
 def _last_executions(engine: sa.Engine, job_id: int) -> shapes.LastExecutions:
     with engine.connect() as connection:
         return {record.task_number: record for record in load_executions(connection, job_id)}
@@ -103,13 +109,14 @@ def _last_executions(engine: sa.Engine, job_id: int) -> shapes.LastExecutions:
 def job_state(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``JobStateData``."""
     job = owned_job(engine, user, job_id)
-    return shapes.job_state(job, _last_executions(engine, job.id))
+    return shapes.job_state(job, _last_executions(engine, job.id), _signals(engine, job.id))
 
 
 @router.get("/jobs/{job_id}/info")
 def job_info(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``JobInfoData``."""
-    return shapes.job_info(owned_job(engine, user, job_id))
+    job = owned_job(engine, user, job_id)
+    return shapes.job_info(job, _signals(engine, job.id))
 
 
 @router.get("/jobs/{job_id}/xml", response_class=PlainTextResponse)
@@ -147,7 +154,7 @@ def task_state(job_id: str, task: str, user: ProActiveUser, engine: EngineDep) -
 def job_result(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``JobResultData``: the results of the tasks that have ended."""
     job = owned_job(engine, user, job_id)
-    return shapes.job_result(job, _last_executions(engine, job.id))
+    return shapes.job_result(job, _last_executions(engine, job.id), _signals(engine, job.id))
 
 
 @router.get("/jobs/{job_id}/result/value")

@@ -14,12 +14,13 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runyard.model import JobStatus, TaskStatus
 from runyard.scheduler.state import JobState, TaskState
 from runyard.store.jobs import ExecutionRecord
+from runyard.store.signals import Signal, proactive_names
 
 LastExecutions = Mapping[int, ExecutionRecord]
 """The last execution of each task instance, by task number."""
@@ -104,8 +105,8 @@ def listed_job_info(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_info(job: JobState) -> dict[str, Any]:
-    """``JobInfoData`` of a loaded job."""
+def job_info(job: JobState, signals: Sequence[Signal]) -> dict[str, Any]:
+    """``JobInfoData`` of a loaded job with its signals."""
     summary = {
         "id": job.id,
         "name": job.name,
@@ -139,8 +140,11 @@ def job_info(job: JobState) -> dict[str, Any]:
             }
             for v in job.workflow.variables
         },
-        "signals": [],
-        "detailedSignals": {},
+        "signals": proactive_names(signals),
+        "detailedSignals": {
+            s.name: {v["name"]: {**v, "value": s.values.get(v["name"], v.get("value"))} for v in s.variables}
+            for s in signals
+        },
         "visualizationConnectionStrings": {},
         "visualizationIcons": {},
         "attachedServices": {},
@@ -193,9 +197,9 @@ def task_state(job: JobState, task: TaskState, last: ExecutionRecord | None) -> 
     }
 
 
-def job_state(job: JobState, last: LastExecutions) -> dict[str, Any]:
+def job_state(job: JobState, last: LastExecutions, signals: Sequence[Signal]) -> dict[str, Any]:
     """``JobStateData``."""
-    info = job_info(job)
+    info = job_info(job, signals)
     return {
         "name": job.name,
         "priority": info["priority"],
@@ -227,14 +231,14 @@ def task_result(job: JobState, task: TaskState, last: ExecutionRecord | None) ->
     }
 
 
-def job_result(job: JobState, last: LastExecutions) -> dict[str, Any]:
+def job_result(job: JobState, last: LastExecutions, signals: Sequence[Signal]) -> dict[str, Any]:
     """``JobResultData``: the results of the tasks that ended."""
     ended = [t for t in job.tasks.values() if t.status.is_terminal]
     results = {t.name: task_result(job, t, last.get(t.number)) for t in ended}
     precious = {t.name for t in job.workflow.tasks if t.precious_result}
     return {
         "id": job_id_data(job.id, job.name),
-        "jobInfo": job_info(job),
+        "jobInfo": job_info(job, signals),
         "allResults": results,
         "preciousResults": {name: r for name, r in results.items() if name in precious},
         "resultMap": {name: text(value) for name, value in job.result_map.items()},
