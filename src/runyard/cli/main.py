@@ -28,6 +28,7 @@ from runyard.cli import (
     psa_commands,
     service_commands,
     session_commands,
+    signal_commands,
     userspace_commands,
 )
 from runyard.cli.follow import follow
@@ -233,6 +234,7 @@ service_commands.register(app)
 psa_commands.register(app)
 analytics_commands.register(app)
 notification_commands.register(app)
+signal_commands.register(app)
 plan_commands.register(app)
 userspace_commands.register(app)
 kernel_commands.register(app)

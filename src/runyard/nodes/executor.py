@@ -35,6 +35,7 @@ from runyard.scripts import (
     run_native,
     run_script,
 )
+from runyard.taskapi import TaskApis
 
 
 @dataclass
@@ -85,13 +86,17 @@ class _Execution:
         self.encoded: EncodedResult | None = None
         self.exit_value: int | None = None
         self.flow: dict[str, Any] | None = None
+        self.apis = TaskApis(self.variables, userspace=spec.userspace, globalspace=spec.globalspace)
 
     def run(self) -> TaskOutcome:
         started = time.time()
         _make_folder(self.spec.localspace)
         spec = self.spec
         with output_to(spec.log_path), _working_dir(spec.localspace), _environment(spec.environment):
-            kind = self._run_steps()
+            try:
+                kind = self._run_steps()
+            finally:
+                self.apis.close()
         _remove_folder(self.spec.localspace)  # as ProActive: scratch space only
         encoded = self.encoded if kind is OutcomeKind.FINISHED else None
         return TaskOutcome(
@@ -243,6 +248,7 @@ class _Execution:
             inputspace=self.spec.inputspace,
             outputspace=self.spec.outputspace,
             extra=extra or {},
+            apis=self.apis,
         )
 
     @staticmethod

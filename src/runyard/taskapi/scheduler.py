@@ -1,0 +1,174 @@
+"""``schedulerapi``: ProActive's ``SchedulerNodeClient`` for a task, over runyard's REST API as the job's
+owner (what the job token allows: submitting and reading the owner's jobs, controlling the job and the jobs
+it submitted). ProActive's timeouts are in milliseconds; so are they here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from runyard.model import JobStatus, TaskStatus
+from runyard.taskapi.connection import TaskApiError, TaskConnection, job_number, seconds
+from runyard.taskapi.jobs import JobId, JobInfo, JobResult, JobState
+
+POLL_SECONDS = 1.0
+"""How often ``waitForAnyTask`` reads the job's tasks (no event names a task's end to a waiter)."""
+_UNSUPPORTED = {
+    "putThirdPartyCredential": "a task's job token may not change credentials: use `runyard credentials`",
+    "removeThirdPartyCredential": "a task's job token may not change credentials: use `runyard credentials`",
+    "registerService": "service instances are recorded by runyard's service helpers (runyard.services.psa)",
+    "detachService": "service instances are recorded by runyard's service helpers (runyard.services.psa)",
+    "addExternalEndpointUrl": "a job's endpoints are its service instance's (runyard.services.psa)",
+    "removeExternalEndpointUrl": "a job's endpoints are its service instance's (runyard.services.psa)",
+}
+
+
+class SchedulerApi:
+    """Method names are ProActive's (camelCase) since scripts call them so."""
+
+    def __init__(self, connection: TaskConnection) -> None:
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _UNSUPPORTED:
+            raise TaskApiError(f"schedulerapi.{name} is not available in runyard: {_UNSUPPORTED[name]}")
+        raise AttributeError(f"schedulerapi has no method {name!r}")
+
+    # -- session ---------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Nothing to do: the task's credentials are its job token (checked at the first call)."""
+        self._connection.client  # noqa: B018
+
+    def disconnect(self) -> None:
+        self._connection.close()
+
+    def isConnected(self) -> bool:
+        return True
+
+    def getSession(self) -> str:
+        """The task's job token: what it sends as ``Authorization: Bearer`` (ProActive's ``sessionid``)."""
+        return self._connection.token
+
+    # -- submitting ------------------------------------------------------------------------------
+
+    def submit(
+        self,
+        workflow: Any,
+        variables: Mapping[str, Any] | None = None,
+        genericInfos: Mapping[str, Any] | None = None,
+        requestHeaderParams: Mapping[str, Any] | None = None,
+    ) -> JobId:
+        """A workflow file (a path), its XML or YAML text, or a catalog ``…/buckets/B/resources/N/raw`` URL;
+        ``requestHeaderParams`` are not needed (the task's token is sent)."""
+        text = str(workflow)
+        client = self._connection.client
+        if text.startswith(("http://", "https://")):
+            bucket, name = _catalog_object(text)
+            return JobId(client.submit_from_catalog(bucket, name, _texts(variables), _texts(genericInfos)))
+        source: str | Path = Path(text) if "\n" not in text and not text.lstrip().startswith("<") else text
+        return JobId(client.submit(source, _texts(variables), _texts(genericInfos)))
+
+    def submitFromCatalog(self, catalogRestUrl: str, *args: Any) -> JobId:
+        """``submitFromCatalog(url, "bucket/name", variables, genericInfos)`` or
+        ``submitFromCatalog(url, bucket, name, variables, genericInfos)``; the URL is this server's catalog
+        whatever it says."""
+        if args and isinstance(args[0], str) and len(args) >= 2 and isinstance(args[1], str):
+            bucket, name, rest = args[0], args[1], args[2:]
+        elif args and isinstance(args[0], str) and "/" in args[0]:
+            (bucket, _, name), rest = args[0].partition("/"), args[1:]
+        else:
+            raise TaskApiError(
+                "submitFromCatalog(url, 'bucket/name', variables, genericInfos): no workflow named"
+            )
+        variables = rest[0] if len(rest) > 0 else None
+        generic = rest[1] if len(rest) > 1 else None
+        client = self._connection.client
+        return JobId(client.submit_from_catalog(bucket, name, _texts(variables), _texts(generic)))
+
+    # -- reading and waiting ----------------------------------------------------------------------
+
+    def getJobState(self, jobId: Any) -> JobState:
+        return JobState.of(dict(self._connection.client.get_job(job_number(jobId))))
+
+    def getJobInfo(self, jobId: Any) -> JobInfo:
+        return JobInfo.of(dict(self._connection.client.get_job(job_number(jobId))))
+
+    def getJobResult(self, jobId: Any) -> JobResult:
+        return JobResult(self._connection.client.get_job_result(job_number(jobId)))
+
+    def getJobResultMap(self, jobId: Any) -> dict[str, Any]:
+        return dict(self._connection.client.get_job_result_map(job_number(jobId)))
+
+    def getTaskResult(self, jobId: Any, taskName: str) -> Any:
+        return self._connection.client.get_task_result(job_number(jobId), taskName)
+
+    def isJobFinished(self, jobId: Any) -> bool:
+        status = self._connection.client.get_job_status(job_number(jobId))
+        return not JobStatus(status).is_alive
+
+    def isFinished(self, jobId: Any) -> bool:
+        return self.isJobFinished(jobId)
+
+    def getJobs(self, offset: int = 0, limit: int = 50, *_criteria: Any) -> list[JobInfo]:
+        """The owner's jobs, newest first (``offset``/``limit``; ProActive's filter and sort arguments are
+        not read)."""
+        page = self._connection.client.list_jobs(
+            offset=max(0, int(offset)), limit=max(1, min(int(limit), 1000))
+        )
+        return [JobInfo(dict(job)) for job in page["jobs"]]
+
+    def waitForJob(self, jobId: Any, timeout: Any = None) -> JobResult:
+        """The job's result once it has ended (its events are followed); ``TimeoutError`` after ``timeout``
+        milliseconds."""
+        number = job_number(jobId)
+        self._connection.client.wait_for_job(number, seconds(timeout))
+        return self.getJobResult(number)
+
+    def waitForAnyTask(self, jobId: Any, taskNames: Sequence[str], timeout: Any = None) -> str:
+        """The name of the first of ``taskNames`` to end (read every second); ``TimeoutError`` after
+        ``timeout`` milliseconds."""
+        number, names = job_number(jobId), [str(name) for name in taskNames]
+        limit = seconds(timeout)
+        deadline = None if limit is None else time.monotonic() + limit
+        while True:
+            for task in self._connection.client.get_job(number)["tasks"]:
+                if task["name"] in names and TaskStatus(task["status"]).is_terminal:
+                    return str(task["name"])
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"none of the tasks {names} of job {number} ended within {limit} s")
+            time.sleep(
+                POLL_SECONDS if deadline is None else max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+            )
+
+    # -- control ---------------------------------------------------------------------------------
+
+    def killJob(self, jobId: Any) -> bool:
+        self._connection.client.kill_job(job_number(jobId))
+        return True
+
+    def pauseJob(self, jobId: Any) -> bool:
+        self._connection.client.pause_job(job_number(jobId))
+        return True
+
+    def resumeJob(self, jobId: Any) -> bool:
+        self._connection.client.resume_job(job_number(jobId))
+        return True
+
+
+def _catalog_object(url: str) -> tuple[str, str]:
+    """``…/buckets/B/resources/N[/raw]`` → (B, N)."""
+    parts = [unquote(part) for part in urlsplit(url).path.split("/") if part]
+    if "buckets" in parts and "resources" in parts:
+        at = parts.index("buckets")
+        if len(parts) > at + 3 and parts[at + 2] == "resources":
+            return parts[at + 1], parts[at + 3]
+    raise TaskApiError(f"{url} is not a catalog object's URL (…/buckets/BUCKET/resources/NAME/raw)")
+
+
+def _texts(values: Mapping[str, Any] | None) -> dict[str, str] | None:
+    return None if not values else {str(key): str(value) for key, value in values.items()}

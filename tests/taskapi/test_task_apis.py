@@ -1,0 +1,172 @@
+"""The task-side APIs in real jobs: a task waits for a signal sent with the CLI; tasks incrementing one
+channel key with ``compute`` at once lose no increment; a task submits a catalog workflow and waits for
+it; the user space API stays in the user space; another user's tasks do not see one's channels."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli_remote.conftest import Cli
+from runyard.client import Client
+from support.server import LiveServer, live_server
+from taskapi.conftest import user_client
+
+INCREMENTERS = 4
+INCREMENTS = 5
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("server"), nodes=INCREMENTERS) as started:
+        yield started
+
+
+def workflow(name: str, tasks: dict[str, str]) -> str:
+    """A YAML workflow of independent cpython tasks."""
+    lines = [f"name: {name}", "tasks:"]
+    for task, code in tasks.items():
+        lines += [f"  {task}:", "    script:", "      cpython: |-"]
+        lines += [f"        {line}" for line in code.strip().splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def run(client: Client, text: str) -> dict[str, Any]:
+    job_id = client.submit(text)
+    job = client.wait_for_job(job_id, timeout=120)
+    assert job["status"] == "FINISHED", client.get_job_output(job_id)
+    return dict(job)
+
+
+WAITER = """
+signalapi.readyForSignal("Go", [{"name": "N", "value": "1", "model": "PA:Integer[1,10]"}])
+print("ready", signalapi.getJobSignals())
+signal = signalapi.waitForAny(["Go", "Stop"], 60000)
+signalapi.removeManySignals(["ready_Go", "ready_Stop"])
+result = signal.getName() + ":" + signal.getUpdatedVariables()["N"]
+"""
+
+
+def test_a_task_waits_for_a_signal_sent_with_the_cli(server: LiveServer, tmp_path: Path) -> None:
+    _, token = server.new_user()
+    with Client(server.url, token) as client:
+        job_id = client.submit(workflow("Waiting", {"Wait": WAITER}))
+        for event in client.events(job_id, subscribed=True):
+            if event["kind"] == "subscribed" and client.list_signals(job_id)["signals"]:
+                break
+            if event["kind"] == "signal":
+                break
+        cli = Cli(server.url, token, tmp_path)
+        listed = cli.json("signal", "list", str(job_id))
+        assert listed["names"] == ["ready_Go"]
+        assert listed["signals"][0]["task"] == "Wait"
+        code, _, error = cli("signal", "send", str(job_id), "Go", "--var", "N=11")
+        assert code == 2 and "N" in error  # out of the model's range: refused, still ready
+        code, _, error = cli("signal", "send", str(job_id), "Go", "--var", "N=5")
+        assert code == 0, error
+        job = client.wait_for_job(job_id, timeout=60)
+        assert job["status"] == "FINISHED", client.get_job_output(job_id)
+        assert job["tasks"][0]["result"] == "Go:5"
+        assert client.list_signals(job_id)["names"] == ["Go"]  # received; only the ready ones removed
+
+
+INCREMENT = f"""
+synchronizationapi.createChannelIfAbsent("counters", False)
+for _ in range({INCREMENTS}):
+    synchronizationapi.compute("counters", "count", lambda k, v: (v or 0) + 1)
+result = synchronizationapi.get("counters", "count")
+"""
+
+
+def test_concurrent_computes_lose_no_increment(server: LiveServer) -> None:
+    with user_client(server) as client:
+        run(client, workflow("Count", {f"Add{i}": INCREMENT for i in range(INCREMENTERS)}))
+        entry = client.get_channel_entry("counters", "count")
+        assert entry["value"] == INCREMENTERS * INCREMENTS
+        assert entry["version"] == INCREMENTERS * INCREMENTS
+
+
+CHILD = """\
+name: Child
+variables:
+  X:
+    value: "1"
+tasks:
+  Double:
+    script:
+      cpython: |-
+        resultMap.put("doubled", int(variables.get("X")) * 2)
+        result = int(variables.get("X")) * 2
+"""
+
+PARENT = """
+catalog = variables.get("PA_CATALOG_REST_URL")
+job_id = schedulerapi.submitFromCatalog(catalog, "{bucket}/Child", {{"X": "21"}}, {{}})
+print("submitted", job_id.value())
+job_result = schedulerapi.waitForJob(job_id, 60000)
+assert schedulerapi.isJobFinished(job_id)
+assert schedulerapi.getJobInfo(job_id).getNumberOfFinishedTasks() == 1
+result = [job_result.getResultMap()["doubled"], job_result.getAllResults()["Double"]]
+"""
+
+
+def test_a_task_submits_a_catalog_workflow_and_waits_for_it(server: LiveServer) -> None:
+    bucket = f"taskapi-{next(_names)}"
+    with user_client(server) as client:
+        client.create_bucket(bucket)
+        client.push_object(bucket, "Child", CHILD, kind="Workflow/standard")
+        job = run(client, workflow("Parent", {"Submit": PARENT.format(bucket=bucket)}))
+        assert job["tasks"][0]["result"] == [42, 42]
+        children = client.list_jobs(name="Child")["jobs"]
+        assert [child["parent_id"] for child in children] == [job["id"]]
+
+
+USERSPACE = """
+import os
+from pathlib import Path
+Path("note.txt").write_text("kept")
+userspaceapi.connect()
+userspaceapi.pushFile("note.txt", "notes/note.txt")
+userspaceapi.pullFile("notes/note.txt", "copy.txt")
+os.symlink("/tmp", os.path.join(userspace, "out"))  # a link leading out of the space
+refused = []
+for attempt in ("../escape.txt", "out/escape.txt", "notes/../../escape.txt"):
+    try:
+        userspaceapi.pushFile("note.txt", attempt)
+    except Exception as error:
+        refused.append(type(error).__name__)
+os.unlink(os.path.join(userspace, "out"))
+result = [Path("copy.txt").read_text(), userspaceapi.listFiles("notes"), refused]
+"""
+
+
+def test_the_user_space_api_stays_in_the_user_space(server: LiveServer) -> None:
+    with user_client(server) as client:
+        job = run(client, workflow("Spaces", {"Files": USERSPACE}))
+        copy, listed, refused = job["tasks"][0]["result"]
+        assert copy == "kept" and listed == ["note.txt"]
+        assert refused == ["TaskApiError", "TaskApiError", "TaskApiError"]
+        assert client.read_userspace_file("notes/note.txt") == b"kept"
+
+
+SPY = """
+synchronizationapi.createChannelIfAbsent("secrets", True)
+result = [synchronizationapi.get("secrets", "password"), synchronizationapi.keySet("secrets")]
+synchronizationapi.put("secrets", "password", "overwritten")
+"""
+
+
+def test_another_users_tasks_do_not_see_ones_channels(server: LiveServer) -> None:
+    with user_client(server) as alice, user_client(server) as bob:
+        alice.create_channel("secrets")
+        alice.put_channel_entry("secrets", "password", {"hunter": 2})
+        job = run(bob, workflow("Spy", {"Spy": SPY}))
+        assert job["tasks"][0]["result"] == [None, []]
+        assert alice.get_channel_entry("secrets", "password")["value"] == {"hunter": 2}
+        assert json.dumps(bob.get_channel_entry("secrets", "password")["value"]) == '"overwritten"'
