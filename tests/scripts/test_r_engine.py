@@ -113,6 +113,7 @@ def test_what_the_script_changes_is_set_back(bindings: Bindings) -> None:
         variables["NOTHING"] <- list(NULL)      # a null value
         resultMap[["out"]] <- c(1.5, 2)
         resultMetadata[["file.name"]] <- "report.csv"
+        lapply <- vapply <- paste0 <- print <- function(...) stop("the script's own")  # not the runner's
         selected <- TRUE; branch <- "else"; runs <- 3; loop <- "*/5 * * * *"
         """,
         bindings,

@@ -5,8 +5,10 @@
 # Prologue: the bindings are read from BINDINGS.json into the global environment. The script's
 # top-level expressions are then evaluated there, one by one. Epilogue: the output bindings are
 # written to OUTPUTS.json, also when the script fails or calls quit() (an exit finalizer does it).
-# Everything the runner needs lives in this local() frame, out of the script's sight.
-local({
+# Everything the runner needs lives in this local() frame, out of the script's sight; its parent is
+# R's base environment, so that functions the script defines (a `paste0` of its own) are not the
+# runner's.
+local(envir = new.env(parent = baseenv()), {
   argv <- commandArgs(trailingOnly = TRUE)
   outputs_path <- argv[[4]]
   state <- new.env()
@@ -57,32 +59,27 @@ local({
     value
   }
 
+  # A named list as a JSON object, also when it is empty (jsonlite writes an empty list as []).
+  object <- function(entries) if (length(entries) == 0) structure(list(), names = character(0)) else entries
+
   write_outputs <- function() {
     globals <- globalenv()
     found <- function(name) exists(name, envir = globals, inherits = FALSE)
-    outputs <- list(maps = list(), values = list())
+    maps <- list()
+    values <- list()
     problem <- tryCatch({
       for (name in c("variables", "resultMap", "resultMetadata")) {
-        if (found(name)) {
-          map <- named_list(name, get(name, envir = globals))
-          outputs$maps[[name]] <- structure(lapply(map, to_json), names = names(map))
-        }
+        if (found(name)) maps[[name]] <- object(lapply(named_list(name, get(name, envir = globals)), to_json))
       }
       # ProActive's R engine: without a `result`, the task result is the script's last value.
-      if (!found("result")) outputs$values$result <- to_json(state$last)
+      if (!found("result")) values$result <- to_json(state$last)
       for (name in c("result", "selected", "branch", "runs", "loop")) {
-        if (found(name)) outputs$values[[name]] <- to_json(get(name, envir = globals))
+        if (found(name)) values[[name]] <- to_json(get(name, envir = globals))
       }
       NULL
     }, error = function(e) conditionMessage(e))
-    error <- if (is.null(state$error)) problem else state$error
-    if (!is.null(error)) outputs$error <- error
-    for (part in c("maps", "values")) {
-      if (length(outputs[[part]]) == 0) outputs[[part]] <- structure(list(), names = character(0))
-      outputs[[part]] <- lapply(outputs[[part]], function(m) {
-        if (is.list(m) && length(m) == 0) structure(list(), names = character(0)) else m
-      })
-    }
+    outputs <- list(maps = object(maps), values = object(values))
+    outputs$error <- if (is.null(state$error)) problem else state$error
     write_text(jsonlite::toJSON(outputs, auto_unbox = TRUE, json_verbatim = TRUE))
   }
 
