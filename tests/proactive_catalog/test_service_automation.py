@@ -80,7 +80,7 @@ def test_start_follow_and_finish_a_service_uploaded_through_the_catalog(
     body = {
         "bucket_name": service_bucket,
         "workflow_name": "Static_HTTP",
-        "variables": {"CONTENT": "bonjour", **FAST},
+        "variables": {"CONTENT": "bonjour", "PROXYFIED": True, **FAST},
     }
     started = alice.http.post(INSTANCES, json=body)
     assert started.status_code == 200, started.text
@@ -90,8 +90,13 @@ def test_start_follow_and_finish_a_service_uploaded_through_the_catalog(
     running = _wait(alice, instance_id, "RUNNING")
     _fits("running", running, context)
     endpoint = running["deployments"][0]["endpoint"]
-    assert running["instance_endpoints"] == {endpoint["id"]: endpoint["url"]}
+    assert running["instance_endpoints"] == {endpoint["id"]: endpoint["proxyfiedUrl"]}
     assert httpx.get(endpoint["url"]).text == "bonjour"
+    assert alice.http.get(endpoint["proxyfiedUrl"]).text == "bonjour"
+    # where ProActive serves it: sent on to runyard's proxy, which checks who asks
+    pca = f"/cloud-automation-service/services/{instance_id}/endpoints/{endpoint['id']}/"
+    assert alice.http.get(pca, follow_redirects=True).text == "bonjour"
+    assert bob.http.get(pca, follow_redirects=True).status_code == 403
     assert running["variables"]["CONTENT"] == "bonjour" and running["variables"]["PCA_INSTANCE_ID"] == str(
         instance_id
     )

@@ -7,7 +7,7 @@ native OpenAPI document (``docs/proactive-catalog-rest.md`` describes them).
 
 from fastapi import FastAPI
 
-from runyard.api.proactive_catalog import buckets, instances, resources, revisions, service_catalog
+from runyard.api.proactive_catalog import buckets, endpoints, instances, resources, revisions, service_catalog
 
 CATALOG = "/catalog"
 SERVICE_AUTOMATION = "/cloud-automation-service"
@@ -17,7 +17,7 @@ def include(app: FastAPI) -> None:
     """Add the routes to ``app`` under their prefixes."""
     for module in (buckets, resources, revisions):
         app.include_router(module.router, prefix=CATALOG)
-    for module in (instances, service_catalog):
+    for module in (instances, service_catalog, endpoints):
         app.include_router(module.router, prefix=SERVICE_AUTOMATION)
 
 
