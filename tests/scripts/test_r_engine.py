@@ -266,6 +266,12 @@ def test_quit_ends_the_script_with_its_status(bindings: Bindings) -> None:
     assert run_r('result <- "kept"\nq(save = "no")\nresult <- "not reached"', bindings)["result"] == "kept"
 
 
+def test_an_r_process_killed_by_a_signal(bindings: Bindings) -> None:
+    assert fails_with("tools::pskill(Sys.getpid(), tools::SIGKILL)", bindings) == (
+        "the R process was killed by signal 9"
+    )
+
+
 def test_a_bad_output_binding_is_the_failure(bindings: Bindings) -> None:
     assert fails_with("variables <- c(1, 2)", bindings) == "'variables' must be a named list, got numeric"
 

@@ -27,9 +27,6 @@ RUNNER = Path(__file__).with_name("runner.R")
 #: The environment variables naming R's library folders, besides its own.
 R_LIBRARY_VARIABLES = ("R_LIBS", "R_LIBS_USER", "R_LIBS_SITE")
 
-#: The environment variables naming R's library folders, besides its own.
-R_LIBRARY_VARIABLES = ("R_LIBS", "R_LIBS_USER", "R_LIBS_SITE")
-
 #: The maps an R script may change (``variables[["K"]] <- v``); its changes are set back.
 WRITABLE_MAPS = (("variables", "variables"), ("resultMap", "result_map"))
 
@@ -53,16 +50,15 @@ class REngine:
             argv = ["Rscript", "--vanilla", str(RUNNER), str(files.inputs), str(files.script), source.origin]
             code = run_process([*argv, str(files.outputs)], _folders_only(bindings)).exit_code or 0
             returned = _read_outputs(files.outputs)
-        values = _apply(returned, sent, bindings) if returned is not None else {}
-        error = returned.get("error") if returned is not None else None
-        if error is not None:
-            raise ScriptFailure(str(error))
-        if code != 0:
-            if returned is None and code > 128:
-                raise ScriptFailure(f"the R process was killed by signal {code - 128}")
-            raise ScriptFailure(f"script exited with quit(status = {code})")
         if returned is None:
-            raise ScriptFailure("the R script ended without writing its outputs")
+            if code > 128:
+                raise ScriptFailure(f"the R process was killed by signal {code - 128}")
+            raise ScriptFailure(f"the R script ended (exit code {code}) without writing its outputs")
+        values = _apply(returned, sent, bindings)
+        if returned.get("error") is not None:
+            raise ScriptFailure(str(returned["error"]))
+        if code != 0:
+            raise ScriptFailure(f"script exited with quit(status = {code})")
         return ScriptOutput(values=values)
 
 
