@@ -21,6 +21,8 @@ try:
     print(f"output: {gateway.printJobOutput(job, 60000)}", flush=True)
     print(f"status: {gateway.getJobInfo(job).getStatus().toString()}", flush=True)
     print(f"hosts: {gateway.getProactiveRestApi().get_rm_model_hosts()}", flush=True)
+    from_catalog = gateway.submitWorkflowFromCatalog("basic-examples", "Hello")
+    print(f"catalog job result: {gateway.getJobResult(from_catalog, 60000)}", flush=True)
     gateway.disconnect()
 finally:
     gateway.terminate()

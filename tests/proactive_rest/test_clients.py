@@ -90,3 +90,4 @@ def test_the_proactive_python_client(url: str) -> None:
     assert said["output"] == "hello client"
     assert said["status"] == "Finished"
     assert said["hosts"].startswith("[")
+    assert said["catalog job result"] == "hello world"
