@@ -15,6 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
+from engine.helpers import cli_json
 from runyard.formats import loads
 from runyard.model import JobStatus, Script
 from runyard.platform import Platform
@@ -295,6 +296,17 @@ def test_unavailable_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert (
         REngine().unavailable() == "the R package jsonlite is not installed (Debian package r-cran-jsonlite)"
     )
+
+
+def test_runyard_run_infers_r_from_a_script_file(tmp_path: Path) -> None:
+    (tmp_path / "analysis.R").write_text("values <- as.numeric(args)\nresult <- sum(values)\n")
+    workflow = tmp_path / "sum.yaml"
+    workflow.write_text(
+        "name: R_File\ntasks:\n  Sum:\n    script: {file: analysis.R, arguments: ['1', '${TWO}']}\n"
+        "variables: {TWO: '2'}\n"
+    )
+    code, report = cli_json("run", str(workflow))
+    assert (code, report["status"], report["tasks"][0]["result"]) == (0, "FINISHED", 3)
 
 
 # -- in every script position of real jobs ------------------------------------------------------
