@@ -1,39 +1,20 @@
 """One live server for the module (SQLite: the store is the native API's, tested on both backends there),
-and ProActive-style callers: an httpx client on the server's root sending a ``sessionid`` header."""
+and two users calling it as ProActive's clients do."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
 
+from proactive_catalog.callers import Caller, proactive_client
 from support.server import LiveServer, live_server
 
 
-@dataclass
-class Caller:
-    name: str
-    token: str
-    http: httpx.Client
-    """On the server's root (``/catalog``, ``/cloud-automation-service``), with the ``sessionid`` header."""
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    with (
-        tempfile.TemporaryDirectory(prefix="runyard-pc-") as root,
-        live_server(Path(root), nodes=4) as started,
-    ):
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("server"), nodes=4) as started:
         yield started
-
-
-def proactive_client(server: LiveServer, session: str | None) -> httpx.Client:
-    headers = {"sessionid": session} if session is not None else {}
-    return httpx.Client(base_url=server.url, headers=headers, timeout=30)
 
 
 @pytest.fixture

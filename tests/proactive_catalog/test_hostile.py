@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from proactive_catalog.conftest import Caller
+from proactive_catalog.callers import Caller
 
 _buckets = itertools.count(1)
 SCRIPT = "print('mine')\n"

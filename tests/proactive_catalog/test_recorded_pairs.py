@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from proactive_catalog.conftest import Caller, proactive_client
+from proactive_catalog.callers import Caller, proactive_client
 from proactive_catalog.pairs import load, run
 from support.server import LiveServer
 

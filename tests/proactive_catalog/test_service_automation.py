@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from proactive_catalog.conftest import Caller
+from proactive_catalog.callers import Caller
 from proactive_catalog.pairs import RECORDED, mismatches
 from support.server import LiveServer
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from proactive_catalog.conftest import Caller
+from proactive_catalog.callers import Caller
 from runyard.client import Client
 from support.server import LiveServer
 
