@@ -137,4 +137,4 @@ def _canonical(language: str) -> str:
 
 
 def _known_text() -> str:
-    return ", ".join(sorted(_engines))
+    return ", ".join(sorted(_engines, key=str.lower))
