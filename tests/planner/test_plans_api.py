@@ -7,6 +7,7 @@ import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from runyard.client import ApiError, Client
 from support.server import LiveServer, bearer, wait_for
 
 _buckets = itertools.count(1)
-DAILY = {"cron": "0 9 * * *", "timezone": "Europe/Paris"}
+DAILY: dict[str, Any] = {"cron": "0 9 * * *", "timezone": "Europe/Paris"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def refused(status: int, call: object) -> ApiError:
 
 def test_a_plans_life_cycle(alice: Client) -> None:
     bucket = workflow_of(alice)
-    plan = alice.create_plan(bucket, "Planned", DAILY, variables={"COUNT": 5}, plan_name="Morning count")
+    plan = alice.create_plan(bucket, "Planned", **DAILY, variables={"COUNT": 5}, plan_name="Morning count")
     assert (plan["name"], plan["catalog"], plan["variables"], plan["missed"]) == (
         "Morning count",
         {"bucket": bucket, "name": "Planned", "revision": None},
@@ -66,7 +67,7 @@ def test_a_plans_life_cycle(alice: Client) -> None:
     paused = alice.pause_plan(plan["id"])
     assert paused["paused"] and alice.plan_next_times(plan["id"]) == []
     assert not alice.resume_plan(plan["id"])["paused"]
-    changed = alice.update_plan(plan["id"], bucket, "Planned", {"cron": "0 * * * *"}, missed="run-once")
+    changed = alice.update_plan(plan["id"], bucket, "Planned", cron="0 * * * *", missed="run-once")
     assert (changed["schedule"]["cron"], changed["missed"], changed["variables"]) == (
         "0 * * * *",
         "run-once",
@@ -83,7 +84,7 @@ def test_a_planned_job_is_submitted_when_its_time_comes(alice: Client, server: L
     plan = alice.create_plan(
         bucket,
         "Planned",
-        {"dates": [soon.isoformat()]},
+        dates=[soon.isoformat()],
         variables={"COUNT": "11"},
         generic_information={"G": 1},
     )
@@ -102,33 +103,35 @@ def test_a_planned_job_is_submitted_when_its_time_comes(alice: Client, server: L
 
 def test_previewing_a_schedule_saves_nothing(alice: Client) -> None:
     before = alice.list_plans()
-    times = alice.preview_schedule({"dates": ["2099-01-02T10:00", "2099-01-01T10:00"], "timezone": "UTC"})
+    times = alice.preview_schedule(dates=["2099-01-02T10:00", "2099-01-01T10:00"])
     assert times == [datetime(2099, 1, d, 10, tzinfo=UTC).timestamp() for d in (1, 2)]
-    assert len(alice.preview_schedule({"cron": "* * * * *"}, 100)) == 100
-    error = refused(400, lambda: alice.preview_schedule({"cron": "* * * * *", "exclusions": ["someday"]}))
+    assert len(alice.preview_schedule(cron="* * * * *", count=100)) == 100
+    error = refused(400, lambda: alice.preview_schedule(cron="* * * * *", exclusions=["someday"]))
     assert "schedule.exclusions[0]: 'someday'" in error.message
-    refused(400, lambda: alice.preview_schedule({"cron": "* * * * *"}, 101))
+    refused(400, lambda: alice.preview_schedule(cron="* * * * *", count=101))
     assert alice.list_plans() == before
 
 
 def test_bad_plans_are_refused_with_what_is_wrong(alice: Client, server: LiveServer) -> None:
     bucket = workflow_of(alice)
     before = alice.list_plans()["plans"]
-    error = refused(400, lambda: alice.create_plan(bucket, "Planned", {"cron": "0 25 * * *"}))
+    error = refused(400, lambda: alice.create_plan(bucket, "Planned", cron="0 25 * * *"))
     assert "schedule.cron: '0 25 * * *' is not a cron expression" in error.message
-    error = refused(404, lambda: alice.create_plan(bucket, "Nothing", DAILY))
+    error = refused(404, lambda: alice.create_plan(bucket, "Nothing", **DAILY))
     assert "Nothing" in error.message
-    error = refused(400, lambda: alice.create_plan(bucket, "Planned", DAILY, variables={"COUNT": "many"}))
+    error = refused(400, lambda: alice.create_plan(bucket, "Planned", **DAILY, variables={"COUNT": "many"}))
     assert isinstance(error.details, list) and error.details[0]["field"] == "variable 'COUNT'"
-    error = refused(400, lambda: alice.create_plan(bucket, "Planned", {"dates": ["2001-01-01T00:00"]}))
+    error = refused(400, lambda: alice.create_plan(bucket, "Planned", dates=["2001-01-01T00:00"]))
     assert "no time after now" in error.message
-    error = refused(400, lambda: alice.create_plan(bucket, "Planned", {**DAILY, "timezone": "Nowhere/City"}))
+    error = refused(
+        400, lambda: alice.create_plan(bucket, "Planned", cron="0 9 * * *", timezone="Nowhere/City")
+    )
     assert "unknown time zone" in error.message
-    error = refused(400, lambda: alice.create_plan(bucket, "Planned", DAILY, missed="sometimes"))  # type: ignore[arg-type]
+    error = refused(400, lambda: alice.create_plan(bucket, "Planned", **DAILY, missed="sometimes"))  # type: ignore[arg-type]
     assert "missed" in error.message
     began = time.monotonic()
-    huge = {"dates": [f"2099-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}" for i in range(100_000)]}
-    error = refused(400, lambda: alice.create_plan(bucket, "Planned", huge))
+    huge = [f"2099-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}" for i in range(100_000)]
+    error = refused(400, lambda: alice.create_plan(bucket, "Planned", dates=huge))
     assert "at most 10000 items" in error.message and time.monotonic() - began < 10
     assert alice.list_plans()["plans"] == before
     with server.client(alice.token) as http:
@@ -142,13 +145,13 @@ def test_another_user_neither_sees_nor_changes_nor_triggers_a_plan(
     alice: Client, bob: Client, server: LiveServer
 ) -> None:
     bucket = workflow_of(alice)
-    plan = alice.create_plan(bucket, "Planned", DAILY)
+    plan = alice.create_plan(bucket, "Planned", **DAILY)
     number = plan["id"]
     assert all(p["id"] != number for p in bob.list_plans()["plans"])
     refused(403, lambda: bob.list_plans(owner=plan["owner"]))
     for call in (
         lambda: bob.get_plan(number),
-        lambda: bob.update_plan(number, bucket, "Planned", {"cron": "* * * * *"}),
+        lambda: bob.update_plan(number, bucket, "Planned", cron="* * * * *"),
         lambda: bob.pause_plan(number),
         lambda: bob.resume_plan(number),
         lambda: bob.delete_plan(number),
@@ -165,13 +168,13 @@ def test_another_user_neither_sees_nor_changes_nor_triggers_a_plan(
 
 def test_a_plan_cannot_submit_a_workflow_its_owner_cannot_read(alice: Client, bob: Client) -> None:
     private = workflow_of(bob)
-    error = refused(404, lambda: alice.create_plan(private, "Planned", DAILY))
+    error = refused(404, lambda: alice.create_plan(private, "Planned", **DAILY))
     assert private in error.message
-    mine = alice.create_plan(workflow_of(alice), "Planned", DAILY)
-    refused(404, lambda: alice.update_plan(mine["id"], private, "Planned", DAILY))
+    mine = alice.create_plan(workflow_of(alice), "Planned", **DAILY)
+    refused(404, lambda: alice.update_plan(mine["id"], private, "Planned", **DAILY))
     assert alice.get_plan(mine["id"])["catalog"]["bucket"] != private
     shared = workflow_of(bob, public=True)
-    assert alice.create_plan(shared, "Planned", DAILY)["owner"] != "bob"
+    assert alice.create_plan(shared, "Planned", **DAILY)["owner"] != "bob"
 
 
 def test_a_job_token_cannot_use_plans(alice: Client, server: LiveServer) -> None:

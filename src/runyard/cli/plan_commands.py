@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, get_args
 
 import typer
 from rich.markup import escape
@@ -69,13 +69,17 @@ def create(
         fail(f"expected BUCKET/NAME, got {workflow!r}")
     if missed not in get_args(Missed):
         fail(f"--missed: one of {', '.join(get_args(Missed))}, not {missed!r}")
-    schedule: dict[str, Any] = {"cron": cron, "dates": [*(date or []), *_dates(dates_file)]}
-    schedule |= {"exclusions": exclude or [], "timezone": timezone, "start": start, "end": end}
+    dates = [*(date or []), *_dates(dates_file)]
     with connected(url, token) as client:
         plan = client.create_plan(
             bucket,
             workflow_name,
-            schedule,
+            cron=cron,
+            dates=dates,
+            exclusions=exclude or [],
+            timezone=timezone,
+            start=start,
+            end=end,
             variables=pairs(var, "--var"),
             generic_information=pairs(gi, "--gi"),
             revision=revision,

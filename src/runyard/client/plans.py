@@ -1,17 +1,17 @@
 """Plans of the job planner: a catalog workflow submitted on a schedule, as you (docs/job-planner.md).
 
-A schedule is a mapping as the API takes it: ``{"cron": "0 9 * * 1-5", "timezone": "Europe/Paris"}``
-or ``{"dates": ["2026-12-24T18:00", ...]}``, with optional ``exclusions`` (days ``2026-12-25`` or
-intervals ``START/END``), ``start`` and ``end``::
+A schedule is ``cron`` (five fields) or ``dates`` (local date-times such as ``2026-12-24T18:00``), read
+in ``timezone``, with optional ``exclusions`` (days ``2026-12-25`` or intervals ``START/END``), ``start``
+and ``end``::
 
-    plan = client.create_plan("my-bucket", "Report", {"cron": "0 9 * * 1-5"}, variables={"N": 3})
+    plan = client.create_plan("my-bucket", "Report", cron="0 9 * * 1-5", variables={"N": 3})
     client.plan_next_times(plan["id"])   # epoch seconds
     client.list_plan_runs(plan["id"])    # each time handled: its job, or why there is none
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any, Literal, TypedDict
 
 import httpx
@@ -49,7 +49,7 @@ class Plan(TypedDict):
     variables: dict[str, str]
     generic_information: dict[str, str]
     schedule: PlanSchedule
-    missed: Missed
+    missed: str
     """Times missed while no server ran: ``skip`` none, ``run-once`` the latest, ``run-all`` all (bounded)."""
     paused: bool
     next_at: float | None
@@ -64,7 +64,8 @@ class PlanList(TypedDict):
 
 class PlanRun(TypedDict):
     scheduled_at: float
-    status: Literal["claimed", "submitted", "failed", "skipped"]
+    status: str
+    """``claimed`` (being submitted), ``submitted``, ``failed`` or ``skipped`` (missed times not run)."""
     claimed_at: float
     finished_at: float | None
     job_id: int | None
@@ -83,16 +84,22 @@ class PlansApi:
         self,
         bucket: str,
         name: str,
-        schedule: Mapping[str, Any],
         *,
+        cron: str | None = None,
+        dates: Sequence[str] = (),
+        exclusions: Sequence[str] = (),
+        timezone: str = "UTC",
+        start: str | None = None,
+        end: str | None = None,
         variables: Values | None = None,
         generic_information: Values | None = None,
         revision: int | None = None,
         plan_name: str | None = None,
         missed: Missed = "skip",
     ) -> Call[Plan]:
-        """Plan the catalog workflow ``bucket/name`` on ``schedule``, as you (``ApiError`` 400 with the
+        """Plan the catalog workflow ``bucket/name`` on a schedule, as you (``ApiError`` 400 with the
         problems if its schedule, workflow or variables are wrong)."""
+        schedule = _schedule(cron, dates, exclusions, timezone, start, end)
         body = _plan(bucket, name, schedule, variables, generic_information, revision, plan_name, missed)
         return Call("POST", "/plans", json_body, json=body)
 
@@ -111,8 +118,13 @@ class PlansApi:
         plan_id: int,
         bucket: str,
         name: str,
-        schedule: Mapping[str, Any],
         *,
+        cron: str | None = None,
+        dates: Sequence[str] = (),
+        exclusions: Sequence[str] = (),
+        timezone: str = "UTC",
+        start: str | None = None,
+        end: str | None = None,
         variables: Values | None = None,
         generic_information: Values | None = None,
         revision: int | None = None,
@@ -120,6 +132,7 @@ class PlansApi:
         missed: Missed = "skip",
     ) -> Call[Plan]:
         """Replace what the plan submits and when; its next time is its schedule's first after now."""
+        schedule = _schedule(cron, dates, exclusions, timezone, start, end)
         body = _plan(bucket, name, schedule, variables, generic_information, revision, plan_name, missed)
         return Call("PUT", f"/plans/{segment(plan_id)}", json_body, json=body)
 
@@ -151,15 +164,44 @@ class PlansApi:
         return Call("GET", f"/plans/{segment(plan_id)}/next-times", _times, params={"count": count})
 
     @operation
-    def preview_schedule(self, schedule: Mapping[str, Any], count: int = 10) -> Call[list[float]]:
-        """The next times of ``schedule``, nothing saved (``ApiError`` 400 naming the wrong field)."""
-        return Call("POST", "/plans/preview", _times, json={"schedule": dict(schedule), "count": count})
+    def preview_schedule(
+        self,
+        *,
+        cron: str | None = None,
+        dates: Sequence[str] = (),
+        exclusions: Sequence[str] = (),
+        timezone: str = "UTC",
+        start: str | None = None,
+        end: str | None = None,
+        count: int = 10,
+    ) -> Call[list[float]]:
+        """The next times of a schedule, nothing saved (``ApiError`` 400 naming the wrong field)."""
+        schedule = _schedule(cron, dates, exclusions, timezone, start, end)
+        return Call("POST", "/plans/preview", _times, json={"schedule": schedule, "count": count})
+
+
+def _schedule(
+    cron: str | None,
+    dates: Sequence[str],
+    exclusions: Sequence[str],
+    timezone: str,
+    start: str | None,
+    end: str | None,
+) -> dict[str, Any]:
+    return {
+        "cron": cron,
+        "dates": list(dates),
+        "exclusions": list(exclusions),
+        "timezone": timezone,
+        "start": start,
+        "end": end,
+    }
 
 
 def _plan(
     bucket: str,
     name: str,
-    schedule: Mapping[str, Any],
+    schedule: dict[str, Any],
     variables: Values | None,
     generic_information: Values | None,
     revision: int | None,
@@ -168,7 +210,7 @@ def _plan(
 ) -> dict[str, Any]:
     return {
         "catalog": {"bucket": bucket, "name": name, "revision": revision},
-        "schedule": dict(schedule),
+        "schedule": schedule,
         "name": plan_name,
         "variables": dict(variables or {}),
         "generic_information": dict(generic_information or {}),

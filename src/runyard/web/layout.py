@@ -27,6 +27,7 @@ PageBody = Callable[..., Awaitable[None]]
 NAVIGATION = (
     ("Workflow Execution", "/workflows", "play_circle"),
     ("Scheduling", "/jobs", "view_list"),
+    ("Job Planner", "/plans", "event"),
     ("Resources", "/resources", "dns"),
     ("Catalog", "/catalog", "inventory_2"),
     ("Service Automation", "/services", "settings_suggest"),

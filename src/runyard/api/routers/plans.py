@@ -73,13 +73,18 @@ class PlanIn(BaseModel):
         )
 
 
+class PlanWorkflow(CatalogRef):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class PlanOut(BaseModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     id: int
     owner: str
     name: str
-    catalog: CatalogRef
+    catalog: PlanWorkflow
+    """Without ``revision``: the latest revision at each submission."""
     variables: dict[str, str]
     generic_information: dict[str, str]
     schedule: ScheduleIn
@@ -97,7 +102,7 @@ class PlanOut(BaseModel):
             id=plan.id,
             owner=plan.owner,
             name=plan.name,
-            catalog=CatalogRef(bucket=plan.bucket, name=plan.workflow, revision=plan.revision),
+            catalog=PlanWorkflow(bucket=plan.bucket, name=plan.workflow, revision=plan.revision),
             variables=plan.variables,
             generic_information=plan.generic_information,
             schedule=ScheduleIn(

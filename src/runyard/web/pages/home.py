@@ -11,6 +11,7 @@ from runyard.web.sessions import Session
 _ABOUT = {
     "/workflows": "Pick a workflow from the catalog or a file, fill in its variables, submit it.",
     "/jobs": "Jobs and their tasks, live: graphs, logs, results, and what you can do to them.",
+    "/plans": "Plan catalog workflows on a cron expression or a calendar: submitted as you, on time.",
     "/resources": "Nodes and node sources: what runs where, locks and tokens.",
     "/catalog": "Buckets of workflows and their revisions: compare, restore, upload.",
     "/services": "Start services, follow their instances, run their actions, finish them.",
