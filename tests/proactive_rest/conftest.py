@@ -16,6 +16,27 @@ from support.server import PASSWORD, LiveServer, live_server
 
 RECORDED = Path(__file__).parent / "recorded"
 HELLO = (RECORDED / "hello.xml").read_text()
+SLEEPER = """<?xml version="1.0" encoding="UTF-8"?>
+<job xmlns="urn:proactive:jobdescriptor:3.14" name="Sleeper">
+  <taskFlow>
+    <task name="Nap"><scriptExecutable><script><code language="cpython">
+import time; time.sleep(60)
+</code></script></scriptExecutable></task>
+  </taskFlow>
+</job>"""
+
+
+def error_of(answer: httpx.Response, status: int, exception: str) -> str:
+    """The message of ProActive's ``ExceptionToJson`` (checked: status, fields, class, no stack trace)."""
+    assert answer.status_code == status, answer.text
+    body: dict[str, Any] = answer.json()
+    assert set(body) == {"httpErrorCode", "errorMessage", "stackTrace", "exceptionClass"}
+    assert body["httpErrorCode"] == status and body["stackTrace"] is None
+    assert body["exceptionClass"].endswith(exception), body
+    message: str = body["errorMessage"]
+    return message
+
+
 _names = itertools.count(1)
 
 

@@ -9,28 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from proactive_rest.conftest import HELLO, ProActiveSession, proactive_login
+from proactive_rest.conftest import HELLO, SLEEPER, ProActiveSession, error_of, proactive_login
 from support.server import LiveServer
-
-SLEEPER = """<?xml version="1.0" encoding="UTF-8"?>
-<job xmlns="urn:proactive:jobdescriptor:3.14" name="Sleeper">
-  <taskFlow>
-    <task name="Nap"><scriptExecutable><script><code language="cpython">
-import time; time.sleep(60)
-</code></script></scriptExecutable></task>
-  </taskFlow>
-</job>"""
-
-
-def error_of(answer: httpx.Response, status: int, exception: str) -> str:
-    """The message of ProActive's ``ExceptionToJson`` (checked: status, fields, class, no stack trace)."""
-    assert answer.status_code == status, answer.text
-    body: dict[str, Any] = answer.json()
-    assert set(body) == {"httpErrorCode", "errorMessage", "stackTrace", "exceptionClass"}
-    assert body["httpErrorCode"] == status and body["stackTrace"] is None
-    assert body["exceptionClass"].endswith(exception), body
-    message: str = body["errorMessage"]
-    return message
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +161,31 @@ def test_data_space_paths_stay_inside(server: LiveServer, sessions: list[ProActi
     etc = sorted(os.listdir("/etc"))
     assert owner.client.delete("/rest/data/user/notes").status_code == 204  # the link goes, not /etc
     assert sorted(os.listdir("/etc")) == etc and not notes.exists()
+
+
+TASK_CALLING_REST = """<?xml version="1.0" encoding="UTF-8"?>
+<job xmlns="urn:proactive:jobdescriptor:3.14" name="Caller">
+  <taskFlow>
+    <task name="Call"><scriptExecutable><script><code language="cpython">
+import os, urllib.error, urllib.request
+base = os.environ["RUNYARD_URL"].removesuffix("/").removesuffix("/api/v1")
+answers = []
+for path in ("/rest/scheduler/jobs", "/rest/data/user?comp=list", "/rest/common/currentuser"):
+    request = urllib.request.Request(base + path, headers={"sessionid": os.environ["RUNYARD_TOKEN"]})
+    try:
+        answers.append(urllib.request.urlopen(request).status)
+    except urllib.error.HTTPError as error:
+        answers.append(error.code)
+result = answers
+</code></script></scriptExecutable></task>
+  </taskFlow>
+</job>"""
+
+
+def test_a_job_token_reaches_no_proactive_route(sessions: list[ProActiveSession]) -> None:
+    """Tasks hold a job token: it acts on /api/v1 routes opened to tasks, never on ProActive's."""
+    session = sessions[0]
+    job = session.submit(TASK_CALLING_REST, who=None)
+    assert session.wait(job)["status"] == "FINISHED"
+    value = session.client.get(f"/rest/scheduler/jobs/{job}/tasks/Call/result/value").text
+    assert value == "[403, 403, 403]"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from proactive_rest.conftest import ProActiveSession
-from proactive_rest.test_hostile import SLEEPER, error_of
+from proactive_rest.conftest import SLEEPER, ProActiveSession, error_of
 from support.server import LiveServer
 
 
