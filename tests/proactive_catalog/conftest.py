@@ -1,4 +1,4 @@
-"""One live server for the module (SQLite: the store is the native API's, tested on both backends there),
+"""One live server for the package (SQLite: the store is the native API's, tested on both backends there),
 and two users calling it as ProActive's clients do."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from proactive_catalog.callers import Caller, proactive_client
 from support.server import LiveServer, live_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with live_server(tmp_path_factory.mktemp("server"), nodes=4) as started:
         yield started
