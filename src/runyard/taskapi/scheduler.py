@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from runyard.model import JobStatus, TaskStatus
 from runyard.taskapi.connection import TaskApiError, TaskConnection, job_number, seconds
 from runyard.taskapi.jobs import JobId, JobInfo, JobResult, JobState
+from runyard.taskapi.returned import call_returned
 
 POLL_SECONDS = 1.0
 """How often ``waitForAnyTask`` reads the job's tasks (no event names a task's end to a waiter)."""
@@ -145,6 +146,11 @@ class SchedulerApi:
                 POLL_SECONDS if deadline is None else max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))
             )
 
+    def callReturned(self, kind: str, document: Any, method: str, args: Sequence[Any] = ()) -> Any:
+        """For the Groovy adapter: a method of a returned ``JobId``, ``JobInfo``, ``JobState`` or
+        ``JobResult`` (see :mod:`runyard.taskapi.returned`)."""
+        return call_returned(_RETURNED, kind, document, method, args)
+
     # -- control ---------------------------------------------------------------------------------
 
     def killJob(self, jobId: Any) -> bool:
@@ -158,6 +164,14 @@ class SchedulerApi:
     def resumeJob(self, jobId: Any) -> bool:
         self._connection.client.resume_job(job_number(jobId))
         return True
+
+
+_RETURNED: dict[str, type] = {
+    "JobId": JobId,
+    "JobInfo": JobInfo,
+    "JobState": JobState,
+    "JobResult": JobResult,
+}
 
 
 def _catalog_object(url: str) -> tuple[str, str]:

@@ -8,10 +8,11 @@ signal comes, at the latest every 20 s, and they ask again): no polling loop in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runyard.taskapi.connection import TaskConnection, seconds
+from runyard.taskapi.returned import call_returned
 
 READY_PREFIX = "ready_"
 _VARIABLE_FIELDS = ("name", "value", "model", "description", "group", "advanced", "hidden")
@@ -29,6 +30,9 @@ class Signal(dict[str, Any]):
 
     def getVariables(self) -> list[dict[str, Any]]:
         return list(self.get("variables") or [])
+
+    def toString(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         return f"Signal{{name={self['name']}, updatedVariables={self.getUpdatedVariables()}}}"
@@ -98,6 +102,10 @@ class SignalApi:
         names = [signal["name"] for signal in connection.client.list_signals(connection.job_id)["signals"]]
         if names:
             connection.client.remove_signals(connection.job_id, names)
+
+    def callReturned(self, kind: str, document: Any, method: str, args: Sequence[Any] = ()) -> Any:
+        """For the Groovy adapter: a method of a returned ``Signal``."""
+        return call_returned({"Signal": Signal}, kind, document, method, args)
 
     def _received(self, signals: Iterable[str]) -> list[Signal]:
         connection = self._connection

@@ -15,6 +15,7 @@ from runyard.web.calls import Refused, call
 from runyard.web.flow_graph import Edge, FlowGraph
 from runyard.web.job_actions import JobActions
 from runyard.web.job_logs import LogPanel
+from runyard.web.job_signals import SignalsPanel
 from runyard.web.job_status import COLOURS, badge, cell
 from runyard.web.layout import page
 from runyard.web.live import RESET, SUBSCRIBED, follow
@@ -89,6 +90,7 @@ class JobView:
                 logs_tab = ui.tab("Output")
                 results_tab = ui.tab("Results")
                 variables_tab = ui.tab("Variables")
+                signals_tab = ui.tab("Signals")
             with ui.tab_panels(tabs, value=logs_tab).classes("w-full"):
                 with ui.tab_panel(logs_tab):
                     self.logs = LogPanel(session.client, self.job_id)
@@ -96,6 +98,8 @@ class JobView:
                     self.results = ui.column().classes("w-full gap-2")
                 with ui.tab_panel(variables_tab):
                     self.variables = ui.column().classes("w-full gap-2")
+                with ui.tab_panel(signals_tab):
+                    self.signals = SignalsPanel(session, self.job_id)
 
     async def start(self) -> None:
         """Show what was read, then follow the job (its output and results come once subscribed)."""
@@ -106,6 +110,9 @@ class JobView:
         kind = event["kind"]
         if kind in (SUBSCRIBED, RESET):
             await self.reload(logs=True)
+            await self.signals.load()
+        elif kind == "signal":
+            await self.signals.load()
         elif kind == "log":
             self.logs.heard(event)
         elif kind == "task":
