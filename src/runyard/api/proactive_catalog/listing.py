@@ -32,13 +32,22 @@ class ObjectFilter:
 
 
 def find_objects(connection: sa.Connection, user: User, bucket: str, found: ObjectFilter) -> list[Revision]:
-    """The latest revision of each object of ``bucket`` the filter keeps, by name (at most
-    ``MAX_PAGE`` per kind asked)."""
+    """The latest revision of each object of ``bucket`` the filter keeps, by name."""
     name = None if found.object_name is None else f"*{found.object_name}*"
     by_name: dict[str, Revision] = {}
     for kind in found.kinds or (None,):
-        page = catalog.list_objects(
-            connection, user, bucket, kind=kind, content_type=found.content_type, name=name, limit=MAX_PAGE
-        )
-        by_name.update((r.name, r) for r in page.items)
+        offset, total = 0, 1
+        while offset < total:
+            page = catalog.list_objects(
+                connection,
+                user,
+                bucket,
+                kind=kind,
+                content_type=found.content_type,
+                name=name,
+                limit=MAX_PAGE,
+                offset=offset,
+            )
+            by_name.update((r.name, r) for r in page.items)
+            offset, total = offset + MAX_PAGE, page.total
     return [by_name[n] for n in sorted(by_name)]
