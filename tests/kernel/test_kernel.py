@@ -192,8 +192,14 @@ def test_interrupting_a_wait_ends_the_cell(connected: Kernel) -> None:
     kernel = connected
     kernel.ok("#%task(name=Slow)\nimport time\ntime.sleep(60)")
     kernel.ok("#%submit_job(name=Slow_Job)")
-    kernel.client.execute("#%get_job_result()")
-    time.sleep(1)
+    request = kernel.client.execute("#%get_job_result()")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # interrupt once the kernel waits (not before the cell started)
+        message = kernel.client.get_iopub_msg(timeout=30)
+        if message["parent_header"].get("msg_id") == request and "Waiting" in message["content"].get(
+            "text", ""
+        ):
+            break
     kernel.manager.interrupt_kernel()
     reply = kernel.client.get_shell_msg(timeout=20)["content"]
     assert (reply["status"], reply["ename"]) == ("error", "Interrupted")
@@ -227,3 +233,46 @@ def test_connecting_from_a_config_file_or_the_saved_login(
     assert wrong.status == "error" and "Connection error" in wrong.error
     assert "give login=LOGIN and password=PASSWORD" in kernel.run(f"#%connect(url={server.url})").error
     assert "not an http(s) URL" in kernel.run("#%connect(url=ftp://x, login=a, password=b)").error
+
+
+def test_scripts_files_imports_and_bash_variables(connected: Kernel) -> None:
+    kernel = connected
+    kernel.ok("#%import()\nimport math")
+    main = kernel.folder / "main_script.py"
+    main.write_text("print('main')\nresult = math.floor(2.5)\n")
+    kernel.ok(f"#%task(name=FromFile, path={main})")
+    assert "cannot read" in kernel.run(f"#%task(name=Missing, path={kernel.folder / 'nowhere.py'})").error
+    kernel.ok("#%pre_script(name=FromFile)\nprint('pre')")
+    kernel.ok("#%post_script(name=FromFile, language=Linux_Bash)\necho post")
+    kernel.ok("#%fork_env(name=FromFile)\nprint('environment')")
+    kernel.ok("#%job_selection_script(force=on)\nselected = True")
+    kernel.ok(
+        '#%task(name=Shell, dep=[FromFile], language=Linux_Bash, export=[GREETING])\nGREETING="hi there"'
+    )
+    kernel.ok("#%task(name=Reader, dep=[Shell], import=[GREETING])\nresult = GREETING.upper()")
+
+    kernel.ok("#%export_xml(name=scripts)")
+    task = formats.load(kernel.folder / "scripts.xml").task("FromFile")
+    assert task.pre is not None and task.post is not None and task.post.language == "bash"
+    assert task.fork_environment is not None and task.fork_environment.env_script is not None
+    assert [s.script.code for s in task.selection] == ["selected = True"]
+
+    kernel.ok("#%submit_job(name=Scripts_Job)")
+    assert "(FINISHED)" in kernel.ok("#%get_job_result()").stdout
+    assert kernel.ok("#%get_task_result(task_name=FromFile)").stdout.strip() == "2"
+    assert kernel.ok("#%print_task_output(task_name=FromFile)").stdout.split() == ["pre", "main", "post"]
+    assert kernel.ok("#%get_task_result(task_name=Reader)").stdout.strip() == "HI THERE"
+
+
+def test_a_task_replicated_by_its_runs_parameter(connected: Kernel) -> None:
+    kernel = connected
+    kernel.ok("#%task(name=Source)\nresult = 'x'")
+    assert "needs exactly one parent" in kernel.run("#%task(name=Copies, runs=3)\nresult = 1").error
+    kernel.ok('#%task(name=Copies, dep=[Source], runs=3)\nresult = variables.get("PA_TASK_REPLICATION")')
+    kernel.ok("#%task(name=Gather, dep=[Copies])\nresult = sorted(r.value() for r in results)")
+    kernel.ok("#%task(name=Slow, dep=[Gather])\nimport time\ntime.sleep(5)")
+    kernel.ok("#%submit_job(name=Copies_Job)")
+    assert "(timeout=0: no waiting)" in kernel.run("#%get_job_result(timeout=0)").error
+    assert "Timeout" in kernel.run("#%get_job_result(timeout=1)").error
+    results = kernel.ok("#%get_job_result()").stdout
+    assert "Copies*2: 2" in results and "Gather: [0, 1, 2]" in results

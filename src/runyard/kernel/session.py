@@ -209,9 +209,14 @@ class NotebookSession:
         else:
             raise PragmaError("no job submitted yet: give job_id=ID", "Parameter error")
         client = self._client()
-        if JobStatus(client.get_job_status(job_id)).is_alive:
-            self.emit(f"Waiting for job {job_id} to end...\n")
-        client.wait_for_job(job_id, timeout=params.get("timeout", DEFAULT_WAIT_SECONDS))
+        status = client.get_job_status(job_id)
+        if not JobStatus(status).is_alive:
+            return job_id
+        timeout = params.get("timeout", DEFAULT_WAIT_SECONDS)
+        if timeout == 0:
+            raise PragmaError(f"job {job_id} is {status} (timeout=0: no waiting)", "Timeout")
+        self.emit(f"Waiting for job {job_id} to end...\n")
+        client.wait_for_job(job_id, timeout=timeout)
         return job_id
 
 
