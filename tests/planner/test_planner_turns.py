@@ -4,6 +4,7 @@ submission."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -21,12 +22,13 @@ from runyard.planner import planner as planner_module
 from runyard.planner import plans as plan_store
 from runyard.planner import runs as run_store
 from runyard.platform import Platform
-from runyard.store.schema import jobs, metadata, plan_runs
+from runyard.store.schema import jobs, metadata, plan_runs, plans
 
 UTC = ZoneInfo("UTC")
 T0 = datetime(2030, 1, 7, 10, 0, 30, tzinfo=UTC).timestamp()
 MINUTE = 60.0
 EVERY_TEN_MINUTES = ScheduleSpec(cron="*/10 * * * *")
+ZONE_HINT = "(an IANA name such as Europe/Paris or UTC)"
 
 
 def draft(bucket: str, schedule: ScheduleSpec = EVERY_TEN_MINUTES, **fields: object) -> PlanDraft:
@@ -207,3 +209,24 @@ def test_the_migration_creates_the_declared_tables(platform: Platform) -> None:
     with platform.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert [d for d in differences if "plan" in repr(d)] == []
+
+
+def test_a_stored_schedule_that_cannot_be_read_any_more_is_a_recorded_failure(
+    platform: Platform, vault: Vault
+) -> None:
+    alice = new_user(platform)
+    clock = Clock(T0)
+    one = planner(platform, vault, clock)
+    bucket = new_workflow(platform, alice)
+    broken, fine = one.create(alice, draft(bucket)), one.create(alice, draft(bucket))
+    with platform.engine.begin() as connection:  # as if its time zone left the tz database
+        spec = {**dataclasses.asdict(broken.schedule), "timezone": "Gone/Away"}
+        connection.execute(sa.update(plans).where(plans.c.id == broken.id).values(schedule=spec))
+    assert broken.next_at is not None
+    clock.now = broken.next_at + 1
+    one.tick()
+    (run,) = one.runs(alice, broken.id, limit=10)
+    assert run.status == "failed"
+    assert run.error == "not submitted: schedule.timezone: unknown time zone 'Gone/Away' " + ZONE_HINT
+    assert one.get(alice, broken.id).next_at is None
+    assert [r.status for r in one.runs(alice, fine.id, limit=10)] == ["submitted"]  # the others go on

@@ -133,6 +133,13 @@ def test_bad_plans_are_refused_with_what_is_wrong(alice: Client, server: LiveSer
     huge = [f"2099-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}" for i in range(100_000)]
     error = refused(400, lambda: alice.create_plan(bucket, "Planned", dates=huge))
     assert "at most 10000 items" in error.message and time.monotonic() - began < 10
+    too_many = {f"V{i}": i for i in range(1001)}
+    error = refused(400, lambda: alice.create_plan(bucket, "Planned", **DAILY, variables=too_many))
+    assert "variables" in error.message and "at most 1000 items" in error.message
+    error = refused(
+        400, lambda: alice.create_plan(bucket, "Planned", **DAILY, variables={"COUNT": "9" * 70_000})
+    )
+    assert "at most 65536 characters" in error.message
     assert alice.list_plans()["plans"] == before
     with server.client(alice.token) as http:
         answer = http.post("/plans", content=b"{not json", headers={"Content-Type": "application/json"})

@@ -50,6 +50,8 @@ CLAIM_LEASE = 120.0
 """Seconds after which a claimed run its planner never finished is taken over."""
 MAX_SLEEP = 30.0
 """Longest wait between turns (plans another server's users made or changed are seen by then)."""
+RETRY_AFTER = 5.0
+"""Seconds before the turn after one that failed (the store unreachable)."""
 SUBMIT_TIMEOUT = 60.0
 """Seconds to wait for the scheduler to store a planned job."""
 MAX_PREVIEW = 100
@@ -196,16 +198,23 @@ class Planner:
                 self.tick()
                 with self._engine.connect() as connection:
                     earliest = store.earliest_next(connection)
-            except (RunyardError, sa.exc.SQLAlchemyError):
-                log.exception("planner turn failed; trying again")
-                earliest = None
-            wait = MAX_SLEEP if earliest is None else min(MAX_SLEEP, max(0.01, earliest - self.clock()))
+                wait = MAX_SLEEP if earliest is None else min(MAX_SLEEP, max(0.01, earliest - self.clock()))
+            except Exception:  # the store is down, or a bug: the thread must outlive both
+                log.exception("planner turn failed; trying again in %s s", RETRY_AFTER)
+                wait = RETRY_AFTER
             self._wake.wait(wait)
             self._wake.clear()
 
     def _handle(self, plan: Plan, now: float) -> None:
         assert plan.next_at is not None
-        schedule = plan.read_schedule()
+        try:
+            schedule = plan.read_schedule()
+        except InvalidRequestError as error:  # stored valid, unreadable now (a time zone gone from tzdata)
+            with self._engine.begin() as connection:
+                if store.advance(connection, plan, None):
+                    runs.claim(connection, plan.id, [plan.next_at], now=now)
+                    runs.finish(connection, plan.id, plan.next_at, now=now, error=f"not submitted: {error}")
+            return
         later = takewhile(lambda t: t <= now, schedule.times(plan.next_at))
         times = [plan.next_at, *islice(later, MAX_LOOK_BACK - 1)]
         missed = [t for t in times if now - t > self.late_after]
@@ -247,6 +256,9 @@ class Planner:
             job_id, error = None, f"refused: {problem}"
         except RunyardError as problem:
             job_id, error = None, f"not submitted: {problem}"
+        except Exception as problem:  # a bug: recorded, so that the claim is not taken over again and again
+            log.exception("plan %s: submitting the time %s failed", plan.id, at)
+            job_id, error = None, f"not submitted: internal error ({type(problem).__name__})"
         with self._engine.begin() as connection:
             runs.finish(connection, plan.id, at, now=self.clock(), job_id=job_id, error=error)
 

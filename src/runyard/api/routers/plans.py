@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from runyard.api.errors import ApiError
-from runyard.api.routers.jobs import MAX_ID, CatalogRef, Scalar
+from runyard.api.routers.jobs import MAX_ID, CatalogRef
 from runyard.api.security import CurrentUser
 from runyard.planner import MAX_DATES, MAX_EXCLUSIONS, Missed, Plan, PlanDraft, Planner, Run, ScheduleSpec
 from runyard.planner.planner import MAX_PREVIEW
@@ -27,6 +27,12 @@ router = APIRouter(prefix="/plans", tags=["plans"])
 PlanId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Count = Annotated[int, Query(ge=1, le=MAX_PREVIEW, description="How many times")]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
+MAX_ENTRIES = 1000
+"""Variables, and generic information, of a plan."""
+MAX_VALUE = 65_536
+"""Characters of a variable's or generic information's value."""
+Key = Annotated[str, Field(min_length=1, max_length=255)]
+Value = Annotated[str, Field(max_length=MAX_VALUE)] | StrictInt | StrictFloat | StrictBool
 
 
 class ScheduleIn(BaseModel):
@@ -54,8 +60,8 @@ class PlanIn(BaseModel):
     """The workflow; without ``revision``, its latest revision at each submission."""
     schedule: ScheduleIn
     name: str | None = Field(default=None, min_length=1, max_length=255, description="Default: bucket/name")
-    variables: dict[str, Scalar] = {}
-    generic_information: dict[str, Scalar] = {}
+    variables: dict[Key, Value] = Field(default={}, max_length=MAX_ENTRIES)
+    generic_information: dict[Key, Value] = Field(default={}, max_length=MAX_ENTRIES)
     missed: Missed = Field(
         default="skip", description="Times missed while no server ran: skip, run-once, run-all"
     )
@@ -240,5 +246,5 @@ def _run(run: Run) -> RunOut:
     )
 
 
-def _string(value: Scalar) -> str:
+def _string(value: Value) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
