@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from runyard import formats
@@ -81,7 +82,8 @@ def _json_variables(text: str | bytes, where: str) -> dict[str, native.Scalar]:
     return {str(k): shapes.text(v) for k, v in value.items()}
 
 
-async def _submit_upload(request: Request, platform: Platform, user: User, segment: str) -> dict[str, Any]:
+async def _upload(request: Request, segment: str) -> native.Submission:
+    """The submission a multipart body and the path's matrix parameters hold."""
     variables = matrix(segment)
     async with request.form(max_files=2, max_fields=8) as form:
         parts = [(name, value) for name, value in form.multi_items() if name != "variables"]
@@ -100,17 +102,16 @@ async def _submit_upload(request: Request, platform: Platform, user: User, segme
     except UnicodeDecodeError as error:
         message = f"the workflow is not UTF-8 text: {error}"
         raise ProActiveError(400, message, JOB_CREATION_EXCEPTION) from None
-    submission = native.Submission(
+    return native.Submission(
         workflow=workflow_text, variables=variables, generic_information=generic_information(request)
     )
-    return await _submitted(request, platform, user, submission)
 
 
 @router.post("/submit")
 async def submit(request: Request, user: ProActiveUser, platform: PlatformDep) -> dict[str, Any]:
     """Multipart: the workflow's XML (the first file part, usually ``file``), an optional ``variables``
     JSON part; → ``JobIdData``."""
-    return await _submit_upload(request, platform, user, "")
+    return await _submitted(request, platform, user, await _upload(request, ""))
 
 
 @router.post("/submit{segment}")
@@ -118,7 +119,42 @@ async def submit_with_variables(
     segment: str, request: Request, user: ProActiveUser, platform: PlatformDep
 ) -> dict[str, Any]:
     """The same with variables as matrix parameters: ``/submit;NAME=value``."""
-    return await _submit_upload(request, platform, user, segment)
+    return await _submitted(request, platform, user, await _upload(request, segment))
+
+
+@router.post("/validate")
+async def validate(request: Request, user: ProActiveUser, platform: PlatformDep) -> dict[str, Any]:
+    """Every check a submission makes, nothing submitted (the native ``POST /api/v1/jobs/validate``), on
+    the body ``submit`` takes → ``JobValidationData``."""
+    return await _validation(request, user, platform, "")
+
+
+@router.post("/validate{segment}")
+async def validate_with_variables(
+    segment: str, request: Request, user: ProActiveUser, platform: PlatformDep
+) -> dict[str, Any]:
+    return await _validation(request, user, platform, segment)
+
+
+async def _validation(request: Request, user: User, platform: Platform, segment: str) -> dict[str, Any]:
+    submission = await _upload(request, segment)
+    vault = request.app.state.vault
+    checked = await run_in_threadpool(native._validate, platform, vault, user, submission)
+    variables = checked.workflow.variables if checked.workflow else ()
+    given = {name: shapes.text(value) for name, value in submission.variables.items()}
+    problem = checked.problems[0] if checked.problems else None
+    return {
+        "valid": checked.valid,
+        "taskName": problem.task if problem else None,
+        "errorMessage": "\n".join(str(p) for p in checked.problems) or None,
+        "stackTrace": None,
+        "updatedVariables": {v.name: given.get(v.name, v.value) for v in variables},
+        "updatedModels": {v.name: v.model or "" for v in variables},
+        "updatedDescriptions": {v.name: v.description or "" for v in variables},
+        "updatedGroups": {v.name: v.group or "" for v in variables},
+        "updatedAdvanced": {v.name: v.advanced for v in variables},
+        "updatedHidden": {v.name: v.hidden for v in variables},
+    }
 
 
 def catalog_ref(link: str, request: Request, public_url: str) -> native.CatalogRef:
