@@ -54,6 +54,7 @@ from runyard.nodes.messages import KillRequest, RunRequest, decode_request, outc
 from runyard.nodes.output import prepare_standard_streams
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome, TaskSpec
 from runyard.nodes.sandbox import Sandbox, make_undumpable, platform_paths
+from runyard.scripts.jvm import launcher as jvm
 
 _PR_SET_PDEATHSIG = 1
 _READ_SIZE = 1 << 20
@@ -122,6 +123,7 @@ class Agent:
     def serve(self) -> None:
         """Serve until the channel closes; the task processes are killed on the way out."""
         self._warm_up()
+        _prepare_jvm()
         platform_paths()  # computed once, here, for every sandbox
         gc.freeze()  # what the agent holds now is left alone by the collector of every fork
         self.spare = self._fork(reusable=False)
@@ -287,10 +289,14 @@ class Agent:
     def _fork(self, *, reusable: bool) -> _TaskProcess:
         request_read, request_write = os.pipe()
         outcome_read, outcome_write = os.pipe()
+        agent = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(request_write)
             os.close(outcome_read)
+            # The JVM of groovy and javascript scripts lasts as long as the worker, or, started by a
+            # one-shot process, as the agent (it is a sandboxed one's zygote that forks the next ones).
+            jvm.set_holder(os.getpid() if reusable else agent)
             self._task_process(request_read, outcome_write)
         os.close(request_read)
         os.close(outcome_write)
@@ -349,10 +355,12 @@ class Agent:
         link to the agent)."""
         request_read, request_write = os.pipe()
         outcome_read, outcome_write = os.pipe()
+        zygote = os.getpid()
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
+                jvm.set_holder(zygote)  # the scope's JVM, in the zygote's process group, dies with it
                 for fd in (request_write, outcome_read, *pipes):
                     os.close(fd)
                 self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -492,6 +500,18 @@ class Agent:
         """The ``done`` message of ``request``'s execution, then its ``outcome`` as it was written."""
         self._send({"type": "done", "task_id": request.task_id, "execution": request.execution})
         self.channel.send_bytes(outcome)
+
+
+def _prepare_jvm() -> None:
+    """Compile the JVM evaluator of groovy and javascript scripts if it is not yet (once per machine,
+    a few seconds): sandboxed task processes cannot write where it is kept."""
+    found = jvm.installation()
+    if isinstance(found, str) or found.javac is None:
+        return  # the engines say why they cannot run when a script asks for them
+    try:
+        jvm.prepare(found)
+    except (jvm.JvmError, OSError) as error:
+        print(f"[runyard] the JVM evaluator could not be built: {error}", file=sys.stderr)
 
 
 def _ended_early(status: int) -> str:

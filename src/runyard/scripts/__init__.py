@@ -1,7 +1,8 @@
 """Script engines and the binding contract scripts see (see docs/scripts.md).
 
 Engines registered here: ``cpython`` and ``python`` (both CPython), ``bash``, ``shell``, ``R``;
-native command lines run through ``run_native``. Later engines (groovy, javascript) call ``register``.
+``groovy`` and ``javascript`` (a warm JVM per scope: ``runyard.scripts.jvm``); native command lines
+run through ``run_native``.
 """
 
 from runyard.scripts.bash import BashEngine, ShellEngine
@@ -14,6 +15,7 @@ from runyard.scripts.engine import ScriptEngine as ScriptEngine
 from runyard.scripts.engine import ScriptFailure as ScriptFailure
 from runyard.scripts.engine import ScriptOutput as ScriptOutput
 from runyard.scripts.engine import ScriptSource as ScriptSource
+from runyard.scripts.jvm import JvmEngine
 from runyard.scripts.native import run_native as run_native
 from runyard.scripts.process import VARIABLES_FILE as VARIABLES_FILE
 from runyard.scripts.registry import get_engine as get_engine
@@ -34,3 +36,5 @@ register("python", _python)
 register("bash", BashEngine(), extensions=[".sh", ".bash"])
 register("shell", ShellEngine())
 register("R", REngine(), extensions=[".R", ".r"])
+register("groovy", JvmEngine("groovy", "groovy_jar"), extensions=[".groovy"])
+register("javascript", JvmEngine("javascript", "rhino_jar"), extensions=[".js"])

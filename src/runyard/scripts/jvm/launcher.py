@@ -1,0 +1,269 @@
+"""The warm JVM of a scope: its files (compiled once per machine), its start, the connection to it.
+
+A JVM is keyed by its **holder**, the long-lived process of the scope it serves (the zygote that
+forks the scope's task processes, or the ``fork=False`` worker; the node agent for unsandboxed runs):
+it listens on ``.runyard-jvm-<holder>.sock`` in the job's local folder (a folder only the scope's
+sandbox shows), and exits when its holder does. A task process connects to it, or starts it when
+there is none (or a dead one). The JVM is started in the caller's process group, so that killing the
+zygote's or the worker's group kills it too.
+
+Nothing here imports ``subprocess`` or ``threading``: the node agent calls :func:`prepare`, and
+what the agent imports weighs on every process it forks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import select
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Debian's jars (``groovy``, ``rhino`` packages); ``RUNYARD_GROOVY_JAR`` / ``RUNYARD_RHINO_JAR`` override.
+GROOVY_JAR = "/usr/share/java/groovy-all.jar"
+RHINO_JAR = "/usr/share/java/rhino.jar"
+#: A JVM nobody used for this long exits (a scope's later script starts another).
+IDLE_SECONDS = 600
+#: Longest wait for a starting JVM to listen.
+START_TIMEOUT = 60.0
+_SOURCE = "RunyardEvaluator.java"
+_MAIN_CLASS = "RunyardEvaluator"
+_JAR = "evaluator.jar"
+_ARCHIVE = "evaluator.jsa"
+#: Options for a quick start: class data sharing (the machine's archive, see ``prepare``), the C1 JIT
+#: only (a script's code is short lived; C2's compile threads would compete with it on a small node),
+#: the serial collector, no perf data file in /tmp.
+_JVM_OPTIONS = (
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    "-XX:-UsePerfData",
+    "-Xshare:auto",
+    "-Djava.security.manager=allow",
+    "-Dfile.encoding=UTF-8",
+    "-Djava.awt.headless=true",
+)
+
+_holder: int | None = None
+
+
+class JvmError(Exception):
+    """The JVM cannot be started or reached: says why."""
+
+
+def set_holder(pid: int) -> None:
+    """Name the process whose life bounds the JVMs that scripts of this process start (the node
+    agent calls it in each task process it forks). Unset: this process itself."""
+    global _holder
+    _holder = pid
+
+
+def holder() -> int:
+    return _holder if _holder is not None else os.getpid()
+
+
+@dataclass(frozen=True)
+class Installation:
+    java: str
+    javac: str | None
+    groovy_jar: str | None
+    rhino_jar: str | None
+
+    def jars(self) -> list[str]:
+        return [jar for jar in (self.groovy_jar, self.rhino_jar) if jar is not None]
+
+
+@functools.cache
+def installation() -> Installation | str:
+    """What is installed here, or why no JVM engine can run."""
+    java = shutil.which("java")
+    if java is None:
+        return "no java on the PATH (Debian: apt-get install default-jre-headless)"
+    java = os.path.realpath(java)
+    javac = shutil.which("javac")
+    groovy = _readable(os.environ.get("RUNYARD_GROOVY_JAR", GROOVY_JAR))
+    rhino = _readable(os.environ.get("RUNYARD_RHINO_JAR", RHINO_JAR))
+    return Installation(java, javac and os.path.realpath(javac), groovy, rhino)
+
+
+def _readable(path: str) -> str | None:
+    real = os.path.realpath(path)
+    return real if os.access(real, os.R_OK) else None
+
+
+def cache_root() -> Path:
+    """Where the compiled evaluator and its class data archive are kept, once per machine:
+    ``RUNYARD_JVM_CACHE``, else ``<prefix>/var/cache/runyard/jvm`` (inside the installation, which
+    sandboxed tasks can read), else ``~/.cache/runyard/jvm``."""
+    configured = os.environ.get("RUNYARD_JVM_CACHE")
+    if configured:
+        return Path(configured)
+    in_prefix = Path(sys.prefix, "var", "cache", "runyard", "jvm")
+    with contextlib.suppress(OSError):
+        in_prefix.mkdir(parents=True, exist_ok=True)
+    return in_prefix if in_prefix.is_dir() else Path.home() / ".cache" / "runyard" / "jvm"
+
+
+def _source() -> bytes:
+    return Path(__file__).with_name(_SOURCE).read_bytes()
+
+
+def build_folder(found: Installation) -> Path:
+    """The folder of this evaluator source built against these jars and this Java."""
+    digest = hashlib.sha256(_source())
+    for path in (found.java, *found.jars()):
+        status = os.stat(path)
+        digest.update(f"{path}:{status.st_size}:{status.st_mtime_ns}".encode())
+    return cache_root() / digest.hexdigest()[:16]
+
+
+def prepare(found: Installation) -> Path:
+    """The built evaluator's folder: compiled now if it is not yet (``javac``, about a second), with
+    a class data sharing archive of a training run (the JVM then starts about twice as fast)."""
+    folder = build_folder(found)
+    if (folder / _JAR).exists():
+        return folder
+    if found.javac is None:
+        raise JvmError("the JVM evaluator is not compiled yet and there is no javac here to compile it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(f"{folder}.{os.getpid()}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    (building / "classes").mkdir(parents=True)
+    try:
+        (building / _SOURCE).write_bytes(_source())
+        classpath = os.pathsep.join(found.jars())
+        code, output = _run(
+            [found.javac, "-nowarn", "-encoding", "UTF-8", "-cp", classpath, "-d", "classes", _SOURCE],
+            building,
+        )
+        if code != 0:
+            raise JvmError(f"javac failed to compile the JVM evaluator: {output.strip()}")
+        import zipfile  # here: it imports threading, whose after-fork hook would weigh on every fork
+
+        with zipfile.ZipFile(building / _JAR, "w") as jar:  # class data sharing takes jars only
+            for compiled in sorted((building / "classes").iterdir()):
+                jar.write(compiled, compiled.name)
+        shutil.rmtree(building / "classes")
+        building.chmod(0o755)
+        with contextlib.suppress(OSError):  # another process built it meanwhile: theirs is as good
+            building.rename(folder)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    # Trained where it stays: an archive is valid for the class path it was made with only.
+    training = folder / f"{_ARCHIVE}.{os.getpid()}"
+    _run([found.java, f"-XX:ArchiveClassesAtExit={training}", *_options(found, folder, None), "--train"])
+    with contextlib.suppress(OSError):
+        training.rename(folder / _ARCHIVE)
+    return folder
+
+
+def _options(found: Installation, folder: Path, archive: Path | None) -> list[str]:
+    options = list(_JVM_OPTIONS)
+    if archive is not None and archive.exists():
+        options.append(f"-XX:SharedArchiveFile={archive}")
+    return [*options, "-cp", os.pathsep.join([str(folder / _JAR), *found.jars()]), _MAIN_CLASS]
+
+
+def _run(argv: list[str], cwd: Path | None = None) -> tuple[int, str]:
+    """Run ``argv`` to its end: its exit code and what it printed."""
+    read, write = os.pipe()
+    try:
+        pid = _spawn(argv, cwd, _output_to(write))
+    finally:
+        os.close(write)
+    output = bytearray()
+    with os.fdopen(read, "rb") as pipe:
+        while chunk := pipe.read(65536):
+            output += chunk
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return code, output.decode("utf-8", "replace")
+
+
+def _output_to(fd: int) -> list[tuple[Any, ...]]:
+    """``posix_spawn`` file actions: no input, standard output and error to ``fd``."""
+    return [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, fd, 1),
+        (os.POSIX_SPAWN_DUP2, fd, 2),
+    ]
+
+
+def _spawn(argv: list[str], cwd: Path | None, actions: list[tuple[Any, ...]]) -> int:
+    """``posix_spawn`` in ``cwd`` (Python 3.11's cannot change folder: this process does, and comes back)."""
+    previous = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return os.posix_spawn(argv[0], argv, _environment(), file_actions=actions)
+    finally:
+        os.chdir(previous)
+
+
+def _environment() -> dict[str, str]:
+    """The JVM outlives the execution that starts it: it gets none of that execution's environment."""
+    return {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "JAVA_HOME") or k.startswith("LC_")}
+
+
+def connect(folder: str) -> socket.socket:
+    """A connection to the JVM of this process's holder, listening in ``folder``: started if needed."""
+    found = installation()
+    if isinstance(found, str):
+        raise JvmError(found)
+    name = f".runyard-jvm-{holder()}.sock"
+    directory = os.open(folder, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        # Through the folder's descriptor: a socket path is limited to 107 bytes, a data folder is not.
+        address = f"/proc/self/fd/{directory}/{name}"
+        try:
+            return _connected(address)
+        except (FileNotFoundError, ConnectionRefusedError):
+            pass  # none yet, or a dead one: start one
+        _start(found, folder, name)
+        return _connected(address)
+    finally:
+        os.close(directory)
+
+
+def _connected(address: str) -> socket.socket:
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(address)
+    except OSError:
+        client.close()
+        raise
+    return client
+
+
+def _start(found: Installation, folder: str, name: str) -> None:
+    built = prepare(found)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(folder, name))
+    argv = [found.java, *_options(found, built, built / _ARCHIVE), name, str(holder()), str(IDLE_SECONDS)]
+    read, write = os.pipe()
+    try:
+        pid = _spawn(argv, Path(folder), _output_to(write))
+    finally:
+        os.close(write)
+    output = bytearray()
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while b"ready\n" not in output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([read], [], [], remaining)[0]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, 9)
+                raise JvmError(f"the JVM did not start within {START_TIMEOUT:g} s")
+            chunk = os.read(read, 65536)
+            if not chunk:
+                os.waitpid(pid, 0)
+                text = output.decode("utf-8", "replace").strip()
+                raise JvmError(f"the JVM exited before it was ready: {text}")
+            output += chunk
+    finally:
+        os.close(read)  # its later output (the JVM's own warnings) is not for anyone
