@@ -182,6 +182,9 @@ def test_hostile_input(connected: Kernel, server: LiveServer) -> None:
     assert not list(kernel.folder.parent.glob("escaped*"))
     assert "longer than 10000 characters" in kernel.run("#%task(name=" + "x" * 20_000 + ")").error
     assert "nested too deeply" in kernel.run("#%task(name=N, dep=[[[[A]]]])").error
+    huge = kernel.folder / "huge.dot"
+    huge.write_text("digraph huge {" + ";".join(f"n{i}" for i in range(10_001)) + "}")
+    assert "at most 10000 tasks" in kernel.run(f"#%import_dot(path={huge})").error
 
     kernel.ok('#%task(name="</text></svg><script>alert(1)</script>")\nresult = 1')
     picture = kernel.ok("#%draw_job()").displays[0]["image/svg+xml"]

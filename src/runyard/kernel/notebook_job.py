@@ -13,6 +13,7 @@ import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from runyard.model import (
 
 MAX_SCRIPT_BYTES = 1_000_000
 """Largest script file ``path=`` reads."""
+MAX_TASKS = 10_000
+"""Most tasks in the job being built."""
 DEFAULT_JOB_NAME = "Unnamed_job"
 
 #: The pragma each open control structure waits for next.
@@ -123,7 +126,7 @@ class NotebookJob:
         task.generic_information = dict(params.get("generic_info", []))
         task.variables = [Variable(key, value) for key, value in params.get("variables", [])]
         self.exports[name] = list(exports)
-        self._check_cycles()
+        self._check_graph()
         if "runs" in params:
             self._replicate_into(task, params["runs"])
         self._advance(role, task)
@@ -215,7 +218,7 @@ class NotebookJob:
             depends = self.tasks[child].depends
             if parent not in depends:
                 depends.append(parent)
-        self._check_cycles()
+        self._check_graph()
 
     # -- the workflow ------------------------------------------------------------------------------
 
@@ -337,22 +340,15 @@ class NotebookJob:
         if self.opened is None:
             self.messages.append(f"Control structure of '{opened.anchor}' complete.")
 
-    def _check_cycles(self) -> None:
-        state: dict[str, int] = {}
-
-        def visit(name: str, path: list[str]) -> None:
-            if state.get(name) == 2:
-                return
-            if state.get(name) == 1:
-                cycle = " -> ".join([*path[path.index(name) :], name])
-                raise PragmaError(f"the dependencies make a cycle: {cycle}", "Parameter error")
-            state[name] = 1
-            for parent in self.tasks[name].depends:
-                visit(parent, [*path, name])
-            state[name] = 2
-
-        for name in self.tasks:
-            visit(name, [])
+    def _check_graph(self) -> None:
+        """Refuse a job over :data:`MAX_TASKS` tasks or whose dependencies make a cycle."""
+        if len(self.tasks) > MAX_TASKS:
+            raise PragmaError(f"a job holds at most {MAX_TASKS} tasks", "Parameter error")
+        try:
+            TopologicalSorter({name: task.depends for name, task in self.tasks.items()}).prepare()
+        except CycleError as error:
+            cycle = " -> ".join(error.args[1])  # each task runs before the next
+            raise PragmaError(f"the dependencies make a cycle: {cycle}", "Parameter error") from None
 
 
 _BEGINNERS = {
