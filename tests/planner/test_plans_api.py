@@ -171,6 +171,9 @@ def test_another_user_neither_sees_nor_changes_nor_triggers_a_plan(
     with Client(server.url, server.admin_token) as admin:
         assert admin.get_plan(number)["owner"] == plan["owner"]
         assert any(p["id"] == number for p in admin.list_plans(owner=plan["owner"])["plans"])
+        admins = workflow_of(admin)  # private: an admin reads it, the plan's owner does not
+        error = refused(404, lambda: admin.update_plan(number, admins, "Planned", **DAILY))
+        assert admins in error.message  # checked as the plan's owner, whoever changes it
 
 
 def test_a_plan_cannot_submit_a_workflow_its_owner_cannot_read(alice: Client, bob: Client) -> None:

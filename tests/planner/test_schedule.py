@@ -11,6 +11,7 @@ import pytest
 
 from runyard.errors import InvalidRequestError
 from runyard.planner import MAX_DATES, ScheduleSpec, read_schedule
+from runyard.planner.schedule import MAX_STEPS
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -130,6 +131,12 @@ def test_a_cron_that_never_matches_has_no_time() -> None:
     assert read_schedule(ScheduleSpec(cron="0 0 30 2 *")).next_times(0, 1) == []
 
 
+def test_times_near_the_last_year_end_the_search_instead_of_failing() -> None:
+    schedule = read_schedule(ScheduleSpec(cron="0 0 1 1 *", start="9000-06-01"))
+    times = schedule.next_times(0, MAX_STEPS)  # years after 9000 until Python's dates end
+    assert 0 < len(times) < 1000
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -145,6 +152,15 @@ def test_a_cron_that_never_matches_has_no_time() -> None:
         (ScheduleSpec(cron="* * * * *", exclusions=("2026-02-01/2026-01-01",)), "ends before it starts"),
         (ScheduleSpec(cron="* * * * *", start="2026-02-01", end="2026-01-01"), "schedule.end: before"),
         (ScheduleSpec(cron="* * * * *", start="x" * 100_000), "schedule.start: 'xxxx"),
+        (
+            ScheduleSpec(cron="* * * * *", start="9999-12-31T23:59"),
+            "schedule.start: '9999-12-31T23:59' is not between",
+        ),
+        (ScheduleSpec(dates=("0001-01-01",)), "schedule.dates[0]: '0001-01-01' is not between 1970 and 9000"),
+        (
+            ScheduleSpec(cron="* * * * *", exclusions=("9999-12-31",)),
+            "schedule.exclusions[0]: '9999-12-31' is not",
+        ),
     ],
 )
 def test_bad_schedules_are_refused_naming_the_field(spec: ScheduleSpec, message: str) -> None:

@@ -37,6 +37,8 @@ MAX_STEPS = 100_000
 """Cron times looked at per question (a schedule excluding almost every time ends the search there)."""
 MAX_TEXT = 255
 """Characters of a cron expression, a date, an exclusion or a time zone name."""
+MIN_YEAR, MAX_YEAR = 1970, 9000
+"""Years a date may name (far from the ends of what Python's dates hold)."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ class Schedule:
         for _ in range(MAX_STEPS):
             try:
                 moment: datetime = found.get_next(datetime)
-            except CroniterError:
-                return  # no more times (a date that never comes)
+            except (CroniterError, OverflowError, ValueError):
+                return  # no more times (a date that never comes, or past the last year a date holds)
             time = moment.timestamp()
             if time <= after:
                 continue
@@ -170,6 +172,7 @@ def _cron(text: str) -> str:
 def _instant(text: str, zone: ZoneInfo, where: str) -> float:
     """A date-time (or a date: its midnight) in ``zone`` unless it names its own offset."""
     moment = _local(text, where)
+    _check_year(moment.year, text, where)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.timestamp()
@@ -196,6 +199,8 @@ def _exclusion(text: str, zone: ZoneInfo, where: str) -> tuple[float, float]:
         day = date.fromisoformat(text.strip()) if len(text) <= MAX_TEXT else None
     except ValueError:
         day = None
+    if day is not None:
+        _check_year(day.year, text, where)
     if day is None:
         raise InvalidRequestError(
             f"{where}: {text[:MAX_TEXT]!r} is neither a day (2026-12-25) nor an interval "
@@ -204,6 +209,11 @@ def _exclusion(text: str, zone: ZoneInfo, where: str) -> tuple[float, float]:
     midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
     following = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
     return midnight.timestamp(), following.timestamp()
+
+
+def _check_year(year: int, text: str, where: str) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidRequestError(f"{where}: {text[:MAX_TEXT]!r} is not between {MIN_YEAR} and {MAX_YEAR}")
 
 
 def _merged(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
