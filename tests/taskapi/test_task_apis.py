@@ -170,3 +170,31 @@ def test_another_users_tasks_do_not_see_ones_channels(server: LiveServer) -> Non
         assert job["tasks"][0]["result"] == [None, []]
         assert alice.get_channel_entry("secrets", "password")["value"] == {"hunter": 2}
         assert json.dumps(bob.get_channel_entry("secrets", "password")["value"]) == '"overwritten"'
+
+
+REFUSED = """
+answers = []
+for call in (
+    lambda: schedulerapi.putThirdPartyCredential("KEY", "value"),
+    lambda: rmapi.addNodeToken(variables.get("PA_NODE_URL"), "MINE"),
+    lambda: signalapi.sendSignal("Nobody_Waits"),
+    lambda: synchronizationapi.compute("any", "k", "{k, v -> v + 1}"),
+):
+    try:
+        call()
+        answers.append("done")
+    except Exception as error:
+        answers.append(str(error))
+result = answers
+"""
+
+
+def test_what_a_task_may_not_do_fails_saying_why(server: LiveServer) -> None:
+    with user_client(server) as client:
+        job = run(client, workflow("Refusals", {"Try": REFUSED}))
+        credential, token, signal, closure = job["tasks"][0]["result"]
+        assert "may not change credentials" in credential
+        assert "PCA_INSTANCE_ID" in token
+        assert "not ready for the signal" in signal
+        assert "Python function" in closure
+        assert client.list_credentials() == []

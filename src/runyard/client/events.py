@@ -112,7 +112,8 @@ class EventsApi:
         dictionaries with ``id`` and ``kind``: ``job`` and ``task`` (``job_id``, ``task``, ``status``,
         ``node``, ``owner``), ``log`` (with ``job_id`` and ``logs``: ``task``, ``execution``, ``offset``,
         ``text``), ``node`` (``node``, ``info``), ``service_instance`` (``instance``), ``notification``
-        (``notification``); skip kinds you do not know. A dropped stream is opened again where it was
+        (``notification``), ``signal`` (``job_id``, and ``signal`` or ``removed``: see ``list_signals``);
+        skip kinds you do not know. A dropped stream is opened again where it was
         left; a ``reset`` event then says that events were missed (read the state again).
         With ``subscribed``, the first event, of kind ``subscribed``, comes as soon as the server
         has subscribed the stream: no change after it is missed, so it is the moment to read the

@@ -35,9 +35,15 @@ class SchedulerApi:
         self._connection = connection
 
     def __getattr__(self, name: str) -> Any:
-        if name in _UNSUPPORTED:
+        """ProActive's methods runyard does not offer: callable, failing with why (also through the JVM
+        bridge, which looks methods up before calling them)."""
+        if name not in _UNSUPPORTED:
+            raise AttributeError(f"schedulerapi has no method {name!r}")
+
+        def unsupported(*_args: Any) -> None:
             raise TaskApiError(f"schedulerapi.{name} is not available in runyard: {_UNSUPPORTED[name]}")
-        raise AttributeError(f"schedulerapi has no method {name!r}")
+
+        return unsupported
 
     # -- session ---------------------------------------------------------------------------------
 
