@@ -127,6 +127,7 @@ def test_bad_pragmas_are_refused_and_the_job_is_kept(kernel: Kernel) -> None:
         "#%task(name=X, runs=many)": "runs: expected a whole number",
         "#%task(name=X, import=[nobody_exports_this])": "no other task exports nobody_exports_this",
         "#%runs()\nruns = 2": "begin one with #%split()",
+        "#%task(name=X)\nresult = 1\nif result print(1)": "Syntax error: the code under the pragma, line 2",
         "#%pre_script(name=Ghost)\nprint(1)": "no task 'Ghost'",
         "#%help(pragma=nothing)": "unknown pragma 'nothing'",
         "#%get_job_result(job_name=never_submitted)": "no job named 'never_submitted'",

@@ -9,6 +9,7 @@ leaves the job as it was. Control structures follow the ProActive kernel's order
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 from collections.abc import Callable
@@ -109,7 +110,7 @@ class NotebookJob:
         missing = [variable for variable in imports if variable not in offered]
         if missing:
             raise PragmaError(f"no other task exports {', '.join(missing)}", "Parameter error")
-        body = self._script_text(params.get("path"), code)
+        body = self._script(params, code).code or ""
         body = self.imports.get(language, "") + ("\n" if language in self.imports else "") + body
         script = Script(language, with_shared_variables(body, language, imports, exports))
         task = self.tasks.get(name)
@@ -156,7 +157,7 @@ class NotebookJob:
     def set_script(self, position: str, params: dict[str, Any], code: str) -> None:
         """The pre, post, selection or fork environment script of a task."""
         task = self._task(params["name"])
-        script = Script(engine_language(params.get("language")), self._script_text(params.get("path"), code))
+        script = self._script(params, code)
         if position == "pre_script":
             task.pre = script
         elif position == "post_script":
@@ -169,7 +170,7 @@ class NotebookJob:
 
     def set_job_script(self, position: str, params: dict[str, Any], code: str) -> None:
         """The selection or fork environment script of the tasks created afterwards (``force``: all now)."""
-        script = Script(engine_language(params.get("language")), self._script_text(params.get("path"), code))
+        script = self._script(params, code)
         if position == "job_selection_script":
             self.selection = script
         else:
@@ -189,7 +190,7 @@ class NotebookJob:
         self._check_order(role)
         opened = self.opened
         assert opened is not None  # _check_order refuses #%runs and #%condition out of a structure
-        script = Script(engine_language(params.get("language")), self._script_text(params.get("path"), code))
+        script = self._script(params, code)
         if role == "runs":
             self.tasks[opened.anchor].control_flow = ControlFlow(action=ReplicateAction(script))
             opened.step = "runs"
@@ -270,6 +271,19 @@ class NotebookJob:
         if role in ("process", "merge", "loop") and self.opened is not None:
             return [self.opened.targets[-1] if self.opened.targets else self.opened.anchor]
         return []
+
+    def _script(self, params: dict[str, Any], code: str) -> Script:
+        """The script ``params`` describe: the cell's code or the file ``path``, in ``language`` (Python's
+        syntax checked now rather than when the task runs)."""
+        language = engine_language(params.get("language"))
+        text = self._script_text(params.get("path"), code)
+        if language == "cpython":
+            try:
+                ast.parse(text)
+            except SyntaxError as error:
+                where = params.get("path") or "the code under the pragma"
+                raise PragmaError(f"{where}, line {error.lineno}: {error.msg}", "Syntax error") from None
+        return Script(language, text)
 
     def _script_text(self, path: str | None, code: str) -> str:
         if path is None:
