@@ -102,3 +102,26 @@ def test_a_refused_call_is_an_exception_in_groovy(
             monkeypatch,
         )
     assert "closure" in str(bad_closure.value).lower() or "compute" in str(bad_closure.value)
+
+
+def test_a_cpython_task_may_pass_closure_strings(
+    server: LiveServer, alice: Client, job: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As ProActive's Python tasks do (GetStarted/in_memory_workflow): the operation runs in the JVM."""
+    monkeypatch.setenv("RUNYARD_URL", server.url)
+    monkeypatch.setenv("RUNYARD_TOKEN", job_token(server, job, alice.whoami()["name"]))
+    monkeypatch.chdir(tmp_path)
+    apis = TaskApis(JavaMap({"PA_JOB_ID": str(job)}))
+    sync = apis["synchronizationapi"]
+    try:
+        sync.createChannelIfAbsent("memory", False)
+        sync.put("memory", "pending", [])
+        sync.compute("memory", "pending", '{ k, stack -> stack.push("job-1"); stack}')
+        taken = sync.waitUntilThen("memory", "pending", "{ k, v -> !v.isEmpty()}", "{k, v -> v}", 10000)
+        sync.compute("memory", "pending", '{k, v -> v.remove("job-1"); v}')
+        assert taken.getActionResult() == ["job-1"] and taken.isPredicateTrue()
+        assert sync.get("memory", "pending") == []
+        assert sync.merge("memory", "count", 1, "{old, one -> old + one}") == 1
+        assert sync.merge("memory", "count", 1, "{old, one -> old + one}") == 2
+    finally:
+        apis.close()

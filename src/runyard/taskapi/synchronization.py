@@ -4,10 +4,10 @@
 Values are JSON (lists, maps, strings, numbers, booleans, null). The atomic operations (``compute``,
 ``merge``, ``putIfAbsent``, ``waitUntilThen``...) read the key and its version, compute here, and write only
 if the key is still at that version, else read again: the server never runs task code. From a CPython task
-they take Python functions where ProActive takes Groovy closure strings:
-``compute(ch, k, lambda k, v: v + 1)`` for ``compute(ch, k, "{k, v -> v + 1}")``. (Groovy tasks pass
-the closure strings: their adapter evaluates them in the JVM with the same retries.) Waiting
-(``waitUntil``) waits on the server for the key to change.
+they take Python functions, ``compute(ch, k, lambda k, v: v + 1)``, or ProActive's Groovy closure strings,
+``compute(ch, k, "{k, v -> v + 1}")``: those run in the task's JVM through the Groovy adapter (which
+evaluates them with the same retries), so they need the groovy engine. Waiting (``waitUntil``) waits on
+the server for the key to change.
 
 ``versioned``, ``replaceVersioned``, ``removeVersioned`` and ``awaitChange`` are the primitives the others
 are built of, public for the Groovy adapter.
@@ -15,14 +15,44 @@ are built of, public for the Groovy adapter.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from runyard.errors import RunyardError
 from runyard.taskapi.connection import TaskApiError, TaskConnection, seconds
 
 WAIT_STEP = 20.0
 """Seconds one wait on the server lasts at most (then it is asked again)."""
+#: Runs an operation given ProActive's closure strings through the Groovy adapter (see _in_jvm).
+_GROOVY_CALL = """
+def answer = synchronizationapi."${variables.get('method')}"(*variables.get('args'))
+boolean predicated = answer != null && answer.metaClass.respondsTo(answer, 'getActionResult')
+result = predicated ? [predicate: answer.isPredicateTrue(), result: answer.getActionResult()] : answer
+"""
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _closure_strings(*parameters: str) -> Callable[[_Method], _Method]:
+    """Run the operation in the task's JVM when one of ``parameters`` is a closure string (ProActive's
+    ``"{k, v -> v + 1}"``): CPython cannot evaluate Groovy, the Groovy adapter can."""
+
+    def decorate(method: _Method) -> _Method:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def call(self: SynchronizationApi, *args: Any, **kwargs: Any) -> Any:
+            given = signature.bind(self, *args, **kwargs).arguments
+            if any(isinstance(given.get(name), str) for name in parameters):
+                return self._in_jvm(method.__name__, list(given.values())[1:])
+            return method(self, *args, **kwargs)
+
+        return call  # type: ignore[return-value]
+
+    return decorate
 
 
 class PredicateActionResult(dict[str, Any]):
@@ -106,27 +136,32 @@ class SynchronizationApi:
 
     # -- atomic operations -----------------------------------------------------------------------
 
+    @_closure_strings("remappingFunction")
     def compute(self, channel: str, key: str, remappingFunction: Callable[[str, Any], Any]) -> Any:
         """Set the key to ``remappingFunction(key, value)`` (``None``: remove it) atomically; returns it."""
         function = _function(remappingFunction, "compute")
         return self._update(channel, key, lambda k, v, _present: (True, function(k, v)))[1]
 
+    @_closure_strings("mappingFunction")
     def computeIfAbsent(self, channel: str, key: str, mappingFunction: Callable[[str], Any]) -> Any:
         function = _function(mappingFunction, "computeIfAbsent")
         before, after = self._update(channel, key, lambda k, v, _present: (v is None, function(k)))
         return after if before is None else before
 
+    @_closure_strings("remappingFunction")
     def computeIfPresent(self, channel: str, key: str, remappingFunction: Callable[[str, Any], Any]) -> Any:
         function = _function(remappingFunction, "computeIfPresent")
         before, after = self._update(channel, key, lambda k, v, _present: (v is not None, function(k, v)))
         return None if before is None else after
 
+    @_closure_strings("remappingFunction")
     def merge(self, channel: str, key: str, value: Any, remappingFunction: Callable[[Any, Any], Any]) -> Any:
         function = _function(remappingFunction, "merge")
         return self._update(
             channel, key, lambda _k, v, _present: (True, value if v is None else function(v, value))
         )[1]
 
+    @_closure_strings("predicate", "thenRemappingFunction", "elseRemappingFunction")
     def conditionalCompute(
         self,
         channel: str,
@@ -154,6 +189,7 @@ class SynchronizationApi:
             predicate=outcome[0], result=after if outcome[0] or otherwise else before
         )
 
+    @_closure_strings("predicate")
     def waitUntil(
         self, channel: str, key: str, predicate: Callable[[str, Any], bool], timeout: Any = None
     ) -> bool:
@@ -172,6 +208,7 @@ class SynchronizationApi:
             found = self.awaitChange(channel, key, found["version"], min(remaining, WAIT_STEP))
         return True
 
+    @_closure_strings("predicate", "thenRemappingFunction")
     def waitUntilThen(
         self,
         channel: str,
@@ -238,6 +275,29 @@ class SynchronizationApi:
         )
         return {"value": found["value"], "version": found["version"]}
 
+    def _in_jvm(self, method: str, args: list[Any]) -> Any:
+        """``method(*args)`` through the Groovy adapter, in the JVM of the task's node (closure strings)."""
+        from runyard.model import Script
+        from runyard.scripts import Bindings, JavaMap, run_script
+
+        if any(callable(arg) for arg in args):
+            raise TaskApiError(
+                f"synchronizationapi.{method}: pass Python functions or closure strings, not both"
+            )
+        bindings = Bindings(
+            variables=JavaMap(method=method, args=args),
+            localspace=os.getcwd(),
+            apis={"synchronizationapi": self},
+        )
+        try:
+            output = run_script(
+                Script("groovy", _GROOVY_CALL), bindings, label=f"<synchronizationapi.{method}>"
+            )
+        except RunyardError as error:
+            raise TaskApiError(f"synchronizationapi.{method} with a closure string: {error}") from None
+        answer: Any = (output.values or {}).get("result")
+        return PredicateActionResult(answer) if method in ("conditionalCompute", "waitUntilThen") else answer
+
     def _update(
         self, channel: str, key: str, change: Callable[[str, Any, bool], tuple[bool, Any]]
     ) -> tuple[Any, Any]:
@@ -260,9 +320,4 @@ def _function(value: Any, method: str) -> Callable[..., Any]:
     if callable(value):
         function: Callable[..., Any] = value
         return function
-    if isinstance(value, str):
-        raise TaskApiError(
-            f"synchronizationapi.{method}: a CPython task passes a Python function (lambda k, v: ...), "
-            f"not a Groovy closure string ({value[:60]!r}): see docs/task-apis.md"
-        )
-    raise TaskApiError(f"synchronizationapi.{method}: {value!r} is not a function")
+    raise TaskApiError(f"synchronizationapi.{method}: {value!r} is neither a function nor a closure string")
