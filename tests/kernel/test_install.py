@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -41,3 +42,16 @@ def test_a_kernelspec_name_with_a_path_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "cannot install" in result.output
     assert not (tmp_path.parent / "evil").exists()
+
+
+def test_without_ipykernel_the_install_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *rest: None if name == "ipykernel" else real(name, *rest)
+    )
+    result = CliRunner().invoke(app, ["kernel", "install", "--prefix", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "pip install 'runyard[kernel]'" in result.output
+    assert not list(tmp_path.iterdir())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,8 @@ def install_kernel(
     name: Annotated[str, typer.Option("--name", help="The kernelspec's name.")] = "runyard",
 ) -> None:
     """Write the kernelspec (default: system-wide, which needs the rights to)."""
+    if importlib.util.find_spec("ipykernel") is None:
+        fail("the kernel needs ipykernel: pip install 'runyard[kernel]'")
     from runyard.kernel.kernelspec import install  # Jupyter's modules load only for this command
 
     if user and prefix is not None:
