@@ -237,6 +237,10 @@ def test_connecting_from_a_config_file_or_the_saved_login(
     assert wrong.status == "error" and "Connection error" in wrong.error
     assert "give login=LOGIN and password=PASSWORD" in kernel.run(f"#%connect(url={server.url})").error
     assert "not an http(s) URL" in kernel.run("#%connect(url=ftp://x, login=a, password=b)").error
+    assert (
+        "Parameter error: 'http://127.0.0.1:port'"
+        in kernel.run("#%connect(host=127.0.0.1, port=port, login=a, password=b)").error
+    )
 
 
 def test_scripts_files_imports_and_bash_variables(connected: Kernel) -> None:

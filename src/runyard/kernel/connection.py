@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import typer
 
 from runyard.cli.remote import SavedLogin
@@ -119,5 +120,5 @@ def _login(url: str, login: str, password: str) -> Connection:
 def _client(url: str, token: str | None) -> Client:
     try:
         return Client(url, token)
-    except ValueError as error:
-        raise PragmaError(str(error), "Parameter error") from None
+    except (ValueError, httpx.InvalidURL) as error:
+        raise PragmaError(f"{url!r}: {error}", "Parameter error") from None

@@ -50,6 +50,9 @@ class RunyardKernel(Kernel):
                 return self._error(
                     "Interrupted", "the cell was interrupted; the job being built is unchanged"
                 )
+            except Exception as error:  # a bug of ours: said in the cell, the kernel and the job go on
+                self.log.exception("runyard kernel: the cell failed")
+                return self._error("Kernel error", f"{type(error).__name__}: {error}")
         return {
             "status": "ok",
             "execution_count": self.execution_count,
