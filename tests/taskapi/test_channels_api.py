@@ -12,6 +12,7 @@ import pytest
 
 from runyard.client import ApiError, Client
 from runyard.client.channels import ChannelEntry
+from runyard.store import channels
 from runyard.store.channels import MAX_VALUE_BYTES
 from support.server import LiveServer, backend_server
 from taskapi.conftest import job_token, running_job
@@ -101,3 +102,17 @@ def test_bounds(alice: Client) -> None:
         alice.put_channel_entry("never-created", "k", 1)
     assert no_channel.value.status == 404
     assert alice.channel_entries("bounded") == []
+
+
+def test_what_one_owner_keeps_is_bounded(alice: Client, bob: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(channels, "MAX_OWNER_CHARACTERS", 1000)  # the server runs in this process
+    alice.create_channel("full")
+    alice.put_channel_entry("full", "a", "x" * 600)
+    alice.put_channel_entry("full", "a", "y" * 600)  # a value replaced counts once
+    with pytest.raises(ApiError) as full:
+        alice.put_channel_entry("full", "b", "x" * 600)
+    assert full.value.status == 400 and "at most" in full.value.message
+    bob.create_channel("full")
+    bob.put_channel_entry("full", "b", "x" * 600)  # another owner's bound
+    alice.delete_channel("full")
+    bob.delete_channel("full")

@@ -31,6 +31,8 @@ MAX_CHANNELS = 1000
 """Channels of one owner."""
 MAX_KEYS = 10_000
 """Keys of one channel."""
+MAX_OWNER_CHARACTERS = 64 * 1024 * 1024
+"""The JSON text of all of one owner's values: what a listing may have to send, what the store keeps."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,14 @@ def put_entry(
     _require(connection, owner, channel)
     e = sync_entries.c
     where = (e.owner == owner, e.channel == channel, e.key == key)
+    others = connection.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(sa.func.length(e.value)), 0)).where(
+            e.owner == owner, sa.not_(sa.and_(e.channel == channel, e.key == key))
+        )
+    ).scalar()
+    if int(others or 0) + len(text) > MAX_OWNER_CHARACTERS:
+        limit = MAX_OWNER_CHARACTERS // 1024 // 1024
+        raise InvalidRequestError(f"your channels hold at most {limit} MiB of values: remove some first")
     if expected_version != 0:
         condition = where if expected_version is None else (*where, e.version == expected_version)
         updated = connection.execute(
