@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,16 @@ import httpx
 import pytest
 
 from proactive_rest.conftest import RECORDED, ProActiveSession
-from support.server import PASSWORD, LiveServer
+from support.server import PASSWORD, LiveServer, backend_server
 
 FILES = sorted(RECORDED.glob("*.json"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Both backends: the listings' filters and pages are the store's queries."""
+    with backend_server(request, tmp_path_factory.mktemp("server")) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
