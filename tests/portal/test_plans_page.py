@@ -46,6 +46,7 @@ def test_a_plan_is_made_paused_read_and_deleted(page: Page, portal: Portal) -> N
     expect(table).to_contain_text("piper-plans/Planned")
     expect(table).to_contain_text("cron 0 9 * * 1-5 (Europe/Paris)")
     expect(page.locator("img[src=x]")).to_have_count(0)
+    expect(page.get_by_label("Plan name")).to_be_hidden()  # the form folded, empty again
     screenshot(page, "plans")
     with portal.client(token) as piper:
         (plan,) = piper.list_plans()["plans"]

@@ -96,7 +96,10 @@ async def plans(session: Session) -> None:
             await reload()
 
     async def created() -> None:
+        """Back to an empty form, folded: the new plan is in the table."""
         creating.close()
+        form_area.clear()
+        await _new_plan_form(session, form_area, created)
         await reload()
 
     await _new_plan_form(session, form_area, created)
