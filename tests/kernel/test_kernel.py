@@ -230,6 +230,12 @@ def test_connecting_from_a_config_file_or_the_saved_login(
         assert f"as {user[0]}" in kernel.ok("#%connect()").stdout
         saved.write_text(f'url = "{server.url}"\ntoken = "not-a-token"\n')
         assert "Connection error" in kernel.run("#%connect()").error
+        saved.write_text(
+            f'url = "{server.url}"\n'
+        )  # ProActive's #%connect(login, password): the known server
+        assert f"as {user[0]}" in kernel.ok(f"#%connect(login={user[0]}, password='{PASSWORD}')").stdout
+        saved.unlink()
+        assert "give the server: url=URL" in kernel.run(f"#%connect(login={user[0]}, password=x)").error
     finally:
         config.unlink(missing_ok=True)
         saved.unlink(missing_ok=True)

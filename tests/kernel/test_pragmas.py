@@ -30,6 +30,7 @@ from runyard.kernel.pragmas import PRAGMAS, PragmaError, help_text, read_cell
             {"url": "http://127.0.0.1:8080/x", "login": "a", "password": "p@ss:w/rd"},
         ),
         ("#%list_submitted_jobs", {}),
+        ("#%  task(name=t1,dep=t2)", {"name": "t1", "dep": ["t2"]}),
     ],
 )
 def test_parameters_are_read_as_written(line: str, params: dict[str, Any]) -> None:
@@ -45,7 +46,7 @@ def test_parameters_are_read_as_written(line: str, params: dict[str, Any]) -> No
         ("#%task(name=T,, dep=[A])", "Parsing error", "expected a parameter name"),
         ("#%task(name=T, name=U)", "Parsing error", "given twice"),
         ("#%task(name=[A])", "Parameter error", "expected one value"),
-        ("#%task(name=T, dep=A)", "Parameter error", "expected a list"),
+        ("#%task(name=T, variables=A)", "Parameter error", "expected a list"),
         ("#%task(name=T, generic_info=[(A,B,C)])", "Parameter error", "expected pairs"),
         ("#%task(name=T, runs=-1)", "Parameter error", "expected a whole number"),
         ("#%draw_job(save=yes)", "Parameter error", "expected on or off"),

@@ -45,12 +45,20 @@ def connect(params: dict[str, Any]) -> Connection:
     """A connection as ``#%connect`` asks; :class:`PragmaError` saying why there is none."""
     if "path" in params:
         return _from_config(Path(params["path"]).expanduser())
-    if {"url", "host", "port"} & params.keys() or "login" in params:
+    if not {"url", "host", "port", "login", "password"} & params.keys():
+        return connect_default()
+    if "login" not in params or "password" not in params:
+        raise PragmaError("give login=LOGIN and password=PASSWORD", "Parameter error")
+    if "url" in params or "host" in params or "port" in params:
         url = params.get("url") or _host_url(params)
-        if "login" not in params or "password" not in params:
-            raise PragmaError("give login=LOGIN and password=PASSWORD with the server", "Parameter error")
-        return _login(url, params["login"], params["password"])
-    return connect_default()
+    else:
+        url = _known_server()[0]
+        if not url:
+            raise PragmaError(
+                "give the server: url=URL (neither RUNYARD_URL nor `runyard login` names one)",
+                "Parameter error",
+            )
+    return _login(url, params["login"], params["password"])
 
 
 def connect_default() -> Connection:
@@ -58,15 +66,7 @@ def connect_default() -> Connection:
     config = Path.cwd() / CONFIG_FILE
     if config.is_file():
         return _from_config(config)
-    url, token = os.environ.get("RUNYARD_URL"), os.environ.get("RUNYARD_TOKEN")
-    if not url:
-        try:
-            saved = SavedLogin.load()
-        except typer.Exit:
-            raise PragmaError(
-                "the session saved by `runyard login` cannot be read", "Connection error"
-            ) from None
-        url, token = saved.url, saved.token
+    url, token = _known_server()
     if not url or not token:
         raise PragmaError(
             "not connected: use #%connect(url=URL, login=LOGIN, password=PASSWORD), write "
@@ -80,6 +80,17 @@ def connect_default() -> Connection:
         client.close()
         raise PragmaError(f"{url}: {error}", "Connection error") from None
     return Connection(client, user, owns_session=False)
+
+
+def _known_server() -> tuple[str | None, str | None]:
+    """URL and token from ``RUNYARD_URL``/``RUNYARD_TOKEN``, else from what ``runyard login`` saved."""
+    if os.environ.get("RUNYARD_URL"):
+        return os.environ["RUNYARD_URL"], os.environ.get("RUNYARD_TOKEN")
+    try:
+        saved = SavedLogin.load()
+    except typer.Exit:
+        raise PragmaError("the session saved by `runyard login` cannot be read", "Connection error") from None
+    return saved.url, saved.token
 
 
 def _from_config(path: Path) -> Connection:

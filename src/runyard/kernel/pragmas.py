@@ -297,10 +297,10 @@ def _typed(value: Value, kind: Kind) -> Any:
         if not word.isdigit() or len(word) > 9:
             raise ValueError(f"expected a whole number, got {word!r}")
         return int(word)
+    if kind is Kind.NAMES:  # one name may stand alone, as ProActive's kernel reads ``dep=t2``
+        return [_word(item) for item in value] if isinstance(value, list) else [_word(value)]
     if not isinstance(value, list):
         raise ValueError(f"expected a list {kind.value}")
-    if kind is Kind.NAMES:
-        return [_word(item) for item in value]
     pairs = []
     for item in value:
         if not isinstance(item, tuple) or len(item) != 2:
