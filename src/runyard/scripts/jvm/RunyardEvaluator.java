@@ -138,6 +138,7 @@ public final class RunyardEvaluator {
     /** One client: its run request, the script in a thread of its own while this thread reads. */
     static void serve(SocketChannel channel) throws IOException {
         Connection connection = new Connection(channel);
+        connection.sendJson(Map.of("type", "hello")); // this JVM took the connection (see launcher.py)
         Object first = connection.readJson();
         if (!(first instanceof Map)) {
             return;

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runyard.scripts.jvm.frames import receive_frame
+
 #: Debian's jars (``groovy``, ``rhino`` packages); ``RUNYARD_GROOVY_JAR`` / ``RUNYARD_RHINO_JAR`` override.
 GROOVY_JAR = "/usr/share/java/groovy-all.jar"
 RHINO_JAR = "/usr/share/java/rhino.jar"
@@ -220,23 +222,33 @@ def connect(folder: str) -> socket.socket:
     try:
         # Through the folder's descriptor: a socket path is limited to 107 bytes, a data folder is not.
         address = f"/proc/self/fd/{directory}/{name}"
-        try:
-            return _connected(address)
-        except (FileNotFoundError, ConnectionRefusedError):
-            pass  # none yet, or a dead one: start one
+        with contextlib.suppress(FileNotFoundError, ConnectionRefusedError):
+            client = _connected(address)
+            if client is not None:
+                return client
+        # None yet, a dead one, or one ending (its last script was killed): a new one.
         _start(found, folder, name)
-        return _connected(address)
+        client = _connected(address)
+        if client is None:
+            raise JvmError("the JVM closed the connection at once")
+        return client
     finally:
         os.close(directory)
 
 
-def _connected(address: str) -> socket.socket:
+def _connected(address: str) -> socket.socket | None:
+    """A connection the JVM took (it says hello), or ``None`` if it closed it: a JVM halting because
+    its previous client went away mid-script still had the connection waiting in its backlog."""
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         client.connect(address)
+        hello = receive_frame(client)
     except OSError:
         client.close()
         raise
+    if hello is None:
+        client.close()
+        return None
     return client
 
 

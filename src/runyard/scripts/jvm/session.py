@@ -7,7 +7,6 @@ import base64
 import codecs
 import json
 import socket
-import struct
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ from typing import Any
 import runyard
 from runyard.scripts.bindings import Bindings, ParentTaskResult, TaskResultError
 from runyard.scripts.engine import ScriptFailure, ScriptOutput, ScriptSource
+from runyard.scripts.jvm.frames import receive_frame, send_frame
 
-_SIZE = struct.Struct("!I")
 #: Adapters of the task-side APIs for Groovy: ``<N>.groovy`` defines class ``N`` taking the raw bridge.
 ADAPTERS = Path(runyard.__file__).parent / "taskapi" / "groovy"
 
@@ -34,10 +33,10 @@ def run_in_jvm(
     }
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # what Python printed so far comes first in the log
-    _send(client, b"J", _encode(request))
+    send_frame(client, b"J", _encode(request))
     streams = {b"O": (sys.stdout, _decoder()), b"E": (sys.stderr, _decoder())}
     while True:
-        frame = _receive(client)
+        frame = receive_frame(client)
         if frame is None:
             raise ScriptFailure(
                 "the JVM running the script ended before the script did"
@@ -51,7 +50,7 @@ def run_in_jvm(
             continue
         message = _decode(payload)
         if message.get("type") == "call":
-            _send(client, b"J", _encode(_answer(bindings.apis, message)))
+            send_frame(client, b"J", _encode(_answer(bindings.apis, message)))
         elif message.get("type") == "done":
             return _outcome(message, bindings)
 
@@ -141,25 +140,3 @@ def _bytes_hook(entries: dict[str, Any]) -> Any:
 
 def _decoder() -> codecs.IncrementalDecoder:
     return codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-
-def _send(client: socket.socket, kind: bytes, payload: bytes) -> None:
-    client.sendall(_SIZE.pack(len(payload) + 1) + kind + payload)
-
-
-def _receive(client: socket.socket) -> tuple[bytes, bytes] | None:
-    header = _exactly(client, _SIZE.size)
-    if header is None:
-        return None
-    body = _exactly(client, _SIZE.unpack(header)[0])
-    return None if body is None or not body else (body[:1], body[1:])
-
-
-def _exactly(client: socket.socket, size: int) -> bytes | None:
-    data = bytearray()
-    while len(data) < size:
-        chunk = client.recv(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return bytes(data)
