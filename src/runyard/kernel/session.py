@@ -222,7 +222,7 @@ class NotebookSession:
 
 def _file(name: str, extension: str) -> Path:
     """``NAME.ext`` in the notebook's folder; a name that is not a plain file name is refused."""
-    if not _FILE_NAME.match(name) or name.strip(" .") != name.strip():
+    if not _FILE_NAME.match(name):
         raise PragmaError(
             f"{name!r} cannot name a file: use letters, digits, spaces, '.', '-', '_'", "Parameter error"
         )
