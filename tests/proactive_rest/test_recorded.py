@@ -110,6 +110,7 @@ def test_recorded_exchange(path: Path, server: LiveServer, context: dict[str, st
         headers={k: fill(v, context) for k, v in request["headers"].items()},
         data={k: fill(v, context) for k, v in request.get("form", {}).items()} or None,
         files=_files(request["files"], context) if "files" in request else None,
+        json=json.loads(fill(json.dumps(request["json"]), context)) if "json" in request else None,
         timeout=30,
     )
     assert answer.status_code == recorded["status"], answer.text

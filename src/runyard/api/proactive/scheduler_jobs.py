@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Query, Response
+from fastapi import Body, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
@@ -344,6 +344,35 @@ def list_jobs_info(
 ) -> dict[str, Any]:
     """``RestPage<UserJobData>``, newest first."""
     return _page(engine, _visible(user), index, limit, JobOrder())
+
+
+JobIds = Annotated[list[str], Query(alias="jobsid", max_length=MAX_LIST, description="Job ids, in order")]
+
+
+@router.get("/jobsinfolist")
+def jobs_info_list(user: ProActiveUser, engine: EngineDep, job_ids: JobIds) -> list[dict[str, Any]]:
+    """``List<UserJobData>`` of the given jobs, in their order; those the caller cannot reach (unknown,
+    another user's) are left out."""
+    return _infos(engine, user, job_ids)
+
+
+@router.post("/jobsinfolist")
+def jobs_info_list_posted(
+    user: ProActiveUser, engine: EngineDep, job_ids: Annotated[list[str], Body(max_length=MAX_LIST)]
+) -> list[dict[str, Any]]:
+    """The same, the ids as a JSON list in the body."""
+    return _infos(engine, user, job_ids)
+
+
+def _infos(engine: sa.Engine, user: User, job_ids: list[str]) -> list[dict[str, Any]]:
+    infos = []
+    for job_id in job_ids:
+        try:
+            job = owned_job(engine, user, job_id)
+        except (ProActiveError, ApiError):
+            continue
+        infos.append(shapes.user_job_data(shapes.job_info(job, _signals(engine, job.id))))
+    return infos
 
 
 @router.get("/revisionjobsinfo")

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.datastructures import UploadFile
 
 from runyard import formats
@@ -43,10 +44,18 @@ _CATALOG_RAW = re.compile(
 )
 
 
+class MatrixParameters(StringConvertor):
+    """A path segment's matrix parameters, ``;A=1;B=2`` (``{segment:matrix}``): only a ``;`` starts them, so
+    ``/jobs{segment:matrix}`` never takes ``/jobsinfolist``."""
+
+    regex = ";[^/]*"
+
+
+register_url_convertor("matrix", MatrixParameters())
+
+
 def matrix(segment: str) -> dict[str, native.Scalar]:
-    """The variables of a path segment's matrix parameters (``;A=1;B=2``)."""
-    if segment and not segment.startswith(";"):
-        raise ProActiveError(404, f"no ProActive path ending {segment[:64]!r}")
+    """The variables of matrix parameters (``;A=1;B=2``)."""
     pairs: dict[str, native.Scalar] = {}
     for item in segment.split(";")[1:]:
         name, sep, value = item.partition("=")
@@ -114,7 +123,7 @@ async def submit(request: Request, user: ProActiveUser, platform: PlatformDep) -
     return await _submitted(request, platform, user, await _upload(request, ""))
 
 
-@router.post("/submit{segment}")
+@router.post("/submit{segment:matrix}")
 async def submit_with_variables(
     segment: str, request: Request, user: ProActiveUser, platform: PlatformDep
 ) -> dict[str, Any]:
@@ -129,7 +138,7 @@ async def validate(request: Request, user: ProActiveUser, platform: PlatformDep)
     return await _validation(request, user, platform, "")
 
 
-@router.post("/validate{segment}")
+@router.post("/validate{segment:matrix}")
 async def validate_with_variables(
     segment: str, request: Request, user: ProActiveUser, platform: PlatformDep
 ) -> dict[str, Any]:
@@ -204,7 +213,7 @@ async def submit_from_url(
     return await _submit_link(request, platform, user, config.base_url, "", body=False)
 
 
-@router.post("/jobs{segment}")
+@router.post("/jobs{segment:matrix}")
 async def submit_from_url_with_variables(
     segment: str, request: Request, user: ProActiveUser, platform: PlatformDep, config: ConfigDep
 ) -> dict[str, Any]:
@@ -220,7 +229,7 @@ async def submit_from_url_with_body(
     return await _submit_link(request, platform, user, config.base_url, "", body=True)
 
 
-@router.post("/jobs{segment}/body")
+@router.post("/jobs{segment:matrix}/body")
 async def submit_from_url_with_both(
     segment: str, request: Request, user: ProActiveUser, platform: PlatformDep, config: ConfigDep
 ) -> dict[str, Any]:
@@ -236,7 +245,7 @@ async def resubmit(
     return await _resubmit(job_id, "", request, user, platform)
 
 
-@router.get("/jobs/{job_id}/resubmit{segment}")
+@router.get("/jobs/{job_id}/resubmit{segment:matrix}")
 async def resubmit_with_variables(
     job_id: str, segment: str, request: Request, user: ProActiveUser, platform: PlatformDep
 ) -> dict[str, Any]:
