@@ -61,6 +61,9 @@ NEEDS = [
         "internet",
         re.compile(r"https?://(?!localhost|127\.0\.0\.1|\$)[\w.-]+\.[a-z]{2,}[/\"']|pip install|wget |curl "),
     ),
+    ("a Slurm cluster", re.compile(r"SLURM|\bsrun\b|\bsbatch\b")),
+    ("MPI", re.compile(r"\bmpirun\b|\bmpiexec\b")),
+    ("ping (raw sockets, refused to a sandboxed task account)", re.compile(r'staticCommand value="ping"')),
     ("a service left running", re.compile(r"pca\.states|Workflow/psa")),
     ("a signal to be sent", re.compile(r"signalapi\.(waitFor|waitForAny)|readyForSignal|SIGNALS")),
     ("Java classes", re.compile(r"<javaExecutable")),
@@ -121,8 +124,10 @@ def try_workflow(client: Client, path: Path, timeout: float) -> Row:
     try:
         job = client.wait_for_job(job_id, timeout=timeout)
     except WaitTimeout:
+        job = client.get_job(job_id)
         client.kill_job(job_id)
-        return row("timed out", f"job {job_id} still {client.get_job_status(job_id)} after {timeout:g} s")
+        waiting = ", ".join(f"{t['name']} {t['status']}" for t in job["tasks"] if t["status"] != "FINISHED")
+        return row("timed out", f"job {job['status']} after {timeout:g} s: {waiting}")
     failed = [t for t in job["tasks"] if t["status"] in ("FAULTY", "FAILED", "IN_ERROR", "NOT_RESTARTED")]
     if job["status"] == JobStatus.FINISHED and not failed:
         return row("FINISHED", "")
