@@ -66,6 +66,11 @@ def test_a_task_waits_for_a_signal_sent_with_the_cli(server: LiveServer, tmp_pat
         listed = cli.json("signal", "list", str(job_id))
         assert listed["names"] == ["ready_Go"]
         assert listed["signals"][0]["task"] == "Wait"
+        code, table, _ = cli("signal", "list", str(job_id))
+        assert code == 0 and "Go" in table and "N=1 (PA:Integer[1,10])" in table
+        _, other = server.new_user()
+        code, _, error = Cli(server.url, other, tmp_path)("signal", "send", str(job_id), "Go")
+        assert code == 2 and "another user" in error
         code, _, error = cli("signal", "send", str(job_id), "Go", "--var", "N=11")
         assert code == 2 and "N" in error  # out of the model's range: refused, still ready
         code, _, error = cli("signal", "send", str(job_id), "Go", "--var", "N=5")
