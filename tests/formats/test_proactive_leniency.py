@@ -8,9 +8,11 @@ from typer.testing import CliRunner
 
 from runyard import formats
 from runyard.cli.main import app
+from runyard.client import ApiError, Client
 from runyard.errors import WorkflowError
 from runyard.scheduler.submission import prepare_job
 from runyard.scripts import Bindings, ScriptOutput, ScriptSource, register
+from support.server import live_server
 
 JOB = """<?xml version="1.0" encoding="UTF-8"?>
 <job xmlns="urn:proactive:jobdescriptor:3.14" name="lenient">
@@ -133,3 +135,30 @@ def test_an_engine_that_says_it_is_unavailable(tmp_path: Path) -> None:
         assert "its interpreter is not installed" in str(error)
     else:
         raise AssertionError("a script of an unavailable engine was accepted at submission")
+
+
+WINDOWS = """<job xmlns="urn:proactive:jobdescriptor:3.14" name="windows">
+  <taskFlow>
+    <task name="Ps"><scriptExecutable><script><code language="powershell">Write-Output 1</code></script>
+    </scriptExecutable></task>
+  </taskFlow>
+</job>"""
+
+
+def test_rest_validate_warns_and_submission_refuses_with_the_reason(tmp_path: Path) -> None:
+    with live_server(tmp_path / "server") as server:
+        _, token = server.new_user()
+        with Client(server.url, token) as client:
+            checked = client.validate_workflow(WINDOWS)
+            assert checked["valid"] and checked["problems"] == []
+            [warning] = checked["warnings"]
+            assert (warning["task"], warning["field"], warning["line"]) == ("Ps", "scriptExecutable", 3)
+            assert "powershell scripts cannot run here" in warning["message"]
+            try:
+                client.submit(WINDOWS)
+            except ApiError as error:
+                assert error.status == 400 and error.error == "invalid_workflow"
+                assert "task 'Ps', scriptExecutable: powershell scripts cannot run here" in error.message
+            else:
+                raise AssertionError("a powershell workflow was accepted at submission")
+            assert client.list_jobs()["total"] == 0
