@@ -117,6 +117,8 @@ print("submitted", job_id.value())
 job_result = schedulerapi.waitForJob(job_id, 60000)
 assert schedulerapi.isJobFinished(job_id)
 assert schedulerapi.getJobInfo(job_id).getNumberOfFinishedTasks() == 1
+listed = [info for info in schedulerapi.getJobs(0, 10) if info.getJobId() == job_id]
+assert listed[0].getNumberOfFinishedTasks() == 1 and listed[0].isFinished()
 result = [job_result.getResultMap()["doubled"], job_result.getAllResults()["Double"]]
 """
 

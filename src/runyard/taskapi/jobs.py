@@ -8,6 +8,7 @@ adapter gives them back their methods) and prints readably.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from runyard.model import JobStatus, TaskStatus
@@ -31,14 +32,18 @@ class JobInfo(dict[str, Any]):
 
     @classmethod
     def of(cls, job: dict[str, Any]) -> JobInfo:
-        tasks = [TaskStatus(task["status"]) for task in job.get("tasks", [])]
+        """From a job document (with its ``tasks``) or a job listing's summary (with ``task_counts``)."""
+        if "tasks" in job:
+            statuses = Counter(TaskStatus(task["status"]) for task in job["tasks"])
+        else:
+            statuses = Counter({TaskStatus(status): n for status, n in job.get("task_counts", {}).items()})
         counts = {
-            "finished_tasks": sum(status.is_terminal for status in tasks),
-            "running_tasks": sum(status is TaskStatus.RUNNING for status in tasks),
-            "pending_tasks": sum(status in (TaskStatus.PENDING, TaskStatus.SUBMITTED) for status in tasks),
-            "total_tasks": len(tasks),
+            "finished_tasks": sum(n for status, n in statuses.items() if status.is_terminal),
+            "running_tasks": statuses[TaskStatus.RUNNING],
+            "pending_tasks": statuses[TaskStatus.PENDING] + statuses[TaskStatus.SUBMITTED],
+            "total_tasks": statuses.total(),
         }
-        return cls({key: value for key, value in job.items() if key != "tasks"} | counts)
+        return cls({key: value for key, value in job.items() if key not in ("tasks", "task_counts")} | counts)
 
     def getJobId(self) -> JobId:
         return JobId(self["id"])

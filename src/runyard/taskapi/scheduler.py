@@ -127,7 +127,7 @@ class SchedulerApi:
         page = self._connection.client.list_jobs(
             offset=max(0, int(offset)), limit=max(1, min(int(limit), 1000))
         )
-        return [JobInfo(dict(job)) for job in page["jobs"]]
+        return [JobInfo.of(dict(job)) for job in page["jobs"]]
 
     def waitForJob(self, jobId: Any, timeout: Any = None) -> JobResult:
         """The job's result once it has ended (its events are followed); ``TimeoutError`` after ``timeout``
