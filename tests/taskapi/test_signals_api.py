@@ -131,3 +131,13 @@ def test_oversized_input_is_refused(server: LiveServer, alice: Client, job: int)
         alice.ready_for_signal(job, "Bad", [{"name": "V", "model": "PA:Integer[oops"}])
     assert bad_model.value.status == 400
     assert alice.list_signals(job)["signals"] == []
+
+
+def test_signals_go_with_their_job(alice: Client) -> None:
+    job_id = alice.submit("name: Short\ntasks:\n  T:\n    script:\n      cpython: result = 1\n")
+    alice.ready_for_signal(job_id, "Left_Over", VARIABLES)
+    alice.wait_for_job(job_id, timeout=60)
+    alice.delete_job(job_id)
+    with pytest.raises(ApiError) as gone:
+        alice.list_signals(job_id)
+    assert gone.value.status == 404
