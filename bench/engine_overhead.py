@@ -15,7 +15,9 @@ Prints figures and asserts nothing. Measured, each system on 2 workers:
   descendant, reaped ones included (they are counted in their parent's ``children_*`` times);
 - submit-to-first-start latency of 1-task jobs on an already started platform (and contained);
 - peak memory of the whole platform (this process and its descendants) during a 10,000-task job.
-  The memory run comes first, before Dask is imported, so that Dask's modules are not counted.
+  The memory run comes first, before Dask is imported, so that Dask's modules are not counted;
+- no-op ``R`` tasks (``NULL``) against no-op ``cpython`` tasks on one started platform, a tenth as
+  many as the wall-time runs: R starts for each script, so this is the price of R's start.
 
 Usage::
 
@@ -517,6 +519,30 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def measure_r_tasks(tasks: int, progress: Callable[[str], None]) -> None:
+    """Print the wall and CPU of ``tasks`` no-op R tasks against as many no-op cpython tasks."""
+    rows: list[list[str]] = []
+    per_task: list[tuple[float, float]] = []
+    with started_platform(None) as (platform, _):
+        for language, code in (("cpython", "pass"), ("R", "NULL")):
+            progress(f"{tasks} no-op {language} tasks")
+            script = ScriptExecutable(Script(language, code=code))
+            workflow = Workflow(
+                name="Bench", tasks=[Task(name=f"T{i}", executable=script) for i in range(tasks)]
+            )
+            before = tree_cpu()
+            _, wall = run_job(platform, workflow)
+            cpu = (tree_cpu() - before).total
+            per_task.append((wall / tasks, cpu / tasks))
+            rows.append([language, f"{wall:.2f}", ms(wall / tasks), f"{cpu:.2f}", ms(cpu / tasks)])
+    print(f"\n{tasks} no-op tasks per language on {WORKERS} workers (wall and CPU in seconds)")
+    print_table(["language", "wall", "wall/task", "CPU", "CPU/task"], rows)
+    (python_wall, python_cpu), (r_wall, r_cpu) = per_task
+    print(
+        f"  R / cpython per task: wall {r_wall / python_wall:.0f}{TIMES}, CPU {r_cpu / python_cpu:.0f}{TIMES}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_arguments(argv)
 
@@ -557,6 +583,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print_targets(runs, latencies, memory)
     if CONTAINMENT:
         print_containment(runs, args.tasks)
+    measure_r_tasks(max(args.tasks // 10, 10), progress)
     print(f"\nat end: {load_line()}")
 
 
