@@ -466,30 +466,77 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield started
 
 
-def test_a_hostile_r_script_reads_nothing_of_the_platform_or_of_another_user(server: LiveServer) -> None:
-    mallory, alice = hostile_users(server, 2)
-    secret = alice.run("open(userspace + '/secret.txt', 'w').write('alice secret')\nresult = userspace")
-    assert secret.status == "FINISHED", secret
-    data = server.data_dir
-    targets = [
-        str(data / "credentials.key"),
-        str(data / "job-tokens.key"),
-        str(data / "runyard.db"),
-        f"/proc/{os.getpid()}/environ",  # the server's process
-        f"{secret.result}/secret.txt",
-    ]
-    readable = "/etc/os-release"  # the probe does read what a task may read
-    paths = ", ".join(f'"{target}"' for target in [*targets, readable])
-    probe = textwrap.dedent(f"""\
+def r_probe(paths: list[str]) -> str:
+    """R code that prints ``PROBE <path> READ|DENIED`` for each of ``paths``, and makes it the result."""
+    listed = ", ".join(f'"{path}"' for path in paths)
+    return textwrap.dedent(f"""\
         found <- list()
-        for (path in c({paths})) {{
+        for (path in c({listed})) {{
           found[[path]] <- tryCatch({{
             readBin(path, "raw", 1)
             "READ"
           }}, error = function(e) "DENIED", warning = function(w) "DENIED")
+          cat("PROBE", path, found[[path]], "\\n")
         }}
         result <- found
         """)
-    done = mallory.run(probe, language="R")
+
+
+def platform_secrets(server: LiveServer) -> list[str]:
+    data = server.data_dir
+    return [
+        str(data / "credentials.key"),
+        str(data / "job-tokens.key"),
+        str(data / "runyard.db"),
+        f"/proc/{os.getpid()}/environ",  # the server's process
+    ]
+
+
+def test_a_hostile_r_script_reads_nothing_of_the_platform_or_of_another_user(server: LiveServer) -> None:
+    mallory, alice = hostile_users(server, 2)
+    secret = alice.run("open(userspace + '/secret.txt', 'w').write('alice secret')\nresult = userspace")
+    assert secret.status == "FINISHED", secret
+    targets = [*platform_secrets(server), f"{secret.result}/secret.txt"]
+    readable = "/etc/os-release"  # the probe does read what a task may read
+    done = mallory.run(r_probe([*targets, readable]), language="R")
     assert done.status == "FINISHED", done
     assert done.result == {**dict.fromkeys(targets, "DENIED"), readable: "READ"}, done.result
+
+
+def test_every_r_script_position_is_contained(server: LiveServer) -> None:
+    (mallory,) = hostile_users(server, 1)
+    secrets = platform_secrets(server)
+    probe = textwrap.indent(r_probe(secrets), " " * 8)
+    workflow = textwrap.dedent("""\
+        name: R_Positions
+        tasks:
+          Attack:
+            selection:
+              R: |
+        {probe}
+                selected <- TRUE
+            pre:
+              R: |
+        {probe}
+            script:
+              R: |
+        {probe}
+            post:
+              R: |
+        {probe}
+            flow:
+              loop:
+                target: Attack
+                script:
+                  R: |
+        {flow}
+                    loop <- FALSE
+            cleaning:
+              R: |
+        {probe}
+        """).format(probe=probe, flow=textwrap.indent(r_probe(secrets), " " * 12))
+    job = mallory.submit(workflow)
+    assert mallory.wait(job)["status"] == "FINISHED"
+    output = mallory.logs(job, "Attack")
+    assert output.count("PROBE") == 6 * len(secrets), output
+    assert output.count("DENIED") == 6 * len(secrets), output
