@@ -205,8 +205,10 @@ def test_interrupting_a_wait_ends_the_cell(connected: Kernel) -> None:
         ):
             break
     kernel.manager.interrupt_kernel()
-    reply = kernel.client.get_shell_msg(timeout=20)["content"]
-    assert (reply["status"], reply["ename"]) == ("error", "Interrupted")
+    reply = kernel.client.get_shell_msg(timeout=20)
+    while reply["parent_header"].get("msg_id") != request:
+        reply = kernel.client.get_shell_msg(timeout=20)
+    assert (reply["content"]["status"], reply["content"]["ename"]) == ("error", "Interrupted")
     assert "Name: Slow_Job" in kernel.ok("#%list_submitted_jobs()").stdout
 
 
@@ -290,3 +292,16 @@ def test_a_task_replicated_by_its_runs_parameter(connected: Kernel) -> None:
     assert "Timeout" in kernel.run("#%get_job_result(timeout=1)").error
     results = kernel.ok("#%get_job_result()").stdout
     assert "Copies*2: 2" in results and "Gather: [0, 1, 2]" in results
+
+
+def test_completion_and_help_of_pragmas(kernel: Kernel) -> None:
+    reply = kernel.client.complete("#%sub", 5, reply=True, timeout=20)["content"]
+    assert (reply["matches"], reply["cursor_start"], reply["cursor_end"]) == (["submit_job("], 2, 5)
+    reply = kernel.client.complete("#%task(name=A, de\nprint(1)", 17, reply=True, timeout=20)["content"]
+    assert reply["matches"] == ["dep="]
+    reply = kernel.client.complete("#%task(name=A)\n#%ta", 19, reply=True, timeout=20)["content"]
+    assert reply["matches"] == []  # only on the first line
+
+    reply = kernel.client.inspect("#%split(name=S)\nresult = 1", 4, reply=True, timeout=20)["content"]
+    assert reply["found"] and "usage: #%split(" in reply["data"]["text/plain"]
+    assert not kernel.client.inspect("print(1)", 3, reply=True, timeout=20)["content"]["found"]

@@ -3,12 +3,13 @@ comes back as Jupyter stream, display and error messages."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
 
 from runyard import __version__
-from runyard.kernel.pragmas import PragmaError
+from runyard.kernel.pragmas import PRAGMAS, PragmaError, completions, help_text
 from runyard.kernel.session import Display, NotebookSession
 
 
@@ -59,6 +60,27 @@ class RunyardKernel(Kernel):
             "payload": [],
             "user_expressions": {},
         }
+
+    async def do_complete(self, code: str, cursor_pos: int) -> dict[str, Any]:
+        """Pragma names after ``#%``, then their parameters (on the cell's first line)."""
+        before = code[:cursor_pos]
+        replaced, matches = (0, []) if "\n" in before else completions(before)
+        return {
+            "matches": matches,
+            "cursor_start": cursor_pos - replaced,
+            "cursor_end": cursor_pos,
+            "metadata": {},
+            "status": "ok",
+        }
+
+    async def do_inspect(
+        self, code: str, cursor_pos: int, detail_level: int = 0, omit_sections: Any = ()
+    ) -> dict[str, Any]:
+        """The help of the cell's pragma (Shift+Tab in JupyterLab)."""
+        found = re.match(r"^#%\s*(\w+)", code)
+        if found is None or found[1] not in PRAGMAS:
+            return {"status": "ok", "data": {}, "metadata": {}, "found": False}
+        return {"status": "ok", "data": {"text/plain": help_text(found[1])}, "metadata": {}, "found": True}
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:
         self.notebook.close()

@@ -267,6 +267,21 @@ def help_text(pragma: str | None = None) -> str:
     return f"#%{pragma}(): {spec.summary}\nusage: {spec.usage(pragma)}\n"
 
 
+def completions(before_cursor: str) -> tuple[int, list[str]]:
+    """What may follow the text of a cell's first line up to the cursor: pragma names after ``#%``,
+    parameter names in its parentheses; and how many characters before the cursor they replace."""
+    name = re.match(r"^#%\s*(\w*)$", before_cursor)
+    if name is not None:
+        prefix = name[1]
+        return len(prefix), [f"{pragma}(" for pragma in PRAGMAS if pragma.startswith(prefix)]
+    param = re.match(r"^#%\s*(\w+)\s*\((?:.*[(,\s])?(\w*)$", before_cursor)
+    spec = PRAGMAS.get(param[1]) if param is not None else None
+    if param is None or spec is None:
+        return 0, []
+    prefix = param[2]
+    return len(prefix), [f"{key}=" for key in spec.params if key.startswith(prefix)]
+
+
 def _checked(name: str, spec: Spec, values: dict[str, Value]) -> dict[str, Any]:
     problems = [f"unknown parameter {key!r}" for key in values if key not in spec.params]
     problems += [f"missing parameter {key!r}" for key in spec.required if key not in values]
