@@ -17,6 +17,7 @@ from alembic.migration import MigrationContext
 from planner.helpers import WORKFLOW, Clock, new_user, new_workflow, planner
 from runyard.catalog import create_bucket, delete_bucket, put_object
 from runyard.credentials import Vault
+from runyard.errors import InvalidRequestError
 from runyard.planner import PlanDraft, Planner, ScheduleSpec
 from runyard.planner import planner as planner_module
 from runyard.planner import plans as plan_store
@@ -230,3 +231,17 @@ def test_a_stored_schedule_that_cannot_be_read_any_more_is_a_recorded_failure(
     assert run.error == "not submitted: schedule.timezone: unknown time zone 'Gone/Away' " + ZONE_HINT
     assert one.get(alice, broken.id).next_at is None
     assert [r.status for r in one.runs(alice, fine.id, limit=10)] == ["submitted"]  # the others go on
+
+
+def test_a_user_has_a_bounded_number_of_plans(
+    platform: Platform, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(planner_module, "MAX_PLANS_PER_OWNER", 2)
+    alice = new_user(platform)
+    one = planner(platform, vault, Clock(T0))
+    bucket = new_workflow(platform, alice)
+    first, second = one.create(alice, draft(bucket)), one.create(alice, draft(bucket))
+    with pytest.raises(InvalidRequestError, match="a user has at most 2 plans"):
+        one.create(alice, draft(bucket))
+    assert [p.id for p in one.plans(alice, limit=10)] == [first.id, second.id]
+    assert [p.id for p in one.plans(alice, limit=1, after_id=first.id)] == [second.id]

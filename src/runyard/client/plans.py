@@ -104,9 +104,11 @@ class PlansApi:
         return Call("POST", "/plans", json_body, json=body)
 
     @operation
-    def list_plans(self, *, owner: str | None = None) -> Call[PlanList]:
-        """Your plans (an admin: everyone's, or ``owner``'s)."""
-        return Call("GET", "/plans", json_body, params={} if owner is None else {"owner": owner})
+    def list_plans(self, *, owner: str | None = None, limit: int = 200, after_id: int = 0) -> Call[PlanList]:
+        """Your plans (an admin: everyone's, or ``owner``'s), by id: at most ``limit`` (1 to 200) after
+        ``after_id`` (the next page: the last id of this one)."""
+        params: dict[str, Any] = {"limit": limit, "after_id": after_id}
+        return Call("GET", "/plans", json_body, params=params | ({} if owner is None else {"owner": owner}))
 
     @operation
     def get_plan(self, plan_id: int) -> Call[Plan]:

@@ -138,9 +138,9 @@ class Planner:
         with self._engine.connect() as connection:
             return store.get_plan(connection, user, plan_id)
 
-    def plans(self, user: User, owner: str | None = None) -> list[Plan]:
+    def plans(self, user: User, owner: str | None = None, *, limit: int, after_id: int = 0) -> list[Plan]:
         with self._engine.connect() as connection:
-            return store.list_plans(connection, user, owner)
+            return store.list_plans(connection, user, owner, limit=limit, after_id=after_id)
 
     def runs(self, user: User, plan_id: int, *, limit: int, before: float | None = None) -> list[Run]:
         with self._engine.connect() as connection:

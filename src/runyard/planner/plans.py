@@ -20,8 +20,8 @@ from runyard.store.schema import plans
 
 Missed = Literal["skip", "run-once", "run-all"]
 MISSED_POLICIES: tuple[Missed, ...] = get_args(Missed)
-MAX_PLANS_PER_OWNER = 1000
-"""Plans one user may have."""
+MAX_PLANS_PER_OWNER = 200
+"""Plans one user may have (each may hold a calendar of 10,000 dates)."""
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,11 @@ def get_plan(connection: sa.Connection, user: User, plan_id: int) -> Plan:
     return plan
 
 
-def list_plans(connection: sa.Connection, user: User, owner: str | None = None) -> list[Plan]:
-    """``user``'s plans; an admin's: everyone's (or ``owner``'s)."""
-    query = sa.select(plans).order_by(plans.c.id)
+def list_plans(
+    connection: sa.Connection, user: User, owner: str | None = None, *, limit: int, after_id: int = 0
+) -> list[Plan]:
+    """``user``'s plans; an admin's: everyone's (or ``owner``'s); by id, from after ``after_id``."""
+    query = sa.select(plans).where(plans.c.id > after_id).order_by(plans.c.id).limit(limit)
     if not user.is_admin:
         owner = user.name
     if owner is not None:

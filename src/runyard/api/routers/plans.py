@@ -19,6 +19,7 @@ from runyard.api.routers.jobs import MAX_ID, CatalogRef
 from runyard.api.security import CurrentUser
 from runyard.planner import MAX_DATES, MAX_EXCLUSIONS, Missed, Plan, PlanDraft, Planner, Run, ScheduleSpec
 from runyard.planner.planner import MAX_PREVIEW
+from runyard.planner.plans import MAX_PLANS_PER_OWNER
 from runyard.planner.runs import RunStatus
 from runyard.planner.schedule import MAX_TEXT
 
@@ -172,11 +173,16 @@ async def list_plans(
     user: CurrentUser,
     request: Request,
     owner: Annotated[str | None, Query(max_length=255, description="Only an admin may name another")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PLANS_PER_OWNER)] = MAX_PLANS_PER_OWNER,
+    after_id: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="Only plans of greater ids (the next page)")
+    ] = 0,
 ) -> PlanList:
-    """Your plans; an admin's: everyone's (or ``owner``'s)."""
+    """Your plans; an admin's: everyone's (or ``owner``'s); by id, at most ``limit``."""
     if owner is not None and owner != user.name and not user.is_admin:
         raise ApiError(403, "forbidden", "only an admin may list other users' plans")
-    found = await run_in_threadpool(_planner(request).plans, user, owner)
+    listed = _planner(request).plans
+    found = await run_in_threadpool(listed, user, owner, limit=limit, after_id=after_id)
     return PlanList(plans=[PlanOut.of(plan) for plan in found])
 
 
