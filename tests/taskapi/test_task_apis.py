@@ -28,11 +28,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield started
 
 
-def workflow(name: str, tasks: dict[str, str]) -> str:
-    """A YAML workflow of independent cpython tasks."""
+def workflow(name: str, tasks: dict[str, str], language: str = "cpython") -> str:
+    """A YAML workflow of independent tasks in ``language``."""
     lines = [f"name: {name}", "tasks:"]
     for task, code in tasks.items():
-        lines += [f"  {task}:", "    script:", "      cpython: |-"]
+        lines += [f"  {task}:", "    script:", f"      {language}: |-"]
         lines += [f"        {line}" for line in code.strip().splitlines()]
     return "\n".join(lines) + "\n"
 
@@ -205,3 +205,33 @@ def test_what_a_task_may_not_do_fails_saying_why(server: LiveServer) -> None:
         assert "not ready for the signal" in signal
         assert "not both" in closure
         assert client.list_credentials() == []
+
+
+GROOVY_INCREMENT = f"""
+synchronizationapi.createChannelIfAbsent("groovy-counters", false)
+{INCREMENTS}.times {{ synchronizationapi.compute("groovy-counters", "count", "{{k, v -> (v ?: 0) + 1}}") }}
+"""
+GROOVY_WAITER = """
+signalapi.readyForSignal("Go", [[name: "N", value: "1", model: "PA:Integer[1,10]"]])
+def received = signalapi.waitForAny(["Go", "Stop"] as Set)
+signalapi.removeManySignals(new HashSet<>(["Go", "Stop"].collect { "ready_" + it }))
+result = received.getName() + ":" + received.getUpdatedVariables()["N"]
+"""
+
+
+def test_groovy_tasks_count_with_closure_strings_and_wait_for_signals(server: LiveServer) -> None:
+    with user_client(server) as client:
+        adders = 2  # a JVM each (the node's warm one): two show the race
+        run(client, workflow("Count", {f"Add{i}": GROOVY_INCREMENT for i in range(adders)}, "groovy"))
+        assert client.get_channel_entry("groovy-counters", "count")["value"] == adders * INCREMENTS
+
+        job_id = client.submit(workflow("Waiting", {"Wait": GROOVY_WAITER}, "groovy"))
+        for event in client.events(job_id, subscribed=True):
+            if event["kind"] == "signal" or (
+                event["kind"] == "subscribed" and client.list_signals(job_id)["signals"]
+            ):
+                break
+        client.send_signal(job_id, "Go", {"N": "6"})
+        job = client.wait_for_job(job_id, timeout=60)
+        assert job["status"] == "FINISHED", client.get_job_output(job_id)
+        assert job["tasks"][0]["result"] == "Go:6"
