@@ -46,6 +46,15 @@ def test_create_show_pause_resume_runs_delete(cli: Cli, tmp_path: Path) -> None:
     assert code == 2 and f"no plan {plan_id}" in err
 
 
+def test_names_are_shown_as_text_not_markup(cli: Cli) -> None:
+    plan = cli.json("plan", "create", "carol-plans/Planned", "--cron", "0 9 * * *", "--name", "[red]x[/red]")
+    code, out, _ = cli("plan", "list")
+    assert code == 0 and "[red]x[/red]" in out
+    code, out, _ = cli("plan", "show", str(plan["id"]))
+    assert code == 0 and "[red]x[/red]" in out
+    cli("plan", "delete", str(plan["id"]))
+
+
 def test_a_calendar_from_a_file(cli: Cli, tmp_path: Path) -> None:
     dates = tmp_path / "dates.txt"
     dates.write_text("2099-01-02T10:00\n\n2099-01-01T10:00\n")
