@@ -273,6 +273,10 @@ def test_scripts_files_imports_and_bash_variables(connected: Kernel) -> None:
     assert task.fork_environment is not None and task.fork_environment.env_script is not None
     assert [s.script.code for s in task.selection] == ["selected = True"]
 
+    kernel.ok("#%task(name=Gem, language=Ruby)\nputs 1")
+    refused = kernel.run("#%submit_job(name=Scripts_Job)")
+    assert "Server error" in refused.error and "ruby" in refused.error
+    kernel.ok("#%delete_task(name=Gem)")
     kernel.ok("#%submit_job(name=Scripts_Job)")
     assert "(FINISHED)" in kernel.ok("#%get_job_result()").stdout
     assert kernel.ok("#%get_task_result(task_name=FromFile)").stdout.strip() == "2"
