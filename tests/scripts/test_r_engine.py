@@ -347,7 +347,7 @@ def test_every_position_with_a_loop(platform: Platform, tmp_path: Path) -> None:
               loop:
                 target: Loop
                 script:
-                  R: loop <- result$iteration < 2 && variables[["PA_TASK_SUCCESS"]] == "true"
+                  R: loop <- result$iteration < 1 && variables[["PA_TASK_SUCCESS"]] == "true"
             cleaning:
               R: file.create(file.path("{cleaned}", paste0("clean", variables[["PA_TASK_ITERATION"]])))
           After:
@@ -356,9 +356,9 @@ def test_every_position_with_a_loop(platform: Platform, tmp_path: Path) -> None:
               R: result <- c(names(results), results[[1]]$pre, variables[["PRE"]])
         """,
     )
-    assert tasks["Loop#2"]["result"] == {"pre": "pre2", "iteration": 2, "post": True}
-    assert tasks["After"]["result"] == ["Loop#2", "pre2", "pre2"]
-    assert sorted(os.listdir(cleaned)) == ["clean0", "clean1", "clean2"]
+    assert tasks["Loop#1"]["result"] == {"pre": "pre1", "iteration": 1, "post": True}
+    assert tasks["After"]["result"] == ["Loop#1", "pre1", "pre1"]
+    assert sorted(os.listdir(cleaned)) == ["clean0", "clean1"]
 
 
 def test_branch_and_replicate(platform: Platform) -> None:
