@@ -42,7 +42,7 @@ def test_resolve_language(script: Script, language: str) -> None:
     [
         (Script(language="cobol", code="x"), "unknown script language 'cobol'"),
         (Script(code="print(1)"), "must declare its language"),
-        (Script(file="tool.groovy"), "'tool.groovy' is in groovy, which runyard cannot run"),
+        (Script(file="tool.rb"), "'tool.rb' is in ruby, which runyard cannot run"),
         (Script(url="http://host/buckets/b/resources/Name/raw"), "cannot tell the language"),
     ],
 )
