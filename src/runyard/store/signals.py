@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from runyard.errors import ConflictError, InvalidRequestError, NotFoundError, Problem, VariableValueError
+from runyard.errors import ConflictError, InvalidRequestError, Problem, VariableValueError
 from runyard.model import Variable
 from runyard.model.variable_models import check_variables, parse_model
 from runyard.store.schema import job_signals
@@ -179,14 +179,6 @@ def remove_signals(connection: sa.Connection, job_id: int, names: Iterable[str])
 def check_name(name: str) -> None:
     if not name or len(name) > MAX_NAME or not name.isprintable():
         raise InvalidRequestError(f"a signal's name is 1 to {MAX_NAME} printable characters: {name[:80]!r}")
-
-
-def get_signal(connection: sa.Connection, job_id: int, name: str) -> Signal:
-    c = job_signals.c
-    row = connection.execute(sa.select(job_signals).where(c.job_id == job_id, c.name == name)).first()
-    if row is None:
-        raise NotFoundError(f"job {job_id} has no signal {name!r}")
-    return _signal(row)
 
 
 def _declaration(item: Mapping[str, Any]) -> dict[str, Any]:
