@@ -59,6 +59,14 @@ def test_sending_needs_a_ready_task(alice: Client, job: int) -> None:
     assert refused.value.status == 409
 
 
+def test_any_printable_name_is_a_signal(alice: Client, job: int) -> None:
+    for name in ("a/b", "ready", "received", "Stop now?", "é#%"):
+        alice.ready_for_signal(job, name)
+        assert alice.send_signal(job, name)["name"] == name
+    assert len(alice.received_signals(job, ["a/b", "ready", "received", "Stop now?", "é#%"])) == 5
+    alice.remove_signals(job, ["a/b", "ready", "received", "Stop now?", "é#%"])
+
+
 def test_wait_for_any_gets_the_signal_sent_meanwhile(alice: Client, job: int) -> None:
     alice.ready_for_signal(job, "Go")
     alice.ready_for_signal(job, "Stop")

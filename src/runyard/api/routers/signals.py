@@ -77,7 +77,7 @@ def list_signals(job_id: JobId, user: CurrentUser, engine: EngineDep) -> SignalL
     return SignalList(signals=[_document(s) for s in signals], names=store.proactive_names(signals))
 
 
-@router.put("/{job_id}/signals/{name}/ready", response_model=SignalDocument)
+@router.put("/{job_id}/signals/{name:path}/ready", response_model=SignalDocument)
 def ready_for_signal(
     job_id: JobId, name: SignalName, body: Readiness, user: CurrentUser, engine: EngineDep, request: Request
 ) -> SignalDocument:
@@ -92,7 +92,7 @@ def ready_for_signal(
     return _document(signal)
 
 
-@router.post("/{job_id}/signals/{name}", response_model=SignalDocument)
+@router.post("/{job_id}/signals/{name:path}", response_model=SignalDocument)
 def send_signal(
     job_id: JobId, name: SignalName, body: Sending, user: CurrentUser, engine: EngineDep, request: Request
 ) -> SignalDocument:
