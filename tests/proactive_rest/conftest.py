@@ -70,8 +70,9 @@ class ProActiveSession:
             time.sleep(0.05)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the package (modules make their own users)."""
     with live_server(tmp_path_factory.mktemp("server")) as started:
         yield started
 

@@ -37,7 +37,7 @@ from runyard.platform import Platform
 router = proactive_router(prefix="/rest/data")
 
 #: What a gzip body or a zip archive may expand to, in request bodies' largest size.
-EXPANSION = 16
+EXPANSION = 4
 
 
 def _root(platform: Platform, user: User, space: str) -> Path:
