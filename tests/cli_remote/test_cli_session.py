@@ -82,6 +82,8 @@ def test_no_server_no_token_bad_token(server: LiveServer, bare_cli: Cli) -> None
     assert code == 2 and "unknown, expired or revoked" in err
     code, _, err = bare_cli("jobs", "--url", "ftp://example")
     assert code == 2 and "not an http(s) URL" in err
+    code, _, err = bare_cli("jobs", "--url", "http://127.0.0.1:abc")
+    assert code == 2 and "not a valid URL" in err and "Traceback" not in err
 
 
 def test_flags_beat_environment_beat_the_file(server: LiveServer, bare_cli: Cli) -> None:

@@ -49,6 +49,12 @@ def test_wait_for_job_gives_up_after_its_timeout(alice: Client) -> None:
     alice.kill_job(job_id)
 
 
+def test_wait_for_job_with_no_time_left_answers_an_ended_job(alice: Client) -> None:
+    job_id = alice.submit(greeting())
+    alice.wait_for_job(job_id, timeout=30)
+    assert alice.wait_for_job(job_id, timeout=0)["status"] == "FINISHED"
+
+
 def test_async_client_follows_every_visible_job(server: LiveServer, admin: Client) -> None:
     _, token = server.new_user()
 

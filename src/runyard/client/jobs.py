@@ -167,12 +167,13 @@ class JobsApi:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise WaitTimeout(f"job {job_id} did not end within {timeout} s")
-            yield job_events(job_id, remaining)
+            if remaining is None or remaining > 0:
+                yield job_events(job_id, remaining)
             job: Job = yield Call("GET", _job(job_id), json_body)
             if not JobStatus(job["status"]).is_alive:
                 return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimeout(f"job {job_id} did not end within {timeout} s")
             # The stream ended early (the server drops a reader too far behind): follow it again.
 
     @operation

@@ -110,7 +110,10 @@ def segment(value: str | int) -> str:
 
 def api_url(url: str) -> str:
     """``http://host:port`` (with or without ``/api/v1``) → ``http://host:port/api/v1``."""
-    parsed = httpx.URL(url.strip())
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL as error:  # a bad port, a bad character...
+        raise ValueError(f"not a valid URL: {url!r} ({error})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"not an http(s) URL: {url!r}")
     base = str(parsed.copy_with(query=None, fragment=None)).rstrip("/")
