@@ -235,3 +235,20 @@ def test_groovy_tasks_count_with_closure_strings_and_wait_for_signals(server: Li
         job = client.wait_for_job(job_id, timeout=60)
         assert job["status"] == "FINISHED", client.get_job_output(job_id)
         assert job["tasks"][0]["result"] == "Go:6"
+
+
+NODES = """
+rmapi.connect()
+nodes = rmapi.getNodes()
+mine = [node for node in nodes if node["url"] == variables.get("PA_NODE_URL")]
+result = [
+    len(nodes), mine[0]["task"], variables.get("PA_NODE_URL") in rmapi.listAliveNodeUrls(),
+    rmapi.getNodeTokens(variables.get("PA_NODE_URL")),
+]
+"""
+
+
+def test_rmapi_lists_the_nodes_as_the_owner_sees_them(server: LiveServer) -> None:
+    with user_client(server) as client:
+        job = run(client, workflow("Nodes", {"List": NODES}))
+        assert job["tasks"][0]["result"] == [INCREMENTERS, "List", True, []]

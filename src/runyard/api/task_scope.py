@@ -8,10 +8,10 @@ theirs), reading the catalog and the services, starting services and running act
 started (``MaaS_ML_Actions`` finishing the instance its job started) and following an instance's
 events (not the owner's whole stream), updating the one service
 instance its job runs an action of (and getting that instance's notification token), raising
-notifications for the owner, the signals of its own job, the owner's synchronization channels.
-Never users, passwords, sessions, credentials, nodes, events of everything or admin routes, even
-when the owner is an admin (a job token's principal is never an admin:
-:attr:`runyard.auth.User.is_admin`).
+notifications for the owner, the signals of its own job, the owner's synchronization channels, listing
+the nodes as the owner sees them. Never users, passwords, sessions, credentials, changing nodes, events
+of everything or admin routes, even when the owner is an admin (a job token's principal is never an
+admin: :attr:`runyard.auth.User.is_admin`).
 
 A route not listed in :data:`TASK_ROUTES` answers 403 to a job token: new routes are closed to tasks
 until someone decides otherwise here.
@@ -103,6 +103,7 @@ TASK_ROUTES: dict[str, Reach] = {
     "channels.get_entry": Reach.OWNER,
     "channels.put_entry": Reach.OWNER,
     "channels.remove_entry": Reach.OWNER,
+    "nodes.list_nodes": Reach.OWNER,  # as the owner sees them (rmapi): others' jobs and tasks hidden
 }
 
 

@@ -1,4 +1,5 @@
-"""``rmapi``: the part of ProActive's resource manager client that tasks use, node tokens.
+"""``rmapi``: the part of ProActive's resource manager client that tasks use: the nodes (as the job's owner
+sees them: another user's job and task on a node are hidden) with their tokens, and node tokens.
 
 A task's job token may not change nodes: it adds and removes tokens for the service instance its job runs
 an action of (``PCA_INSTANCE_ID``), which is what ProActive's service workflows do with them (the platform
@@ -22,6 +23,21 @@ class RmApi:
 
     def disconnect(self) -> None:
         self._connection.close()
+
+    def getNodes(self) -> list[dict[str, Any]]:
+        """Every node: ``name``, ``url``, ``host``, ``state`` (free, busy, down, locked), ``tokens``..."""
+        return [dict(node) for node in self._connection.client.list_nodes()]
+
+    def listAliveNodeUrls(self) -> list[str]:
+        return [node["url"] for node in self._connection.client.list_nodes() if node["state"] != "down"]
+
+    def getNodeTokens(self, nodeUrl: str) -> list[str]:
+        """The tokens of a node named by its URL or its name."""
+        name = self._node(nodeUrl)
+        for node in self._connection.client.list_nodes():
+            if name in (node["name"], node["url"]):
+                return list(node["tokens"])
+        raise TaskApiError(f"rmapi.getNodeTokens: no node {nodeUrl}")
 
     def addNodeToken(self, nodeUrl: str, token: str) -> None:
         self._connection.client.add_service_node_token(
