@@ -50,13 +50,13 @@ def _root(platform: Platform, user: User, space: str) -> Path:
 
 
 def _parts(path: str) -> tuple[str, ...]:
-    return native._parts(path) if path.strip("/") else ()
+    return native.path_parts(path) if path.strip("/") else ()
 
 
 def _open(root: Path, space: str, parts: tuple[str, ...]) -> int:
     """A descriptor of ``root/parts``, opened as the native user space route opens it."""
     try:
-        return native._open(root, parts)
+        return native.open_in_space(root, parts)
     except ApiError:
         raise ProActiveError(404, f"no {'/'.join(parts)[:255]!r} in the {space} space") from None
 
@@ -96,7 +96,7 @@ async def retrieve(
         raise ProActiveError(400, f"{path}: comp=list {problem}", ILLEGAL_ARGUMENT_EXCEPTION)
     headers = {**native.SANDBOXED, "Content-Length": str(info.st_size), "Content-Encoding": "identity"}
     media = mimetypes.guess_type(parts[-1])[0] or "application/octet-stream"
-    return StreamingResponse(native._chunks(fd), media_type=media, headers=headers)
+    return StreamingResponse(native.file_chunks(fd), media_type=media, headers=headers)
 
 
 @router.head("/{space}/{path:path}")

@@ -75,7 +75,7 @@ async def _submitted(
     request: Request, platform: Platform, user: User, submission: native.Submission
 ) -> dict[str, Any]:
     """``JobIdData`` of the job queued as the native API queues it."""
-    job = await native._queue(request, platform, user, submission, None)
+    job = await native.queue_submission(request, platform, user, submission, None)
     return shapes.job_id_data(job.id, job.name)
 
 
@@ -148,7 +148,7 @@ async def validate_with_variables(
 async def _validation(request: Request, user: User, platform: Platform, segment: str) -> dict[str, Any]:
     submission = await _upload(request, segment)
     vault = request.app.state.vault
-    checked = await run_in_threadpool(native._validate, platform, vault, user, submission)
+    checked = await run_in_threadpool(native.check_submission, platform, vault, user, submission)
     variables = checked.workflow.variables if checked.workflow else ()
     given = {name: shapes.text(value) for name, value in submission.variables.items()}
     problem = checked.problems[0] if checked.problems else None

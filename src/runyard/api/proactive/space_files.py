@@ -86,7 +86,7 @@ def remove(root: Path, parts: tuple[str, ...]) -> None:
     if not root.is_dir():
         return
     try:
-        parent = native._open(root, parts[:-1])
+        parent = native.open_in_space(root, parts[:-1])
     except ApiError:
         return
     try:
@@ -151,7 +151,7 @@ def unzip(root: Path, parts: tuple[str, ...], data: bytes, limit: int) -> None:
         left = limit
         for member in members:
             try:
-                inside = native._parts(member.filename.rstrip("/"))
+                inside = native.path_parts(member.filename.rstrip("/"))
             except ApiError:
                 raise _refused(
                     f"the archive member {member.filename[:255]!r} is not a relative path"

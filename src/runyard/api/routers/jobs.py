@@ -206,13 +206,13 @@ async def submit(
     submission = await _read_submission(request, var, gi)
     key = idempotency_key
     if key is None:
-        return await _queue(request, platform, user, submission, None)
+        return await queue_submission(request, platform, user, submission, None)
     locks: KeyLocks = request.app.state.submission_keys
     async with locks.hold(user.name, key):
         known = await run_in_threadpool(_job_of_key, platform.engine, user.name, key)
         if known is not None:
             return Submitted(id=known.id, name=known.name, status=known.status)
-        return await _queue(request, platform, user, submission, key)
+        return await queue_submission(request, platform, user, submission, key)
 
 
 @router.post("/validate", response_model=CheckedSubmission, openapi_extra=_SUBMISSION_BODY)
@@ -228,7 +228,7 @@ async def validate(
     Answers the problems found (each located: ``field`` is ``variable 'NAME'`` for a variable's value)
     and, when the workflow could be read, its metadata (variables with models, groups, descriptions)."""
     submission = await _read_submission(request, var, gi)
-    return await run_in_threadpool(_validate, platform, request.app.state.vault, user, submission)
+    return await run_in_threadpool(check_submission, platform, request.app.state.vault, user, submission)
 
 
 async def _read_submission(request: Request, var: list[str] | None, gi: list[str] | None) -> Submission:
@@ -248,9 +248,10 @@ async def _read_submission(request: Request, var: list[str] | None, gi: list[str
     )
 
 
-async def _queue(
+async def queue_submission(
     request: Request, platform: Platform, user: User, submission: Submission, key: str | None
 ) -> Submitted:
+    """Store the job (in a thread) and wait for the scheduler to take it, without holding a thread."""
     stored = await run_in_threadpool(_submit, platform, request.app.state.vault, user, submission, key)
     job = await asyncio.wrap_future(stored)  # the scheduler's turn, awaited without holding a thread
     return Submitted(id=job.id, name=job.name, status="PENDING")
@@ -308,7 +309,10 @@ def _submit(
     )
 
 
-def _validate(platform: Platform, vault: Vault, user: User, submission: Submission) -> CheckedSubmission:
+def check_submission(
+    platform: Platform, vault: Vault, user: User, submission: Submission
+) -> CheckedSubmission:
+    """What submitting would say (problems, warnings), without queuing anything."""
     try:
         job = _job(platform, vault, user, submission)
     except WorkflowError as error:

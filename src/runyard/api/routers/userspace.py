@@ -67,9 +67,9 @@ def get_path(
     download: Annotated[bool, Query(description="As an attachment rather than inline")] = False,
 ) -> Listing | StreamingResponse:
     """A file of the caller's user space (streamed, sandboxed), or a folder's listing (JSON)."""
-    parts = _parts(path)
+    parts = path_parts(path)
     root = platform.scheduler.spaces.userspace(user.name)
-    fd = _open(root, parts)
+    fd = open_in_space(root, parts)
     info = os.fstat(fd)
     if stat.S_ISDIR(info.st_mode):
         os.close(fd)
@@ -85,15 +85,15 @@ def get_path(
         "Content-Length": str(info.st_size),
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{_quoted(name)}",
     }
-    return StreamingResponse(_chunks(fd), media_type=media, headers=headers)
+    return StreamingResponse(file_chunks(fd), media_type=media, headers=headers)
 
 
 def list_folder(path: str, user: CurrentUser, platform: PlatformDep) -> Listing:
-    parts = _parts(path) if path else ()
+    parts = path_parts(path) if path else ()
     root = platform.scheduler.spaces.userspace(user.name)
     if not parts and not root.is_dir():
         return Listing(path="", entries=[], truncated=False)  # nothing written yet
-    fd = _open(root, parts)
+    fd = open_in_space(root, parts)
     try:
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             raise ApiError(400, "invalid_request", f"{path!r} is a file, not a folder")
@@ -111,7 +111,8 @@ def _entry(entry: os.DirEntry[str]) -> Entry:
     return Entry(name=entry.name, kind=kind, size=info.st_size, modified=info.st_mtime)
 
 
-def _parts(path: str) -> tuple[str, ...]:
+def path_parts(path: str) -> tuple[str, ...]:
+    """The components of a client's path in a space; ``..``, absolute and oversized paths are refused."""
     if len(path) > MAX_PATH or "\x00" in path or "\\" in path:
         raise ApiError(
             400, "invalid_request", "a user space path is at most 4096 characters, with / between names"
@@ -123,7 +124,7 @@ def _parts(path: str) -> tuple[str, ...]:
     return parts
 
 
-def _open(root: Path, parts: tuple[str, ...]) -> int:
+def open_in_space(root: Path, parts: tuple[str, ...]) -> int:
     """A descriptor of ``root/parts``, each component opened from its folder without following a link."""
     try:
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -143,7 +144,8 @@ def _open(root: Path, parts: tuple[str, ...]) -> int:
     return fd
 
 
-def _chunks(fd: int) -> Iterator[bytes]:
+def file_chunks(fd: int) -> Iterator[bytes]:
+    """The file's content in chunks, closing ``fd`` at the end."""
     with os.fdopen(fd, "rb", closefd=True) as file:
         while chunk := file.read(CHUNK):
             yield chunk
