@@ -16,8 +16,9 @@ from runyard.platform import Platform
 JVM_PID = "result = new File('/proc/self').canonicalFile.name as long"
 PREVIOUS_ALIVE = (
     "def stat = new File('/proc/' + results[0].value() + '/stat')\n"
-    "def alive = stat.exists() && !(stat.text.split(' ')[2] in ['Z', 'X'])  // a zombie is gone\n"
-    "result = [new File('/proc/self').canonicalFile.name as long, alive]"
+    "def alive = { stat.exists() && !(stat.text.split(' ')[2] in ['Z', 'X']) }  // a zombie is gone\n"
+    "for (int i = 0; i < 50 && alive(); i++) Thread.sleep(100)  // a JVM takes a moment to go\n"
+    "result = [new File('/proc/self').canonicalFile.name as long, alive()]"
 )
 
 

@@ -124,6 +124,7 @@ class Agent:
         """Serve until the channel closes; the task processes are killed on the way out."""
         self._warm_up()
         _prepare_jvm()
+        jvm.hold()  # JVMs started by one-shot task processes last as long as the agent
         platform_paths()  # computed once, here, for every sandbox
         gc.freeze()  # what the agent holds now is left alone by the collector of every fork
         self.spare = self._fork(reusable=False)
@@ -289,14 +290,12 @@ class Agent:
     def _fork(self, *, reusable: bool) -> _TaskProcess:
         request_read, request_write = os.pipe()
         outcome_read, outcome_write = os.pipe()
-        agent = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(request_write)
             os.close(outcome_read)
-            # The JVM of groovy and javascript scripts lasts as long as the worker, or, started by a
-            # one-shot process, as the agent (it is a sandboxed one's zygote that forks the next ones).
-            jvm.set_holder(os.getpid() if reusable else agent)
+            if reusable:  # the worker's JVM lasts as long as it (a one-shot process's, as the agent)
+                jvm.hold()
             self._task_process(request_read, outcome_write)
         os.close(request_read)
         os.close(outcome_write)
@@ -355,12 +354,11 @@ class Agent:
         link to the agent)."""
         request_read, request_write = os.pipe()
         outcome_read, outcome_write = os.pipe()
-        zygote = os.getpid()
+        jvm.hold()  # the scope's JVM, in the zygote's process group, lasts as long as the zygote
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                jvm.set_holder(zygote)  # the scope's JVM, in the zygote's process group, dies with it
                 for fd in (request_write, outcome_read, *pipes):
                     os.close(fd)
                 self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

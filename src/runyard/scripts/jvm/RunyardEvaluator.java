@@ -2,11 +2,12 @@
  * The warm JVM of runyard's groovy and javascript engines (docs/scripts.md, "Groovy and JavaScript").
  *
  * Started by a task process (runyard.scripts.jvm.launcher) inside its scope's sandbox, with its
- * working folder where it listens: `java RunyardEvaluator SOCKET HOLDER_PID IDLE_SECONDS`. It serves one
- * connection at a time: a run request, then, while the script runs, its output and its API calls going
- * one way and the answers the other, and last the outcome. It exits when its holder process (the scope's
- * zygote or worker) exits, when idle too long, and halts at once when a client goes away mid-script
- * (the task process was killed: the script must stop with it).
+ * working folder where it listens and its holder's lifeline as standard input:
+ * `java RunyardEvaluator SOCKET IDLE_SECONDS`. It serves one connection at a time: a run request, then,
+ * while the script runs, its output and its API calls going one way and the answers the other, and last
+ * the outcome. It exits when its holder process (the scope's zygote or worker) and the holder's children
+ * have exited, when idle too long, and halts at once when a client goes away mid-script (the task
+ * process was killed: the script must stop with it).
  *
  * Frames both ways: a 4-byte big-endian length, a kind byte ('J' JSON, 'O' stdout bytes, 'E' stderr
  * bytes), the payload. `java RunyardEvaluator --train` runs each engine a few times and exits (for the
@@ -60,16 +61,15 @@ public final class RunyardEvaluator {
     static TimeZone initialTimeZone;
 
     public static void main(String[] args) throws Exception {
-        installStreams();
         System.setSecurityManager(new ExitInterceptor());
         if (args.length == 1 && args[0].equals("--train")) {
+            installStreams();
             train();
             return;
         }
         String socket = args[0];
-        long holder = Long.parseLong(args[1]);
-        long idleNanos = Long.parseLong(args[2]) * 1_000_000_000L;
-        watchHolder(holder);
+        long idleNanos = Long.parseLong(args[1]) * 1_000_000_000L;
+        watchLifeline();
         Files.deleteIfExists(Path.of(socket));
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
@@ -77,6 +77,7 @@ public final class RunyardEvaluator {
         initialLocale = Locale.getDefault();
         initialTimeZone = TimeZone.getDefault();
         watchIdleness(idleNanos);
+        installStreams(); // from now on, what is printed goes to the execution printing it
         REAL_OUT.write("ready\n".getBytes(StandardCharsets.US_ASCII));
         REAL_OUT.flush();
         while (true) {
@@ -109,11 +110,19 @@ public final class RunyardEvaluator {
         }
     }
 
-    static void watchHolder(long pid) {
+    /** Standard input is the holder's lifeline (launcher.py): its end is the holder's. */
+    static void watchLifeline() {
+        java.io.InputStream lifeline = System.in;
         Thread watcher = new Thread(() -> {
-            ProcessHandle.of(pid).ifPresent(handle -> handle.onExit().join());
+            try {
+                while (lifeline.read() >= 0) {
+                    // nobody writes to it
+                }
+            } catch (IOException closed) {
+                // as good as the end
+            }
             Runtime.getRuntime().halt(0);
-        }, "runyard-holder-watch");
+        }, "runyard-lifeline");
         watcher.setDaemon(true);
         watcher.start();
     }
@@ -874,6 +883,26 @@ public final class RunyardEvaluator {
         /** Adapter classes of the task-side APIs, by file path and modification time: platform code. */
         static final Map<String, Class<?>> ADAPTERS = new ConcurrentHashMap<>();
         static final ClassLoader PARENT = RunyardEvaluator.class.getClassLoader();
+        /** Classes whose meta class a script changed (``String.metaClass.x = {...}``): put back after it. */
+        static final java.util.Set<Class<?>> CHANGED = ConcurrentHashMap.newKeySet();
+
+        static {
+            groovy.lang.GroovySystem.getMetaClassRegistry().addMetaClassRegistryChangeEventListener(event -> {
+                if (event.getClassToUpdate() != null && event.getInstance() == null) {
+                    CHANGED.add(event.getClassToUpdate());
+                }
+            });
+        }
+
+        /** Meta classes as they were before the script: no method a script adds is seen by the next. */
+        static void forgetMetaClassChanges() {
+            groovy.lang.ExpandoMetaClass.disableGlobally();
+            List<Class<?>> changed = new ArrayList<>(CHANGED);
+            for (Class<?> type : changed) {
+                groovy.lang.GroovySystem.getMetaClassRegistry().removeMetaClass(type);
+            }
+            CHANGED.clear();
+        }
 
         static Map<String, Object> run(Execution execution, Map<String, Object> names) throws ScriptError {
             groovy.lang.Binding binding = new groovy.lang.Binding();
@@ -893,6 +922,8 @@ public final class RunyardEvaluator {
                 org.codehaus.groovy.runtime.InvokerHelper.createScript(scriptClass, binding).run();
             } catch (Throwable error) {
                 endedBy(error, execution, FILE_NAME);
+            } finally {
+                forgetMetaClassChanges();
             }
             @SuppressWarnings("unchecked")
             Map<String, Object> set = binding.getVariables();

@@ -52,22 +52,37 @@ _JVM_OPTIONS = (
     "-Djava.awt.headless=true",
 )
 
-_holder: int | None = None
+#: This process's holder: its pid, and the read end of its lifeline (see ``hold``).
+_holder: tuple[int, int] | None = None
 
 
 class JvmError(Exception):
     """The JVM cannot be started or reached: says why."""
 
 
-def set_holder(pid: int) -> None:
-    """Name the process whose life bounds the JVMs that scripts of this process start (the node
-    agent calls it in each task process it forks). Unset: this process itself."""
+def hold() -> None:
+    """Make this process the holder of the JVMs that it and the processes it forks start from now on.
+
+    A lifeline: this process keeps one end of a socket pair open and never writes to it; a JVM gets
+    the other end as its standard input, and exits when it reads the end of it, that is when this
+    process and every process it forked (they hold the first end too) are gone. No pid to watch: a sandboxed
+    process cannot see its holder in ``/proc`` (an account's processes that were root are hidden).
+    Idempotent in a process; a process that does not call it uses its parent's holder.
+    """
     global _holder
-    _holder = pid
+    if _holder is None or _holder[0] != os.getpid():
+        # A socket pair rather than a pipe: task processes look for their outcome pipe among theirs.
+        ours, jvms = socket.socketpair()
+        ours.detach()  # stays open for this process's life
+        _holder = (os.getpid(), jvms.detach())
 
 
-def holder() -> int:
-    return _holder if _holder is not None else os.getpid()
+def _held() -> tuple[int, int]:
+    """This process's holder: inherited from the process that forked it, else this process."""
+    if _holder is None:
+        hold()
+    assert _holder is not None
+    return _holder
 
 
 @dataclass(frozen=True)
@@ -187,10 +202,13 @@ def _run(argv: list[str], cwd: Path | None = None) -> tuple[int, str]:
     return code, output.decode("utf-8", "replace")
 
 
-def _output_to(fd: int) -> list[tuple[Any, ...]]:
-    """``posix_spawn`` file actions: no input, standard output and error to ``fd``."""
+def _output_to(fd: int, stdin: int | None = None) -> list[tuple[Any, ...]]:
+    """``posix_spawn`` file actions: standard input from ``stdin`` (else none), standard output and
+    error to ``fd``."""
     return [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)
+        if stdin is None
+        else (os.POSIX_SPAWN_DUP2, stdin, 0),
         (os.POSIX_SPAWN_DUP2, fd, 1),
         (os.POSIX_SPAWN_DUP2, fd, 2),
     ]
@@ -217,7 +235,7 @@ def connect(folder: str) -> socket.socket:
     found = installation()
     if isinstance(found, str):
         raise JvmError(found)
-    name = f".runyard-jvm-{holder()}.sock"
+    name = f".runyard-jvm-{_held()[0]}.sock"
     directory = os.open(folder, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         # Through the folder's descriptor: a socket path is limited to 107 bytes, a data folder is not.
@@ -256,10 +274,10 @@ def _start(found: Installation, folder: str, name: str) -> None:
     built = prepare(found)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(folder, name))
-    argv = [found.java, *_options(found, built, built / _ARCHIVE), name, str(holder()), str(IDLE_SECONDS)]
+    argv = [found.java, *_options(found, built, built / _ARCHIVE), name, str(IDLE_SECONDS)]
     read, write = os.pipe()
     try:
-        pid = _spawn(argv, Path(folder), _output_to(write))
+        pid = _spawn(argv, Path(folder), _output_to(write, _held()[1]))
     finally:
         os.close(write)
     output = bytearray()
