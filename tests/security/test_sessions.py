@@ -74,6 +74,14 @@ OPEN_TO_JOB_TOKENS = {
     "GET /api/v1/service-instances/{instance_id}/endpoints",
     "GET /api/v1/service-instances/{instance_id}/events",
     "POST /api/v1/notifications",  # for the owner, from the job
+    "GET /api/v1/nodes",  # as the owner sees them (rmapi)
+    "GET /api/v1/channels",  # the owner's synchronization channels (synchronizationapi)
+    "PUT /api/v1/channels/{name}",
+    "DELETE /api/v1/channels/{name}",
+    "GET /api/v1/channels/{name}/entries",
+    "GET /api/v1/channels/{name}/entries/{key}",
+    "PUT /api/v1/channels/{name}/entries/{key}",
+    "DELETE /api/v1/channels/{name}/entries/{key}",
 }
 #: Open to a job token on its own job, on the service instance its job serves, or on the instances its job
 #: started (their actions), only.
@@ -93,6 +101,11 @@ OWN_THINGS_ONLY = {
     "GET /api/v1/service-instances/{instance_id}/containers/{ref}",
     "GET /api/v1/service-instances/{instance_id}/containers/{ref}/logs",
     "POST /api/v1/service-instances/{instance_id}/containers/{ref}/{change}",
+    "GET /api/v1/jobs/{job_id}/signals",  # its own job's only (signalapi)
+    "DELETE /api/v1/jobs/{job_id}/signals",
+    "PUT /api/v1/jobs/{job_id}/signals/{name}/ready",
+    "POST /api/v1/jobs/{job_id}/signals/{name}",
+    "GET /api/v1/jobs/{job_id}/signals/received",
 }
 #: Path parameters naming nothing that exists (a real action where the path only allows a few).
 PLACEHOLDERS = {"action": "kill", "revision": "1", "job_id": "2147483000", "instance_id": "2147483000"}

@@ -91,12 +91,13 @@ def create_channel(
 
 
 @router.delete("/{name}", status_code=204)
-def delete_channel(name: ChannelName, user: CurrentUser, engine: EngineDep, request: Request) -> None:
+def delete_channel(name: ChannelName, user: CurrentUser, engine: EngineDep, request: Request) -> Response:
     """The channel and its keys (404 if there is none)."""
     with engine.begin() as connection:
         if not store.delete_channel(connection, user.name, name):
             raise NotFoundError(f"no channel {name!r}")
     _waits(request).changed((user.name, name))
+    return Response(status_code=204)
 
 
 @router.get("/{name}/entries", response_model=EntryList)
