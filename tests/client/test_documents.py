@@ -20,7 +20,7 @@ import pkgutil
 import re
 import tempfile
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -82,6 +82,10 @@ def _placeholder(name: str, hint: Any) -> Any:
     """A value of ``hint`` for describing a call: only its route matters."""
     if get_origin(hint) is Literal:
         return get_args(hint)[0]
+    if hint is Any:  # a JSON value (a channel's)
+        return "x"
+    if get_origin(hint) in (Iterable, Sequence, list):  # names (of signals)
+        return ["x"]
     options = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
     for kind, value in ((int, 1), (Path, Path(__file__)), (str, "x"), (bytes, b"x")):  # a file: one exists
         if kind in options:

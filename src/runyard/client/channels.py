@@ -75,7 +75,7 @@ class ChannelsApi:
     ) -> Call[ChannelEntry]:
         """Remove the key (only at ``expected_version`` if given); what it held (version 0: nothing)."""
         params = {} if expected_version is None else {"expected_version": expected_version}
-        return Call("DELETE", _entry(name, key), _previous, params=params)
+        return Call("DELETE", _entry(name, key), json_body, params=params)
 
 
 def _channel(name: str) -> str:
@@ -97,8 +97,3 @@ def _created(response: httpx.Response) -> bool:
 def _entries(response: httpx.Response) -> list[ChannelEntry]:
     found: list[ChannelEntry] = response.json()["entries"]
     return found
-
-
-def _previous(response: httpx.Response) -> ChannelEntry:
-    previous: ChannelEntry = response.json()["previous"]
-    return previous

@@ -67,10 +67,6 @@ class EntryList(BaseModel):
     entries: list[EntryDocument]
 
 
-class Previous(BaseModel):
-    previous: EntryDocument = Field(description="What the key held (version 0: nothing)")
-
-
 @router.get("", response_model=list[ChannelInfo])
 def list_channels(user: CurrentUser, engine: EngineDep) -> list[dict[str, Any]]:
     with engine.connect() as connection:
@@ -152,7 +148,7 @@ def put_entry(
     return _document(entry)
 
 
-@router.delete("/{name}/entries/{key:path}", response_model=Previous)
+@router.delete("/{name}/entries/{key:path}", response_model=EntryDocument)
 def remove_entry(
     name: ChannelName,
     key: Key,
@@ -160,12 +156,13 @@ def remove_entry(
     engine: EngineDep,
     request: Request,
     expected_version: Version = None,
-) -> Previous:
+) -> EntryDocument:
+    """Remove the key; what it held (version 0: nothing)."""
     with engine.begin() as connection:
         previous = store.remove_entry(connection, user.name, name, key, expected_version=expected_version)
     if previous is not None:
         _waits(request).changed((user.name, name))
-    return Previous(previous=_document(previous or Entry(key, None, 0)))
+    return _document(previous or Entry(key, None, 0))
 
 
 def _read(engine: sa.Engine, owner: str, channel: str, key: str) -> EntryDocument:
