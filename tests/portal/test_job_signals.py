@@ -1,5 +1,6 @@
 """The job page's signals: what a task waits for appears live, with the form of its variables; a value
-out of its model is refused beside its field; Send delivers it and the task goes on with it."""
+out of its model is refused beside its field; Send delivers it and the task goes on with it; once the job
+has ended nothing is offered to send."""
 
 from __future__ import annotations
 
@@ -47,3 +48,25 @@ def test_a_signal_is_sent_from_the_job_page(page: Page, portal: Portal) -> None:
     with portal.client(token) as client:
         job = client.wait_for_job(job_id, timeout=60)
     assert job["status"] == "FINISHED" and job["tasks"][0]["result"] == "approved"
+
+
+ENDED = """
+name: Gave up waiting
+tasks:
+  Ready:
+    script:
+      cpython: signalapi.readyForSignal("Too_Late")
+"""
+
+
+def test_an_ended_job_offers_nothing_to_send(page: Page, portal: Portal) -> None:
+    token = portal.new_user("signal-bob")
+    log_in(page, portal, "signal-bob")
+    with portal.client(token) as client:
+        job_id = client.submit(ENDED)
+        assert client.wait_for_job(job_id, timeout=60)["status"] == "FINISHED"
+    page.goto(f"{portal.url}/jobs/{job_id}")
+    page.get_by_role("tab", name="Signals").click()
+    expect(page.get_by_label("Signal Too_Late")).to_be_visible()
+    expect(page.get_by_text("The job has ended")).to_be_visible()
+    expect(page.get_by_role("button", name="Send Too_Late")).to_have_count(0)

@@ -19,17 +19,18 @@ class SignalsPanel:
     def __init__(self, session: Session, job_id: int) -> None:
         self.session = session
         self.job_id = job_id
-        self.shown: list[tuple[str, str, float | None]] | None = None
+        self.shown: tuple[bool, list[tuple[str, str, float | None]]] | None = None
         self.box = ui.column().classes("w-full gap-2")
 
-    async def load(self) -> None:
-        """Read the job's signals; draw them again if they changed (a form being filled stays otherwise)."""
+    async def load(self, *, alive: bool = True) -> None:
+        """Read the job's signals; draw them again if they changed (a form being filled stays otherwise).
+        Once the job has ended (not ``alive``) nothing waits any more: no Send button."""
         try:
             found = await call(self.session.client.list_signals(self.job_id), quiet=True)
         except Refused:
             return  # the page shows the job's own refusal
         signals = found["signals"]
-        shown = [(s["name"], s["status"], s["sent_at"] or s["ready_at"]) for s in signals]
+        shown = (alive, [(s["name"], s["status"], s["sent_at"] or s["ready_at"]) for s in signals])
         if shown == self.shown:
             return
         self.shown = shown
@@ -39,14 +40,16 @@ class SignalsPanel:
             received = [s for s in signals if s["status"] == "received"]
             if not signals:
                 ui.label("No task of this job waits for a signal.").classes("text-gray-600")
+            if ready and not alive:
+                ui.label("The job has ended: no task waits for these any more.").classes("text-gray-600")
             for signal in ready:
-                self._ready(signal)
+                self._ready(signal, alive)
             if received:
                 ui.label("Received").classes("font-medium")
                 for signal in received:
                     self._received(signal)
 
-    def _ready(self, signal: Signal) -> None:
+    def _ready(self, signal: Signal, alive: bool) -> None:
         name = signal["name"]
         with ui.card().classes("w-full p-3").props("flat bordered") as card:
             card.props["aria-label"] = f"Signal {name}"
@@ -59,8 +62,9 @@ class SignalsPanel:
                 if signal["variables"]
                 else None
             )
-            button = ui.button("Send", on_click=lambda: self._send(name, form)).props("unelevated")
-            button.props["aria-label"] = f"Send {name}"
+            if alive:
+                button = ui.button("Send", on_click=lambda: self._send(name, form)).props("unelevated")
+                button.props["aria-label"] = f"Send {name}"
 
     async def _send(self, name: str, form: VariablesForm | None) -> None:
         values = form.values() if form is not None else {}

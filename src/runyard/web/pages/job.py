@@ -11,6 +11,7 @@ from nicegui import ui
 
 from runyard.client import ApiError
 from runyard.client.documents import Job, JobGraph, StreamEvent, Task
+from runyard.model import JobStatus
 from runyard.web.calls import Refused, call
 from runyard.web.flow_graph import Edge, FlowGraph
 from runyard.web.job_actions import JobActions
@@ -110,9 +111,9 @@ class JobView:
         kind = event["kind"]
         if kind in (SUBSCRIBED, RESET):
             await self.reload(logs=True)
-            await self.signals.load()
+            await self._signals()
         elif kind == "signal":
-            await self.signals.load()
+            await self._signals()
         elif kind == "log":
             self.logs.heard(event)
         elif kind == "task":
@@ -121,6 +122,10 @@ class JobView:
             await self.reload(graph=appeared, results=task == self.selected or not self.selected)
         elif kind == "job":
             await self.reload(graph=False)
+            await self._signals()
+
+    async def _signals(self) -> None:
+        await self.signals.load(alive=JobStatus(self.job["status"]).is_alive)
 
     async def reload(self, *, logs: bool = False, graph: bool = True, results: bool = True) -> None:
         """Read the job again (after an event, an action); ``logs``, ``graph``, ``results`` too."""
