@@ -66,6 +66,7 @@ def test_every_input_binding(bindings: Bindings, tmp_path: Path) -> None:
     ]
     bindings.result_map = JavaMap({"before": "x"})
     bindings.cachespace = str(tmp_path / "cache")
+    bindings.inputspace, bindings.outputspace = str(tmp_path / "in"), str(tmp_path / "out")
     bindings.extra = {"nodename": "local-1", "nodeTokens": ["t1", "t2"], "result": {"so": "far"}}
     values = run_r(
         """
@@ -74,7 +75,7 @@ def test_every_input_binding(bindings: Bindings, tmp_path: Path) -> None:
           first = results[[1]]$k, by_name = results[["A"]]$k, faulty = is.null(results[["B"]]),
           parents = names(results), map = resultMap[["before"]], gi = genericInformation[["GI_KEY"]],
           secret = credentials[["SECRET"]], args = args,
-          spaces = c(localspace, userspace, globalspace, cachespace), cwd = getwd(),
+          spaces = c(localspace, userspace, globalspace, cachespace, inputspace, outputspace), cwd = getwd(),
           node = nodename, tokens = nodeTokens, previous = result$so, metadata = length(resultMetadata)
         )
         """,
@@ -93,7 +94,14 @@ def test_every_input_binding(bindings: Bindings, tmp_path: Path) -> None:
         "gi": "gi-value",
         "secret": "s3cret",
         "args": ["world", "two words"],
-        "spaces": [local, bindings.userspace, bindings.globalspace, bindings.cachespace],
+        "spaces": [
+            local,
+            bindings.userspace,
+            bindings.globalspace,
+            bindings.cachespace,
+            bindings.inputspace,
+            bindings.outputspace,
+        ],
         "cwd": local,
         "node": "local-1",
         "tokens": ["t1", "t2"],
