@@ -500,13 +500,16 @@ def platform_secrets(server: LiveServer) -> list[str]:
     ]
 
 
-def test_a_hostile_r_script_reads_nothing_of_the_platform_or_of_another_user(server: LiveServer) -> None:
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "fork=false"])
+def test_a_hostile_r_script_reads_nothing_of_the_platform_or_of_another_user(
+    server: LiveServer, fork: bool
+) -> None:
     mallory, alice = hostile_users(server, 2)
     secret = alice.run("open(userspace + '/secret.txt', 'w').write('alice secret')\nresult = userspace")
     assert secret.status == "FINISHED", secret
     targets = [*platform_secrets(server), f"{secret.result}/secret.txt"]
     readable = "/etc/os-release"  # the probe does read what a task may read
-    done = mallory.run(r_probe([*targets, readable]), language="R")
+    done = mallory.run(r_probe([*targets, readable]), language="R", fork=fork)
     assert done.status == "FINISHED", done
     assert done.result == {**dict.fromkeys(targets, "DENIED"), readable: "READ"}, done.result
 
