@@ -543,6 +543,65 @@ def measure_r_tasks(tasks: int, progress: Callable[[str], None]) -> None:
     )
 
 
+#: The no-op script of each language compared by ``measure_jvm_tasks``.
+NO_OPS = {"cpython": "pass", "groovy": "result = null", "javascript": "result = null"}
+TARGET_JVM_VS_CPYTHON = 2.0  # the issue's: a no-op Groovy task costs at most twice a no-op cpython one
+
+
+def no_op_job(language: str, tasks: int, fork: bool | None = None) -> Workflow:
+    script = ScriptExecutable(Script(language, code=NO_OPS[language]))
+    return Workflow(
+        name="Bench", tasks=[Task(name=f"T{i}", executable=script, fork=fork) for i in range(tasks)]
+    )
+
+
+def measure_jvm_tasks(tasks: int, progress: Callable[[str], None]) -> None:
+    """Print the wall and CPU per task of no-op groovy and javascript tasks against no-op cpython
+    tasks on the same platform, forked and ``fork=False`` (and contained, when this runyard has it).
+
+    Each job runs twice, the second timed. Uncontained, the nodes' JVMs are warm by then. Contained,
+    a job is a scope of its own: its first JVM script on each node starts that scope's JVM, and the
+    timed figure includes those starts (the 1-task job of a new scope is printed apart)."""
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    for contained in [False, True] if CONTAINMENT else [False]:
+        with started_platform(None, contained=contained) as (platform, _):
+            for fork in (None, False):
+                label = " ".join(
+                    [runyard_label(None)] + ["contained"] * contained + ["fork=false"] * (fork is False)
+                )
+                per_task: dict[str, float] = {}
+                for language in NO_OPS:
+                    progress(f"{tasks} no-op {language} tasks on {label}")
+                    run_job(platform, no_op_job(language, tasks, fork))
+                    before = tree_cpu()
+                    _, wall = run_job(platform, no_op_job(language, tasks, fork))
+                    cpu = (tree_cpu() - before).total
+                    per_task[language] = wall / tasks
+                    rows.append(
+                        [label, language, f"{wall:.2f}", ms(wall / tasks), f"{cpu:.2f}", ms(cpu / tasks)]
+                    )
+                for language in ("groovy", "javascript"):
+                    ratio = per_task[language] / per_task["cpython"]
+                    target = f"target ≤ {TARGET_JVM_VS_CPYTHON:.0f}{TIMES}"
+                    notes.append(
+                        f"  {label}: {language} / cpython wall per task {ratio:.2f}{TIMES}   "
+                        f"{target}: {verdict(ratio <= TARGET_JVM_VS_CPYTHON)}"
+                    )
+            if contained:
+                groovy, python = (
+                    statistics.median(run_job(platform, no_op_job(language, 1))[1] for _ in range(3))
+                    for language in ("groovy", "cpython")
+                )
+                notes.append(
+                    f"  {label}: a 1-task groovy job (a new scope: its JVM starts) {ms(groovy)}, "
+                    f"a 1-task cpython job {ms(python)} (medians of 3)"
+                )
+    print(f"\n{tasks} no-op tasks per language on {WORKERS} workers, second run (wall and CPU in seconds)")
+    print_table(["platform", "language", "wall", "wall/task", "CPU", "CPU/task"], rows)
+    print("\n".join(notes))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_arguments(argv)
 
@@ -584,6 +643,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if CONTAINMENT:
         print_containment(runs, args.tasks)
     measure_r_tasks(max(args.tasks // 10, 10), progress)
+    measure_jvm_tasks(args.tasks, progress)
     print(f"\nat end: {load_line()}")
 
 

@@ -124,7 +124,8 @@ class Agent:
         """Serve until the channel closes; the task processes are killed on the way out."""
         self._warm_up()
         _prepare_jvm()
-        jvm.hold()  # JVMs started by one-shot task processes last as long as the agent
+        # JVMs started by one-shot task processes (unsandboxed: one scope) last as long as the agent
+        jvm.hold(self.node.cachespace)
         platform_paths()  # computed once, here, for every sandbox
         gc.freeze()  # what the agent holds now is left alone by the collector of every fork
         self.spare = self._fork(reusable=False)
@@ -256,7 +257,9 @@ class Agent:
         in it) is killed, and a fresh one forked."""
         worker = self.worker = self._of_scope(self.worker, scope)
         if worker is None:
-            worker = self.worker = self._fork(reusable=True)
+            worker = self.worker = self._fork(
+                reusable=True, jvm_folder=None if scope else self.node.cachespace
+            )
             worker.scope = scope
         return worker
 
@@ -287,7 +290,7 @@ class Agent:
         self._close_pipes(process)
         return False
 
-    def _fork(self, *, reusable: bool) -> _TaskProcess:
+    def _fork(self, *, reusable: bool, jvm_folder: str | None = None) -> _TaskProcess:
         request_read, request_write = os.pipe()
         outcome_read, outcome_write = os.pipe()
         pid = os.fork()
@@ -295,7 +298,7 @@ class Agent:
             os.close(request_write)
             os.close(outcome_read)
             if reusable:  # the worker's JVM lasts as long as it (a one-shot process's, as the agent)
-                jvm.hold()
+                jvm.hold(jvm_folder)
             self._task_process(request_read, outcome_write)
         os.close(request_read)
         os.close(outcome_write)

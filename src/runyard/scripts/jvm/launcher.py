@@ -52,16 +52,26 @@ _JVM_OPTIONS = (
     "-Djava.awt.headless=true",
 )
 
-#: This process's holder: its pid, and the read end of its lifeline (see ``hold``).
-_holder: tuple[int, int] | None = None
+
+@dataclass(frozen=True)
+class _Holder:
+    """This process's holder (see ``hold``)."""
+
+    pid: int
+    lifeline: int  # the JVM's end
+    folder: str | None  # where its JVM listens; None: the job's local folder
+
+
+_holder: _Holder | None = None
 
 
 class JvmError(Exception):
     """The JVM cannot be started or reached: says why."""
 
 
-def hold() -> None:
-    """Make this process the holder of the JVMs that it and the processes it forks start from now on.
+def hold(folder: str | None = None) -> None:
+    """Make this process the holder of the JVMs that it and the processes it forks start from now on,
+    listening in ``folder`` (``None``: the job's local folder, for a holder serving one scope).
 
     A lifeline: this process keeps one end of a socket pair open and never writes to it; a JVM gets
     the other end as its standard input, and exits when it reads the end of it, that is when this
@@ -70,14 +80,14 @@ def hold() -> None:
     Idempotent in a process; a process that does not call it uses its parent's holder.
     """
     global _holder
-    if _holder is None or _holder[0] != os.getpid():
+    if _holder is None or _holder.pid != os.getpid():
         # A socket pair rather than a pipe: task processes look for their outcome pipe among theirs.
         ours, jvms = socket.socketpair()
         ours.detach()  # stays open for this process's life
-        _holder = (os.getpid(), jvms.detach())
+        _holder = _Holder(os.getpid(), jvms.detach(), folder)
 
 
-def _held() -> tuple[int, int]:
+def _held() -> _Holder:
     """This process's holder: inherited from the process that forked it, else this process."""
     if _holder is None:
         hold()
@@ -230,12 +240,15 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "JAVA_HOME") or k.startswith("LC_")}
 
 
-def connect(folder: str) -> socket.socket:
-    """A connection to the JVM of this process's holder, listening in ``folder``: started if needed."""
+def connect(job_folder: str) -> socket.socket:
+    """A connection to the JVM of this process's holder, started if needed; it listens in the
+    holder's folder, else in ``job_folder``."""
     found = installation()
     if isinstance(found, str):
         raise JvmError(found)
-    name = f".runyard-jvm-{_held()[0]}.sock"
+    holder = _held()
+    folder = holder.folder or job_folder
+    name = f".runyard-jvm-{holder.pid}.sock"
     directory = os.open(folder, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         # Through the folder's descriptor: a socket path is limited to 107 bytes, a data folder is not.
@@ -277,7 +290,7 @@ def _start(found: Installation, folder: str, name: str) -> None:
     argv = [found.java, *_options(found, built, built / _ARCHIVE), name, str(IDLE_SECONDS)]
     read, write = os.pipe()
     try:
-        pid = _spawn(argv, Path(folder), _output_to(write, _held()[1]))
+        pid = _spawn(argv, Path(folder), _output_to(write, _held().lifeline))
     finally:
         os.close(write)
     output = bytearray()
