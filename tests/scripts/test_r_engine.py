@@ -115,6 +115,7 @@ def test_what_the_script_changes_is_set_back(bindings: Bindings) -> None:
     kept = object()
     bindings.variables["OBJECT"] = kept
     bindings.variables["FLOAT"] = 2.0
+    bindings.variables["HUGE"] = 2**64 + 1  # more than R's numbers hold: kept since untouched
     values = run_r(
         """
         variables[["GREETING"]] <- paste("hello", variables[["NAME"]])
@@ -132,6 +133,7 @@ def test_what_the_script_changes_is_set_back(bindings: Bindings) -> None:
         "COUNT": "3",
         "OBJECT": kept,
         "FLOAT": 2.0,
+        "HUGE": 2**64 + 1,
         "GREETING": "hello world",
         "NOTHING": None,
     }

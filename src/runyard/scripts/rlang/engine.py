@@ -43,9 +43,8 @@ class REngine:
         return None
 
     def run(self, source: ScriptSource, bindings: Bindings) -> ScriptOutput:
-        sent = _inputs(bindings)
         with _exchange_folder(bindings) as files:
-            files.inputs.write_text(json.dumps(sent), encoding="utf-8")
+            files.inputs.write_text(json.dumps(_inputs(bindings)), encoding="utf-8")
             files.script.write_text(source.text, encoding="utf-8")
             argv = ["Rscript", "--vanilla", str(RUNNER), str(files.inputs), str(files.script), source.origin]
             code = run_process([*argv, str(files.outputs)], _folders_only(bindings)).exit_code or 0
@@ -54,7 +53,7 @@ class REngine:
             if code > 128:
                 raise ScriptFailure(f"the R process was killed by signal {code - 128}")
             raise ScriptFailure(f"the R script ended (exit code {code}) without writing its outputs")
-        values = _apply(returned, sent, bindings)
+        values = _apply(returned, bindings)
         if returned.get("error") is not None:
             raise ScriptFailure(str(returned["error"]))
         if code != 0:
@@ -138,37 +137,19 @@ def _read_outputs(path: Path) -> dict[str, Any] | None:
     return returned
 
 
-def _apply(returned: dict[str, Any], sent: dict[str, Any], bindings: Bindings) -> dict[str, Any]:
-    """Set back the variables and resultMap entries the script changed (an entry it did not change
-    keeps its value, even one JSON cannot hold); the output bindings, as a cpython script's."""
+def _apply(returned: dict[str, Any], bindings: Bindings) -> dict[str, Any]:
+    """Set the variables and resultMap entries the script set (the runner leaves out those it did not
+    touch); the output bindings, as a cpython script's."""
     maps = returned.get("maps", {})
     for name, attribute in WRITABLE_MAPS:
-        target = getattr(bindings, attribute)
-        before = sent[name]
         changed = maps.get(name)
-        if not isinstance(changed, dict):
-            continue
-        for key, value in changed.items():
-            if key not in before or not _same(before[key], value):
-                target[key] = value
+        if isinstance(changed, dict):
+            getattr(bindings, attribute).update(changed)
     values: dict[str, Any] = dict(returned.get("values", {}))
     metadata = maps.get("resultMetadata")
     if isinstance(metadata, dict) and metadata:
         values["resultMetadata"] = metadata
     return values
-
-
-def _same(before: Any, after: Any) -> bool:
-    """JSON equality where ``1 == 1.0`` but ``1 != True``: R gives numbers back as it reads them."""
-    if isinstance(before, bool) or isinstance(after, bool):
-        return before is after
-    if isinstance(before, int | float) and isinstance(after, int | float):
-        return before == after
-    if isinstance(before, list) and isinstance(after, list):
-        return len(before) == len(after) and all(map(_same, before, after))
-    if isinstance(before, dict) and isinstance(after, dict):
-        return before.keys() == after.keys() and all(_same(before[k], after[k]) for k in before)
-    return type(before) is type(after) and bool(before == after)
 
 
 def _has_jsonlite(rscript: str) -> bool:

@@ -59,6 +59,14 @@ local(envir = new.env(parent = baseenv()), {
     value
   }
 
+  # The entries of a map the script set: those of `variables` and `resultMap` it did not touch are
+  # left out, so that they keep their value and type whatever R made of them.
+  changed <- function(name, value) {
+    map <- named_list(name, value)
+    before <- input[[name]]
+    map[vapply(names(map), function(key) !(key %in% names(before) && identical(map[[key]], before[[key]])), TRUE)]
+  }
+
   # A named list as a JSON object, also when it is empty (jsonlite writes an empty list as []).
   object <- function(entries) if (length(entries) == 0) structure(list(), names = character(0)) else entries
 
@@ -69,7 +77,7 @@ local(envir = new.env(parent = baseenv()), {
     values <- list()
     problem <- tryCatch({
       for (name in c("variables", "resultMap", "resultMetadata")) {
-        if (found(name)) maps[[name]] <- object(lapply(named_list(name, get(name, envir = globals)), to_json))
+        if (found(name)) maps[[name]] <- object(lapply(changed(name, get(name, envir = globals)), to_json))
       }
       # ProActive's R engine: without a `result`, the task result is the script's last value.
       if (!found("result")) values$result <- to_json(state$last)
