@@ -159,8 +159,8 @@ def test_missing_script_file_and_unknown_language(make_spec: SpecFactory, tmp_pa
     missing = execute(make_spec(Script(file="gone.py"), source_dir=str(tmp_path)))
     assert missing.kind is OutcomeKind.FAULTY
     assert missing.error is not None and f"script file not found: {tmp_path}/gone.py" in missing.error
-    unknown = execute(make_spec(Script(language="groovy", code="println 1")))
-    assert unknown.error is not None and "unknown script language 'groovy'" in unknown.error
+    unknown = execute(make_spec(Script(language="cobol", code="DISPLAY 1")))
+    assert unknown.error is not None and "unknown script language 'cobol'" in unknown.error
 
 
 def test_output_goes_to_the_log_including_subprocesses(make_spec: SpecFactory, tmp_path: Path) -> None:

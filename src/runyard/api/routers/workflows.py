@@ -42,7 +42,7 @@ class CheckedWorkflow(BaseModel):
     valid: bool
     problems: list[Problem]
     """Sorted by line; ``line`` is in the text answered (``source``: ``workflow``), when known."""
-    warnings: list[Problem] = []
+    warnings: list[Problem]
     """What does not make the workflow invalid but makes a submission refuse it here: a language
     runyard cannot run, a ``javaExecutable`` (located as ``problems`` are)."""
     text: str
