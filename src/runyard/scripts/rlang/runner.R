@@ -64,7 +64,8 @@ local(envir = new.env(parent = baseenv()), {
   changed <- function(name, value) {
     map <- named_list(name, value)
     before <- input[[name]]
-    map[vapply(names(map), function(key) !(key %in% names(before) && identical(map[[key]], before[[key]])), TRUE)]
+    kept <- function(key) key %in% names(before) && identical(map[[key]], before[[key]])
+    map[!vapply(names(map), kept, TRUE)]
   }
 
   # A named list as a JSON object, also when it is empty (jsonlite writes an empty list as []).
@@ -113,7 +114,10 @@ local(envir = new.env(parent = baseenv()), {
     paste0(text, "\n  at ", argv[[3]], ", line ", line)
   }
 
-  input <- jsonlite::fromJSON(argv[[1]], simplifyVector = TRUE, simplifyDataFrame = FALSE, simplifyMatrix = FALSE)
+  # JSON -> R: arrays of numbers, strings or booleans become vectors, objects named lists.
+  input <- jsonlite::fromJSON(
+    argv[[1]], simplifyVector = TRUE, simplifyDataFrame = FALSE, simplifyMatrix = FALSE
+  )
   for (name in names(input)) {
     value <- input[[name]]
     if (name %in% c("args", "nodeTokens")) value <- as.character(unlist(value))
