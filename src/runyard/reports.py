@@ -24,6 +24,7 @@ class TaskReport(TypedDict):
     variables: dict[str, Any]  # propagated to descendants
     started_at: float | None
     finished_at: float | None
+    result_metadata: dict[str, Any]  # what the task's ``resultMetadata`` held: content type, file name...
 
 
 class JobReport(TypedDict):
@@ -80,6 +81,7 @@ def _task_report(task: TaskState, output: str, node: str | None) -> TaskReport:
         "variables": task.variables,
         "started_at": task.started_at,
         "finished_at": task.finished_at,
+        "result_metadata": task.result_metadata,
     }
 
 

@@ -119,3 +119,20 @@ def test_javascript_is_contained_too(server: LiveServer) -> None:
     )
     done = mallory.run(code, language="javascript")
     assert (done.task_status, done.result) == ("FINISHED", "DENIED"), done
+
+
+def test_result_metadata_is_kept_with_the_result_and_only_for_its_owner(server: LiveServer) -> None:
+    mallory, alice = hostile_users(server, 2)
+    code = (
+        "resultMetadata.put('content.type', 'text/plain')\n"
+        "resultMetadata.put('file.name', 'a.txt')\n"
+        "result = 'hi'"
+    )
+    done = alice.run(code, language="groovy")
+    assert done.task_status == "FINISHED", done
+    with alice.client() as api:
+        answer = api.get(f"/jobs/{done.job_id}/tasks/Attack/result")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["metadata"] == {"content.type": "text/plain", "file.name": "a.txt"}
+    with mallory.client() as api:
+        assert api.get(f"/jobs/{done.job_id}/tasks/Attack/result").status_code in (403, 404)

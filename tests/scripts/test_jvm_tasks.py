@@ -105,7 +105,9 @@ def test_every_script_position_and_the_log_order(tmp_path: Path) -> None:
         executable=ScriptExecutable(
             Script("cpython", code="print('main')\nresult = variables['FROM_PRE'] + 1")
         ),
-        post=Script(groovy, code="println 'post'\nresult = result * 10"),
+        post=Script(
+            groovy, code="println 'post'\nresult = result * 10\nresultMetadata.put('file.name', 'x')"
+        ),
         cleaning=Script(groovy, code="println 'clean ' + variables.get('PA_TASK_SUCCESS')"),
     )
     chosen = SelectionScript(Script(groovy, code="selected = nodename.startsWith('local')"))
@@ -121,6 +123,7 @@ def test_every_script_position_and_the_log_order(tmp_path: Path) -> None:
         assert tasks_by_name(p.report(refused_job))["Never"]["executions"] == 0
         p.kill_job(refused_job)
     assert tasks["All"]["result"] == 20
+    assert tasks["All"]["result_metadata"] == {"file.name": "x"}
     assert tasks["All"]["output"] == "pre\nmain\npost\nclean true\n"
     assert tasks["Selected"]["result"] == 20
 
@@ -129,7 +132,12 @@ def test_a_faulty_groovy_task_does_not_stop_a_python_one(tmp_path: Path) -> None
     workflow = Workflow(
         name="Mixed",
         on_task_error="continueJobExecution",
-        tasks=[groovy_task("Bad", "def x = \n"), python_task("Good", "result = len(results)", "Bad")],
+        tasks=[
+            groovy_task("Bad", "resultMetadata.put('k', 'v')\nthrow new IllegalStateException('bad')"),
+            python_task(
+                "Good", "result = len(results)\nresultMetadata.put('content.type', 'text/plain')", "Bad"
+            ),
+        ],
     )
     with platform(tmp_path, nodes=1) as p:
         job = p.submit(workflow)
@@ -137,3 +145,5 @@ def test_a_faulty_groovy_task_does_not_stop_a_python_one(tmp_path: Path) -> None
         tasks = tasks_by_name(p.report(job))
     assert tasks["Bad"]["status"] == "FAULTY" and "main script of task Bad" in tasks["Bad"]["error"]
     assert tasks["Good"]["result"] == 1
+    assert tasks["Good"]["result_metadata"] == {"content.type": "text/plain"}
+    assert tasks["Bad"]["result_metadata"] == {}  # kept with a result only

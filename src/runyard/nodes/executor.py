@@ -70,6 +70,7 @@ class _Execution:
         self.cache = cache
         self.variables = JavaMap(spec.variables)
         self.result_map = JavaMap()
+        self.result_metadata = JavaMap()  # ``resultMetadata``: scripts fill it, it goes with the result
         self.generic_information = JavaMap(spec.generic_information)
         self.credentials = JavaMap(spec.credentials)
         self.results = [ParentTaskResult(p.task_name, p.value, p.error) for p in spec.parents]
@@ -109,6 +110,7 @@ class _Execution:
             error=self.error,
             variables=json_mapping(self.variables) if kind is not OutcomeKind.NOT_SELECTED else {},
             result_map=json_mapping(self.result_map),
+            result_metadata=json_mapping(self.result_metadata) if encoded else {},
             flow=self.flow,
             exit_value=self.exit_value,
             started_at=started,
@@ -232,7 +234,12 @@ class _Execution:
 
     def _script(self, role: str, script: Script, extra: dict[str, Any] | None = None) -> ScriptOutput:
         label = f"<{role} script of task {self.spec.task_name}>"
-        return run_script(script, self._bindings(extra), label=label, source_dir=self.spec.source_dir)
+        output = run_script(script, self._bindings(extra), label=label, source_dir=self.spec.source_dir)
+        metadata = (output.values or {}).get("resultMetadata")
+        if isinstance(metadata, dict):  # engines that run elsewhere (a JVM, R) give the map back
+            self.result_metadata.clear()
+            self.result_metadata.update(metadata)
+        return output
 
     def _bindings(self, extra: dict[str, Any] | None = None) -> Bindings:
         return Bindings(
@@ -247,7 +254,7 @@ class _Execution:
             cachespace=self.node.cachespace,
             inputspace=self.spec.inputspace,
             outputspace=self.spec.outputspace,
-            extra=extra or {},
+            extra={"resultMetadata": self.result_metadata, **(extra or {})},
             apis=self.apis,
         )
 

@@ -94,6 +94,7 @@ class TaskOutcome:
     exit_value: int | None = None
     started_at: float | None = None  # epoch seconds
     finished_at: float | None = None
+    result_metadata: dict[str, Any] = field(default_factory=dict)  # ``resultMetadata``: content type...
 
 
 @dataclass

@@ -46,6 +46,7 @@ class TaskState:
     variables: dict[str, Any] = field(default_factory=dict)  # propagated to descendants
     flow: dict[str, Any] | None = None
     exit_value: int | None = None
+    result_metadata: dict[str, Any] = field(default_factory=dict)  # what ``resultMetadata`` held
     paused_from: TaskStatus | None = None  # status to return to on resume
     stored: bool = field(default=False, compare=False)  # has a row in the store already
 

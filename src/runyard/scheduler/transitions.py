@@ -95,6 +95,7 @@ def task_outcome(
     task.started_at = outcome.started_at or task.started_at  # when the node really began
     task.finished_at = outcome.finished_at or now
     task.result, task.result_json, task.result_repr = outcome.result, outcome.result_json, outcome.result_repr
+    task.result_metadata = dict(outcome.result_metadata)
     task.variables = dict(outcome.variables)
     task.exit_value = outcome.exit_value
     task.error = outcome.error

@@ -194,6 +194,7 @@ def load_job(connection: sa.Connection, job_id: int, decode: WorkflowDecoder) ->
             variables=t["variables"],
             flow=t["flow"],
             exit_value=t["exit_value"],
+            result_metadata=t["result_metadata"] or {},
             paused_from=TaskStatus(t["paused_from"]) if t["paused_from"] else None,
             stored=True,
         )
@@ -274,6 +275,7 @@ def _task_row(task: TaskState) -> dict[str, Any]:
         "variables": task.variables,
         "flow": task.flow,
         "exit_value": task.exit_value,
+        "result_metadata": task.result_metadata,
         "paused_from": task.paused_from.value if task.paused_from else None,
     }
 

@@ -56,6 +56,7 @@ tasks = sa.Table(
     sa.Column("flow", sa.JSON),
     sa.Column("exit_value", sa.Integer),
     sa.Column("paused_from", sa.String(32)),
+    sa.Column("result_metadata", sa.JSON),
     sa.UniqueConstraint("job_id", "name", name="uq_tasks_job_name"),
 )
 

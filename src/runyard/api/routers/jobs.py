@@ -150,6 +150,7 @@ class TaskResult(BaseModel):
     status: str
     value: Any
     error: str | None
+    metadata: dict[str, Any] = {}  # what the task's ``resultMetadata`` held (``content.type``...)
 
 
 class JobStatusOut(BaseModel):
@@ -468,7 +469,12 @@ def get_task(job_id: JobId, task: str, user: CurrentUser, engine: EngineDep) -> 
 def get_task_result(job_id: JobId, task: str, user: CurrentUser, engine: EngineDep) -> TaskResult:
     found = _task_report(engine, user, job_id, task)
     return TaskResult(
-        job_id=job_id, task=task, status=found["status"], value=found["result"], error=found["error"]
+        job_id=job_id,
+        task=task,
+        status=found["status"],
+        value=found["result"],
+        error=found["error"],
+        metadata=found["result_metadata"],
     )
 
 
