@@ -7,19 +7,15 @@ may read, the owner's credential names when a variable's model asks for one.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from runyard import formats
 from runyard.auth import User, get_user
-from runyard.catalog import read_raw
-from runyard.catalog.references import catalog_fetch
+from runyard.catalog.submitted import read_from_catalog, uses_credentials
 from runyard.credentials import Vault
 from runyard.errors import NotFoundError
-from runyard.formats.task_references import expand_references
 from runyard.model import Workflow
 
 
@@ -38,15 +34,6 @@ def read_as_owner(
     user = get_user(connection, owner)
     if user is None:
         raise NotFoundError(f"no user {owner!r}: the plan's owner was removed")
-    content = read_raw(connection, user, bucket, name, revision)
-    workflow = formats.loads(content.data, source=f"catalog:{bucket}/{name}")
-    workflow = expand_references(workflow, catalog_fetch(connection, user))
-    # Not a file: relative script paths must not resolve against the server's folder.
-    workflow = dataclasses.replace(workflow, source=None)
-    credentials = vault.names(connection, owner) if _uses_credentials(workflow) else None
+    workflow = read_from_catalog(connection, user, bucket, name, revision)
+    credentials = vault.names(connection, owner) if uses_credentials(workflow) else None
     return OwnersWorkflow(user, workflow, credentials)
-
-
-def _uses_credentials(workflow: Workflow) -> bool:
-    variables = [*workflow.variables, *(v for task in workflow.tasks for v in task.variables)]
-    return any((v.model or "").strip().upper().startswith("PA:CREDENTIAL") for v in variables)

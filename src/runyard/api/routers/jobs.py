@@ -29,13 +29,11 @@ from runyard.api.events import sse
 from runyard.api.idempotency import IdempotencyKey, KeyLocks
 from runyard.api.security import CurrentUser, may_see
 from runyard.auth import User
-from runyard.catalog import read_raw
 from runyard.catalog.metadata import WorkflowMetadata, metadata_of
-from runyard.catalog.references import catalog_fetch
+from runyard.catalog.submitted import read_from_catalog, read_submitted, uses_credentials
 from runyard.credentials import Vault
 from runyard.errors import Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
-from runyard.formats.task_references import expand_references
 from runyard.job_graph import JobGraph, job_graph
 from runyard.job_logs import LogCursor, prefixed
 from runyard.model import Priority, Workflow
@@ -281,7 +279,7 @@ def _job(platform: Platform, vault: Vault, user: User, submission: Submission) -
         raise ApiError(400, "invalid_request", "give exactly one of 'workflow' and 'catalog'")
     workflow = _workflow(platform, user, submission)
     credentials = None
-    if _uses_credentials(workflow):
+    if uses_credentials(workflow):
         with platform.engine.connect() as connection:
             credentials = vault.names(connection, user.name)
     return _Job(
@@ -334,25 +332,12 @@ def check_submission(
     return CheckedSubmission(valid=not problems, workflow=metadata_of(job.workflow), problems=problems)
 
 
-def _uses_credentials(workflow: Workflow) -> bool:
-    """Whether a variable's model is ``PA:CREDENTIAL`` (only then are the user's credential names needed)."""
-    variables = [*workflow.variables, *(v for task in workflow.tasks for v in task.variables)]
-    return any((v.model or "").strip().upper().startswith("PA:CREDENTIAL") for v in variables)
-
-
 def _workflow(platform: Platform, user: User, submission: Submission) -> Workflow:
     with platform.engine.connect() as connection:
         if submission.catalog is not None:
             ref = submission.catalog
-            content = read_raw(connection, user, ref.bucket, ref.name, ref.revision)
-            text, source = content.data, f"catalog:{ref.bucket}/{ref.name}"
-        else:
-            text, source = (submission.workflow or "").encode(), "<submitted workflow>"
-        workflow = formats.loads(text, source=source)
-        # The stored job holds the library tasks as they were read: it shows what ran.
-        workflow = expand_references(workflow, catalog_fetch(connection, user))
-    # Not a file: relative script paths must not resolve against the server's folder.
-    return dataclasses.replace(workflow, source=None)
+            return read_from_catalog(connection, user, ref.bucket, ref.name, ref.revision)
+        return read_submitted(connection, user, (submission.workflow or "").encode(), "<submitted workflow>")
 
 
 _SORT = f"^-?({'|'.join(SORTABLE)})$"
