@@ -352,3 +352,20 @@ def test_engines_say_why_they_cannot_run(bindings: Bindings, monkeypatch: pytest
 def _clean_installation() -> Iterator[None]:
     yield
     launcher.installation.cache_clear()
+
+
+def test_selection_utils_of_proactive_are_there(bindings: Bindings) -> None:
+    values = groovy(
+        "import org.ow2.proactive.scripting.helper.selection.SelectionUtils\n"
+        "selected = SelectionUtils.checkOSName('linux') && !SelectionUtils.checkOSName('windows')"
+        " && SelectionUtils.checkExec('sh') && SelectionUtils.checkFreeMemory(1024)"
+        " && SelectionUtils.checkJavaProperty('java.version', '17.*') && SelectionUtils.checkFileExist('/')",
+        bindings,
+    )
+    assert values["selected"] is True
+
+
+def test_maps_keyed_by_numbers_keep_their_keys(bindings: Bindings) -> None:
+    bindings.results = [ParentTaskResult("Split", pickle.dumps({0: "abc", 1: "def"}))]
+    values = groovy("result = [results[0].value()[1], [2: 'two', 'k': 3]]", bindings)
+    assert values["result"] == ["def", {2: "two", "k": 3}]

@@ -602,7 +602,8 @@ public final class RunyardEvaluator {
     // -- JSON --------------------------------------------------------------------------------------
 
     /** JSON both ways: numbers as Integer, Long, BigInteger or Double; ``{"$bytes": base64}`` as
-     *  byte[]; a value that is not JSON as its toString(). */
+     *  byte[]; ``{"$map": [[key, value]...]}`` as a map whose keys are not all strings (Groovy's
+     *  ``[0: "a"]``); a value that is not JSON as its toString(). */
     static final class Json {
         final String text;
         int at;
@@ -690,6 +691,14 @@ public final class RunyardEvaluator {
             }
             if (map.size() == 1 && map.get("$bytes") instanceof String) {
                 return Base64.getDecoder().decode((String) map.get("$bytes"));
+            }
+            if (map.size() == 1 && map.get("$map") instanceof List) {
+                Map<Object, Object> keyed = new LinkedHashMap<>();
+                for (Object entry : (List<?>) map.get("$map")) {
+                    List<?> pair = (List<?>) entry;
+                    keyed.put(pair.get(0), pair.get(1));
+                }
+                return keyed;
             }
             return map;
         }
@@ -804,6 +813,18 @@ public final class RunyardEvaluator {
                 quote(out, value instanceof Enum ? ((Enum<?>) value).name() : value.toString());
             } else if (value instanceof byte[]) {
                 out.append("{\"$bytes\":\"").append(Base64.getEncoder().encodeToString((byte[]) value)).append("\"}");
+            } else if (value instanceof Map && !stringKeyed((Map<?, ?>) value)) {
+                out.append("{\"$map\":[");
+                boolean first = true;
+                for (Map.Entry<?, ?> entry : ((Map<?, ?>) value).entrySet()) {
+                    out.append(first ? "[" : ",[");
+                    first = false;
+                    write(out, entry.getKey(), depth + 1);
+                    out.append(',');
+                    write(out, entry.getValue(), depth + 1);
+                    out.append(']');
+                }
+                out.append("]}");
             } else if (value instanceof Map) {
                 out.append('{');
                 boolean first = true;
@@ -832,6 +853,15 @@ public final class RunyardEvaluator {
             } else {
                 quote(out, String.valueOf(value));
             }
+        }
+
+        static boolean stringKeyed(Map<?, ?> map) {
+            for (Object key : map.keySet()) {
+                if (!(key instanceof CharSequence)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         static List<Object> arrayItems(Object array) {

@@ -35,7 +35,8 @@ RHINO_JAR = "/usr/share/java/rhino.jar"
 IDLE_SECONDS = 600
 #: Longest wait for a starting JVM to listen.
 START_TIMEOUT = 60.0
-_SOURCE = "RunyardEvaluator.java"
+#: The Java sources shipped with this package: the evaluator and ProActive's helper classes.
+_SOURCES = ("RunyardEvaluator.java", "SelectionUtils.java")
 _MAIN_CLASS = "RunyardEvaluator"
 _JAR = "evaluator.jar"
 _ARCHIVE = "evaluator.jsa"
@@ -137,13 +138,13 @@ def cache_root() -> Path:
     return in_prefix if in_prefix.is_dir() else Path.home() / ".cache" / "runyard" / "jvm"
 
 
-def _source() -> bytes:
-    return Path(__file__).with_name(_SOURCE).read_bytes()
+def _sources() -> dict[str, bytes]:
+    return {name: Path(__file__).with_name(name).read_bytes() for name in _SOURCES}
 
 
 def build_folder(found: Installation) -> Path:
-    """The folder of this evaluator source built against these jars and this Java."""
-    digest = hashlib.sha256(_source())
+    """The folder of these sources built against these jars and this Java."""
+    digest = hashlib.sha256(b"".join(_sources().values()))
     for path in (found.java, *found.jars()):
         status = os.stat(path)
         digest.update(f"{path}:{status.st_size}:{status.st_mtime_ns}".encode())
@@ -163,19 +164,18 @@ def prepare(found: Installation) -> Path:
     shutil.rmtree(building, ignore_errors=True)
     (building / "classes").mkdir(parents=True)
     try:
-        (building / _SOURCE).write_bytes(_source())
+        for name, text in _sources().items():
+            (building / name).write_bytes(text)
         classpath = os.pathsep.join(found.jars())
-        code, output = _run(
-            [found.javac, "-nowarn", "-encoding", "UTF-8", "-cp", classpath, "-d", "classes", _SOURCE],
-            building,
-        )
+        javac = [found.javac, "-nowarn", "-encoding", "UTF-8", "-cp", classpath, "-d", "classes", *_SOURCES]
+        code, output = _run(javac, building)
         if code != 0:
             raise JvmError(f"javac failed to compile the JVM evaluator: {output.strip()}")
         import zipfile  # here: it imports threading, whose after-fork hook would weigh on every fork
 
         with zipfile.ZipFile(building / _JAR, "w") as jar:  # class data sharing takes jars only
-            for compiled in sorted((building / "classes").iterdir()):
-                jar.write(compiled, compiled.name)
+            for compiled in sorted((building / "classes").rglob("*.class")):
+                jar.write(compiled, compiled.relative_to(building / "classes"))
         shutil.rmtree(building / "classes")
         building.chmod(0o755)
         with contextlib.suppress(OSError):  # another process built it meanwhile: theirs is as good

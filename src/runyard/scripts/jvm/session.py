@@ -117,7 +117,22 @@ def _outcome(message: dict[str, Any], bindings: Bindings) -> ScriptOutput:
 
 
 def _encode(value: Any) -> bytes:
-    return json.dumps(value, default=_json_default, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return json.dumps(_tagged(value), default=_json_default, ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+def _tagged(value: Any) -> Any:
+    """``value`` with each dict whose keys are not all strings as ``{"$map": [[key, value]...]}``,
+    so that ``{0: "a"}`` reaches the JVM with an integer key (JSON's keys are strings)."""
+    if isinstance(value, dict):
+        entries = {key: _tagged(item) for key, item in value.items()}
+        if all(isinstance(key, str) for key in entries):
+            return entries
+        return {"$map": [[_tagged(key), item] for key, item in entries.items()]}
+    if isinstance(value, list | tuple):
+        return [_tagged(item) for item in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -128,14 +143,25 @@ def _json_default(value: Any) -> Any:
 
 
 def _decode(payload: bytes) -> dict[str, Any]:
-    decoded = json.loads(payload, object_hook=_bytes_hook)
+    decoded = json.loads(payload, object_hook=_tagged_hook)
     return decoded if isinstance(decoded, dict) else {}
 
 
-def _bytes_hook(entries: dict[str, Any]) -> Any:
+def _tagged_hook(entries: dict[str, Any]) -> Any:
+    """The inverse of the JVM's tags: ``$bytes`` as bytes, ``$map`` as a dict with its keys' types."""
     if len(entries) == 1 and isinstance(entries.get("$bytes"), str):
         return base64.b64decode(entries["$bytes"])
+    if len(entries) == 1 and isinstance(entries.get("$map"), list):
+        return {_hashable(key): item for key, item in entries["$map"]}
     return entries
+
+
+def _hashable(key: Any) -> Any:
+    try:
+        hash(key)
+    except TypeError:
+        return json.dumps(key)
+    return key
 
 
 def _decoder() -> codecs.IncrementalDecoder:
