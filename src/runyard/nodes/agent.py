@@ -55,6 +55,7 @@ from runyard.nodes.output import prepare_standard_streams
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome, TaskSpec
 from runyard.nodes.sandbox import Sandbox, make_undumpable, platform_paths
 from runyard.scripts.jvm import launcher as jvm
+from runyard.scripts.jvm import session as jvm_session
 
 _PR_SET_PDEATHSIG = 1
 _READ_SIZE = 1 << 20
@@ -156,6 +157,7 @@ class Agent:
             )  # fmt: skip
             self._run(pickle.loads(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)), {})
         shutil.rmtree(folder, ignore_errors=True)
+        jvm_session.warm_up()
 
     def _serve_once(self) -> bool:
         running = self.running
