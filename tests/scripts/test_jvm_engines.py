@@ -369,3 +369,12 @@ def test_maps_keyed_by_numbers_keep_their_keys(bindings: Bindings) -> None:
     bindings.results = [ParentTaskResult("Split", pickle.dumps({0: "abc", 1: "def"}))]
     values = groovy("result = [results[0].value()[1], [2: 'two', 'k': 3]]", bindings)
     assert values["result"] == ["def", {2: "two", "k": 3}]
+
+
+def test_a_script_declaring_nothing_keeps_its_class_and_others_get_theirs_anew(bindings: Bindings) -> None:
+    stateless = "result = System.identityHashCode(getClass())"
+    first, second = (groovy(stateless, bindings)["result"] for _ in range(2))
+    assert first == second  # the same class: its meta class is made once
+    stateful = "class Counter { static int n }\nresult = System.identityHashCode(getClass())"
+    first, second = (groovy(stateful, bindings)["result"] for _ in range(2))
+    assert first != second

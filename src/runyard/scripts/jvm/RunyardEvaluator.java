@@ -926,10 +926,13 @@ public final class RunyardEvaluator {
 
         /** Meta classes as they were before the script: no method a script adds is seen by the next. */
         static void forgetMetaClassChanges() {
-            groovy.lang.ExpandoMetaClass.disableGlobally();
+            groovy.lang.MetaClassRegistry registry = groovy.lang.GroovySystem.getMetaClassRegistry();
+            if (registry.getMetaClassCreationHandler() instanceof groovy.lang.ExpandoMetaClassCreationHandle) {
+                groovy.lang.ExpandoMetaClass.disableGlobally();
+            }
             List<Class<?>> changed = new ArrayList<>(CHANGED);
             for (Class<?> type : changed) {
-                groovy.lang.GroovySystem.getMetaClassRegistry().removeMetaClass(type);
+                registry.removeMetaClass(type);
             }
             CHANGED.clear();
         }
@@ -942,7 +945,7 @@ public final class RunyardEvaluator {
             }
             Class<?> scriptClass;
             try {
-                scriptClass = new ScriptLoader(compiled(execution.source)).loadClass(CLASS_NAME);
+                scriptClass = scriptClass(execution.source);
             } catch (org.codehaus.groovy.control.CompilationFailedException error) {
                 throw new ScriptError(execution.named(error.getMessage(), FILE_NAME).trim());
             } catch (ClassNotFoundException error) {
@@ -958,6 +961,34 @@ public final class RunyardEvaluator {
             @SuppressWarnings("unchecked")
             Map<String, Object> set = binding.getVariables();
             return set;
+        }
+
+        /** Words without which a script declares no type and no static field: nothing its class could
+         *  keep from one run to the next (each run is a new instance with new bindings). */
+        static final java.util.regex.Pattern STATEFUL = java.util.regex.Pattern.compile(
+                "\\b(static|class|enum|interface|trait|Field)\\b");
+        /** The classes of such stateless scripts, by source text: defined once, run many times (their
+         *  meta class, the dearest part of a run, is made once). */
+        static final Map<String, Class<?>> STATELESS = java.util.Collections.synchronizedMap(
+                new LinkedHashMap<String, Class<?>>(16, 0.75f, true) {
+                    @Override
+                    protected boolean removeEldestEntry(Map.Entry<String, Class<?>> eldest) {
+                        return size() > 256;
+                    }
+                });
+
+        /** The script's class: a stateless script's as defined before, else defined anew. */
+        static Class<?> scriptClass(String source) throws ClassNotFoundException {
+            boolean stateless = !STATEFUL.matcher(source).find();
+            Class<?> known = stateless ? STATELESS.get(source) : null;
+            if (known != null) {
+                return known;
+            }
+            Class<?> defined = new ScriptLoader(compiled(source)).loadClass(CLASS_NAME);
+            if (stateless) {
+                STATELESS.put(source, defined);
+            }
+            return defined;
         }
 
         static Map<String, byte[]> compiled(String source) {
