@@ -1084,6 +1084,16 @@ public final class RunyardEvaluator {
         static final String PRELUDE = "var Java = {type: function (name) {"
                 + " var o = Packages; name.split('.').forEach(function (p) { o = o[p]; }); return o; }};";
 
+        static org.mozilla.javascript.Script compiledPrelude;
+
+        /** The prelude, compiled once (interpreted code holds no scope: each execution runs it in its own). */
+        static synchronized org.mozilla.javascript.Script prelude(org.mozilla.javascript.Context cx) {
+            if (compiledPrelude == null) {
+                compiledPrelude = cx.compileString(PRELUDE, "<prelude>", 1, null);
+            }
+            return compiledPrelude;
+        }
+
         static Map<String, Object> run(Execution execution, Map<String, Object> names) throws ScriptError {
             org.mozilla.javascript.Context cx = FACTORY.enterContext();
             try {
@@ -1091,7 +1101,7 @@ public final class RunyardEvaluator {
                 cx.setOptimizationLevel(-1); // interpreted: compiling to classes costs more than a task
                 cx.getWrapFactory().setJavaPrimitiveWrap(false);
                 org.mozilla.javascript.ImporterTopLevel scope = new org.mozilla.javascript.ImporterTopLevel(cx);
-                cx.evaluateString(scope, PRELUDE, "<prelude>", 1, null);
+                prelude(cx).exec(cx, scope);
                 scope.put("print", scope, new Print());
                 for (Map.Entry<String, Object> name : names.entrySet()) {
                     Object value = name.getValue();
