@@ -65,6 +65,7 @@ NEEDS = [
     ("MPI", re.compile(r"\bmpirun\b|\bmpiexec\b")),
     ("ping (raw sockets, refused to a sandboxed task account)", re.compile(r'staticCommand value="ping"')),
     ("a service left running", re.compile(r"pca\.states|Workflow/psa")),
+    ("a node token its service's start gives", re.compile(r'"NODE_ACCESS_TOKEN" value="PSA_')),
     ("a signal to be sent", re.compile(r"signalapi\.(waitFor|waitForAny)|readyForSignal|SIGNALS")),
     ("Java classes", re.compile(r"<javaExecutable")),
     ("groovy", re.compile(r'language="groovy"|\.groovy\b|text/x-groovy')),
