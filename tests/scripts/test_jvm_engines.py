@@ -378,3 +378,14 @@ def test_a_script_declaring_nothing_keeps_its_class_and_others_get_theirs_anew(b
     stateful = "class Counter { static int n }\nresult = System.identityHashCode(getClass())"
     first, second = (groovy(stateful, bindings)["result"] for _ in range(2))
     assert first != second
+
+
+def test_relative_paths_are_in_the_localspace(bindings: Bindings) -> None:
+    values = groovy(
+        "new File('relative.txt').text = 'here'\n"
+        "result = [new File('relative.txt').absolutePath, System.getProperty('user.dir')]",
+        bindings,
+    )
+    assert values["result"] == [f"{bindings.localspace}/relative.txt", bindings.localspace]
+    assert Path(bindings.localspace, "relative.txt").read_text() == "here"
+    assert javascript("result = new java.io.File('relative.txt').exists()", bindings)["result"] is True

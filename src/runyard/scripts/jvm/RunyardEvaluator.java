@@ -255,6 +255,7 @@ public final class RunyardEvaluator {
             Map<String, Object> names = names();
             Map<String, Object> done = new LinkedHashMap<>();
             Map<String, Object> set;
+            WorkingFolder.change((String) names.get("localspace"));
             try {
                 if ("groovy".equals(language)) {
                     set = GroovyRunner.run(this, names);
@@ -266,6 +267,8 @@ public final class RunyardEvaluator {
             } catch (ScriptError error) {
                 done.put("error", error.getMessage());
                 return done;
+            } finally {
+                WorkingFolder.change(WorkingFolder.HOME); // the localspace goes with the execution
             }
             Map<String, Object> values = new LinkedHashMap<>();
             for (String output : OUTPUTS) {
@@ -298,6 +301,67 @@ public final class RunyardEvaluator {
                 text.append("\nCaused by: ").append(describe(cause, fileName));
             }
             return text.toString();
+        }
+    }
+
+    /** The JVM's working folder, the execution's localspace while its script runs (as in ProActive's
+     *  forked task JVM): ``chdir`` through the foreign function API (JDK 17's incubator), and the
+     *  folder java.io resolves relative files against. Without that API it stays where the JVM started. */
+    static final class WorkingFolder {
+        static final String HOME = System.getProperty("user.dir");
+        static final java.lang.invoke.MethodHandle CHDIR = chdir();
+        static final java.lang.reflect.Field USER_DIR = userDirField();
+        static final Object FILE_SYSTEM = fileSystem();
+
+        static java.lang.invoke.MethodHandle chdir() {
+            try {
+                jdk.incubator.foreign.CLinker linker = jdk.incubator.foreign.CLinker.getInstance();
+                return linker.downcallHandle(
+                        jdk.incubator.foreign.CLinker.systemLookup().lookup("chdir").orElseThrow(),
+                        java.lang.invoke.MethodType.methodType(int.class, jdk.incubator.foreign.MemoryAddress.class),
+                        jdk.incubator.foreign.FunctionDescriptor.of(jdk.incubator.foreign.CLinker.C_INT,
+                                jdk.incubator.foreign.CLinker.C_POINTER));
+            } catch (Throwable unavailable) {
+                return null;
+            }
+        }
+
+        static Object fileSystem() {
+            try {
+                java.lang.reflect.Field field = File.class.getDeclaredField("fs");
+                field.setAccessible(true);
+                return field.get(null);
+            } catch (Exception | LinkageError closed) {
+                return null;
+            }
+        }
+
+        static java.lang.reflect.Field userDirField() {
+            try {
+                java.lang.reflect.Field field = fileSystem().getClass().getDeclaredField("userDir");
+                field.setAccessible(true);
+                return field;
+            } catch (Exception | LinkageError closed) {
+                return null;
+            }
+        }
+
+        static void change(String folder) {
+            if (CHDIR == null || folder == null || folder.isEmpty() || !new File(folder).isDirectory()) {
+                return;
+            }
+            try (jdk.incubator.foreign.ResourceScope scope = jdk.incubator.foreign.ResourceScope.newConfinedScope()) {
+                jdk.incubator.foreign.MemorySegment path = jdk.incubator.foreign.CLinker.toCString(folder, scope);
+                if ((int) CHDIR.invokeExact(path.address()) != 0) {
+                    return;
+                }
+                System.setProperty("user.dir", folder);
+                if (USER_DIR != null) {
+                    USER_DIR.set(FILE_SYSTEM, folder);
+                }
+            } catch (Throwable failed) {
+                // the working folder stays as it was
+            }
         }
     }
 

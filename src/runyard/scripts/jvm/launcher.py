@@ -44,6 +44,8 @@ _ARCHIVE = "evaluator.jsa"
 #: only (a script's code is short lived; C2's compile threads would compete with it on a small node),
 #: the serial collector, no perf data file in /tmp.
 _JVM_OPTIONS = (
+    *("--add-modules=jdk.incubator.foreign", "--enable-native-access=ALL-UNNAMED"),  # chdir per script
+    "--add-opens=java.base/java.io=ALL-UNNAMED",  # java.io's idea of the working folder, along
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
     "-XX:-UsePerfData",
@@ -167,7 +169,8 @@ def prepare(found: Installation) -> Path:
         for name, text in _sources().items():
             (building / name).write_bytes(text)
         classpath = os.pathsep.join(found.jars())
-        javac = [found.javac, "-nowarn", "-encoding", "UTF-8", "-cp", classpath, "-d", "classes", *_SOURCES]
+        javac = [found.javac, "-nowarn", "--add-modules", "jdk.incubator.foreign", "-encoding", "UTF-8"]
+        javac += ["-cp", classpath, "-d", "classes", *_SOURCES]
         code, output = _run(javac, building)
         if code != 0:
             raise JvmError(f"javac failed to compile the JVM evaluator: {output.strip()}")
