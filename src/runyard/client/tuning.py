@@ -8,11 +8,15 @@ from typing import Any
 from runyard.client.documents import TuningJournalPage
 from runyard.client.transport import Call, json_body, operation, segment
 
+MAX_BATCH = 1_000
+"""Entries per append or read page: the server's bound (a tuner task reads it here, without the store's
+imports)."""
+
 
 class TuningApi:
     @operation
     def read_tuning_journal(self, job_id: int, start: int = 0) -> Call[TuningJournalPage]:
-        """``{"entries": [...], "length": N}``: entries from ``start`` on (a page of at most 1,000)."""
+        """``{"entries": [...], "length": N}``: entries from ``start`` on (``MAX_BATCH`` a page at most)."""
         return Call("GET", _journal(job_id), json_body, params={"start": start})
 
     @operation

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from runyard.client.tuning import MAX_BATCH
 from runyard.errors import ConflictError, InvalidRequestError
 from runyard.store.schema import tuning_journal
 
@@ -22,8 +23,6 @@ MAX_ENTRIES = 100_000
 """Entries per job: a study of 1,000 trials of 10 parameters writes about 15,000."""
 MAX_ENTRY_BYTES = 65_536
 """One entry as JSON; optuna's largest are a trial's system attributes, cut by samplers into 2 KB pieces."""
-MAX_BATCH = 1_000
-"""Entries per append or read."""
 
 
 def journal_length(connection: sa.Connection, job_id: int) -> int:

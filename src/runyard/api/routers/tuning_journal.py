@@ -17,8 +17,9 @@ from runyard.api.deps import EngineDep
 from runyard.api.errors import ApiError
 from runyard.api.routers.jobs import JobId, check_job_access
 from runyard.api.security import CurrentUser
+from runyard.client.tuning import MAX_BATCH
 from runyard.errors import ConflictError
-from runyard.store.tuning_journal import MAX_BATCH, append_entries, journal_length, read_entries
+from runyard.store.tuning_journal import append_entries, journal_length, read_entries
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

@@ -23,8 +23,8 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import BaseJournalBackend
 
 from runyard.client import ApiError, Client
+from runyard.client.tuning import MAX_BATCH
 from runyard.ml.errors import TaskInputError
-from runyard.store.tuning_journal import MAX_BATCH
 
 
 class ServerJournal(BaseJournalBackend):
