@@ -22,9 +22,14 @@ computed by a one-task cpython workflow (``Sphere``), and by a Python function f
 
 Target: runyard's time per trial <= optuna's own + one job's. The benchmark gives it twice: against
 optuna alone (idle, a tight loop) + one job, and against optuna driving jobs (the same sum, measured
-together under the same conditions). Usage::
+together under the same conditions). CPU time, which other work on the machine moves far less than
+wall time, gives it a third time: per trial, the CPU of the server's process tree (server, node agents,
+tasks, so the tuner's task too) against optuna alone's CPU + one job's (the server's tree and the
+submitting client); the tuner's per trial is the difference between a run of ``trials`` and one of
+``trials // 4`` (its start, imports and study, cancels out), which is also reported on its own: from the
+tuner job's submission to its first sample's. Usage::
 
-    .venv/bin/python bench/ml_automl.py [--trials 40]
+    .venv/bin/python bench/ml_automl.py [--trials 40] [--json FILE]
 
 ``run(trials)`` does the same from Python (``bench/ml.py`` runs every ML benchmark side by side).
 """
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -70,17 +76,54 @@ SPACE = {"x": "uniform(-4, 4)", "y": "uniform(-4, 4)"}
 HOLDER = "name: Holder\ntasks:\n  Hold:\n    script:\n      cpython: import time; time.sleep(600)\n"
 
 
-def optuna_alone(algorithm: str, trials: int) -> float:
-    """Seconds per trial of ``study.optimize`` on the same objective and sampler."""
+def tree_cpu(root: int) -> float:
+    """CPU seconds spent so far by process ``root`` and its descendants (ended ones once their parent
+    reaped them, in its children's times)."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        ticks[int(entry.name)] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the server's process tree, and of this process (a client's share) if counted."""
+
+    server: int
+    client: bool = True
+
+    def __enter__(self) -> CpuMeter:
+        self._began = tree_cpu(self.server) + (time.process_time() if self.client else 0.0)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.seconds = tree_cpu(self.server) + (time.process_time() if self.client else 0.0) - self._began
+
+
+def optuna_alone(algorithm: str, trials: int) -> tuple[float, float]:
+    """Seconds per trial of ``study.optimize`` on the same objective and sampler: wall, CPU."""
 
     def objective(trial: optuna.Trial) -> float:
         x, y = trial.suggest_float("x", -4, 4), trial.suggest_float("y", -4, 4)
         return (x - 1) ** 2 + (y + 1) ** 2
 
     study = optuna.create_study(sampler=SAMPLERS[algorithm](seed=1))
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     study.optimize(objective, n_trials=trials)
-    return (time.perf_counter() - began) / trials
+    return (time.perf_counter() - began) / trials, (time.process_time() - cpu) / trials
 
 
 def optuna_driving_jobs(client: Client, algorithm: str, trials: int) -> tuple[Gaps, float]:
@@ -131,8 +174,17 @@ def _gaps(client: Client, ids: list[int]) -> Gaps:
     )
 
 
-def runyard_tuner(client: Client, algorithm: str, trials: int) -> tuple[Gaps, float]:
-    """The gaps between the tuner's sample jobs, and the tuner job's whole wall time."""
+@dataclass(frozen=True)
+class TunerRun:
+    gaps: Gaps
+    wall: float
+    """The tuner job's, submission to end."""
+    start: float
+    """From the tuner job's submission to its first sample's."""
+
+
+def runyard_tuner(client: Client, algorithm: str, trials: int) -> TunerRun:
+    """The gaps between the tuner's sample jobs, the tuner job's wall time and its start."""
     variables: dict[str, str | int | float | bool] = {
         "TUNING_ALGORITHM": algorithm,
         "WORKFLOW_TO_OPTIMIZE": "objectives/Sphere",
@@ -147,7 +199,9 @@ def runyard_tuner(client: Client, algorithm: str, trials: int) -> tuple[Gaps, fl
     if tuner["status"] != "FINISHED":
         raise RuntimeError(client.get_job_output(tuner["id"]))
     ids = json.loads(tuner["result_map"]["SAMPLE_JOB_IDS"])
-    return _gaps(client, ids), (tuner["finished_at"] or 0) - (tuner["submitted_at"] or 0)
+    submitted = tuner["submitted_at"] or 0.0
+    first = client.get_job(ids[0])["submitted_at"] or 0.0
+    return TunerRun(_gaps(client, ids), (tuner["finished_at"] or 0.0) - submitted, first - submitted)
 
 
 def one_job(client: Client, rounds: int) -> list[float]:
@@ -181,33 +235,78 @@ def one_node_held(client: Client) -> Iterator[None]:
         client.kill_job(holder)
 
 
-def run(trials: int = 40) -> None:
-    """Measure and print the figures per sampler, and the verdicts."""
+def run(trials: int = 40, json_file: Path | None = None) -> None:
+    """Measure and print the figures per sampler, and the verdicts (also written to ``json_file``)."""
     print(f"AutoML tuner overhead, {trials} sequential trials; {load_line()}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    short = max(trials // 4, 2)
+    figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="runyard-bench-") as scratch:
         folder = Path(scratch)
         add_user(folder, USER, PASSWORD)
         port = free_port()
-        with server_process(folder, port, "--nodes", "2"), Client(f"http://127.0.0.1:{port}") as client:
+        with (
+            server_process(folder, port, "--nodes", "2") as server,
+            Client(f"http://127.0.0.1:{port}") as client,
+        ):
             client.login(USER, PASSWORD)
             client.create_bucket("objectives")
             client.push_object("objectives", "Sphere", SPHERE, kind="Workflow/standard")
             one_job(client, 3)  # warm-up: the node agents' first forks
-            rows, met, met_driving = [], True, True
+            rows, cpu_rows, met, met_driving, met_cpu = [], [], True, True, True
             for algorithm in SAMPLERS:
-                alone = optuna_alone(algorithm, trials)
+                alone, alone_cpu = optuna_alone(algorithm, trials)
                 # Jobs alone just before and after the tuner and optuna driving jobs: the machine's load
                 # drifts (medians of both).
-                with one_node_held(client):
+                with one_node_held(client), CpuMeter(server.pid) as job_cpu:
                     before = one_job(client, 20)
-                tuner, wall = runyard_tuner(client, algorithm, trials)
+                with CpuMeter(server.pid, client=False) as short_cpu:
+                    runyard_tuner(client, algorithm, short)
+                with CpuMeter(server.pid, client=False) as tuner_cpu:
+                    tuned = runyard_tuner(client, algorithm, trials)
+                tuner, wall = tuned.gaps, tuned.wall
                 with one_node_held(client):
-                    peer, own = optuna_driving_jobs(client, algorithm, trials)
-                    job = statistics.median(before + one_job(client, 20))
+                    with CpuMeter(server.pid) as driving_cpu:
+                        peer, own = optuna_driving_jobs(client, algorithm, trials)
+                    with CpuMeter(server.pid) as after_cpu:
+                        after = one_job(client, 20)
+                    job = statistics.median(before + after)
                 target, per_trial, driving = alone + job, tuner.trial, peer.trial
                 met = met and per_trial <= target
                 met_driving = met_driving and per_trial <= driving
+                cpu = {
+                    "optuna_alone": alone_cpu,
+                    "one_job": (job_cpu.seconds + after_cpu.seconds) / 40,
+                    "driving": driving_cpu.seconds / trials,
+                    "runyard": (tuner_cpu.seconds - short_cpu.seconds) / (trials - short),
+                }
+                cpu["target"] = cpu["optuna_alone"] + cpu["one_job"]
+                met_cpu = met_cpu and cpu["runyard"] <= cpu["target"]
+                figures[algorithm] = {
+                    "optuna_alone": alone,
+                    "one_job": job,
+                    "optuna_own_driving": own,
+                    "driving": driving,
+                    "runyard": per_trial,
+                    "after_job_runyard": tuner.after_job,
+                    "after_job_driving": peer.after_job,
+                    "tuner_wall": wall,
+                    "tuner_start": tuned.start,
+                    **{f"cpu_{name}": value for name, value in cpu.items()},
+                }
+                cpu_rows.append(
+                    [
+                        algorithm,
+                        ms(cpu["optuna_alone"]),
+                        ms(cpu["one_job"]),
+                        ms(cpu["target"]),
+                        ms(cpu["driving"]),
+                        ms(cpu["runyard"]),
+                        f"{cpu['runyard'] / cpu['target']:.2f}",
+                        f"{cpu['runyard'] / cpu['driving']:.2f}",
+                        ms(tuned.start),
+                    ]
+                )
                 rows.append(
                     [
                         algorithm,
@@ -248,6 +347,28 @@ def run(trials: int = 40) -> None:
     )
     print(f"  verdict against optuna alone + one job: {verdict(met)}")
     print(f"  verdict against optuna driving jobs: {verdict(met_driving)}")
+    print_table(
+        [
+            "sampler",
+            "CPU: optuna alone",
+            "one job",
+            "target",
+            "optuna driving jobs",
+            "runyard",
+            "/ target",
+            "/ driving",
+            "tuner start",
+        ],
+        cpu_rows,
+    )
+    print(
+        "  CPU ms per trial of the server's process tree (server, nodes, tasks: the tuner's too) and, for\n"
+        "  one job and optuna driving jobs, of the submitting client; the tuner's start (wall, ms): from\n"
+        "  its job's submission to its first sample's (imports, study, search space)"
+    )
+    print(f"  verdict in CPU against optuna alone + one job: {verdict(met_cpu)}")
+    if json_file is not None:
+        json_file.write_text(json.dumps({"load": os.getloadavg(), "samplers": figures}, indent=1))
 
 
 def main() -> None:
@@ -255,7 +376,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--trials", type=int, default=40)
-    run(parser.parse_args().trials)
+    parser.add_argument("--json", type=Path, help="also write the figures there")
+    options = parser.parse_args()
+    run(options.trials, options.json)
 
 
 if __name__ == "__main__":
