@@ -389,3 +389,16 @@ def test_relative_paths_are_in_the_localspace(bindings: Bindings) -> None:
     assert values["result"] == [f"{bindings.localspace}/relative.txt", bindings.localspace]
     assert Path(bindings.localspace, "relative.txt").read_text() == "here"
     assert javascript("result = new java.io.File('relative.txt').exists()", bindings)["result"] is True
+
+
+def test_scripts_and_their_commands_see_the_task_environment(
+    bindings: Bindings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNYARD_TEST_VALUE", "from the task")
+    code = (
+        "def child = ['sh', '-c', 'echo $RUNYARD_TEST_VALUE; pwd'].execute().text.readLines()\n"
+        "result = [System.getenv('RUNYARD_TEST_VALUE')] + child"
+    )
+    assert groovy(code, bindings)["result"] == ["from the task", "from the task", bindings.localspace]
+    monkeypatch.delenv("RUNYARD_TEST_VALUE")
+    assert groovy("result = System.getenv('RUNYARD_TEST_VALUE')", bindings)["result"] is None

@@ -256,6 +256,7 @@ public final class RunyardEvaluator {
             Map<String, Object> done = new LinkedHashMap<>();
             Map<String, Object> set;
             WorkingFolder.change((String) names.get("localspace"));
+            Environment.set(asMap(bindings.get("environment")));
             try {
                 if ("groovy".equals(language)) {
                     set = GroovyRunner.run(this, names);
@@ -269,6 +270,7 @@ public final class RunyardEvaluator {
                 return done;
             } finally {
                 WorkingFolder.change(WorkingFolder.HOME); // the localspace goes with the execution
+                Environment.set(Environment.INITIAL);
             }
             Map<String, Object> values = new LinkedHashMap<>();
             for (String output : OUTPUTS) {
@@ -314,16 +316,7 @@ public final class RunyardEvaluator {
         static final Object FILE_SYSTEM = fileSystem();
 
         static java.lang.invoke.MethodHandle chdir() {
-            try {
-                jdk.incubator.foreign.CLinker linker = jdk.incubator.foreign.CLinker.getInstance();
-                return linker.downcallHandle(
-                        jdk.incubator.foreign.CLinker.systemLookup().lookup("chdir").orElseThrow(),
-                        java.lang.invoke.MethodType.methodType(int.class, jdk.incubator.foreign.MemoryAddress.class),
-                        jdk.incubator.foreign.FunctionDescriptor.of(jdk.incubator.foreign.CLinker.C_INT,
-                                jdk.incubator.foreign.CLinker.C_POINTER));
-            } catch (Throwable unavailable) {
-                return null;
-            }
+            return Native.function("chdir", 1);
         }
 
         static Object fileSystem() {
@@ -361,6 +354,74 @@ public final class RunyardEvaluator {
                 }
             } catch (Throwable failed) {
                 // the working folder stays as it was
+            }
+        }
+    }
+
+    /** C functions of the JVM's process taking ``pointers`` strings (and, for setenv, an int), answering
+     *  an int, through JDK 17's incubating foreign function API; null where it is not there. */
+    static final class Native {
+        static java.lang.invoke.MethodHandle function(String name, int pointers) {
+            try {
+                jdk.incubator.foreign.CLinker linker = jdk.incubator.foreign.CLinker.getInstance();
+                boolean flag = name.equals("setenv");
+                Class<?>[] types = new Class<?>[pointers + (flag ? 1 : 0)];
+                jdk.incubator.foreign.MemoryLayout[] layouts = new jdk.incubator.foreign.MemoryLayout[types.length];
+                for (int i = 0; i < types.length; i++) {
+                    boolean pointer = i < pointers;
+                    types[i] = pointer ? jdk.incubator.foreign.MemoryAddress.class : int.class;
+                    layouts[i] = pointer ? jdk.incubator.foreign.CLinker.C_POINTER : jdk.incubator.foreign.CLinker.C_INT;
+                }
+                return linker.downcallHandle(
+                        jdk.incubator.foreign.CLinker.systemLookup().lookup(name).orElseThrow(),
+                        java.lang.invoke.MethodType.methodType(int.class, types),
+                        jdk.incubator.foreign.FunctionDescriptor.of(jdk.incubator.foreign.CLinker.C_INT, layouts));
+            } catch (Throwable unavailable) {
+                return null;
+            }
+        }
+    }
+
+    /** The process environment scripts and the commands they start see: the task process's, for the
+     *  time of its script (the JVM outlives the execution that started it): Java's copy, and the
+     *  process's own, which the commands a script starts inherit. */
+    static final class Environment {
+        static final java.lang.invoke.MethodHandle CLEARENV = Native.function("clearenv", 0);
+        static final java.lang.invoke.MethodHandle SETENV = Native.function("setenv", 2);
+        static final Map<String, Object> INITIAL = new LinkedHashMap<>(System.getenv());
+        static final Map<String, String> WRITABLE = writable();
+
+        /** The map behind ``System.getenv()``'s read-only view; ``ProcessBuilder`` copies it too. */
+        @SuppressWarnings("unchecked")
+        static Map<String, String> writable() {
+            try {
+                Map<String, String> view = System.getenv();
+                java.lang.reflect.Field inner = view.getClass().getDeclaredField("m");
+                inner.setAccessible(true);
+                return (Map<String, String>) inner.get(view);
+            } catch (Exception | LinkageError closed) {
+                return null;
+            }
+        }
+
+        static void set(Map<String, Object> environment) {
+            if (WRITABLE == null || environment.isEmpty()) {
+                return;
+            }
+            WRITABLE.clear();
+            environment.forEach((name, value) -> WRITABLE.put(name, String.valueOf(value)));
+            if (CLEARENV == null || SETENV == null) {
+                return;
+            }
+            try (jdk.incubator.foreign.ResourceScope scope = jdk.incubator.foreign.ResourceScope.newConfinedScope()) {
+                int cleared = (int) CLEARENV.invokeExact();
+                for (Map.Entry<String, String> entry : WRITABLE.entrySet()) {
+                    int set = (int) SETENV.invokeExact(
+                            jdk.incubator.foreign.CLinker.toCString(entry.getKey(), scope).address(),
+                            jdk.incubator.foreign.CLinker.toCString(entry.getValue(), scope).address(), 1);
+                }
+            } catch (Throwable failed) {
+                // the commands a script starts get the environment as it was
             }
         }
     }

@@ -46,6 +46,7 @@ _ARCHIVE = "evaluator.jsa"
 _JVM_OPTIONS = (
     *("--add-modules=jdk.incubator.foreign", "--enable-native-access=ALL-UNNAMED"),  # chdir per script
     "--add-opens=java.base/java.io=ALL-UNNAMED",  # java.io's idea of the working folder, along
+    "--add-opens=java.base/java.util=ALL-UNNAMED",  # the environment: each script sees its task's
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
     "-XX:-UsePerfData",

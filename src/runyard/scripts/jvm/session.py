@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+import os
 import socket
 import sys
 from pathlib import Path
@@ -84,6 +85,7 @@ def _bindings(bindings: Bindings) -> dict[str, Any]:
         "inputspace": bindings.inputspace,
         "outputspace": bindings.outputspace,
         "extra": bindings.extra,
+        "environment": dict(os.environ),  # for the script and the commands it starts
     }
 
 

@@ -1,0 +1,5 @@
+package org.ow2.proactive.db;
+
+public enum SortOrder {
+    ASC, DESC
+}
