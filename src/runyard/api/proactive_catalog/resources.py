@@ -24,8 +24,9 @@ from runyard.api.proactive_catalog.catalog_shapes import (
     rights,
 )
 from runyard.api.proactive_catalog.listing import ObjectFilter, find_objects
+from runyard.api.routers.catalog import raw_response
 from runyard.auth import User
-from runyard.catalog import CatalogContent, Revision
+from runyard.catalog import Revision
 from runyard.errors import NotFoundError, WorkflowError
 from runyard.server.config import ServerConfig
 
@@ -105,16 +106,6 @@ def delete_object(
 def catalog_url(config: ServerConfig) -> str:
     """Where ProActive's catalog REST is served (the base of the ``content`` links)."""
     return f"{config.base_url}/catalog"
-
-
-def raw_response(content: CatalogContent) -> Response:
-    """The content as stored, with its content type; never sniffed, never run as a page of this origin."""
-    headers = {
-        "content-type": content.content_type,
-        "x-content-type-options": "nosniff",
-        "content-security-policy": "sandbox",
-    }
-    return Response(content.data, headers=headers)
 
 
 async def read_upload(request: Request) -> tuple[bytes, dict[str, str]]:

@@ -22,7 +22,8 @@ from runyard.api.proactive_catalog.catalog_shapes import (
     object_metadata,
     rights,
 )
-from runyard.api.proactive_catalog.resources import catalog_url, put, raw_response, read_upload
+from runyard.api.proactive_catalog.resources import catalog_url, put, read_upload
+from runyard.api.routers.catalog import raw_response
 from runyard.auth import User
 from runyard.catalog import Revision
 

@@ -238,7 +238,7 @@ def get_object(
 def get_raw(bucket: BucketName, name: ObjectName, user: CurrentUser, engine: EngineDep) -> Response:
     """The latest revision's content."""
     with engine.connect() as connection:
-        return _raw(catalog.read_raw(connection, user, bucket, name))
+        return raw_response(catalog.read_raw(connection, user, bucket, name))
 
 
 @router.delete("/{bucket}/resources/{name}", status_code=204)
@@ -279,7 +279,7 @@ def get_revision_raw(
     bucket: BucketName, name: ObjectName, revision: RevisionNumber, user: CurrentUser, engine: EngineDep
 ) -> Response:
     with engine.connect() as connection:
-        return _raw(catalog.read_raw(connection, user, bucket, name, revision))
+        return raw_response(catalog.read_raw(connection, user, bucket, name, revision))
 
 
 @router.get("/{bucket}/resources/{name}/diff", response_model=catalog.RevisionDiff)
@@ -353,8 +353,8 @@ def _out(revision: Revision, catalog_url: str, *, pinned: bool) -> RevisionOut:
     return RevisionOut(**dataclasses.asdict(revision), raw_url=f"{path}/raw")
 
 
-def _raw(content: CatalogContent) -> Response:
-    # Served as stored; never sniffed, never run as a page of this origin.
+def raw_response(content: CatalogContent) -> Response:
+    """The content as stored, with its content type; never sniffed, never run as a page of this origin."""
     headers = {
         "content-type": content.content_type,
         "x-content-type-options": "nosniff",
