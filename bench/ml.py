@@ -6,7 +6,8 @@ Prints figures and asserts nothing:
   ``--rows`` rows through runyard against one plain scikit-learn script doing the same steps
   (target: <= 1.5x);
 - **(b) tuner** (bench/ml_automl.py): the AutoML tuner's time per trial against optuna alone in process on
-  the same objective, beside one job's dispatch cost (target: optuna's own + <= 1 job's dispatch);
+  the same objective, beside one job's dispatch cost (target: optuna's own + <= 1 job's dispatch), in wall
+  and in CPU time (which other work on the machine moves less), and the tuner's start;
 - **(c) analytics** (bench/ml_analytics.py): Job Analytics queries at ``--jobs`` jobs, p50/p95 per query
   (target: p95 < 200 ms).
 

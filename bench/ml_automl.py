@@ -55,6 +55,7 @@ import optuna
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from report import load_line, ms, print_table, verdict
 from runyard.client import Client
+from runyard.client.documents import Job
 from support.server_process import add_user, free_port, server_process
 
 USER, PASSWORD = "bench", "a long enough password"
@@ -126,9 +127,9 @@ def optuna_alone(algorithm: str, trials: int) -> tuple[float, float]:
     return (time.perf_counter() - began) / trials, (time.process_time() - cpu) / trials
 
 
-def optuna_driving_jobs(client: Client, algorithm: str, trials: int) -> tuple[Gaps, float]:
-    """optuna driving ``Sphere`` jobs: the gaps between its jobs (as :func:`runyard_tuner` measures the
-    tuner's), and optuna's own median seconds per trial among them."""
+def optuna_driving_jobs(client: Client, algorithm: str, trials: int) -> tuple[list[int], float]:
+    """optuna driving ``Sphere`` jobs: their ids (their gaps are read as the tuner's are), and optuna's own
+    median seconds per trial among them."""
     ids: list[int] = []
     ended: list[float] = []  # when each objective got its job's loss
     own: list[float] = []  # from an objective's end to the next one's submission
@@ -151,7 +152,7 @@ def optuna_driving_jobs(client: Client, algorithm: str, trials: int) -> tuple[Ga
 
     study = optuna.create_study(sampler=SAMPLERS[algorithm](seed=1))
     study.optimize(objective, n_trials=trials)
-    return _gaps(client, ids), statistics.median(own)
+    return ids, statistics.median(own)
 
 
 @dataclass(frozen=True)
@@ -183,8 +184,8 @@ class TunerRun:
     """From the tuner job's submission to its first sample's."""
 
 
-def runyard_tuner(client: Client, algorithm: str, trials: int) -> TunerRun:
-    """The gaps between the tuner's sample jobs, the tuner job's wall time and its start."""
+def runyard_tuner(client: Client, algorithm: str, trials: int) -> Job:
+    """The tuner job, run to its end."""
     variables: dict[str, str | int | float | bool] = {
         "TUNING_ALGORITHM": algorithm,
         "WORKFLOW_TO_OPTIMIZE": "objectives/Sphere",
@@ -198,6 +199,12 @@ def runyard_tuner(client: Client, algorithm: str, trials: int) -> TunerRun:
     )
     if tuner["status"] != "FINISHED":
         raise RuntimeError(client.get_job_output(tuner["id"]))
+    return tuner
+
+
+def tuner_run(client: Client, tuner: Job) -> TunerRun:
+    """The gaps between the tuner's sample jobs, the tuner job's wall time and its start (read after the
+    run: the requests are no part of its CPU)."""
     ids = json.loads(tuner["result_map"]["SAMPLE_JOB_IDS"])
     submitted = tuner["submitted_at"] or 0.0
     first = client.get_job(ids[0])["submitted_at"] or 0.0
@@ -263,14 +270,16 @@ def run(trials: int = 40, json_file: Path | None = None) -> None:
                 with CpuMeter(server.pid, client=False) as short_cpu:
                     runyard_tuner(client, algorithm, short)
                 with CpuMeter(server.pid, client=False) as tuner_cpu:
-                    tuned = runyard_tuner(client, algorithm, trials)
+                    tuner_job = runyard_tuner(client, algorithm, trials)
+                tuned = tuner_run(client, tuner_job)
                 tuner, wall = tuned.gaps, tuned.wall
                 with one_node_held(client):
                     with CpuMeter(server.pid) as driving_cpu:
-                        peer, own = optuna_driving_jobs(client, algorithm, trials)
+                        driven, own = optuna_driving_jobs(client, algorithm, trials)
                     with CpuMeter(server.pid) as after_cpu:
                         after = one_job(client, 20)
                     job = statistics.median(before + after)
+                peer = _gaps(client, driven)
                 target, per_trial, driving = alone + job, tuner.trial, peer.trial
                 met = met and per_trial <= target
                 met_driving = met_driving and per_trial <= driving
