@@ -41,6 +41,10 @@ class Settings:
     catalog_rest_url: str = ""
     """Value of ``PA_CATALOG_REST_URL`` given to tasks (empty while no server runs)."""
 
+    cloud_automation_rest_url: str = ""
+    """Value of ``PA_CLOUD_AUTOMATION_REST_URL`` given to tasks: ProActive's Service Automation REST, which
+    the PSA Java client of Groovy scripts calls (empty while no server runs)."""
+
     # -- containment of user code (docs/security.md) --
 
     contain_tasks: bool = False

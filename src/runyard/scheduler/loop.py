@@ -160,6 +160,7 @@ class Scheduler:
         self._urls = {
             "PA_SCHEDULER_REST_URL": settings.scheduler_rest_url,
             "PA_CATALOG_REST_URL": settings.catalog_rest_url,
+            "PA_CLOUD_AUTOMATION_REST_URL": settings.cloud_automation_rest_url,
         }
         self._thread = threading.Thread(target=self._run, name="runyard-scheduler", daemon=True)
         self._broken: SchedulerError | None = None

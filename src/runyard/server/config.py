@@ -126,6 +126,7 @@ class ServerConfig:
             data_space_roots=tuple(Path(p).absolute() for p in (self.data_space_roots or "").split(":") if p),
             scheduler_rest_url=api,
             catalog_rest_url=f"{api}/catalog",
+            cloud_automation_rest_url=f"{self.base_url}/cloud-automation-service",
             contain_tasks=True,
             task_uid_base=self.task_uid_base,
             user_mapping=parse_user_mapping(self.user_mapping or ""),

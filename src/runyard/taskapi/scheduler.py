@@ -16,6 +16,9 @@ from runyard.taskapi.connection import TaskApiError, TaskConnection, job_number,
 from runyard.taskapi.jobs import JobId, JobInfo, JobResult, JobState
 from runyard.taskapi.returned import call_returned
 
+#: What ``getJobs`` passes on to the job listing.
+_JOB_FILTERS = ("status", "name", "project", "sort")
+
 POLL_SECONDS = 1.0
 """How often ``waitForAnyTask`` reads the job's tasks (no event names a task's end to a waiter)."""
 _UNSUPPORTED = {
@@ -121,11 +124,15 @@ class SchedulerApi:
     def isFinished(self, jobId: Any) -> bool:
         return self.isJobFinished(jobId)
 
-    def getJobs(self, offset: int = 0, limit: int = 50, *_criteria: Any) -> list[JobInfo]:
-        """The owner's jobs, newest first (``offset``/``limit``; ProActive's filter and sort arguments are
-        not read)."""
+    def getJobs(
+        self, offset: int = 0, limit: int = 50, filters: Mapping[str, Any] | None = None, *_sort: Any
+    ) -> list[JobInfo]:
+        """The owner's jobs, newest first (``offset``/``limit``). ``filters``: the job listing's ``status``
+        (a list), ``name``, ``project`` and ``sort``, as the Groovy adapter reads them from ProActive's
+        ``JobFilterCriteria`` and ``SortParameter`` (other arguments are not read)."""
+        chosen = {key: value for key, value in (filters or {}).items() if key in _JOB_FILTERS and value}
         page = self._connection.client.list_jobs(
-            offset=max(0, int(offset)), limit=max(1, min(int(limit), 1000))
+            offset=max(0, int(offset)), limit=max(1, min(int(limit), 1000)), **chosen
         )
         return [JobInfo.of(dict(job)) for job in page["jobs"]]
 

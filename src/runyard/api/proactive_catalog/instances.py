@@ -1,20 +1,24 @@
 """``/cloud-automation-service/serviceInstances``: list, read, start (a service's activation workflow named
-by bucket and name), the actions an instance allows now, and run one.
+by bucket and name), update (what a service workflow reports), the actions an instance allows now, and run
+one.
 
 The job rules apply, as in runyard's own API: a user sees and acts on their own instances, an admin on
-all; another user's instance answers 403.
+all; another user's instance answers 403. A job token reaches what it reaches on the native routes
+(:mod:`runyard.api.task_scope`); a start or an action it asks for is recorded under its job, or under
+``jobId`` when that is a job its job submitted.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
 from runyard.api.proactive.common import ProActiveError, ProActiveUser, proactive_router
 from runyard.api.proactive_catalog.service_shapes import cloud_automation_workflow, service_instance_data
 from runyard.api.routers.jobs import MAX_ID
+from runyard.api.routers.service_instances import parent_job
 from runyard.api.routers.services import automation_of
 from runyard.auth import User
 from runyard.services.automation import ServiceAutomation
@@ -23,7 +27,18 @@ from runyard.services.instances import ServiceInstance
 router = proactive_router(prefix="/serviceInstances", include_in_schema=False)
 
 InstanceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ParentJob = Annotated[int | None, Query(alias="jobId", ge=1, le=MAX_ID, description="The job asking")]
 Scalar = str | int | float | bool
+
+
+class ServiceInstanceData(BaseModel):
+    """What an update sends back (the PSA client's ``ServiceInstanceData``): the fields a workflow may
+    change. ``deployments`` holds the instance's recorded ones first, as read, then those to add."""
+
+    instance_status: str | None = Field(default=None, min_length=1, max_length=64)
+    variables: dict[str, Scalar | None] = Field(default_factory=dict, max_length=1000)
+    groups: list[str] = Field(default_factory=list, max_length=100)
+    deployments: list[dict[str, Any]] = Field(default_factory=list, max_length=1000)
 
 
 class ServiceDescription(BaseModel):
@@ -49,13 +64,20 @@ def list_active_instances(request: Request, user: ProActiveUser) -> list[dict[st
 
 
 @router.post("")
-def start_service(body: ServiceDescription, request: Request, user: ProActiveUser) -> dict[str, Any]:
+def start_service(
+    body: ServiceDescription, request: Request, user: ProActiveUser, job_id: ParentJob = None
+) -> dict[str, Any]:
     """Create an instance and submit the activation workflow ``bucket_name/workflow_name`` (400 before
     anything is stored when a variable is unknown or does not fit its model)."""
     automation = automation_of(request)
     service_id = _service_of_activation(automation, user, body.bucket_name, body.workflow_name)
     instance = automation.start(
-        user, service_id, body.variable_strings(), workflow=body.workflow_name, bucket=body.bucket_name
+        user,
+        service_id,
+        body.variable_strings(),
+        workflow=body.workflow_name,
+        bucket=body.bucket_name,
+        parent_job_id=parent_job(request, user, job_id),
     )
     return _one(request, instance)
 
@@ -63,6 +85,30 @@ def start_service(body: ServiceDescription, request: Request, user: ProActiveUse
 @router.get("/{instance_id}")
 def get_instance(instance_id: InstanceId, request: Request, user: ProActiveUser) -> dict[str, Any]:
     return _one(request, automation_of(request).instance(user, instance_id))
+
+
+@router.put("/{instance_id}")
+def update_instance(
+    instance_id: InstanceId, body: ServiceInstanceData, request: Request, user: ProActiveUser
+) -> dict[str, Any]:
+    """Record the status, variables (merged), groups (added) and the deployments past the recorded ones
+    (checked as the native route checks them: 400 with the reason)."""
+    automation = automation_of(request)
+    recorded = len(automation.instance(user, instance_id).deployments)
+    variables = {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in body.variables.items()
+        if v is not None
+    }
+    updated = automation.update(
+        user,
+        instance_id,
+        status=body.instance_status,
+        variables=variables,
+        deployments=[_claim(d) for d in body.deployments[recorded:]],
+        groups=body.groups,
+    )
+    return _one(request, updated)
 
 
 @router.get("/{instance_id}/actions")
@@ -75,7 +121,11 @@ def list_actions(instance_id: InstanceId, request: Request, user: ProActiveUser)
 
 @router.put("/{instance_id}/action")
 def run_action(
-    instance_id: InstanceId, body: ServiceDescription, request: Request, user: ProActiveUser
+    instance_id: InstanceId,
+    body: ServiceDescription,
+    request: Request,
+    user: ProActiveUser,
+    job_id: ParentJob = None,
 ) -> dict[str, Any]:
     """Run the action ``workflow_name``, which must come from the bucket the instance was activated from,
     with the instance's variables and ``variables`` on top (409 when its state does not allow it)."""
@@ -87,7 +137,10 @@ def run_action(
             f"come from there, not from {body.bucket_name!r}"
         )
         raise ProActiveError(400, message)
-    done = automation.run_action(user, instance_id, body.workflow_name, body.variable_strings())
+    parent = parent_job(request, user, job_id)
+    done = automation.run_action(
+        user, instance_id, body.workflow_name, body.variable_strings(), parent_job_id=parent
+    )
     return _one(request, done)
 
 
@@ -99,6 +152,11 @@ def _service_of_activation(automation: ServiceAutomation, user: User, bucket: st
     raise ProActiveError(
         404, f"no service activation workflow {workflow!r} in bucket {bucket!r} readable by you"
     )
+
+
+def _claim(deployment: dict[str, Any]) -> dict[str, Any]:
+    """A deployment as the PSA client sends it, without the empty parts it always writes."""
+    return {key: value for key, value in deployment.items() if value is not None}
 
 
 def _one(request: Request, instance: ServiceInstance) -> dict[str, Any]:

@@ -197,7 +197,7 @@ def start_service(body: StartRequest, request: Request, user: CurrentUser) -> In
         _strings(body.variables),
         workflow=body.workflow,
         bucket=body.bucket,
-        parent_job_id=_parent_job(request, user, body.parent_job_id),
+        parent_job_id=parent_job(request, user, body.parent_job_id),
     )
     return instance_out(request, user, instance)
 
@@ -236,13 +236,13 @@ def run_action(
 ) -> InstanceOut:
     """Run an action (its workflow's catalog name) with the instance's variables and yours on top."""
     body = body or ActionRequest()
-    parent = _parent_job(request, user, body.parent_job_id)
+    parent = parent_job(request, user, body.parent_job_id)
     variables = _strings(body.variables)
     instance = automation_of(request).run_action(user, instance_id, action, variables, parent_job_id=parent)
     return instance_out(request, user, instance)
 
 
-def _parent_job(request: Request, user: User, asked: int | None) -> int | None:
+def parent_job(request: Request, user: User, asked: int | None) -> int | None:
     """The job a submission is recorded under: with a job token, its job (or one it submitted, when
     ``asked`` names one), never another, since it tells which instances the job may act on later."""
     if user.job is None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runyard.scripts.jvm import compat
 from runyard.scripts.jvm.frames import receive_frame
 
 #: Debian's jars (``groovy``, ``rhino`` packages); ``RUNYARD_GROOVY_JAR`` / ``RUNYARD_RHINO_JAR`` override.
@@ -105,9 +106,10 @@ class Installation:
     javac: str | None
     groovy_jar: str | None
     rhino_jar: str | None
+    libraries: tuple[str, ...] = ()  # the third-party jars of the ProActive classes (compat)
 
     def jars(self) -> list[str]:
-        return [jar for jar in (self.groovy_jar, self.rhino_jar) if jar is not None]
+        return [*(jar for jar in (self.groovy_jar, self.rhino_jar) if jar is not None), *self.libraries]
 
 
 @functools.cache
@@ -120,7 +122,7 @@ def installation() -> Installation | str:
     javac = shutil.which("javac")
     groovy = _readable(os.environ.get("RUNYARD_GROOVY_JAR", GROOVY_JAR))
     rhino = _readable(os.environ.get("RUNYARD_RHINO_JAR", RHINO_JAR))
-    return Installation(java, javac and os.path.realpath(javac), groovy, rhino)
+    return Installation(java, javac and os.path.realpath(javac), groovy, rhino, compat.libraries())
 
 
 def _readable(path: str) -> str | None:
@@ -142,7 +144,7 @@ def cache_root() -> Path:
 
 
 def _sources() -> dict[str, bytes]:
-    return {name: Path(__file__).with_name(name).read_bytes() for name in _SOURCES}
+    return {name: Path(__file__).with_name(name).read_bytes() for name in _SOURCES} | compat.sources()
 
 
 def build_folder(found: Installation) -> Path:
@@ -167,11 +169,12 @@ def prepare(found: Installation) -> Path:
     shutil.rmtree(building, ignore_errors=True)
     (building / "classes").mkdir(parents=True)
     try:
-        for name, text in _sources().items():
+        sources = _sources()
+        for name, text in sources.items():
             (building / name).write_bytes(text)
         classpath = os.pathsep.join(found.jars())
         javac = [found.javac, "-nowarn", "--add-modules", "jdk.incubator.foreign", "-encoding", "UTF-8"]
-        javac += ["-cp", classpath, "-d", "classes", *_SOURCES]
+        javac += ["-cp", classpath, "-d", "classes", *sources]
         code, output = _run(javac, building)
         if code != 0:
             raise JvmError(f"javac failed to compile the JVM evaluator: {output.strip()}")

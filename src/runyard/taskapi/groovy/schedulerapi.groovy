@@ -23,8 +23,41 @@ class schedulerapi {
 
     def waitForJob(Object... args) { returned("JobResult", "waitForJob", args) }
 
+    /** ProActive's ``getJobs(offset, limit, JobFilterCriteria, [SortParameter...])``: a page of JobInfo (a
+     *  list with ``getList()``), filtered and sorted by the job listing. */
     def getJobs(Object... args) {
-        bridge.invokeMethod("getJobs", args).collect { new ReturnedObject(bridge, "JobInfo", it) }
+        List sent = args.toList()
+        if (sent.size() > 2) {
+            sent[2] = filters(sent[2], sent.size() > 3 ? sent[3] : null)
+            sent = sent.take(3)
+        }
+        new JobsPage(bridge.invokeMethod("getJobs", sent as Object[]).collect { new ReturnedObject(bridge, "JobInfo", it) })
+    }
+
+    private static final Map<String, List<String>> STATUSES = [
+        pending : ["PENDING"],
+        running : ["RUNNING", "STALLED", "PAUSED", "IN_ERROR"],
+        finished: ["FINISHED", "CANCELED", "FAILED", "KILLED"],
+    ]
+    private static final Map<String, String> SORT_COLUMNS = [
+        ID: "id", NAME: "name", OWNER: "owner", PROJECT_NAME: "project_name", STATE: "status",
+        PRIORITY: "priority", SUBMIT_TIME: "submitted_at", START_TIME: "started_at", FINISH_TIME: "finished_at",
+    ]
+
+    /** The job listing's filters for a JobFilterCriteria (no state chosen: all) and the first sort key. */
+    private static Map filters(Object criteria, Object sorts) {
+        Map found = [:]
+        if (criteria instanceof org.ow2.proactive.scheduler.common.JobFilterCriteria) {
+            found.status = STATUSES.findAll { state, names -> criteria."$state" }.values().flatten()
+            found.name = criteria.jobName
+            found.project = criteria.projectName
+        }
+        def first = sorts instanceof Collection ? sorts.find { it != null } : sorts
+        if (first instanceof org.ow2.proactive.db.SortParameter) {
+            String column = SORT_COLUMNS[String.valueOf(first.parameter)]
+            found.sort = first.sortOrder == org.ow2.proactive.db.SortOrder.DESC ? "-$column" : column
+        }
+        found.findAll { key, value -> value }
     }
 
     private ReturnedObject returned(String kind, String method, Object[] args) {
@@ -59,4 +92,15 @@ class ReturnedObject {
     }
 
     int hashCode() { String.valueOf(document).hashCode() }
+}
+
+/** ProActive's Page of jobs: the list, and the list again from ``getList()``. */
+class JobsPage extends ArrayList {
+    JobsPage(Collection jobs) {
+        super(jobs)
+    }
+
+    List getList() { this }
+
+    int getSize() { size() }
 }

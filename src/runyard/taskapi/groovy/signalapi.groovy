@@ -1,5 +1,6 @@
 // signalapi for Groovy scripts: runyard.taskapi.signals does the work in the task process; this adapter
-// passes JobVariable-like objects as maps and gives received signals their methods (getUpdatedVariables()...).
+// passes JobVariables (org.ow2.proactive.scheduler.common.job.JobVariable, runyard's compat class) as maps
+// and gives received signals their methods (getUpdatedVariables()...).
 class signalapi {
     private static final List<String> FIELDS = ["name", "value", "model", "description", "group", "advanced", "hidden"]
     private final Object bridge
@@ -29,7 +30,7 @@ class signalapi {
         new ReceivedSignal(bridge, document)
     }
 
-    /** A JobVariable (or any object with its getters), as the map the task process takes. */
+    /** A JobVariable (or a map of its fields, or any object with its getters), as the map the task process takes. */
     private static Map asMap(Object variable) {
         if (variable instanceof Map) {
             return variable

@@ -1,0 +1,299 @@
+"""The ProActive classes Groovy scripts import (runyard.scripts.jvm.compat), as the corpus uses them: in
+Groovy scripts holding a job's token against a live server, and in real Groovy tasks of service workflows
+(the PSA Java client recording the instance its job serves), with the reach of a job token on
+``/cloud-automation-service`` (another user's instance, an instance the job does not serve)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from runyard.client import Client
+from runyard.errors import RunyardError
+from runyard.model import Script
+from runyard.scripts import Bindings, JavaMap, get_engine, run_script
+from runyard.taskapi import TaskApis
+from support.server import LiveServer, live_server
+from taskapi.conftest import job_token, running_job
+
+PSA = "/cloud-automation-service"
+TIMEOUT = 60
+
+HELPERS = r"""
+import org.ow2.proactive.scheduler.common.job.JobVariable
+import org.ow2.proactive.scheduler.common.JobFilterCriteria
+import org.ow2.proactive.scheduler.common.JobSortParameter
+import org.ow2.proactive.db.SortParameter
+import org.ow2.proactive.db.SortOrder
+import org.ow2.proactive.scheduler.common.util.VariableSubstitutor
+import org.objectweb.proactive.core.util.ProActiveInet
+import com.google.common.base.Strings
+import com.google.common.base.Splitter
+import com.google.common.net.MediaType
+import org.apache.commons.lang3.StringUtils
+
+List<JobVariable> signalVariables = new ArrayList<JobVariable>()
+signalVariables.add(new JobVariable("INTEGER_VARIABLE", "12", "PA:INTEGER", "How many", "", false, false))
+signalVariables.add(new JobVariable("LIST_VARIABLE", "True", "PA:LIST(True,False)", "", "Group", true, false))
+Set signals = new HashSet<>(Splitter.on(',').trimResults().omitEmptyStrings().splitToList(" Go, ,Stop"))
+signals.each { signalapi.readyForSignal(it, signalVariables) }
+
+def name = variables.get("NAME")
+def criteria = new JobFilterCriteria(false, false, true, false, false, name, null, null, null)
+def sort = new SortParameter(JobSortParameter.ID, SortOrder.ASC)
+def page = schedulerapi.getJobs(0, 1000000000, criteria, [sort])
+def ended = new JobFilterCriteria(false, false, false, true, false, name, null, null, null)
+def none = schedulerapi.getJobs(0, 10, ended, [])
+
+def address = ProActiveInet.getInstance().getInetAddress()
+result = [
+    signalapi.getJobSignals().sort(),
+    page.getList().collect { it.getJobId() as String },
+    none.getList().size(),
+    VariableSubstitutor.filterAndUpdate('${A}-${B}-$C-${UNKNOWN}', [A: "a", B: '${C}', C: "c"]),
+    address.getHostAddress() == java.net.InetAddress.getByName(address.getHostAddress()).getHostAddress(),
+    Strings.isNullOrEmpty(variables.get("MISSING")), MediaType.JPEG.toString(),
+    StringUtils.countMatches("a\nb\n", "\n"),
+    signalVariables[1].toString(),
+]
+"""
+
+#: A service's activation: its Groovy task records the instance through the PSA Java client, as the corpus'
+#: Post_Start_Service does (plus what Find_and_set_Instance_Id and Service_Start read).
+ACTIVATION = r"""
+name: @NAME@
+variables:
+  INSTANCE_NAME: compat-$PA_JOB_ID
+generic_information:
+  pca.service.id: @SERVICE@
+  pca.states: (VOID,RUNNING)
+tasks:
+  Start:
+    script:
+      groovy: |-
+        import org.ow2.proactive.pca.service.client.ApiClient
+        import org.ow2.proactive.pca.service.client.api.ServiceInstanceRestApi
+        import org.ow2.proactive.pca.service.client.api.CatalogRestApi
+        import org.ow2.proactive.pca.service.client.api.IpUtilsRestApi
+        import org.ow2.proactive.pca.service.client.model.Deployment
+        import org.ow2.proactive.pca.service.client.model.Node
+        import org.ow2.proactive.pca.service.client.model.Container
+
+        def instanceId = variables.get("PCA_INSTANCE_ID") as long
+        schedulerapi.connect()
+        def sessionId = schedulerapi.getSession()
+        def apiClient = new ApiClient()
+        apiClient.setBasePath(variables.get('PA_CLOUD_AUTOMATION_REST_URL'))
+        def api = new ServiceInstanceRestApi(apiClient)
+        def catalog = new CatalogRestApi(apiClient)
+
+        def starting = catalog.getWorkflowsByServiceId(sessionId, "@SERVICE@")
+        def byService = catalog.listAllWorkflowsByServiceId(sessionId)
+        def first = starting[0]
+        def found = catalog.getWorkflowByCatalogObject(sessionId, first.getBucket(), first.getName())
+
+        def node = new Node()
+        node.setName(variables.get("PA_NODE_NAME"))
+        node.setHost(variables.get("PA_NODE_HOST"))
+        node.setNodeSourceName(variables.get("PA_NODE_SOURCE"))
+        node.setUrl(variables.get("PA_NODE_URL"))
+        def deployment = new Deployment()
+        deployment.setNode(node)
+        def data = api.getServiceInstance(sessionId, instanceId)
+        data.setInstanceStatus("RUNNING")
+        data = data.addDeploymentsItem(deployment).addGroupsItem("compat-group")
+        def listed = api.getServiceInstances(sessionId, null).find { it.getInstanceId() == instanceId }
+        def serviceId = found.getGenericInformation().getServiceId()
+        def submission = data.getJobSubmissions().find { it.getTransitionState() == "VOID -> RUNNING" }
+        data.getVariables().put("SEEN_STATUS", listed.getInstanceStatus())
+        data.getVariables().put("FOUND", serviceId + " " + byService.containsKey("@SERVICE@"))
+        data.getVariables().put("PUBLIC_ADDR", new IpUtilsRestApi(apiClient).getMyRemotePublicAddr(sessionId))
+        data.getVariables().put("SUBMISSION", submission.getJobId() as String)
+        data = api.updateServiceInstance(sessionId, instanceId, data)
+        println(data)
+        result = data.getDeployments().size()
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    try:
+        get_engine("groovy")
+    except RunyardError as why:
+        pytest.skip(f"no groovy engine here: {why}")
+    with live_server(tmp_path_factory.mktemp("server")) as started:
+        yield started
+
+
+def user(server: LiveServer) -> Client:
+    _, token = server.new_user()
+    return Client(server.url, token)
+
+
+@pytest.fixture(scope="module")
+def alice(server: LiveServer) -> Iterator[Client]:
+    with user(server) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def bob(server: LiveServer) -> Iterator[Client]:
+    with user(server) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def job(alice: Client) -> Iterator[int]:
+    job_id = running_job(alice)
+    yield job_id
+    alice.kill_job(job_id)
+
+
+def service(client: Client) -> str:
+    """A service of the user's own bucket whose activation is :data:`ACTIVATION`; its id."""
+    service_id = f"Compat_{uuid.uuid4().hex[:8]}"
+    bucket = service_id.lower().replace("_", "-")
+    client.create_bucket(bucket)
+    text = ACTIVATION.replace("@SERVICE@", service_id).replace("@NAME@", "Compat_Start")
+    client.push_object(bucket, "Compat_Start", text, kind="workflow")
+    return service_id
+
+
+@pytest.fixture(scope="module")
+def instance(alice: Client) -> dict[str, Any]:
+    """Alice's instance, recorded RUNNING by its activation's Groovy task."""
+    started = alice.start_service(service(alice))
+    done: dict[str, Any] = dict(alice.wait_for_service_instance(started["id"], timeout=TIMEOUT))
+    if done["status"] != "RUNNING":
+        logs = "\n".join(alice.get_job_output(s["job_id"]) for s in done["job_submissions"])
+        raise AssertionError(f"{done}\n{logs}")
+    return done
+
+
+def groovy(
+    text: str, server: LiveServer, client: Client, job_id: int, tmp_path: Path, **variables: str
+) -> Any:
+    """Run ``text`` as a Groovy script of a task of ``job_id`` (its job token); its ``result``."""
+    environment = {
+        "RUNYARD_URL": server.url,
+        "RUNYARD_TOKEN": job_token(server, job_id, client.whoami()["name"]),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        bound = JavaMap({"PA_JOB_ID": str(job_id), "PA_TASK_NAME": "Groovy", **variables})
+        apis = TaskApis(bound)
+        try:
+            bindings = Bindings(variables=bound, localspace=str(tmp_path), apis=apis)
+            output = run_script(Script("groovy", text), bindings, label="<groovy>", source_dir=None)
+        finally:
+            apis.close()
+    assert output.values is not None
+    return output.values["result"]
+
+
+def test_the_helper_classes_as_the_corpus_calls_them(
+    server: LiveServer, alice: Client, job: int, tmp_path: Path
+) -> None:
+    name = alice.get_job(job)["name"]
+    signals, listed, finished, substituted, address_ok, empty, jpeg, lines, text = groovy(
+        HELPERS, server, alice, job, tmp_path, NAME=name
+    )
+    assert signals == ["ready_Go", "ready_Stop"]
+    (go, _) = sorted(alice.list_signals(job)["signals"], key=lambda s: s["name"])
+    integer, listed_variable = go["variables"]
+    assert integer == {
+        **dict.fromkeys(("group",)),
+        "name": "INTEGER_VARIABLE",
+        "value": "12",
+        "model": "PA:INTEGER",
+        "description": "How many",
+        "advanced": False,
+        "hidden": False,
+    }
+    assert listed_variable["group"] == "Group" and listed_variable["advanced"] is True
+    assert listed == [str(job)]  # the running jobs of that name
+    assert finished == 0  # none of that name has finished
+    assert substituted == "a-c-c-${UNKNOWN}"
+    assert address_ok and empty and jpeg == "image/jpeg" and lines == 2
+    assert "name='LIST_VARIABLE'" in text and "advanced=true" in text
+
+
+def test_a_service_workflow_records_its_instance_through_the_psa_client(
+    alice: Client, instance: dict[str, Any]
+) -> None:
+    (deployment,) = instance["deployments"]
+    assert deployment["node"]["name"] and deployment["node"]["url"]
+    variables = instance["variables"]
+    assert variables["SEEN_STATUS"] == "VOID"  # as listed before the update
+    service_id = instance["service_id"]
+    assert variables["FOUND"] == f"{service_id} true"
+    assert variables["PUBLIC_ADDR"] == "127.0.0.1"
+    assert variables["SUBMISSION"] == str(instance["job_submissions"][0]["job_id"])
+    assert "compat-group" in instance["groups"]
+
+
+def test_a_job_token_reaches_on_psa_routes_what_it_reaches_natively(
+    server: LiveServer, alice: Client, bob: Client, job: int, instance: dict[str, Any], tmp_path: Path
+) -> None:
+    """Alice's running job (it serves no instance) reads her instances but updates none; Bob's job token
+    neither reads nor updates hers; the PSA client says why (403)."""
+    own = job_token(server, job, alice.whoami()["name"])
+    bobs_job = running_job(bob)
+    try:
+        bobs = job_token(server, bobs_job, bob.whoami()["name"])
+        path = f"{PSA}/serviceInstances/{instance['id']}"
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            assert http.get(path, headers={"sessionid": own}).status_code == 200
+            listed = http.get(f"{PSA}/serviceInstances", headers={"sessionid": own}).json()
+            assert [i["instance_id"] for i in listed] == [instance["id"]]
+            body = {"instance_status": "ERROR", "variables": {"X": "1"}, "deployments": []}
+            refused = http.put(path, json=body, headers={"sessionid": own})
+            assert refused.status_code == 403 and "serves" in refused.json()["errorMessage"]
+            for method in ("GET", "PUT"):
+                answer = http.request(method, path, json=body, headers={"sessionid": bobs})
+                assert answer.status_code in (403, 404), answer.text
+            assert http.get(f"{PSA}/serviceInstances", headers={"sessionid": bobs}).json() == []
+        script = (
+            "import org.ow2.proactive.pca.service.client.*\n"
+            "import org.ow2.proactive.pca.service.client.api.ServiceInstanceRestApi\n"
+            "def api = new ServiceInstanceRestApi(new ApiClient().setBasePath(variables.get('URL')))\n"
+            "def id = variables.get('ID') as long\n"
+            "try { api.getServiceInstance(schedulerapi.getSession(), id); result = 0 }\n"
+            "catch (ApiException e) { result = [e.getCode(), e.getMessage()] }\n"
+        )
+        code, _ = groovy(
+            script, server, bob, bobs_job, tmp_path, URL=server.url + PSA, ID=str(instance["id"])
+        )
+        assert code in (403, 404)
+    finally:
+        bob.kill_job(bobs_job)
+    after = alice.get_service_instance(instance["id"])
+    assert after["status"] == "RUNNING" and "X" not in after["variables"]
+
+
+def test_an_update_with_bad_input_answers_400_and_changes_nothing(
+    server: LiveServer, alice: Client, instance: dict[str, Any]
+) -> None:
+    session = alice.token
+    assert session is not None
+    path = f"{PSA}/serviceInstances/{instance['id']}"
+    before = alice.get_service_instance(instance["id"])
+    recorded = [{"id": 1}]  # the recorded deployment, as read, then a bad one
+    bad = [
+        {"instance_status": ""},
+        {"deployments": [*recorded, {"endpoint": {"id": "e", "url": "http://169.254.169.254/"}}]},
+        {"deployments": [*recorded, {"unknown": 1}]},
+        {"variables": "not an object"},
+    ]
+    with httpx.Client(base_url=server.url, timeout=30, headers={"sessionid": session}) as http:
+        for body in bad:
+            answer = http.put(path, json=body)
+            assert answer.status_code in (400, 422), (body, answer.text)
+            assert "errorMessage" in answer.json()
+    assert alice.get_service_instance(instance["id"]) == before
