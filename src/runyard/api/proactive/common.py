@@ -157,7 +157,8 @@ async def proactive_user(
     request: Request, engine: EngineDep, _session: Annotated[str | None, Depends(_session_header)]
 ) -> User:
     """The user the ``sessionid`` header's session stands for; 401 ``NotConnectedRestException`` when it
-    is missing, unknown or expired; 403 for a job token (no ProActive route is open to tasks)."""
+    is missing, unknown or expired; 403 for a job token on a route not open to tasks
+    (:mod:`runyard.api.task_scope`)."""
     return await user_of(request, engine, token_of(request))
 
 
