@@ -56,6 +56,24 @@ def test_a_groovy_task_reads_nothing_of_the_platform_or_of_another_user(server: 
     assert "READ" not in done.result.values(), done.result
 
 
+def test_another_scope_jvm_cannot_be_reached(server: LiveServer) -> None:
+    """Alice's job folder holds her scope's JVM socket: Mallory's scripts see neither the folder's
+    content nor the socket (another job of Alice's neither)."""
+    mallory, alice = hostile_users(server, 2)
+    alice_job = alice.run("result = 1", language="groovy").job_id
+    folder = server.data_dir / "spaces" / "local" / str(alice_job)
+    sockets = sorted(p.name for p in folder.glob(".runyard-jvm-*.sock"))
+    assert sockets, "Alice's JVM listens in her job's folder"
+    look = (
+        f"def folder = new File('{folder}')\n"
+        f"def socket = new File(folder, '{sockets[0]}')\n"
+        "result = [folder.list() == null || folder.list().length == 0, socket.exists()]"
+    )
+    for user in (mallory, alice):  # Alice's next job is another scope too
+        seen = user.run(look, language="groovy")
+        assert (seen.task_status, seen.result) == ("FINISHED", [True, False]), seen
+
+
 def test_nothing_crosses_from_one_scope_to_the_next(server: LiveServer) -> None:
     """Mallory's job leaves what it can in its JVM; Alice's next job (another scope: another JVM) and
     Mallory's own next job (another JVM too: a job is a scope) find none of it."""
