@@ -4,6 +4,7 @@ account): the JVM a scope's tasks share is no way into the platform, another use
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +155,26 @@ def test_result_metadata_is_kept_with_the_result_and_only_for_its_owner(server: 
     assert answer.json()["metadata"] == {"content.type": "text/plain", "file.name": "a.txt"}
     with mallory.client() as api:
         assert api.get(f"/jobs/{done.job_id}/tasks/Attack/result").status_code in (403, 404)
+
+
+def test_a_sandboxed_script_past_its_walltime_stops_and_the_job_goes_on(server: LiveServer) -> None:
+    (mallory,) = hostile_users(server, 1)
+    workflow = textwrap.dedent("""\
+        name: Sleepy
+        on_task_error: continueJobExecution
+        tasks:
+          Sleep:
+            walltime: "2"
+            script:
+              groovy: Thread.sleep(60000)
+          After:
+            depends: [Sleep]
+            script:
+              groovy: result = 'after'
+        """)
+    started = time.monotonic()
+    job = mallory.wait(mallory.submit(workflow))
+    tasks = {task["name"]: task for task in job["tasks"]}
+    assert time.monotonic() - started < 30
+    assert tasks["Sleep"]["status"] == "FAULTY" and "walltime" in tasks["Sleep"]["error"]
+    assert (tasks["After"]["status"], tasks["After"]["result"]) == ("FINISHED", "after")
