@@ -5,13 +5,16 @@ Groovy scripts holding a job's token against a live server, and in real Groovy t
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
 
 from runyard.client import Client
 from runyard.errors import RunyardError
@@ -23,6 +26,23 @@ from taskapi.conftest import job_token, running_job
 
 PSA = "/cloud-automation-service"
 TIMEOUT = 60
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "proactive-examples"
+#: The imports this module is about: ProActive's, guava's, commons-lang3's.
+COMPAT_IMPORT = re.compile(
+    r"^\s*import (org\.ow2\.proactive|org\.objectweb|com\.google|org\.apache\.commons)", re.M
+)
+#: Corpus scripts that do not compile on ProActive either, or import what is not here: why.
+NOT_COMPILING = {
+    "Controls/resources/catalog/execute_action_PSA_service.xml#Execute_Action_PSA_Service#scriptExecutable": (
+        "expecting ')'"  # the corpus' own syntax error
+    ),
+    "Controls/resources/catalog/Send_Signal_To_Another_Job.xml#send_signal#scriptExecutable": (
+        "unable to resolve class io.restassured"  # REST-assured: no Debian package
+    ),
+    "GetStarted/resources/catalog/parallel_image_processing.xml#process-part#scriptExecutable": (
+        "unable to resolve class com.CannyEdgeDetector"  # the example's own jar, not in the corpus
+    ),
+}
 
 HELPERS = r"""
 import org.ow2.proactive.scheduler.common.job.JobVariable
@@ -176,32 +196,37 @@ def instance(alice: Client) -> dict[str, Any]:
 
 
 def groovy(
-    text: str, server: LiveServer, client: Client, job_id: int, tmp_path: Path, **variables: str
-) -> Any:
-    """Run ``text`` as a Groovy script of a task of ``job_id`` (its job token); its ``result``."""
-    environment = {
-        "RUNYARD_URL": server.url,
-        "RUNYARD_TOKEN": job_token(server, job_id, client.whoami()["name"]),
-    }
+    text: str,
+    server: LiveServer,
+    client: Client,
+    job_id: int,
+    tmp_path: Path,
+    arguments: Sequence[str] = (),
+    **variables: str,
+) -> tuple[Any, dict[str, Any]]:
+    """Run ``text`` as a Groovy script of a task of ``job_id`` (its job token); its ``result`` and
+    variables."""
+    token = job_token(server, job_id, client.whoami()["name"])
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in environment.items():
-            patch.setenv(name, value)
+        patch.setenv("RUNYARD_URL", server.url)
+        patch.setenv("RUNYARD_TOKEN", token)
         bound = JavaMap({"PA_JOB_ID": str(job_id), "PA_TASK_NAME": "Groovy", **variables})
         apis = TaskApis(bound)
         try:
             bindings = Bindings(variables=bound, localspace=str(tmp_path), apis=apis)
-            output = run_script(Script("groovy", text), bindings, label="<groovy>", source_dir=None)
+            script = Script("groovy", text, arguments=list(arguments))
+            output = run_script(script, bindings, label="<groovy>", source_dir=None)
         finally:
             apis.close()
     assert output.values is not None
-    return output.values["result"]
+    return output.values.get("result"), dict(bound)
 
 
 def test_the_helper_classes_as_the_corpus_calls_them(
     server: LiveServer, alice: Client, job: int, tmp_path: Path
 ) -> None:
     name = alice.get_job(job)["name"]
-    signals, listed, finished, substituted, address_ok, empty, jpeg, lines, text = groovy(
+    (signals, listed, finished, substituted, address_ok, empty, jpeg, lines, text), _ = groovy(
         HELPERS, server, alice, job, tmp_path, NAME=name
     )
     assert signals == ["ready_Go", "ready_Stop"]
@@ -267,7 +292,7 @@ def test_a_job_token_reaches_on_psa_routes_what_it_reaches_natively(
             "try { api.getServiceInstance(schedulerapi.getSession(), id); result = 0 }\n"
             "catch (ApiException e) { result = [e.getCode(), e.getMessage()] }\n"
         )
-        code, _ = groovy(
+        (code, _), _ = groovy(
             script, server, bob, bobs_job, tmp_path, URL=server.url + PSA, ID=str(instance["id"])
         )
         assert code in (403, 404)
@@ -297,3 +322,61 @@ def test_an_update_with_bad_input_answers_400_and_changes_nothing(
             assert answer.status_code in (400, 422), (body, answer.text)
             assert "errorMessage" in answer.json()
     assert alice.get_service_instance(instance["id"]) == before
+
+
+def corpus_scripts() -> dict[str, str]:
+    """The corpus' Groovy scripts importing ProActive, guava or commons-lang3 classes, by file (and task
+    and position)."""
+    found: dict[str, str] = {}
+    for path in sorted(CORPUS.glob("*/resources/catalog/*")):
+        name = str(path.relative_to(CORPUS))
+        if path.suffix == ".groovy":
+            found[name] = path.read_text()
+        elif path.suffix == ".xml":
+            for code in etree.parse(str(path)).iter("{*}code"):
+                task = next((a.get("name") for a in code.iterancestors("{*}task")), "job")
+                ancestors = [etree.QName(a).localname for a in code.iterancestors()]
+                position = ancestors[1]  # code < script < scriptExecutable, pre, post...
+                if code.get("language") == "groovy" and code.text:
+                    found[f"{name}#{task}#{position}"] = code.text
+    return {name: text for name, text in found.items() if COMPAT_IMPORT.search(text)}
+
+
+COMPILE = r"""
+def scripts = new groovy.json.JsonSlurper().parseText(variables.get("SCRIPTS"))
+result = scripts.collectEntries { name, text ->
+    try {
+        new GroovyShell(getClass().classLoader).parse(text)
+        [(name): null]
+    } catch (Throwable e) {
+        [(name): e.message]
+    }
+}
+"""
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the ProActive corpus is not at {CORPUS}")
+def test_the_corpus_scripts_importing_proactive_classes_compile(
+    server: LiveServer, alice: Client, job: int, tmp_path: Path
+) -> None:
+    scripts = corpus_scripts()
+    assert len(scripts) >= 30 and any("PcaScripts" in name for name in scripts)
+    errors, _ = groovy(COMPILE, server, alice, job, tmp_path, SCRIPTS=json.dumps(scripts))
+    failed = {name: error for name, error in errors.items() if error is not None}
+    assert sorted(failed) == sorted(NOT_COMPILING), failed
+    for name, reason in NOT_COMPILING.items():
+        assert reason in failed[name]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the ProActive corpus is not at {CORPUS}")
+def test_the_corpus_script_retrieving_a_service_instances_variables_runs(
+    server: LiveServer, alice: Client, job: int, instance: dict[str, Any], tmp_path: Path
+) -> None:
+    text = (
+        CORPUS / "PcaScripts/resources/catalog/Retrieve_variables_from_service_instance_id.groovy"
+    ).read_text()
+    arguments = [str(instance["id"]), "NAME", "INSTANCE_NAME", "BOTH", "%{INSTANCE_NAME}/%{SEEN_STATUS}"]
+    url = server.url + PSA
+    _, variables = groovy(text, server, alice, job, tmp_path, arguments, PA_CLOUD_AUTOMATION_REST_URL=url)
+    assert variables["NAME"] == instance["variables"]["INSTANCE_NAME"]
+    assert variables["BOTH"] == f"{variables['NAME']}/VOID"
