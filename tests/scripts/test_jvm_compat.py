@@ -139,6 +139,53 @@ tasks:
         result = data.getDeployments().size()
 """
 
+#: The service's action finishing it, through the PSA client too (its job serves the instance).
+FINISH = r"""
+name: Compat_Finish
+generic_information:
+  pca.service.id: @SERVICE@
+  pca.states: (RUNNING,FINISHED)
+tasks:
+  Finish:
+    script:
+      groovy: |-
+        import org.ow2.proactive.pca.service.client.ApiClient
+        import org.ow2.proactive.pca.service.client.api.ServiceInstanceRestApi
+
+        def url = variables.get('PA_CLOUD_AUTOMATION_REST_URL')
+        def api = new ServiceInstanceRestApi(new ApiClient().setBasePath(url))
+        def id = variables.get("PCA_INSTANCE_ID") as long
+        def data = api.getServiceInstance(schedulerapi.getSession(), id)
+        data.setInstanceStatus("FINISHED")
+        api.updateServiceInstance(schedulerapi.getSession(), id, data)
+"""
+
+#: What trigger_PSA_service and execute_action_PSA_service do: start a service, run an action on it.
+START_OR_ACT = r"""
+import org.ow2.proactive.pca.service.client.ApiClient
+import org.ow2.proactive.pca.service.client.ApiException
+import org.ow2.proactive.pca.service.client.api.ServiceInstanceRestApi
+import org.ow2.proactive.pca.service.client.model.ServiceDescription
+
+def api = new ServiceInstanceRestApi(new ApiClient().setBasePath(variables.get('URL')))
+def description = new ServiceDescription()
+description.setBucketName(variables.get("BUCKET"))
+description.setWorkflowName(variables.get("WORKFLOW"))
+description.putVariablesItem("INSTANCE_NAME", "started-by-a-task")
+def jobId = variables.get("PARENT") as Integer
+def session = schedulerapi.getSession()
+try {
+    if (variables.get("ID")) {
+        def id = variables.get("ID") as long
+        result = api.launchServiceInstanceAction(session, id, description, jobId).getInstanceId()
+    } else {
+        result = api.createRunningServiceInstance(session, description, jobId).getInstanceId()
+    }
+} catch (ApiException e) {
+    result = e.getCode()
+}
+"""
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
@@ -174,20 +221,22 @@ def job(alice: Client) -> Iterator[int]:
     alice.kill_job(job_id)
 
 
-def service(client: Client) -> str:
-    """A service of the user's own bucket whose activation is :data:`ACTIVATION`; its id."""
+def service(client: Client) -> tuple[str, str]:
+    """A service of the user's own bucket whose activation is :data:`ACTIVATION` and action
+    :data:`FINISH`; its id and bucket."""
     service_id = f"Compat_{uuid.uuid4().hex[:8]}"
     bucket = service_id.lower().replace("_", "-")
     client.create_bucket(bucket)
-    text = ACTIVATION.replace("@SERVICE@", service_id).replace("@NAME@", "Compat_Start")
-    client.push_object(bucket, "Compat_Start", text, kind="workflow")
-    return service_id
+    for name, template in (("Compat_Start", ACTIVATION), ("Compat_Finish", FINISH)):
+        text = template.replace("@SERVICE@", service_id).replace("@NAME@", name)
+        client.push_object(bucket, name, text, kind="workflow")
+    return service_id, bucket
 
 
 @pytest.fixture(scope="module")
 def instance(alice: Client) -> dict[str, Any]:
     """Alice's instance, recorded RUNNING by its activation's Groovy task."""
-    started = alice.start_service(service(alice))
+    started = alice.start_service(service(alice)[0])
     done: dict[str, Any] = dict(alice.wait_for_service_instance(started["id"], timeout=TIMEOUT))
     if done["status"] != "RUNNING":
         logs = "\n".join(alice.get_job_output(s["job_id"]) for s in done["job_submissions"])
@@ -380,3 +429,30 @@ def test_the_corpus_script_retrieving_a_service_instances_variables_runs(
     _, variables = groovy(text, server, alice, job, tmp_path, arguments, PA_CLOUD_AUTOMATION_REST_URL=url)
     assert variables["NAME"] == instance["variables"]["INSTANCE_NAME"]
     assert variables["BOTH"] == f"{variables['NAME']}/VOID"
+
+
+def test_a_task_starts_a_service_and_acts_on_it_but_not_on_others(
+    server: LiveServer, alice: Client, bob: Client, job: int, instance: dict[str, Any], tmp_path: Path
+) -> None:
+    """Alice's job starts an instance (recorded under her job) and finishes it; it may not finish the
+    instance her session started, nor record a start under Bob's job; Bob's job may not act on hers."""
+    _, bucket = service(alice)
+    common = {"URL": server.url + PSA, "BUCKET": bucket, "PARENT": str(job)}
+    started, _ = groovy(START_OR_ACT, server, alice, job, tmp_path, WORKFLOW="Compat_Start", **common)
+    running = alice.wait_for_service_instance(started, timeout=TIMEOUT)
+    assert running["status"] == "RUNNING" and running["job_submissions"][0]["parent_job_id"] == job
+    assert running["variables"]["INSTANCE_NAME"] == "started-by-a-task"
+    bobs_job = running_job(bob)
+    try:
+        bobs = {**common, "WORKFLOW": "Compat_Finish", "ID": str(started)}
+        assert groovy(START_OR_ACT, server, bob, bobs_job, tmp_path, **bobs)[0] in (403, 404)
+        foreign_parent = {**common, "WORKFLOW": "Compat_Start", "PARENT": str(bobs_job)}
+        assert groovy(START_OR_ACT, server, alice, job, tmp_path, **foreign_parent)[0] == 403
+    finally:
+        bob.kill_job(bobs_job)
+    not_started = {**common, "WORKFLOW": "Compat_Finish", "ID": str(instance["id"])}
+    assert groovy(START_OR_ACT, server, alice, job, tmp_path, **not_started)[0] == 403
+    assert alice.get_service_instance(instance["id"])["status"] == "RUNNING"
+    finish = {**common, "WORKFLOW": "Compat_Finish", "ID": str(started)}
+    assert groovy(START_OR_ACT, server, alice, job, tmp_path, **finish)[0] == started
+    assert alice.wait_for_service_instance(started, timeout=TIMEOUT)["status"] == "FINISHED"
