@@ -122,6 +122,10 @@ tasks:
         node.setHost(variables.get("PA_NODE_HOST"))
         node.setNodeSourceName(variables.get("PA_NODE_SOURCE"))
         node.setUrl(variables.get("PA_NODE_URL"))
+        def propagated = api.getServiceInstance(sessionId, instanceId)  // as Propagate_variables_... does
+        propagated.getVariables().put("PROPAGATED", "yes")
+        api.updateServiceInstance(sessionId, instanceId, propagated)  // its status: VOID, as read
+
         def deployment = new Deployment()
         deployment.setNode(node)
         def data = api.getServiceInstance(sessionId, instanceId)
@@ -305,6 +309,7 @@ def test_a_service_workflow_records_its_instance_through_the_psa_client(
     assert deployment["node"]["name"] and deployment["node"]["url"]
     variables = instance["variables"]
     assert variables["SEEN_STATUS"] == "VOID"  # as listed before the update
+    assert variables["PROPAGATED"] == "yes"
     service_id = instance["service_id"]
     assert variables["FOUND"] == f"{service_id} true"
     assert variables["PUBLIC_ADDR"] == "127.0.0.1"
