@@ -102,11 +102,14 @@ DIAGNOSES = [
         re.compile(
             r"Name or service not known|Temporary failure in name resolution|Network is unreachable|"
             r"Could not resolve host|UnknownHostException|Failed to establish a new connection|"
-            r"No route to host",
+            r"No route to host|No matching distribution found|Could not find a version that satisfies",
             re.IGNORECASE,
         ),
     ),
-    ("raw sockets (ping), refused to a task's account", re.compile(r"ping: .*(socket|permi)", re.IGNORECASE)),
+    (
+        "ICMP sockets for a task's account (ping; sysctl net.ipv4.ping_group_range)",
+        re.compile(r"ping: .*(socket|permi)", re.IGNORECASE),
+    ),
     (
         "a catalog object the corpus does not hold",
         re.compile(
@@ -155,6 +158,10 @@ TIMEOUTS: dict[str, tuple[float, str]] = {
     "GetStarted/resources/catalog/External_Endpoints_with_Wait_For_Signal.xml": (
         90,
         "it checks once a minute",
+    ),
+    "GetStarted/resources/catalog/Hybrid_Simulation_With_Interactive_Control.xml": (
+        120,
+        "its simulation runs NB_NODES processes of 20 s, then waits for a signal",
     ),
 }
 

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from runyard.client import Client
+from runyard.client import ApiError, Client
 from support.server import LiveServer
 
 START = """
@@ -155,3 +155,43 @@ def _output_once_ended(client: Client, job_id: int) -> str:
     """The job's whole output: the instance's status is set by a task before its output is all kept."""
     client.wait_for_job(job_id, timeout=60)
     return client.get_job_output(job_id)
+
+
+SLOW_START = """
+name: Slow_Start
+variables:
+  INSTANCE_NAME: slow-$PA_JOB_ID
+generic_information:
+  pca.service.id: SERVICE_ID
+  pca.states: (VOID,RUNNING)
+tasks:
+  Start:
+    script:
+      bash: sleep 60
+"""
+
+
+def test_a_start_giving_back_the_void_status_it_read_keeps_its_transition(
+    client_with_service: tuple[Client, str],
+) -> None:
+    """ProActive's service scripts read the whole instance and update it back (Docker_Swarm's
+    Propagate_variables_to_current_service): the VOID status of a starting instance is accepted and
+    changes nothing; a workflow may still set no VOID or ALL status."""
+    client, service_id = client_with_service
+    with client:
+        bucket = service_id.lower().replace("_", "-")
+        client.push_object(
+            bucket, "Slow_Start", SLOW_START.replace("SERVICE_ID", service_id), kind="Workflow/psa"
+        )
+        started = client.start_service(service_id, workflow="Slow_Start")
+        try:
+            updated = client.update_service_instance(started["id"], status="VOID", variables={"NODES": "n1"})
+            assert (updated["status"], updated["transition"]) == ("VOID", "VOID -> RUNNING")
+            assert updated["variables"]["NODES"] == "n1"
+            for status in ("ALL", "VOID; DROP TABLE service_instances"):
+                with pytest.raises(ApiError) as refused:
+                    client.update_service_instance(started["id"], status=status)
+                assert refused.value.status == 400
+            assert client.get_service_instance(started["id"])["transition"] == "VOID -> RUNNING"
+        finally:
+            client.kill_service_instance(started["id"])

@@ -295,8 +295,9 @@ class ServiceAutomation:
         groups: Sequence[str] = (),
         error: str | None = None,
     ) -> ServiceInstance:
-        """Apply what a workflow reports. Setting a status ends the running transition; ``error`` says why
-        it is ERROR. Deployments are recorded as the platform checked them (:mod:`.deployments`)."""
+        """Apply what a workflow reports. Setting a status ends the running transition (VOID, given back by
+        a start that updates the whole instance it read, as ProActive accepts, changes nothing); ``error``
+        says why it is ERROR. Deployments are recorded as the platform checked them (:mod:`.deployments`)."""
         with self._lock:
             instance = self.instance(user, instance_id)
             if instance.status == KILLED:
@@ -315,6 +316,8 @@ class ServiceAutomation:
                 values["channel"] = {**instance.channel, **{str(k): str(v) for k, v in channel.items()}}
             if groups:
                 values["groups"] = sorted({*instance.groups, *groups})
+            if status is not None and status.upper() == VOID == instance.status:
+                status = None  # its start gives back what it read (ProActive's get-then-update)
             if status is not None:
                 values.update(status=check_state_name(status), transition=None, transition_job_id=None)
                 values["finished_at"] = time.time() if values["status"] == FINISHED else None
