@@ -124,13 +124,12 @@ class SchedulerApi:
     def isFinished(self, jobId: Any) -> bool:
         return self.isJobFinished(jobId)
 
-    def getJobs(
-        self, offset: int = 0, limit: int = 50, filters: Mapping[str, Any] | None = None, *_sort: Any
-    ) -> list[JobInfo]:
-        """The owner's jobs, newest first (``offset``/``limit``). ``filters``: the job listing's ``status``
-        (a list), ``name``, ``project`` and ``sort``, as the Groovy adapter reads them from ProActive's
-        ``JobFilterCriteria`` and ``SortParameter`` (other arguments are not read)."""
-        chosen = {key: value for key, value in (filters or {}).items() if key in _JOB_FILTERS and value}
+    def getJobs(self, offset: int = 0, limit: int = 50, filters: Any = None, *_sort: Any) -> list[JobInfo]:
+        """The owner's jobs, newest first (``offset``/``limit``). ``filters``: a mapping of the job
+        listing's ``status`` (a list), ``name``, ``project`` and ``sort``, as the Groovy adapter reads them
+        from ProActive's ``JobFilterCriteria`` and ``SortParameter`` (anything else is not read)."""
+        given = filters if isinstance(filters, Mapping) else {}
+        chosen = {key: value for key, value in given.items() if key in _JOB_FILTERS and value}
         page = self._connection.client.list_jobs(
             offset=max(0, int(offset)), limit=max(1, min(int(limit), 1000)), **chosen
         )
