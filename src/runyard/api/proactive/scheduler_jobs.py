@@ -205,9 +205,9 @@ def task_result_bytes(job_id: str, task: str, user: ProActiveUser, engine: Engin
 
 @router.get("/jobs/{job_id}/tasks/{task}/result/metadata")
 def task_result_metadata(job_id: str, task: str, user: ProActiveUser, engine: EngineDep) -> dict[str, str]:
-    """The result's metadata (runyard records none: always empty)."""
-    _ended_task(engine, user, job_id, task)
-    return {}
+    """What the task's scripts put in ``resultMetadata`` (content type, file name...), as text."""
+    _job, found = _ended_task(engine, user, job_id, task)
+    return shapes.result_metadata(found)
 
 
 async def _log(platform: Platform, user: User, job_id: str, task: str | None) -> PlainTextResponse:

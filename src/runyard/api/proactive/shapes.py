@@ -223,7 +223,7 @@ def task_result(job: JobState, task: TaskState, last: ExecutionRecord | None) ->
         "serializedValue": None if value is None else base64.b64encode(java_string(value)).decode(),
         "serializedException": None,
         "exceptionMessage": task.error if failed else None,
-        "metadata": {},
+        "metadata": result_metadata(task),
         "propagatedVariables": {name: text(v) for name, v in task.variables.items()},
         "serializedPropagatedVariables": None,
         "output": {"stdoutLogs": last.output if last else "", "stderrLogs": ""},
@@ -272,6 +272,11 @@ def java_string(value: str) -> bytes:
     if len(encoded) <= 0xFFFF:
         return header + b"\x74" + len(encoded).to_bytes(2, "big") + bytes(encoded)
     return header + b"\x7c" + len(encoded).to_bytes(8, "big") + bytes(encoded)
+
+
+def result_metadata(task: TaskState) -> dict[str, str]:
+    """What the task's scripts put in ``resultMetadata`` (content type, file name...), as text."""
+    return {str(key): text(value) for key, value in task.result_metadata.items()}
 
 
 def text(value: Any) -> str:
