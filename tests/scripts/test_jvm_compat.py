@@ -369,6 +369,8 @@ def test_an_update_with_bad_input_answers_400_and_changes_nothing(
         {"deployments": [*recorded, {"endpoint": {"id": "e", "url": "http://169.254.169.254/"}}]},
         {"deployments": [*recorded, {"unknown": 1}]},
         {"variables": "not an object"},
+        {"variables": {f"V{i}": "x" for i in range(1001)}},  # oversized
+        {"groups": ["g"] * 101},
     ]
     with httpx.Client(base_url=server.url, timeout=30, headers={"sessionid": session}) as http:
         for body in bad:
