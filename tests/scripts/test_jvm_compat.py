@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from runyard.client import Client
+from runyard.client import ApiError, Client
 from runyard.errors import RunyardError
 from runyard.model import Script
 from runyard.scripts import Bindings, JavaMap, get_engine, run_script
@@ -463,3 +464,22 @@ def test_a_task_starts_a_service_and_acts_on_it_but_not_on_others(
     finish = {**common, "WORKFLOW": "Compat_Finish", "ID": str(started)}
     assert groovy(START_OR_ACT, server, alice, job, tmp_path, **finish)[0] == started
     assert alice.wait_for_service_instance(started, timeout=TIMEOUT)["status"] == "FINISHED"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the ProActive corpus is not at {CORPUS}")
+def test_the_corpus_workflow_waiting_for_signals_with_variables_runs_unchanged(alice: Client) -> None:
+    """Wait_For_Signals_Reactive_With_Variables (guava's Splitter, JobVariable): its signals are offered with
+    their variables; a value that does not fit a model is refused; a good one ends the job."""
+    job_id = alice.submit(CORPUS / "Controls/resources/catalog/Wait_For_Signals_Reactive_With_Variables.xml")
+    deadline = time.monotonic() + TIMEOUT
+    while len(alice.list_signals(job_id)["names"]) < 2:
+        assert time.monotonic() < deadline, alice.get_job_output(job_id)
+        time.sleep(0.2)
+    offered = {s["name"]: [v["name"] for v in s["variables"]] for s in alice.list_signals(job_id)["signals"]}
+    assert offered == {"Continue": ["INTEGER_VARIABLE", "LIST_VARIABLE", "BOOLEAN_VARIABLE"], "Stop": []}
+    with pytest.raises(ApiError) as refused:
+        alice.send_signal(job_id, "Continue", {"INTEGER_VARIABLE": "twelve"})
+    assert refused.value.status == 400
+    alice.send_signal(job_id, "Continue", {"INTEGER_VARIABLE": "7"})
+    assert alice.wait_for_job(job_id, timeout=TIMEOUT)["status"] == "FINISHED"
+    assert "INTEGER_VARIABLE:7" in alice.get_job_output(job_id)
