@@ -483,3 +483,78 @@ def test_the_corpus_workflow_waiting_for_signals_with_variables_runs_unchanged(a
     alice.send_signal(job_id, "Continue", {"INTEGER_VARIABLE": "7"})
     assert alice.wait_for_job(job_id, timeout=TIMEOUT)["status"] == "FINISHED"
     assert "INTEGER_VARIABLE:7" in alice.get_job_output(job_id)
+
+
+#: A service made of the corpus' PcaScripts, unchanged, fetched from the catalog as its workflows do.
+PCA_SCRIPTS_SERVICE = {
+    "Pca_Start": r"""
+name: Pca_Start
+variables:
+  INSTANCE_NAME: pca-$PA_JOB_ID
+  COLOR: blue
+generic_information:
+  pca.service.id: @SERVICE@
+  pca.states: (VOID,RUNNING)
+tasks:
+  Start:
+    pre:
+      bash: printf 'ok|ok' > clean_status
+    script:
+      language: groovy
+      url: ${PA_CATALOG_REST_URL}/buckets/@BUCKET@/resources/Propagate_variables_to_current_service/raw
+      arguments: [COLOR, VARIABLE_VALUE, SHAPE, square]
+    post:
+      language: groovy
+      url: ${PA_CATALOG_REST_URL}/buckets/@BUCKET@/resources/Set_service_FINISHED_if_all_clean_OK/raw
+      arguments: [RUNNING, clean_status]
+    cleaning:
+      language: groovy
+      url: ${PA_CATALOG_REST_URL}/buckets/@BUCKET@/resources/Clean_Start_Service/raw
+""",
+    "Pca_Finish": r"""
+name: Pca_Finish
+generic_information:
+  pca.service.id: @SERVICE@
+  pca.states: (RUNNING,FINISHED)
+tasks:
+  Finish:
+    pre:
+      groovy: |-
+        def channel = "Service_Instance_" + variables.get("PCA_INSTANCE_ID")
+        synchronizationapi.createChannelIfAbsent(channel, false)
+        new File("clean_status").text = "ok|@CLEAN@"
+    script:
+      language: groovy
+      url: ${PA_CATALOG_REST_URL}/buckets/@BUCKET@/resources/Set_service_FINISHED_if_all_clean_OK/raw
+      arguments: [FINISHED, clean_status]
+""",
+}
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the ProActive corpus is not at {CORPUS}")
+@pytest.mark.parametrize("clean", ["ok", "ko"])
+def test_a_service_made_of_the_corpus_pca_scripts_starts_and_finishes(alice: Client, clean: str) -> None:
+    """Propagate_variables_to_current_service, Set_service_FINISHED_if_all_clean_OK and Clean_Start_Service
+    from the catalog, unchanged: the start records its variables and RUNNING; the finish FINISHED, or
+    ERROR when a clean step failed."""
+    service_id = f"Pca_{uuid.uuid4().hex[:8]}"
+    bucket = service_id.lower().replace("_", "-")
+    alice.create_bucket(bucket)
+    for name in (
+        "Propagate_variables_to_current_service",
+        "Set_service_FINISHED_if_all_clean_OK",
+        "Clean_Start_Service",
+    ):
+        text = (CORPUS / f"PcaScripts/resources/catalog/{name}.groovy").read_text()
+        alice.push_object(bucket, name, text, kind="Script/task")
+    for name, template in PCA_SCRIPTS_SERVICE.items():
+        text = template.replace("@SERVICE@", service_id).replace("@BUCKET@", bucket).replace("@CLEAN@", clean)
+        alice.push_object(bucket, name, text, kind="workflow")
+    started = alice.start_service(service_id)
+    running = alice.wait_for_service_instance(started["id"], timeout=TIMEOUT)
+    logs = "\n".join(alice.get_job_output(s["job_id"]) for s in running["job_submissions"])
+    assert running["status"] == "RUNNING", logs
+    assert running["variables"]["COLOR"] == "blue" and running["variables"]["SHAPE"] == "square"
+    alice.run_service_action(started["id"], "Pca_Finish")
+    done = alice.wait_for_service_instance(started["id"], timeout=TIMEOUT)
+    assert done["status"] == ("FINISHED" if clean == "ok" else "ERROR"), done
