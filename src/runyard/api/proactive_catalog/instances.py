@@ -91,12 +91,11 @@ def get_instance(instance_id: InstanceId, request: Request, user: ProActiveUser)
 def update_instance(
     instance_id: InstanceId, body: ServiceInstanceData, request: Request, user: ProActiveUser
 ) -> dict[str, Any]:
-    """Record the status (when it changes: the data read back holds the current one, ``VOID`` included),
-    variables (merged), groups (added) and the deployments past the recorded ones (checked as the native
-    route checks them: 400 with the reason)."""
+    """Record the status (``VOID`` given back by a start that read it changes nothing), variables
+    (merged), groups (added) and the deployments past the recorded ones (checked as the native route
+    checks them: 400 with the reason)."""
     automation = automation_of(request)
-    current = automation.instance(user, instance_id)
-    status = None if body.instance_status == current.status else body.instance_status
+    recorded = len(automation.instance(user, instance_id).deployments)
     variables = {
         k: str(v).lower() if isinstance(v, bool) else str(v)
         for k, v in body.variables.items()
@@ -105,9 +104,9 @@ def update_instance(
     updated = automation.update(
         user,
         instance_id,
-        status=status,
+        status=body.instance_status,
         variables=variables,
-        deployments=[_claim(d) for d in body.deployments[len(current.deployments) :]],
+        deployments=[_claim(d) for d in body.deployments[recorded:]],
         groups=body.groups,
     )
     return _one(request, updated)
