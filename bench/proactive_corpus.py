@@ -140,7 +140,10 @@ DIAGNOSES = [
         re.compile(r'NumberFormatException: For input string: "xx"'),
     ),
     ("a node its selection script accepts", re.compile(r"its selection script accepts")),
-    ("a running service instance", re.compile(r"running instance|service instance", re.IGNORECASE)),
+    (
+        "a schedulerapi method runyard does not offer (a gap in runyard)",
+        re.compile(r"is not available in runyard"),
+    ),
 ]
 
 #: Seconds a workflow legitimately needs beyond ``--timeout``, and why.
@@ -150,15 +153,16 @@ TIMEOUTS: dict[str, tuple[float, str]] = {
     "Controls/resources/catalog/wait_for_any_replicate.xml": (60, "its replicas sleep 10-30 s each"),
     "Controls/resources/catalog/submit_and_wait_for_any.xml": (60, "it waits for the jobs it submits"),
     "Controls/resources/catalog/submit_job_and_wait.xml": (90, "it checks its sub-job once a minute"),
-    "Controls/resources/catalog/Wait_For_Signals.xml": (90, "it checks for signals once a minute"),
+    "Controls/resources/catalog/Wait_For_Signals.xml": (130, "it checks for signals once a minute"),
     "Controls/resources/catalog/wait_for_signals_with_variables.xml": (
-        90,
+        130,
         "it checks for signals once a minute",
     ),
     "GetStarted/resources/catalog/External_Endpoints_with_Wait_For_Signal.xml": (
-        90,
+        130,
         "it checks once a minute",
     ),
+    "GetStarted/resources/catalog/signal_with_variables_interactive_control.xml": (60, "it loops on signals"),
     "GetStarted/resources/catalog/Hybrid_Simulation_With_Interactive_Control.xml": (
         120,
         "its simulation runs NB_NODES processes of 20 s, then waits for a signal",
@@ -213,8 +217,12 @@ def needs(text: str) -> list[str]:
 
 
 def diagnosis(detail: str) -> list[str]:
-    """What the error or wait names as missing (the first matches only: they are checked in order)."""
-    return [what for what, pattern in DIAGNOSES if pattern.search(detail)][:1]
+    """What the error or wait names as missing: the diagnosis matching first in the text (the first error
+    comes before what waits on it), the earlier one of ``DIAGNOSES`` at the same place."""
+    found = [
+        (m.start(), i, what) for i, (what, pattern) in enumerate(DIAGNOSES) if (m := pattern.search(detail))
+    ]
+    return [min(found)[2]] if found else []
 
 
 def first_problem(problems: list[dict[str, object]]) -> str:
@@ -237,9 +245,10 @@ SIGNAL_PAUSE = 3.0
 
 def answer_signals(client: Client, job_id: int, sent: list[str]) -> None:
     """Act as the user: of the signals the job is ready for, send one (one that ends the job, if any) with
-    its variables' defaults; then give the job time to act on it, as a person would."""
-    ready = [s for s in client.list_signals(job_id)["signals"] if s["status"] == "ready"]
-    if ready:
+    its variables' defaults, and no other while the job has not taken it (some look once a minute)."""
+    signals = client.list_signals(job_id)["signals"]
+    ready = [s for s in signals if s["status"] == "ready"]
+    if ready and not any(s["status"] == "received" for s in signals):
         signal = min(ready, key=lambda s: not ENDING.search(s["name"]))
         values = {v["name"]: str(v.get("value") or "") for v in signal["variables"]}
         client.send_signal(job_id, signal["name"], values)
@@ -248,13 +257,17 @@ def answer_signals(client: Client, job_id: int, sent: list[str]) -> None:
 
 
 def wait_as_user(client: Client, job_id: int, timeout: float, sent: list[str]) -> Job:
-    """The job's final state, answering its signals meanwhile; ``WaitTimeout`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
+    """The job's final state, answering its signals meanwhile; ``WaitTimeout`` ``timeout`` s after its
+    first task started (the workflows tried at once share the server's nodes), or twice that after now."""
+    submitted = time.monotonic()
+    started: float | None = None
     while True:
         job = client.get_job(job_id)
         if not JobStatus(job["status"]).is_alive:
             return job
-        if time.monotonic() > deadline:
+        if started is None and any(t["started_at"] for t in job["tasks"]):
+            started = time.monotonic()
+        if time.monotonic() > min((started or submitted + timeout) + timeout, submitted + 2 * timeout):
             raise WaitTimeout(f"job {job_id} still {job['status']} after {timeout:g} s")
         answer_signals(client, job_id, sent)
         time.sleep(0.5)
@@ -327,13 +340,13 @@ def outcome_of(client: Client, path: Path, job_id: int, timeout: float, sent: li
                     "RUNNING as designed",
                     f"{task} ran {runs_of(job, task)} times in {limit:g} s, then killed",
                 )
+        stuck = sorted((t for t in job["tasks"] if t["status"] != "FINISHED"), key=lambda t: not t["error"])
+        errors = " ".join(t["error"] for t in stuck if t["error"])  # the failed tasks first: they say why
         waiting = ", ".join(
-            f"{t['name']} {t['status']}" + (f" ({t['error']})" if t["error"] else "")
-            for t in job["tasks"]
-            if t["status"] != "FINISHED"
+            f"{t['name']} {t['status']}" + (f" ({t['error']})" if t["error"] else "") for t in stuck
         )
-        said = f"{selecting(path, job)}{waiting}"
-        return "timed out", f"job {job['status']} after {limit:g} s: {said}{evidence(client, job_id, said)}"
+        said = f"{waiting}{evidence(client, job_id, errors) if errors else ''}; {selecting(path, job)}"
+        return "timed out", f"job {job['status']} at its time limit ({limit:g} s from its start): {said}"
     failed = [t for t in job["tasks"] if t["status"] in ("FAULTY", "FAILED", "IN_ERROR", "NOT_RESTARTED")]
     if job["status"] == JobStatus.FINISHED and not failed:
         return "FINISHED", ""
