@@ -55,6 +55,59 @@ def test_wait_for_job_with_no_time_left_answers_an_ended_job(alice: Client) -> N
     assert alice.wait_for_job(job_id, timeout=0)["status"] == "FINISHED"
 
 
+class _Counted(httpx.HTTPTransport):
+    """Loopback HTTP, keeping the method and path of each request sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.path}")
+        return super().handle_request(request)
+
+
+class _AsyncCounted(httpx.AsyncHTTPTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(f"{request.method} {request.url.path}")
+        return await super().handle_async_request(request)
+
+
+def test_wait_for_job_is_one_request_held_until_the_job_ends(server: LiveServer, alice: Client) -> None:
+    """Sync and async: the server answers the final state as the job ends; no stream, no second read."""
+    job_id = alice.submit(sleeper(0.5))
+    counted = _Counted()
+    with Client(server.url, alice.token, transport=counted) as client:
+        assert client.wait_for_job(job_id, timeout=30)["status"] == "FINISHED"
+    assert counted.sent == [f"GET /api/v1/jobs/{job_id}"]
+
+    async def waited() -> tuple[str, list[str]]:
+        other = alice.submit(sleeper(0.5))
+        transport = _AsyncCounted()
+        async with AsyncClient(server.url, alice.token, transport=transport) as client:
+            job = await client.wait_for_job(other, timeout=30)
+        return job["status"], [sent.replace(str(other), "ID") for sent in transport.sent]
+
+    assert asyncio.run(waited()) == ("FINISHED", ["GET /api/v1/jobs/ID"])
+
+
+def test_a_paused_job_has_not_ended_for_wait_for_job(alice: Client) -> None:
+    job_id = alice.submit(sleeper(30))
+    try:
+        alice.pause_job(job_id)
+        with pytest.raises(WaitTimeout):
+            alice.wait_for_job(job_id, timeout=0.5)
+        with pytest.raises(WaitTimeout):
+            alice.wait_for_job(job_id, timeout=0)
+    finally:
+        alice.kill_job(job_id)
+    assert alice.wait_for_job(job_id, timeout=10)["status"] == "KILLED"
+
+
 def test_async_client_follows_every_visible_job(server: LiveServer, admin: Client) -> None:
     _, token = server.new_user()
 

@@ -13,7 +13,6 @@ import httpx
 from runyard import formats
 from runyard.client.documents import CheckedSubmission, Job, JobGraph, JobList, JobResult, Task
 from runyard.client.errors import WaitTimeout
-from runyard.client.events import job_events
 from runyard.client.transport import (
     Call,
     Plan,
@@ -41,6 +40,8 @@ SORT_COLUMNS = (
     "started_at",
     "finished_at",
 )
+WAIT_STEP = 20.0
+"""Seconds one request waits on the server for a job's end (it answers before the SDK's 30 s timeout)."""
 
 
 class JobsApi:
@@ -159,22 +160,21 @@ class JobsApi:
 
     @operation
     def wait_for_job(self, job_id: int, timeout: float | None = None) -> Plan[Job]:
-        """Wait until the job ends, following its events (no polling); returns its final state.
+        """Wait until the job ends; returns its final state. No polling: each request is held by the
+        server until it hears the job's end among its events (up to 20 s, then asked again).
 
-        Raises ``WaitTimeout`` if it has not ended after ``timeout`` seconds (checked at least
-        every 15 s while waiting). A PAUSED or IN_ERROR job has not ended: it waits for someone.
+        Raises ``WaitTimeout`` if it has not ended after ``timeout`` seconds. A PAUSED or IN_ERROR job
+        has not ended: it waits for someone.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is None or remaining > 0:
-                yield job_events(job_id, remaining)
-            job: Job = yield Call("GET", _job(job_id), json_body)
+            remaining = WAIT_STEP if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = {"wait": min(remaining, WAIT_STEP)}
+            job: Job = yield Call("GET", _job(job_id), json_body, params=wait)
             if not JobStatus(job["status"]).is_alive:
                 return job
             if deadline is not None and time.monotonic() >= deadline:
                 raise WaitTimeout(f"job {job_id} did not end within {timeout} s")
-            # The stream ended early (the server drops a reader too far behind): follow it again.
 
     @operation
     def get_job_result(self, job_id: int) -> Call[JobResult]:

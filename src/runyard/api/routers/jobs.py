@@ -23,9 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from runyard import formats
+from runyard.api.change_waits import MAX_WAIT_SECONDS
 from runyard.api.deps import EngineDep, EventsDep, LastEventIdDep, PlatformDep, WithLogs
 from runyard.api.errors import ApiError
-from runyard.api.events import sse
+from runyard.api.events import Subscription, sse
 from runyard.api.idempotency import IdempotencyKey, KeyLocks
 from runyard.api.security import CurrentUser, may_see
 from runyard.auth import User
@@ -36,12 +37,12 @@ from runyard.errors import Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
 from runyard.job_graph import JobGraph, job_graph
 from runyard.job_logs import LogCursor, prefixed
-from runyard.model import Priority, Workflow
+from runyard.model import JobStatus, Priority, Workflow
 from runyard.platform import Platform
 from runyard.reports import JobReport, TaskReport, job_report
 from runyard.scheduler.state import JobState
 from runyard.store.job_listing import SORTABLE, JobFilter, JobOrder, count_statuses, find_jobs
-from runyard.store.jobs import job_owner, load_job
+from runyard.store.jobs import job_owner, job_status, load_job
 from runyard.store.submission_keys import KeyedJob, job_of_key
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -396,9 +397,39 @@ def status_counts(where: JobFilterDep, engine: EngineDep) -> dict[str, int]:
 
 
 @router.get("/{job_id}", response_model=JobOut)
-def get_job(job_id: JobId, user: CurrentUser, engine: EngineDep) -> JobOut:
-    report = _report(engine, user, job_id)
+async def get_job(
+    job_id: JobId,
+    user: CurrentUser,
+    engine: EngineDep,
+    events: EventsDep,
+    wait: Annotated[
+        float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for the job to end")
+    ] = 0,
+) -> JobOut:
+    """The job's state, with every task instance. With ``wait``, answers once the job has ended, or after
+    ``wait`` seconds with its state then: its status says which (a PAUSED or IN_ERROR job has not ended).
+    The request is held without polling: it hears the job's end as its event stream does."""
+    if wait == 0:
+        report = await run_in_threadpool(_report, engine, user, job_id)
+    else:
+        with events.subscribe(user, job_id) as subscription:  # before reading: the end cannot slip by
+            ended = await run_in_threadpool(_ended_report, engine, user, job_id)
+            if ended is None:
+                await _job_end(subscription, wait)
+        report = ended if ended is not None else await run_in_threadpool(_report, engine, user, job_id)
     return JobOut.model_validate({**report, "id": job_id})  # task outputs are left out: see /logs
+
+
+async def _job_end(subscription: Subscription, timeout: float) -> None:
+    """Return once the job's final status is heard, its stream ends (then read it again) or at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            event = await subscription.next(remaining)
+        except TimeoutError:
+            return
+        if event is None or (event["kind"] == "job" and not JobStatus(event["status"]).is_alive):
+            return
 
 
 @router.get("/{job_id}/result", response_model=JobResult)
@@ -590,6 +621,16 @@ def check_job_access(engine: sa.Engine, user: User, job_id: JobId) -> None:
 def _report(engine: sa.Engine, user: User, job_id: JobId) -> JobReport:
     check_job_access(engine, user, job_id)
     with engine.connect() as connection:
+        return job_report(connection, job_id, from_mapping)
+
+
+def _ended_report(engine: sa.Engine, user: User, job_id: JobId) -> JobReport | None:
+    """The job's report once it has ended, ``None`` while it is alive."""
+    check_job_access(engine, user, job_id)
+    with engine.connect() as connection:
+        status = job_status(connection, job_id)
+        if status is not None and status.is_alive:
+            return None
         return job_report(connection, job_id, from_mapping)
 
 
