@@ -40,11 +40,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from api import (
-    ADMIN,
-    PASSWORD,
-    running_server,
-)  # bench/api.py: the server it benchmarks, started the same way
 from runyard import formats
 from runyard.auth import add_user
 from runyard.client import ApiError, Client, WaitTimeout
@@ -431,6 +426,10 @@ def try_chain(url: str, token: str, chain: list[Path], timeout: float) -> list[R
 
 
 def run(timeout: float, only: list[str] | None, parallel: int) -> list[Row]:
+    # bench/api.py (the server it benchmarks, started the same way), imported here only: the test suite
+    # imports this module for try_workflow, where ``api`` is the package tests/api
+    from api import ADMIN, PASSWORD, running_server
+
     files = [p for p in job_files() if only is None or any(text in str(p) for text in only)]
     with tempfile.TemporaryDirectory(prefix="runyard-corpus-") as folder:
         data_dir = Path(folder)

@@ -8,11 +8,13 @@ answered as the user would), all at once on one server.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -25,8 +27,20 @@ from runyard.client.catalog_import import import_catalog
 from runyard.scheduler.submission import unrunnable
 from support.server import LiveServer, live_server
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import proactive_corpus as harness  # type: ignore[import-not-found]
+
+def _harness() -> Any:
+    """bench/proactive_corpus.py, loaded from its file (bench is no package, and its folder on sys.path
+    would make bench/api.py shadow the tests' ``api`` package)."""
+    spec = importlib.util.spec_from_file_location("proactive_corpus", BENCH / "proactive_corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+harness = _harness()
 
 WORKFLOWS = [path for path in JOB_FILES if path.is_relative_to(EXAMPLES)]
 
