@@ -169,6 +169,7 @@ ENDLESS = {"Controls/resources/catalog/Cron.xml": 2}
 
 #: A service's other workflows (``Finish_X``...) need its start first; run in this order after it.
 SERVICE_ACTIONS = ("Pause_", "Resume_", "Finish_")
+STARTS_SERVICE = re.compile(r'<info name="pca\.states" value="\(VOID,')
 SERVICE_ID = re.compile(r'<info name="pca\.service\.id" value="([^"]+)"')
 
 
@@ -410,7 +411,7 @@ def try_service(client: Client, chain: list[Path], timeout: float) -> list[Row]:
 def try_chain(url: str, token: str, chain: list[Path], timeout: float) -> list[Row]:
     """A workflow alone, or a service's workflows in order: its actions run only once its start FINISHED."""
     with Client(url, token) as client:
-        if SERVICE_ID.search(chain[0].read_text(encoding="utf-8")) and len(chain) > 1:
+        if STARTS_SERVICE.search(chain[0].read_text(encoding="utf-8")):
             rows = try_service(client, chain, timeout)
         else:
             rows = [try_workflow(client, path, timeout) for path in chain[:1]]
