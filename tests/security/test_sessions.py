@@ -1,8 +1,8 @@
 """Attacks on sessions and job tokens (issue 9, findings 9 and 10), on SQLite and PostgreSQL.
 
 A job token (``RUNYARD_TOKEN``) is what any code in a task holds: it must act for the job's owner only
-on what tasks need, never on accounts, sessions, credentials or nodes, even when the owner is an admin.
-A password change or reset must end the account's sessions. A submission retried with its
+on what tasks need, never on accounts, sessions, reading credentials or nodes, even when the owner is an
+admin. A password change or reset must end the account's sessions. A submission retried with its
 ``Idempotency-Key`` must not make a second job. Creating a bucket must not tell whose a name is.
 """
 
@@ -82,6 +82,9 @@ OPEN_TO_JOB_TOKENS = {
     "GET /api/v1/channels/{name}/entries/{key}",
     "PUT /api/v1/channels/{name}/entries/{key}",
     "DELETE /api/v1/channels/{name}/entries/{key}",
+    "PUT /api/v1/credentials/{name}",  # write-only (schedulerapi.putThirdPartyCredential): never read
+    "DELETE /api/v1/credentials/{name}",
+    "GET /api/v1/jobs/{job_id}/endpoints",
 }
 #: Open to a job token on its own job, on the service instance its job serves, or on the instances its job
 #: started (their actions), only.
@@ -106,6 +109,10 @@ OWN_THINGS_ONLY = {
     "PUT /api/v1/jobs/{job_id}/signals/{name}/ready",
     "POST /api/v1/jobs/{job_id}/signals/{name}",
     "GET /api/v1/jobs/{job_id}/signals/received",
+    "POST /api/v1/jobs/{job_id}/endpoints",  # schedulerapi.addExternalEndpointUrl, registerService...
+    "DELETE /api/v1/jobs/{job_id}/endpoints",
+    "POST /api/v1/jobs/{job_id}/services",
+    "DELETE /api/v1/jobs/{job_id}/services/{instance_id}",
 }
 #: Path parameters naming nothing that exists (a real action where the path only allows a few).
 PLACEHOLDERS = {"action": "kill", "revision": "1", "job_id": "2147483000", "instance_id": "2147483000"}

@@ -182,7 +182,6 @@ def test_another_users_tasks_do_not_see_ones_channels(server: LiveServer) -> Non
 REFUSED = """
 answers = []
 for call in (
-    lambda: schedulerapi.putThirdPartyCredential("KEY", "value"),
     lambda: rmapi.addNodeToken(variables.get("PA_NODE_URL"), "MINE"),
     lambda: signalapi.sendSignal("Nobody_Waits"),
     lambda: synchronizationapi.conditionalCompute("any", "k", "{k, v -> v}", lambda k, v: v),
@@ -199,8 +198,7 @@ result = answers
 def test_what_a_task_may_not_do_fails_saying_why(server: LiveServer) -> None:
     with user_client(server) as client:
         job = run(client, workflow("Refusals", {"Try": REFUSED}))
-        credential, token, signal, closure = job["tasks"][0]["result"]
-        assert "may not change credentials" in credential
+        token, signal, closure = job["tasks"][0]["result"]
         assert "PCA_INSTANCE_ID" in token
         assert "not ready for the signal" in signal
         assert "not both" in closure

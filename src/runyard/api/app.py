@@ -25,6 +25,7 @@ from runyard.api.routers import (
     credentials,
     events,
     index,
+    job_endpoints,
     jobs,
     nodes,
     notifications,
@@ -141,6 +142,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         tuning_journal,  # before jobs: POST /jobs/{id}/{action} would take its path
         signals,
         channels,
+        job_endpoints,  # before jobs: POST /jobs/{id}/{action} would take its path
         jobs,
         events,
         notifications,

@@ -9,9 +9,10 @@ started (``MaaS_ML_Actions`` finishing the instance its job started) and followi
 events (not the owner's whole stream), updating the one service
 instance its job runs an action of (and getting that instance's notification token), raising
 notifications for the owner, the signals of its own job, the owner's synchronization channels, listing
-the nodes as the owner sees them. Never users, passwords, sessions, credentials, changing nodes, events
-of everything or admin routes, even when the owner is an admin (a job token's principal is never an
-admin: :attr:`runyard.auth.User.is_admin`).
+the nodes as the owner sees them, the external endpoints and attached services of its own job, setting
+and removing (never reading) the owner's third-party credentials. Never users, passwords, sessions,
+reading credentials, changing nodes, events of everything or admin routes, even when the owner is an
+admin (a job token's principal is never an admin: :attr:`runyard.auth.User.is_admin`).
 
 A route not listed in :data:`TASK_ROUTES` answers 403 to a job token: new routes are closed to tasks
 until someone decides otherwise here.
@@ -57,6 +58,13 @@ TASK_ROUTES: dict[str, Reach] = {
     "jobs.control_job": Reach.OWN_JOB,
     "jobs.control_task": Reach.OWN_JOB,
     "jobs.set_priority": Reach.OWN_JOB,
+    "job_endpoints.get_endpoints": Reach.OWNER,
+    "job_endpoints.put_endpoint": Reach.OWN_JOB,
+    "job_endpoints.remove_endpoint": Reach.OWN_JOB,
+    "job_endpoints.attach_service": Reach.OWN_JOB,  # and the instance must be the job's owner's
+    "job_endpoints.detach_service": Reach.OWN_JOB,
+    "credentials.put": Reach.OWNER,  # write-only: a job token never lists nor reads credentials
+    "credentials.delete": Reach.OWNER,
     "tuning_journal.read_journal": Reach.OWN_JOB,
     "tuning_journal.append_journal": Reach.OWN_JOB,  # and the route admits the job's own token only
     "userspace.list_root": Reach.OWNER,

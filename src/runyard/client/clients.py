@@ -8,6 +8,7 @@ from runyard.client.channels import ChannelsApi
 from runyard.client.containers import ContainersApi
 from runyard.client.credentials import CredentialsApi
 from runyard.client.events import EventsApi
+from runyard.client.job_endpoints import JobEndpointsApi
 from runyard.client.jobs import JobsApi
 from runyard.client.nodes import NodesApi
 from runyard.client.notifications import NotificationsApi
@@ -26,6 +27,7 @@ class Client(
     AnalyticsApi,
     SessionsApi,
     JobsApi,
+    JobEndpointsApi,
     EventsApi,
     NodesApi,
     CredentialsApi,
@@ -54,6 +56,7 @@ class AsyncClient(
     AnalyticsApi,
     SessionsApi,
     JobsApi,
+    JobEndpointsApi,
     EventsApi,
     NodesApi,
     CredentialsApi,

@@ -339,3 +339,25 @@ plan_runs = sa.Table(
     sa.Column("job_id", sa.Integer),
     sa.Column("error", sa.Text),
 )
+
+# A job's external endpoints (schedulerapi.addExternalEndpointUrl): links its page shows, by name.
+job_endpoints = sa.Table(
+    "job_endpoints",
+    metadata,
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("icon", sa.String(2048)),
+    sa.Column("added_at", sa.Float, nullable=False),
+)
+
+# Service instances a job is attached to (schedulerapi.registerService), with or without their endpoints.
+job_services = sa.Table(
+    "job_services",
+    metadata,
+    sa.Column("job_id", sa.Integer, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "instance_id", sa.Integer, sa.ForeignKey("service_instances.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("with_endpoints", sa.Boolean, nullable=False),
+)

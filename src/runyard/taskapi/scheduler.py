@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from runyard.client.errors import ApiError
 from runyard.model import JobStatus, TaskStatus
 from runyard.taskapi.connection import TaskApiError, TaskConnection, job_number, seconds
 from runyard.taskapi.jobs import JobId, JobInfo, JobResult, JobState
@@ -21,14 +22,6 @@ _JOB_FILTERS = ("status", "name", "project", "sort")
 
 POLL_SECONDS = 1.0
 """How often ``waitForAnyTask`` reads the job's tasks (no event names a task's end to a waiter)."""
-_UNSUPPORTED = {
-    "putThirdPartyCredential": "a task's job token may not change credentials: use `runyard credentials`",
-    "removeThirdPartyCredential": "a task's job token may not change credentials: use `runyard credentials`",
-    "registerService": "service instances are recorded by runyard's service helpers (runyard.services.psa)",
-    "detachService": "service instances are recorded by runyard's service helpers (runyard.services.psa)",
-    "addExternalEndpointUrl": "a job's endpoints are its service instance's (runyard.services.psa)",
-    "removeExternalEndpointUrl": "a job's endpoints are its service instance's (runyard.services.psa)",
-}
 
 
 class SchedulerApi:
@@ -36,17 +29,6 @@ class SchedulerApi:
 
     def __init__(self, connection: TaskConnection) -> None:
         self._connection = connection
-
-    def __getattr__(self, name: str) -> Any:
-        """ProActive's methods runyard does not offer: callable, failing with why (also through the JVM
-        bridge, which looks methods up before calling them)."""
-        if name not in _UNSUPPORTED:
-            raise AttributeError(f"schedulerapi has no method {name!r}")
-
-        def unsupported(*_args: Any) -> None:
-            raise TaskApiError(f"schedulerapi.{name} is not available in runyard: {_UNSUPPORTED[name]}")
-
-        return unsupported
 
     # -- session ---------------------------------------------------------------------------------
 
@@ -162,6 +144,38 @@ class SchedulerApi:
         """For the Groovy adapter: a method of a returned ``JobId``, ``JobInfo``, ``JobState`` or
         ``JobResult`` (see :mod:`runyard.taskapi.returned`)."""
         return call_returned(_RETURNED, kind, document, method, args)
+
+    # -- services, endpoints and credentials ----------------------------------------------------------
+
+    def registerService(self, jobId: Any, serviceInstanceId: Any, withEndpoints: Any = True) -> None:
+        """Attach a service instance of the owner to the job (the task's own, or one it submitted)."""
+        client = self._connection.client
+        client.attach_service(job_number(jobId), job_number(serviceInstanceId), bool(withEndpoints))
+
+    def detachService(self, jobId: Any, serviceInstanceId: Any) -> bool:
+        """Whether the instance was attached to the job."""
+        return bool(self._connection.client.detach_service(job_number(jobId), job_number(serviceInstanceId)))
+
+    def addExternalEndpointUrl(self, jobId: Any, name: str, url: str, iconUri: Any = None) -> None:
+        """A link the job's page shows (an http(s) URL); ``iconUri``: an http(s) URL or a server path."""
+        icon = None if iconUri is None or str(iconUri) == "" else str(iconUri)
+        self._connection.client.add_job_endpoint(job_number(jobId), str(name), str(url), icon)
+
+    def removeExternalEndpointUrl(self, jobId: Any, name: str) -> bool:
+        """Whether the job had an endpoint of that name."""
+        return bool(self._connection.client.remove_job_endpoint(job_number(jobId), str(name)))
+
+    def putThirdPartyCredential(self, key: str, value: Any) -> None:
+        """Set a credential of the job's owner (write-only: tasks read them through ``credentials``)."""
+        self._connection.client.put_credential(str(key), str(value))
+
+    def removeThirdPartyCredential(self, key: str) -> None:
+        """Nothing to do if there is none of that name (as ProActive)."""
+        try:
+            self._connection.client.delete_credential(str(key))
+        except ApiError as error:
+            if error.status != 404:
+                raise
 
     # -- control ---------------------------------------------------------------------------------
 
