@@ -12,7 +12,7 @@ import pytest
 
 from runyard.client import ApiError, Client
 from runyard.store.job_endpoints import MAX_ENDPOINTS
-from support.server import LiveServer
+from support.server import PASSWORD, LiveServer
 from taskapi.conftest import job_token, running_job
 
 SERVICE = """\
@@ -231,3 +231,19 @@ def test_another_users_job_and_instance_are_out_of_reach(
     assert refused.value.status == 403
     assert bob.get_job_endpoints(bobs_job) == {"endpoints": [], "services": []}
     assert alice.get_job_endpoints(job_id)["services"] == []
+
+
+def test_proactives_job_info_holds_the_endpoints_and_services(server: LiveServer) -> None:
+    name, token = server.new_user(prefix="pa")
+    with Client(server.url, token) as carol:
+        instance = instance_of(carol, "carol-idle")
+        job_id = carol.submit("name: Linked\ntasks:\n  T:\n    script:\n      cpython: result = 1\n")
+        carol.add_job_endpoint(job_id, "Board", "https://board.example.org/", "/icons/b.png")
+        carol.attach_service(job_id, instance, with_endpoints=False)
+    answer = httpx.post(f"{server.url}/rest/scheduler/login", data={"username": name, "password": PASSWORD})
+    info = httpx.get(f"{server.url}/rest/scheduler/jobs/{job_id}/info", headers={"sessionid": answer.text})
+    assert info.status_code == 200, info.text
+    assert info.json()["externalEndpointUrls"] == {
+        "Board": {"url": "https://board.example.org/", "iconUri": "/icons/b.png"}
+    }
+    assert info.json()["attachedServices"] == {str(instance): False}

@@ -35,6 +35,7 @@ from runyard.job_logs import LogCursor, prefixed
 from runyard.model import JobStatus, Priority, TaskStatus
 from runyard.platform import Platform
 from runyard.scheduler.state import JobState, TaskState
+from runyard.store.job_endpoints import attached_services, endpoints
 from runyard.store.job_listing import JobFilter, JobOrder, find_jobs
 from runyard.store.jobs import load_executions, load_job
 from runyard.store.signals import Signal, list_signals
@@ -116,7 +117,9 @@ def job_state(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, 
 def job_info(job_id: str, user: ProActiveUser, engine: EngineDep) -> dict[str, Any]:
     """``JobInfoData``."""
     job = owned_job(engine, user, job_id)
-    return shapes.job_info(job, _signals(engine, job.id))
+    with engine.connect() as connection:
+        links = endpoints(connection, job.id), attached_services(connection, job.id)
+    return shapes.job_info(job, _signals(engine, job.id), *links)
 
 
 @router.get("/jobs/{job_id}/xml", response_class=PlainTextResponse)

@@ -19,6 +19,7 @@ from typing import Any
 
 from runyard.model import JobStatus, TaskStatus
 from runyard.scheduler.state import JobState, TaskState
+from runyard.store.job_endpoints import AttachedService, Endpoint
 from runyard.store.jobs import ExecutionRecord
 from runyard.store.signals import Signal, proactive_names
 
@@ -105,8 +106,13 @@ def listed_job_info(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_info(job: JobState, signals: Sequence[Signal]) -> dict[str, Any]:
-    """``JobInfoData`` of a loaded job with its signals."""
+def job_info(
+    job: JobState,
+    signals: Sequence[Signal],
+    endpoints: Sequence[Endpoint] = (),
+    services: Sequence[AttachedService] = (),
+) -> dict[str, Any]:
+    """``JobInfoData`` of a loaded job with its signals, external endpoints and attached services."""
     summary = {
         "id": job.id,
         "name": job.name,
@@ -147,8 +153,8 @@ def job_info(job: JobState, signals: Sequence[Signal]) -> dict[str, Any]:
         },
         "visualizationConnectionStrings": {},
         "visualizationIcons": {},
-        "attachedServices": {},
-        "externalEndpointUrls": {},
+        "attachedServices": {str(s.instance_id): s.with_endpoints for s in services},
+        "externalEndpointUrls": {e.name: {"url": e.url, "iconUri": e.icon} for e in endpoints},
         "resultMapPresent": bool(job.result_map),
         "preciousTasks": [t.name for t in job.workflow.tasks if t.precious_result],
     }

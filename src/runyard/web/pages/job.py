@@ -18,6 +18,7 @@ from runyard.web.job_actions import JobActions
 from runyard.web.job_logs import LogPanel
 from runyard.web.job_signals import SignalsPanel
 from runyard.web.job_status import COLOURS, badge, cell
+from runyard.web.labels import labelled
 from runyard.web.layout import page
 from runyard.web.live import RESET, SUBSCRIBED, follow
 from runyard.web.sessions import Session
@@ -78,6 +79,7 @@ class JobView:
                 ui.label(job["name"]).classes("text-xl font-medium").props('aria-label="Job name"')
                 ui.label(f"#{self.job_id} · {job['owner']}").classes("text-gray-600")
             self.facts = ui.label().classes("text-gray-600 text-sm")
+            self.links = ui.row().classes("items-center gap-3 flex-wrap")
             self.actions = JobActions(session, self.job_id, self.reload)
             with ui.row().classes("w-full gap-3 flex-wrap lg:flex-nowrap"):
                 with ui.card().classes("grow basis-96 min-w-0 p-2"):
@@ -157,6 +159,8 @@ class JobView:
         self.table.rows = [_row(t) for t in job["tasks"]]
         self.table.update()
         self._variables(job)
+        with suppress(Refused):  # the person has been told
+            self._links(await call(self.session.client.get_job_endpoints(self.job_id), quiet=True))
         if graph:
             with suppress(Refused):  # the person has been told
                 self.task_graph = await call(self.session.client.get_job_graph(self.job_id))
@@ -172,6 +176,16 @@ class JobView:
             selected=self.selected or None,
             colours={name: colour for name, colour in colours.items() if colour},
         )
+
+    def _links(self, found: dict[str, Any]) -> None:
+        """The job's external endpoints (``schedulerapi.addExternalEndpointUrl``): http(s) URLs only, as the
+        server keeps them, opened in a new tab that cannot reach this page."""
+        self.links.clear()
+        with self.links:
+            for endpoint in found["endpoints"]:
+                link = ui.link(endpoint["name"], endpoint["url"], new_tab=True)
+                link.props["rel"] = "noopener noreferrer"
+                labelled(link, f"Endpoint {endpoint['name']}")
 
     def _variables(self, job: Job) -> None:
         self.variables.clear()
