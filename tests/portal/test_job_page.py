@@ -228,3 +228,16 @@ def test_another_users_job_is_refused_with_a_clear_message(page: Page, portal: P
     expect(_refusal(page)).to_contain_text(f"Job {job_id} cannot be shown")
     expect(_refusal(page)).to_contain_text("another user")
     expect(page.get_by_label("Tasks")).to_have_count(0)
+
+
+def test_a_jobs_external_endpoints_are_links_opened_apart(page: Page, portal: Portal, alice: str) -> None:
+    job_id = _submit(portal, alice, QUICK)
+    with portal.client(alice) as client:
+        client.add_job_endpoint(job_id, HOSTILE, "https://results.example.org/?a=1&b=<2>")
+    page.goto(f"{portal.url}/jobs/{job_id}")
+    link = page.get_by_label(f"Endpoint {HOSTILE}")
+    expect(link).to_have_text(HOSTILE)
+    expect(link).to_have_attribute("href", "https://results.example.org/?a=1&b=<2>")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(link).to_have_attribute("target", "_blank")
+    assert page.locator("img[src='x']").count() == 0
