@@ -122,3 +122,27 @@ def test_only_the_jobs_owner_answers_its_signals(server: LiveServer) -> None:
         harness.answer_signals(owner, job_id, sent)
         assert owner.wait_for_job(job_id, timeout=60)["status"] == "FINISHED"
         assert len(sent) == 1
+
+
+PUBLIC_URLS = """
+name: Public_Urls
+tasks:
+  Links:
+    script:
+      cpython: |-
+        names = ["PA_SCHEDULER_REST", "PA_CATALOG_REST", "PA_CLOUD_AUTOMATION_REST"]
+        result = {n: [variables[n + "_URL"], variables[n + "_PUBLIC_URL"]] for n in names}
+"""
+
+
+def test_tasks_get_proactives_public_urls(server: LiveServer) -> None:
+    """Hybrid_Simulation links its result with ``PA_SCHEDULER_REST_PUBLIC_URL``: each public URL is set,
+    the server's own (already public) URL."""
+    _, token = server.new_user()
+    with Client(server.url, token) as client:
+        job_id = client.submit(PUBLIC_URLS)
+        assert client.wait_for_job(job_id, timeout=60)["status"] == "FINISHED"
+        urls = client.get_task_result(job_id, "Links")
+    assert urls["PA_SCHEDULER_REST"] == [f"{server.url}/api/v1"] * 2
+    assert urls["PA_CATALOG_REST"] == [f"{server.url}/api/v1/catalog"] * 2
+    assert urls["PA_CLOUD_AUTOMATION_REST"] == [f"{server.url}/cloud-automation-service"] * 2

@@ -162,6 +162,8 @@ class Scheduler:
             "PA_CATALOG_REST_URL": settings.catalog_rest_url,
             "PA_CLOUD_AUTOMATION_REST_URL": settings.cloud_automation_rest_url,
         }
+        # ProActive's links for a browser (PA_SCHEDULER_REST_PUBLIC_URL...): these URLs are already public
+        self._urls |= {f"{name.removesuffix('_URL')}_PUBLIC_URL": url for name, url in self._urls.items()}
         self._thread = threading.Thread(target=self._run, name="runyard-scheduler", daemon=True)
         self._broken: SchedulerError | None = None
 
