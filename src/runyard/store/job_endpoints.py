@@ -135,7 +135,8 @@ def _check_url(url: str, what: str) -> None:
     except ValueError as error:
         raise InvalidRequestError(f"the endpoint's {what} is not a URL: {error}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise InvalidRequestError(f"the endpoint's {what} must be an http:// or https:// URL")
+        shown = url if len(url) <= 80 else url[:77] + "..."
+        raise InvalidRequestError(f"the endpoint's {what} must be an http:// or https:// URL, not {shown!r}")
 
 
 def _check_icon(icon: str) -> None:
