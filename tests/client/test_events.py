@@ -95,6 +95,13 @@ def test_wait_for_job_is_one_request_held_until_the_job_ends(server: LiveServer,
     assert asyncio.run(waited()) == ("FINISHED", ["GET /api/v1/jobs/ID"])
 
 
+def test_wait_for_job_outlasts_a_short_answer_timeout(server: LiveServer, alice: Client) -> None:
+    """The server holds the request longer than the client's 1 s timeout: its read waits as long."""
+    job_id = alice.submit(sleeper(2))
+    with Client(server.url, alice.token, timeout=1) as client:
+        assert client.wait_for_job(job_id, timeout=30)["status"] == "FINISHED"
+
+
 def test_a_paused_job_has_not_ended_for_wait_for_job(alice: Client) -> None:
     job_id = alice.submit(sleeper(30))
     try:

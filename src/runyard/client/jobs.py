@@ -169,8 +169,8 @@ class JobsApi:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = WAIT_STEP if deadline is None else max(0.0, deadline - time.monotonic())
-            wait = {"wait": min(remaining, WAIT_STEP)}
-            job: Job = yield Call("GET", _job(job_id), json_body, params=wait)
+            wait = min(remaining, WAIT_STEP)
+            job: Job = yield Call("GET", _job(job_id), json_body, params={"wait": wait}, held=wait)
             if not JobStatus(job["status"]).is_alive:
                 return job
             if deadline is not None and time.monotonic() >= deadline:

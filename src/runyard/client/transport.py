@@ -54,6 +54,8 @@ class Call(Generic[T]):
     files: Mapping[str, tuple[str, bytes, str]] | None = None
     data: Mapping[str, str] | None = None
     headers: Mapping[str, str] | None = None
+    held: float = 0.0
+    """Seconds the server may hold the request before answering (added to the client's read timeout)."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,9 @@ class Connection:
             files=step.files,
             data=step.data,
             headers={**headers, **(step.headers or {})},
+            timeout=httpx.Timeout(self.timeout, read=self.timeout + step.held)
+            if step.held
+            else httpx.USE_CLIENT_DEFAULT,
         )
 
     @staticmethod
