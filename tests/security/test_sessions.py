@@ -412,9 +412,11 @@ def _without(body: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_a_service_ends_without_managing_its_owners_credentials(server: LiveServer) -> None:
-    """The service helpers do not try to remove the credential ``CREDENTIALS_KEY`` names (a job token
-    may not, and the instance's variables are its tasks' to write): the instance still ends cleanly,
-    its node token given back, and the owner's credential is hers to remove."""
+    """The service helpers do not remove the credential ``CREDENTIALS_KEY`` names: a job token may
+    remove its owner's credentials (``schedulerapi.removeThirdPartyCredential``), but the instance's
+    variables are its tasks' to write, so trusting that name would let a service's own task make its
+    finish delete any of the owner's credentials. The instance still ends cleanly, its node token
+    given back, and the owner's credential is hers to remove."""
     (owner,) = hostile_users(server, 1)
     with Client(server.url, owner.token) as client:
         client.put_credential("API_KEY", "s3cret")
