@@ -10,8 +10,9 @@ computed by a one-task cpython workflow (``Sphere``), and by a Python function f
 - **runyard**: ``Multi_Tuners_AutoML`` with ``PARALLEL_SAMPLES_PER_LOOP`` 1 and ``MAX_ITERATIONS`` =
   trials: per trial, the median time between the submissions of consecutive sample jobs (ask, journal
   writes over HTTP, submit, wait for the job's end, read its LOSS, tell), past the tuner's start;
-- **one job**: a client submitting ``Sphere`` as the tuner submits a sample and waiting for its end, one
-  after the other, while a job holds the other node as the tuner's task does: the median of 20 just
+- **one job**: a client submitting ``Sphere`` as the tuner submits a sample and waiting for its end as the
+  tuner waits (``wait_for_job``: one request the server holds until the job ends, answering its state),
+  one after the other, while a job holds the other node as the tuner's task does: the median of 20 just
   before and 20 just after each tuner's run;
 - **optuna driving jobs**: optuna run as a user would run it on runyard, ``study.optimize`` in this
   process with the same sampler, whose objective submits ``Sphere`` as the tuner submits a sample and
