@@ -487,3 +487,23 @@ class StreamEvent(Event, total=False):
     """Of a ``node`` event (``node`` is its name): the node as ``GET /nodes`` shows it to you."""
     instance: ServiceInstanceChange
     """Of a ``service_instance`` event."""
+
+
+class JobEndpoint(TypedDict):
+    """A link a job's page shows (``schedulerapi.addExternalEndpointUrl``)."""
+
+    name: str
+    url: str
+    icon: str | None
+
+
+class AttachedService(TypedDict):
+    """A service instance attached to a job (``schedulerapi.registerService``)."""
+
+    instance_id: int
+    with_endpoints: bool
+
+
+class JobEndpoints(TypedDict):
+    endpoints: list[JobEndpoint]
+    services: list[AttachedService]

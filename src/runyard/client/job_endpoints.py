@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
+from runyard.client.documents import AttachedService, JobEndpoint, JobEndpoints
 from runyard.client.transport import Call, json_body, operation
 
 
 class JobEndpointsApi:
     @operation
-    def get_job_endpoints(self, job_id: int) -> Call[dict[str, Any]]:
-        """``{"endpoints": [{name, url, icon}...], "services": [{instance_id, with_endpoints}...]}``."""
+    def get_job_endpoints(self, job_id: int) -> Call[JobEndpoints]:
+        """The job's links and the service instances attached to it."""
         return Call("GET", f"/jobs/{int(job_id)}/endpoints", json_body)
 
     @operation
     def add_job_endpoint(
         self, job_id: int, name: str, url: str, icon: str | None = None
-    ) -> Call[dict[str, Any]]:
+    ) -> Call[JobEndpoint]:
         """Add (or replace the one of that name) an http(s) link; ``icon``: http(s) URL or server path."""
         body = {"name": name, "url": url, "icon": icon}
         return Call("POST", f"/jobs/{int(job_id)}/endpoints", json_body, json=body)
@@ -31,7 +30,7 @@ class JobEndpointsApi:
     @operation
     def attach_service(
         self, job_id: int, instance_id: int, with_endpoints: bool = True
-    ) -> Call[dict[str, Any]]:
+    ) -> Call[AttachedService]:
         """Attach one of your service instances to one of your jobs."""
         body = {"instance_id": int(instance_id), "with_endpoints": bool(with_endpoints)}
         return Call("POST", f"/jobs/{int(job_id)}/services", json_body, json=body)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from nicegui import ui
 
 from runyard.client import ApiError
-from runyard.client.documents import Job, JobGraph, StreamEvent, Task
+from runyard.client.documents import Job, JobEndpoints, JobGraph, StreamEvent, Task
 from runyard.model import JobStatus
 from runyard.web.calls import Refused, call
 from runyard.web.flow_graph import Edge, FlowGraph
@@ -177,7 +177,7 @@ class JobView:
             colours={name: colour for name, colour in colours.items() if colour},
         )
 
-    def _links(self, found: dict[str, Any]) -> None:
+    def _links(self, found: JobEndpoints) -> None:
         """The job's external endpoints (``schedulerapi.addExternalEndpointUrl``): http(s) URLs only, as the
         server keeps them, opened in a new tab that cannot reach this page."""
         self.links.clear()
