@@ -84,6 +84,19 @@ def test_wait_for_any_gets_the_signal_sent_meanwhile(alice: Client, job: int) ->
     alice.remove_signals(job, ["Go", "Stop"])
 
 
+def test_a_wait_outlasts_the_client_timeout(server: LiveServer, alice: Client, job: int) -> None:
+    """The server holds a wait longer than a short client timeout: the client allows for it."""
+    alice.ready_for_signal(job, "Late")
+    alice.create_channel("held")
+    threading.Timer(1.5, lambda: alice.send_signal(job, "Late")).start()
+    with Client(server.url, alice.token, timeout=0.5) as impatient:
+        assert impatient.wait_for_signals(job, ["Late"], 10)["name"] == "Late"
+        entry = impatient.get_channel_entry("held", "key", changed_from=0, wait=1)
+    assert entry["version"] == 0
+    alice.remove_signals(job, ["Late"])
+    alice.delete_channel("held")
+
+
 def test_changes_are_on_the_job_event_stream(alice: Client, job: int) -> None:
     seen: list[dict[str, object]] = []
     for event in alice.events(job, subscribed=True):

@@ -55,10 +55,11 @@ class ChannelsApi:
     ) -> Call[ChannelEntry]:
         """The key's value and version (0 if absent); with ``changed_from``, the server waits up to ``wait``
         seconds (at most 20) for the key to leave that version first."""
-        params: dict[str, Any] = {}
-        if changed_from is not None:
-            params = {"changed_from": changed_from, "timeout": min(max(wait, 0.0), WAIT_STEP)}
-        return Call("GET", _entry(name, key), json_body, params=params)
+        if changed_from is None:
+            return Call("GET", _entry(name, key), json_body)
+        held = min(max(wait, 0.0), WAIT_STEP)
+        params = {"changed_from": changed_from, "timeout": held}
+        return Call("GET", _entry(name, key), json_body, params=params, held=held)
 
     @operation
     def put_channel_entry(

@@ -83,8 +83,10 @@ class SignalsApi:
         while True:
             remaining = WAIT_STEP if deadline is None else deadline - time.monotonic()
             params: list[tuple[str, Any]] = [("name", name) for name in wanted]
-            params.append(("timeout", max(0.0, min(remaining, WAIT_STEP))))
-            found: list[Signal] = yield Call("GET", f"{_signals(job_id)}/received", _received, params=params)
+            step = max(0.0, min(remaining, WAIT_STEP))
+            params.append(("timeout", step))
+            path = f"{_signals(job_id)}/received"
+            found: list[Signal] = yield Call("GET", path, _received, params=params, held=step)
             if found:
                 return found[0]
             if deadline is not None and time.monotonic() >= deadline:
