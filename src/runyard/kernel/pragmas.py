@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from runyard.errors import RunyardError
+from runyard.errors import InvalidRequestError
 
 MAX_PRAGMA_CHARACTERS = 10_000
 """Longest pragma line read."""
@@ -35,7 +35,7 @@ _PRAGMA = re.compile(r"^#%\s*(?P<name>[A-Za-z_]\w*)\s*(?:\((?P<params>.*)\))?\s*
 Value = str | list["Value"] | tuple["Value", ...]
 
 
-class PragmaError(RunyardError):
+class PragmaError(InvalidRequestError):
     """A pragma that cannot be run as written; ``title`` says what kind of problem (a cell's error name)."""
 
     def __init__(self, message: str, title: str = "Pragma error") -> None:

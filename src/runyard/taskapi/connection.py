@@ -8,13 +8,13 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from runyard.errors import RunyardError
+from runyard.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from runyard.client import Client
 
 
-class TaskApiError(RunyardError):
+class TaskApiError(InvalidRequestError):
     """A task-side API call cannot be done here; the message says why."""
 
 
