@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from runyard.client.errors import ApiError
 from runyard.model import JobStatus, TaskStatus
 from runyard.taskapi.connection import TaskApiError, TaskConnection, job_number, seconds
 from runyard.taskapi.jobs import JobId, JobInfo, JobResult, JobState
@@ -171,6 +170,8 @@ class SchedulerApi:
 
     def removeThirdPartyCredential(self, key: str) -> None:
         """Nothing to do if there is none of that name (as ProActive)."""
+        from runyard.client import ApiError  # here: making the APIs imports no client (test_lazy)
+
         try:
             self._connection.client.delete_credential(str(key))
         except ApiError as error:
