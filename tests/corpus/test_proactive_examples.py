@@ -25,6 +25,7 @@ from runyard.cli.main import app
 from runyard.client import ApiError, Client
 from runyard.client.catalog_import import import_catalog
 from runyard.scheduler.submission import unrunnable
+from support.needs import missing
 from support.server import LiveServer, live_server
 
 
@@ -96,7 +97,8 @@ def outcomes(server: LiveServer) -> dict[str, tuple[str, str]]:
 @pytest.mark.parametrize("name", FINISHING)
 def test_workflows_whose_needs_exist_here_finish(outcomes: dict[str, tuple[str, str]], name: str) -> None:
     if name not in outcomes:
-        pytest.skip(f"not runnable here: {unrunnable(formats.load(EXAMPLES / name))[0]}")
+        reason = unrunnable(formats.load(EXAMPLES / name))[0]
+        missing(f"not runnable here: {reason} (scripts/setup installs what it needs)")
     assert outcomes[name] == ("FINISHED", "")
 
 
@@ -104,7 +106,7 @@ def test_only_the_jobs_owner_answers_its_signals(server: LiveServer) -> None:
     """Another user can neither see nor send the signals a corpus job waits for; its owner can."""
     path = EXAMPLES / "Controls/resources/catalog/Wait_For_Signals_Reactive.xml"
     if unrunnable(formats.load(path)):
-        pytest.skip("groovy is not runnable here")
+        missing("groovy is not runnable here (scripts/setup installs it)")
     _, owner_token = server.new_user()
     _, other_token = server.new_user()
     with Client(server.url, owner_token) as owner, Client(server.url, other_token) as other:

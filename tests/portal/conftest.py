@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from runyard.client import Client
+from support.needs import missing
 from support.server import ADMIN, PASSWORD
 from support.server_process import announced_proxy_url, free_port, server_process
 
@@ -90,9 +91,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
 @pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: scripts/test installs it")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium, or run scripts/test)")
+        missing(f"{CHROMIUM} is missing (apt-get install chromium, or run scripts/test)")
     with sync_playwright() as started:
         yield started
 

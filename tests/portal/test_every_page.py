@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from portal import firefox
 from portal.conftest import Portal, log_in
 from runyard.web.layout import NAVIGATION
+from support.needs import missing
 from support.server import ADMIN, PASSWORD
 
 NARROW = {"width": 390, "height": 844}
@@ -46,9 +46,7 @@ def test_a_narrow_window_keeps_every_page_within_its_width(browser: Browser, por
 @pytest.mark.filterwarnings("ignore:Exception ignored in. <socket:pytest.PytestUnraisableExceptionWarning")
 def test_firefox_shows_every_page(portal: Portal, tmp_path: Path) -> None:
     if not Path(firefox.FIREFOX).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{firefox.FIREFOX} is missing: scripts/test installs it")
-        pytest.skip(f"{firefox.FIREFOX} is missing (apt-get install firefox-esr, or run scripts/test)")
+        missing(f"{firefox.FIREFOX} is missing (apt-get install firefox-esr, or run scripts/test)")
     with firefox.firefox(tmp_path) as client:
         firefox.log_in(client, portal.url + "/", ADMIN, PASSWORD)
         for title, path, _ in NAVIGATION:

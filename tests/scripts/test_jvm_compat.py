@@ -22,6 +22,7 @@ from runyard.errors import RunyardError
 from runyard.model import Script
 from runyard.scripts import Bindings, JavaMap, get_engine, run_script
 from runyard.taskapi import TaskApis
+from support.needs import missing
 from support.server import LiveServer, live_server
 from taskapi.conftest import job_token, running_job
 
@@ -197,7 +198,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     try:
         get_engine("groovy")
     except RunyardError as why:
-        pytest.skip(f"no groovy engine here: {why}")
+        missing(f"no groovy engine here: {why} (scripts/setup installs it)")
     with live_server(tmp_path_factory.mktemp("server")) as started:
         yield started
 

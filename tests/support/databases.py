@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import psycopg
-import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+from support.needs import missing
 
 POSTGRES_URL_VARIABLE = "RUNYARD_TEST_POSTGRES_URL"
 
@@ -36,10 +37,7 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
 
 def unavailable(reason: str, environ: Mapping[str, str] = os.environ) -> NoReturn:
     """Stop a test that needs PostgreSQL: fail under CI (it must run there), skip elsewhere."""
-    message = f"PostgreSQL is needed and not available: {reason}"
-    if environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(f"{message} (this would fail under CI=true)")
+    missing(f"PostgreSQL is needed and not available: {reason}", environ)
 
 
 def _execute(server_url: str, statement: sql.Composed) -> None:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-import pytest
+from support.needs import missing, under_ci
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "docker"
 #: Building the images from nothing takes four to five minutes; far longer means something hangs.
@@ -76,7 +76,7 @@ def _leave(directory: Path, start_lock: TextIO, users: TextIO) -> None:
 
 
 def _require_dockerd() -> None:
-    if _under_ci():
+    if under_ci():
         return
     if shutil.which("dockerd") is None and not Path("/usr/sbin/dockerd").exists():
         _unavailable("dockerd is not installed (Debian's docker.io; `scripts/docker start` installs it)")
@@ -97,13 +97,6 @@ def _script(*arguments: str) -> str:
     return done.stdout.strip()
 
 
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
 def _unavailable(reason: str) -> NoReturn:
     """Stop a test that needs Docker: fail under CI (it must run there), skip elsewhere."""
-    message = f"Docker is needed and not available: {reason}"
-    if _under_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(f"{message} (this would fail under CI=true)")
+    missing(f"Docker is needed and not available: {reason}")

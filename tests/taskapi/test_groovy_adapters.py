@@ -15,6 +15,7 @@ from runyard.errors import RunyardError
 from runyard.model import Script
 from runyard.scripts import Bindings, JavaMap, ScriptFailure, get_engine, run_script
 from runyard.taskapi import TaskApis
+from support.needs import missing
 from support.server import LiveServer
 from taskapi.conftest import job_token, running_job
 
@@ -49,7 +50,7 @@ def job(alice: Client) -> Iterator[int]:
     try:
         get_engine("groovy")
     except RunyardError as why:
-        pytest.skip(f"no groovy engine here: {why}")
+        missing(f"no groovy engine here: {why} (scripts/setup installs it)")
     job_id = running_job(alice)
     yield job_id
     alice.kill_job(job_id)
