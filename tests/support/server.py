@@ -19,6 +19,7 @@ import uvicorn
 
 from runyard.api.app import create_app
 from runyard.auth import add_user, get_user
+from runyard.client import Client
 from runyard.server.config import ServerConfig
 from runyard.store.database import connect
 from support.databases import fresh_postgres_database
@@ -57,6 +58,11 @@ class LiveServer:
         )
         answer.raise_for_status()
         return name, self.login(name)
+
+    def new_client(self) -> Client:
+        """A fresh account's SDK client (``with server.new_client() as client:``)."""
+        _, token = self.new_user()
+        return Client(self.url, token)
 
     def kill_services(self) -> None:
         """Kill every active service instance: services outlive their server, not the tests."""

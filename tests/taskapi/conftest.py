@@ -29,20 +29,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield started
 
 
-def user_client(server: LiveServer) -> Client:
-    _, token = server.new_user()
-    return Client(server.url, token)
-
-
 @pytest.fixture(scope="module")
 def alice(server: LiveServer) -> Iterator[Client]:
-    with user_client(server) as client:
+    with server.new_client() as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def bob(server: LiveServer) -> Iterator[Client]:
-    with user_client(server) as client:
+    with server.new_client() as client:
         yield client
 
 

@@ -15,7 +15,6 @@ import pytest
 from cli_remote.conftest import Cli
 from runyard.client import Client
 from support.server import LiveServer, live_server
-from taskapi.conftest import user_client
 
 INCREMENTERS = 4
 INCREMENTS = 5
@@ -90,7 +89,7 @@ result = synchronizationapi.get("counters", "count")
 
 
 def test_concurrent_computes_lose_no_increment(server: LiveServer) -> None:
-    with user_client(server) as client:
+    with server.new_client() as client:
         run(client, workflow("Count", {f"Add{i}": INCREMENT for i in range(INCREMENTERS)}))
         entry = client.get_channel_entry("counters", "count")
         assert entry["value"] == INCREMENTERS * INCREMENTS
@@ -125,7 +124,7 @@ result = [job_result.getResultMap()["doubled"], job_result.getAllResults()["Doub
 
 def test_a_task_submits_a_catalog_workflow_and_waits_for_it(server: LiveServer) -> None:
     bucket = f"taskapi-{next(_names)}"
-    with user_client(server) as client:
+    with server.new_client() as client:
         client.create_bucket(bucket)
         client.push_object(bucket, "Child", CHILD, kind="Workflow/standard")
         job = run(client, workflow("Parent", {"Submit": PARENT.format(bucket=bucket)}))
@@ -154,7 +153,7 @@ result = [Path("copy.txt").read_text(), userspaceapi.listFiles("notes"), refused
 
 
 def test_the_user_space_api_stays_in_the_user_space(server: LiveServer) -> None:
-    with user_client(server) as client:
+    with server.new_client() as client:
         job = run(client, workflow("Spaces", {"Files": USERSPACE}))
         copy, listed, refused = job["tasks"][0]["result"]
         assert copy == "kept" and listed == ["note.txt"]
@@ -170,7 +169,7 @@ synchronizationapi.put("secrets", "password", "overwritten")
 
 
 def test_another_users_tasks_do_not_see_ones_channels(server: LiveServer) -> None:
-    with user_client(server) as alice, user_client(server) as bob:
+    with server.new_client() as alice, server.new_client() as bob:
         alice.create_channel("secrets")
         alice.put_channel_entry("secrets", "password", {"hunter": 2})
         job = run(bob, workflow("Spy", {"Spy": SPY}))
@@ -196,7 +195,7 @@ result = answers
 
 
 def test_what_a_task_may_not_do_fails_saying_why(server: LiveServer) -> None:
-    with user_client(server) as client:
+    with server.new_client() as client:
         job = run(client, workflow("Refusals", {"Try": REFUSED}))
         token, signal, closure = job["tasks"][0]["result"]
         assert "PCA_INSTANCE_ID" in token
@@ -218,7 +217,7 @@ result = received.getName() + ":" + received.getUpdatedVariables()["N"]
 
 
 def test_groovy_tasks_count_with_closure_strings_and_wait_for_signals(server: LiveServer) -> None:
-    with user_client(server) as client:
+    with server.new_client() as client:
         adders = 2  # a JVM each (the node's warm one): two show the race
         run(client, workflow("Count", {f"Add{i}": GROOVY_INCREMENT for i in range(adders)}, "groovy"))
         assert client.get_channel_entry("groovy-counters", "count")["value"] == adders * INCREMENTS
@@ -247,6 +246,6 @@ result = [
 
 
 def test_rmapi_lists_the_nodes_as_the_owner_sees_them(server: LiveServer) -> None:
-    with user_client(server) as client:
+    with server.new_client() as client:
         job = run(client, workflow("Nodes", {"List": NODES}))
         assert job["tasks"][0]["result"] == [INCREMENTERS, "List", True, []]
