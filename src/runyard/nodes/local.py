@@ -24,6 +24,7 @@ from runyard.nodes.protocol import (
     NodeInfo,
     NodeUp,
     OutcomeKind,
+    RecordedExecution,
     TaskDone,
     TaskOutcome,
     TaskSpec,
@@ -121,6 +122,10 @@ class LocalNodeSource:
         agent = self._agent(node)
         if agent.info.alive:
             self._send(agent, encode_kill(task_id, execution))
+
+    def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
+        """Nothing outlives this source: its agents (and their tasks) die with the server."""
+        return []
 
     def stop(self) -> None:
         """Stop every agent (they kill their task) and wait for them; SIGKILL the slow ones."""

@@ -130,7 +130,24 @@ class TaskDone:
     outcome: TaskOutcome
 
 
-NodeEvent = NodeUp | NodeDown | TaskStarted | TaskDone
+@dataclass
+class NodeRemoved:
+    """The node left for good (its source was removed): unlike ``NodeDown``, it will not come back."""
+
+    node: str
+    reason: str
+
+
+NodeEvent = NodeUp | NodeDown | NodeRemoved | TaskStarted | TaskDone
+
+
+@dataclass(frozen=True)
+class RecordedExecution:
+    """An execution the store records as running on a node (dispatched, not ended) at a scheduler start."""
+
+    node: str
+    task_id: str
+    execution: int
 
 
 class NodeSource(Protocol):
@@ -148,6 +165,12 @@ class NodeSource(Protocol):
 
     def kill(self, node: str, task_id: str, execution: int) -> None:
         """Kill that execution if it still runs (a TaskDone with KILLED follows)."""
+
+    def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
+        """Of ``recorded`` (what ran on this source's nodes when the scheduler last stopped), those this
+        source still runs or whose outcome it still holds: their events follow through ``on_event``
+        (a ``TaskDone`` when each ends). The others are gone. Called once, after ``start`` and before
+        any ``run``; waits at most ``timeout`` seconds for nodes that are not back yet."""
 
     def stop(self) -> None:
         """Stop every node and whatever it runs."""
