@@ -361,3 +361,14 @@ job_services = sa.Table(
     ),
     sa.Column("with_endpoints", sa.Boolean, nullable=False),
 )
+
+# Node sources an admin added at run time (not those of the config file), started again at each start.
+node_sources = sa.Table(
+    "node_sources",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("type", sa.String(32), nullable=False),  # a built-in type, never ``module:callable``
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("added_by", sa.String(255), nullable=False),
+    sa.Column("added_at", sa.Float, nullable=False),
+)
