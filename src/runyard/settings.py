@@ -5,8 +5,16 @@ Defaults live here and only here; each field says its unit and meaning.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from runyard.errors import InvalidRequestError
+
+#: A node source's name: it starts its nodes' names (``<source>-…``) and their folders' names.
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,10 @@ class Settings:
 
     nodes: int = 2
     """How many local nodes (one task at a time each) the embedded node source starts."""
+
+    node_sources: tuple[NodeSourceConfig, ...] = ()
+    """The node sources of the config file (``[[node_sources]]``); none means one ``local`` source of
+    ``nodes`` nodes, named ``local-1``…"""
 
     node_tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Access tokens held by nodes, by node name (``local-1``): such a node only takes tasks
@@ -97,3 +109,56 @@ class JobLimits:
     max_walltime: float
     max_replicas: int
     max_tasks_per_job: int
+
+
+@dataclass(frozen=True)
+class NodeSourceConfig:
+    """One ``[[node_sources]]`` table: a named set of nodes of one type (``runyard.nodes.sources``)."""
+
+    name: str
+    type: str
+    """``local``, ``dask``, ``slurm``, or ``module:callable`` (a factory of the config file only)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The type's options: every key of the table but ``name``, ``type`` and ``tokens``."""
+
+
+def parse_node_sources(
+    tables: Any, where: str
+) -> tuple[tuple[NodeSourceConfig, ...], dict[str, tuple[str, ...]]]:
+    """The ``[[node_sources]]`` tables of a config file, checked, and the access tokens they give their
+    nodes (``tokens = { "gpu-1" = ["t"] }``, nodes named after their source); errors name the table and
+    field (``where`` is the file)."""
+    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
+        raise InvalidRequestError(f"{where}: node_sources: expected [[node_sources]] tables")
+    sources: list[NodeSourceConfig] = []
+    tokens: dict[str, tuple[str, ...]] = {}
+    for number, table in enumerate(tables, 1):
+        options = dict(table)
+        name = options.pop("name", None)
+        at = f"{where}: [[node_sources]] #{number}" + (f" ({name})" if isinstance(name, str) else "")
+        if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
+            raise InvalidRequestError(f"{at}: name: {_NAME_RULE}, got {name!r}")
+        if any(source.name == name for source in sources):
+            raise InvalidRequestError(f"{at}: name: another node source is named {name!r}")
+        kind = options.pop("type", None)
+        if not isinstance(kind, str) or not kind:
+            raise InvalidRequestError(f"{at}: type: missing (local, dask, slurm or module:callable)")
+        tokens |= _source_tokens(options.pop("tokens", {}), name, f"{at}: tokens")
+        sources.append(NodeSourceConfig(name, kind, options))
+    return tuple(sources), tokens
+
+
+_NAME_RULE = "letters, digits, '_', '.' or '-' (up to 64, starting with a letter or digit)"
+
+
+def _source_tokens(given: Any, source: str, at: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(given, Mapping):
+        raise InvalidRequestError(f"{at}: expected a table of node name = [tokens]")
+    tokens = {}
+    for node, held in given.items():
+        if not node.startswith(f"{source}-"):
+            raise InvalidRequestError(f"{at}: {node!r} is not a node of this source (named {source}-…)")
+        if not isinstance(held, list) or not all(isinstance(token, str) and token for token in held):
+            raise InvalidRequestError(f"{at}: {node}: expected a list of tokens")
+        tokens[node] = tuple(held)
+    return tokens
