@@ -1,4 +1,4 @@
-"""The embedded platform: a store, a local node source and a scheduler, in one object.
+"""The embedded platform: a store, node sources and a scheduler, in one object.
 
 ``runyard run`` uses it to run one workflow with zero set-up, as the user who runs it; the server
 hosts the same with ``contain_tasks``: every task sandboxed as its owner's account (docs/security.md).
@@ -6,43 +6,75 @@ hosts the same with ``contain_tasks``: every task sandboxed as its owner's accou
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
+from dataclasses import replace
 from types import TracebackType
+from typing import Any
 
 from runyard.catalog.builtin import builtin_fetch
-from runyard.errors import NodeError, Problem, WorkflowError
+from runyard.errors import ConflictError, InvalidRequestError, NodeError, Problem, WorkflowError
 from runyard.formats.mapping import from_mapping
 from runyard.formats.task_references import expand_references
 from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.accounts import can_switch_accounts
-from runyard.nodes.local import LocalNodeSource
 from runyard.nodes.sandbox import make_undumpable
+from runyard.nodes.sources import NodeSources, Origin, SourceContext, SourceEntry, build
 from runyard.reports import JobReport, job_report
 from runyard.scheduler.loop import JobEvent, NodeView, Scheduler, SpecHook
 from runyard.scheduler.state import JobState
 from runyard.scheduler.submission import prepare_job
-from runyard.settings import Settings
+from runyard.settings import SOURCE_NAME, SOURCE_NAME_RULE, NodeSourceConfig, Settings
 from runyard.store.database import connect
+from runyard.store.node_sources import StoredSource, delete_node_source, load_node_sources, save_node_source
+
+log = logging.getLogger(__name__)
 
 
 class Platform:
     """Start with ``with Platform(settings) as platform:``; every unfinished job resumes."""
 
     def __init__(self, settings: Settings, spec_hooks: tuple[SpecHook, ...] = ()) -> None:
-        self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if settings.contain_tasks:
             _make_private(settings)
         private = (settings.data_dir,) if settings.contain_tasks else ()
-        self.nodes = LocalNodeSource(settings.nodes, settings.data_dir / "nodes", private_dirs=private)
-        unknown = sorted(set(settings.node_tokens) - set(self.nodes.node_names()))
+        self.source_context = SourceContext(settings.data_dir, settings.data_dir / "nodes", private)
+        self.nodes = NodeSources()
+        configured = settings.node_sources or (NodeSourceConfig("local", "local", {"nodes": settings.nodes}),)
+        for config in configured:
+            source = build(config.name, config.type, config.options, self.source_context, builtin_only=False)
+            self.nodes.include(SourceEntry(config.name, config.type, config.options, Origin.CONFIG, source))
+        tokens = {node: held for config in configured for node, held in config.tokens.items()}
+        self.settings = settings = replace(settings, node_tokens=tokens | settings.node_tokens)
+        unknown = sorted(node for node in settings.node_tokens if not self.nodes.may_hold(node))
         if unknown:
-            names = ", ".join(self.nodes.node_names())
+            names = ", ".join(info.name for info in self.nodes.nodes()) or "none known before they start"
             raise NodeError(f"node tokens given for unknown nodes {', '.join(unknown)} (nodes: {names})")
         self.engine = connect(settings.resolved_database_url())
+        self._include_stored_sources()
         self.scheduler = Scheduler(self.engine, self.nodes, settings, spec_hooks=spec_hooks)
+
+    def _include_stored_sources(self) -> None:
+        """The sources added at run time, to start with the others (listed ``UNDEPLOYED`` with the reason
+        if their type refuses them now: a server never fails to start because of a run-time source)."""
+        with self.engine.connect() as connection:
+            stored = load_node_sources(connection)
+        for row in stored:
+            entry = SourceEntry(
+                row.name, row.type, row.options, Origin.RUNTIME, None, row.added_by, row.added_at
+            )
+            try:
+                entry.source = build(row.name, row.type, row.options, self.source_context, builtin_only=True)
+            except (InvalidRequestError, NodeError) as error:
+                entry.error = str(error)
+                log.error("%s", error)
+            try:
+                self.nodes.include(entry)
+            except ConflictError:
+                log.error("node source %r added at run time is hidden by the config file's", row.name)
 
     def __enter__(self) -> Platform:
         self.scheduler.start()
@@ -203,6 +235,39 @@ class Platform:
 
     def remove_node_token(self, node: str, token: str) -> None:
         self.scheduler.remove_node_token(node, token)
+
+    def node_sources(self) -> list[SourceEntry]:
+        """Every node source: the config file's, then those added at run time."""
+        return self.nodes.entries()
+
+    def add_node_source(self, name: str, kind: str, options: Mapping[str, Any], by: str) -> SourceEntry:
+        """Start a source of a built-in type and store it (it is started again after a restart); a source
+        that does not start is an ``InvalidRequestError`` with the reason, and nothing is stored."""
+        if not SOURCE_NAME.fullmatch(name):
+            raise InvalidRequestError(f"name: {SOURCE_NAME_RULE}, got {name[:100]!r}")
+        source = build(name, kind, options, self.source_context, builtin_only=True)
+        entry = SourceEntry(name, kind, dict(options), Origin.RUNTIME, source, by, time.time())
+        try:
+            self.nodes.include(entry)
+        except NodeError as error:
+            raise InvalidRequestError(str(error)) from None
+        try:
+            with self.engine.begin() as connection:
+                save_node_source(
+                    connection, StoredSource(name, kind, entry.options, by, entry.added_at or 0.0)
+                )
+        except Exception:
+            self.nodes.remove(name)
+            raise
+        return entry
+
+    def remove_node_source(self, name: str) -> None:
+        """Remove a source added at run time: its nodes leave (what they ran runs again elsewhere)."""
+        if self.nodes.entry(name).origin is Origin.CONFIG:
+            raise ConflictError(f"node source {name!r} comes from the server's config file: remove it there")
+        self.nodes.remove(name)
+        with self.engine.begin() as connection:
+            delete_node_source(connection, name)
 
     def report(self, job_id: int) -> JobReport:
         with self.engine.connect() as connection:

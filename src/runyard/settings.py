@@ -120,35 +120,33 @@ class NodeSourceConfig:
     """``local``, ``dask``, ``slurm``, or ``module:callable`` (a factory of the config file only)."""
     options: dict[str, Any] = field(default_factory=dict)
     """The type's options: every key of the table but ``name``, ``type`` and ``tokens``."""
+    tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Access tokens its nodes hold, by node name (``tokens = { "gpu-1" = ["t"] }``), as ``node_tokens``."""
 
 
-def parse_node_sources(
-    tables: Any, where: str
-) -> tuple[tuple[NodeSourceConfig, ...], dict[str, tuple[str, ...]]]:
-    """The ``[[node_sources]]`` tables of a config file, checked, and the access tokens they give their
-    nodes (``tokens = { "gpu-1" = ["t"] }``, nodes named after their source); errors name the table and
-    field (``where`` is the file)."""
+def parse_node_sources(tables: Any, where: str) -> tuple[NodeSourceConfig, ...]:
+    """The ``[[node_sources]]`` tables of a config file, checked; errors name the table and field
+    (``where`` is the file)."""
     if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
         raise InvalidRequestError(f"{where}: node_sources: expected [[node_sources]] tables")
     sources: list[NodeSourceConfig] = []
-    tokens: dict[str, tuple[str, ...]] = {}
     for number, table in enumerate(tables, 1):
         options = dict(table)
         name = options.pop("name", None)
         at = f"{where}: [[node_sources]] #{number}" + (f" ({name})" if isinstance(name, str) else "")
         if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
-            raise InvalidRequestError(f"{at}: name: {_NAME_RULE}, got {name!r}")
+            raise InvalidRequestError(f"{at}: name: {SOURCE_NAME_RULE}, got {name!r}")
         if any(source.name == name for source in sources):
             raise InvalidRequestError(f"{at}: name: another node source is named {name!r}")
         kind = options.pop("type", None)
         if not isinstance(kind, str) or not kind:
             raise InvalidRequestError(f"{at}: type: missing (local, dask, slurm or module:callable)")
-        tokens |= _source_tokens(options.pop("tokens", {}), name, f"{at}: tokens")
-        sources.append(NodeSourceConfig(name, kind, options))
-    return tuple(sources), tokens
+        tokens = _source_tokens(options.pop("tokens", {}), name, f"{at}: tokens")
+        sources.append(NodeSourceConfig(name, kind, options, tokens))
+    return tuple(sources)
 
 
-_NAME_RULE = "letters, digits, '_', '.' or '-' (up to 64, starting with a letter or digit)"
+SOURCE_NAME_RULE = "letters, digits, '_', '.' or '-' (up to 64, starting with a letter or digit)"
 
 
 def _source_tokens(given: Any, source: str, at: str) -> dict[str, tuple[str, ...]]:

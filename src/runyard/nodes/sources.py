@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from runyard.errors import InvalidRequestError, NodeError, NotFoundError
+from runyard.errors import ConflictError, InvalidRequestError, NodeError, NotFoundError
 from runyard.nodes.local import LocalNodeSource
 from runyard.nodes.protocol import (
     NodeEvent,
@@ -178,7 +178,7 @@ class NodeSources:
         """Hold ``entry``, started with the others by ``start`` (or now, if they are started)."""
         with self._lock:
             if entry.name in self._entries:
-                raise InvalidRequestError(f"name: a node source named {entry.name!r} exists already")
+                raise ConflictError(f"a node source named {entry.name!r} exists already")
             started = self._on_event is not None
             self._entries[entry.name] = entry
         if started:
@@ -199,6 +199,20 @@ class NodeSources:
         if entry is None:
             raise NotFoundError(f"no node source {name!r}")
         return entry
+
+    def may_hold(self, node: str) -> bool:
+        """Whether ``node`` is a node of a held source, as far as known before the sources start."""
+        entry = self._owner(node)
+        if entry is None or not isinstance(entry.source, LocalNodeSource):
+            return entry is not None
+        return node in entry.source.node_names()
+
+    def agent_pid(self, node: str) -> int:
+        """The process id of a local node's agent."""
+        entry = self._owner(node)
+        if entry is None or not isinstance(entry.source, LocalNodeSource):
+            raise NodeError(f"node {node} is not a local node")
+        return entry.source.agent_pid(node)
 
     def remove(self, name: str) -> None:
         """Announce the source's nodes removed, stop it and forget it."""

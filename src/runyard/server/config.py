@@ -2,7 +2,8 @@
 
 The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
 ``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``service_ports``,
-``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``, ``proxy_port``...).
+``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``, ``proxy_port``...),
+and, in the file only, ``[[node_sources]]`` tables (docs/nodes.md).
 Relative ``data_dir`` values in a file are relative to the file's folder.
 """
 
@@ -18,7 +19,7 @@ from typing import Any, get_args, get_type_hints
 
 from runyard.errors import InvalidRequestError
 from runyard.services.ports import parse_port_range
-from runyard.settings import Settings
+from runyard.settings import NodeSourceConfig, Settings, parse_node_sources
 
 DEFAULT_DATA_DIR = Path("runyard-data")
 ENV_PREFIX = "RUNYARD_"
@@ -67,6 +68,9 @@ class ServerConfig:
     proxy_public_url: str | None = None
     """How browsers reach that port (as ``public_url``, e.g. ``https://services.example.com``); default
     from host and proxy port."""
+
+    node_sources: tuple[NodeSourceConfig, ...] = ()
+    """The file's ``[[node_sources]]`` tables (``Settings.node_sources``)."""
 
     @property
     def service_port_range(self) -> tuple[int, int] | None:
@@ -120,6 +124,7 @@ class ServerConfig:
             data_dir=self.data_dir,
             database_url=self.database_url,
             nodes=self.nodes,
+            node_sources=self.node_sources,
             max_walltime=self.max_walltime,
             max_replicas=self.max_replicas,
             max_tasks_per_job=self.max_tasks_per_job,
@@ -159,6 +164,9 @@ def load_config(
     )
     if path is not None:
         for key, value in _read_file(path).items():
+            if key == "node_sources":
+                values[key] = parse_node_sources(value, str(path))
+                continue
             if key not in types:
                 raise InvalidRequestError(f"{path}: unknown setting {key!r} (known: {', '.join(types)})")
             values[key] = _coerce(key, value, f"{path}: {key}")
@@ -206,7 +214,7 @@ def _setting_types() -> dict[str, type]:
     }
 
 
-_SETTING_TYPES = _setting_types()
+_SETTING_TYPES = {key: t for key, t in _setting_types().items() if key != "node_sources"}  # file only
 
 
 _BOOLEANS = {
