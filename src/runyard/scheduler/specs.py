@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlparse
 from runyard.errors import SchedulerError
 from runyard.model import TaskStatus, parse_duration
 from runyard.model.substitution import resolve, substitute
+from runyard.nodes import native_scheduler
 from runyard.nodes.protocol import NodeInfo, ParentResult, TaskSpec
 from runyard.scheduler.graph import Graph
 from runyard.scheduler.state import JobState, TaskState
@@ -169,12 +170,24 @@ def declared_token(
 
 
 def access_token(job: JobState, graph: Graph, task: TaskState) -> str | None:
-    """The token a task instance needs from its node, if any."""
+    """The token a task instance needs from its node, if any: its ``NODE_ACCESS_TOKEN``, or the token of
+    the nodes its ``NATIVE_SCHEDULER`` names (``SchedulerError`` if its parameters are refused)."""
     definition = graph.tasks[task.template]
-    if "NODE_ACCESS_TOKEN" not in definition.generic_information | job.generic_information:
+    declared = definition.generic_information | job.generic_information
+    if "NODE_ACCESS_TOKEN" not in declared and native_scheduler.NAME not in declared:
         return None  # the common case: no variable merge needed
     variables = {**task_variables(job, graph, task), **instance_variables(job, task)}
-    return declared_token(job.generic_information, definition.generic_information, variables)
+    native = native_scheduler.required_token(
+        {
+            name: substitute(value, variables)
+            for name, value in {**job.generic_information, **definition.generic_information}.items()
+            if name in (native_scheduler.NAME, native_scheduler.PARAMS)
+        }
+    )
+    token = declared_token(job.generic_information, definition.generic_information, variables)
+    if native is not None and token is not None:
+        raise SchedulerError("NODE_ACCESS_TOKEN and NATIVE_SCHEDULER together: a task may use one of them")
+    return native or token
 
 
 def _walltime(text: str | None) -> float | None:
