@@ -70,6 +70,7 @@ class LocalNodeSource:
         name: str = "local",
         host_name: str | None = None,
         private_dirs: tuple[Path, ...] = (),
+        scheme: str = "local",
     ) -> None:
         if size < 1:
             raise NodeError(f"a local node source needs at least one node, got {size}")
@@ -78,6 +79,7 @@ class LocalNodeSource:
         self.work_dir = Path(work_dir)
         self.host = host_name or socket.gethostname()
         self.private_dirs = private_dirs
+        self.scheme = scheme  # of the node urls: a Dask worker's nodes are ``dask://…``
         self._agents: dict[str, _Agent] = {}
         self._lock = threading.Lock()
         self._stopping = False
@@ -148,7 +150,7 @@ class LocalNodeSource:
         folder = self.work_dir / node
         folder.mkdir(parents=True, exist_ok=True)
         ours, theirs = socket.socketpair()
-        url = f"local://{self.host}/{node}"
+        url = f"{self.scheme}://{self.host}/{node}"
         command = [
             sys.executable, "-m", "runyard.nodes.agent", "--channel-fd", str(theirs.fileno()),
             "--node", node, "--host", self.host, "--url", url, "--cachespace", str(folder / "cache"),

@@ -1,0 +1,391 @@
+"""The ``dask`` node source: runyard nodes hosted by the workers of a Dask cluster (docs/dask.md).
+
+Every worker hosts ``nodes_per_worker`` nodes (``runyard.nodes.dask_worker``: a worker plugin runs
+runyard's own node agents there), named ``<source>-<worker>-<i>``, url ``dask://<host>/<node>``, host
+the worker's address. Runs and kills go to the chosen worker as Dask tasks pinned to it; the nodes'
+events come back over Dask's comms (``Worker.log_event`` → ``Client.subscribe_topic``), output as it
+grows, appended to the execution's log here. Without a shared file system the data spaces travel with
+the run request and the outcome (``runyard.nodes.dask_spaces``).
+
+A worker that leaves the cluster takes its nodes (``NodeDown``, then ``NodeRemoved``: the scheduler
+re-runs what they ran); a lost Dask scheduler marks every node down until the client reconnects (the
+plugin is registered again, the workers announce their nodes). Executions outlive the server: after a
+restart :meth:`DaskNodeSource.reconcile` adopts those still running, or ended with their outcome held on
+their worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from distributed import Client, Future
+from pydantic import BaseModel, ConfigDict, Field
+
+from runyard.errors import NodeError
+from runyard.nodes import dask_worker
+from runyard.nodes.accounts import Account
+from runyard.nodes.dask_spaces import WRITABLE, Files, Limits, input_files, write_files
+from runyard.nodes.local import _reported
+from runyard.nodes.protocol import (
+    NodeDown,
+    NodeEvent,
+    NodeInfo,
+    NodeRemoved,
+    NodeUp,
+    OutcomeKind,
+    RecordedExecution,
+    TaskDone,
+    TaskOutcome,
+    TaskSpec,
+    TaskStarted,
+)
+from runyard.nodes.sources import SourceContext, parse_options
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at the client's link to the Dask scheduler.
+WATCH_INTERVAL = 1.0
+#: Seconds a call to the workers (files of an outcome, reconciliation) may take.
+CALL_TIMEOUT = 60.0
+
+
+class DaskOptions(BaseModel):
+    """The options of a ``[[node_sources]]`` table of type ``dask``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    scheduler: str = Field(pattern=r"^(tcp|tls|inproc|ucx|ws|wss)://\S+$")
+    """The Dask scheduler's address, e.g. ``tcp://10.0.0.5:8786``."""
+    nodes_per_worker: int = Field(1, ge=1, le=64)
+    shared_fs: bool = False
+    """The data folder's paths are valid on the workers: data spaces are used in place, not sent."""
+    max_transfer_bytes: int = Field(Limits.max_bytes, ge=0)
+    """Most bytes of data-space files an execution carries each way (without ``shared_fs``)."""
+    connect_timeout: float = Field(30.0, gt=0)
+
+
+@dataclass
+class _Flight:
+    """An execution sent to a node, with the server's paths its output and files go to."""
+
+    node: str
+    log_path: str
+    spaces: dict[str, str]
+    account: Account | None
+
+
+class DaskNodeSource:
+    """Nodes on the workers of the Dask cluster at ``scheduler`` (an address) or of ``cluster`` (a
+    ``distributed`` cluster object, e.g. dask-jobqueue's ``SLURMCluster``: its owner closes it)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        scheduler: str | None = None,
+        cluster: Any = None,
+        nodes_per_worker: int = 1,
+        shared_fs: bool = False,
+        sandbox: bool = False,
+        limits: Limits | None = None,
+        connect_timeout: float = 30.0,
+    ) -> None:
+        if (scheduler is None) == (cluster is None):
+            raise NodeError(f"node source {name!r}: give a Dask scheduler address or a cluster, not both")
+        self.name = name
+        self.scheduler = scheduler
+        self.cluster = cluster
+        self.options = dask_worker.HostOptions(name, nodes_per_worker, shared_fs, sandbox, limits or Limits())
+        self.connect_timeout = connect_timeout
+        self._client: Client | None = None
+        self._nodes: dict[str, NodeInfo] = {}
+        self._workers: dict[str, tuple[str, str]] = {}  # node -> (worker address, worker id)
+        self._flights: dict[tuple[str, int], _Flight] = {}
+        self._sending: dict[str, Future[Any]] = {}
+        self._lock = threading.Condition()
+        self._stopping = threading.Event()
+        self._deliveries = ThreadPoolExecutor(2, thread_name_prefix=f"runyard-{name}")
+        self._on_event: Callable[[NodeEvent], None] = lambda event: None
+
+    @classmethod
+    def from_config(cls, name: str, options: Mapping[str, Any], context: SourceContext) -> DaskNodeSource:
+        parsed = parse_options(DaskOptions, options)
+        return cls(
+            name,
+            scheduler=parsed.scheduler,
+            nodes_per_worker=parsed.nodes_per_worker,
+            shared_fs=parsed.shared_fs,
+            sandbox=bool(context.private_dirs),
+            limits=Limits(max_bytes=parsed.max_transfer_bytes),
+            connect_timeout=parsed.connect_timeout,
+        )
+
+    # -- NodeSource -----------------------------------------------------------------------
+
+    def start(self, on_event: Callable[[NodeEvent], None]) -> None:
+        """Connect to the cluster and have its workers host nodes (they come up as ``NodeUp``)."""
+        self._on_event = on_event
+        self._client = self._connect()
+        threading.Thread(target=self._watch, name=f"runyard-{self.name}-link", daemon=True).start()
+
+    def nodes(self) -> list[NodeInfo]:
+        with self._lock:
+            return [replace(info) for info in self._nodes.values()]
+
+    def run(self, node: str, spec: TaskSpec) -> None:
+        with self._lock:
+            info, worker = self._nodes.get(node), self._workers.get(node)
+        if info is None or worker is None or not info.alive:
+            raise NodeError(
+                f"node {node} is down" if info else f"no node {node!r} in node source {self.name!r}"
+            )
+        key = (spec.task_id, spec.execution)
+        spaces = {space: getattr(spec, space) for space in WRITABLE}
+        with self._lock:
+            self._flights[key] = _Flight(node, spec.log_path, spaces, spec.account)
+        try:
+            files = {} if self.options.shared_fs else input_files(spec, self.options.limits)
+        except (NodeError, OSError) as error:
+            self._end(node, TaskOutcome(*key, OutcomeKind.FAULTY, error=f"input file transfer: {error}"))
+            return
+        self._send(node, worker[0], dask_worker.run_execution, self.name, worker[1], node, spec, files)
+
+    def kill(self, node: str, task_id: str, execution: int) -> None:
+        with self._lock:
+            worker = self._workers.get(node)
+            sent = (task_id, execution) in self._flights
+        if worker is not None and sent:
+            self._send(
+                node, worker[0], dask_worker.kill_execution, self.name, worker[1], node, task_id, execution
+            )
+
+    def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
+        """Adopt what the workers still run, or hold the outcome of; the output and outcomes follow."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._lock.wait_for(
+                lambda: all(r.node in self._workers for r in recorded), max(0.0, deadline - time.monotonic())
+            )
+            by_worker: dict[str, list[RecordedExecution]] = {}
+            for record in recorded:
+                if record.node in self._workers:
+                    by_worker.setdefault(self._workers[record.node][0], []).append(record)
+        adopted: list[RecordedExecution] = []
+        for address, records in by_worker.items():
+            try:
+                adopted += self._adopt(address, records)
+            except (OSError, TimeoutError, NodeError) as error:
+                log.warning(
+                    "node source %s: worker %s could not be reconciled: %s", self.name, address, error
+                )
+        return adopted
+
+    def stop(self) -> None:
+        """Stop the nodes on every worker and leave the cluster (a given cluster is left running)."""
+        self._stopping.set()
+        client = self._client
+        if client is not None and client.status == "running":
+            try:
+                client.run(dask_worker.stop_host, self.name)
+                client.unregister_worker_plugin(self.options.topic)  # type: ignore[no-untyped-call]
+            except (OSError, TimeoutError, ValueError) as error:
+                log.warning("node source %s: its nodes could not all be stopped: %s", self.name, error)
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]
+        self._deliveries.shutdown(wait=False, cancel_futures=True)
+
+    # -- the cluster ----------------------------------------------------------------------
+
+    def _connect(self) -> Client:
+        target = self.scheduler if self.scheduler is not None else self.cluster
+        client = Client(target, timeout=self.connect_timeout, set_as_default=False)  # type: ignore[no-untyped-call]
+        self._link(client)
+        return client
+
+    def _link(self, client: Client) -> None:
+        """Subscribe to the nodes' events and to the cluster's; have every worker host nodes (a worker
+        that already does keeps them, and announces them again)."""
+        client.subscribe_topic(self.options.topic, self._on_node_message)  # type: ignore[no-untyped-call]
+        client.subscribe_topic("all", self._on_cluster_message)  # type: ignore[no-untyped-call]
+        client.register_plugin(dask_worker.RunyardNodes(self.options), name=self.options.topic)
+
+    def _watch(self) -> None:
+        """Follow the link to the Dask scheduler: every node down once it is lost; linked again (the
+        workers announce their nodes) when the client is back, or a new client once it gave up."""
+        assert self._client is not None
+        comm = self._client.scheduler_comm
+        while not self._stopping.wait(WATCH_INTERVAL):
+            client = self._client
+            if client.status == "running" and client.scheduler_comm is comm:
+                continue
+            if comm is not None:
+                comm = None
+                self._all_down("the Dask scheduler is unreachable")
+            try:
+                if client.status == "running":
+                    self._link(client)
+                elif client.status == "closed":
+                    self._client = client = self._connect()
+                else:
+                    continue  # the client is reconnecting
+                comm = client.scheduler_comm
+            except (OSError, TimeoutError) as error:
+                log.info("node source %s: the Dask scheduler is unreachable: %s", self.name, error)
+
+    def _all_down(self, reason: str) -> None:
+        with self._lock:
+            down = [name for name, info in self._nodes.items() if info.alive]
+            for name in down:
+                self._nodes[name].alive = False
+            self._flights.clear()
+        for name in down:
+            self._on_event(NodeDown(name, reason))
+
+    def _on_cluster_message(self, event: tuple[float, Any]) -> None:
+        message = event[1]
+        if not isinstance(message, dict) or message.get("action") != "remove-worker":
+            return
+        address = message.get("worker")
+        with self._lock:
+            gone = [node for node, (worker, _) in self._workers.items() if worker == address]
+            for node in gone:
+                del self._workers[node]
+                self._nodes.pop(node, None)
+            self._flights = {k: f for k, f in self._flights.items() if f.node not in gone}
+            self._lock.notify_all()
+        for node in gone:
+            reason = f"its Dask worker {address} left the cluster"
+            self._on_event(NodeDown(node, reason))
+            self._on_event(NodeRemoved(node, reason))
+
+    def _on_node_message(self, event: tuple[float, Any]) -> None:
+        """A node's event, on the client's event loop: kept short (files are fetched elsewhere)."""
+        message: dict[str, Any] = event[1]
+        op = message.get("op")
+        if op == "up":
+            info = NodeInfo(message["node"], self.name, message["host"], message["url"], alive=True)
+            with self._lock:
+                self._nodes[info.name] = info
+                self._workers[info.name] = (message["worker"], message["worker_id"])
+                self._lock.notify_all()
+            self._on_event(NodeUp(replace(info)))
+        elif op == "down":
+            with self._lock:
+                if message["node"] in self._nodes:
+                    self._nodes[message["node"]].alive = False
+            self._on_event(NodeDown(message["node"], message["reason"]))
+        elif op == "started":
+            if self._flight((message["task_id"], message["execution"])) is not None:
+                self._on_event(TaskStarted(message["node"], message["task_id"], message["execution"]))
+        elif op == "output":
+            flight = self._flight((message["task_id"], message["execution"]))
+            if flight is not None:
+                _write_at(flight.log_path, message["at"], message["data"])
+        elif op == "done" and self._flight((message["task_id"], message["execution"])) is not None:
+            if message["files"]:
+                self._deliveries.submit(self._deliver, message)
+            else:
+                self._deliver(message)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        """Write back the files of an ended execution, then report its outcome."""
+        key = (message["task_id"], message["execution"])
+        outcome = _reported(message["outcome"].encode(), key)
+        flight = self._flight(key)
+        if flight is None:
+            return
+        if message["files"]:
+            try:
+                self._write_back(flight, message)
+            except (NodeError, OSError, TimeoutError) as error:
+                error_text = f"output file transfer: {error}"
+                outcome = replace(outcome, kind=OutcomeKind.FAULTY, error=outcome.error or error_text)
+        self._end(message["node"], outcome)
+
+    def _write_back(self, flight: _Flight, message: dict[str, Any]) -> None:
+        assert self._client is not None
+        with self._lock:
+            worker = self._workers.get(flight.node)
+        if worker is None:
+            raise NodeError(f"node {flight.node} is gone with the files")
+        future = self._client.submit(
+            dask_worker.take_files, self.name, flight.node, message["task_id"], message["execution"],
+            workers=[worker[0]], allow_other_workers=False, pure=False,
+        )  # fmt: skip
+        files: Files = future.result(timeout=CALL_TIMEOUT)
+        for space, found in files.items():
+            if space not in WRITABLE or not flight.spaces.get(space):
+                raise NodeError(f"the worker sent files for {space!r}, which the task may not write")
+            write_files(Path(flight.spaces[space]), found, flight.account)
+
+    def _adopt(self, address: str, records: list[RecordedExecution]) -> list[RecordedExecution]:
+        assert self._client is not None
+        asked = [(r.node, r.task_id, r.execution) for r in records]
+        found = self._client.run(dask_worker.adopt, self.name, asked, workers=[address])[address]
+        kept = {(item["task_id"], item["execution"]) for item in found}
+        with self._lock:
+            for item in found:
+                origin = item["origin"]
+                spaces = {space: origin.get(space, "") for space in WRITABLE}
+                account = Account(*origin["account"]) if origin.get("account") else None
+                flight = _Flight(item["node"], origin["log_path"], spaces, account)
+                self._flights[(item["task_id"], item["execution"])] = flight
+        self._client.run(dask_worker.replay, self.name, sorted(kept), workers=[address])
+        return [r for r in records if (r.task_id, r.execution) in kept]
+
+    def _send(self, node: str, address: str, function: Callable[..., None], *args: Any) -> None:
+        """Run ``function(*args)`` on the worker at ``address`` (a Dask task pinned to it); a failure to
+        deliver a run ends that execution FAULTY."""
+        assert self._client is not None
+        key = f"runyard-{function.__name__}-{uuid.uuid4().hex}"
+        future = self._client.submit(
+            function, *args, key=key, workers=[address], allow_other_workers=False, pure=False
+        )
+        with self._lock:
+            self._sending[key] = future
+
+        def sent(done: Future[Any]) -> None:
+            with self._lock:
+                self._sending.pop(key, None)
+            if done.status == "error" and function is dask_worker.run_execution:
+                spec: TaskSpec = args[3]
+                error = done.exception()  # type: ignore[no-untyped-call]
+                why = f"the run could not reach node {node}: {error}"
+                self._end(node, TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=why))
+
+        future.add_done_callback(sent)  # type: ignore[no-untyped-call]
+
+    def _flight(self, key: tuple[str, int]) -> _Flight | None:
+        with self._lock:
+            return self._flights.get(key)
+
+    def _end(self, node: str, outcome: TaskOutcome) -> None:
+        with self._lock:
+            if self._flights.pop((outcome.task_id, outcome.execution), None) is None:
+                return
+        self._on_event(TaskDone(node, outcome))
+
+
+def _write_at(path: str, offset: int, data: bytes) -> None:
+    """Write a chunk of an execution's output where it belongs in its log (a chunk sent again is
+    written again at the same place)."""
+    if not path:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.pwrite(fd, data, offset)
+    finally:
+        os.close(fd)
