@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from runyard.api.log_events import LogFollower
+from runyard.api.node_states import node_state
 from runyard.auth import User
 from runyard.model import JobStatus
 from runyard.platform import Platform
@@ -94,6 +95,7 @@ def node_document(view: NodeView, user: User) -> Document:
     document = asdict(view)
     owner = document.pop("owner")
     document["tokens"] = list(view.tokens)
+    document["node_state"] = node_state(view.state)
     if not (user.is_admin or user.name == owner):
         document["job_id"] = document["task"] = None
     return document

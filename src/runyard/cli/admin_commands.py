@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from runyard.cli.node_source_commands import source_app
 from runyard.cli.remote import (
     Json,
     Token,
@@ -229,6 +230,7 @@ def _on_server(url: str | None, token: str | None) -> Iterator[Client]:
 
 
 def register(app: typer.Typer) -> None:
+    nodes_app.add_typer(source_app, name="source")
     app.add_typer(nodes_app, name="nodes")
     app.add_typer(credentials_app, name="credentials")
     app.add_typer(users_app, name="users")

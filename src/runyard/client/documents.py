@@ -250,6 +250,8 @@ class Node(TypedDict):
     url: str
     state: str
     """``free``, ``busy``, ``down`` or ``locked``."""
+    node_state: str
+    """ProActive's name of ``state``: ``FREE``, ``BUSY``, ``DOWN`` or ``LOCKED``."""
     locked: bool
     locked_by: str | None
     locked_at: float | None
@@ -260,8 +262,19 @@ class Node(TypedDict):
 
 class NodeSource(TypedDict):
     name: str
+    type: str
+    origin: str
+    """``config`` (the server's config file) or ``runtime`` (added by an admin, removable)."""
+    state: str
+    """``DEPLOYED``, ``UNDEPLOYED`` (``error`` says why) or ``SHUTTING_DOWN``."""
+    error: str | None
     nodes: int
     states: dict[str, int]
+    """How many of its nodes are in each ``state``."""
+    added_by: str | None
+    added_at: float | None
+    options: dict[str, Any] | None
+    """Its type's options (admins only)."""
 
 
 class Bucket(TypedDict):
