@@ -1,20 +1,26 @@
-"""The scheduler: one thread that owns the store and turns events into transitions.
+"""The scheduler's driver: one thread around the deterministic core (:mod:`runyard.scheduler.core`).
 
-Each turn drains every queued event (node reports, user commands), applies the pure
-transitions, picks tasks for free nodes, writes everything the turn changed in ONE
-transaction, and only then acts: starts executions, kills, answers callers, tells listeners.
+Each turn drains every queued input (node reports, user commands), reads the clock once, reads what
+the core needs from files (the tail of an ended execution's output), lets the core decide, writes
+everything the turn changed (new jobs included) in ONE transaction, appends the turn to the event log
+(:mod:`runyard.scheduler.journal`), and only then acts: builds each started execution's spec (the spec
+hooks read the vault, the catalog, the users: outside the write transaction, after the start is
+recorded) and starts it, kills, drops logs, answers callers, tells listeners. A start that cannot be
+made comes back to the core as an event.
+
+At start the executions the store records as running are put to the node source
+(``NodeSource.reconcile``): those it still runs are adopted, the others are lost (re-run per the
+node-lost rule).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
 import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,32 +28,24 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from runyard.errors import (
-    InvalidTransitionError,
-    NotFoundError,
-    RunyardError,
-    SchedulerError,
-    UnknownJobError,
-)
+from runyard.errors import InvalidTransitionError, NodeError, RunyardError, SchedulerError, UnknownJobError
 from runyard.formats.mapping import from_mapping, to_mapping
 from runyard.model import JobStatus, Priority, TaskStatus
 from runyard.nodes.protocol import (
     NodeDown,
     NodeEvent,
-    NodeInfo,
+    NodeRemoved,
     NodeSource,
     NodeUp,
     OutcomeKind,
     TaskDone,
     TaskSpec,
-    TaskStarted,
 )
-from runyard.scheduler import transitions as tr
-from runyard.scheduler.dispatch import Candidate, Refusals, assign, job_order
-from runyard.scheduler.graph import Graph
-from runyard.scheduler.index import ReadyIndex
-from runyard.scheduler.specs import Spaces, access_token, build_spec
-from runyard.scheduler.state import JobState, TaskState
+from runyard.scheduler import events as ev
+from runyard.scheduler.core import Core, JobNotAlive, Rules, Start, Turn
+from runyard.scheduler.journal import EventLog
+from runyard.scheduler.specs import Spaces, build_spec
+from runyard.scheduler.state import JobState
 from runyard.settings import Settings
 from runyard.store import jobs as store
 from runyard.store.node_settings import NodeSetting, load_node_settings, save_node_setting
@@ -55,9 +53,11 @@ from runyard.store.node_settings import NodeSetting, load_node_settings, save_no
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_MAX_CANDIDATES = 256
-"""Ready instances looked at per turn and job: enough to fill every free node, bounded so that
-a 10,000-task job costs the same per turn as a small one."""
+RECONCILE_TIMEOUT = 60.0
+"""Seconds a start waits for node sources to say which recorded executions still run."""
+
+EVENT_LOG = "events.jsonl"
+"""The event log's file in the data folder."""
 
 
 @dataclass(frozen=True)
@@ -100,33 +100,19 @@ credentials, catalog scripts); raising ``RunyardError`` makes the start fail wit
 
 @dataclass
 class _Command:
-    action: Callable[[], Any]
+    event: ev.Command | ev.Submitted
     future: Future[Any] = field(default_factory=Future)
 
 
 @dataclass
-class _Active:
-    job: JobState
-    graph: Graph
-    index: ReadyIndex
-    done: threading.Event = field(default_factory=threading.Event)
+class _Query:
+    """A read of the core's state on its thread, between turns (not an event: nothing changes)."""
+
+    read: Callable[[], Any]
+    future: Future[Any] = field(default_factory=Future)
 
 
-@dataclass
-class _Turn:
-    """What one turn changed and must do once the change is stored."""
-
-    changes: dict[int, tr.Changes] = field(default_factory=dict)
-    new_jobs: list[_Active] = field(default_factory=list)
-    executions: dict[int, list[store.ExecutionRecord]] = field(default_factory=dict)
-    starts: list[tuple[str, TaskSpec]] = field(default_factory=list)
-    removed: list[int] = field(default_factory=list)
-    nodes: set[str] = field(default_factory=set)  # whose lock or tokens changed
-    touched: set[str] = field(default_factory=set)  # nodes that came, went, started or ended a task
-    replies: list[tuple[_Command, Any, BaseException | None]] = field(default_factory=list)
-
-    def of(self, job_id: int) -> tr.Changes:
-        return self.changes.setdefault(job_id, tr.Changes())
+_Item = NodeEvent | ev.StartFailed | _Command | _Query
 
 
 class Scheduler:
@@ -137,22 +123,19 @@ class Scheduler:
         settings: Settings,
         clock: Callable[[], float] = time.time,
         spec_hooks: tuple[SpecHook, ...] = (),
+        event_log: bool = True,
     ) -> None:
         self.engine = engine
         self.node_source = node_source
         self.settings = settings
         self.clock = clock
         self.spaces = Spaces(settings.data_dir, settings.data_space_roots)
-        self._queue: queue.Queue[NodeEvent | _Command | None] = queue.Queue()
-        self._active: dict[int, _Active] = {}
-        self._nodes: dict[str, NodeInfo] = {}
-        self._busy: dict[str, tuple[int, str]] = {}
-        self._tokens = {n: frozenset(t) for n, t in settings.node_tokens.items()}
-        self._settings: dict[str, NodeSetting] = {}  # locks and tokens given at run time, stored
-        self._waking: set[int] = set()  # jobs whose ready index waits for a time (retry delay, cron)
-        self._offered_at = 0.0  # the time the last dispatch offered ready tasks at
+        self.core = Core(Rules.of(settings))
+        self.event_log_path = settings.data_dir / EVENT_LOG if event_log else None
+        self._log: EventLog | None = None
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._done: dict[int, threading.Event] = {}  # of each alive job: set when it ends
         self._spec_hooks = spec_hooks
-        self._refusals = Refusals()
         self._listeners: list[Callable[[JobEvent], None]] = []
         self._node_listeners: list[Callable[[NodeView], None]] = []
         self._told_nodes: dict[str, NodeView] = {}  # node views listeners last heard of
@@ -170,13 +153,25 @@ class Scheduler:
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume every unfinished job, start the nodes, then the scheduling thread."""
-        self._recover()
+        """Resume every unfinished job, start the nodes, reconcile what they still run, then the thread."""
         with self.engine.connect() as connection:
-            self._settings = load_node_settings(connection)
-        for node, setting in self._settings.items():
-            self._tokens[node] = self._tokens.get(node, frozenset()) | setting.tokens
+            settings = load_node_settings(connection)
+            jobs = [
+                store.load_job(connection, job_id, from_mapping) for job_id in store.alive_job_ids(connection)
+            ]
+        alive = [job for job in jobs if job is not None]
+        self.core.load(alive)
+        self._done = {job.id: threading.Event() for job in alive}
         self.node_source.start(self._queue.put)
+        recorded = self.core.running()
+        adopted = self.node_source.reconcile(recorded, RECONCILE_TIMEOUT)
+        outputs = {r.task_id: self._output(r.task_id, r.execution) for r in recorded if r not in adopted}
+        if self.event_log_path is not None:
+            self._log = EventLog(self.event_log_path)
+        configured = {node: list(tokens) for node, tokens in self.settings.node_tokens.items()}
+        self._turn([ev.Recovered(configured, settings, list(adopted), outputs)])
+        for job in alive:
+            log.info("resumed job %s (%s)", job.id, job.status)
         self._thread.start()
 
     def stop(self) -> None:
@@ -184,6 +179,8 @@ class Scheduler:
             self._queue.put(None)
             self._thread.join()
         self.node_source.stop()
+        if self._log is not None:
+            self._log.close()
 
     def add_listener(self, listener: Callable[[JobEvent], None]) -> None:
         self._listeners.append(listener)
@@ -197,21 +194,18 @@ class Scheduler:
     def submit_later(self, job: JobState) -> Future[JobState]:
         """Store a prepared job (see ``submission.prepare_job``): the future is answered once it is
         stored, with the job, whose ``id`` is then set."""
-
-        def action() -> JobState:
-            self._turn.new_jobs.append(_Active(job, Graph(job.workflow), ReadyIndex(job)))
-            return job
-
-        return self._send(action)
+        return self._send(
+            ev.Submitted(job, to_mapping(job.workflow))
+        )  # mapped here, not on the scheduler thread
 
     def alive_job_ids(self) -> list[int]:
-        return sorted(list(self._active))
+        return sorted(self._done)
 
     def wait(self, job_id: int, timeout: float | None = None) -> JobStatus:
         """Block until the job is no longer alive (or ``timeout``); returns its status."""
-        active = self._active.get(job_id)
-        if active is not None:
-            active.done.wait(timeout)
+        done = self._done.get(job_id)
+        if done is not None:
+            done.wait(timeout)
         if self._broken is not None:
             raise self._broken
         return self.status(job_id)
@@ -224,141 +218,61 @@ class Scheduler:
         return status
 
     def kill_job(self, job_id: int) -> None:
-        self._job_command(job_id, lambda a, c: tr.kill_job(a.job, self.clock(), c))
+        self._call(ev.KillJob(job_id))
 
     def pause_job(self, job_id: int) -> None:
-        self._job_command(job_id, lambda a, c: tr.pause_job(a.job, self.clock(), c), unless=JobStatus.PAUSED)
+        self._call(ev.PauseJob(job_id))
 
     def resume_job(self, job_id: int) -> None:
-        def resume(active: _Active, changes: tr.Changes) -> None:
-            if active.job.status is not JobStatus.PAUSED:
-                raise InvalidTransitionError(f"job {job_id} is {active.job.status}, not PAUSED")
-            tr.resume_job(active.job, self.clock(), changes)
-
-        self._job_command(job_id, resume)
+        self._call(ev.ResumeJob(job_id))
 
     def kill_task(self, job_id: int, task: str) -> None:
-        def kill(active: _Active, changes: tr.Changes) -> None:
-            tr.kill_task(active.job, active.graph, self._task(active, task), self.clock(), changes)
-
-        self._job_command(job_id, kill)
+        self._call(ev.KillTask(job_id, task))
 
     def pause_task(self, job_id: int, task: str) -> None:
-        def pause(active: _Active, changes: tr.Changes) -> None:
-            instance = self._task(active, task)
-            if instance.status not in (
-                TaskStatus.PENDING,
-                TaskStatus.WAITING_ON_ERROR,
-                TaskStatus.WAITING_ON_FAILURE,
-            ):
-                raise InvalidTransitionError(f"task {task} is {instance.status}: only a waiting task pauses")
-            tr.pause_task(active.job, instance, self.clock(), changes)
-
-        self._job_command(job_id, pause)
+        self._call(ev.PauseTask(job_id, task))
 
     def resume_task(self, job_id: int, task: str) -> None:
-        def resume(active: _Active, changes: tr.Changes) -> None:
-            instance = self._task(active, task)
-            if instance.status is not TaskStatus.PAUSED or active.job.status is JobStatus.PAUSED:
-                raise InvalidTransitionError(f"task {task} is {instance.status} in a {active.job.status} job")
-            tr.resume_task(active.job, instance, self.clock(), changes)
-
-        self._job_command(job_id, resume)
+        self._call(ev.ResumeTask(job_id, task))
 
     def restart_task(self, job_id: int, task: str) -> None:
         """Give an IN_ERROR task (``onTaskError="suspendTask"``) a new set of executions."""
-
-        def restart(active: _Active, changes: tr.Changes) -> None:
-            instance = self._task(active, task)
-            if instance.status is not TaskStatus.IN_ERROR:
-                raise InvalidTransitionError(f"task {task} is {instance.status}, not IN_ERROR")
-            tr.restart_in_error_task(active.job, instance, self.clock(), changes)
-
-        self._job_command(job_id, restart)
+        self._call(ev.RestartTask(job_id, task))
 
     def set_priority(self, job_id: int, priority: Priority) -> None:
-        def change(active: _Active, changes: tr.Changes) -> None:
-            active.job.priority = priority
-            changes.job = True
-
-        self._job_command(job_id, change)
+        self._call(ev.SetPriority(job_id, priority))
 
     def remove_job(self, job_id: int) -> None:
         """Delete an ended job, its tasks, executions and logs."""
-
-        def remove() -> None:
-            if job_id in self._active:
-                status = self._active[job_id].job.status
-                raise InvalidTransitionError(f"job {job_id} is {status}: kill it or wait for its end first")
-            self.status(job_id)  # raises UnknownJobError
-            self._turn.removed.append(job_id)
-
-        self._call(remove)
+        self.status(job_id)  # raises UnknownJobError (only this thread's turns delete jobs)
+        self._call(ev.RemoveJob(job_id))
 
     # -- nodes (any thread) ---------------------------------------------------------------
 
     def nodes(self) -> list[NodeView]:
-        return self._call(lambda: [self._view(name) for name in sorted(self._nodes)])
+        return self._read(lambda: [self._view(name) for name in sorted(self.core.nodes)])
 
     def lock_node(self, node: str, by: str) -> None:
         """A locked node finishes its current task and takes no other until unlocked."""
-
-        def lock() -> None:
-            setting = self._setting(node)
-            if setting.locked_by is None:
-                setting.locked_by, setting.locked_at = by, self.clock()
-                self._turn.nodes.add(node)
-
-        self._call(lock)
+        self._call(ev.LockNode(node, by))
 
     def unlock_node(self, node: str) -> None:
-        def unlock() -> None:
-            setting = self._setting(node)
-            if setting.locked_by is not None:
-                setting.locked_by = setting.locked_at = None
-                self._turn.nodes.add(node)
-
-        self._call(unlock)
+        self._call(ev.UnlockNode(node))
 
     def add_node_token(self, node: str, token: str) -> None:
-        def add() -> None:
-            self._setting(node).tokens.add(token)
-            self._tokens[node] = self._tokens.get(node, frozenset()) | {token}
-            self._turn.nodes.add(node)
-
-        self._call(add)
+        self._call(ev.AddNodeToken(node, token))
 
     def remove_node_token(self, node: str, token: str) -> None:
         """Tokens given at start (``Settings.node_tokens``) cannot be removed at run time."""
-
-        def remove() -> None:
-            setting = self._setting(node)
-            if token not in setting.tokens:
-                given = token in self._tokens.get(node, frozenset())
-                raise (InvalidTransitionError if given else NotFoundError)(
-                    f"node {node} {'was given' if given else 'does not hold'} token {token!r}"
-                    + (" at start: restart without it" if given else "")
-                )
-            setting.tokens.discard(token)
-            self._tokens[node] = frozenset(self.settings.node_tokens.get(node, ())) | setting.tokens
-            self._turn.nodes.add(node)
-
-        self._call(remove)
-
-    def _locked(self, node: str) -> bool:
-        setting = self._settings.get(node)
-        return setting is not None and setting.locked_by is not None
-
-    def _setting(self, node: str) -> NodeSetting:
-        if node not in self._nodes:
-            raise NotFoundError(f"no node {node!r} (nodes: {', '.join(sorted(self._nodes))})")
-        return self._settings.setdefault(node, NodeSetting())
+        self._call(ev.RemoveNodeToken(node, token))
 
     def _view(self, name: str) -> NodeView:
-        info = self._nodes[name]
-        setting = self._settings.get(name, NodeSetting())
-        busy = self._busy.get(name)
-        state = "down" if not info.alive else "busy" if busy else "locked" if setting.locked_by else "free"
+        core = self.core
+        info = core.nodes[name]
+        setting = core.settings.get(name, NodeSetting())
+        lease = core.leases.get(name)
+        state = "down" if not info.alive else "busy" if lease else "locked" if setting.locked_by else "free"
+        active = core.active.get(lease.job_id) if lease else None
         return NodeView(
             name=name,
             source=info.source,
@@ -368,345 +282,259 @@ class Scheduler:
             locked=setting.locked_by is not None,
             locked_by=setting.locked_by,
             locked_at=setting.locked_at,
-            tokens=tuple(sorted(self._tokens.get(name, frozenset()))),
-            job_id=busy[0] if busy else None,
-            task=busy[1] if busy else None,
-            owner=self._active[busy[0]].job.owner if busy and busy[0] in self._active else None,
+            tokens=tuple(sorted(core.tokens.get(name, frozenset()))),
+            job_id=lease.job_id if lease else None,
+            task=lease.task if lease else None,
+            owner=active.job.owner if active is not None else None,
         )
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _call(self, action: Callable[[], T]) -> T:
-        return self._send(action).result()
+    def _call(self, command: ev.Command) -> Any:
+        return self._send(command).result()
 
-    def _send(self, action: Callable[[], T]) -> Future[T]:
-        """Queue ``action`` for the scheduler thread; its future is answered after the turn's commit."""
+    def _send(self, event: ev.Command | ev.Submitted) -> Future[Any]:
+        """Queue a command for the scheduler thread; its future is answered after the turn's commit."""
+        self._check_running()
+        command = _Command(event)
+        self._queue.put(command)
+        return command.future
+
+    def _read(self, read: Callable[[], T]) -> T:
+        self._check_running()
+        query = _Query(read)
+        self._queue.put(query)
+        return query.future.result()  # type: ignore[no-any-return]
+
+    def _check_running(self) -> None:
         if self._broken is not None:
             raise self._broken
         if not self._thread.is_alive():
             raise SchedulerError("the scheduler is not running")
-        command = _Command(action)
-        self._queue.put(command)
-        return command.future
-
-    def _job_command(
-        self,
-        job_id: int,
-        action: Callable[[_Active, tr.Changes], None],
-        *,
-        unless: JobStatus | None = None,
-    ) -> None:
-        def run() -> None:
-            active = self._active.get(job_id)
-            if active is None:
-                status = self.status(job_id)  # raises UnknownJobError
-                raise InvalidTransitionError(f"job {job_id} is {status}: it has ended")
-            if unless is not None and active.job.status is unless:
-                raise InvalidTransitionError(f"job {job_id} is already {unless}")
-            action(active, self._turn.of(job_id))
-
-        self._call(run)
-
-    @staticmethod
-    def _task(active: _Active, name: str) -> TaskState:
-        """The instance ``name`` of the job, which must not have ended."""
-        task = active.job.tasks.get(name)
-        if task is None:
-            raise NotFoundError(f"job {active.job.id} has no task {name!r}")
-        if task.status.is_terminal:
-            raise InvalidTransitionError(f"task {name} is {task.status}: it has ended")
-        return task
-
-    def _recover(self) -> None:
-        """Load unfinished jobs; executions recorded as running were lost with the old nodes."""
-        now = self.clock()
-        with self.engine.begin() as connection:
-            for job_id in store.alive_job_ids(connection):
-                job = store.load_job(connection, job_id, from_mapping)
-                assert job is not None
-                graph = Graph(job.workflow)
-                changes = tr.Changes()
-                lost: list[store.ExecutionRecord] = []
-                for task in list(job.tasks.values()):
-                    if task.status is TaskStatus.RUNNING:
-                        lost.append(
-                            self._lost_execution(job.id, task, task.node, "lost with the previous runner")
-                        )
-                        tr.node_lost(job, graph, task, now, self.settings.max_failures_per_task, changes)
-                tr.refresh_job_status(job, now, changes)
-                store.record_executions(connection, job.id, lost)
-                store.save_tasks(connection, job, changes.tasks)
-                store.save_job(connection, job)
-                if job.status.is_alive:
-                    self._active[job.id] = _Active(job, graph, ReadyIndex(job))
-                    self._track_wake(job.id, self._active[job.id])
-                log.info("resumed job %s (%s)", job.id, job.status)
 
     def _run(self) -> None:
         try:
             while True:
-                self._turn = _Turn()
-                events = self._next_events()
-                if events is None:
+                items = self._next_items()
+                if items is None:
                     return
-                if events and all(isinstance(e, TaskStarted) for e in events):
-                    continue  # already recorded as RUNNING when dispatched: nothing to store or start
-                for event in events:
-                    self._handle(event)
-                self._commit()
+                self._turn(items)
         except Exception as error:
             # The store and memory may now disagree: stop rather than guess; a restart recovers.
             log.exception("the scheduler stopped on an unexpected error")
             self._broken = SchedulerError(f"the scheduler stopped on an unexpected error: {error!r}")
-            for active in self._active.values():
-                active.done.set()
-            self._fail_pending_commands()
+            for done in self._done.values():
+                done.set()
+            self._fail_pending()
 
-    def _fail_pending_commands(self) -> None:
-        for command, _, _ in self._turn.replies:
-            if not command.future.done():
-                command.future.set_exception(self._broken or SchedulerError("stopped"))
+    def _fail_pending(self, pending: list[Future[Any]] | None = None) -> None:
+        broken = self._broken or SchedulerError("stopped")
+        for future in pending or []:
+            if not future.done():
+                future.set_exception(broken)
         while True:
             try:
-                event = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(event, _Command):
-                event.future.set_exception(self._broken or SchedulerError("stopped"))
+            if isinstance(item, _Command | _Query):
+                item.future.set_exception(broken)
 
-    def _next_events(self) -> list[NodeEvent | _Command] | None:
-        # Only times after the last dispatch: a task due then was offered to the free nodes, and the next
-        # event (a node freed...) offers it again; waking for it would spin. A time that came between that
-        # dispatch and now (a slow commit) wakes at once: nothing else might ever offer that task.
-        offered_at, now = self._offered_at, self.clock()
-        wakes = (self._active[j].index.next_wake() for j in self._waking)
-        wake = [w for w in wakes if w is not None and w > offered_at]
-        expiry = self._refusals.next_expiry(offered_at)
-        if expiry is not None:
-            wake.append(expiry)
-        timeout = max(0.0, min(wake) - now) if wake else None
-        events: list[NodeEvent | _Command] = []
+    def _next_items(self) -> list[_Item] | None:
+        wake = self.core.next_wake()
+        timeout = max(0.0, wake - self.clock()) if wake is not None else None
+        items: list[_Item] = []
         try:
             first = self._queue.get(timeout=timeout)
         except queue.Empty:
-            return events
+            return items
         while True:
             if first is None:
                 return None
-            events.append(first)
+            items.append(first)
             try:
                 first = self._queue.get_nowait()
             except queue.Empty:
-                return events
+                return items
 
-    def _handle(self, event: NodeEvent | _Command) -> None:
-        if isinstance(event, _Command):
-            try:
-                self._turn.replies.append((event, event.action(), None))
-            except Exception as error:
-                self._turn.replies.append((event, None, error))
-        elif isinstance(event, NodeUp):
-            self._nodes[event.node.name] = event.node
-            self._turn.touched.add(event.node.name)
-        elif isinstance(event, NodeDown):
-            self._node_down(event)
-            self._turn.touched.add(event.node)
-        elif isinstance(event, TaskDone):
-            self._task_done(event)
-            self._turn.touched.add(event.node)
-
-    def _node_down(self, event: NodeDown) -> None:
-        info = self._nodes.get(event.node)
-        if info is not None:
-            info.alive = False
-        log.warning("node %s is down: %s", event.node, event.reason)
-        busy = self._busy.pop(event.node, None)
-        if busy is None or busy[0] not in self._active:
-            return
-        active = self._active[busy[0]]
-        task = active.job.tasks[busy[1]]
-        record = self._lost_execution(active.job.id, task, event.node, event.reason)
-        self._turn.executions.setdefault(active.job.id, []).append(record)
-        changes = self._turn.of(active.job.id)
-        tr.node_lost(
-            active.job, active.graph, task, self.clock(), self.settings.max_failures_per_task, changes
-        )
-
-    def _lost_execution(
-        self, job_id: int, task: TaskState, node: str | None, reason: str
-    ) -> store.ExecutionRecord:
-        """The record of an execution that ended with its node (or with the runner)."""
-        return store.ExecutionRecord(
-            task_number=task.number,
-            execution=task.executions,
-            node=node,
-            outcome="node_lost",
-            started_at=task.started_at,
-            finished_at=self.clock(),
-            output=self._output(job_id, task.number, task.executions),
-            error=reason,
-        )
-
-    def _task_done(self, event: TaskDone) -> None:
-        outcome = event.outcome
-        busy = self._busy.pop(event.node, None)
-        if busy is None or busy[0] not in self._active:
-            return
-        job_id, name = busy
-        active = self._active[job_id]
-        task = active.job.tasks[name]
-        if outcome.task_id != task.task_id(job_id):
-            log.error("node %s reported %s while running %s", event.node, outcome.task_id, name)
+    def _turn(self, items: Sequence[_Item | ev.Event]) -> None:
+        """One turn: the core's decision on ``items``, stored, logged, then acted on."""
+        inputs: list[ev.Event] = []
+        futures: dict[int, Future[Any]] = {}
+        queries: list[_Query] = []
+        for item in items:
+            if isinstance(item, _Query):
+                queries.append(item)
+                continue
+            event = self._input(item)
+            if event is None:
+                continue
+            if isinstance(item, _Command):
+                futures[len(inputs)] = item.future
+            inputs.append(event)
+        if items and not inputs:  # started reports (recorded as RUNNING at dispatch) and reads: no turn
+            self._answer(queries)
             return
         now = self.clock()
-        if outcome.kind is OutcomeKind.NOT_SELECTED:
-            self._refusals.add(job_id, name, event.node, now + self.settings.selection_retry_delay)
-            self.spaces.log(job_id, task.number, outcome.execution).unlink(missing_ok=True)
-        else:
-            self._refusals.forget(job_id, name)
-            record = store.ExecutionRecord(
-                task_number=task.number,
-                execution=outcome.execution,
-                node=event.node,
-                outcome=outcome.kind.value,
-                started_at=outcome.started_at,
-                finished_at=outcome.finished_at,
-                output=self._output(job_id, task.number, outcome.execution),
-                error=outcome.error,
-            )
-            self._turn.executions.setdefault(job_id, []).append(record)
-        limits = self.settings.job_limits
-        tr.task_outcome(active.job, active.graph, task, outcome, now, self._turn.of(job_id), limits)
-        retry = task.status is TaskStatus.WAITING_ON_ERROR
-        if retry and tr.retries_elsewhere(active.job, active.graph, task):
-            others = [n for n, info in self._nodes.items() if info.alive and n != event.node]
-            if others:  # with no other node, "elsewhere" cannot be honoured: retry where it failed
-                self._refusals.add(job_id, name, event.node, until=math.inf)
+        try:
+            with self.engine.begin() as connection:
+                store.insert_jobs(
+                    connection, [(e.job, e.workflow) for e in inputs if isinstance(e, ev.Submitted)]
+                )
+                turn = self.core.handle(inputs, now)
+                self._store(connection, turn)
+        except BaseException:
+            self._fail_pending(list(futures.values()) + [q.future for q in queries])
+            raise
+        if self._log is not None:
+            self._log.append(now, inputs)
+        self._act(turn, inputs, futures)
+        self._answer(queries)
 
-    def _output(self, job_id: int, number: int, execution: int) -> str:
-        path: Path = self.spaces.log(job_id, number, execution)
+    def _input(self, item: _Item | ev.Event) -> ev.Event | None:
+        """The core's input for a queued item, with what it needs read from files."""
+        if isinstance(item, _Command):
+            return item.event
+        if isinstance(item, TaskDone):
+            outcome = item.outcome
+            kept = outcome.kind is not OutcomeKind.NOT_SELECTED
+            return ev.Ended(
+                item.node, outcome, self._output(outcome.task_id, outcome.execution) if kept else ""
+            )
+        if isinstance(item, NodeDown | NodeRemoved):
+            lease = self.core.leases.get(item.node)
+            output = self._output(lease.task_id, lease.execution) if lease is not None else ""
+            return ev.NodeLeft(item.node, item.reason, isinstance(item, NodeRemoved), output)
+        if isinstance(item, NodeUp):
+            return ev.Joined(item.node)
+        if isinstance(item, ev.Event):
+            return item
+        return None  # TaskStarted: already recorded as RUNNING when dispatched
+
+    def _output(self, task_id: str, execution: int) -> str:
+        """The end of an execution's output file (at most ``max_output_bytes``)."""
+        job_id, _, number = task_id.partition("t")
+        path: Path = self.spaces.log(int(job_id), int(number), execution)
         try:
             with path.open("rb") as f:
                 size = f.seek(0, 2)
                 f.seek(max(0, size - self.settings.max_output_bytes))
                 return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):
             return ""
 
-    def _dispatch(self, connection: sa.Connection) -> None:
-        self._reindex_changed()  # even with no free node: the index must see every change
-        now = self._offered_at = self.clock()
-        free = [
-            n for n, info in self._nodes.items() if info.alive and n not in self._busy and not self._locked(n)
-        ]
-        if not free:
-            return
-        actives = [self._active[job.id] for job in job_order(a.job for a in self._active.values())]
-        started: list[tuple[_Active, TaskState, str]] = []
-        for candidate, node in assign(
-            self._candidates(actives, now), free, self._tokens, self._refusals, now
-        ):
-            active = self._active[candidate.job.id]
-            tr.task_started(active.job, candidate.task, node, now, self._turn.of(active.job.id))
-            started.append((active, candidate.task, node))
-        for active, task, node in started:
-            try:
-                info, tokens = self._nodes[node], self._tokens.get(node, frozenset())
-                spec = build_spec(active.job, active.graph, task, info, self.spaces, self._urls, tokens)
-                if spec.walltime is not None and spec.walltime > self.settings.max_walltime:
-                    limit = f"{self.settings.max_walltime:g} s (max_walltime)"
-                    raise SchedulerError(f"walltime of {spec.walltime:g} s, over the limit of {limit}")
-                for hook in self._spec_hooks:
-                    spec = hook(connection, active.job, spec)
-            except RunyardError as error:
-                self._start_failed(active, task, error)
-                continue
-            self._busy[node] = (active.job.id, task.name)
-            self._turn.starts.append((node, spec))
-        self._reindex_changed()
+    def _store(self, connection: sa.Connection, turn: Turn) -> None:
+        for job_id, changes in turn.changes.items():
+            job = turn.jobs[job_id]
+            grown = any(not job.tasks[name].stored for name in changes.tasks)
+            store.save_tasks(connection, job, changes.tasks)
+            if changes.job or grown:  # new instances move the job's next_number
+                store.save_job(connection, job)
+        for job_id, records in turn.executions.items():
+            store.record_executions(connection, job_id, records)
+        for job_id in turn.removed:
+            store.delete_job(connection, job_id)
+        for node in turn.nodes:
+            save_node_setting(connection, node, self.core.settings[node])
 
-    def _candidates(self, actives: list[_Active], now: float) -> Iterator[Candidate]:
-        """Ready instances in dispatch order, at most ``_MAX_CANDIDATES`` looked at per job."""
-        for active in actives:
-            for task in itertools.islice(active.index.ready(now), _MAX_CANDIDATES):
-                try:
-                    token = access_token(active.job, active.graph, task)
-                except RunyardError as error:  # the index is not touched until reindexed: safe
-                    self._start_failed(active, task, error)
-                    continue
-                yield Candidate(active.job, task, token)
-
-    def _start_failed(self, active: _Active, task: TaskState, error: RunyardError) -> None:
-        reason = f"cannot start: {error}"
-        tr.start_failed(active.job, active.graph, task, reason, self.clock(), self._turn.of(active.job.id))
-
-    def _reindex_changed(self) -> None:
-        """Refresh the ready index of every job this turn changed (only those can have moved)."""
-        for job_id, changes in self._turn.changes.items():
-            active = self._active.get(job_id)
-            if active is not None and changes.tasks:
-                active.index.refresh(changes.tasks)
-                self._track_wake(job_id, active)
-
-    def _track_wake(self, job_id: int, active: _Active) -> None:
-        if active.index.next_wake() is None:
-            self._waking.discard(job_id)
-        else:
-            self._waking.add(job_id)
-
-    def _commit(self) -> None:
-        """Store new jobs, pick tasks for free nodes, store every change: one transaction."""
-        turn = self._turn
-        with self.engine.begin() as connection:
-            store.insert_jobs(connection, [(a.job, to_mapping(a.job.workflow)) for a in turn.new_jobs])
-            for active in turn.new_jobs:
-                self._active[active.job.id] = active
-                self._track_wake(active.job.id, active)
-            self._dispatch(connection)
-            for job_id, changes in turn.changes.items():
-                changed = self._active.get(job_id)
-                if changed is not None:
-                    grown = any(not changed.job.tasks[name].stored for name in changes.tasks)
-                    store.save_tasks(connection, changed.job, changes.tasks)
-                    if changes.job or grown:  # new instances move the job's next_number
-                        store.save_job(connection, changed.job)
-            for job_id, records in turn.executions.items():
-                store.record_executions(connection, job_id, records)
-            for job_id in turn.removed:
-                store.delete_job(connection, job_id)
-            for node in turn.nodes:
-                save_node_setting(connection, node, self._settings[node])
-        self._after_commit(turn)
-
-    def _after_commit(self, turn: _Turn) -> None:
-        for node, spec in turn.starts:
-            self.node_source.run(node, spec)
+    def _act(self, turn: Turn, inputs: list[ev.Event], futures: dict[int, Future[Any]]) -> None:
+        self._start(turn.starts)
         for job_id, changes in turn.changes.items():
             for kill in changes.kills:
-                self.node_source.kill(
-                    kill.node, self._active[job_id].job.tasks[kill.task].task_id(job_id), kill.execution
-                )
+                task_id = turn.jobs[job_id].tasks[kill.task].task_id(job_id)
+                try:
+                    self.node_source.kill(kill.node, task_id, kill.execution)
+                except NodeError as error:  # its node is gone: so is the execution
+                    log.warning("kill of %s (%s): %s", task_id, kill.execution, error)
+        for job_id, number, execution in turn.dropped_logs:
+            self.spaces.log(job_id, number, execution).unlink(missing_ok=True)
         for job_id in turn.removed:
             shutil.rmtree(self.spaces.root / "logs" / str(job_id), ignore_errors=True)
-        for command, result, error in turn.replies:
-            if error is not None:
-                command.future.set_exception(error)
+        for note in turn.notes:
+            log.error(note)
+        for event in inputs:
+            if isinstance(event, ev.Submitted):
+                self._done[event.job.id] = threading.Event()
+        for index, future in futures.items():
+            event = inputs[index]
+            if isinstance(event, ev.Submitted):
+                future.set_result(event.job)
+                continue
+            result, failure = turn.replies[index]
+            if isinstance(failure, JobNotAlive):
+                failure = self._not_alive(failure.job_id)
+            if failure is not None:
+                future.set_exception(failure)
             else:
-                command.future.set_result(result)
+                future.set_result(result)
         self._notify(turn)
         self._notify_nodes(turn)
-        ended = [j for j in turn.changes if j in self._active and not self._active[j].job.status.is_alive]
-        for job_id in ended:  # a job's status only changes with a change of this turn
-            self._active.pop(job_id).done.set()
-            self._waking.discard(job_id)
+        for job_id in turn.ended:
+            done = self._done.pop(job_id, None)
+            if done is not None:
+                done.set()
             self._told.pop(job_id, None)
-            self._refusals.forget_job(job_id)
 
-    def _notify(self, turn: _Turn) -> None:
+    def _not_alive(self, job_id: int) -> RunyardError:
+        try:
+            status = self.status(job_id)
+        except UnknownJobError as error:
+            return error
+        return InvalidTransitionError(f"job {job_id} is {status}: it has ended")
+
+    def _start(self, starts: list[Start]) -> None:
+        """Build each execution's spec (hooks included) and hand it to its node; a failure comes back
+        as an event (the start is already recorded)."""
+        if not starts:
+            return
+        connection = self.engine.connect() if self._spec_hooks else None
+        try:
+            for start in starts:
+                spec = self._spec(start, connection)
+                if spec is None:
+                    continue
+                try:
+                    self.node_source.run(start.node, spec)
+                except NodeError as error:
+                    self._queue.put(
+                        ev.StartFailed(
+                            start.node, start.job_id, start.task, start.execution, str(error), lost=True
+                        )
+                    )
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _spec(self, start: Start, connection: sa.Connection | None) -> TaskSpec | None:
+        active = self.core.active[start.job_id]
+        job, task = active.job, active.job.tasks[start.task]
+        try:
+            info, tokens = self.core.nodes[start.node], self.core.tokens.get(start.node, frozenset())
+            spec = build_spec(job, active.graph, task, info, self.spaces, self._urls, tokens)
+            if spec.walltime is not None and spec.walltime > self.settings.max_walltime:
+                limit = f"{self.settings.max_walltime:g} s (max_walltime)"
+                raise SchedulerError(f"walltime of {spec.walltime:g} s, over the limit of {limit}")
+            for hook in self._spec_hooks:
+                assert connection is not None
+                spec = hook(connection, job, spec)
+        except RunyardError as error:
+            self._queue.put(ev.StartFailed(start.node, start.job_id, start.task, start.execution, str(error)))
+            return None
+        return spec
+
+    @staticmethod
+    def _answer(queries: list[_Query]) -> None:
+        for query in queries:
+            try:
+                query.future.set_result(query.read())
+            except Exception as error:
+                query.future.set_exception(error)
+
+    def _notify(self, turn: Turn) -> None:
         if not self._listeners:
             return
         for job_id, changes in turn.changes.items():
-            job = self._active[job_id].job
+            job = turn.jobs[job_id]
             # What ended before what started, so that a live view reads in causal order.
             order = sorted(
                 changes.tasks, key=lambda n: (job.tasks[n].status is TaskStatus.RUNNING, job.tasks[n].number)
@@ -724,11 +552,11 @@ class Scheduler:
                 for listener in self._listeners:
                     listener(JobEvent(job_id, job.status.value, owner=job.owner))
 
-    def _notify_nodes(self, turn: _Turn) -> None:
+    def _notify_nodes(self, turn: Turn) -> None:
         if not self._node_listeners:
             return
-        for name in sorted(turn.nodes | turn.touched | {node for node, _ in turn.starts}):
-            view = self._view(name) if name in self._nodes else None
+        for name in sorted(turn.nodes | turn.touched):
+            view = self._view(name) if name in self.core.nodes else None
             if view is None or self._told_nodes.get(name) == view:
                 continue
             self._told_nodes[name] = view

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +147,25 @@ def load_job(connection: sa.Connection, job_id: int, decode: WorkflowDecoder) ->
     row = connection.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
     if row is None:
         return None
+    task_rows = connection.execute(
+        sa.select(tasks).where(tasks.c.job_id == job_id).order_by(tasks.c.number)
+    ).mappings()
+    return job_from_rows(row, task_rows, decode)
+
+
+def job_document(job: JobState) -> dict[str, Any]:
+    """A job as JSON-able rows (the scheduler's event log keeps submitted jobs so); see :func:`job_from_rows`.
+    Its workflow is left out: the caller keeps its mapping."""
+    return {
+        "job": {**_job_row(job), "id": job.id, "parent_id": job.parent_id},
+        "tasks": [{**_task_row(task), "number": task.number} for task in job.tasks.values()],
+    }
+
+
+def job_from_rows(
+    row: Mapping[str, Any], task_rows: Iterable[Mapping[str, Any]], decode: WorkflowDecoder
+) -> JobState:
+    """A job from its stored row (with its ``workflow`` mapping) and its task rows, in number order."""
     job = JobState(
         id=row["id"],
         name=row["name"],
@@ -168,9 +187,6 @@ def load_job(connection: sa.Connection, job_id: int, decode: WorkflowDecoder) ->
         next_number=row["next_number"],
         parent_id=row["parent_id"],
     )
-    task_rows = connection.execute(
-        sa.select(tasks).where(tasks.c.job_id == job_id).order_by(tasks.c.number)
-    ).mappings()
     for t in task_rows:
         task = TaskState(
             number=t["number"],
