@@ -1,4 +1,5 @@
-"""``/resources``: the nodes and node sources, live from node events; admins lock nodes and edit tokens."""
+"""``/resources``: the node sources and their nodes, live from node events; admins lock nodes, edit tokens,
+add and remove node sources."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from runyard.client.documents import Node, StreamEvent
 from runyard.web.calls import Refused, call
 from runyard.web.layout import page
 from runyard.web.live import RESET, SUBSCRIBED, follow
+from runyard.web.node_sources import NodeSourcesTable
 from runyard.web.sessions import Session
 
-STATE_COLOURS = {"free": "positive", "busy": "primary", "locked": "warning", "down": "negative"}
 COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Node", "field": "name", "sortable": True, "align": "left"},
     {"name": "source", "label": "Source", "field": "source", "sortable": True, "align": "left"},
     {"name": "host", "label": "Host", "field": "host", "align": "left"},
     {"name": "state", "label": "State", "field": "state", "sortable": True, "align": "left"},
+    {"name": "node_state", "label": "ProActive state", "field": "node_state", "align": "left"},
     {"name": "task", "label": "Running", "field": "task", "align": "left"},
     {"name": "tokens", "label": "Tokens", "field": "tokens", "align": "left"},
     {"name": "locked_by", "label": "Locked by", "field": "locked_by", "align": "left"},
@@ -55,7 +57,7 @@ async def resources(session: Session) -> None:
         "Each node runs one task at a time. A locked node finishes its task and takes no other; a node with "
         "tokens takes only tasks asking for one of them (generic information NODE_ACCESS_TOKEN)."
     ).classes("text-gray-600")
-    sources = ui.row().classes("gap-3")
+    sources = NodeSourcesTable(session, changed=lambda: reload())
     columns = COLUMNS + ([{"name": "actions", "label": "", "field": "name"}] if session.admin else [])
     table = ui.table(columns=columns, rows=[], row_key="name").classes("w-full").props('aria-label="Nodes"')
     table.add_slot("body-cell-state", _STATE_CELL)
@@ -71,22 +73,13 @@ async def resources(session: Session) -> None:
         nodes = await call(session.client.list_nodes())
         table.rows = [row(node) for node in nodes]
         table.update()
-        await show_sources()
-
-    async def show_sources() -> None:
-        listed = await call(session.client.list_node_sources())
-        sources.clear()
-        with sources:
-            for source in listed:
-                with ui.card().classes("p-3"):
-                    ui.label(source["name"]).classes("font-medium")
-                    ui.label(f"{source['nodes']} nodes").classes("text-gray-600")
-                    with ui.row().classes("gap-1"):
-                        for state, count in sorted(source["states"].items()):
-                            ui.badge(f"{count} {state}", color=STATE_COLOURS.get(state, "grey"))
+        await sources.show()
 
     def changed(node: Node) -> None:
-        table.rows = [row(node) if r["name"] == node["name"] else r for r in table.rows]
+        if any(r["name"] == node["name"] for r in table.rows):
+            table.rows = [row(node) if r["name"] == node["name"] else r for r in table.rows]
+        else:  # a node of a source added since
+            table.rows = [*table.rows, row(node)]
         table.update()
 
     async def on_event(event: StreamEvent) -> None:
@@ -94,7 +87,7 @@ async def resources(session: Session) -> None:
             await reload()
         elif event["kind"] == "node":
             changed(event["info"])
-            await show_sources()
+            await sources.show()
 
     async def act(request: Awaitable[Node]) -> None:
         with suppress(Refused):  # the person has been told
