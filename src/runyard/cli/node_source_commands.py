@@ -53,7 +53,7 @@ def add(
     if json_output:
         print_json(source)
         return
-    out.print(f"{escape(source['name'])}: {source['state']}, {source['nodes']} nodes")
+    out.print(f"{escape(source['name'])} ({escape(source['type'])}): {source['state']}")
 
 
 @source_app.command("list")
