@@ -17,11 +17,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runyard.errors import InvalidTransitionError, NotFoundError, RunyardError
 from runyard.model import JobStatus, TaskStatus
+from runyard.nodes import native_scheduler
 from runyard.nodes.protocol import NodeInfo, OutcomeKind, RecordedExecution
 from runyard.scheduler import events as ev
 from runyard.scheduler import transitions as tr
@@ -73,6 +74,9 @@ class Lease:
     task: str
     number: int
     execution: int
+    orphan: bool = False
+    """Its job ended while the node still ran it (killed): the node's report only frees the node. The job
+    may even be removed and its id given again (SQLite does), so an orphan lease never names a job."""
 
     @property
     def task_id(self) -> str:
@@ -151,6 +155,9 @@ class Core:
         for job_id, job in turn.jobs.items():  # a job's status only changes with a change of this turn
             if job_id in self.active and not job.status.is_alive:
                 del self.active[job_id]
+                for node, lease in self.leases.items():
+                    if lease.job_id == job_id:
+                        self.leases[node] = replace(lease, orphan=True)
                 self.waking.discard(job_id)
                 self.refusals.forget_job(job_id)
                 turn.ended.append(job_id)
@@ -210,7 +217,7 @@ class Core:
                 f"node {event.node} reported {outcome.task_id} ({outcome.execution}): not its lease"
             )
             return
-        active = self.active.get(lease.job_id)
+        active = None if lease.orphan else self.active.get(lease.job_id)
         if active is None:  # the job ended meanwhile (killed): nothing of it changes any more
             return
         job, task = active.job, active.job.tasks[lease.task]
@@ -257,7 +264,7 @@ class Core:
     def _lost(self, lease: Lease, node: str | None, reason: str, output: str, now: float, turn: Turn) -> None:
         """The execution of ``lease`` ended with its node (or with the runner): recorded, re-run per the
         node-lost rule if its task still runs it."""
-        active = self.active.get(lease.job_id)
+        active = None if lease.orphan else self.active.get(lease.job_id)
         if active is None:
             return
         task = active.job.tasks[lease.task]
@@ -288,7 +295,7 @@ class Core:
         if event.lost:
             self._lost(lease, event.node, event.reason, "", now, turn)
             return
-        active = self.active.get(event.job_id)
+        active = None if lease.orphan else self.active.get(event.job_id)
         if active is None:
             return
         task = active.job.tasks[event.task]
@@ -450,6 +457,7 @@ class Core:
             for task in itertools.islice(active.index.ready(now), _MAX_CANDIDATES):
                 try:
                     token = access_token(active.job, active.graph, task)
+                    native_scheduler.check_held(token, self.tokens.values())
                 except RunyardError as error:  # the index is not touched until reindexed: safe
                     reason = f"cannot start: {error}"
                     tr.start_failed(active.job, active.graph, task, reason, now, turn.of(active.job))

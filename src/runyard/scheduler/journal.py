@@ -58,9 +58,13 @@ class EventLog:
         self.path = path
         self._file: IO[str] = path.open("a", encoding="utf-8")
 
-    def append(self, now: float, events: Iterable[ev.Event]) -> None:
-        line = json.dumps({"now": now, "events": [encode(e) for e in events]}, separators=(",", ":"))
-        self._file.write(line + "\n")
+    @staticmethod
+    def line(now: float, events: Iterable[ev.Event]) -> str:
+        """A turn's line, made before the core handles the turn (which changes the jobs it is given)."""
+        return json.dumps({"now": now, "events": [encode(e) for e in events]}, separators=(",", ":")) + "\n"
+
+    def append(self, line: str) -> None:
+        self._file.write(line)
         self._file.flush()
 
     def close(self) -> None:

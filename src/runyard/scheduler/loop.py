@@ -271,8 +271,9 @@ class Scheduler:
         info = core.nodes[name]
         setting = core.settings.get(name, NodeSetting())
         lease = core.leases.get(name)
+        job_lease = lease if lease is not None and not lease.orphan else None
         state = "down" if not info.alive else "busy" if lease else "locked" if setting.locked_by else "free"
-        active = core.active.get(lease.job_id) if lease else None
+        active = core.active.get(job_lease.job_id) if job_lease else None
         return NodeView(
             name=name,
             source=info.source,
@@ -283,8 +284,8 @@ class Scheduler:
             locked_by=setting.locked_by,
             locked_at=setting.locked_at,
             tokens=tuple(sorted(core.tokens.get(name, frozenset()))),
-            job_id=lease.job_id if lease else None,
-            task=lease.task if lease else None,
+            job_id=job_lease.job_id if job_lease else None,
+            task=job_lease.task if job_lease else None,
             owner=active.job.owner if active is not None else None,
         )
 
@@ -376,18 +377,18 @@ class Scheduler:
             self._answer(queries)
             return
         now = self.clock()
+        submitted = [(e.job, e.workflow) for e in inputs if isinstance(e, ev.Submitted)]
         try:
             with self.engine.begin() as connection:
-                store.insert_jobs(
-                    connection, [(e.job, e.workflow) for e in inputs if isinstance(e, ev.Submitted)]
-                )
+                store.insert_jobs(connection, submitted)
+                line = self._log.line(now, inputs) if self._log is not None else ""  # ids set, jobs untouched
                 turn = self.core.handle(inputs, now)
                 self._store(connection, turn)
         except BaseException:
             self._fail_pending(list(futures.values()) + [q.future for q in queries])
             raise
         if self._log is not None:
-            self._log.append(now, inputs)
+            self._log.append(line)
         self._act(turn, inputs, futures)
         self._answer(queries)
 

@@ -163,7 +163,7 @@ def job_document(job: JobState) -> dict[str, Any]:
 
 
 def job_from_rows(
-    row: Mapping[str, Any], task_rows: Iterable[Mapping[str, Any]], decode: WorkflowDecoder
+    row: Mapping[Any, Any], task_rows: Iterable[Mapping[Any, Any]], decode: WorkflowDecoder
 ) -> JobState:
     """A job from its stored row (with its ``workflow`` mapping) and its task rows, in number order."""
     job = JobState(
