@@ -75,7 +75,7 @@ def _uninterrupted() -> list[dict[str, float]]:
     """The points the same tuner samples with the same seed when nothing interrupts it, in process."""
     space = parse_search_space(SPACE)
     tuner = make_tuner("CMAES", space, SAMPLES, 1)
-    study = optuna.create_study(storage=optuna.storages.InMemoryStorage(), sampler=tuner.sampler(SEED, 0))
+    study = optuna.create_study(storage=optuna.storages.InMemoryStorage(), sampler=tuner.sampler(SEED))
     points = []
     for _ in range(LOOPS):
         numbers = tuner.ask(study, SAMPLES)

@@ -6,9 +6,9 @@ No sample is run twice: the study's seed and run id are stored before any sample
 from the recorded study alone (a sampler seeded by the seed and the number of trials recorded), its
 record sent while its jobs run, each job submitted with the idempotency key
 ``automl-<tuner job>-<study run>-<trial>`` (stored with the job, in one transaction) and its id recorded
-once known. A restarted tuner (the server was killed) reloads its study, submits each trial still
-running again with its key (the server answers with the job submitted before, which it resumed) and
-waits for it; a batch whose record was lost is drawn again, the same, and its keys find its jobs. A
+once known. A restarted tuner (the server was killed) rebuilds its study from the finished trials and
+draws the batch that was running again, the same: it waits for each trial's recorded job, or submits
+the trial again with its key (the server answers with the job submitted before, which it resumed). A
 finished sample is never run again.
 """
 
@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.storages import JournalStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from runyard import formats
 from runyard.client import ApiError, Client
 from runyard.client.documents import Job
-from runyard.ml.automl.journal import ServerJournal, job_storage
+from runyard.ml.automl.journal import ServerJournal, read_record, recorded_study, study_entry
 from runyard.ml.automl.search_space import SearchSpace, SearchSpaceError, parse_search_space
 from runyard.ml.automl.tuners import Losses, Tuner, make_tuner
 from runyard.ml.automl.visdom import TrialPlot
@@ -40,7 +39,6 @@ from runyard.ml.errors import TaskInputError
 if TYPE_CHECKING:
     from runyard.ml.automl.tensorboard import TrialLog
 
-STUDY = "automl"
 TASK = "Multi_Tuners_AutoML"
 MAX_SAMPLES = 10_000
 """MAX_ITERATIONS x PARALLEL_SAMPLES_PER_LOOP at most."""
@@ -112,7 +110,7 @@ def tune(variables: MutableMapping[str, Any], result_map: MutableMapping[str, An
     with _client() as client:
         space = _search_space(client, settings)
         tuner = make_tuner(settings.algorithm, space, settings.parallel, settings.objectives)
-        search = _Search(client, settings, space, tuner, *job_storage(client, job_id), job_id)
+        search = _Search(client, settings, space, tuner, ServerJournal(client, job_id), job_id)
         try:
             search.run()
         finally:
@@ -129,36 +127,30 @@ class _Search:
         settings: Settings,
         space: SearchSpace,
         tuner: Tuner,
-        storage: JournalStorage,
         journal: ServerJournal,
         job_id: int,
     ) -> None:
         self._client, self._settings, self._space, self._tuner = client, settings, space, tuner
-        self._storage, self._journal, self._job_id = storage, journal, job_id
-        known = {s.study_name: s for s in storage.get_all_studies()}.get(STUDY)
-        attrs = known.user_attrs if known is not None else {}
-        seed = int(
-            attrs.get("seed", settings.seed if settings.seed is not None else secrets.randbelow(2**31))
-        )
-        trials = 0 if known is None else len(storage.get_all_trials(storage.get_study_id_from_name(STUDY)))
-        self.study = optuna.create_study(
-            storage=storage,
-            study_name=STUDY,
-            directions=["minimize"] * tuner.objectives,
-            sampler=tuner.sampler(seed, trials),
-            load_if_exists=True,
-        )
-        if len(self.study.directions) != tuner.objectives:
-            raise TaskInputError(
-                "OBJECTIVES", f"this tuner's study has {len(self.study.directions)} objectives"
-            )
-        if "run" not in attrs:
-            self.study.set_user_attr("seed", seed)
-            self.study.set_user_attr("run", uuid.uuid4().hex[:12])
-            self._journal.flush()  # before any sample: a restart's keys and draws derive from them
+        self._journal, self._job_id = journal, job_id
+        record = read_record(journal.read())
+        if record is None:
+            seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+            run = uuid.uuid4().hex[:12]
+            # Before any sample: a restart's keys and draws derive from them.
+            journal.send([study_entry(seed, run, tuner.objectives, space.distributions())])
+        elif record.objectives != tuner.objectives:
+            raise TaskInputError("OBJECTIVES", f"this tuner's study has {record.objectives} objectives")
+        elif record.distributions != space.distributions():
+            raise TaskInputError("SEARCH_SPACE", "differs from the one this search started with")
+        else:
+            seed, run = record.seed, record.run
+        self.study, self._storage = recorded_study(record, tuner.objectives, tuner.sampler(seed))
+        self._study_id = self._storage.get_study_id_from_name(self.study.study_name)
+        # The batch a restart found running, by trial: drawn again, its recorded jobs awaited.
+        self._running = {} if record is None else record.running
         self._flushed = time.monotonic()
         self._progress: list[str] = []  # the trials' log lines, written with each flush
-        self._run = str(self.study.user_attrs["run"])
+        self._run = run
         self._logs: list[TrialLog | TrialPlot] = []
         if settings.tensorboard:  # tensorboardX (15 ms of the tuner's start) only for a search that logs
             from runyard.ml.automl.tensorboard import TrialLog, log_folder
@@ -170,34 +162,27 @@ class _Search:
 
     def run(self) -> None:
         wanted = self._tuner.budget(self._settings.iterations * self._settings.parallel)
-        running = self._tuner.resume(self.study)
-        while True:
-            if not running:
-                recorded = len(self.study.get_trials(deepcopy=False))
-                if recorded >= wanted:
-                    return
-                running = self._tuner.ask(self.study, min(self._settings.parallel, wanted - recorded))
+        self._tuner.resume(self.study)
+        while (recorded := len(self.study.get_trials(deepcopy=False))) < wanted:
+            running = self._tuner.ask(self.study, min(self._settings.parallel, wanted - recorded))
             jobs = {number: self._submit(number) for number in running}
-            # While the samples run, off the path from a batch's end to the next one's submission: the next
-            # batch's sampler, and, at most every FLUSH_EVERY seconds, the journal. What a crash loses of it,
-            # the restarted tuner draws again the same (seeded by the recorded study) and finds the jobs by
-            # their keys (stored with each job); it only reads their losses again.
-            self._tuner.prepare(self.study)
+            # While the samples run, at most every FLUSH_EVERY seconds: the record of what changed. What a
+            # crash loses of it, the restarted tuner draws again the same (seeded by the recorded study) and
+            # finds the jobs by their keys (stored with each job); it only reads their losses again.
             if time.monotonic() - self._flushed >= FLUSH_EVERY:
-                self._journal.flush_later()
+                self._journal.send_later(self._storage.take_changes())
                 self._write_progress()
                 self._flushed = time.monotonic()
             losses = {number: self._loss(number, job) for number, job in jobs.items()}
             self._tuner.tell(self.study, losses)
             for log in self._logs:
                 for number, values in losses.items():
-                    log.record(number, values, self._values(self.study.get_trials(deepcopy=False)[number]))
-            running = []
+                    log.record(number, values, self._values(self._trial(number)))
 
     def close(self) -> None:
         self._write_progress()
         try:
-            self._journal.flush()
+            self._journal.send(self._storage.take_changes())
         finally:
             self._journal.close()
         for log in self._logs:
@@ -227,17 +212,32 @@ class _Search:
     def _values(self, trial: FrozenTrial) -> dict[str, Any]:
         return self._space.values(trial.params)
 
+    def _trial_id(self, number: int) -> int:
+        return self._storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
+
+    def _trial(self, number: int) -> FrozenTrial:
+        return self._storage.get_trial(self._trial_id(number))
+
     def _submit(self, number: int) -> int:
-        """The job of trial ``number``: submitted now or before (its recorded id, or the one its key gets)."""
-        trial = self.study.get_trials(deepcopy=False)[number]
-        known = trial.user_attrs.get("job_id")
-        if known is not None:
-            return int(known)
-        values = self._values(trial)
+        """The job of trial ``number``: submitted now, or before a restart (its recorded id, or the one its
+        key gets)."""
+        trial = self._trial(number)
+        known = self._running.pop(number, None)
+        if known is not None and known.get("params") != {
+            name: trial.distributions[name].to_internal_repr(value) for name, value in trial.params.items()
+        }:
+            raise TaskInputError(TASK, f"trial {number} is not drawn again as the journal recorded it")
+        job = None if known is None else known.get("user_attrs", {}).get("job_id")
+        if job is None:
+            job = self._submit_sample(number, self._values(trial))
+        self._storage.set_trial_user_attr(self._trial_id(number), "job_id", job)
+        return int(job)
+
+    def _submit_sample(self, number: int, values: dict[str, Any]) -> int:
         variables: dict[str, str | int | float | bool] = {k: _scalar(v) for k, v in values.items()}
         variables["INPUT_VARIABLES"] = json.dumps(values)
         try:
-            job = self._client.submit_from_catalog(
+            return self._client.submit_from_catalog(
                 self._settings.bucket,
                 self._settings.workflow,
                 variables,
@@ -247,19 +247,13 @@ class _Search:
             if error.status != 400:
                 raise
             raise TaskInputError("WORKFLOW_TO_OPTIMIZE", f"trial {number} refused: {error.message}") from None
-        study_id = self._storage.get_study_id_from_name(STUDY)
-        trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, number)
-        self._storage.set_trial_user_attr(trial_id, "job_id", job)
-        return job
 
     def _loss(self, number: int, job_id: int) -> Losses | None:
         """The losses sample ``number``'s job reported, or ``None`` (recorded why) when it failed."""
         job = self._client.wait_for_job(job_id)
         losses, error = _losses(job, self._tuner.objectives)
         if losses is None:
-            study_id = self._storage.get_study_id_from_name(STUDY)
-            trial_id = self._storage.get_trial_id_from_study_id_trial_number(study_id, number)
-            self._storage.set_trial_user_attr(trial_id, "error", error)
+            self._storage.set_trial_user_attr(self._trial_id(number), "error", error)
             self._progress.append(f"trial {number} (job {job_id}) failed: {error}")
         else:
             loss = list(losses) if len(losses) > 1 else losses[0]

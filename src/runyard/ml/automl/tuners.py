@@ -10,8 +10,9 @@ All record their trials in one optuna study (kept in the platform's database, :m
   batch (optuna has no multi-objective CMA-ES).
 
 The optuna samplers keep what they need in the study (CmaEsSampler its strategy, pickled in the trials'
-system attributes). The deap strategy lives in memory: a restarted tuner rebuilds it by replaying it from
-its seed and the recorded losses, checking that each generation it regenerates is the one recorded.
+system attributes; QMCSampler its position in its sequence). The deap strategy lives in memory: a restarted
+tuner rebuilds it by replaying it from its seed and the recorded losses, checking that each generation it
+regenerates is the one recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import optuna
 from deap import base, cma, tools
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.samplers import BaseSampler, CmaEsSampler, GridSampler, QMCSampler, RandomSampler, TPESampler
+from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from runyard.ml.automl.search_space import SearchSpace
@@ -44,21 +46,17 @@ PENALTY = 1.0
 class Tuner(Protocol):
     objectives: int
 
-    def sampler(self, seed: int, trials: int) -> BaseSampler:
-        """The optuna sampler of the study (``trials`` already recorded)."""
+    def sampler(self, seed: int) -> BaseSampler:
+        """The optuna sampler of the study."""
 
     def budget(self, wanted: int) -> int:
         """How many trials to run, of the ``wanted`` MAX_ITERATIONS x PARALLEL_SAMPLES_PER_LOOP."""
 
-    def resume(self, study: optuna.Study) -> list[int]:
-        """Take up a study already recorded (a restart): the numbers of the trials still running."""
+    def resume(self, study: optuna.Study) -> None:
+        """Take up a study rebuilt from the record of its finished trials (a restart)."""
 
     def ask(self, study: optuna.Study, count: int) -> list[int]:
         """Record ``count`` new RUNNING trials; their numbers."""
-
-    def prepare(self, study: optuna.Study) -> None:
-        """Called while the batch asked last runs: make ready what the next ask needs and the batch's
-        losses cannot change, so that it is not done between a batch's end and the next one's start."""
 
     def tell(self, study: optuna.Study, losses: Mapping[int, Losses | None]) -> None:
         """Record the batch's losses (``None``: the sample failed)."""
@@ -67,54 +65,35 @@ class Tuner(Protocol):
 class _OptunaTuner:
     """A tuner that is an optuna sampler.
 
-    Each batch is drawn by a new sampler made from the seed and the number of trials recorded: what it
-    draws depends on the recorded study only, so a restarted tuner draws what an uninterrupted one would,
-    even for a batch whose record was lost (its jobs, submitted with a key per trial, are found again).
-
-    That sampler is made while the batch before runs (:meth:`prepare`): the number of trials the next
-    batch starts at is known once a batch is asked, and making a sampler seeds numpy random states
-    (0.16 ms for TPE, two of them), which would otherwise sit between a sample's end and the next one's
-    submission. It is made exactly as :meth:`ask` would make it and left untouched until then, so it
-    draws the same; a batch that starts elsewhere (a restart) gets a sampler made there and then."""
+    Each batch is drawn as a new sampler seeded with the seed and the number of trials recorded would
+    draw it: what it draws depends on the recorded study only, so a restarted tuner draws what an
+    uninterrupted one would, even for a batch whose record was lost (its jobs, submitted with a key per
+    trial, are found again). The sampler is made once and :func:`reseed`-ed at each batch: making one
+    seeds a numpy random state from the system's entropy before seeding it as asked (about 1 ms, two
+    for TPE, on the shared test machine), reseeding one in place a few microseconds."""
 
     objectives = 1
 
-    def __init__(self, space: SearchSpace, make: Callable[[int, int], BaseSampler]) -> None:
-        self._space = space
+    def __init__(self, space: SearchSpace, make: Callable[[int], BaseSampler]) -> None:
         self._make = make
         self._seed: int | None = None
+        self._sampler: BaseSampler | None = None
         self._distributions = space.distributions()
-        self._next: tuple[int, BaseSampler] | None = None  # the sampler of the batch starting at trial n
 
-    def sampler(self, seed: int, trials: int) -> BaseSampler:
-        self._seed = seed
-        return self._make(seed, trials)
+    def sampler(self, seed: int) -> BaseSampler:
+        self._seed, self._sampler = seed, self._make(seed)
+        return self._sampler
 
     def budget(self, wanted: int) -> int:
         return wanted
 
-    def resume(self, study: optuna.Study) -> list[int]:
-        """The trials still running; one whose sampling was cut short (no job yet) failed."""
-        running = []
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if set(trial.params) == set(self._space.names) or "job_id" in trial.user_attrs:
-                running.append(trial.number)
-            else:
-                study.tell(trial.number, state=TrialState.FAIL)
-        return running
+    def resume(self, study: optuna.Study) -> None:
+        """Nothing: the samplers keep what they need in the study."""
 
     def ask(self, study: optuna.Study, count: int) -> list[int]:
-        assert self._seed is not None, "sampler() seeds the tuner first"
-        trials = len(study.get_trials(deepcopy=False))
-        made, self._next = self._next, None
-        study.sampler = made[1] if made is not None and made[0] == trials else self._make(self._seed, trials)
+        assert self._seed is not None and self._sampler is not None, "sampler() seeds the tuner first"
+        reseed(self._sampler, self._seed + len(study.get_trials(deepcopy=False)))
         return [study.ask(self._distributions).number for _ in range(count)]
-
-    def prepare(self, study: optuna.Study) -> None:
-        """Make the next batch's sampler (it starts after the trials recorded now, the batch running)."""
-        assert self._seed is not None, "sampler() seeds the tuner first"
-        trials = len(study.get_trials(deepcopy=False))
-        self._next = (trials, self._make(self._seed, trials))
 
     def tell(self, study: optuna.Study, losses: Mapping[int, Losses | None]) -> None:
         for number, values in sorted(losses.items()):
@@ -122,6 +101,19 @@ class _OptunaTuner:
                 study.tell(number, state=TrialState.FAIL)
             else:
                 study.tell(number, list(values))
+
+
+def reseed(sampler: BaseSampler, seed: int) -> None:
+    """Make ``sampler`` draw from now on what the same sampler made anew with ``seed`` would: each of
+    its random states (its own and its inner samplers', as TPE's and CMA-ES's random sampler) seeded
+    again in place. optuna seeds every random state of a sampler with the sampler's seed; the other
+    state samplers keep (search-space caches) is computed from the study alone. A test compares the
+    draws with new samplers', for each tuner."""
+    for value in vars(sampler).values():
+        if isinstance(value, LazyRandomState):
+            value.rng.seed(seed)
+        elif isinstance(value, BaseSampler):
+            reseed(value, seed)
 
 
 class _Grid(GridSampler):
@@ -135,8 +127,8 @@ class _Grid(GridSampler):
 class _GridTuner(_OptunaTuner):
     def __init__(self, space: SearchSpace) -> None:
         grid = space.grid()  # refuses a continuous parameter, naming it
-        # Same seed: the grid's order is drawn from it, trial n takes its n-th point (no reseeding needed).
-        super().__init__(space, lambda seed, _trials: _Grid(grid, seed=seed))
+        # The grid's order is drawn from the seed when the sampler is made; trial n takes its n-th point.
+        super().__init__(space, lambda seed: _Grid(grid, seed=seed))
         self._size = space.grid_size()
 
     def budget(self, wanted: int) -> int:
@@ -146,7 +138,7 @@ class _GridTuner(_OptunaTuner):
 class _CmaEsTuner(_OptunaTuner):
     """optuna's ``CmaEsSampler``, with a population of whole batches (:func:`population`).
 
-    Its strategy is in the study (pickled with the trials drawn from it); its random state is reseeded
+    Its strategy is in the study (pickled with the trials drawn from it); its random states are reseeded
     for each batch, as every optuna tuner's. ``choice`` parameters (and those of one value) are not
     CMA-ES's: its independent sampler, optuna's ``RandomSampler``, draws them."""
 
@@ -154,9 +146,7 @@ class _CmaEsTuner(_OptunaTuner):
         size = population(batch, len(_cma_parameters(space)))
         super().__init__(
             space,
-            lambda seed, trials: CmaEsSampler(
-                seed=seed + trials, popsize=size, warn_independent_sampling=False
-            ),
+            lambda seed: CmaEsSampler(seed=seed, popsize=size, warn_independent_sampling=False),
         )
 
 
@@ -204,7 +194,7 @@ class _MoCmaEsTuner:
         self._pending: list[Any] = []  # the individuals of the batch asked and not told yet
         self._penalised = tools.ClosestValidPenalty(_inside, _closest, PENALTY, _squared_distance)
 
-    def sampler(self, seed: int, trials: int) -> BaseSampler:
+    def sampler(self, seed: int) -> BaseSampler:
         """Unused for parameters (every trial's are fixed); seeds the strategy's random draws."""
         self._rng = np.random.RandomState(seed).get_state(legacy=False)
         return RandomSampler(seed=seed)
@@ -212,8 +202,8 @@ class _MoCmaEsTuner:
     def budget(self, wanted: int) -> int:
         return wanted
 
-    def resume(self, study: optuna.Study) -> list[int]:
-        """Rebuild the strategy from the recorded batches; the numbers of the batch still running, if any."""
+    def resume(self, study: optuna.Study) -> None:
+        """Rebuild the strategy from the recorded batches (all finished)."""
         batches: dict[int, list[FrozenTrial]] = {}
         for trial in study.get_trials(deepcopy=False):
             batches.setdefault(int(trial.user_attrs["batch"]), []).append(trial)
@@ -225,11 +215,7 @@ class _MoCmaEsTuner:
                     raise TaskInputError(
                         "Multi_Tuners_AutoML", "the MO-CMA-ES replay differs from the journal"
                     )
-            numbers = [trial.number for trial in recorded]
-            if any(trial.state is TrialState.RUNNING for trial in recorded):
-                return numbers
-            self._update(study, numbers)
-        return []
+            self._update(study, [trial.number for trial in recorded])
 
     def ask(self, study: optuna.Study, count: int) -> list[int]:
         assert count == self._batch, "a MO-CMA-ES batch is a generation"
@@ -249,9 +235,6 @@ class _MoCmaEsTuner:
             trial_id = storage.create_new_trial(study_id, template_trial=template)
             numbers.append(storage.get_trial_number_from_id(trial_id))
         return numbers
-
-    def prepare(self, study: optuna.Study) -> None:
-        """Nothing: the next generation needs the losses of this one."""
 
     def tell(self, study: optuna.Study, losses: Mapping[int, Losses | None]) -> None:
         for number, values in sorted(losses.items()):
@@ -352,11 +335,11 @@ def make_tuner(algorithm: str, space: SearchSpace, batch: int, objectives: int) 
         return _CmaEsTuner(space, batch)
     if algorithm == "Grid":
         return _GridTuner(space)
-    samplers: dict[str, Callable[[int, int], BaseSampler]] = {
-        "Bayes": lambda seed, trials: TPESampler(seed=seed + trials),
-        "Random": lambda seed, trials: RandomSampler(seed=seed + trials),
-        # QMC's sequence must go on: same seed; its position is kept in the study.
-        "QuasiRandom": lambda seed, _trials: _qmc(seed),
+    samplers: dict[str, Callable[[int], BaseSampler]] = {
+        "Bayes": lambda seed: TPESampler(seed=seed),
+        "Random": lambda seed: RandomSampler(seed=seed),
+        # QMC's sequence goes on from its position, kept in the study; only its first trial is random.
+        "QuasiRandom": _qmc,
     }
     if algorithm not in samplers:
         raise TaskInputError("TUNING_ALGORITHM", f"{algorithm!r} is not one of {', '.join(ALGORITHMS)}")
