@@ -48,6 +48,8 @@ class Platform:
             source = build(config.name, config.type, config.options, self.source_context, builtin_only=False)
             self.nodes.include(SourceEntry(config.name, config.type, config.options, Origin.CONFIG, source))
         tokens = {node: held for config in configured for node, held in config.tokens.items()}
+        for entry in self.nodes.entries():  # nodes whose source gives them tokens (slurm's native nodes)
+            tokens |= getattr(entry.source, "held_tokens", {})
         self.settings = settings = replace(settings, node_tokens=tokens | settings.node_tokens)
         unknown = sorted(node for node in settings.node_tokens if not self.nodes.may_hold(node))
         if unknown:

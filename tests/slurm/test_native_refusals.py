@@ -55,3 +55,13 @@ def test_native_and_node_access_token_together_are_refused(platform: Platform) -
     platform.wait(job, timeout=30)
     (reported,) = platform.report(job)["tasks"]
     assert "NODE_ACCESS_TOKEN and NATIVE_SCHEDULER together" in str(reported["error"])
+
+
+def test_a_native_scheduler_no_source_offers_fails_to_start(platform: Platform) -> None:
+    job = platform.submit(Workflow(name="no-native", tasks=[native_task("T", "--time=1")]))
+    assert not platform.wait(job, timeout=30).is_alive  # failed, not waiting for a node that never comes
+    (reported,) = platform.report(job)["tasks"]
+    assert reported["status"] == "FAULTY"
+    assert "NATIVE_SCHEDULER 'slurm': no node source takes its tasks (native schedulers here: none)" in str(
+        reported["error"]
+    )

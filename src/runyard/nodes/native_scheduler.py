@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from runyard.errors import SchedulerError
 
@@ -130,3 +130,20 @@ def required_token(generic_information: Mapping[str, str]) -> str | None:
         raise SchedulerError(f"{NAME} {name[:100]!r} is not a node source name or type")
     parse_params(generic_information.get(PARAMS, ""))
     return token(name)
+
+
+def check_held(required: str | None, held: Iterable[frozenset[str]]) -> None:
+    """``SchedulerError`` if ``required`` is a native scheduler's token that no node holds (``held``: every
+    node's tokens): no node source here takes such tasks, so the task would wait for ever."""
+    if required is None or not required.startswith(TOKEN_PREFIX):
+        return
+    tokens = frozenset().union(*held)
+    if required not in tokens:
+        known = sorted(
+            {token.removeprefix(TOKEN_PREFIX) for token in tokens if token.startswith(TOKEN_PREFIX)}
+        )
+        here = ", ".join(known) if known else "none"
+        raise SchedulerError(
+            f"{NAME} {required.removeprefix(TOKEN_PREFIX)!r}: no node source takes its tasks "
+            f"(native schedulers here: {here})"
+        )

@@ -1,0 +1,77 @@
+"""The ``slurm`` node source on the real test cluster: a job's tasks run on nodes that Dask workers host in
+SLURM jobs, and a task with ``NATIVE_SCHEDULER=SLURM`` runs in a SLURM job submitted for it alone, with its
+``NATIVE_SCHEDULER_PARAMS``. One platform (one pool job, two native nodes) serves the whole module."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
+from runyard.platform import Platform
+from runyard.settings import NodeSourceConfig, Settings
+
+OPTIONS = {"min_jobs": 1, "max_jobs": 1, "memory": "512MiB", "walltime": "00:10:00", "interface": "lo"}
+#: What a task reports of the SLURM job it runs in, as SLURM itself says it (squeue).
+WHERE = """
+import os, subprocess
+job = os.environ.get("SLURM_JOB_ID")
+command = ["squeue", "-h", "-j", str(job), "-o", "%j %l"]
+queued = subprocess.run(command, capture_output=True, text=True).stdout.strip() if job else None
+result = {"job": job, "queued": queued}
+"""
+
+
+@pytest.fixture(scope="module")
+def platform(slurm_conf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    source = NodeSourceConfig("slurm", "slurm", {**OPTIONS, "native_slots": 2})
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), node_sources=(source,))
+    with Platform(settings) as started:
+        yield started
+
+
+def task(name: str, **generic_information: str) -> Task:
+    return Task(
+        name=name,
+        executable=ScriptExecutable(Script("cpython", code=WHERE)),
+        generic_information=generic_information,
+    )
+
+
+def run(platform: Platform, *tasks: Task) -> dict[str, Any]:
+    job = platform.submit(Workflow(name="slurm-probe", tasks=list(tasks)))
+    assert platform.wait(job, timeout=90) is JobStatus.FINISHED, platform.report(job)
+    return {reported["name"]: reported for reported in platform.report(job)["tasks"]}
+
+
+def test_tasks_run_on_nodes_hosted_by_slurm_jobs(platform: Platform) -> None:
+    tasks = run(platform, task("A"), task("B"))
+    for reported in tasks.values():
+        assert reported["node"].startswith("slurm-SLURMCluster-"), reported
+        assert reported["result"]["queued"].startswith("runyard-pool ")
+    assert tasks["A"]["result"]["job"] == tasks["B"]["result"]["job"]  # one pool job
+
+
+def test_a_native_scheduler_task_runs_in_a_slurm_job_of_its_own(platform: Platform) -> None:
+    params = {"NATIVE_SCHEDULER": "SLURM", "NATIVE_SCHEDULER_PARAMS": "--time=3 -J runyard-native-probe"}
+    tasks = run(platform, task("native", **params), task("pooled"))
+    native, pooled = tasks["native"]["result"], tasks["pooled"]["result"]
+    assert tasks["native"]["node"].startswith("slurm-native-")
+    assert native["queued"] == "runyard-native-probe 3:00"
+    assert native["job"] != pooled["job"]
+    command = ["squeue", "-h", "-j", native["job"], "-t", "PENDING,RUNNING"]
+    queued = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert queued.stdout.strip() == ""  # the task's job was cancelled before the task was reported done
+
+
+def test_a_native_scheduler_no_source_is_named_after_fails_to_start(platform: Platform) -> None:
+    job = platform.submit(Workflow(name="lsf-probe", tasks=[task("T", NATIVE_SCHEDULER="LSF")]))
+    assert not platform.wait(job, timeout=30).is_alive
+    (reported,) = platform.report(job)["tasks"]
+    assert "NATIVE_SCHEDULER 'lsf': no node source takes its tasks (native schedulers here: slurm)" in str(
+        reported["error"]
+    )
