@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -35,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -90,8 +92,37 @@ def platform(folder: Path, nodes: int) -> Iterator[tuple[Client, int]]:
         yield client, process.pid
 
 
-def service_round(client: Client) -> tuple[float, float]:
-    began = time.perf_counter()
+@dataclass
+class Round:
+    """Wall times of a start and a finish (s), and the CPU they cost (s): the platform's (server, node
+    agents and the task processes they reaped) for the service, the tools' (initdb, pg_ctl) by hand."""
+
+    start: float
+    finish: float
+    start_cpu: float
+    finish_cpu: float
+
+
+def cpu_of(processes: list[psutil.Process]) -> float:
+    """CPU seconds of ``processes`` and of the children they reaped."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def service_round(client: Client, server: int) -> Round:
+    processes = family(server)
+    cpu, began = cpu_of(processes), time.perf_counter()
     started = client.start_service("PostgreSQL", {"PASSWORD": "secret", **FAST_CHECKS})
     while True:
         instance = client.get_service_instance(started["id"])
@@ -105,25 +136,26 @@ def service_round(client: Client) -> tuple[float, float]:
         elif instance["transition"] is None:
             raise RuntimeError(f"the service did not start: {instance}")
         time.sleep(0.01)
-    start = time.perf_counter() - began
-    began = time.perf_counter()
+    start, start_cpu = time.perf_counter() - began, cpu_of(processes) - cpu
+    processes = family(server)
+    cpu, began = cpu_of(processes), time.perf_counter()
     client.run_service_action(started["id"], "Finish_PostgreSQL")
     while client.get_service_instance(started["id"])["status"] != "FINISHED":
         time.sleep(0.01)
     wait_closed(port)
-    finish = time.perf_counter() - began
+    finish, finish_cpu = time.perf_counter() - began, cpu_of(processes) - cpu
     client.clean_service_instance(started["id"])
-    return start, finish
+    return Round(start, finish, start_cpu, finish_cpu)
 
 
-def by_hand_round(scratch: Path) -> tuple[float, float]:
+def by_hand_round(scratch: Path) -> Round:
     folder = Path(tempfile.mkdtemp(dir=scratch))
     shutil.chown(folder, "postgres", "postgres")
     data, port = folder / "data", free_port()
-    began = time.perf_counter()
+    cpu, began = children_cpu(), time.perf_counter()
     (folder / "pw").write_text("secret")
     shutil.chown(folder / "pw", "postgres", "postgres")
-    run = lambda argv: subprocess.run(as_user("postgres", argv), check=True, capture_output=True)  # noqa: E731
+    run = lambda argv: subprocess.run(as_user("postgres", argv, folder), check=True, capture_output=True)  # noqa: E731
     run(
         [
             str(PG_BIN / "initdb"),
@@ -140,11 +172,30 @@ def by_hand_round(scratch: Path) -> tuple[float, float]:
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
     run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"])
     query(port, "postgres", "secret")
-    start = time.perf_counter() - began
-    began = time.perf_counter()
+    start, start_cpu = time.perf_counter() - began, children_cpu() - cpu
+    cpu, began = children_cpu(), time.perf_counter()
     run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
     wait_closed(port)
-    return start, time.perf_counter() - began
+    return Round(start, time.perf_counter() - began, start_cpu, children_cpu() - cpu)
+
+
+def task_imports() -> list[list[str]]:
+    """What a service action's task process imports beyond its node agent's modules (``-X importtime``,
+    cumulative ms): the helpers (``runyard.services.launch``, with ``psa``), and the SDK they used to load."""
+    rows = []
+    for label, module in (
+        ("helpers (launch + psa)", "runyard.services.launch"),
+        ("the SDK", "runyard.client"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import runyard.nodes.agent; import {module}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        line = next(line for line in reversed(done.stderr.splitlines()) if line.endswith(f"| {module}"))
+        rows.append([label, f"{int(line.split('|')[1]) / 1000:.0f}"])
+    return rows
 
 
 def rss(processes: list[psutil.Process]) -> tuple[float, float]:
@@ -181,21 +232,37 @@ def services_of(folder: Path) -> list[psutil.Process]:
 
 
 def measure_start_finish(rounds: int, scratch: Path) -> None:
-    service: list[tuple[float, float]] = []
-    by_hand: list[tuple[float, float]] = []
-    with platform(scratch / "platform", nodes=3) as (client, _):
+    service: list[Round] = []
+    by_hand: list[Round] = []
+    with platform(scratch / "platform", nodes=3) as (client, server):
         for number in range(1, rounds + 1):
             log(f"round {number}/{rounds}")
-            service.append(service_round(client))
+            service.append(service_round(client, server))
             by_hand.append(by_hand_round(scratch))
     rows = []
-    for label, index in (("start -> SQL answers", 0), ("finish -> port closed", 1)):
-        ours = statistics.median(r[index] for r in service)
-        theirs = statistics.median(r[index] for r in by_hand)
-        rows.append([label, f"{ours:.2f}", f"{theirs:.2f}", f"{ours / theirs:.2f}x"])
+    for label, wall, cpu in (
+        ("start -> SQL answers", "start", "start_cpu"),
+        ("finish -> port closed", "finish", "finish_cpu"),
+    ):
+        ours = statistics.median(getattr(r, wall) for r in service)
+        theirs = statistics.median(getattr(r, wall) for r in by_hand)
+        ours_cpu = statistics.median(getattr(r, cpu) for r in service)
+        theirs_cpu = statistics.median(getattr(r, cpu) for r in by_hand)
+        rows.append(
+            [
+                label,
+                f"{ours:.2f}",
+                f"{theirs:.2f}",
+                f"{ours / theirs:.2f}x",
+                f"{ours_cpu:.2f}",
+                f"{theirs_cpu:.2f}",
+            ]
+        )
     print(f"\nPostgreSQL, process engine, median of {rounds} rounds (s)")
-    print_table(["", "service", "by hand", "ratio"], rows)
-    print("  target: start ratio <= 1.3x")
+    print_table(["", "service", "by hand", "ratio", "CPU platform", "CPU by hand"], rows)
+    print("  targets: start and finish ratios <= 1.3x")
+    print("\nimports of a service action's task process beyond its node agent's (ms)")
+    print_table(["", "ms"], task_imports())
 
 
 def measure_memory(instances: int, scratch: Path) -> None:
@@ -235,7 +302,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="runyard-bench-services-") as scratch:
         os.chmod(scratch, 0o755)
         measure_start_finish(args.rounds, Path(scratch))
-        measure_memory(args.instances, Path(scratch))
+        if args.instances:
+            measure_memory(args.instances, Path(scratch))
     print(load_line())
 
 

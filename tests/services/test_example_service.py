@@ -74,6 +74,10 @@ def test_refused_action_lists_the_allowed_ones_then_kill_and_clean(server: LiveS
         assert killed["variables"]["SERVICE_TOKEN"] == ""
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+        # Stopped on the service's node by a job of the owner, not by the server process.
+        (stop,) = client.list_jobs(name=f"Kill_Service_Instance_{instance['id']}")["jobs"]
+        (task,) = client.get_job(stop["id"])["tasks"]
+        assert (stop["status"], task["node"]) == ("FINISHED", instance["node_tokens"][0]["node"])
         with pytest.raises(ApiError) as again:
             client.kill_service_instance(instance["id"])
         assert again.value.status == 409

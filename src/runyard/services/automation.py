@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,10 +32,11 @@ from runyard.model.substitution import substitute
 from runyard.platform import JobEvent, Platform
 from runyard.scheduler.submission import prepare_job
 from runyard.services.definitions import Action, Service, find_activation, get_service, list_services
-from runyard.services.deployments import Scope, recorded, stop
+from runyard.services.deployments import Scope, recorded, stop_container
 from runyard.services.instances import (
     JobSubmission,
     NodeToken,
+    PendingAction,
     ServiceInstance,
     add_job_submission,
     delete_instance,
@@ -47,7 +50,9 @@ from runyard.services.instances import (
 )
 from runyard.services.ports import NoFreePortError, free_port
 from runyard.services.states import ERROR, FINISHED, KILLED, VOID, check_state_name
+from runyard.services.stopping import stop_token, stop_workflow
 from runyard.store.schema import jobs
+from runyard.store.submission_keys import job_of_key
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,12 @@ SERVICE_TOKEN = "SERVICE_TOKEN"
 """Instance variable: the node token the instance holds (``PSA_<INSTANCE_NAME>``), empty when it holds
 none; action tasks that must run on the service's node set ``NODE_ACCESS_TOKEN: $SERVICE_TOKEN``."""
 _JOB_ENDED = frozenset(s.value for s in JobStatus if not s.is_alive)
+TEST_PAUSE = "RUNYARD_TEST_ONLY_SERVICE_ACTION_PAUSE"
+"""Test-only hook, ``POINT:ACTION:SECONDS`` (POINT ``before-submit`` or ``after-submit``, ACTION a workflow
+name): that action waits there, so a test can kill the server between recording it and submitting its
+job, or before recording the job."""
+STOP_WAIT = 30.0
+"""Seconds a kill waits for the jobs stopping the instance's processes on their nodes."""
 _NO_REASON = "the service's workflow set the status ERROR without saying why (see its job's logs)"
 
 
@@ -92,12 +103,14 @@ class ServiceAutomation:
         self._watched: set[int] = set()
         self._monitor = threading.Thread(target=self._watch_jobs, name="runyard-services", daemon=True)
         self._listeners: list[Callable[[InstanceChange], None]] = []
+        self._test_pause = _test_pause(os.environ.get(TEST_PAUSE))
 
     # -- life cycle ----------------------------------------------------------------------------
 
     def start_monitor(self) -> None:
         """Watch the ends of the instances' jobs from now on, after settling those that ended while the
         server was down."""
+        self._reconcile_pending()
         with self.platform.engine.connect() as connection:
             instances = [i for i in find_instances(connection) if i.status != KILLED]
         self._watched.update(s.job_id for i in instances for s in i.job_submissions)
@@ -186,18 +199,20 @@ class ServiceAutomation:
         target = action.target_from(VOID)
         assert target is not None
         _check(definition, {}, overrides, user)
-        with self._lock, self.platform.engine.begin() as connection:
-            instance_id = insert_instance(
-                connection,
-                service_id=service_id,
-                bucket=action.bucket,
-                owner=user.name,
-                status=VOID,
-                icon=action.icon,
-                variables={SERVICE_TOKEN: ""},
-            )
-        self.changed(instance_id, ("status",))
-        return self._submit(user, instance_id, action, definition, {}, overrides, VOID, target, parent_job_id)
+        with self._lock:
+            with self.platform.engine.begin() as connection:
+                instance_id = insert_instance(
+                    connection,
+                    service_id=service_id,
+                    bucket=action.bucket,
+                    owner=user.name,
+                    status=VOID,
+                    icon=action.icon,
+                    variables={SERVICE_TOKEN: ""},
+                )
+                pending = _intend(connection, instance_id, action, VOID, target, parent_job_id)
+            self.changed(instance_id, ("status", "transition"))
+            return self._carry_out(user, instance_id, pending, definition, {}, overrides)
 
     def run_action(
         self,
@@ -228,17 +243,11 @@ class ServiceAutomation:
         with self.platform.engine.connect() as connection:
             definition = _load_workflow(connection, user, action)
         _check(definition, instance.variables, overrides, user)
-        return self._submit(
-            user,
-            instance_id,
-            action,
-            definition,
-            instance.variables,
-            overrides,
-            instance.status,
-            target,
-            parent_job_id,
-        )
+        with self._lock:
+            with self.platform.engine.begin() as connection:
+                pending = _intend(connection, instance_id, action, instance.status, target, parent_job_id)
+            self.changed(instance_id, ("transition", "error"))
+            return self._carry_out(user, instance_id, pending, definition, instance.variables, overrides)
 
     def kill(self, user: User, instance_id: int) -> ServiceInstance:
         """Force KILLED from any state: stop its jobs, processes and containers; release tokens and ports."""
@@ -255,12 +264,15 @@ class ServiceAutomation:
                     status=KILLED,
                     transition=None,
                     transition_job_id=None,
+                    pending_action=None,
                     finished_at=time.time(),
                 )
         self.changed(instance_id, ("status", "transition"))
         self._kill_jobs(instance)
         for deployment in instance.deployments:
-            self._stop_quietly(instance_id, deployment)
+            if deployment.get("engine") == "docker":
+                self._stop_container_quietly(instance_id, deployment)
+        self._stop_processes(instance)
         self._release(instance)
         return self.instance(user, instance_id)
 
@@ -319,7 +331,12 @@ class ServiceAutomation:
             if status is not None and status.upper() == VOID == instance.status:
                 status = None  # its start gives back what it read (ProActive's get-then-update)
             if status is not None:
-                values.update(status=check_state_name(status), transition=None, transition_job_id=None)
+                values.update(
+                    status=check_state_name(status),
+                    transition=None,
+                    transition_job_id=None,
+                    pending_action=None,
+                )
                 values["finished_at"] = time.time() if values["status"] == FINISHED else None
                 values["error"] = (error or _NO_REASON) if values["status"] == ERROR else None
             if values:
@@ -418,64 +435,103 @@ class ServiceAutomation:
             except NotFoundError:
                 return None
 
-    def _submit(
+    def _carry_out(
         self,
         user: User,
         instance_id: int,
-        action: Action,
+        pending: PendingAction,
         definition: Workflow,
         known: Mapping[str, str],
         overrides: Mapping[str, str],
-        source: str,
-        target: str,
-        parent_job_id: int | None,
     ) -> ServiceInstance:
+        """Submit the job of the action :func:`_intend` recorded (under the lock), then record the job."""
         workflow, values = _with_instance_variables(
             definition, {**known, INSTANCE_ID: str(instance_id)}, overrides
         )
-        transition = f"{source} -> {target}"
         with self._lock:
-            with self.platform.engine.connect() as connection:
-                now = load_instance(connection, instance_id)
-            if now.transition is not None or now.status != source:  # another action got there first
-                raise ConflictError(
-                    f"service instance {instance_id} is now {now.transition or now.status}: "
-                    f"{action.name} was asked for in state {source}",
-                    {"allowed": []},
-                )
+            self._crash_window("before-submit", pending)
             try:
-                job = self.platform.submit_later(workflow, values, owner=user.name).result()
+                job = self.platform.submit_later(
+                    workflow, values, owner=user.name, submission_key=pending.key
+                ).result()
             except RunyardError as error:
-                with self.platform.engine.begin() as connection:
-                    update_instance(
-                        connection, instance_id, status=ERROR, error=f"{transition} not submitted: {error}"
-                    )
-                self.changed(instance_id, ("status", "error"))
+                self._fail_pending(instance_id, f"{pending.transition} not submitted: {error}")
                 raise
-            variables = {k: substitute(str(v), {"PA_JOB_ID": str(job.id)}) for k, v in job.variables.items()}
-            with self.platform.engine.begin() as connection:
-                instance = load_instance(connection, instance_id)
-                merged = {**instance.variables, **variables}
-                update_instance(
-                    connection,
-                    instance_id,
-                    variables=merged,
-                    label=merged.get(INSTANCE_NAME, instance.label),
-                    transition=transition,
-                    transition_job_id=job.id,
-                    error=None,
-                )
-                add_job_submission(
-                    connection,
-                    instance_id,
-                    JobSubmission(
-                        job.id, f"{action.bucket}/{action.name}", transition, parent_job_id, time.time()
-                    ),
-                )
-            self.changed(instance_id, ("transition", "variables", "error"))
-            self._watched.add(job.id)
-        self._ended_jobs.put(job.id)  # in case it ended before it was watched
+            self._crash_window("after-submit", pending)
+            self._adopt(instance_id, pending, job.id, job.variables)
         return self.instance(user, instance_id)
+
+    def _adopt(
+        self, instance_id: int, pending: PendingAction, job_id: int, job_variables: Mapping[str, Any]
+    ) -> None:
+        """Record ``job_id`` as the job of the pending action (its variables merged into the instance's)."""
+        variables = {k: substitute(str(v), {"PA_JOB_ID": str(job_id)}) for k, v in job_variables.items()}
+        with self.platform.engine.begin() as connection:
+            instance = load_instance(connection, instance_id)
+            merged = {**instance.variables, **variables}
+            update_instance(
+                connection,
+                instance_id,
+                variables=merged,
+                label=merged.get(INSTANCE_NAME, instance.label),
+                transition=pending.transition,
+                transition_job_id=job_id,
+                pending_action=None,
+            )
+            add_job_submission(
+                connection,
+                instance_id,
+                JobSubmission(
+                    job_id, pending.action, pending.transition, pending.parent_job_id, pending.asked_at
+                ),
+            )
+        self.changed(instance_id, ("transition", "variables"))
+        self._watched.add(job_id)
+        self._ended_jobs.put(job_id)  # in case it ended before it was watched
+
+    def _fail_pending(self, instance_id: int, reason: str) -> None:
+        with self.platform.engine.begin() as connection:
+            update_instance(
+                connection,
+                instance_id,
+                status=ERROR,
+                transition=None,
+                transition_job_id=None,
+                pending_action=None,
+                error=reason,
+            )
+        self.changed(instance_id, ("status", "transition", "error"))
+
+    def _reconcile_pending(self) -> None:
+        """Settle the actions recorded but not known as submitted when the server stopped: a job stored
+        under the action's key is adopted; without one the action never ran, and the transition fails
+        (ERROR, saying so): never submitted twice, never guessed."""
+        with self.platform.engine.connect() as connection:
+            pending = [i for i in find_instances(connection, ended=False) if i.pending_action is not None]
+        for instance in pending:
+            action = instance.pending_action
+            assert action is not None
+            with self._lock:
+                with self.platform.engine.connect() as connection:
+                    job = job_of_key(connection, instance.owner, action.key, now=time.time())
+                    variables = None if job is None else _job_variables(connection, job.id)
+                if job is None or variables is None:
+                    log.warning(
+                        "service instance %s: the job of %s was never stored", instance.id, action.action
+                    )
+                    self._fail_pending(
+                        instance.id,
+                        f"{action.transition} failed: the server stopped before the job of {action.action} "
+                        "was stored (nothing ran; run the action again)",
+                    )
+                else:
+                    log.info("service instance %s: job %s of %s adopted", instance.id, job.id, action.action)
+                    self._adopt(instance.id, action, job.id, variables)
+
+    def _crash_window(self, point: str, pending: PendingAction) -> None:
+        """Test-only: wait here when :data:`TEST_PAUSE` names this point and action."""
+        if self._test_pause is not None and self._test_pause[:2] == (point, pending.action.split("/")[-1]):
+            time.sleep(self._test_pause[2])
 
     def _heard(self, event: JobEvent) -> None:
         if event.task is None and event.status in _JOB_ENDED and event.job_id in self._watched:
@@ -555,13 +611,96 @@ class ServiceAutomation:
             rows = connection.execute(sa.select(jobs.c.id, jobs.c.status).where(jobs.c.id.in_(ids))).all()
         return [row.id for row in rows if row.status not in _JOB_ENDED]
 
-    def _stop_quietly(self, instance_id: int, deployment: Mapping[str, Any]) -> None:
+    def _stop_container_quietly(self, instance_id: int, deployment: Mapping[str, Any]) -> None:
         try:
-            stop(deployment, instance_id)
+            stop_container(deployment, instance_id)
         except Exception as error:  # an engine that cannot be reached must not stop the kill
             log.warning(
                 "service instance %s: deployment %s not stopped: %s", instance_id, deployment.get("id"), error
             )
+
+    def _stop_processes(self, instance: ServiceInstance) -> None:
+        """Stop the instance's recorded processes on their nodes: a stop job per node (pinned there by a
+        token of the platform's), waited for at most ``STOP_WAIT`` seconds in all (:mod:`.stopping`)."""
+        known = {view.name for view in self.platform.node_views()}
+        by_node: dict[str | None, list[Mapping[str, Any]]] = {}
+        for deployment in instance.deployments:
+            if deployment.get("engine") == "process" and isinstance(deployment.get("process"), Mapping):
+                node = deployment.get("node")
+                name = node.get("name") if isinstance(node, Mapping) else None
+                by_node.setdefault(name if name in known else None, []).append(deployment)
+        token = stop_token(instance.id)
+        stops: list[tuple[str | None, int | None]] = []
+        for node, deployments in by_node.items():
+            if node is not None:
+                self.platform.add_node_token(node, token)
+            try:
+                workflow = stop_workflow(instance.id, deployments, token if node is not None else None)
+                stops.append((node, self.platform.submit(workflow, owner=instance.owner)))
+            except RunyardError as error:
+                log.warning("service instance %s: processes on %s not stopped: %s", instance.id, node, error)
+                stops.append((node, None))
+        deadline = time.monotonic() + STOP_WAIT
+        for node, job_id in stops:
+            if job_id is not None:
+                status = self.platform.wait(job_id, max(0.0, deadline - time.monotonic()))
+                if status.is_alive:
+                    self.platform.kill_job(job_id)
+                if status != JobStatus.FINISHED:
+                    log.warning(
+                        "service instance %s: the stop job %s on %s is %s", instance.id, job_id, node, status
+                    )
+            if node is not None:
+                self.platform.remove_node_token(node, token)
+
+
+def _intend(
+    connection: sa.Connection,
+    instance_id: int,
+    action: Action,
+    source: str,
+    target: str,
+    parent_job_id: int | None,
+) -> PendingAction:
+    """Record the transition and the action whose job is about to be submitted, with the key the job
+    will be stored under (intent before effect); ``ConflictError`` when another action got there first."""
+    now = load_instance(connection, instance_id)
+    if now.transition is not None or now.status != source:
+        raise ConflictError(
+            f"service instance {instance_id} is now {now.transition or now.status}: "
+            f"{action.name} was asked for in state {source}",
+            {"allowed": []},
+        )
+    transition = f"{source} -> {target}"
+    pending = PendingAction(
+        f"runyard-service-action-{secrets.token_hex(16)}",
+        f"{action.bucket}/{action.name}",
+        transition,
+        parent_job_id,
+        time.time(),
+    )
+    update_instance(
+        connection,
+        instance_id,
+        transition=transition,
+        transition_job_id=None,
+        pending_action=pending,
+        error=None,
+    )
+    return pending
+
+
+def _test_pause(value: str | None) -> tuple[str, str, float] | None:
+    """The point, action and seconds of a :data:`TEST_PAUSE` value."""
+    if not value:
+        return None
+    point, action, seconds = value.split(":")
+    return point, action, float(seconds)
+
+
+def _job_variables(connection: sa.Connection, job_id: int) -> dict[str, Any] | None:
+    found = connection.execute(sa.select(jobs.c.variables).where(jobs.c.id == job_id)).scalar()
+    return None if found is None else dict(found)
 
 
 def _unused(port: int) -> int:

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import signal
 from collections.abc import Mapping
-from contextlib import closing, suppress
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,13 +32,9 @@ from urllib.parse import urlsplit
 from runyard.errors import InvalidRequestError
 from runyard.services.engines import ServiceError
 from runyard.services.engines.supervisor import (
-    KILL_WAIT,
-    end_group,
-    is_alive,
     live_stat,
     proc_stat,
     read_state,
-    wait_until,
 )
 
 INSTANCE_LABEL = "runyard.instance"
@@ -136,18 +131,13 @@ def _port(url: str) -> int | None:
         return None
 
 
-def stop(deployment: Mapping[str, Any], instance_id: int) -> None:
-    """Stop what the platform recorded for the deployment, and nothing else (``ServiceError`` when what
-    runs there is no longer what was recorded, or does not stop)."""
-    engine, ref = deployment.get("engine"), deployment.get("ref")
-    if engine == "process" and isinstance(deployment.get("process"), Mapping):
-        _stop_process(deployment["process"], str(ref))
-    elif engine == "docker" and isinstance(ref, str):
-        from runyard.services.engines.docker import DockerEngine
+def stop_container(deployment: Mapping[str, Any], instance_id: int) -> None:
+    """Stop the container the platform recorded for the deployment, and nothing else (``ServiceError``
+    when it no longer carries the instance's label). The platform runs containers on its own daemon, so
+    the server stops them there; processes are stopped on their node (:mod:`runyard.services.stopping`)."""
+    from runyard.services.engines.docker import DockerEngine
 
-        DockerEngine().stop(_checked_container(ref, instance_id))
-    elif engine or ref:
-        raise ServiceError(f"deployment {deployment.get('id')}: not recorded by the platform, not stopped")
+    DockerEngine().stop(_checked_container(str(deployment["ref"]), instance_id))
 
 
 def _is_loopback(host: str) -> bool:
@@ -214,19 +204,6 @@ def _in_instance_folder(folder: Path, scope: Scope) -> bool:
     return (len(parts) > 1 and parts[0].startswith(mine)) or (
         len(parts) > 2 and parts[0] == scope.owner and parts[1].startswith(mine)
     )
-
-
-def _stop_process(process: Mapping[str, Any], ref: str) -> None:
-    """Stop the recorded supervisor (it stops the service with the service's stop signal), then end
-    what is left of the recorded group."""
-    supervisor, ticks = int(process["supervisor_pid"]), int(process["supervisor_ticks"])
-    grace = float(process["stop_timeout"])
-    if is_alive(supervisor, ticks):
-        with suppress(ProcessLookupError):
-            os.kill(supervisor, signal.SIGTERM)
-        wait_until(lambda: not is_alive(supervisor, ticks), grace + KILL_WAIT + 1)
-    if not end_group(int(process["pgid"]), int(process["sid"]), grace):
-        raise ServiceError(f"{ref}: processes of the service survive SIGKILL")
 
 
 def _checked_container(ref: str, instance_id: int) -> str:

@@ -5,6 +5,7 @@ Reading and writing rows only; what may change when is decided in :mod:`runyard.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,19 @@ class JobSubmission:
     transition: str  # "VOID -> RUNNING"
     parent_job_id: int | None
     submitted_at: float
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """An action recorded before its job is submitted: once the job is stored under ``key`` (its
+    submission key), it is recorded as a job submission and this is cleared. Found set after a crash,
+    the job is looked up by ``key``."""
+
+    key: str
+    action: str  # bucket/name of the action's workflow
+    transition: str
+    parent_job_id: int | None
+    asked_at: float
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ class ServiceInstance:
     created_at: float
     finished_at: float | None
     job_submissions: tuple[JobSubmission, ...] = field(default=())
+    pending_action: PendingAction | None = None
 
     @property
     def ended(self) -> bool:
@@ -150,7 +165,8 @@ def running_nodes(connection: sa.Connection, job_ids: Sequence[int]) -> set[str]
 
 
 def update_instance(connection: sa.Connection, instance_id: int, **values: Any) -> None:
-    """Store new values of the instance's columns (``node_tokens`` as ``NodeToken``s, tuples as lists)."""
+    """Store new values of the instance's columns (``node_tokens`` as ``NodeToken``s, tuples as lists,
+    ``pending_action`` as a ``PendingAction`` or ``None``)."""
     stored = {key: _column_value(value) for key, value in values.items()}
     connection.execute(service_instances.update().where(service_instances.c.id == instance_id).values(stored))
 
@@ -189,6 +205,8 @@ def reserved_ports(connection: sa.Connection) -> set[int]:
 
 
 def _column_value(value: Any) -> Any:
+    if isinstance(value, PendingAction):
+        return dataclasses.asdict(value)
     if isinstance(value, tuple) and value and isinstance(value[0], NodeToken):
         return [[t.node, t.token] for t in value]
     if isinstance(value, tuple):
@@ -229,6 +247,7 @@ def _instances(connection: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[S
             created_at=row.created_at,
             finished_at=row.finished_at,
             job_submissions=tuple(submissions[row.id]),
+            pending_action=None if row.pending_action is None else PendingAction(**row.pending_action),
         )
         for row in rows
     ]

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from runyard.client import ApiError
 from runyard.errors import RunyardError
 from runyard.services import psa
 from runyard.services.engines import Engine, RunState, engine_for
 from runyard.services.engines.platform import task_engine
+from runyard.services.helper_client import HelperApiError
 from runyard.services.ports import wait_for_port
 
 Variables = psa.Variables
@@ -32,7 +32,7 @@ def service_port(variables: Variables) -> int:
     """The host port of the service: ``SERVICE_PORT``, or a free one of the server's range when it is
     ``-1`` (or unset); reserved for the instance until it ends, written to ``<INSTANCE_NAME>_port``."""
     wanted = int(str(variables.get("SERVICE_PORT") or "-1"))
-    with psa.client() as api:
+    with psa.helper_client() as api:
         port = api.reserve_service_port(psa.instance_id(variables), wanted)
     Path(f"{psa.instance_name(variables)}_port").write_text(str(port), encoding="utf-8")
     return port
@@ -86,7 +86,7 @@ def start_container(
     name = psa.instance_name(variables)
     port = _reserved_port(name) or service_port(variables)
     instance = psa.instance_id(variables)
-    with psa.client() as api:
+    with psa.helper_client() as api:
         try:
             started = api.start_service_container(
                 instance,
@@ -98,9 +98,9 @@ def start_container(
                 command=command,
                 options=options,
             )
-        except ApiError as error:
+        except HelperApiError as error:
             raise psa.ServiceFailure(f"container {name} not started: {error.message}") from None
-        container = started["ref"]
+        container = str(started["ref"])
         Path(f"{name}_containerID").write_text(container, encoding="utf-8")
         engine = task_engine("docker", api, instance)
         _wait_until_ready(name, ready_timeout, lambda: engine.state(container))
@@ -126,7 +126,7 @@ def _control(variables: Variables, change: Callable[[Engine, str], None]) -> Non
     """Apply ``change`` to every deployment of the instance; ``<INSTANCE_NAME>_status`` says how it went."""
     name = psa.instance_name(variables)
     identifier = psa.instance_id(variables)
-    with psa.client() as api:
+    with psa.helper_client() as api:
         instance = api.get_service_instance(identifier)
         outcome = name
         deployments = [d for d in instance["deployments"] if d.get("engine") and d.get("ref")]

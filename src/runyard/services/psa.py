@@ -21,15 +21,19 @@ import re
 from collections.abc import Iterable, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runyard.client import Client
-from runyard.client.documents import ServiceInstance
 from runyard.model import JobStatus
 from runyard.services.engines import RunState
 from runyard.services.engines.platform import task_engine
+from runyard.services.helper_client import HelperClient
+
+if TYPE_CHECKING:
+    from runyard.client import Client
 
 Variables = MutableMapping[str, Any]
+ServiceInstance = dict[str, Any]
+"""An instance as the API gives it (``runyard.client.documents.ServiceInstance`` describes it)."""
 
 DEFAULT_HEALTH_CHECK_CRON = "*/1 * * * *"
 """How often the start workflow's loop checks the service (``HEALTH_CHECK_CRON`` changes it; a sixth
@@ -102,7 +106,7 @@ def post_start_service(variables: Variables, scheme: str = "http") -> None:
         "ref": ref if controlled else None,
         "port": int(port) if port else None,
     }
-    with client() as api:
+    with helper_client() as api:
         identifier = instance_id(variables)
         if variables.get("PA_NODE_NAME"):  # first: whoever sees RUNNING sees the node reserved
             api.add_service_node_token(identifier, str(variables["PA_NODE_NAME"]), token_name(name))
@@ -119,7 +123,7 @@ def post_start_service(variables: Variables, scheme: str = "http") -> None:
 def clean_start_service(variables: Variables) -> None:
     """The start task's clean script: an instance that did not reach RUNNING goes to ERROR, with what
     failed in the task (``PA_TASK_ERROR``) as the reason."""
-    with client() as api:
+    with helper_client() as api:
         identifier = instance_id(variables)
         instance = api.get_service_instance(identifier)
         if instance["status"] != "RUNNING":
@@ -140,7 +144,7 @@ def check_instance_status(variables: Variables) -> None:
     tokens released, and the task fails. Otherwise the service's output since the last check is printed.
     """
     name = instance_name(variables)
-    with client() as api:
+    with helper_client() as api:
         identifier = instance_id(variables)
         instance = api.get_service_instance(identifier)
         if instance["status"] in ("FINISHED", "KILLED", "ERROR"):
@@ -183,17 +187,15 @@ def pre_trigger_action(variables: Variables, flag: str) -> None:
     """Before an action: ``flag`` (``FINISH_LAUNCHED``, ``PAUSE_LAUNCHED``, ``RESUME_LAUNCHED``...) goes into
     the instance's channel so the health check does not take the stop for a failure; ``INSTANCE_NAME``
     and ``CREDENTIALS_KEY`` are read from the instance."""
-    with client() as api:
-        identifier = instance_id(variables)
-        instance = api.get_service_instance(identifier)
-        for key in ("INSTANCE_NAME", "CREDENTIALS_KEY"):
-            if key in instance["variables"]:
-                variables[key] = instance["variables"][key]
-        if flag == "RESUME_LAUNCHED":
-            channel = {"RUNNING_STATE": "1", "RESUMED": "true", "PAUSE_LAUNCHED": "false"}
-        else:
-            channel = {flag: "true"}
-        api.update_service_instance(identifier, channel=channel)
+    if flag == "RESUME_LAUNCHED":
+        channel = {"RUNNING_STATE": "1", "RESUMED": "true", "PAUSE_LAUNCHED": "false"}
+    else:
+        channel = {flag: "true"}
+    with helper_client() as api:
+        instance = api.update_service_instance(instance_id(variables), channel=channel)  # answers it
+    for key in ("INSTANCE_NAME", "CREDENTIALS_KEY"):
+        if key in instance["variables"]:
+            variables[key] = instance["variables"][key]
 
 
 def post_trigger_action(variables: Variables, target: str) -> None:
@@ -201,7 +203,7 @@ def post_trigger_action(variables: Variables, target: str) -> None:
     container is already gone); the status becomes ``target``, else ERROR and the task fails."""
     name = instance_name(variables)
     outcome = _read(f"{name}_status")
-    with client() as api:
+    with helper_client() as api:
         identifier = instance_id(variables)
         if outcome not in (name, f"Error: No such container: {name}"):
             reason = f"{target.lower()} of {name} failed: {outcome or 'no status written'}"
@@ -218,7 +220,7 @@ def clean_trigger_action(variables: Variables) -> None:
     ``PSA_<INSTANCE_NAME>``. The credential ``CREDENTIALS_KEY`` names stays: it is the owner's, and
     job tokens do not manage credentials (the instance's variables are the task's to write, so a token
     that removed the one they name could remove any of the owner's)."""
-    with client() as api:
+    with helper_client() as api:
         instance = api.get_service_instance(instance_id(variables))
         if _activation_ended(api, instance):
             api.remove_service_node_token(instance["id"], token_name(instance_name(variables)))
@@ -236,7 +238,7 @@ def retrieve_variables_from_service_instance_id(
         return
     if len(pairs) % 2:
         raise ValueError("retrieve_variables_from_service_instance_id: give destination/source pairs")
-    with client() as api:
+    with helper_client() as api:
         known = api.get_service_instance(int(source_instance))["variables"]
     for destination, source in zip(pairs[::2], pairs[1::2], strict=True):
         if "%{" in source:
@@ -253,7 +255,7 @@ def propagate_variables_to_current_service(variables: Variables, *pairs: str) ->
         name: str(variables.get(name, "")) if value == "VARIABLE_VALUE" else value
         for name, value in zip(pairs[::2], pairs[1::2], strict=True)
     }
-    with client() as api:
+    with helper_client() as api:
         api.update_service_instance(instance_id(variables), variables=values)
 
 
@@ -270,7 +272,7 @@ def add_deployments_and_update_service(variables: Variables, basename: str, coun
             endpoint["proxyfied"] = True
         deployments.append({**data, "endpoint": endpoint or None})
     proxyfied = any((d["endpoint"] or {}).get("proxyfied") for d in deployments)
-    with client() as api:
+    with helper_client() as api:
         identifier = instance_id(variables)
         if total > 0:
             channel = {"RUNNING_STATE": "1", "INSTANCE_NAME": str(variables.get("INSTANCE_NAME", ""))}
@@ -295,7 +297,7 @@ def set_service_finished_if_all_clean_ok(variables: Variables, action: str, stat
     """``status_file`` holds ``|``-separated results: any ``ko`` means ERROR (the task fails), else the
     status becomes ``action``."""
     results = Path(status_file).read_text(encoding="utf-8").strip().split("|")
-    with client() as api:
+    with helper_client() as api:
         identifier = instance_id(variables)
         if any(r.strip().lower() == "ko" for r in results):
             reason = f"cleaning failed: {'|'.join(results)}"
@@ -308,7 +310,7 @@ def set_service_finished_if_all_clean_ok(variables: Variables, action: str, stat
 
 def update_service_and_remove_tokens(variables: Variables, status: str, token: str) -> None:
     """Set ``status`` (unless ``null``); once the activation's job has ended, remove ``token`` everywhere."""
-    with client() as api:
+    with helper_client() as api:
         identifier = instance_id(variables)
         if status != "null":
             api.update_service_instance(identifier, status=status)
@@ -320,11 +322,24 @@ def update_service_and_remove_tokens(variables: Variables, status: str, token: s
 
 
 def client() -> Client:
-    """A client acting as the job's owner (only inside a task run by a runyard server)."""
+    """The SDK acting as the job's owner (only inside a task run by a runyard server), for workflows
+    that need more than the helpers (waits, jobs, the catalog)."""
+    from runyard.client import Client
+
+    return Client(server_url(), _token())
+
+
+def helper_client() -> HelperClient:
+    """What the helpers use: a small client of their routes, acting as the job's owner
+    (:mod:`runyard.services.helper_client`; the SDK costs an action more than its service's own stop)."""
+    return HelperClient(server_url(), _token())
+
+
+def _token() -> str:
     token = os.environ.get("RUNYARD_TOKEN")
     if not token:
         raise ServiceFailure("no RUNYARD_TOKEN: service helpers run inside tasks of a runyard server")
-    return Client(server_url(), token)
+    return token
 
 
 def server_url() -> str:
@@ -378,10 +393,10 @@ def _read(path: str) -> str:
         return ""
 
 
-def _activation_ended(api: Client, instance: ServiceInstance) -> bool:
+def _activation_ended(api: HelperClient, instance: ServiceInstance) -> bool:
     """Whether the instance's first job (its activation, which watches it) has ended."""
     submissions = instance["job_submissions"]
-    return bool(submissions) and not JobStatus(api.get_job(submissions[0]["job_id"])["status"]).is_alive
+    return bool(submissions) and not JobStatus(api.job_status(submissions[0]["job_id"])).is_alive
 
 
 def _engine_deployments(instance: ServiceInstance) -> Iterable[dict[str, Any]]:
@@ -391,7 +406,7 @@ def _engine_deployments(instance: ServiceInstance) -> Iterable[dict[str, Any]]:
     return list(found.values())
 
 
-def _state(api: Client, identifier: int, deployment: dict[str, Any]) -> RunState:
+def _state(api: HelperClient, identifier: int, deployment: dict[str, Any]) -> RunState:
     """Through the platform for containers: tasks do not reach the Docker daemon."""
     return task_engine(str(deployment["engine"]), api, identifier).state(str(deployment["ref"]))
 
@@ -403,6 +418,6 @@ def _marker_time(marker: Any) -> float | None:
         return None
 
 
-def _release(api: Client, instance: ServiceInstance) -> None:
+def _release(api: HelperClient, instance: ServiceInstance) -> None:
     for held in instance["node_tokens"]:
         api.remove_service_node_token(instance["id"], held["token"], held["node"])

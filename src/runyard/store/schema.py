@@ -220,6 +220,9 @@ service_instances = sa.Table(
     sa.Column("error", sa.Text),  # why it went to ERROR, when the platform knows
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float),
+    # An action recorded before its job is submitted ({"key", "action", "parent_job_id", "asked_at"}):
+    # after a crash, its job is found by its submission key (runyard.services.automation).
+    sa.Column("pending_action", sa.JSON),
     sqlite_autoincrement=True,  # a cleaned instance's id is never given again: its old jobs still name it
 )
 

@@ -7,8 +7,22 @@ started for that instance. The ``process`` and ``singularity`` engines run where
 
 from __future__ import annotations
 
-from runyard.client import Client
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
+
 from runyard.services.engines import Engine, RunState, engine_for
+
+
+class ContainerApi(Protocol):
+    """The container routes, as the helpers' small client and the SDK both call them."""
+
+    def get_service_container(self, instance_id: int, ref: str) -> Mapping[str, Any]: ...
+
+    def change_service_container(
+        self, instance_id: int, ref: str, change: Literal["pause", "resume", "stop"]
+    ) -> Mapping[str, Any]: ...
+
+    def get_service_container_logs(self, instance_id: int, ref: str, since: float | None = None) -> str: ...
 
 
 class PlatformDocker:
@@ -16,7 +30,7 @@ class PlatformDocker:
 
     name = "docker"
 
-    def __init__(self, api: Client, instance_id: int) -> None:
+    def __init__(self, api: ContainerApi, instance_id: int) -> None:
         self.api, self.instance_id = api, instance_id
 
     def state(self, ref: str) -> RunState:
@@ -35,6 +49,6 @@ class PlatformDocker:
         return self.api.get_service_container_logs(self.instance_id, ref, since)
 
 
-def task_engine(name: str, api: Client, instance_id: int) -> Engine:
+def task_engine(name: str, api: ContainerApi, instance_id: int) -> Engine:
     """The engine called ``name`` for a task of instance ``instance_id`` (``api`` acts as its job)."""
     return PlatformDocker(api, instance_id) if name == "docker" else engine_for(name)
