@@ -138,3 +138,13 @@ def test_the_cli_adds_lists_and_removes_a_source(server: LiveServer, tmp_path: P
     assert code != 0 and "admin" in err.lower()
     assert admin("nodes", "source", "remove", "cli")[0] == 0
     assert all(s["name"] != "cli" for s in admin.json("nodes", "source", "list"))
+
+
+def test_a_source_that_does_not_start_is_refused_and_not_kept(admin: Client) -> None:
+    nowhere = {"scheduler": "tcp://127.0.0.1:9", "connect_timeout": 2}  # nothing listens there
+    refused(
+        lambda: admin.add_node_source("nowhere", "dask", nowhere), 400, "did not start", "tcp://127.0.0.1:9"
+    )
+    assert "nowhere" not in sources(admin)
+    admin.add_node_source("nowhere", "local", {"nodes": 1})  # the name is free
+    admin.remove_node_source("nowhere")

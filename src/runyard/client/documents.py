@@ -266,7 +266,7 @@ class NodeSource(TypedDict):
     origin: str
     """``config`` (the server's config file) or ``runtime`` (added by an admin, removable)."""
     state: str
-    """``DEPLOYED``, ``UNDEPLOYED`` (``error`` says why) or ``SHUTTING_DOWN``."""
+    """``DEPLOYING``, ``DEPLOYED``, ``UNDEPLOYED`` (``error`` says why), ``SHUTTING_DOWN``."""
     error: str | None
     nodes: int
     states: dict[str, int]

@@ -127,9 +127,13 @@ class Origin(StrEnum):
 class SourceState(StrEnum):
     """ProActive's node source states."""
 
+    DEPLOYING = "DEPLOYING"  # starting: its nodes may come up already
     DEPLOYED = "DEPLOYED"
     UNDEPLOYED = "UNDEPLOYED"  # it did not start (``error`` says why)
     SHUTTING_DOWN = "SHUTTING_DOWN"  # being removed
+
+
+_RUNNING = (SourceState.DEPLOYING, SourceState.DEPLOYED)
 
 
 @dataclass
@@ -218,18 +222,29 @@ class NodeSources:
         """Announce the source's nodes removed, stop it and forget it."""
         entry = self.entry(name)
         with self._lock:
+            if entry.state is SourceState.SHUTTING_DOWN:
+                raise ConflictError(f"node source {name!r} is being removed")
             entry.state = SourceState.SHUTTING_DOWN
-            gone = {node for node, owner in self._owners.items() if owner == name}
+        try:
+            self._retire(entry, f"node source {name} removed")
+        finally:
+            with self._lock:
+                del self._entries[name]
+
+    def _retire(self, entry: SourceEntry, reason: str) -> None:
+        """Tell the scheduler the nodes ``entry`` announced are gone for good, then stop it; it must be
+        ``SHUTTING_DOWN`` already, so that nothing more it says is passed on."""
+        with self._lock:
+            gone = {node for node, owner in self._owners.items() if owner == entry.name}
             for node in gone:
                 del self._owners[node]
-        if entry.source is not None:
-            gone |= {info.name for info in entry.source.nodes()}
-            if self._on_event is not None:
-                for node in sorted(gone):
-                    self._on_event(NodeRemoved(node, f"node source {name} removed"))
-            entry.source.stop()
-        with self._lock:
-            del self._entries[name]
+        if entry.source is None:
+            return
+        gone |= {info.name for info in entry.source.nodes()}
+        if self._on_event is not None:
+            for node in sorted(gone):
+                self._on_event(NodeRemoved(node, reason))
+        entry.source.stop()
 
     # -- NodeSource -----------------------------------------------------------------------
 
@@ -249,11 +264,14 @@ class NodeSources:
     def _start(self, entry: SourceEntry) -> None:
         if entry.source is None:
             raise NodeError(f"node source {entry.name!r} did not start: {entry.error}")
+        entry.state = SourceState.DEPLOYING
         try:
             entry.source.start(self._forward(entry))
         except Exception as error:  # whatever the source's type raises: a failed start, said as such
             entry.error = str(error) or type(error).__name__
-            entry.source.stop()
+            entry.state = SourceState.SHUTTING_DOWN  # the nodes it announced meanwhile leave
+            self._retire(entry, f"node source {entry.name} did not start")
+            entry.state = SourceState.UNDEPLOYED
             raise NodeError(f"node source {entry.name!r} did not start: {entry.error}") from error
         entry.state, entry.error = SourceState.DEPLOYED, None
 
@@ -289,7 +307,7 @@ class NodeSources:
         shares: dict[str, list[RecordedExecution]] = {}
         for execution in recorded:
             entry = self._owner(execution.node)
-            if entry is not None and entry.state is SourceState.DEPLOYED:
+            if entry is not None and entry.state in _RUNNING:
                 shares.setdefault(entry.name, []).append(execution)
         kept: list[RecordedExecution] = []
         for name, share in shares.items():
@@ -300,13 +318,13 @@ class NodeSources:
 
     def stop(self) -> None:
         for entry in self.entries():
-            if entry.source is not None and entry.state is SourceState.DEPLOYED:
+            if entry.source is not None and entry.state in _RUNNING:
                 entry.source.stop()
                 entry.state = SourceState.UNDEPLOYED
 
     def _source(self, node: str) -> NodeSource | None:
         entry = self._owner(node)
-        if entry is None or entry.state is not SourceState.DEPLOYED:
+        if entry is None or entry.state not in _RUNNING:
             return None
         return entry.source
 

@@ -25,7 +25,7 @@ COLUMNS: list[dict[str, Any]] = [
 ]
 _STATE_CELL = """
 <q-td :props="props">
-  <q-badge :color="{DEPLOYED:'positive',UNDEPLOYED:'negative',SHUTTING_DOWN:'warning'}[props.value]"
+  <q-badge :color="{DEPLOYING:'primary',DEPLOYED:'positive',UNDEPLOYED:'negative',SHUTTING_DOWN:'warning'}[props.value]"
     :label="props.value" /><div v-if="props.row.error" class="text-negative">{{ props.row.error }}</div>
 </q-td>"""
 _REMOVE_CELL = """

@@ -47,7 +47,7 @@ class NodeSourceOut(BaseModel):
     origin: str
     """``config`` (the server's config file: not removable at run time) or ``runtime`` (added by an admin)."""
     state: str
-    """``DEPLOYED``, ``UNDEPLOYED`` (it did not start: ``error`` says why) or ``SHUTTING_DOWN``."""
+    """``DEPLOYING``, ``DEPLOYED``, ``UNDEPLOYED`` (it did not start: ``error`` says why), ``SHUTTING_DOWN``."""
     error: str | None
     nodes: int
     states: dict[str, int]
