@@ -43,6 +43,9 @@ _PR_SET_NO_NEW_PRIVS = 38
 _CAPABILITY_VERSION_3 = 0x20080522
 #: What a task keeps of its process environment (besides what the platform sets for it).
 _KEPT_VARIABLES = ("PATH", "LANG")
+#: ... and the variables of these prefixes: a node in a SLURM job tells its tasks their allocation
+#: (``SLURM_JOB_ID``, ``SLURM_JOB_NODELIST``…; docs/slurm.md).
+_KEPT_PREFIXES = ("LC_", "SLURM_")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -257,7 +260,9 @@ def _under_any(path: str, folders: Iterable[str]) -> bool:
 
 def _clean_environment() -> None:
     kept = {
-        name: value for name, value in os.environ.items() if name in _KEPT_VARIABLES or name.startswith("LC_")
+        name: value
+        for name, value in os.environ.items()
+        if name in _KEPT_VARIABLES or name.startswith(_KEPT_PREFIXES)
     }
     os.environ.clear()
     os.environ.update(kept)

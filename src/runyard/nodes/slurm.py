@@ -14,7 +14,10 @@ the task ends: the task's events are reported under the native node's name.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -307,15 +310,13 @@ class SlurmNodeSource:
 
     def _cluster(self, job_name: str, params: list[str]) -> Any:
         """A dask-jobqueue ``SLURMCluster`` whose jobs carry the source's options, then ``params``."""
-        from dask_jobqueue.slurm import SLURMCluster  # the package is needed by this type only
-
         folder = self.work_dir / "jobs"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         walltime: str | None = self.options.walltime
         if any(param.startswith("--time=") for param in params):
             walltime = None  # the task's own, among the directives
         extra: dict[str, Any] = {"python": self.options.python} if self.options.python else {}
-        return SLURMCluster(
+        return _slurm_cluster_class()(
             cores=self.options.cores,
             processes=1,
             nanny=False,  # the worker is the job's process: one interpreter start less
@@ -344,6 +345,24 @@ class SlurmNodeSource:
             shared_fs=self.options.shared_fs,
             sandbox=self.sandbox,
         )
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def _slurm_cluster_class() -> Any:
+    """dask-jobqueue's ``SLURMCluster``. Importing dask-jobqueue sets a SIGINT handler (in its ``runner``
+    module) that would end the server on Ctrl-C without its shutdown, and fails outside the main thread (a
+    source added at run time): the import runs with ``signal.signal`` doing nothing."""
+    with _IMPORT_LOCK:
+        if "dask_jobqueue.slurm" not in sys.modules:
+            original = signal.signal
+            signal.signal = lambda signalnum, handler: None
+            try:
+                importlib.import_module("dask_jobqueue.slurm")
+            finally:
+                signal.signal = original
+    return sys.modules["dask_jobqueue.slurm"].SLURMCluster
 
 
 def _security(path: Path) -> Any:
