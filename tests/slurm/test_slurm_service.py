@@ -83,3 +83,27 @@ def test_a_service_native_scheduler_no_source_takes_fails_with_the_reason(server
         started = client.start_service(service_id, {"NATIVE_SCHEDULER": "LSF"}, workflow="Native_Demo")
         instance = client.wait_for_service_instance(started["id"], timeout=60)
         assert instance["status"] == "ERROR", instance
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        (
+            {"job_extra_directives": ["--uid=0"]},
+            "job_extra_directives: Value error, job_extra_directives: option",
+        ),
+        ({"job_extra_directives": ["--comment=a\nsleep 1"]}, "control character"),
+        ({"min_jobs": 0, "max_jobs": 2}, "min_jobs must be 1 at least"),
+        ({"min_jobs": 3, "max_jobs": 2}, "max_jobs (2) < min_jobs (3)"),
+        ({"python": "python3; id"}, "python: String should match pattern"),
+        ({"partition": "debug"}, "partition: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_slurm_options_are_refused_and_nothing_is_kept(
+    server: LiveServer, options: dict[str, object], reason: str
+) -> None:
+    with server.client(server.admin_token) as admin:
+        answer = admin.post("/node-sources", json={"name": "bad", "type": "slurm", "options": options})
+        assert answer.status_code == 400, answer.text
+        assert reason in answer.json()["message"]
+        assert "bad" not in [source["name"] for source in admin.get("/node-sources").json()]

@@ -27,12 +27,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from runyard.errors import NodeError, SchedulerError
+from runyard.errors import InvalidRequestError, NodeError, SchedulerError
 from runyard.nodes import native_scheduler
 from runyard.nodes.dask import DaskNodeSource
 from runyard.nodes.protocol import (
+    NodeDown,
     NodeEvent,
     NodeInfo,
+    NodeRemoved,
     NodeUp,
     OutcomeKind,
     RecordedExecution,
@@ -107,8 +109,13 @@ class SlurmNodeSource:
 
     def __init__(self, name: str, options: SlurmOptions, work_dir: Path, host: str, sandbox: bool) -> None:
         if options.max_jobs < options.min_jobs:
-            raise NodeError(
+            raise InvalidRequestError(
                 f"node source {name!r}: max_jobs ({options.max_jobs}) < min_jobs ({options.min_jobs})"
+            )
+        if options.min_jobs == 0 < options.max_jobs:  # the pool grows when its nodes are busy: never, from 0
+            raise InvalidRequestError(
+                f"node source {name!r}: min_jobs must be 1 at least when max_jobs is not 0 "
+                "(max_jobs = 0: native nodes only)"
             )
         self.name = name
         self.options = options
@@ -213,7 +220,7 @@ class SlurmNodeSource:
     # -- regular nodes ---------------------------------------------------------------------
 
     def _pool_event(self, event: NodeEvent) -> None:
-        if isinstance(event, TaskDone):
+        if isinstance(event, TaskDone | NodeDown | NodeRemoved):
             with self._lock:
                 self._busy.discard(event.node)
         self._on_event(event)
