@@ -148,19 +148,19 @@ def start_master(variables: Variables) -> None:
     host = node_address(variables)
     port, gui = _reserve_port(variables), _reserve_port(variables)
     argv = ["org.apache.spark.deploy.master.Master", "--host", host, "--port", str(port)]
-    ref = _start(variables, "master", [*argv, "--webui-port", str(gui)], host, port)
+    _start(variables, "master", [*argv, "--webui-port", str(gui)], host, port)
     master_url, gui_url = f"spark://{host}:{port}", f"http://{host}:{gui}"
     variables["SPARK_MASTER_URL"], variables["SPARK_MASTER_GUI_URL"] = master_url, gui_url
     variables["SPARK_MASTER_NODE"] = str(variables.get("PA_NODE_NAME") or "")
     endpoint_id = _needed(variables, "ENDPOINT_ID")
-    _deployment(variables, 0, _endpoint(f"{endpoint_id}-gui", gui_url), gui, ref)
+    _deployment(variables, 0, _endpoint(f"{endpoint_id}-gui", gui_url), gui)
     _deployment(variables, 1, _endpoint(endpoint_id, master_url), port)
 
 
 def start_worker(variables: Variables) -> None:
     """A worker's task (replica ``PA_TASK_REPLICATION``): a Spark worker of ``SPARK_MASTER_URL`` on this
     node, with ``WORKER_CORES`` cores and ``WORKER_MEMORY`` for executors; its web UI is an endpoint.
-    Sets ``SPARK_WORKER<i>_NODE`` and the sub-deployment ``SPARK_DEPLOYMENT<i+2>``."""
+    Sets the sub-deployment ``SPARK_DEPLOYMENT<i+2>``."""
     index = int(variables.get("PA_TASK_REPLICATION") or 0)
     master = _needed(variables, "SPARK_MASTER_URL")
     host = node_address(variables)
@@ -170,11 +170,10 @@ def start_worker(variables: Variables) -> None:
     work.mkdir(parents=True, exist_ok=True)
     argv = ["org.apache.spark.deploy.worker.Worker", master, "--host", host, "--port", str(port)]
     argv += ["--webui-port", str(gui), "--cores", cores, "--memory", memory, "--work-dir", str(work)]
-    ref = _start(variables, f"worker{index}", argv, host, port)
-    variables[f"SPARK_WORKER{index}_NODE"] = str(variables.get("PA_NODE_NAME") or "")
+    _start(variables, f"worker{index}", argv, host, port)
     name = psa.instance_name(variables)
     endpoint = _endpoint(f"{name}-worker{index}-gui", f"http://{host}:{gui}")
-    _deployment(variables, index + 2, endpoint, gui, ref)
+    _deployment(variables, index + 2, endpoint, gui)
 
 
 def node_address(variables: Variables) -> str:
@@ -189,19 +188,20 @@ def node_address(variables: Variables) -> str:
 def reserve_node(variables: Variables) -> None:
     """A deployment task's post script: reserve this node for the instance with ``PSA_<INSTANCE_NAME>``,
     so that only the instance's tasks run there from now on."""
-    with psa.client() as api:
+    with psa.helper_client() as api:
         name = psa.token_name(psa.instance_name(variables))
         api.add_service_node_token(psa.instance_id(variables), str(variables["PA_NODE_NAME"]), name)
 
 
-def node_names(variables: Variables) -> str:
-    """The nodes of the master and of each worker, comma-separated, master first (``SPARK_NODES``)."""
-    workers = int(str(variables.get("NUMBER_OF_WORKERS") or "0"))
-    nodes = [
-        variables.get("SPARK_MASTER_NODE"),
-        *(variables.get(f"SPARK_WORKER{i}_NODE") for i in range(workers)),
-    ]
-    return ",".join(str(node or "") for node in nodes)
+def deployed_nodes(variables: Variables) -> list[str]:
+    """The nodes of the Spark processes the platform recorded for the instance, master first; also set
+    as ``SPARK_NODES`` (comma-separated)."""
+    with psa.helper_client() as api:
+        deployments = api.get_service_instance(psa.instance_id(variables))["deployments"]
+    nodes = [str((d.get("node") or {}).get("name") or "") for d in deployments if d.get("ref")]
+    unique = list(dict.fromkeys(node for node in nodes if node))
+    variables["SPARK_NODES"] = ",".join(unique)
+    return unique
 
 
 def wait_for_workers(variables: Variables, timeout: float = READY_TIMEOUT) -> None:
@@ -235,13 +235,14 @@ def _needed(variables: Variables, name: str) -> str:
 
 
 def _reserve_port(variables: Variables) -> int:
-    with psa.client() as api:
+    with psa.helper_client() as api:
         return api.reserve_service_port(psa.instance_id(variables), -1)
 
 
-def _start(variables: Variables, role: str, arguments: list[str], host: str, port: int) -> str:
+def _start(variables: Variables, role: str, arguments: list[str], host: str, port: int) -> None:
     """Start ``spark-class ARGUMENTS`` as the process ``role`` of the instance (its folder
-    ``<instance folder>/<role>``); wait until ``host:port`` accepts connections. Returns the reference."""
+    ``<instance folder>/<role>``) and record it with the instance at once, so that a kill or a finish
+    stops it even if the start fails later; wait until ``host:port`` accepts connections."""
     from runyard.services.engines.process import start_process
 
     home = spark_home(spark_venv(variables))
@@ -268,11 +269,14 @@ def _start(variables: Variables, role: str, arguments: list[str], host: str, por
     # Hadoop's login, which Spark's daemons run, fails for an account without a name (a task's): lend one.
     argv = as_user("root", [str(home / "bin" / "spark-class"), *arguments], folder / "account")
     ref = start_process(f"{psa.instance_name(variables)}-{role}", argv, folder / "run", env=env)
+    with psa.helper_client() as api:
+        process = {"node": _node(variables), "engine": "process", "ref": ref}
+        api.update_service_instance(psa.instance_id(variables), deployments=[process])
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         try:
             wait_for_port(host, port, 1.0)
-            return ref
+            return
         except TimeoutError:
             state = engine_for("process").state(ref)
             if state not in (RunState.RUNNING, RunState.PAUSED) or time.monotonic() > deadline:
@@ -286,21 +290,20 @@ def _endpoint(identifier: str, url: str) -> dict[str, Any]:
     return {"id": identifier, "url": url}
 
 
-def _deployment(
-    variables: Variables, index: int, endpoint: dict[str, Any], port: int, ref: str | None = None
-) -> None:
+def _deployment(variables: Variables, index: int, endpoint: dict[str, Any], port: int) -> None:
     """The sub-deployment ``index`` as JSON in the job variable ``SPARK_DEPLOYMENT<index>`` (the seed's
-    JSON file per sub-deployment): this node, the endpoint, and the process when there is one."""
-    node = {
+    JSON file per sub-deployment): this node and the endpoint (the process is recorded at its start)."""
+    deployment = {"node": _node(variables), "endpoint": endpoint, "port": port}
+    variables[f"{DEPLOYMENT_PREFIX}{index}"] = json.dumps(deployment)
+
+
+def _node(variables: Variables) -> dict[str, Any]:
+    return {
         "name": variables.get("PA_NODE_NAME"),
         "host": variables.get("PA_NODE_HOST"),
         "url": variables.get("PA_NODE_URL"),
         "node_source_name": variables.get("PA_NODE_SOURCE"),
     }
-    deployment: dict[str, Any] = {"node": node, "endpoint": endpoint, "port": port}
-    if ref is not None:
-        deployment |= {"engine": "process", "ref": ref}
-    variables[f"{DEPLOYMENT_PREFIX}{index}"] = json.dumps(deployment)
 
 
 # -- finishing ------------------------------------------------------------------------------------
@@ -312,7 +315,7 @@ def stop_node(variables: Variables) -> None:
     index = int(variables.get("PA_TASK_REPLICATION") or 0)
     node = variables.get("PA_NODE_NAME")
     outcome = "ok"
-    with psa.client() as api:
+    with psa.helper_client() as api:
         identifier = psa.instance_id(variables)
         instance = api.get_service_instance(identifier)
         for deployment in instance["deployments"]:
@@ -331,7 +334,7 @@ def stop_node(variables: Variables) -> None:
 def clean_status(variables: Variables, path: str = "clean_status") -> str:
     """Gather every replica's ``SPARK_CLEAN<i>`` into ``path`` (``ok|ok|ko``) for
     :func:`runyard.services.psa.set_service_finished_if_all_clean_ok`; a node no replica cleaned is ``ko``."""
-    count = len(str(variables.get("SPARK_NODES") or "").split(","))
+    count = len([node for node in str(variables.get("SPARK_NODES") or "").split(",") if node])
     results = [str(variables.get(f"SPARK_CLEAN{i}") or "ko") for i in range(count)]
     Path(path).write_text("|".join(results), encoding="utf-8")
     return path
