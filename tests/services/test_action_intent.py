@@ -1,7 +1,8 @@
 """Intent before effect: an action is recorded (its transition and the key its job is stored under) before
-its job is submitted. A real server killed -9 between the two steps (held there by the test-only
-``RUNYARD_TEST_ONLY_SERVICE_ACTION_PAUSE``) is reconciled at its restart: a job stored under the key is
-adopted, none means the action never ran and the transition fails, saying so."""
+its job is submitted, a kill before it stops anything. A real server killed -9 between the steps (held
+there by the test-only ``RUNYARD_TEST_ONLY_SERVICE_ACTION_PAUSE``) is reconciled at its restart: a job
+stored under the key is adopted, none means the action never ran and the transition fails, saying so;
+a kill is carried out again."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from runyard.client import Client
 from runyard.services.automation import TEST_PAUSE
 from support.server_process import add_user, free_port, server_process
+from support.service_lifecycle import process_pid, start
 
 USER, PASSWORD = "intent", "a long enough password"
 BUCKET, SERVICE = "intent-demo", "Intent_Demo"
@@ -94,14 +96,16 @@ def test_actions_interrupted_by_a_killed_server_are_adopted_or_failed_at_the_res
             client.push_object(BUCKET, name, text, kind="Workflow/psa")
         first = client.start_service(SERVICE)["id"]
         assert client.wait_for_service_instance(first, timeout=60)["status"] == "RUNNING"
+        web = start(client, "Static_HTTP", {})
         _held_action(port, client.token or "", f"/service-instances/{first}/actions/Intent_Finish", {})
-        _until(lambda: client.list_jobs()["total"] == 2, "the finish's job was not stored")
+        _until(lambda: client.list_jobs(name="Intent_*")["total"] == 2, "the finish's job was not stored")
         held = client.get_service_instance(first)
         assert held["transition"] == "RUNNING -> FINISHED" and len(held["job_submissions"]) == 1
         _kill(process)
-    # Adopted at the restart; then a start killed after its record, before its job is submitted.
-    with _server(tmp_path, port, "before-submit:Intent_Start:60") as process, _client(port) as client:
-        jobs = client.list_jobs()
+    # Adopted at the restart; then a kill and a start stopped after their records, before their effects.
+    pauses = "before-submit:Intent_Start:60,before-stop:kill:60"
+    with _server(tmp_path, port, pauses) as process, _client(port) as client:
+        jobs = client.list_jobs(name="Intent_*")
         assert jobs["total"] == 2  # adopted, not submitted again
         finish_job = max(job["id"] for job in jobs["jobs"])
         adopted = client.get_service_instance(first)
@@ -109,15 +113,25 @@ def test_actions_interrupted_by_a_killed_server_are_adopted_or_failed_at_the_res
             finish_job,
             "RUNNING -> FINISHED",
         )
+        _held_action(port, client.token or "", f"/service-instances/{web['id']}/kill", {})
+        assert client.get_service_instance(web["id"])["status"] == "KILLED"
         _held_action(port, client.token or "", "/service-instances", {"service_id": SERVICE})
-        (second,) = [i for i in client.list_service_instances("all") if i["id"] != first]
+        (second,) = [i for i in client.list_service_instances("all") if i["id"] not in (first, web["id"])]
         assert (second["status"], second["transition"]) == ("VOID", "VOID -> RUNNING")
         _kill(process)
     with _server(tmp_path, port, None), _client(port) as client:
         done = client.wait_for_service_instance(first, timeout=60)
-        assert done["status"] == "FINISHED" and done["variables"]["STARTED_BY"] == str(finish_job), done
+        assert done["status"] == "FINISHED" and done["variables"]["STARTED_BY"] == str(finish_job), (
+            done["error"],
+            client.get_job_output(finish_job),
+        )
         failed = client.get_service_instance(second["id"])
         assert (failed["status"], failed["transition"], failed["job_submissions"]) == ("ERROR", None, [])
         assert "before the job of intent-demo/Intent_Start was stored" in (failed["error"] or "")
-        assert client.list_jobs()["total"] == 2  # the start was never submitted, nor is it now
+        assert client.list_jobs(name="Intent_*")["total"] == 2  # the start was never submitted, nor is it now
         assert client.kill_service_instance(second["id"])["status"] == "KILLED"
+        # The kill is carried out: the service stopped on its node, its node and port given back.
+        _until(lambda: not client.get_service_instance(web["id"])["ports"], "the kill was not carried out")
+        with pytest.raises(ProcessLookupError):
+            os.kill(process_pid(web), 0)
+        assert not client.get_service_instance(web["id"])["node_tokens"]

@@ -63,9 +63,12 @@ SERVICE_TOKEN = "SERVICE_TOKEN"
 none; action tasks that must run on the service's node set ``NODE_ACCESS_TOKEN: $SERVICE_TOKEN``."""
 _JOB_ENDED = frozenset(s.value for s in JobStatus if not s.is_alive)
 TEST_PAUSE = "RUNYARD_TEST_ONLY_SERVICE_ACTION_PAUSE"
-"""Test-only hook, ``POINT:ACTION:SECONDS`` (POINT ``before-submit`` or ``after-submit``, ACTION a workflow
-name): that action waits there, so a test can kill the server between recording it and submitting its
-job, or before recording the job."""
+"""Test-only hook, ``POINT:ACTION:SECONDS[,...]``: that action waits there, so a test can kill the server
+between recording it and carrying it out. POINT ``before-submit`` (recorded, job not submitted) or
+``after-submit`` (job stored, not recorded) with ACTION a workflow name; ``before-stop`` with ACTION
+``kill`` (KILLED recorded, nothing stopped)."""
+KILL = "kill"
+"""The ``action`` of a kill recorded (``PendingAction``) until everything it stops and releases is done."""
 STOP_WAIT = 30.0
 """Seconds a kill waits for the jobs stopping the instance's processes on their nodes."""
 _NO_REASON = "the service's workflow set the status ERROR without saying why (see its job's logs)"
@@ -103,7 +106,7 @@ class ServiceAutomation:
         self._watched: set[int] = set()
         self._monitor = threading.Thread(target=self._watch_jobs, name="runyard-services", daemon=True)
         self._listeners: list[Callable[[InstanceChange], None]] = []
-        self._test_pause = _test_pause(os.environ.get(TEST_PAUSE))
+        self._test_pauses = _test_pauses(os.environ.get(TEST_PAUSE, ""))
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -257,6 +260,8 @@ class ServiceAutomation:
                 raise ConflictError(
                     f"service instance {instance_id} is already {instance.status}", {"allowed": []}
                 )
+            # Intent before effect: KILLED and what is left to do are recorded, then done.
+            pending = PendingAction("", KILL, f"{instance.status} -> {KILLED}", None, time.time())
             with self.platform.engine.begin() as connection:
                 update_instance(
                     connection,
@@ -264,17 +269,25 @@ class ServiceAutomation:
                     status=KILLED,
                     transition=None,
                     transition_job_id=None,
-                    pending_action=None,
+                    pending_action=pending,
                     finished_at=time.time(),
                 )
         self.changed(instance_id, ("status", "transition"))
+        self._carry_out_kill(instance, pending)
+        return self.instance(user, instance_id)
+
+    def _carry_out_kill(self, instance: ServiceInstance, pending: PendingAction) -> None:
+        """Kill the instance's jobs, stop its containers and (on their nodes) its processes, release its
+        tokens and ports, then clear the kill's record."""
+        self._crash_window("before-stop", pending)
         self._kill_jobs(instance)
         for deployment in instance.deployments:
             if deployment.get("engine") == "docker":
-                self._stop_container_quietly(instance_id, deployment)
+                self._stop_container_quietly(instance.id, deployment)
         self._stop_processes(instance)
         self._release(instance)
-        return self.instance(user, instance_id)
+        with self.platform.engine.begin() as connection:
+            update_instance(connection, instance.id, pending_action=None)
 
     def clean(self, user: User, instance_id: int) -> None:
         """Remove a FINISHED or KILLED instance's record (its jobs stay in the job list; those still
@@ -507,10 +520,16 @@ class ServiceAutomation:
         under the action's key is adopted; without one the action never ran, and the transition fails
         (ERROR, saying so): never submitted twice, never guessed."""
         with self.platform.engine.connect() as connection:
-            pending = [i for i in find_instances(connection, ended=False) if i.pending_action is not None]
+            pending = [i for i in find_instances(connection) if i.pending_action is not None]
         for instance in pending:
             action = instance.pending_action
             assert action is not None
+            if action.action == KILL:  # KILLED is recorded: what it stops and releases is done again
+                log.info("service instance %s: its kill is carried out again", instance.id)
+                threading.Thread(
+                    target=self._carry_out_kill, args=(instance, action), name="runyard-kill", daemon=True
+                ).start()
+                continue
             with self._lock:
                 with self.platform.engine.connect() as connection:
                     job = job_of_key(connection, instance.owner, action.key, now=time.time())
@@ -530,8 +549,9 @@ class ServiceAutomation:
 
     def _crash_window(self, point: str, pending: PendingAction) -> None:
         """Test-only: wait here when :data:`TEST_PAUSE` names this point and action."""
-        if self._test_pause is not None and self._test_pause[:2] == (point, pending.action.split("/")[-1]):
-            time.sleep(self._test_pause[2])
+        seconds = self._test_pauses.get((point, pending.action.split("/")[-1]))
+        if seconds is not None:
+            time.sleep(seconds)
 
     def _heard(self, event: JobEvent) -> None:
         if event.task is None and event.status in _JOB_ENDED and event.job_id in self._watched:
@@ -690,12 +710,13 @@ def _intend(
     return pending
 
 
-def _test_pause(value: str | None) -> tuple[str, str, float] | None:
-    """The point, action and seconds of a :data:`TEST_PAUSE` value."""
-    if not value:
-        return None
-    point, action, seconds = value.split(":")
-    return point, action, float(seconds)
+def _test_pauses(value: str) -> dict[tuple[str, str], float]:
+    """(point, action) → seconds, of a :data:`TEST_PAUSE` value."""
+    pauses = {}
+    for spec in filter(None, value.split(",")):
+        point, action, seconds = spec.split(":")
+        pauses[point, action] = float(seconds)
+    return pauses
 
 
 def _job_variables(connection: sa.Connection, job_id: int) -> dict[str, Any] | None:

@@ -166,7 +166,7 @@ def _wait_for_answer(probe: list[str], failure: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             said = (done.stdout + done.stderr).strip()
             raise ServiceFailure(f"{failure} after {timeout:g} s" + (f": {said}" if said else ""))
-        time.sleep(0.2)
+        time.sleep(0.05)  # a start waits on this: as often as pg_ctl -w asks, not less
 
 
 def _name(value: str) -> str:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from runyard.errors import NotFoundError
 from runyard.model import TaskStatus
 from runyard.services.states import ENDED
-from runyard.store.schema import service_instances, service_job_submissions, tasks
+from runyard.store.schema import service_instances, service_job_submissions, submission_keys, tasks
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class JobSubmission:
 class PendingAction:
     """An action recorded before its job is submitted: once the job is stored under ``key`` (its
     submission key), it is recorded as a job submission and this is cleared. Found set after a crash,
-    the job is looked up by ``key``."""
+    the job is looked up by ``key``. A kill is recorded too (``action`` ``kill``, no key) until what it
+    stops and releases is done."""
 
     key: str
     action: str  # bucket/name of the action's workflow
@@ -147,9 +148,15 @@ def find_instances(
 
 
 def instance_of_job(connection: sa.Connection, job_id: int) -> int | None:
+    """The instance ``job_id`` serves: recorded as one of its job submissions, or the job of its pending
+    action (stored under the action's key, not recorded yet: its tasks may already call the helpers)."""
     found = connection.execute(
         sa.select(service_job_submissions.c.instance_id).where(service_job_submissions.c.job_id == job_id)
     ).scalar()
+    if found is None:
+        key = sa.select(submission_keys.c.key).where(submission_keys.c.job_id == job_id).scalar_subquery()
+        pending = service_instances.c.pending_action["key"].as_string()
+        found = connection.execute(sa.select(service_instances.c.id).where(pending == key)).scalar()
     return None if found is None else int(found)
 
 
