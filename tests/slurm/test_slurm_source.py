@@ -5,6 +5,7 @@ SLURM jobs, and a task with ``NATIVE_SCHEDULER=SLURM`` runs in a SLURM job submi
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,30 @@ def test_a_native_scheduler_no_source_is_named_after_fails_to_start(platform: Pl
     assert "NATIVE_SCHEDULER 'lsf': no node source takes its tasks (native schedulers here: slurm)" in str(
         reported["error"]
     )
+
+
+def test_a_native_task_killed_ends_its_slurm_job(platform: Platform, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    sleeper = Task(
+        name="sleeper",
+        executable=ScriptExecutable(Script("bash", code=f"touch {started}; sleep 60")),
+        generic_information={"NATIVE_SCHEDULER": "slurm", "NATIVE_SCHEDULER_PARAMS": "-J runyard-killed"},
+    )
+    job = platform.submit(Workflow(name="native-kill", tasks=[sleeper]))
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert time.monotonic() < deadline, "the native task did not start in its SLURM job"
+        time.sleep(0.2)
+    platform.kill_task(job, "sleeper")
+    assert not platform.wait(job, timeout=60).is_alive
+    (reported,) = platform.report(job)["tasks"]
+    assert reported["status"] == "ABORTED", reported
+    deadline = time.monotonic() + 30  # the kill is the scheduler's at once; the job's cancel follows
+    while _queued("runyard-killed", "PENDING,RUNNING"):
+        assert time.monotonic() < deadline, "the killed task's SLURM job still runs"
+        time.sleep(0.2)
+
+
+def _queued(name: str, states: str) -> bool:
+    command = ["squeue", "-h", "-n", name, "-t", states, "-o", "%i"]
+    return bool(subprocess.run(command, capture_output=True, text=True, check=False).stdout.strip())
