@@ -176,6 +176,20 @@ def start_worker(variables: Variables) -> None:
     _deployment(variables, index + 2, endpoint, gui)
 
 
+def clean_start(variables: Variables) -> None:
+    """A deployment task's cleaning script. When the task failed: the instance goes to ERROR with the
+    task's error (:func:`runyard.services.psa.clean_start_service`), and its nodes are given back, since
+    the finish must then reach nodes reserved and not alike (the token reserving some would keep it off
+    the others). A task that worked leaves the instance as it is: it is RUNNING only once every worker is."""
+    if variables.get("PA_TASK_SUCCESS") == "true":
+        return
+    with psa.helper_client() as api:  # first: a finish asked once ERROR shows must find them released
+        identifier = psa.instance_id(variables)
+        for held in api.get_service_instance(identifier)["node_tokens"]:
+            api.remove_service_node_token(identifier, held["token"], held["node"])
+    psa.clean_start_service(variables)
+
+
 def node_address(variables: Variables) -> str:
     """The address Spark binds on this node: the node's host when it is an IPv4 address (a host of its
     own), else loopback (the embedded nodes share this host)."""
