@@ -16,6 +16,12 @@ from runyard.web.labels import labelled
 from runyard.web.sessions import Session
 
 TYPES = ("local", "dask", "slurm")
+STATE_COLOURS = {
+    "DEPLOYING": "primary",
+    "DEPLOYED": "positive",
+    "UNDEPLOYED": "negative",
+    "SHUTTING_DOWN": "warning",
+}
 COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Node source", "field": "name", "sortable": True, "align": "left"},
     {"name": "type", "label": "Type", "field": "type", "align": "left"},
@@ -25,8 +31,8 @@ COLUMNS: list[dict[str, Any]] = [
 ]
 _STATE_CELL = """
 <q-td :props="props">
-  <q-badge :color="{DEPLOYING:'primary',DEPLOYED:'positive',UNDEPLOYED:'negative',SHUTTING_DOWN:'warning'}[props.value]"
-    :label="props.value" /><div v-if="props.row.error" class="text-negative">{{ props.row.error }}</div>
+  <q-badge :label="props.value" :color="props.row.colour" />
+  <div v-if="props.row.error" class="text-negative">{{ props.row.error }}</div>
 </q-td>"""
 _REMOVE_CELL = """
 <q-td :props="props">
@@ -114,4 +120,5 @@ class NodeSourcesTable:
 
 def _row(source: NodeSource) -> dict[str, Any]:
     states = ", ".join(f"{count} {state}" for state, count in sorted(source["states"].items()))
-    return {**source, "summary": f"{source['nodes']}" + (f" ({states})" if states else "")}
+    summary = f"{source['nodes']}" + (f" ({states})" if states else "")
+    return {**source, "summary": summary, "colour": STATE_COLOURS.get(source["state"], "grey")}

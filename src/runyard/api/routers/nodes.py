@@ -19,8 +19,12 @@ from runyard.platform import Platform
 router = APIRouter(tags=["nodes"])
 
 Token = Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[^\s/]+$")]
-Scalar = str | int | float | bool | None
-OptionValue = Scalar | list[Scalar] | dict[str, Scalar]
+Scalar = Annotated[str, Field(max_length=4096)] | int | float | bool | None
+OptionValue = (
+    Scalar
+    | Annotated[list[Scalar], Field(max_length=64)]
+    | Annotated[dict[str, Scalar], Field(max_length=64)]
+)
 SourceName = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -47,7 +51,7 @@ class NodeSourceOut(BaseModel):
     origin: str
     """``config`` (the server's config file: not removable at run time) or ``runtime`` (added by an admin)."""
     state: str
-    """``DEPLOYING``, ``DEPLOYED``, ``UNDEPLOYED`` (it did not start: ``error`` says why), ``SHUTTING_DOWN``."""
+    """``DEPLOYING``, ``DEPLOYED``, ``UNDEPLOYED`` (did not start: ``error`` says why), ``SHUTTING_DOWN``."""
     error: str | None
     nodes: int
     states: dict[str, int]
