@@ -60,6 +60,8 @@ def resolve(variables: Mapping[str, Any]) -> dict[str, Any]:
     Non-string values are kept as they are. A value referring to its own name keeps that reference
     (``PATH=$PATH:/x`` stays so), as does any reference cycle.
     """
+    if not any(isinstance(value, str) and "$" in value for value in variables.values()):
+        return dict(variables)  # the common case (every task start): nothing to look up
     substitution = _Substitution(variables)
     return {
         name: substitution.expand(value, frozenset({str(name)})) if isinstance(value, str) else value

@@ -27,17 +27,19 @@ class Spaces:
     """Folders besides the owner's userspace and the global space that ``inputSpace`` and
     ``outputSpace`` may lie under; ``None``: any folder (``runyard run``, the user's own machine)."""
 
+    # Paths made from one string each (a path per start and end of every execution: ``/`` costs more).
+
     def localspace(self, job_id: int, task: TaskState) -> Path:
-        return self.root / "spaces" / "local" / str(job_id) / f"{task.number}-{task.executions}"
+        return Path(f"{self.root}/spaces/local/{job_id}/{task.number}-{task.executions}")
 
     def log(self, job_id: int, task_number: int, execution: int) -> Path:
-        return self.root / "logs" / str(job_id) / f"{task_number}-{execution}.log"
+        return Path(f"{self.root}/logs/{job_id}/{task_number}-{execution}.log")
 
     def userspace(self, owner: str) -> Path:
-        return self.root / "spaces" / "user" / owner
+        return Path(f"{self.root}/spaces/user/{owner}")
 
     def globalspace(self) -> Path:
-        return self.root / "spaces" / "global"
+        return Path(f"{self.root}/spaces/global")
 
     def job_space(self, field: str, url: str, owner: str, base: str | None) -> str:
         """The folder a job's ``field`` (``userSpace``, ``globalSpace``, ``inputSpace``,

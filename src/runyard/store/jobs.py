@@ -6,13 +6,14 @@ Only the scheduler writes (one writer); readers (CLI, API) use :func:`load_job` 
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from runyard.model import JobStatus, OnTaskError, Priority, TaskStatus, Workflow
 from runyard.scheduler.state import JobState, TaskState
@@ -105,32 +106,32 @@ class ExecutionRecord:
 
 
 def record_executions(connection: sa.Connection, job_id: int, records: Iterable[ExecutionRecord]) -> None:
-    """Store the records; one already stored (same task instance and execution) is kept and the new one
-    dropped with a warning, rather than the whole turn failing (and the scheduler stopping) on it."""
-    rows = [{"job_id": job_id, **dataclasses.asdict(record)} for record in records]
-    if not rows:
-        return
-    c = executions.c
-    keys = {(row["task_number"], row["execution"]) for row in rows}
-    query = sa.select(c.task_number, c.execution).where(
-        c.job_id == job_id, sa.tuple_(c.task_number, c.execution).in_(keys)
-    )
-    stored = {(number, execution) for number, execution in connection.execute(query)}
+    """Store the records in one statement; one already stored (same task instance and execution) is kept
+    and the new one dropped with a warning, rather than the whole turn failing (and the scheduler
+    stopping) on it. The scheduler records an execution once, when its lease closes: this is a guard."""
     fresh: dict[tuple[int, int], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["task_number"], row["execution"])
-        if key in fresh or key in stored:
-            log.warning(
-                "job %s: execution %s of task instance %s recorded twice (%s): the first record is kept",
-                job_id,
-                key[1],
-                key[0],
-                row["outcome"],
-            )
+    for record in records:
+        key = (record.task_number, record.execution)
+        if key in fresh:
+            _warn_twice(job_id, f"execution {key[1]} of task instance {key[0]} ({record.outcome})")
         else:
-            fresh[key] = row
-    if fresh:
-        connection.execute(sa.insert(executions), list(fresh.values()))
+            fresh[key] = {"job_id": job_id, **vars(record)}  # flat: no need for asdict's deep copy
+    if not fresh:
+        return
+    result = connection.execute(_insert_new(connection.dialect.name), list(fresh.values()))
+    if 0 <= result.rowcount < len(fresh):
+        _warn_twice(job_id, f"{len(fresh) - result.rowcount} of {len(fresh)} executions already stored")
+
+
+def _warn_twice(job_id: int, what: str) -> None:
+    log.warning("job %s: %s recorded twice: the first record is kept", job_id, what)
+
+
+@functools.cache
+def _insert_new(dialect: str) -> sa.Insert:
+    """An INSERT of execution records that skips those already stored (both dialects say it alike)."""
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    return insert(executions).on_conflict_do_nothing()
 
 
 def job_status(connection: sa.Connection, job_id: int) -> JobStatus | None:
