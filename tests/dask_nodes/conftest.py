@@ -30,6 +30,17 @@ class Cluster:
     folder: Path
     address: str
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    scheduler: subprocess.Popen[bytes] | None = None
+
+    def start_scheduler(self) -> None:
+        argv = [DASK, "scheduler", "--host", self.host.address, "--port", str(PORT), "--no-dashboard"]
+        with open(self.folder / "scheduler.log", "ab") as log:
+            self.scheduler = self.host.popen(argv, stdout=log, stderr=log, start_new_session=True)
+
+    def kill_scheduler(self) -> None:
+        assert self.scheduler is not None
+        os.kill(self.scheduler.pid, signal.SIGKILL)
+        self.scheduler.wait()
 
     def host_of(self, worker: str) -> str:
         return self.host.address if worker == "remote" else self.host.host_address
@@ -62,11 +73,8 @@ class Cluster:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("dask-cluster")
     with second_host("rydask") as host:
-        address = f"tcp://{host.address}:{PORT}"
-        argv = [DASK, "scheduler", "--host", host.address, "--port", str(PORT), "--no-dashboard"]
-        with open(folder / "scheduler.log", "ab") as log:
-            host.popen(argv, stdout=log, stderr=log, start_new_session=True)
-        started = Cluster(host, folder, address)
+        started = Cluster(host, folder, f"tcp://{host.address}:{PORT}")
+        started.start_scheduler()
         for name in ("remote", "main"):
             started.start_worker(name)
         try:

@@ -65,6 +65,8 @@ def test_tasks_outlive_a_killed_server_and_are_adopted_not_run_again(
         tasks=[
             python_task("away", waiting_task("away", shared, remote), selection=on_host(remote)),
             python_task("back", waiting_task("back", shared, main), selection=on_host(main)),
+            # the job's second execution on a node: its sandbox is the job's, made for the first
+            python_task("after", "result = results[0].value()", "away", "back", selection=on_host(remote)),
         ],
     )
     with server_process(data, port, "--config", str(config)) as server:
@@ -88,7 +90,11 @@ def test_tasks_outlive_a_killed_server_and_are_adopted_not_run_again(
     assert job["status"] == "FINISHED", job
     tasks = {task["name"]: task for task in job["tasks"]}
     assert [tasks[name]["executions"] for name in ("away", "back")] == [1, 1]
-    assert (tasks["away"]["result"], tasks["back"]["result"]) == (remote, main)
+    assert (tasks["away"]["result"], tasks["back"]["result"], tasks["after"]["result"]) == (
+        remote,
+        main,
+        remote,
+    )
     assert (shared / "away").read_text() == (shared / "back").read_text() == "run\n"  # each ran once
     for line in ("started away", "ended away", "started back", "ended back"):
         assert output.count(line) == 1, output

@@ -134,7 +134,13 @@ class DaskNodeSource:
     def start(self, on_event: Callable[[NodeEvent], None]) -> None:
         """Connect to the cluster and have its workers host nodes (they come up as ``NodeUp``)."""
         self._on_event = on_event
-        self._client = self._connect()
+        try:
+            self._client = self._connect()
+        except (OSError, TimeoutError) as error:
+            where = self.scheduler or "the cluster's scheduler"
+            raise NodeError(
+                f"node source {self.name!r}: cannot reach the Dask scheduler at {where}: {error}"
+            ) from None
         threading.Thread(target=self._watch, name=f"runyard-{self.name}-link", daemon=True).start()
 
     def nodes(self) -> list[NodeInfo]:

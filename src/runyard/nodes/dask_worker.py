@@ -84,7 +84,7 @@ class _Execution:
     node: str
     task_id: str
     execution: int
-    folder: Path
+    scope: Path  # the folders of the execution's job on its node (see ``NodeHost.run``)
     log: Path
     origin: dict[str, Any]  # the server's paths (log, spaces): for a server that restarts
     staged: dict[str, Snapshot] = field(default_factory=dict)  # space -> its files as staged
@@ -125,16 +125,23 @@ class NodeHost:
                 self._up(info.name, info.host, info.url)
 
     def run(self, node: str, spec: TaskSpec, files: Files) -> None:
+        """Run ``spec`` on ``node``. Its folders are those of its job on the node, kept from one
+        execution to the next (emptied, never made anew): a sandboxed node shows a job's folders to the
+        process that forks its executions once, when it serves the job's first one."""
         with self._lock:
             previous = self._held.pop(node, None)  # a run on the node: the server is done with it
+        scope = self.base / "jobs" / _safe(f"{spec.job_id}-{node}")
         if previous is not None:
-            shutil.rmtree(previous.folder, ignore_errors=True)
-        folder = self.base / "executions" / re.sub(r"[^\w.-]", "_", f"{spec.task_id}-{spec.execution}")
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+            previous.log.unlink(missing_ok=True)
+            if previous.scope != scope:
+                shutil.rmtree(previous.scope, ignore_errors=True)
+        log = scope / "logs" / f"{_safe(spec.task_id)}-{spec.execution}.log"
+        for folder in (log.parent, scope / "local"):
+            folder.mkdir(parents=True, exist_ok=True)
+        log.unlink(missing_ok=True)
         account = None if spec.account is None else [spec.account.uid, spec.account.gid, spec.account.groups]
         origin = {"log_path": spec.log_path, "account": account, **{s: getattr(spec, s) for s in SPACES}}
-        execution = _Execution(node, spec.task_id, spec.execution, folder, folder / "output.log", origin)
+        execution = _Execution(node, spec.task_id, spec.execution, scope, log, origin)
         local = self._localize(spec, execution, files)
         with self._lock:
             self._running[(spec.task_id, spec.execution)] = execution
@@ -160,7 +167,7 @@ class NodeHost:
             for node, held in list(self._held.items()):
                 if (held.task_id, held.execution) not in wanted:
                     del self._held[node]
-                    shutil.rmtree(held.folder, ignore_errors=True)
+                    held.log.unlink(missing_ok=True)
             found = [*self._running.values(), *self._held.values()]
         return [
             {"node": e.node, "task_id": e.task_id, "execution": e.execution, "origin": e.origin}
@@ -186,24 +193,27 @@ class NodeHost:
     def stop(self) -> None:
         self._stopped.set()
         self.nodes.stop()
-        shutil.rmtree(self.base / "executions", ignore_errors=True)
+        shutil.rmtree(self.base / "jobs", ignore_errors=True)
 
     # -- inside ---------------------------------------------------------------------------
 
     def _localize(self, spec: TaskSpec, execution: _Execution, files: Files) -> TaskSpec:
         """``spec`` with this worker's folders; the data spaces staged unless they are shared."""
+        services = self.base / "services" / _safe(spec.owner)
+        services.mkdir(parents=True, exist_ok=True)
         changes: dict[str, Any] = {
-            "localspace": str(execution.folder / "localspace"),
+            "localspace": str(execution.scope / "local" / execution.log.stem),
             "log_path": str(execution.log),
-            "services_dir": str(self.base / "services" / re.sub(r"[^\w.-]", "_", spec.owner)),
+            "services_dir": str(services),
         }
         if not self.options.shared_fs:
             changes["source_dir"] = None
             for space in SPACES:
                 if not getattr(spec, space):
                     continue
-                staged = execution.folder / space
-                staged.mkdir()
+                staged = execution.scope / space
+                staged.mkdir(exist_ok=True)
+                _empty(staged)
                 if spec.account is not None and os.geteuid() == 0:  # the sandbox lets it write only there
                     os.chown(staged, spec.account.uid, spec.account.gid)
                 write_files(staged, files.get(space, {}), spec.account)
@@ -249,7 +259,7 @@ class NodeHost:
         files: Files = {}
         for space in WRITABLE:
             if space in execution.staged:
-                found = changed_files(execution.folder / space, execution.staged[space], budget)
+                found = changed_files(execution.scope / space, execution.staged[space], budget)
                 if found:
                     files[space] = found
         return files
@@ -320,6 +330,20 @@ def _host(source: str, worker: Worker, worker_id: str | None = None) -> NodeHost
     if host is None:
         raise NodeError(f"worker {worker.address} hosts no node of source {source}")
     return host
+
+
+def _safe(name: str) -> str:
+    """``name`` as one folder name."""
+    return re.sub(r"[^\w.-]", "_", name)
+
+
+def _empty(folder: Path) -> None:
+    """Remove what ``folder`` holds (symbolic links themselves, never what they lead to)."""
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
 
 
 def _label(worker: Worker) -> str:
