@@ -14,7 +14,8 @@ Prints figures and asserts nothing. Measured, each system on 2 workers:
 - CPU time (user + system) of the whole process tree over that window: this process plus every
   descendant, reaped ones included (they are counted in their parent's ``children_*`` times);
 - submit-to-first-start latency of 1-task jobs on an already started platform (and contained);
-- peak memory of the whole platform (this process and its descendants) during a 10,000-task job.
+- peak memory of the whole platform (this process and its descendants) during a 10,000-task job,
+  then the time a fresh scheduler core takes to replay that job's event log;
   The memory run comes first, before Dask is imported, so that Dask's modules are not counted;
 - no-op ``R`` tasks (``NULL``) against no-op ``cpython`` tasks on one started platform, a tenth as
   many as the wall-time runs: R starts for each script, so this is the price of R's start.
@@ -39,6 +40,7 @@ import itertools
 import logging
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,6 +72,14 @@ except ImportError:  # runyard from before the containment (issue 9): no contain
     CONTAINMENT = False
 else:
     CONTAINMENT = True
+
+try:
+    from runyard.scheduler import journal
+    from runyard.scheduler.core import Rules
+except ImportError:  # runyard from before the event log (issue 14): no replay figure
+    JOURNAL = False
+else:
+    JOURNAL = True
 
 WORKERS = 2
 MB = 1024 * 1024
@@ -337,6 +347,15 @@ def measure_first_start(samples: int, database_url: str | None, *, contained: bo
 
 
 @dataclass(frozen=True)
+class Replay:
+    """Feeding the job's event log to a fresh scheduler core (``runyard.scheduler.journal.replay``)."""
+
+    seconds: float  # reading, decoding and replaying, CPU of this process
+    turns: int
+    size: int  # bytes of the log
+
+
+@dataclass(frozen=True)
 class Memory:
     tasks: int
     baseline_rss: int  # the tree (this process alone) before the platform starts
@@ -345,16 +364,31 @@ class Memory:
     wall: float
     cpu: Cpu
     samples: int
+    replay: Replay | None = None
 
 
 def measure_memory(tasks: int, database_url: str | None) -> Memory:
+    """The memory run; its event log is then replayed (after the platform stopped, out of the figures)."""
     baseline = tree_rss()
     workflow = noop_workflow(tasks)
-    with MemorySampler() as sampler, started_platform(database_url) as (platform, _):
-        before = tree_cpu()
-        _, wall = run_job(platform, workflow)
-        cpu = tree_cpu() - before
-    return Memory(tasks, baseline, sampler.peak_rss, sampler.peak_pss, wall, cpu, sampler.samples)
+    with tempfile.TemporaryDirectory(prefix="runyard-bench-log-") as scratch:
+        log = Path(scratch) / "events.jsonl"
+        with MemorySampler() as sampler, started_platform(database_url) as (platform, _):
+            before = tree_cpu()
+            _, wall = run_job(platform, workflow)
+            cpu = tree_cpu() - before
+            kept = getattr(platform.scheduler, "event_log_path", None) if JOURNAL else None
+            rules = Rules.of(platform.settings) if JOURNAL else None
+        if kept is not None and rules is not None:
+            shutil.copy(kept, log)  # the platform's data folder goes with it
+        replay = measure_replay(log, rules) if rules is not None and log.exists() else None
+    return Memory(tasks, baseline, sampler.peak_rss, sampler.peak_pss, wall, cpu, sampler.samples, replay)
+
+
+def measure_replay(log: Path, rules: Rules) -> Replay:
+    began = time.process_time()
+    replayed = journal.replay(journal.read(log), rules)
+    return Replay(time.process_time() - began, replayed.turns, log.stat().st_size)
 
 
 def measure_walls(
@@ -464,6 +498,12 @@ def print_targets(
             f"before the platform started: {m.baseline_rss / MB:.0f} MB RSS, so the platform added "
             f"{(m.peak_rss - m.baseline_rss) / MB:.0f} MB at the peak; {m.samples} samples"
         )
+        if m.replay is not None:
+            r = m.replay
+            print(
+                f"  replay of its event log ({r.size / MB:.1f} MB, {r.turns:,} turns) by a fresh core: "
+                f"{r.seconds:.2f} s of CPU ({ms(r.seconds / m.tasks)}/task)"
+            )
 
 
 def print_containment(runs: dict[str, list[Run]], tasks: int) -> None:

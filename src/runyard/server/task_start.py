@@ -1,8 +1,8 @@
 """What the server adds to a task's spec when it starts: credentials, catalog scripts, a job token,
 the account it runs as.
 
-All are :data:`runyard.scheduler.loop.SpecHook` functions, run by the scheduler inside the
-transaction that records the start.
+All are :data:`runyard.scheduler.loop.SpecHook` functions, run by the scheduler once the start is
+recorded, outside the write transaction (a raised ``RunyardError`` fails the start).
 """
 
 from __future__ import annotations
