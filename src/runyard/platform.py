@@ -10,18 +10,27 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 from runyard.catalog.builtin import builtin_fetch
-from runyard.errors import ConflictError, InvalidRequestError, NodeError, Problem, WorkflowError
+from runyard.errors import (
+    ConflictError,
+    InvalidRequestError,
+    InvalidTransitionError,
+    NodeError,
+    NotFoundError,
+    Problem,
+    WorkflowError,
+)
 from runyard.formats.mapping import from_mapping
 from runyard.formats.task_references import expand_references
 from runyard.model import JobStatus, Priority, Workflow
 from runyard.nodes.accounts import can_switch_accounts
 from runyard.nodes.sandbox import make_undumpable
-from runyard.nodes.sources import NodeSources, Origin, SourceContext, SourceEntry, build
+from runyard.nodes.sources import NodeSources, Origin, SourceContext, SourceEntry, build, held_tokens
 from runyard.reports import JobReport, job_report
 from runyard.scheduler.loop import JobEvent, NodeView, Scheduler, SpecHook
 from runyard.scheduler.state import JobState
@@ -47,10 +56,9 @@ class Platform:
         for config in configured:
             source = build(config.name, config.type, config.options, self.source_context, builtin_only=False)
             self.nodes.include(SourceEntry(config.name, config.type, config.options, Origin.CONFIG, source))
-        tokens = {node: held for config in configured for node, held in config.tokens.items()}
-        for entry in self.nodes.entries():  # nodes whose source gives them tokens (slurm's native nodes)
-            tokens |= getattr(entry.source, "held_tokens", {})
-        self.settings = settings = replace(settings, node_tokens=tokens | settings.node_tokens)
+        given = [config.tokens for config in configured]
+        held = [held_tokens(entry.source) for entry in self.nodes.entries()]  # slurm's native nodes
+        self.settings = settings = replace(settings, node_tokens=_merged(*given, *held, settings.node_tokens))
         unknown = sorted(node for node in settings.node_tokens if not self.nodes.may_hold(node))
         if unknown:
             names = ", ".join(info.name for info in self.nodes.nodes()) or "none known before they start"
@@ -261,12 +269,20 @@ class Platform:
         except Exception:
             self.nodes.remove(name)
             raise
+        for node, tokens in held_tokens(source).items():  # stored as an admin's: given again at each start
+            for token in tokens:
+                self.scheduler.add_node_token(node, token)
         return entry
 
     def remove_node_source(self, name: str) -> None:
         """Remove a source added at run time: its nodes leave (what they ran runs again elsewhere)."""
-        if self.nodes.entry(name).origin is Origin.CONFIG:
+        entry = self.nodes.entry(name)
+        if entry.origin is Origin.CONFIG:
             raise ConflictError(f"node source {name!r} comes from the server's config file: remove it there")
+        for node, tokens in held_tokens(entry.source).items():
+            for token in tokens:
+                with suppress(NotFoundError, InvalidTransitionError):  # never came up; given at this start
+                    self.scheduler.remove_node_token(node, token)
         self.nodes.remove(name)
         with self.engine.begin() as connection:
             delete_node_source(connection, name)
@@ -285,6 +301,15 @@ class Platform:
     def listen_nodes(self, listener: Callable[[NodeView], None]) -> None:
         """Call ``listener(NodeView)`` after each stored change of a node (its state, task, lock, tokens)."""
         self.scheduler.add_node_listener(listener)
+
+
+def _merged(*tokens: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Node tokens of several origins, per node."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for given in tokens:
+        for node, held in given.items():
+            merged[node] = tuple(dict.fromkeys((*merged.get(node, ()), *held)))
+    return merged
 
 
 def _make_private(settings: Settings) -> None:

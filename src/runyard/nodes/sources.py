@@ -151,6 +151,12 @@ class SourceEntry:
     error: str | None = None
 
 
+def held_tokens(source: NodeSource | None) -> dict[str, tuple[str, ...]]:
+    """Access tokens a source's nodes hold by their nature, by node name (a ``slurm`` source's native
+    nodes): a source type declares them as a ``held_tokens`` mapping, known before it starts."""
+    return dict(getattr(source, "held_tokens", None) or {})
+
+
 def build(
     name: str, kind: str, options: Mapping[str, Any], context: SourceContext, *, builtin_only: bool
 ) -> NodeSource:
