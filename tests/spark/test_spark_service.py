@@ -32,7 +32,9 @@ def owner(spark_server: LiveServer) -> Iterator[Client]:
 
 @pytest.fixture(scope="module")
 def instance(owner: Client) -> ServiceInstance:
-    return start(owner, "Spark", {"NUMBER_OF_WORKERS": "2"})
+    # Three JVMs start one after the other (a master, then its workers): seconds alone, a minute on a busy
+    # machine.
+    return start(owner, "Spark", {"NUMBER_OF_WORKERS": "2"}, timeout=300)
 
 
 def _processes(instance: ServiceInstance) -> list[dict[str, Any]]:

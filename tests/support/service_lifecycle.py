@@ -16,10 +16,12 @@ FAST = {"HEALTH_CHECK_CRON": "* * * * * */1"}
 TIMEOUT = 60
 
 
-def start(client: Client, service: str, variables: dict[str, str]) -> ServiceInstance:
+def start(
+    client: Client, service: str, variables: dict[str, str], timeout: float = TIMEOUT
+) -> ServiceInstance:
     """Start ``service`` and wait until it is RUNNING (else fail with the output of its jobs)."""
     started = client.start_service(service, {**FAST, **variables})
-    instance = client.wait_for_service_instance(started["id"], timeout=TIMEOUT)
+    instance = client.wait_for_service_instance(started["id"], timeout=timeout)
     if instance["status"] != "RUNNING":
         logs = "\n".join(client.get_job_output(s["job_id"]) for s in instance["job_submissions"])
         raise AssertionError(
