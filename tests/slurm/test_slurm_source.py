@@ -1,6 +1,7 @@
 """The ``slurm`` node source on the real test cluster: a job's tasks run on nodes that Dask workers host in
-SLURM jobs, and a task with ``NATIVE_SCHEDULER=SLURM`` runs in a SLURM job submitted for it alone, with its
-``NATIVE_SCHEDULER_PARAMS``. One platform (one pool job, two native nodes) serves the whole module."""
+SLURM jobs (one more job while they are all busy, back to one once idle), and a task with
+``NATIVE_SCHEDULER=SLURM`` runs in a SLURM job submitted for it alone, with its ``NATIVE_SCHEDULER_PARAMS``.
+One platform (one to two pool jobs, two native nodes) serves the whole module."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
 from runyard.platform import Platform
 from runyard.settings import NodeSourceConfig, Settings
 
-OPTIONS = {"min_jobs": 1, "max_jobs": 1, "memory": "512MiB", "walltime": "00:10:00", "interface": "lo"}
+OPTIONS = {
+    "min_jobs": 1,
+    "max_jobs": 2,
+    "idle_release": 1.0,
+    "memory": "512MiB",
+    "walltime": "00:10:00",
+    "interface": "lo",
+}
 #: What a task reports of the SLURM job it runs in, as SLURM itself says it (squeue).
 WHERE = """
 import os, subprocess
@@ -54,7 +62,6 @@ def test_tasks_run_on_nodes_hosted_by_slurm_jobs(platform: Platform) -> None:
     for reported in tasks.values():
         assert reported["node"].startswith("slurm-SLURMCluster-"), reported
         assert reported["result"]["queued"].startswith("runyard-pool ")
-    assert tasks["A"]["result"]["job"] == tasks["B"]["result"]["job"]  # one pool job
 
 
 def test_a_native_scheduler_task_runs_in_a_slurm_job_of_its_own(platform: Platform) -> None:
@@ -103,3 +110,27 @@ def test_a_native_task_killed_ends_its_slurm_job(platform: Platform, tmp_path: P
 def _queued(name: str, states: str) -> bool:
     command = ["squeue", "-h", "-n", name, "-t", states, "-o", "%i"]
     return bool(subprocess.run(command, capture_output=True, text=True, check=False).stdout.strip())
+
+
+def test_the_pool_grows_while_its_nodes_are_busy_and_shrinks_once_idle(
+    platform: Platform, tmp_path: Path
+) -> None:
+    signal = tmp_path / "signal"
+    holder = f"for i in $(seq 300); do [ -f {signal} ] && exit 0; sleep 0.2; done; exit 1"
+    tasks = (
+        run(  # the signaller can only run on a node of the job submitted because the holder took the first
+            platform,
+            Task(name="holder", executable=ScriptExecutable(Script("bash", code=holder))),
+            Task(name="signaller", executable=ScriptExecutable(Script("bash", code=f"touch {signal}"))),
+        )
+    )
+    assert tasks["holder"]["node"] != tasks["signaller"]["node"]
+    deadline = time.monotonic() + 30
+    while len(_pool_jobs()) > 1:
+        assert time.monotonic() < deadline, f"the pool kept {_pool_jobs()} after idle_release"
+        time.sleep(0.2)
+
+
+def _pool_jobs() -> list[str]:
+    command = ["squeue", "-h", "-n", "runyard-pool", "-t", "PENDING,RUNNING", "-o", "%i"]
+    return subprocess.run(command, capture_output=True, text=True, check=False).stdout.split()
