@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_remote.conftest import Cli
 from runyard.errors import InvalidRequestError, RunyardError
 from runyard.platform import NodeView, Platform
 from runyard.server.config import load_config
@@ -122,3 +123,10 @@ def _views(platform: Platform, count: int) -> list[NodeView]:
         assert time.monotonic() < deadline, views
         time.sleep(0.05)
     return views
+
+
+def test_the_server_refuses_an_unknown_type_before_it_starts(tmp_path: Path) -> None:
+    path = config_file(tmp_path, '[[node_sources]]\nname = "x"\ntype = "cloud"\n')
+    code, out, err = Cli(None, None, tmp_path / "config")("server", "--config", str(path), "--port", "1")
+    assert code == 2, out
+    assert f"{path}: [[node_sources]] #1 (x): type: unknown node source type 'cloud'" in " ".join(err.split())

@@ -178,7 +178,7 @@ def _config(flags: dict[str, object], config_file: Path | None) -> ServerConfig:
     try:
         return load_config(flags, config_file=config_file)
     except RunyardError as error:
-        err.print(f"[red]error:[/red] {error}")
+        err.print(f"[red]error:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
 
 

@@ -166,6 +166,8 @@ def load_config(
         for key, value in _read_file(path).items():
             if key == "node_sources":
                 values[key] = parse_node_sources(value, str(path))
+                for number, source in enumerate(values[key], 1):  # an unknown type said before the start
+                    _check_type(source, f"{path}: [[node_sources]] #{number} ({source.name})")
                 continue
             if key not in types:
                 raise InvalidRequestError(f"{path}: unknown setting {key!r} (known: {', '.join(types)})")
@@ -194,6 +196,15 @@ def load_config(
     except ValueError as error:
         raise InvalidRequestError(f"service_ports: {error}") from None
     return config
+
+
+def _check_type(source: NodeSourceConfig, where: str) -> None:
+    from runyard.nodes.sources import source_factory  # the nodes' modules, only for a file naming sources
+
+    try:
+        source_factory(source.type, builtin_only=False)
+    except InvalidRequestError as error:
+        raise InvalidRequestError(f"{where}: {error}") from None
 
 
 def _read_file(path: Path) -> dict[str, Any]:
