@@ -284,10 +284,11 @@ class ServiceAutomation:
         for deployment in instance.deployments:
             if deployment.get("engine") == "docker":
                 self._stop_container_quietly(instance.id, deployment)
-        self._stop_processes(instance)
+        stopped = self._stop_processes(instance)
         self._release(instance)
-        with self.platform.engine.begin() as connection:
-            update_instance(connection, instance.id, pending_action=None)
+        if stopped:  # else the kill stays recorded: the next start of the server tries the stops again
+            with self.platform.engine.begin() as connection:
+                update_instance(connection, instance.id, pending_action=None)
 
     def clean(self, user: User, instance_id: int) -> None:
         """Remove a FINISHED or KILLED instance's record (its jobs stay in the job list; those still
@@ -639,9 +640,10 @@ class ServiceAutomation:
                 "service instance %s: deployment %s not stopped: %s", instance_id, deployment.get("id"), error
             )
 
-    def _stop_processes(self, instance: ServiceInstance) -> None:
+    def _stop_processes(self, instance: ServiceInstance) -> bool:
         """Stop the instance's recorded processes on their nodes: a stop job per node (pinned there by a
-        token of the platform's), waited for at most ``STOP_WAIT`` seconds in all (:mod:`.stopping`)."""
+        token of the platform's), waited for at most ``STOP_WAIT`` seconds in all (:mod:`.stopping`).
+        Whether every stop job finished."""
         known = {view.name for view in self.platform.node_views()}
         by_node: dict[str | None, list[Mapping[str, Any]]] = {}
         for deployment in instance.deployments:
@@ -660,18 +662,21 @@ class ServiceAutomation:
             except RunyardError as error:
                 log.warning("service instance %s: processes on %s not stopped: %s", instance.id, node, error)
                 stops.append((node, None))
-        deadline = time.monotonic() + STOP_WAIT
+        deadline, stopped = time.monotonic() + STOP_WAIT, True
         for node, job_id in stops:
+            status = JobStatus.FAILED
             if job_id is not None:
                 status = self.platform.wait(job_id, max(0.0, deadline - time.monotonic()))
                 if status.is_alive:
                     self.platform.kill_job(job_id)
-                if status != JobStatus.FINISHED:
-                    log.warning(
-                        "service instance %s: the stop job %s on %s is %s", instance.id, job_id, node, status
-                    )
+            if status != JobStatus.FINISHED:
+                stopped = False
+                log.warning(
+                    "service instance %s: the stop job %s on %s is %s", instance.id, job_id, node, status
+                )
             if node is not None:
                 self.platform.remove_node_token(node, token)
+        return stopped
 
 
 def _intend(
