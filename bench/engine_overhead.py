@@ -379,8 +379,8 @@ def measure_memory(tasks: int, database_url: str | None) -> Memory:
             cpu = tree_cpu() - before
             kept = getattr(platform.scheduler, "event_log_path", None) if JOURNAL else None
             rules = Rules.of(platform.settings) if JOURNAL else None
-        if kept is not None and rules is not None:
-            shutil.copy(kept, log)  # the platform's data folder goes with it
+            if kept is not None:
+                shutil.copy(kept, log)  # the platform's data folder goes with it (the job's turns are in)
         replay = measure_replay(log, rules) if rules is not None and log.exists() else None
     return Memory(tasks, baseline, sampler.peak_rss, sampler.peak_pss, wall, cpu, sampler.samples, replay)
 
