@@ -325,7 +325,10 @@ class NodeSources:
     def stop(self) -> None:
         for entry in self.entries():
             if entry.source is not None and entry.state in _RUNNING:
-                entry.source.stop()
+                try:
+                    entry.source.stop()
+                except Exception:  # the others are stopped all the same
+                    log.exception("node source %r did not stop cleanly", entry.name)
                 entry.state = SourceState.UNDEPLOYED
 
     def _source(self, node: str) -> NodeSource | None:
