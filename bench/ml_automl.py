@@ -6,10 +6,11 @@ its samples run on the other) is started in a scratch folder; the objective is a
 computed by a one-task cpython workflow (``Sphere``), and by a Python function for optuna alone.
 
 - **optuna alone**: ``study.optimize(objective, n_trials)`` with the sampler (in-memory storage): the
-  sampler's and optuna's bookkeeping per trial, the objective costing microseconds;
+  sampler's and optuna's bookkeeping per trial, the objective costing microseconds (the median trial's
+  wall time; the CPU of the trials the tuner's is measured on, below: TPE's first 10 are random, cheap);
 - **runyard**: ``Multi_Tuners_AutoML`` with ``PARALLEL_SAMPLES_PER_LOOP`` 1 and ``MAX_ITERATIONS`` =
-  trials: per trial, the median time between the submissions of consecutive sample jobs (ask, journal
-  writes over HTTP, submit, wait for the job's end, read its LOSS, tell), past the tuner's start;
+  trials: per trial, the median time between the submissions of consecutive sample jobs (ask, submit,
+  wait for the job's end, read its LOSS, tell; the journal is sent every 5 s while samples run);
 - **one job**: a client submitting ``Sphere`` as the tuner submits a sample and waiting for its end as the
   tuner waits (``wait_for_job``: one request the server holds until the job ends, answering its state),
   one after the other, while a job holds the other node as the tuner's task does: the median of 20 just
@@ -28,11 +29,14 @@ wall time, gives it a third time: per trial, the CPU of the server's process tre
 tasks, so the tuner's task too) against optuna alone's CPU + one job's (the server's tree and the
 submitting client); the tuner's per trial is the difference between a run of ``trials`` and one of
 ``trials // 4`` (its start, imports and study, cancels out), which is also reported on its own: from the
-tuner job's submission to its first sample's. Usage::
+tuner job's submission to its first sample's; optuna's, alone and driving jobs, are of the same trials
+(past the first ``trials // 4``). Usage::
 
-    .venv/bin/python bench/ml_automl.py [--trials 40] [--json FILE]
+    .venv/bin/python bench/ml_automl.py [--trials 40] [--runs 5] [--json FILE]
 
-``run(trials)`` does the same from Python (``bench/ml.py`` runs every ML benchmark side by side).
+Each run measures Random then Bayes, in that order, on the same server; the table gives the medians over
+the runs and, for each ratio, the median of each run's, its range and the runs that met it. ``run(trials)``
+does the same from Python (``bench/ml.py`` runs every ML benchmark side by side).
 """
 
 from __future__ import annotations
@@ -115,27 +119,38 @@ class CpuMeter:
         self.seconds = tree_cpu(self.server) + (time.process_time() if self.client else 0.0) - self._began
 
 
-def optuna_alone(algorithm: str, trials: int) -> tuple[float, float]:
-    """Seconds per trial of ``study.optimize`` on the same objective and sampler: wall, CPU."""
+def optuna_alone(algorithm: str, trials: int, short: int) -> tuple[float, float]:
+    """Seconds per trial of ``study.optimize`` on the same objective and sampler: the median trial's wall
+    time, and the CPU of the trials past the first ``short`` (the trials the tuner's CPU is measured on:
+    TPE's first 10 are random, and cheap)."""
+    marks: list[tuple[float, float]] = []  # when each trial's objective starts
 
     def objective(trial: optuna.Trial) -> float:
+        marks.append((time.perf_counter(), time.process_time()))
         x, y = trial.suggest_float("x", -4, 4), trial.suggest_float("y", -4, 4)
         return (x - 1) ** 2 + (y + 1) ** 2
 
     study = optuna.create_study(sampler=SAMPLERS[algorithm](seed=1))
-    began, cpu = time.perf_counter(), time.process_time()
     study.optimize(objective, n_trials=trials)
-    return (time.perf_counter() - began) / trials, (time.process_time() - cpu) / trials
+    marks.append((time.perf_counter(), time.process_time()))
+    walls = [b[0] - a[0] for a, b in itertools.pairwise(marks)]
+    return statistics.median(walls), (marks[-1][1] - marks[short][1]) / (trials - short)
 
 
-def optuna_driving_jobs(client: Client, algorithm: str, trials: int) -> tuple[list[int], float]:
-    """optuna driving ``Sphere`` jobs: their ids (their gaps are read as the tuner's are), and optuna's own
-    median seconds per trial among them."""
+def optuna_driving_jobs(
+    client: Client, server: int, algorithm: str, trials: int, short: int
+) -> tuple[list[int], float, float]:
+    """optuna driving ``Sphere`` jobs: their ids (their gaps are read as the tuner's are), optuna's own
+    median seconds per trial among them, and the CPU per trial (the server's tree and this process) of
+    the trials past the first ``short``, as the tuner's."""
     ids: list[int] = []
     ended: list[float] = []  # when each objective got its job's loss
     own: list[float] = []  # from an objective's end to the next one's submission
+    cpu: list[float] = []  # the server's tree and this process, when trial ``short`` starts and at the end
 
     def objective(trial: optuna.Trial) -> float:
+        if trial.number == short:
+            cpu.append(tree_cpu(server) + time.process_time())
         x, y = trial.suggest_float("x", -4, 4), trial.suggest_float("y", -4, 4)
         if ended:
             own.append(time.perf_counter() - ended[-1])
@@ -153,7 +168,8 @@ def optuna_driving_jobs(client: Client, algorithm: str, trials: int) -> tuple[li
 
     study = optuna.create_study(sampler=SAMPLERS[algorithm](seed=1))
     study.optimize(objective, n_trials=trials)
-    return ids, statistics.median(own)
+    cpu.append(tree_cpu(server) + time.process_time())
+    return ids, statistics.median(own), (cpu[1] - cpu[0]) / (trials - short)
 
 
 @dataclass(frozen=True)
@@ -179,8 +195,6 @@ def _gaps(client: Client, ids: list[int]) -> Gaps:
 @dataclass(frozen=True)
 class TunerRun:
     gaps: Gaps
-    wall: float
-    """The tuner job's, submission to end."""
     start: float
     """From the tuner job's submission to its first sample's."""
 
@@ -204,12 +218,11 @@ def runyard_tuner(client: Client, algorithm: str, trials: int) -> Job:
 
 
 def tuner_run(client: Client, tuner: Job) -> TunerRun:
-    """The gaps between the tuner's sample jobs, the tuner job's wall time and its start (read after the
-    run: the requests are no part of its CPU)."""
+    """The gaps between the tuner's sample jobs and its start (read after the run: the requests are no
+    part of its CPU)."""
     ids = json.loads(tuner["result_map"]["SAMPLE_JOB_IDS"])
-    submitted = tuner["submitted_at"] or 0.0
     first = client.get_job(ids[0])["submitted_at"] or 0.0
-    return TunerRun(_gaps(client, ids), (tuner["finished_at"] or 0.0) - submitted, first - submitted)
+    return TunerRun(_gaps(client, ids), first - (tuner["submitted_at"] or 0.0))
 
 
 def one_job(client: Client, rounds: int) -> list[float]:
@@ -243,12 +256,65 @@ def one_node_held(client: Client) -> Iterator[None]:
         client.kill_job(holder)
 
 
-def run(trials: int = 40, json_file: Path | None = None) -> None:
-    """Measure and print the figures per sampler, and the verdicts (also written to ``json_file``)."""
-    print(f"AutoML tuner overhead, {trials} sequential trials; {load_line()}")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def measure(client: Client, server: int, algorithm: str, trials: int) -> dict[str, float]:
+    """One run's figures for ``algorithm``, in seconds per trial (per job for one job)."""
     short = max(trials // 4, 2)
-    figures: dict[str, dict[str, float]] = {}
+    alone, alone_cpu = optuna_alone(algorithm, trials, short)
+    # Jobs alone just before and after the tuner and optuna driving jobs: the machine's load drifts
+    # (medians of both).
+    with one_node_held(client), CpuMeter(server) as job_cpu:
+        before = one_job(client, 20)
+    with CpuMeter(server, client=False) as short_cpu:
+        runyard_tuner(client, algorithm, short)
+    with CpuMeter(server, client=False) as tuner_cpu:
+        tuner = runyard_tuner(client, algorithm, trials)
+    tuned = tuner_run(client, tuner)
+    with one_node_held(client):
+        driven, own, driving_cpu = optuna_driving_jobs(client, server, algorithm, trials, short)
+        with CpuMeter(server) as after_cpu:
+            after = one_job(client, 20)
+    peer = _gaps(client, driven)
+    figures = {
+        "optuna_alone": alone,
+        "one_job": statistics.median(before + after),
+        "optuna_own_driving": own,
+        "driving": peer.trial,
+        "runyard": tuned.gaps.trial,
+        "after_job_runyard": tuned.gaps.after_job,
+        "after_job_driving": peer.after_job,
+        "tuner_start": tuned.start,
+        "cpu_optuna_alone": alone_cpu,
+        "cpu_one_job": (job_cpu.seconds + after_cpu.seconds) / 40,
+        "cpu_driving": driving_cpu,
+        "cpu_runyard": (tuner_cpu.seconds - short_cpu.seconds) / (trials - short),
+    }
+    figures["target"] = alone + figures["one_job"]
+    figures["cpu_target"] = alone_cpu + figures["cpu_one_job"]
+    return figures
+
+
+RATIOS = {
+    "wall / target": ("runyard", "target"),
+    "wall / driving": ("runyard", "driving"),
+    "CPU / target": ("cpu_runyard", "cpu_target"),
+    "CPU / driving": ("cpu_runyard", "cpu_driving"),
+}
+
+
+def ratio(runs: list[dict[str, float]], name: str) -> str:
+    """The median of each run's ratio ``name``, its range, and the runs where it is at most 1."""
+    numerator, denominator = RATIOS[name]
+    values = sorted(run[numerator] / run[denominator] for run in runs)
+    met = sum(value <= 1 for value in values)
+    return f"{statistics.median(values):.2f} ({values[0]:.2f}-{values[-1]:.2f}; {met}/{len(values)})"
+
+
+def run(trials: int = 40, json_file: Path | None = None, runs: int = 1) -> None:
+    """Measure ``runs`` times, Random and Bayes interleaved in each, on one server; print each run's line,
+    then the medians and the verdicts (the figures also written to ``json_file``)."""
+    print(f"AutoML tuner overhead, {trials} sequential trials, {runs} run(s); {load_line()}")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    figures: dict[str, list[dict[str, float]]] = {algorithm: [] for algorithm in SAMPLERS}
     with tempfile.TemporaryDirectory(prefix="runyard-bench-") as scratch:
         folder = Path(scratch)
         add_user(folder, USER, PASSWORD)
@@ -261,122 +327,66 @@ def run(trials: int = 40, json_file: Path | None = None) -> None:
             client.create_bucket("objectives")
             client.push_object("objectives", "Sphere", SPHERE, kind="Workflow/standard")
             one_job(client, 3)  # warm-up: the node agents' first forks
-            rows, cpu_rows, met, met_driving, met_cpu = [], [], True, True, True
-            for algorithm in SAMPLERS:
-                alone, alone_cpu = optuna_alone(algorithm, trials)
-                # Jobs alone just before and after the tuner and optuna driving jobs: the machine's load
-                # drifts (medians of both).
-                with one_node_held(client), CpuMeter(server.pid) as job_cpu:
-                    before = one_job(client, 20)
-                with CpuMeter(server.pid, client=False) as short_cpu:
-                    runyard_tuner(client, algorithm, short)
-                with CpuMeter(server.pid, client=False) as tuner_cpu:
-                    tuner_job = runyard_tuner(client, algorithm, trials)
-                tuned = tuner_run(client, tuner_job)
-                tuner, wall = tuned.gaps, tuned.wall
-                with one_node_held(client):
-                    with CpuMeter(server.pid) as driving_cpu:
-                        driven, own = optuna_driving_jobs(client, algorithm, trials)
-                    with CpuMeter(server.pid) as after_cpu:
-                        after = one_job(client, 20)
-                    job = statistics.median(before + after)
-                peer = _gaps(client, driven)
-                target, per_trial, driving = alone + job, tuner.trial, peer.trial
-                met = met and per_trial <= target
-                met_driving = met_driving and per_trial <= driving
-                cpu = {
-                    "optuna_alone": alone_cpu,
-                    "one_job": (job_cpu.seconds + after_cpu.seconds) / 40,
-                    "driving": driving_cpu.seconds / trials,
-                    "runyard": (tuner_cpu.seconds - short_cpu.seconds) / (trials - short),
-                }
-                cpu["target"] = cpu["optuna_alone"] + cpu["one_job"]
-                met_cpu = met_cpu and cpu["runyard"] <= cpu["target"]
-                figures[algorithm] = {
-                    "optuna_alone": alone,
-                    "one_job": job,
-                    "optuna_own_driving": own,
-                    "driving": driving,
-                    "runyard": per_trial,
-                    "after_job_runyard": tuner.after_job,
-                    "after_job_driving": peer.after_job,
-                    "tuner_wall": wall,
-                    "tuner_start": tuned.start,
-                    **{f"cpu_{name}": value for name, value in cpu.items()},
-                }
-                cpu_rows.append(
-                    [
-                        algorithm,
-                        ms(cpu["optuna_alone"]),
-                        ms(cpu["one_job"]),
-                        ms(cpu["target"]),
-                        ms(cpu["driving"]),
-                        ms(cpu["runyard"]),
-                        f"{cpu['runyard'] / cpu['target']:.2f}",
-                        f"{cpu['runyard'] / cpu['driving']:.2f}",
-                        ms(tuned.start),
-                    ]
-                )
-                rows.append(
-                    [
-                        algorithm,
-                        ms(alone),
-                        ms(job),
-                        ms(target),
-                        ms(own),
-                        ms(driving),
-                        ms(per_trial),
-                        f"{per_trial / target:.2f}",
-                        f"{per_trial / driving:.2f}",
-                        ms(tuner.after_job),
-                        ms(peer.after_job),
-                        ms(wall / trials),
-                    ]
-                )
+            for number in range(1, runs + 1):
+                for algorithm in SAMPLERS:
+                    got = measure(client, server.pid, algorithm, trials)
+                    figures[algorithm].append(got)
+                    print(
+                        f"  run {number} {algorithm}: wall {ms(got['runyard'])} / target {ms(got['target'])};"
+                        f" CPU {ms(got['cpu_runyard'])} / target {ms(got['cpu_target'])} ms per trial;"
+                        f" {load_line()}",
+                        flush=True,
+                    )
+    rows = []
+    for algorithm, measured in figures.items():
+
+        def median(name: str, measured: list[dict[str, float]] = measured) -> str:
+            return ms(statistics.median(run[name] for run in measured))
+
+        rows.append(
+            [
+                algorithm,
+                *(median(name) for name in ("optuna_alone", "one_job", "target", "driving", "runyard")),
+                *(
+                    median(f"cpu_{name}")
+                    for name in ("optuna_alone", "one_job", "target", "driving", "runyard")
+                ),
+                *(ratio(measured, name) for name in RATIOS),
+                median("tuner_start"),
+            ]
+        )
     print_table(
         [
             "sampler",
             "optuna alone",
             "one job",
             "target",
-            "optuna own, driving jobs",
             "optuna driving jobs",
             "runyard",
-            "/ target",
-            "/ driving",
-            "after job: runyard",
-            "optuna",
-            "tuner wall",
-        ],
-        rows,
-    )
-    print(
-        "  ms per trial; target = optuna alone + one job; optuna driving jobs = optuna's study.optimize\n"
-        "  whose objective runs the job (its own part measured apart); after job: from a job's end to the\n"
-        "  next submission, by runyard's tuner and by optuna driving jobs; the tuner's wall has its start"
-    )
-    print(f"  verdict against optuna alone + one job: {verdict(met)}")
-    print(f"  verdict against optuna driving jobs: {verdict(met_driving)}")
-    print_table(
-        [
-            "sampler",
             "CPU: optuna alone",
             "one job",
             "target",
             "optuna driving jobs",
             "runyard",
-            "/ target",
-            "/ driving",
+            *RATIOS,
             "tuner start",
         ],
-        cpu_rows,
+        rows,
     )
     print(
-        "  CPU ms per trial of the server's process tree (server, nodes, tasks: the tuner's too) and, for\n"
-        "  one job and optuna driving jobs, of the submitting client; the tuner's start (wall, ms): from\n"
-        "  its job's submission to its first sample's (imports, study, search space)"
+        "  ms per trial (one job: per job), medians over the runs; target = optuna alone + one job;\n"
+        "  optuna driving jobs = optuna's study.optimize whose objective runs the job; CPU: of the server's\n"
+        "  process tree (server, nodes, tasks: the tuner's too) and, for one job and optuna driving jobs,\n"
+        "  of the submitting client; ratios: the median of each run's, its range, and the runs where it\n"
+        "  is <= 1; tuner start (wall): from its job's submission to its first sample's"
     )
-    print(f"  verdict in CPU against optuna alone + one job: {verdict(met_cpu)}")
+    for name in RATIOS:
+        numerator, denominator = RATIOS[name]
+        met = all(
+            statistics.median(run[numerator] / run[denominator] for run in measured) <= 1
+            for measured in figures.values()
+        )
+        print(f"  verdict, {name} (median over the runs, both samplers): {verdict(met)}")
     if json_file is not None:
         json_file.write_text(json.dumps({"load": os.getloadavg(), "samplers": figures}, indent=1))
 
@@ -386,9 +396,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=5, help="runs, each sampler in each (default 5)")
     parser.add_argument("--json", type=Path, help="also write the figures there")
     options = parser.parse_args()
-    run(options.trials, options.json)
+    run(options.trials, options.json, options.runs)
 
 
 if __name__ == "__main__":
