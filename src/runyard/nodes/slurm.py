@@ -322,7 +322,6 @@ class SlurmNodeSource:
         walltime: str | None = self.options.walltime
         if any(param.startswith("--time=") for param in params):
             walltime = None  # the task's own, among the directives
-        extra: dict[str, Any] = {"python": self.options.python} if self.options.python else {}
         return _slurm_cluster_class()(
             cores=self.options.cores,
             processes=1,
@@ -341,7 +340,9 @@ class SlurmNodeSource:
             # TLS with a certificate made for this cluster: whoever reaches the port without it (a task on
             # the same host, say) cannot use the Dask scheduler to run code on the jobs.
             security=_security(folder / f"{job_name}.pem"),
-            **extra,
+            # exec: the worker is the batch step's own process, which SLURM signals when the job ends (as a
+            # child of the batch shell it outlived a cancelled job, reparented out of SLURM's sight)
+            python=f"exec {self.options.python or sys.executable}",
         )
 
     def _hosted(self, name: str, cluster: Any, nodes_per_worker: int | None = None) -> DaskNodeSource:
