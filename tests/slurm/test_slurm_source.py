@@ -31,7 +31,11 @@ import os, subprocess
 job = os.environ.get("SLURM_JOB_ID")
 command = ["squeue", "-h", "-j", str(job), "-o", "%j %l"]
 queued = subprocess.run(command, capture_output=True, text=True).stdout.strip() if job else None
-result = {"job": job, "queued": queued}
+worker, pid = None, os.getpid()
+while worker is None and pid > 1:  # the Dask worker hosting this task's node, up the process tree
+    pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    worker = pid if b"dask_worker" in open(f"/proc/{pid}/cmdline", "rb").read() else None
+result = {"job": job, "queued": queued, "worker": worker}
 """
 
 
@@ -74,6 +78,10 @@ def test_a_native_scheduler_task_runs_in_a_slurm_job_of_its_own(platform: Platfo
     command = ["squeue", "-h", "-j", native["job"], "-t", "PENDING,RUNNING"]
     queued = subprocess.run(command, capture_output=True, text=True, check=False)
     assert queued.stdout.strip() == ""  # the task's job was cancelled before the task was reported done
+    deadline = time.monotonic() + 20  # and its worker ends with it (SIGTERM, SIGKILL after KillWait)
+    while Path(f"/proc/{native['worker']}").exists():
+        assert time.monotonic() < deadline, "the native task's Dask worker outlived its SLURM job"
+        time.sleep(0.2)
 
 
 def test_a_native_scheduler_no_source_is_named_after_fails_to_start(platform: Platform) -> None:
