@@ -206,6 +206,8 @@ class DaskNodeSource:
             except (OSError, TimeoutError, ValueError) as error:
                 log.warning("node source %s: its nodes could not all be stopped: %s", self.name, error)
         if client is not None:
+            for topic in (self.options.topic, "all"):  # nothing more for it, not even its own leaving
+                client.unsubscribe_topic(topic)  # type: ignore[no-untyped-call]
             client.close()  # type: ignore[no-untyped-call]
         self._deliveries.shutdown(wait=False, cancel_futures=True)
 
