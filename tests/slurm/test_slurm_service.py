@@ -107,3 +107,28 @@ def test_bad_slurm_options_are_refused_and_nothing_is_kept(
         assert answer.status_code == 400, answer.text
         assert reason in answer.json()["message"]
         assert "bad" not in [source["name"] for source in admin.get("/node-sources").json()]
+
+
+def test_a_slurm_source_added_at_run_time_takes_native_tasks(server: LiveServer) -> None:
+    options = {"max_jobs": 0, "min_jobs": 0, "native_slots": 1, "memory": "512MiB", "interface": "lo"}
+    with server.client(server.admin_token) as admin:
+        added = admin.post("/node-sources", json={"name": "extra", "type": "slurm", "options": options})
+        assert added.status_code == 201, added.text
+        try:
+            with server.new_client() as client:
+                done = client.wait_for_job(client.submit(NATIVE_JOB), timeout=90)
+                (task,) = done["tasks"]
+                assert (task["status"], task["node"]) == ("FINISHED", "extra-native-1"), task
+        finally:
+            assert admin.delete("/node-sources/extra").status_code == 204
+
+
+NATIVE_JOB = """
+name: native-at-run-time
+generic_information:
+  NATIVE_SCHEDULER: extra
+tasks:
+  T:
+    script:
+      bash: test -n "$SLURM_JOB_ID"
+"""
