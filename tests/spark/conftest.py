@@ -23,8 +23,9 @@ NODES = 4
 TUTORIAL = Path(__file__).parents[2] / "docs" / "services-tutorial-advanced.md"
 #: What the tutorial's job, sum.py, prints: the sum of 1..1,000,000.
 SUM_PRINTED = "sum: 500000500000"
-#: The master's address as the tutorial writes it.
+#: The master's address and its secret as the tutorial writes them.
 MASTER_PLACEHOLDER = "spark://127.0.0.1:PORT"
+SECRET_PLACEHOLDER = "spark.authenticate.secret=SECRET"
 
 
 @pytest.fixture(scope="package")
@@ -60,13 +61,14 @@ def is_spark_submit(words: list[str]) -> bool:
     return any(word.endswith("/spark-submit") for word in words)
 
 
-def spark_submit(master: str, folder: Path) -> str:
-    """Run the tutorial's ``spark-submit`` of its ``sum.py`` (written to ``folder``) against ``master``;
-    its standard output."""
+def spark_submit(master: str, secret: str, folder: Path) -> str:
+    """Run the tutorial's ``spark-submit`` of its ``sum.py`` (written to ``folder``) against ``master``,
+    giving ``secret``; its standard output."""
     (folder / "sum.py").write_text(tutorial_files()["sum.py"])
     (command,) = [words for words in tutorial_commands() if is_spark_submit(words)]
     settings = dict(word.split("=", 1) for word in command if re.fullmatch(r"[A-Z_]+=\S*", word))
-    argv = [master if word == MASTER_PLACEHOLDER else word for word in command[len(settings) :]]
+    given = {MASTER_PLACEHOLDER: master, SECRET_PLACEHOLDER: f"spark.authenticate.secret={secret}"}
+    argv = [given.get(word, word) for word in command[len(settings) :]]
     env = {**os.environ, **settings}
     done = subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-4000:]

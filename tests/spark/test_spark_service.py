@@ -63,14 +63,17 @@ def test_a_master_and_two_workers_on_three_nodes_each_reserved(instance: Service
     with urllib.request.urlopen(f"{gui}/json/", timeout=10) as answer:
         status = json.load(answer)
     assert status["status"] == "ALIVE" and status["aliveworkers"] == 2, status
-    for deployment in processes:  # the owner's account runs them, never root
+    for deployment in processes:  # the owner's account runs them, never root, with the secret to itself
         assert os.stat(f"/proc/{_pid(deployment)}").st_uid != 0
+        settings = Path(deployment["ref"]).parent / "conf" / "spark-defaults.conf"
+        assert settings.stat().st_mode & 0o777 == 0o600
+        assert "spark.authenticate true\n" in settings.read_text()
 
 
 def test_spark_submit_through_the_master_endpoint(instance: ServiceInstance, tmp_path: Path) -> None:
     master = instance["endpoints"][instance["variables"]["ENDPOINT_ID"]]["url"]
     assert master is not None
-    assert SUM_PRINTED in spark_submit(master, tmp_path)
+    assert SUM_PRINTED in spark_submit(master, instance["variables"]["SPARK_AUTHENTICATE_SECRET"], tmp_path)
 
 
 def _retrieve(client: Client, instance_id: int) -> dict[str, Any]:

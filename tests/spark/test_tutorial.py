@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from support.server import LiveServer
 
 from .conftest import (
     MASTER_PLACEHOLDER,
+    SECRET_PLACEHOLDER,
     SUM_PRINTED,
     is_spark_submit,
     spark_submit,
@@ -48,27 +51,33 @@ def test_the_tutorial_runs_as_written(spark_server: LiveServer, tmp_path: Path) 
             os.chdir(tmp_path)
             try:
                 COMMAND.main(args=args, prog_name="runyard", standalone_mode=False)
+                sys.stdout.flush()  # --json writes to sys.stdout, which buffers
             finally:
                 os.chdir(previous)
             return stdout.getvalue().decode()
 
-    instance_id, master = "1", ""
+    instance_id, master, secret = "1", "", ""
     shown: dict[str, str] = {}
     for command in tutorial_commands():
         if is_spark_submit(command):
-            assert MASTER_PLACEHOLDER in command and master
-            shown["spark-submit"] = spark_submit(master, tmp_path)
+            assert MASTER_PLACEHOLDER in command and SECRET_PLACEHOLDER in command and master and secret
+            shown["spark-submit"] = spark_submit(master, secret, tmp_path)
             continue
         assert command[0] == "runyard", command
         command = command[1:]
         if command[:2] == ["service", "start"]:
             command = [*command, "--var", "HEALTH_CHECK_CRON=* * * * * */1"]  # a fast health check
         command = [instance_id if word == "1" else word for word in command]
-        shown[" ".join(command[:2])] = output = runyard(command)
+        output = runyard(command)
+        if "--json" not in command:
+            shown[" ".join(command[:2])] = output
         if command[:2] == ["service", "start"]:
             found = re.search(r"service instance (\d+)", output)
             assert found is not None, output
             instance_id = found.group(1)
+        if command[:2] == ["service", "info"] and "--json" in command:
+            secret = json.loads(output)["variables"]["SPARK_AUTHENTICATE_SECRET"]
+            continue
         if command[:2] == ["service", "info"]:
             found = re.search(r"endpoint\s+spark-master-\d+: (spark://\S+)", output)
             assert found is not None, output

@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -143,10 +144,12 @@ def _run(argv: list[str], what: str) -> None:
 
 def start_master(variables: Variables) -> None:
     """The master's task: Spark's standalone master on this node, its web UI the endpoint ``ENDPOINT_ID``.
-    Sets ``SPARK_MASTER_URL`` (``spark://HOST:PORT``), ``SPARK_MASTER_GUI_URL`` and ``SPARK_MASTER_NODE``,
-    and the sub-deployments ``SPARK_DEPLOYMENT0`` (the master) and ``SPARK_DEPLOYMENT1`` (its URL)."""
+    Sets ``SPARK_MASTER_URL`` (``spark://HOST:PORT``), ``SPARK_MASTER_GUI_URL``, ``SPARK_MASTER_NODE``,
+    ``SPARK_AUTHENTICATE_SECRET`` (what the workers and every application must give the master), and the
+    sub-deployments ``SPARK_DEPLOYMENT0`` (the master) and ``SPARK_DEPLOYMENT1`` (its URL)."""
     host = node_address(variables)
     port, gui = _reserve_port(variables), _reserve_port(variables)
+    variables["SPARK_AUTHENTICATE_SECRET"] = secrets.token_urlsafe(32)
     argv = ["org.apache.spark.deploy.master.Master", "--host", host, "--port", str(port)]
     _start(variables, "master", [*argv, "--webui-port", str(gui)], host, port)
     master_url, gui_url = f"spark://{host}:{port}", f"http://{host}:{gui}"
@@ -158,9 +161,9 @@ def start_master(variables: Variables) -> None:
 
 
 def start_worker(variables: Variables) -> None:
-    """A worker's task (replica ``PA_TASK_REPLICATION``): a Spark worker of ``SPARK_MASTER_URL`` on this
-    node, with ``WORKER_CORES`` cores and ``WORKER_MEMORY`` for executors; its web UI is an endpoint.
-    Sets the sub-deployment ``SPARK_DEPLOYMENT<i+2>``."""
+    """A worker's task (replica ``PA_TASK_REPLICATION``): a Spark worker of ``SPARK_MASTER_URL`` (with
+    ``SPARK_AUTHENTICATE_SECRET``) on this node, with ``WORKER_CORES`` cores and ``WORKER_MEMORY`` for
+    executors; its web UI is an endpoint. Sets the sub-deployment ``SPARK_DEPLOYMENT<i+2>``."""
     index = int(variables.get("PA_TASK_REPLICATION") or 0)
     master = _needed(variables, "SPARK_MASTER_URL")
     host = node_address(variables)
@@ -263,6 +266,7 @@ def _start(variables: Variables, role: str, arguments: list[str], host: str, por
     folder = launch.service_dir(variables) / role
     for sub in ("conf", "logs", "tmp"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
+    _write_settings(folder / "conf" / "spark-defaults.conf", _needed(variables, "SPARK_AUTHENTICATE_SECRET"))
     user = str(variables.get("PA_USER") or "spark")
     env = service_env(
         {
@@ -275,8 +279,6 @@ def _start(variables: Variables, role: str, arguments: list[str], host: str, por
             "SPARK_LOCAL_DIRS": str(folder / "tmp"),
             "SPARK_LOCAL_IP": host,
             "SPARK_DAEMON_MEMORY": DAEMON_MEMORY,
-            # No REST submission server: it would listen on port 6066 whatever the instance reserved.
-            "SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
             "SPARK_DAEMON_JAVA_OPTS": f"{JVM_OPTIONS} -Djava.io.tmpdir={folder / 'tmp'}",
         }
     )
@@ -298,6 +300,23 @@ def _start(variables: Variables, role: str, arguments: list[str], host: str, por
                 raise psa.ServiceFailure(
                     f"Spark {role} ({state}) does not listen on {host}:{port}: {log}"
                 ) from None
+
+
+def _write_settings(path: Path, secret: str) -> None:
+    """The daemon's ``spark-defaults.conf`` (mode 0600: it holds the secret). Any process of the host
+    reaches the ports, so every connection must know the secret, the web UIs kill nothing and decommission
+    no worker, and there is no REST submission server (it would listen on port 6066 whatever the instance
+    reserved)."""
+    settings = {
+        "spark.authenticate": "true",
+        "spark.authenticate.secret": secret,
+        "spark.ui.killEnabled": "false",
+        "spark.master.ui.decommission.allow.mode": "DENY",
+        "spark.master.rest.enabled": "false",
+    }
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write("".join(f"{key} {value}\n" for key, value in settings.items()))
 
 
 def _endpoint(identifier: str, url: str) -> dict[str, Any]:
