@@ -4,8 +4,8 @@ what the node source still runs and re-runs the rest.
 The "execution recorded twice" race: a job killed while its task runs, then removed, gives its id to
 the next job on SQLite; the killed execution's late report named the same task id and execution
 number as the new job's first task, and was taken for it (the new task aborted and its execution
-recorded twice). The killed job's lease now turns orphan when the job ends: the late report only
-frees the node.
+recorded twice). The killed job's lease now turns orphan when the job ends, and when the job is
+removed, its late report only frees the node.
 """
 
 from __future__ import annotations
@@ -53,20 +53,20 @@ def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None
 def test_a_killed_jobs_late_report_is_not_taken_for_the_job_given_its_id(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    marker = tmp_path / "node"
+    marker, go = tmp_path / "node", tmp_path / "go"
     note = f"open({str(marker)!r}, 'a').write(variables.get('PA_NODE_NAME') + '\\n')\n"
     killed = Workflow(name="Killed", tasks=[python_task("Sleep", note + "import time; time.sleep(30)")])
+    wait_for_go = (
+        f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.02)\nresult = 'slept'"
+    )
     reused = Workflow(
-        name="Reused",
-        tasks=[
-            python_task("Sleep", "import time; time.sleep(2); result = 'slept'"),
-            python_task("After", "pass", "Sleep"),
-        ],
+        name="Reused", tasks=[python_task("Sleep", wait_for_go), python_task("After", "pass", "Sleep")]
     )
     with platform(tmp_path / "data", nodes=2) as p:
         victim = p.submit(killed)
         until(lambda: marker.exists() and marker.read_text().endswith("\n"), "the task to kill to run")
-        agent = p.nodes.agent_pid(marker.read_text().strip())
+        node = marker.read_text().strip()
+        agent = p.nodes.agent_pid(node)
         os.kill(agent, signal.SIGSTOP)  # its kill, and so its report, wait until the next job runs
         try:
             p.kill_job(victim)
@@ -76,6 +76,8 @@ def test_a_killed_jobs_late_report_is_not_taken_for_the_job_given_its_id(
             until(lambda: tasks_by_name(p.report(job))["Sleep"]["status"] == "RUNNING", "the new job to run")
         finally:
             os.kill(agent, signal.SIGCONT)
+        until(lambda: next(n for n in p.node_views() if n.name == node).state == "free", "the late report")
+        go.touch()  # the new job's task ends only after the killed one's report came
         assert p.wait(job, 30) is JobStatus.FINISHED
         tasks = tasks_by_name(p.report(job))
         with p.engine.connect() as connection:

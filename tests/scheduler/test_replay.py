@@ -39,9 +39,22 @@ def task_status(p: Platform, job: int, task: str) -> str:
     return str(tasks_by_name(p.report(job))[task]["status"])
 
 
-def sleeper(name: str, seconds: float, marker: Path | None = None) -> Workflow:
-    note = f"open({str(marker)!r}, 'a').write(variables.get('PA_NODE_NAME') + '\\n')\n" if marker else ""
-    return Workflow(name=name, tasks=[python_task("Sleep", f"{note}import time; time.sleep({seconds})")])
+def sleeper(name: str, seconds: float) -> Workflow:
+    return Workflow(name=name, tasks=[python_task("Sleep", f"import time; time.sleep({seconds})")])
+
+
+def interrupted_once(name: str, marker: Path) -> Workflow:
+    """Its first execution notes its node in ``marker`` and sleeps until interrupted; the next one ends."""
+    code = (
+        f"import os, time\nfirst = not os.path.exists({str(marker)!r})\n"
+        f"open({str(marker)!r}, 'a').write(variables.get('PA_NODE_NAME') + '\\n')\n"
+        "time.sleep(60 if first else 0)"
+    )
+    return Workflow(name=name, tasks=[python_task("Sleep", code)])
+
+
+def started(marker: Path) -> bool:
+    return marker.exists() and marker.read_text().endswith("\n")
 
 
 def test_a_real_platforms_event_log_replays_to_the_stored_state(tmp_path: Path) -> None:
@@ -62,7 +75,7 @@ def test_a_real_platforms_event_log_replays_to_the_stored_state(tmp_path: Path) 
         name="KilledTask",
         tasks=[python_task("Sleep", "import time; time.sleep(30)"), python_task("After", "pass", "Sleep")],
     )
-    marker = tmp_path / "lost"
+    marker, interrupted = tmp_path / "lost", tmp_path / "interrupted"
     data = tmp_path / "data"
     with platform(data, nodes=2) as p:
         jobs = [
@@ -81,14 +94,12 @@ def test_a_real_platforms_event_log_replays_to_the_stored_state(tmp_path: Path) 
         until(lambda: task_status(p, removed, "Sleep") == "RUNNING", "the job to kill to run")
         p.kill_job(removed)
         p.remove_job(removed)
-        lost = p.submit(sleeper("NodeLost", 1.5, marker))
-        until(
-            lambda: marker.exists() and marker.read_text().endswith("\n"), "the task whose node dies to run"
-        )
+        lost = p.submit(interrupted_once("NodeLost", marker))
+        until(lambda: started(marker), "the task whose node dies to run")
         os.kill(p.nodes.agent_pid(marker.read_text().strip()), signal.SIGKILL)
         assert p.wait(lost, 30) is JobStatus.FINISHED
-        survivor = p.submit(sleeper("Survivor", 1))
-        until(lambda: task_status(p, survivor, "Sleep") == "RUNNING", "the task the stop interrupts to run")
+        survivor = p.submit(interrupted_once("Survivor", interrupted))
+        until(lambda: started(interrupted), "the task the stop interrupts to run")
     with platform(data, nodes=2) as p:
         assert p.wait(survivor, 30) is JobStatus.FINISHED
         settings = p.settings

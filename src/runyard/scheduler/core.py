@@ -75,8 +75,11 @@ class Lease:
     number: int
     execution: int
     orphan: bool = False
-    """Its job ended while the node still ran it (killed): the node's report only frees the node. The job
-    may even be removed and its id given again (SQLite does), so an orphan lease never names a job."""
+    """Its job ended while the node still ran it (killed): the node's report frees the node and is
+    recorded, changing nothing else."""
+    removed: bool = False
+    """Its (ended) job was removed: its id may be given again (SQLite does), so the report is not even
+    recorded: an orphan lease of a removed job never names a job."""
 
     @property
     def task_id(self) -> str:
@@ -219,6 +222,9 @@ class Core:
             return
         active = None if lease.orphan else self.active.get(lease.job_id)
         if active is None:  # the job ended meanwhile (killed): nothing of it changes any more
+            if not lease.removed and outcome.kind is not OutcomeKind.NOT_SELECTED:
+                self._record(lease, event.node, outcome.kind.value, outcome.started_at, outcome.finished_at,
+                             event.output, outcome.error, turn)  # fmt: skip
             return
         job, task = active.job, active.job.tasks[lease.task]
         if outcome.kind is OutcomeKind.NOT_SELECTED:
@@ -226,17 +232,8 @@ class Core:
             turn.dropped_logs.append((job.id, task.number, outcome.execution))
         else:
             self.refusals.forget(job.id, task.name)
-            record = ExecutionRecord(
-                task_number=task.number,
-                execution=outcome.execution,
-                node=event.node,
-                outcome=outcome.kind.value,
-                started_at=outcome.started_at,
-                finished_at=outcome.finished_at,
-                output=event.output,
-                error=outcome.error,
-            )
-            turn.executions.setdefault(job.id, []).append(record)
+            self._record(lease, event.node, outcome.kind.value, outcome.started_at, outcome.finished_at,
+                         event.output, outcome.error, turn)  # fmt: skip
         tr.task_outcome(job, active.graph, task, outcome, now, turn.of(job), self.rules.job_limits)
         retry = task.status is TaskStatus.WAITING_ON_ERROR
         if retry and tr.retries_elsewhere(job, active.graph, task):
@@ -266,22 +263,25 @@ class Core:
         node-lost rule if its task still runs it."""
         active = None if lease.orphan else self.active.get(lease.job_id)
         if active is None:
+            if not lease.removed:
+                self._record(lease, node, "node_lost", None, now, output, reason, turn)
             return
         task = active.job.tasks[lease.task]
-        record = ExecutionRecord(
-            task_number=task.number,
-            execution=lease.execution,
-            node=node,
-            outcome="node_lost",
-            started_at=task.started_at if task.executions == lease.execution else None,
-            finished_at=now,
-            output=output,
-            error=reason,
-        )
-        turn.executions.setdefault(lease.job_id, []).append(record)
+        started = task.started_at if task.executions == lease.execution else None
+        self._record(lease, node, "node_lost", started, now, output, reason, turn)
         if task.executions == lease.execution:
             changes = turn.of(active.job)
             tr.node_lost(active.job, active.graph, task, now, self.rules.max_failures_per_task, changes)
+
+    @staticmethod
+    def _record(
+        lease: Lease, node: str | None, outcome: str, started: float | None, finished: float | None,
+        output: str, error: str | None, turn: Turn,
+    ) -> None:  # fmt: skip
+        record = ExecutionRecord(
+            lease.number, lease.execution, node, outcome, started, finished, output, error
+        )
+        turn.executions.setdefault(lease.job_id, []).append(record)
 
     def _start_failed(self, event: ev.StartFailed, now: float, turn: Turn) -> None:
         lease = self.leases.get(event.node)
@@ -334,6 +334,9 @@ class Core:
                     f"job {command.job_id} is {status}: kill it or wait for its end first"
                 )
             turn.removed.append(command.job_id)
+            for node, lease in self.leases.items():
+                if lease.orphan and lease.job_id == command.job_id:
+                    self.leases[node] = replace(lease, removed=True)
             return None
         if isinstance(command, ev.LockNode | ev.UnlockNode | ev.AddNodeToken | ev.RemoveNodeToken):
             self._node_command(command, now, turn)
