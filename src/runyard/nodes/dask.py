@@ -110,7 +110,8 @@ class DaskNodeSource:
         self._nodes: dict[str, NodeInfo] = {}
         self._workers: dict[str, tuple[str, str]] = {}  # node -> (worker address, worker id)
         self._flights: dict[tuple[str, int], _Flight] = {}
-        self._sending: dict[str, Future[Any]] = {}
+        self._hello: tuple[str, threading.Event] = ("", threading.Event())  # see ``_link``
+        self._sending: dict[str, tuple[str, Future[Any]]] = {}  # requests on their way: node, future
         self._lock = threading.Condition()
         self._stopping = threading.Event()
         self._deliveries = ThreadPoolExecutor(2, thread_name_prefix=f"runyard-{name}")
@@ -224,6 +225,18 @@ class DaskNodeSource:
         that already does keeps them, and announces them again)."""
         client.subscribe_topic(self.options.topic, self._on_node_message)  # type: ignore[no-untyped-call]
         client.subscribe_topic("all", self._on_cluster_message)  # type: ignore[no-untyped-call]
+        # The subscriptions travel in the client's batched stream, the plugin in a call of its own: a worker
+        # that already hosts nodes announces them at once. Our own event comes back once they are in effect
+        # (sent until one does: it too is a call of its own, which may overtake them).
+        hello = threading.Event()
+        with self._lock:
+            self._hello = (uuid.uuid4().hex, hello)
+        deadline = time.monotonic() + self.connect_timeout
+        while not hello.is_set():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the Dask scheduler did not confirm the subscription to the nodes' events")
+            client.log_event(self.options.topic, {"op": "hello", "token": self._hello[0]})
+            hello.wait(0.05)
         client.register_plugin(dask_worker.RunyardNodes(self.options), name=self.options.topic)
 
     def _watch(self) -> None:
@@ -269,7 +282,10 @@ class DaskNodeSource:
                 del self._workers[node]
                 self._nodes.pop(node, None)
             self._flights = {k: f for k, f in self._flights.items() if f.node not in gone}
+            stranded = [future for node, future in self._sending.values() if node in gone]
             self._lock.notify_all()
+        for future in stranded:  # pinned to a worker that will not run them
+            future.cancel()  # type: ignore[no-untyped-call]
         for node in gone:
             reason = f"its Dask worker {address} left the cluster"
             self._on_event(NodeDown(node, reason))
@@ -279,7 +295,11 @@ class DaskNodeSource:
         """A node's event, on the client's event loop: kept short (files are fetched elsewhere)."""
         message: dict[str, Any] = event[1]
         op = message.get("op")
-        if op == "up":
+        if op == "hello":
+            with self._lock:
+                if message.get("token") == self._hello[0]:
+                    self._hello[1].set()
+        elif op == "up":
             info = NodeInfo(message["node"], self.name, message["host"], message["url"], alive=True)
             with self._lock:
                 self._nodes[info.name] = info
@@ -314,7 +334,7 @@ class DaskNodeSource:
         if message["files"]:
             try:
                 self._write_back(flight, message)
-            except (NodeError, OSError, TimeoutError) as error:
+            except Exception as error:  # whatever the call to the worker raised: the outcome says it
                 error_text = f"output file transfer: {error}"
                 outcome = replace(outcome, kind=OutcomeKind.FAULTY, error=outcome.error or error_text)
         self._end(message["node"], outcome)
@@ -359,7 +379,7 @@ class DaskNodeSource:
             function, *args, key=key, workers=[address], allow_other_workers=False, pure=False
         )
         with self._lock:
-            self._sending[key] = future
+            self._sending[key] = (node, future)
 
         def sent(done: Future[Any]) -> None:
             with self._lock:
