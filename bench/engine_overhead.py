@@ -75,7 +75,7 @@ else:
 
 try:
     from runyard.scheduler import journal
-    from runyard.scheduler.core import Rules
+    from runyard.scheduler.rules import Rules
 except ImportError:  # runyard from before the event log (issue 14): no replay figure
     JOURNAL = False
 else:

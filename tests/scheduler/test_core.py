@@ -11,7 +11,8 @@ from engine.helpers import python_task
 from runyard.model import TaskStatus, Workflow
 from runyard.nodes.protocol import NodeInfo, OutcomeKind, RecordedExecution, TaskOutcome
 from runyard.scheduler import events as ev
-from runyard.scheduler.core import Core, Rules, Turn
+from runyard.scheduler.core import Core, Turn
+from runyard.scheduler.rules import Rules
 from runyard.scheduler.submission import prepare_job
 
 NODES = ("n1", "n2", "n3")

@@ -34,8 +34,8 @@ from runyard.nodes.protocol import (
 )
 from runyard.scheduler import events as ev
 from runyard.scheduler import journal
-from runyard.scheduler.core import Rules
 from runyard.scheduler.loop import Scheduler
+from runyard.scheduler.rules import Rules
 from runyard.scheduler.submission import prepare_job
 from runyard.settings import Settings
 from runyard.store import jobs as store

@@ -29,28 +29,15 @@ from runyard.scheduler import transitions as tr
 from runyard.scheduler.dispatch import Candidate, Refusals, assign, job_order
 from runyard.scheduler.graph import Graph
 from runyard.scheduler.index import ReadyIndex
+from runyard.scheduler.rules import Rules
 from runyard.scheduler.specs import access_token
 from runyard.scheduler.state import JobState, TaskState
-from runyard.settings import JobLimits, Settings
 from runyard.store.jobs import ExecutionRecord
 from runyard.store.node_settings import NodeSetting
 
 _MAX_CANDIDATES = 256
 """Ready instances looked at per turn and job: enough to fill every free node, bounded so that
 a 10,000-task job costs the same per turn as a small one."""
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The settings the core decides with."""
-
-    max_failures_per_task: int = 2
-    selection_retry_delay: float = 1.0
-    job_limits: JobLimits | None = None
-
-    @classmethod
-    def of(cls, settings: Settings) -> Rules:
-        return cls(settings.max_failures_per_task, settings.selection_retry_delay, settings.job_limits)
 
 
 @dataclass
@@ -304,6 +291,8 @@ class Core:
             tr.start_failed(active.job, active.graph, task, reason, now, turn.of(active.job))
 
     def _recovered(self, event: ev.Recovered, now: float, turn: Turn) -> None:
+        if event.rules is not None:
+            self.rules = event.rules
         self.nodes.clear()
         self.leases.clear()
         self.refusals = Refusals()

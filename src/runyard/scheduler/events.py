@@ -14,6 +14,7 @@ from typing import Any
 
 from runyard.model import Priority
 from runyard.nodes.protocol import NodeInfo, RecordedExecution, TaskOutcome
+from runyard.scheduler.rules import Rules
 from runyard.scheduler.state import JobState
 from runyard.store.node_settings import NodeSetting
 
@@ -70,6 +71,7 @@ class Recovered:
 
     configured: dict[str, list[str]] = field(default_factory=dict)
     settings: dict[str, NodeSetting] = field(default_factory=dict)
+    rules: Rules | None = None  # the core's rules from now on (None: unchanged)
     adopted: list[RecordedExecution] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
 

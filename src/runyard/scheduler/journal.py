@@ -19,7 +19,8 @@ from pydantic import ConfigDict, TypeAdapter
 
 from runyard.formats.mapping import from_mapping
 from runyard.scheduler import events as ev
-from runyard.scheduler.core import Core, Rules
+from runyard.scheduler.core import Core
+from runyard.scheduler.rules import Rules
 from runyard.scheduler.state import JobState
 from runyard.store.jobs import ExecutionRecord, job_document, job_from_rows
 
@@ -88,9 +89,10 @@ class Replayed:
     turns: int = 0
 
 
-def replay(turns: Iterable[tuple[float, list[ev.Event]]], rules: Rules) -> Replayed:
-    """Feed ``turns`` (see :func:`read`) to a fresh core, keeping what a store would keep."""
-    core, replayed = Core(rules), Replayed()
+def replay(turns: Iterable[tuple[float, list[ev.Event]]], rules: Rules | None = None) -> Replayed:
+    """Feed ``turns`` (see :func:`read`) to a fresh core, keeping what a store would keep. The core
+    decides with the rules each start logged (``rules`` until the first, default ones if not given)."""
+    core, replayed = Core(rules or Rules()), Replayed()
     for now, events in turns:
         turn = core.handle(events, now)
         replayed.turns += 1

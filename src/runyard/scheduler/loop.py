@@ -42,8 +42,9 @@ from runyard.nodes.protocol import (
     TaskSpec,
 )
 from runyard.scheduler import events as ev
-from runyard.scheduler.core import Core, JobNotAlive, Rules, Start, Turn
+from runyard.scheduler.core import Core, JobNotAlive, Start, Turn
 from runyard.scheduler.journal import EventLog
+from runyard.scheduler.rules import Rules
 from runyard.scheduler.specs import Spaces, build_spec
 from runyard.scheduler.state import JobState
 from runyard.settings import Settings
@@ -169,7 +170,7 @@ class Scheduler:
         if self.event_log_path is not None:
             self._log = EventLog(self.event_log_path)
         configured = {node: list(tokens) for node, tokens in self.settings.node_tokens.items()}
-        self._turn([ev.Recovered(configured, settings, list(adopted), outputs)])
+        self._turn([ev.Recovered(configured, settings, self.core.rules, list(adopted), outputs)])
         for job in alive:
             log.info("resumed job %s (%s)", job.id, job.status)
         self._thread.start()
