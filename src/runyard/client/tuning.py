@@ -1,4 +1,4 @@
-"""The tuning journal of an AutoML job (its optuna study's log), which its tuner task keeps on the server."""
+"""The tuning journal of an AutoML job (its study's changes by trial), kept on the server by its tuner."""
 
 from __future__ import annotations
 

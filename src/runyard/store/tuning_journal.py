@@ -22,7 +22,7 @@ from runyard.store.schema import tuning_journal
 MAX_ENTRIES = 100_000
 """Entries per job: a study of 1,000 trials of 10 parameters writes about 15,000."""
 MAX_ENTRY_BYTES = 65_536
-"""One entry as JSON; optuna's largest are a trial's system attributes, cut by samplers into 2 KB pieces."""
+"""One entry as JSON; the largest is a CMA-ES strategy, split by the tuner past 60,000 bytes."""
 
 
 def journal_length(connection: sa.Connection, job_id: int) -> int:

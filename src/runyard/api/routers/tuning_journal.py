@@ -1,4 +1,4 @@
-"""The tuning journal of an AutoML job: its tuner task appends its optuna study's log entries, and
+"""The tuning journal of an AutoML job: its tuner task appends the study's changes, trial by trial, and
 reads them back when it runs again after a restart (:mod:`runyard.ml.automl.journal`).
 
 Only the job's own job token writes (no user, no other job: the journal is the tuner's state, and
