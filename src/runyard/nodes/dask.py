@@ -285,8 +285,10 @@ class DaskNodeSource:
         message = event[1]
         if not isinstance(message, dict) or message.get("action") != "remove-worker":
             return
-        address = message.get("worker")
+        address = str(message.get("worker", ""))
+        self._order.pop(address, None)  # a worker that comes back at that address starts afresh
         with self._lock:
+            self._indirect.discard(address)
             gone = [node for node, (worker, _) in self._workers.items() if worker == address]
             for node in gone:
                 del self._workers[node]
