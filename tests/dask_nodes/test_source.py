@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from distributed import Client
 
 from dask_nodes.conftest import Cluster
 from runyard.errors import InvalidRequestError, NodeError
@@ -138,6 +139,19 @@ def test_kill_walltime_and_live_output_on_a_remote_node(
     source.kill(REMOTE, killed.task_id, 1)
     assert events.done(killed.task_id).outcome.kind is OutcomeKind.KILLED
     assert ran(source, events, MAIN, spec(waits, walltime=0.5)).kind is OutcomeKind.WALLTIME
+
+
+def test_runs_and_their_events_go_straight_past_the_dask_scheduler(
+    source: DaskNodeSource, events: Events, spec: Callable[..., TaskSpec], cluster: Cluster
+) -> None:
+    task = spec("print('hello')")
+    assert ran(source, events, REMOTE, task).kind is OutcomeKind.FINISHED
+    assert Path(task.log_path).read_text() == "hello\n"
+    with Client(cluster.address, timeout=30) as client:  # type: ignore[no-untyped-call]
+        relayed = [m for _, m in client.get_events("runyard-direct") if m.get("task_id") == task.task_id]
+        tasks = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+    assert relayed == []  # neither started, output nor done went by the scheduler's events
+    assert "runyard-run_execution" not in tasks  # nor was the run a Dask task
 
 
 def test_nodes_come_back_after_the_dask_scheduler_restarts(
