@@ -57,6 +57,7 @@ from pathlib import Path
 import psutil
 import sqlalchemy as sa
 
+import dask_nodes
 import runyard
 from report import load_line, print_table, verdict
 from runyard.auth.users import add_user
@@ -87,6 +88,7 @@ TIMES = "×"  # noqa: RUF001 (the multiplication sign is meant)
 
 # The issue's targets.
 TARGET_VS_DASK = 1.0  # runyard wall / Dask wall at most
+TARGET_HOSTED_VS_DASK = 1.5  # Dask-hosted runyard nodes / Dask alone on the same cluster, at most
 TARGET_VS_SUBPROCESS = 5.0  # runyard at least this many times faster than an interpreter per task
 TARGET_FIRST_START = 0.050  # seconds
 TARGET_PEAK_MEMORY = 500 * MB
@@ -595,6 +597,22 @@ def no_op_job(language: str, tasks: int, fork: bool | None = None) -> Workflow:
     )
 
 
+def print_dask_hosted(tasks: int, repeat: int, progress: Callable[[str], None]) -> None:
+    """Runyard nodes hosted by Dask workers against Dask alone, each pair on one fresh ``LocalCluster``."""
+    walls = []
+    for round_ in range(repeat):
+        last = dask_nodes.measure(tasks)
+        walls.append(last)
+        progress(f"round {round_ + 1}/{repeat}: Dask-hosted: {last.runyard:.2f} s, Dask {last.dask:.2f} s")
+    ratios = sorted(w.ratio for w in walls)
+    ratio = statistics.median(ratios)
+    print(
+        f"\n{tasks:,} no-op tasks, 2 Dask-hosted runyard nodes / Dask LocalCluster(2x1) on that cluster: "
+        f"median {ratio:.2f}{TIMES} ({ratios[0]:.2f} … {ratios[-1]:.2f}) "
+        f"target ≤ {TARGET_HOSTED_VS_DASK:.1f}{TIMES}: {verdict(ratio <= TARGET_HOSTED_VS_DASK)}"
+    )
+
+
 def measure_jvm_tasks(tasks: int, progress: Callable[[str], None]) -> None:
     """Print the wall and CPU per task of no-op groovy and javascript tasks against no-op cpython
     tasks on the same platform, forked and ``fork=False`` (and contained, when this runyard has it).
@@ -686,6 +704,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print_targets(runs, latencies, memory)
     if CONTAINMENT:
         print_containment(runs, args.tasks)
+    print_dask_hosted(args.tasks, args.repeat, progress)
     measure_r_tasks(max(args.tasks // 10, 10), progress)
     measure_jvm_tasks(args.tasks, progress)
     print(f"\nat end: {load_line()}")
