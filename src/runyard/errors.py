@@ -135,3 +135,20 @@ class RateLimitedError(RunyardError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ClientError(RunyardError):
+    """Root of the errors of a call to a runyard server (the SDK's: :mod:`runyard.client.errors`)."""
+
+
+class ApiError(ClientError):
+    """A non-2xx answer; the fields are the server's ``{"error", "message", "details"}`` body.
+
+    ``error`` is a code (``unauthorized``, ``forbidden``, ``not_found``, ``conflict``,
+    ``invalid_request``, ``invalid_workflow``...); ``details`` is what the server adds, such as the
+    located problems of an invalid workflow.
+    """
+
+    def __init__(self, status: int, error: str, message: str, details: Any = None) -> None:
+        super().__init__(f"{status} {error}: {message}")
+        self.status, self.error, self.message, self.details = status, error, message, details

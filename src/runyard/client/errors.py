@@ -13,26 +13,9 @@ httpx errors never escape: they are translated where requests are sent (:mod:`ru
 
 from __future__ import annotations
 
-from typing import Any
+from runyard.errors import ApiError, ClientError
 
-from runyard.errors import RunyardError
-
-
-class ClientError(RunyardError):
-    """Root of the SDK's errors."""
-
-
-class ApiError(ClientError):
-    """A non-2xx answer; the fields are the server's ``{"error", "message", "details"}`` body.
-
-    ``error`` is a code (``unauthorized``, ``forbidden``, ``not_found``, ``conflict``,
-    ``invalid_request``, ``invalid_workflow``...); ``details`` is what the server adds, such as the
-    located problems of an invalid workflow.
-    """
-
-    def __init__(self, status: int, error: str, message: str, details: Any = None) -> None:
-        super().__init__(f"{status} {error}: {message}")
-        self.status, self.error, self.message, self.details = status, error, message, details
+__all__ = ["ApiError", "ClientError", "ConnectionFailed", "WaitTimeout"]
 
 
 class ConnectionFailed(ClientError):

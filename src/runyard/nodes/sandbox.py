@@ -43,9 +43,11 @@ _PR_SET_NO_NEW_PRIVS = 38
 _CAPABILITY_VERSION_3 = 0x20080522
 #: What a task keeps of its process environment (besides what the platform sets for it).
 _KEPT_VARIABLES = ("PATH", "LANG")
-#: ... and the variables of these prefixes: a node in a SLURM job tells its tasks their allocation
-#: (``SLURM_JOB_ID``, ``SLURM_JOB_NODELIST``…; docs/slurm.md).
-_KEPT_PREFIXES = ("LC_", "SLURM_")
+#: ... and the variables of this prefix ...
+_KEPT_PREFIX = "LC_"
+#: ... and, on a node inside a SLURM job (``SLURM_JOB_ID`` set), that job's: it tells its tasks their
+#: allocation (``SLURM_JOB_NODELIST``…; docs/slurm.md). A server merely given a ``SLURM_CONF`` keeps it.
+_SLURM_PREFIX = "SLURM_"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -259,10 +261,11 @@ def _under_any(path: str, folders: Iterable[str]) -> bool:
 
 
 def _clean_environment() -> None:
+    prefixes = (_KEPT_PREFIX, _SLURM_PREFIX) if "SLURM_JOB_ID" in os.environ else (_KEPT_PREFIX,)
     kept = {
         name: value
         for name, value in os.environ.items()
-        if name in _KEPT_VARIABLES or name.startswith(_KEPT_PREFIXES)
+        if name in _KEPT_VARIABLES or name.startswith(prefixes)
     }
     os.environ.clear()
     os.environ.update(kept)

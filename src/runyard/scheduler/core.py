@@ -87,7 +87,7 @@ class JobNotAlive(InvalidTransitionError):
     """A command named a job that is not alive (ended, or unknown: the driver asks the store)."""
 
     def __init__(self, job_id: int) -> None:
-        super().__init__(f"job {job_id} has ended")
+        super().__init__(f"no alive job {job_id}")
         self.job_id = job_id
 
 

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from runyard.errors import RunyardError
+from runyard.errors import ApiError
 
 #: Seconds a request may take (a container start waits for the daemon).
 TIMEOUT = 120.0
@@ -26,13 +26,9 @@ TIMEOUT = 120.0
 Scalar = str | int | float | bool
 
 
-class HelperApiError(RunyardError):
+class HelperApiError(ApiError):
     """The server answered an error (``status``, ``error`` code and ``message`` of its body), or
     (``status`` 0) could not be reached."""
-
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(f"{status} {error}: {message}")
-        self.status, self.error, self.message = status, error, message
 
 
 class HelperClient:
