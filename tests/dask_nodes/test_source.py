@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed import Client
 
 from dask_nodes.conftest import Cluster
 from runyard.errors import InvalidRequestError, NodeError
@@ -139,29 +138,6 @@ def test_kill_walltime_and_live_output_on_a_remote_node(
     source.kill(REMOTE, killed.task_id, 1)
     assert events.done(killed.task_id).outcome.kind is OutcomeKind.KILLED
     assert ran(source, events, MAIN, spec(waits, walltime=0.5)).kind is OutcomeKind.WALLTIME
-
-
-def sent_as_dask_tasks(client: Client) -> int:
-    """How many runs and kills the Dask scheduler ever ran as tasks (keys ``runyard-...``)."""
-
-    def count(dask_scheduler: Any) -> int:
-        prefix = dask_scheduler.task_prefixes.get("runyard")
-        return 0 if prefix is None else int(prefix.state_counts["processing"])
-
-    return int(client.run_on_scheduler(count))  # type: ignore[no-untyped-call]
-
-
-def test_runs_and_their_events_go_straight_past_the_dask_scheduler(
-    source: DaskNodeSource, events: Events, spec: Callable[..., TaskSpec], cluster: Cluster
-) -> None:
-    task = spec("print('hello')")
-    with Client(cluster.address, timeout=30) as client:  # type: ignore[no-untyped-call]
-        before = sent_as_dask_tasks(client)
-        assert ran(source, events, REMOTE, task).kind is OutcomeKind.FINISHED
-        assert sent_as_dask_tasks(client) == before  # the run was no Dask task
-        relayed = [m for _, m in client.get_events("runyard-direct") if m.get("task_id") == task.task_id]
-    assert relayed == []  # neither started, output nor done went by the scheduler's events
-    assert Path(task.log_path).read_text() == "hello\n"
 
 
 def test_nodes_come_back_after_the_dask_scheduler_restarts(

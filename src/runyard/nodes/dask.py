@@ -2,14 +2,10 @@
 
 Every worker hosts ``nodes_per_worker`` nodes (``runyard.nodes.dask_worker``: a worker plugin runs
 runyard's own node agents there), named ``<source>-<worker>-<i>``, url ``dask://<host>/<node>``, host
-the worker's address. Runs and kills go straight to the chosen worker's comm (a handler the plugin
-registers, through the client's connection pool and security), and the events of the executions come
-back the same way (the server calls each worker for them, long-polling): the Dask scheduler's batching
-is paid by neither. A worker the server cannot reach gets them as Dask tasks pinned to it, and sends
-its events, like the nodes' own (up, down), by the scheduler (``Worker.log_event`` →
-``Client.subscribe_topic``). Output comes as it grows, appended to the execution's log here. Without
-a shared file system the data spaces travel with the run request and the outcome
-(``runyard.nodes.dask_spaces``).
+the worker's address. Runs and kills go to the chosen worker as Dask tasks pinned to it; the nodes'
+events come back over Dask's comms (``Worker.log_event`` → ``Client.subscribe_topic``), output as it
+grows, appended to the execution's log here. Without a shared file system the data spaces travel with
+the run request and the outcome (``runyard.nodes.dask_spaces``).
 
 A worker that leaves the cluster takes its nodes (``NodeDown``, then ``NodeRemoved``: the scheduler
 re-runs what they ran); a lost Dask scheduler marks every node down until the client reconnects (the
@@ -20,21 +16,18 @@ their worker.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future as CallFuture
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from distributed import Client, Future
-from distributed.protocol.serialize import to_serialize
 from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.errors import NodeError
@@ -119,11 +112,6 @@ class DaskNodeSource:
         self._flights: dict[tuple[str, int], _Flight] = {}
         self._hello: tuple[str, threading.Event] = ("", threading.Event())  # see ``_link``
         self._sending: dict[str, tuple[str, Future[Any]]] = {}  # requests on their way: node, future
-        self._order: dict[str, asyncio.Lock] = {}  # worker -> one direct call at a time (client's loop only)
-        self._polled: dict[
-            tuple[str, str], asyncio.Future[None]
-        ] = {}  # workers (address, id) called for events
-        self._indirect: set[str] = set()  # workers the server could not call straight: through the scheduler
         self._lock = threading.Condition()
         self._stopping = threading.Event()
         self._deliveries = ThreadPoolExecutor(2, thread_name_prefix=f"runyard-{name}")
@@ -176,14 +164,16 @@ class DaskNodeSource:
         except (NodeError, OSError) as error:
             self._end(node, TaskOutcome(*key, OutcomeKind.FAULTY, error=f"input file transfer: {error}"))
             return
-        self._call(node, worker, "run", spec, files)
+        self._send(node, worker[0], dask_worker.run_execution, self.name, worker[1], node, spec, files)
 
     def kill(self, node: str, task_id: str, execution: int) -> None:
         with self._lock:
             worker = self._workers.get(node)
             sent = (task_id, execution) in self._flights
         if worker is not None and sent:
-            self._call(node, worker, "kill", task_id, execution)
+            self._send(
+                node, worker[0], dask_worker.kill_execution, self.name, worker[1], node, task_id, execution
+            )
 
     def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
         """Adopt what the workers still run, or hold the outcome of; the output and outcomes follow."""
@@ -285,10 +275,8 @@ class DaskNodeSource:
         message = event[1]
         if not isinstance(message, dict) or message.get("action") != "remove-worker":
             return
-        address = str(message.get("worker", ""))
-        self._order.pop(address, None)  # a worker that comes back at that address starts afresh
+        address = message.get("worker")
         with self._lock:
-            self._indirect.discard(address)
             gone = [node for node, (worker, _) in self._workers.items() if worker == address]
             for node in gone:
                 del self._workers[node]
@@ -318,9 +306,6 @@ class DaskNodeSource:
                 self._workers[info.name] = (message["worker"], message["worker_id"])
                 self._lock.notify_all()
             self._on_event(NodeUp(replace(info)))
-            worker = (message["worker"], message["worker_id"])
-            if worker not in self._polled:
-                self._polled[worker] = asyncio.ensure_future(self._poll(*worker))
         elif op == "down":
             with self._lock:
                 if message["node"] in self._nodes:
@@ -338,32 +323,6 @@ class DaskNodeSource:
                 self._deliveries.submit(self._deliver, message)
             else:
                 self._deliver(message)
-
-    async def _poll(self, address: str, worker_id: str) -> None:
-        """Take the events of the worker's executions straight from it (``NodeHost.events``) while it is
-        in the cluster; those it sends meanwhile by the scheduler arrive as well."""
-        client = self._client
-        assert client is not None
-        after = 0
-        try:
-            while not self._stopping.is_set():
-                with self._lock:
-                    if (address, worker_id) not in self._workers.values():
-                        return
-                try:
-                    events = await client.rpc(address).runyard_call(
-                        source=self.name, worker_id=worker_id, call="events", args=(after,)
-                    )
-                except (OSError, TimeoutError):
-                    await asyncio.sleep(dask_worker.POLL_WAIT)
-                    continue
-                for number, message in events:
-                    self._on_node_message((0.0, message))
-                    after = number
-        except NodeError:
-            pass  # the worker started again: its nodes are announced anew
-        finally:
-            self._polled.pop((address, worker_id), None)
 
     def _deliver(self, message: dict[str, Any]) -> None:
         """Write back the files of an ended execution, then report its outcome."""
@@ -410,45 +369,6 @@ class DaskNodeSource:
                 self._flights[(item["task_id"], item["execution"])] = flight
         self._client.run(dask_worker.replay, self.name, sorted(kept), workers=[address])
         return [r for r in records if (r.task_id, r.execution) in kept]
-
-    def _call(self, node: str, worker: tuple[str, str], call: str, *args: Any) -> None:
-        """Send a run or kill straight to the worker's comm (``dask_worker.handle_call``), in order; a
-        worker the server cannot reach gets it, and all that follows, through the Dask scheduler."""
-        client = self._client
-        assert client is not None
-        address, worker_id = worker
-        function = dask_worker.run_execution if call == "run" else dask_worker.kill_execution
-        indirect = (node, address, function, self.name, worker_id, node, *args)
-        with self._lock:
-            reachable = address not in self._indirect
-        if not reachable:
-            self._send(*indirect)
-            return
-
-        async def direct() -> None:
-            async with self._order.setdefault(address, asyncio.Lock()):
-                await client.rpc(address).runyard_call(
-                    source=self.name,
-                    worker_id=worker_id,
-                    call=call,
-                    args=to_serialize((node, *args)),  # type: ignore[no-untyped-call]
-                )
-
-        def called(done: CallFuture[None]) -> None:
-            error = done.exception()
-            if isinstance(error, (OSError, TimeoutError)):
-                log.info("node source %s: worker %s not reached straight: %s", self.name, address, error)
-                with self._lock:
-                    self._indirect.add(address)
-                self._send(*indirect)
-            elif error is not None and call == "run":
-                spec: TaskSpec = args[0]
-                why = f"the run could not reach node {node}: {error}"
-                self._end(node, TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=why))
-
-        assert client.loop is not None
-        loop: asyncio.AbstractEventLoop = client.loop.asyncio_loop  # type: ignore[attr-defined]
-        asyncio.run_coroutine_threadsafe(direct(), loop).add_done_callback(called)
 
     def _send(self, node: str, address: str, function: Callable[..., None], *args: Any) -> None:
         """Run ``function(*args)`` on the worker at ``address`` (a Dask task pinned to it); a failure to

@@ -3,11 +3,10 @@
 The source registers :class:`RunyardNodes`, a worker plugin: on every worker of the cluster (those
 there and those that join later) it starts a :class:`NodeHost`, which runs ``nodes_per_worker`` node
 agents through :class:`LocalNodeSource` — a process per execution, kill, walltime, sandbox, selection
-scripts, all as on the server's own host — and relays their events to the server through
-an outbox the server calls for (``events``, straight to this worker's comm) or, while no server calls,
-``Worker.log_event`` on the source's topic. Runs and kills come straight too (:func:`handle_call`), or
-as Dask tasks pinned to this worker (``run_execution``, ``kill_execution``) from a server that cannot
-reach it; ``take_files`` as such a task, ``adopt``, ``replay`` and ``stop_host`` as ``Client.run`` calls.
+scripts, all as on the server's own host — and relays their events to the server with
+``Worker.log_event`` on the source's topic. The server's commands come as Dask tasks pinned to this
+worker (``run_execution``, ``kill_execution``, ``take_files``) or as ``Client.run`` calls (``adopt``,
+``replay``, ``stop_host``).
 
 An execution's paths are the server's: they are rewritten to folders of this worker (``localspace``,
 the log, the data spaces, staged from the files that came with the request, unless the spaces are on a
@@ -19,19 +18,14 @@ name it): a server killed meanwhile gets it after its restart.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import json
 import os
 import re
 import shutil
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MethodType
 from typing import Any
 from urllib.parse import urlparse
 
@@ -67,14 +61,6 @@ from runyard.nodes.protocol import (
 FOLLOW_INTERVAL = 0.2
 #: Bytes of output per relayed message.
 CHUNK = 64 << 10
-#: Seconds a server's call for events waits for one.
-POLL_WAIT = 1.0
-#: Seconds after its last call for events that a server is taken as gone: events go by the scheduler.
-POLL_GRACE = 5.0
-#: The events a server takes from the worker straight (the others go by the Dask scheduler).
-DIRECT = frozenset({"started", "output", "done"})
-#: The worker's handler for the server's direct calls (``Worker.handlers``, see :func:`handle_call`).
-HANDLER = "runyard_call"
 
 
 @dataclass(frozen=True)
@@ -129,10 +115,6 @@ class NodeHost:
         self._held: dict[str, _Execution] = {}  # node -> ended execution, until the server is done with it
         self._lock = threading.Lock()
         self._stopped = threading.Event()
-        self._outbox: list[tuple[int, dict[str, Any]]] = []  # events for the server's calls, numbered
-        self._numbered = 0
-        self._polled = -POLL_GRACE  # when the server last called for events (monotonic)
-        self._ready = asyncio.Event()  # set (on the worker's loop) when the outbox gets an event
         threading.Thread(target=self.nodes.start, args=(self._on_node_event,), daemon=True).start()
         threading.Thread(target=self._follow, name="runyard-dask-logs", daemon=True).start()
 
@@ -316,30 +298,7 @@ class NodeHost:
             pass
 
     def _emit(self, message: dict[str, Any]) -> None:
-        """Send ``message`` to the server: an execution's event into the outbox while the server calls
-        for them (:meth:`events`), anything else, or with no server calling, by the Dask scheduler."""
-        if message["op"] in DIRECT and time.monotonic() - self._polled < POLL_GRACE:
-            with self._lock:
-                self._numbered += 1
-                self._outbox.append((self._numbered, message))
-            self.worker.loop.add_callback(self._ready.set)
-        else:
-            self.worker.log_event(self.options.topic, message)
-
-    async def events(self, after: int) -> list[tuple[int, dict[str, Any]]]:
-        """The outbox's events numbered past ``after`` (those up to it have arrived: dropped), waiting
-        up to ``POLL_WAIT`` for one. Runs on the worker's loop."""
-        self._polled = time.monotonic()
-        with self._lock:
-            self._outbox = [item for item in self._outbox if item[0] > after]
-            if not self._outbox:
-                self._ready.clear()
-        if not self._outbox:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), POLL_WAIT)
-        self._polled = time.monotonic()
-        with self._lock:
-            return list(self._outbox)
+        self.worker.log_event(self.options.topic, message)
 
 
 class RunyardNodes(WorkerPlugin):
@@ -349,7 +308,6 @@ class RunyardNodes(WorkerPlugin):
         self.options = options
 
     def setup(self, worker: Worker) -> None:
-        worker.handlers.setdefault(HANDLER, MethodType(handle_call, worker))
         key = (self.options.source, worker.address)
         with _hosts_lock:
             host = _hosts.get(key)
@@ -397,18 +355,7 @@ def _label(worker: Worker) -> str:
     return re.sub(r"[^\w.-]", "-", name)
 
 
-# -- what the server calls (straight to the worker's comm, Dask tasks pinned to it, Client.run) ---
-
-
-async def handle_call(worker: Worker, source: str, worker_id: str, call: str, args: tuple[Any, ...]) -> Any:
-    """A call the server sent straight to this worker, skipping the Dask scheduler and its batching:
-    ``events`` (see :meth:`NodeHost.events`), or a run or kill, replied to once the node has it (so
-    that a kill never overtakes its run)."""
-    host = _host(source, worker, worker_id)
-    if call == "events":
-        return await host.events(*args)
-    method: Callable[..., None] = host.run if call == "run" else host.kill
-    await asyncio.to_thread(method, *args)
+# -- what the server calls (Dask tasks pinned to this worker, or Client.run) ----------------------
 
 
 def run_execution(source: str, worker_id: str, node: str, spec: TaskSpec, files: Files) -> None:
