@@ -469,7 +469,7 @@ class ServiceAutomation:
                     workflow, values, owner=user.name, submission_key=pending.key
                 ).result()
             except RunyardError as error:
-                self._fail_pending(instance_id, f"{pending.transition} not submitted: {error}")
+                self._fail_transition(instance_id, f"{pending.transition} not submitted: {error}")
                 raise
             self._crash_window("after-submit", pending)
             self._adopt(instance_id, pending, job.id, job.variables)
@@ -503,7 +503,8 @@ class ServiceAutomation:
         self._watched.add(job_id)
         self._ended_jobs.put(job_id)  # in case it ended before it was watched
 
-    def _fail_pending(self, instance_id: int, reason: str) -> None:
+    def _fail_transition(self, instance_id: int, reason: str) -> None:
+        """End the instance's transition in ERROR with ``reason`` (and forget any action pending)."""
         with self.platform.engine.begin() as connection:
             update_instance(
                 connection,
@@ -539,7 +540,7 @@ class ServiceAutomation:
                     log.warning(
                         "service instance %s: the job of %s was never stored", instance.id, action.action
                     )
-                    self._fail_pending(
+                    self._fail_transition(
                         instance.id,
                         f"{action.transition} failed: the server stopped before the job of {action.action} "
                         "was stored (nothing ran; run the action again)",
@@ -583,16 +584,7 @@ class ServiceAutomation:
                     "before setting the instance's status"
                 )
                 log.warning("service instance %s: %s", instance_id, reason)
-                with self.platform.engine.begin() as connection:
-                    update_instance(
-                        connection,
-                        instance_id,
-                        status=ERROR,
-                        transition=None,
-                        transition_job_id=None,
-                        error=reason,
-                    )
-                self.changed(instance_id, ("status", "transition", "error"))
+                self._fail_transition(instance_id, reason)
         self._release_when_idle(instance_id)
 
     def _release_when_idle(self, instance_id: int) -> None:
