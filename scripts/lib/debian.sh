@@ -6,5 +6,5 @@ apt_install() {
     [[ $(id -u) -eq 0 ]] || sudo=(sudo)
     printf '%s: installing Debian packages: %s\n' "$(basename "$0")" "$*" >&2
     "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -o DPkg::Lock::Timeout=300 -y -qq --no-install-recommends "$@" >/dev/null
 }

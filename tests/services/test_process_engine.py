@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -85,6 +86,12 @@ def test_an_http_service_answers_on_its_port(start: Start, tmp_path: Path) -> No
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as answer:
         assert answer.status == 200
     eventually(lambda: "GET / " in ProcessEngine().logs(ref))
+    # Its own listener counts; another program's does not.
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        assert ProcessEngine().listens(ref, port)
+        assert not ProcessEngine().listens(ref, other.getsockname()[1])
+    ProcessEngine().stop(ref)
+    assert not ProcessEngine().listens(ref, port)
 
 
 def test_logs_since_a_time_leave_out_earlier_lines(start: Start, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The helper API functions no shipped service uses, run by real workflows of a user's own service:
 deployments given as JSON, variables propagated to and retrieved from the instance (the retrieval in a
 bash task, through ``runyard psa``), a finish decided by a status file, tokens removed once idle; and a
-service whose process dies before it listens."""
+service whose process dies before it listens, or whose port another program took."""
 
 from __future__ import annotations
 
@@ -83,6 +83,32 @@ tasks:
         psa.clean_start_service(variables)
 """
 
+# Another program takes the reserved port before the service binds it (here the start task itself): the
+# service cannot bind and exits, while the port keeps answering.
+STOLEN = """
+name: Stolen_Port_Start
+variables:
+  INSTANCE_NAME: stolen-$PA_JOB_ID
+  PYTHON: python3
+generic_information:
+  pca.service.id: SERVICE_ID
+  pca.states: (VOID,RUNNING)
+tasks:
+  Start:
+    script:
+      cpython: |-
+        import socket
+        from runyard.services import launch
+        port = launch.service_port(variables)
+        thief = socket.create_server(("127.0.0.1", port))
+        bind = f"import socket, time; socket.create_server(('127.0.0.1', {port})); time.sleep(60)"
+        launch.start_process(variables, [variables["PYTHON"], "-c", bind])
+    cleaning:
+      cpython: |-
+        from runyard.services import psa
+        psa.clean_start_service(variables)
+"""
+
 
 @pytest.fixture
 def client_with_service(sqlite_server: LiveServer) -> tuple[Client, str]:
@@ -92,7 +118,12 @@ def client_with_service(sqlite_server: LiveServer) -> tuple[Client, str]:
     service_id = f"Helpers_{uuid.uuid4().hex[:8]}"
     bucket = service_id.lower().replace("_", "-")
     client.create_bucket(bucket)
-    for name, text in (("Helpers_Demo", START), ("Helpers_Finish", FINISH), ("Crashing_Start", CRASHING)):
+    for name, text in (
+        ("Helpers_Demo", START),
+        ("Helpers_Finish", FINISH),
+        ("Crashing_Start", CRASHING),
+        ("Stolen_Port_Start", STOLEN),
+    ):
         client.push_object(bucket, name, text.replace("SERVICE_ID", service_id), kind="Workflow/psa")
     return client, service_id
 
@@ -149,6 +180,20 @@ def test_a_service_that_dies_before_listening_fails_its_start_at_once(
         assert time.monotonic() - began < 30  # not the 60 s readiness timeout
         output = _output_once_ended(client, failed["job_submissions"][0]["job_id"])
         assert "stopped (EXITED) before accepting connections" in output
+
+
+def test_a_port_taken_before_the_service_binds_it_fails_the_start_however_it_answers(
+    client_with_service: tuple[Client, str],
+) -> None:
+    """The port answers (another program holds it) but the service never listened: not RUNNING."""
+    client, service_id = client_with_service
+    with client:
+        started = client.start_service(service_id, {"PYTHON": sys.executable}, workflow="Stolen_Port_Start")
+        failed = client.wait_for_service_instance(started["id"], timeout=60)
+        assert failed["status"] == "ERROR", failed
+        # The start itself failed, naming the cause: the instance was never RUNNING.
+        assert "ended before the service was RUNNING" in (failed["error"] or ""), failed["error"]
+        assert "another process answers there: it took the port" in (failed["error"] or "")
 
 
 def _output_once_ended(client: Client, job_id: int) -> str:

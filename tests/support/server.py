@@ -23,6 +23,7 @@ from runyard.client import Client
 from runyard.server.config import ServerConfig
 from runyard.store.database import connect
 from support.databases import fresh_postgres_database
+from support.server_process import SERVICE_PORTS
 
 ADMIN = "root"
 PASSWORD = "correct horse battery"
@@ -116,6 +117,7 @@ def live_server(data_dir: Path, database_url: str | None = None, **config: Any) 
     port = listener.getsockname()[1]
     # the portal is NiceGUI's, one per process: in-process servers go without it (tests/portal runs real ones)
     config.setdefault("portal", False)
+    config.setdefault("service_ports", SERVICE_PORTS)
     settings = ServerConfig(port=port, data_dir=data_dir, database_url=database_url, **config)
     announced: list[str] = []
     server = uvicorn.Server(

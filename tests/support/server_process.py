@@ -14,6 +14,10 @@ from pathlib import Path
 
 import httpx
 
+#: The test servers' services take their ports below the OS's ephemeral range (32768-60999 here), which the
+#: kernel hands out meanwhile to servers on port 0 and to outgoing connections (docs/services.md, Ports).
+SERVICE_PORTS = "20000-32000"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -58,6 +62,8 @@ def announced_proxy_url(process: subprocess.Popen[str]) -> str:
 def server_process(data_dir: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
     if "--proxy-port" not in extra:  # the services' origin on any free port: never port + 1 of another test
         extra = (*extra, "--proxy-port", "0")
+    if "--service-ports" not in extra:
+        extra = (*extra, "--service-ports", SERVICE_PORTS)
     process = subprocess.Popen(
         [sys.executable, "-m", "runyard", "server", "--port", str(port), "--data-dir", str(data_dir), *extra],
         stdout=subprocess.PIPE,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from runyard.errors import RunyardError
 from runyard.services import psa
-from runyard.services.engines import Engine, RunState, engine_for
+from runyard.services.engines import Engine, RunState
 from runyard.services.engines.platform import task_engine
 from runyard.services.helper_client import HelperApiError
 from runyard.services.ports import wait_for_port
@@ -54,8 +54,9 @@ def start_process(
     ready_timeout: float = 60.0,
 ) -> str:
     """Start ``argv`` with the process engine (it outlives this task and the server; a finish sends it
-    ``stop_signal``); when a port was reserved, wait until it accepts connections. Returns the engine's
+    ``stop_signal``); when a port was reserved, wait until the service listens on it. Returns the engine's
     reference. ``env`` defaults to the task's environment without ``RUNYARD_TOKEN``."""
+    from runyard.services.engines.process import ProcessEngine
     from runyard.services.engines.process import start_process as start
 
     name = psa.instance_name(variables)
@@ -63,7 +64,8 @@ def start_process(
         env = {key: value for key, value in os.environ.items() if key != "RUNYARD_TOKEN"}
     ref = start(name, argv, service_dir(variables) / "run", env=env, cwd=cwd, stop_signal=stop_signal)
     Path(f"{name}_process").write_text(ref, encoding="utf-8")
-    _wait_until_ready(name, ready_timeout, lambda: engine_for("process").state(ref))
+    engine = ProcessEngine()
+    _wait_until_ready(name, ready_timeout, lambda: engine.state(ref), lambda port: engine.listens(ref, port))
     return ref
 
 
@@ -147,23 +149,33 @@ def _reserved_port(name: str) -> int | None:
     return int(port_file.read_text(encoding="utf-8")) if port_file.exists() else None
 
 
-def _wait_until_ready(name: str, timeout: float, state: Callable[[], RunState]) -> None:
-    """Wait until the reserved port accepts connections; fail at once when the service has stopped."""
+def _wait_until_ready(
+    name: str, timeout: float, state: Callable[[], RunState], owned: Callable[[int], bool] | None = None
+) -> None:
+    """Wait until the reserved port accepts connections and, when ``owned`` can tell, the service itself
+    listens there (another program may have taken the port since its reservation: the service then fails
+    to bind, and that program's answer is not the service's); fail at once when the service has stopped."""
     port = _reserved_port(name)
     if port is None:
         return
     deadline = time.monotonic() + timeout
+    answered = False
     while True:
         try:
             wait_for_port("127.0.0.1", port, min(1.0, max(0.0, deadline - time.monotonic())))
-            return
+            answered = True
+            if owned is None or owned(port):
+                return
+            time.sleep(0.1)
         except TimeoutError:
-            now = state()
-            if now not in (RunState.RUNNING, RunState.PAUSED):
-                raise psa.ServiceFailure(
-                    f"{name} stopped ({now}) before accepting connections on port {port}"
-                ) from None
-            if time.monotonic() >= deadline:
-                raise psa.ServiceFailure(
-                    f"{name} did not accept connections on port {port} within {timeout:g} s"
-                ) from None
+            answered = False
+        taken = " (another process answers there: it took the port)" if answered else ""
+        now = state()
+        if now not in (RunState.RUNNING, RunState.PAUSED):
+            raise psa.ServiceFailure(
+                f"{name} stopped ({now}) before accepting connections on port {port}{taken}"
+            )
+        if time.monotonic() >= deadline:
+            raise psa.ServiceFailure(
+                f"{name} did not accept connections on port {port} within {timeout:g} s{taken}"
+            )

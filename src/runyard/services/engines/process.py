@@ -23,6 +23,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
 from runyard.services.engines import RunState, ServiceError, ServiceStartError, supervisor
 from runyard.services.engines.supervisor import (
@@ -37,6 +39,7 @@ from runyard.services.engines.supervisor import (
     is_alive,
     live_stat,
     read_state,
+    session_members,
     signal_group,
     wait_until,
 )
@@ -156,6 +159,20 @@ class ProcessEngine:
         if record["exit_code"] is not None or stat is None:
             return RunState.EXITED
         return RunState.PAUSED if stat.state == "T" else RunState.RUNNING
+
+    def listens(self, ref: str, port: int) -> bool:
+        """Whether a live process of the service's session listens on TCP ``port`` (any address). A
+        connection to the port is not enough: between its reservation and the service's bind, another
+        program may take the port, and its answer is not the service's."""
+        record = read_state(ref)
+        if record is None or self.state(ref) not in _LIVE:
+            return False
+        for pid in session_members(record["sid"]):
+            with suppress(psutil.Error):
+                for connection in psutil.Process(pid).net_connections("inet"):
+                    if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                        return True
+        return False
 
     def pause(self, ref: str) -> None:
         """SIGSTOP the whole group; returns once the service shows as stopped."""

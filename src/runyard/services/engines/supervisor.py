@@ -90,11 +90,20 @@ def is_alive(pid: int, ticks: int) -> bool:
 
 def group_members(pgid: int, sid: int) -> list[int]:
     """Live processes of group ``pgid``; ``sid`` tells it from a later group that reuses the number."""
+    return _live_processes(lambda stat: (stat.pgrp, stat.session) == (pgid, sid))
+
+
+def session_members(sid: int) -> list[int]:
+    """Live processes of session ``sid``: a service's processes, the groups it made included."""
+    return _live_processes(lambda stat: stat.session == sid)
+
+
+def _live_processes(chosen: Callable[[ProcStat], bool]) -> list[int]:
     members = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             stat = proc_stat(int(entry))
-            if stat is not None and stat.state not in "ZX" and (stat.pgrp, stat.session) == (pgid, sid):
+            if stat is not None and stat.state not in "ZX" and chosen(stat):
                 members.append(int(entry))
     return members
 
