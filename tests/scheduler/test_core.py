@@ -118,3 +118,16 @@ def test_every_execution_is_recorded_once_and_leases_match_their_tasks(steps: li
     interleaving = Interleaving()
     for action, pick in steps:
         interleaving.step(action, pick)
+
+
+def test_a_node_gone_for_good_takes_its_lock_and_tokens_with_it_a_node_down_keeps_them() -> None:
+    core = Core(Rules())
+    core.handle([ev.Recovered({"n1": ["given"]}), joined("n1"), joined("n2")], 1.0)
+    for node in ("n1", "n2"):
+        core.handle([ev.LockNode(node, "admin"), ev.AddNodeToken(node, "PSA_web")], 2.0)
+    down = core.handle([ev.NodeLeft("n2", "agent died")], 3.0)
+    assert core.settings["n2"].tokens == {"PSA_web"} and "n2" not in down.nodes
+    gone = core.handle([ev.NodeLeft("n1", "source removed", removed=True)], 4.0)
+    assert "n1" not in core.settings and gone.nodes == {"n1"}  # the driver forgets its stored setting
+    core.handle([joined("n1")], 5.0)
+    assert core.tokens["n1"] == {"given"}  # what the configuration gives, not what the removed node held

@@ -239,8 +239,11 @@ class Core:
         info = self.nodes.get(event.node)
         if info is not None:
             info.alive = False
-        if event.removed:
+        if event.removed:  # its lock and run-time tokens go with it: a later node of that name starts afresh
             self.nodes.pop(event.node, None)
+            if self.settings.pop(event.node, None) is not None:
+                self.tokens[event.node] = self.configured.get(event.node, frozenset())
+                turn.nodes.add(event.node)
         lease = self.leases.pop(event.node, None)
         if lease is not None:
             self._lost(lease, event.node, event.reason, event.output, now, turn)

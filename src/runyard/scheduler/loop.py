@@ -437,7 +437,7 @@ class Scheduler:
         for job_id in turn.removed:
             store.delete_job(connection, job_id)
         for node in turn.nodes:
-            save_node_setting(connection, node, self.core.settings[node])
+            save_node_setting(connection, node, self.core.settings.get(node))
 
     def _act(self, turn: Turn, inputs: list[ev.Event], futures: dict[int, Future[Any]]) -> None:
         self._start(turn.starts)

@@ -23,8 +23,11 @@ def load_node_settings(connection: sa.Connection) -> dict[str, NodeSetting]:
     }
 
 
-def save_node_setting(connection: sa.Connection, node: str, setting: NodeSetting) -> None:
+def save_node_setting(connection: sa.Connection, node: str, setting: NodeSetting | None) -> None:
+    """Store ``node``'s setting (``None``: forget it, the node is gone for good)."""
     connection.execute(sa.delete(node_settings).where(node_settings.c.node == node))
+    if setting is None:
+        return
     connection.execute(
         sa.insert(node_settings).values(
             node=node, locked_by=setting.locked_by, locked_at=setting.locked_at, tokens=sorted(setting.tokens)
