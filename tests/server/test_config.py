@@ -41,6 +41,8 @@ def test_precedence_flags_then_environment_then_file(tmp_path: Path) -> None:
         ({}, {}, "colour = 'blue'\n", "unknown setting 'colour'"),
         ({}, {}, "port = [\n", "not valid TOML"),
         ({"nodes": 0}, {}, None, "at least 1 node"),
+        ({}, {"RUNYARD_LOGIN_FAILURES_PER_ADDRESS": "0"}, None, "login_failures_per_address: at least 1"),
+        ({}, {}, "login_failures_per_name = -3\n", "login_failures_per_name: at least 1"),
         ({"port": 70000}, {}, None, "not a TCP port"),
         ({}, {"RUNYARD_PORTAL": "maybe"}, None, "RUNYARD_PORTAL: 'maybe' is not true or false"),
         ({}, {}, "portal = 1\n", "portal: 1 is not true or false"),

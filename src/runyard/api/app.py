@@ -130,7 +130,9 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     )
     app.state.config = config
     app.state.sessions = SessionCache()
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(
+        per_name=config.login_failures_per_name, per_address=config.login_failures_per_address
+    )
     app.state.submission_keys = KeyLocks()
     app.state.change_waits = ChangeWaits()  # requests waiting for a signal or a channel key
     app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)

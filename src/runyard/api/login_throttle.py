@@ -20,10 +20,6 @@ from dataclasses import dataclass
 
 from runyard.api.errors import ApiError
 
-#: Failed (or in-flight) logins of one user name within ``WINDOW_SECONDS``.
-FAILURES_PER_NAME = 10
-#: Failed (or in-flight) logins from one client address within ``WINDOW_SECONDS``.
-FAILURES_PER_ADDRESS = 100
 WINDOW_SECONDS = 300.0
 #: Above this many names and addresses tracked, expired ones are dropped on the next attempt.
 _SWEEP_ABOVE = 10_000
@@ -40,8 +36,8 @@ class LoginThrottle:
     def __init__(
         self,
         *,
-        per_name: int = FAILURES_PER_NAME,
-        per_address: int = FAILURES_PER_ADDRESS,
+        per_name: int,
+        per_address: int,
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

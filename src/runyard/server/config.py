@@ -1,7 +1,8 @@
 """Server configuration: flags over ``RUNYARD_*`` environment variables over a TOML file over defaults.
 
 The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
-``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``service_ports``,
+``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``login_failures_per_name``,
+``login_failures_per_address``, ``service_ports``,
 ``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``, ``proxy_port``...),
 and, in the file only, ``[[node_sources]]`` tables (docs/nodes.md).
 Relative ``data_dir`` values in a file are relative to the file's folder.
@@ -37,6 +38,10 @@ class ServerConfig:
     """Seconds a login token stays valid."""
     max_body_bytes: int = 16 * 1024 * 1024
     """Largest request body accepted (413 above)."""
+    login_failures_per_name: int = 10
+    """Failed logins of one user name within 5 minutes before its logins are refused (429)."""
+    login_failures_per_address: int = 100
+    """Failed logins from one client address within 5 minutes before its logins are refused (429)."""
     public_url: str | None = None
     """Base URL tasks use to reach the server (``PA_SCHEDULER_REST_URL``...); default from host and port."""
     service_ports: str | None = None
@@ -184,6 +189,9 @@ def load_config(
     config = ServerConfig(**values)
     if config.nodes < 1:
         raise InvalidRequestError("nodes: at least 1 node is needed")
+    for key in ("login_failures_per_name", "login_failures_per_address"):
+        if getattr(config, key) < 1:
+            raise InvalidRequestError(f"{key}: at least 1 failed login is needed before refusing")
     parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start
     if not 0 < config.port < 65536:
         raise InvalidRequestError(f"port: {config.port} is not a TCP port")
