@@ -459,15 +459,25 @@ def print_targets(
     def median_wall(name: str) -> float:
         return statistics.median(r.wall for r in runs[name])
 
-    dask, subprocess_ = median_wall(DASK), median_wall(SUBPROCESS)
-    print("\nRatios of median wall times (targets from the issue)")
-    for name in [n for n in runs if n.startswith("runyard")]:
+    dask = median_wall(DASK) if runs.get(DASK) else None
+    subprocess_ = median_wall(SUBPROCESS) if runs.get(SUBPROCESS) else None
+    mine_names = [n for n in runs if n.startswith("runyard")]
+    if mine_names and (dask or subprocess_):
+        print("\nRatios of median wall times (targets from the issue)")
+    for name in mine_names:
         mine = median_wall(name)
-        vs_dask, vs_subprocess = mine / dask, mine / subprocess_
-        print(
-            f"  {name}/Dask = {vs_dask:.1f}{TIMES}   target ≤ {TARGET_VS_DASK:.1f}{TIMES}: "
-            f"{verdict(vs_dask <= TARGET_VS_DASK)}"
-        )
+        if dask:
+            vs_dask = mine / dask
+            cpu_ratio = statistics.median(r.cpu.total for r in runs[name]) / statistics.median(
+                r.cpu.total for r in runs[DASK]
+            )
+            print(
+                f"  {name}/Dask = {vs_dask:.2f}{TIMES} (CPU {cpu_ratio:.2f}{TIMES})   "
+                f"target ≤ {TARGET_VS_DASK:.1f}{TIMES}: {verdict(vs_dask <= TARGET_VS_DASK)}"
+            )
+        if not subprocess_:
+            continue
+        vs_subprocess = mine / subprocess_
         print(
             f"  {name}/subprocess = {vs_subprocess:.2f}{TIMES} ({1 / vs_subprocess:.1f}{TIMES} faster "
             f"than an interpreter per task)   target ≥ {TARGET_VS_SUBPROCESS:.0f}{TIMES} faster: "
@@ -541,6 +551,21 @@ FULL = {"tasks": 1000, "repeat": 3, "memory_tasks": 10_000, "latency_samples": 2
 QUICK = {"tasks": 200, "repeat": 1, "memory_tasks": 2000, "latency_samples": 5}
 
 
+#: The parts of a run ``--only`` selects, in the order they run.
+PARTS = (
+    "memory", "latency", "local", "database", "fork-false", "contained", "dask", "subprocess",
+    "hosted", "r", "jvm",
+)  # fmt: skip
+
+
+def parse_parts(text: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [part for part in parts if part not in PARTS]
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"unknown parts {unknown}: choose among {', '.join(PARTS)}")
+    return parts
+
+
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -551,6 +576,14 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-samples", type=int, help="1-task jobs timed (default 20)")
     parser.add_argument("--database-url", help="also run runyard on this database server (PostgreSQL)")
     parser.add_argument("--quick", action="store_true", help=f"smaller defaults: {QUICK}")
+    parser.add_argument(
+        "--only",
+        type=parse_parts,
+        default=PARTS,
+        metavar="PART,...",
+        help=f"run only these parts (default: all): {', '.join(PARTS)}. 'local' is the runyard SQLite "
+        "wall-time row, 'dask' Dask LocalCluster's; the ratios print when both run",
+    )
     args = parser.parse_args(argv)
     for option, default in (QUICK if args.quick else FULL).items():
         value = getattr(args, option)
@@ -675,38 +708,48 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"runyard from {Path(runyard.__file__).parent}")
     print(f"at start: {load_line()} (the machine is shared: read the figures with it)", flush=True)
 
+    only = set(args.only)
     memory = []
-    for url in databases:
+    for url in databases if "memory" in only else []:
         progress(f"memory run: {args.memory_tasks:,} tasks on {runyard_label(url)}")
         memory.append((runyard_label(url), measure_memory(args.memory_tasks, url)))
-    containment = [False, True] if CONTAINMENT else [False]
+    containment = [False, True] if CONTAINMENT and "contained" in only else [False]
     latencies = []
-    for contained in containment:
+    for contained in containment if "latency" in only else []:
         label = runyard_label(None) + (CONTAINED if contained else "")
         progress(f"first-start latency: {args.latency_samples} 1-task jobs on {label}")
         latencies.append((label, measure_first_start(args.latency_samples, None, contained=contained)))
 
     systems: dict[str, Callable[[], Run]] = {
-        runyard_label(u): partial(run_runyard, args.tasks, u) for u in databases
+        runyard_label(u): partial(run_runyard, args.tasks, u)
+        for u in databases
+        if ("local" if u is None else "database") in only
     }
     for contained in containment:
         suffix = CONTAINED if contained else ""
         if contained:
             systems[runyard_label(None) + suffix] = partial(run_runyard, args.tasks, None, contained=True)
-        systems[f"{runyard_label(None)}{suffix} fork=false"] = partial(
-            run_runyard, args.tasks, None, fork=False, contained=contained
-        )
-    systems[DASK] = partial(run_dask, args.tasks)
-    systems[SUBPROCESS] = partial(run_subprocesses, args.tasks)
+        if "fork-false" in only:
+            systems[f"{runyard_label(None)}{suffix} fork=false"] = partial(
+                run_runyard, args.tasks, None, fork=False, contained=contained
+            )
+    if "dask" in only:
+        systems[DASK] = partial(run_dask, args.tasks)
+    if "subprocess" in only:
+        systems[SUBPROCESS] = partial(run_subprocesses, args.tasks)
     runs = measure_walls(systems, args.repeat, progress)
 
-    print_walls(runs, args.tasks)
+    if runs:
+        print_walls(runs, args.tasks)
     print_targets(runs, latencies, memory)
-    if CONTAINMENT:
+    if CONTAINMENT and "contained" in only:
         print_containment(runs, args.tasks)
-    print_dask_hosted(args.tasks, args.repeat, progress)
-    measure_r_tasks(max(args.tasks // 10, 10), progress)
-    measure_jvm_tasks(args.tasks, progress)
+    if "hosted" in only:
+        print_dask_hosted(args.tasks, args.repeat, progress)
+    if "r" in only:
+        measure_r_tasks(max(args.tasks // 10, 10), progress)
+    if "jvm" in only:
+        measure_jvm_tasks(args.tasks, progress)
     print(f"\nat end: {load_line()}")
 
 
