@@ -500,9 +500,12 @@ class Agent:
         self.channel.send_bytes(json.dumps(message).encode())
 
     def _send_done(self, request: RunRequest, outcome: bytes | memoryview) -> None:
-        """The ``done`` message of ``request``'s execution, then its ``outcome`` as it was written."""
-        self._send({"type": "done", "task_id": request.task_id, "execution": request.execution})
-        self.channel.send_bytes(outcome)
+        """The ``done`` message of ``request``'s execution, then its ``outcome`` as it was written: two
+        messages in one write (one wake-up of the node source's reader)."""
+        done = {"type": "done", "task_id": request.task_id, "execution": request.execution}
+        header = json.dumps(done).encode()
+        frames = (_HEADER.pack(len(header)), header, _HEADER.pack(len(outcome)), outcome)
+        write_all(self.channel.fileno(), frames)
 
 
 def _prepare_jvm() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -193,11 +194,12 @@ class LocalNodeSource:
             log.warning("node %s: agent started again (pid %d)", agent.info.name, agent.process.pid)
 
     def _read(self, agent: _Agent) -> None:
+        frames = _Frames(agent.channel.sock)
         try:
             while True:
-                message = json.loads(agent.channel.recv_bytes())
+                message = json.loads(frames.next())
                 if message["type"] == "done":  # the outcome follows, as the task process wrote it
-                    message["outcome"] = agent.channel.recv_bytes()
+                    message["outcome"] = frames.next()
                 self._handle(agent, message)
         except (EOFError, OSError):
             pass
@@ -251,6 +253,41 @@ class LocalNodeSource:
 
     def _emit(self, event: NodeEvent) -> None:
         self._on_event(event)
+
+
+class _Frames:
+    """The agent's messages (``Channel``'s framing), read through a buffer: the messages that arrived
+    together (a ``done`` and its outcome) take one ``recv``, not two per message."""
+
+    _HEADER = struct.Struct("!Q")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+
+    def next(self) -> bytes:
+        """The next message; ``EOFError`` once the channel is closed."""
+        header = self._HEADER.size
+        while True:
+            if len(self.buffer) >= header:
+                (size,) = self._HEADER.unpack_from(self.buffer)
+                if len(self.buffer) >= header + size:
+                    message = bytes(self.buffer[header : header + size])
+                    del self.buffer[: header + size]
+                    return message
+                wanted = header + size - len(self.buffer)
+            else:
+                wanted = header - len(self.buffer)
+            chunk = self.sock.recv(min(max(wanted, _RECV_SIZE), _RECV_MAX))
+            if not chunk:
+                raise EOFError("channel closed")
+            self.buffer += chunk
+
+
+#: Bytes asked of each ``recv`` of the agent's channel, at least (more when a message needs it) …
+_RECV_SIZE = 1 << 16
+#: At most (a big outcome comes in several).
+_RECV_MAX = 1 << 20
 
 
 def _reported(written: bytes, execution: tuple[str, int]) -> TaskOutcome:

@@ -15,6 +15,7 @@ node-lost rule).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import shutil
@@ -23,7 +24,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ from runyard.nodes.protocol import (
     OutcomeKind,
     TaskDone,
     TaskSpec,
+    TaskStarted,
 )
 from runyard.scheduler import events as ev
 from runyard.scheduler.core import Core, JobNotAlive, Start, Turn
@@ -59,6 +60,11 @@ RECONCILE_TIMEOUT = 60.0
 
 EVENT_LOG = "events.jsonl"
 """The event log's file in the data folder."""
+
+HOLD_CONNECTION = 1.0
+"""Seconds the scheduler thread keeps its store connection while no input comes: back to back turns
+reuse it (a pool checkout and return cost more than a small turn's statements), an idle scheduler
+gives it back (a held connection could go stale: the pool checks one it hands out)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,7 @@ class Scheduler:
         self._urls |= {f"{name.removesuffix('_URL')}_PUBLIC_URL": url for name, url in self._urls.items()}
         self._thread = threading.Thread(target=self._run, name="runyard-scheduler", daemon=True)
         self._broken: SchedulerError | None = None
+        self._connection: sa.Connection | None = None  # held between busy turns (``HOLD_CONNECTION``)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -163,7 +170,7 @@ class Scheduler:
         alive = [job for job in jobs if job is not None]
         self.core.load(alive)
         self._done = {job.id: threading.Event() for job in alive}
-        self.node_source.start(self._queue.put)
+        self.node_source.start(self._on_node_event)
         recorded = self.core.running()
         adopted = self.node_source.reconcile(recorded, RECONCILE_TIMEOUT)
         outputs = {r.task_id: self._output(r.task_id, r.execution) for r in recorded if r not in adopted}
@@ -179,6 +186,7 @@ class Scheduler:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+        self._release_connection()
         self.node_source.stop()
         if self._log is not None:
             self._log.close()
@@ -292,6 +300,23 @@ class Scheduler:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _on_node_event(self, event: NodeEvent) -> None:
+        """A node source's report (any thread). A start is not queued: the execution is RUNNING since
+        its dispatch, and a wake-up of the scheduler thread per execution for nothing costs CPU."""
+        if not isinstance(event, TaskStarted):
+            self._queue.put(event)
+
+    def _store_connection(self) -> sa.Connection:
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._release_connection()
+            self._connection = self.engine.connect()
+        return self._connection
+
+    def _release_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
     def _call(self, command: ev.Command) -> Any:
         return self._send(command).result()
 
@@ -324,6 +349,8 @@ class Scheduler:
         except Exception as error:
             # The store and memory may now disagree: stop rather than guess; a restart recovers.
             log.exception("the scheduler stopped on an unexpected error")
+            with contextlib.suppress(Exception):
+                self._release_connection()
             self._broken = SchedulerError(f"the scheduler stopped on an unexpected error: {error!r}")
             for done in self._done.values():
                 done.set()
@@ -347,9 +374,17 @@ class Scheduler:
         timeout = max(0.0, wake - self.clock()) if wake is not None else None
         items: list[_Item] = []
         try:
-            first = self._queue.get(timeout=timeout)
+            first = self._queue.get(
+                timeout=HOLD_CONNECTION if timeout is None else min(timeout, HOLD_CONNECTION)
+            )
         except queue.Empty:
-            return items
+            self._release_connection()  # idle: the connection goes back to the pool
+            if timeout is not None and timeout <= HOLD_CONNECTION:
+                return items
+            try:
+                first = self._queue.get(timeout=None if timeout is None else timeout - HOLD_CONNECTION)
+            except queue.Empty:
+                return items
         while True:
             if first is None:
                 return None
@@ -380,7 +415,8 @@ class Scheduler:
         now = self.clock()
         submitted = [(e.job, e.workflow) for e in inputs if isinstance(e, ev.Submitted)]
         try:
-            with self.engine.begin() as connection:
+            connection = self._store_connection()
+            with connection.begin():
                 store.insert_jobs(connection, submitted)
                 line = self._log.line(now, inputs) if self._log is not None else ""  # ids set, jobs untouched
                 turn = self.core.handle(inputs, now)
@@ -416,9 +452,9 @@ class Scheduler:
     def _output(self, task_id: str, execution: int) -> str:
         """The end of an execution's output file (at most ``max_output_bytes``)."""
         job_id, _, number = task_id.partition("t")
-        path: Path = self.spaces.log(int(job_id), int(number), execution)
+        path = self.spaces.log_name(int(job_id), int(number), execution)
         try:
-            with path.open("rb") as f:
+            with open(path, "rb") as f:
                 size = f.seek(0, 2)
                 f.seek(max(0, size - self.settings.max_output_bytes))
                 return f.read().decode("utf-8", "replace")
@@ -543,7 +579,7 @@ class Scheduler:
             )
             for name in order:
                 task = job.tasks[name]
-                path = str(self.spaces.log(job_id, task.number, task.executions)) if task.executions else None
+                path = self.spaces.log_name(job_id, task.number, task.executions) if task.executions else None
                 event = JobEvent(
                     job_id, task.status.value, task.name, task.node, path, job.owner, task.executions
                 )
