@@ -1,5 +1,7 @@
 """The dask node source driven directly, on the two-host cluster: bad options, an unreachable
-scheduler, transfer limits, kill and walltime on a remote node, live output, a restarted Dask scheduler."""
+scheduler, transfer limits, kill and walltime on a remote node, live output, runs and events straight
+between the server and the workers, each outcome once to a server that restarts, a restarted Dask
+scheduler."""
 
 from __future__ import annotations
 
@@ -10,13 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from distributed import Client
 
 from dask_nodes.conftest import Cluster
 from runyard.errors import InvalidRequestError, NodeError
 from runyard.model import FileSelector, Script, ScriptExecutable
 from runyard.nodes.dask import DaskNodeSource
 from runyard.nodes.dask_spaces import Limits
-from runyard.nodes.protocol import NodeDown, NodeUp, OutcomeKind, TaskOutcome, TaskSpec, TaskStarted
+from runyard.nodes.protocol import (
+    NodeDown,
+    NodeUp,
+    OutcomeKind,
+    RecordedExecution,
+    TaskDone,
+    TaskOutcome,
+    TaskSpec,
+    TaskStarted,
+)
 from runyard.nodes.sources import SourceContext
 from support.nodes import Events
 
@@ -138,6 +150,85 @@ def test_kill_walltime_and_live_output_on_a_remote_node(
     source.kill(REMOTE, killed.task_id, 1)
     assert events.done(killed.task_id).outcome.kind is OutcomeKind.KILLED
     assert ran(source, events, MAIN, spec(waits, walltime=0.5)).kind is OutcomeKind.WALLTIME
+
+
+def runyard_dask_tasks(client: Client) -> int:
+    """How many Dask tasks keyed ``runyard-...`` the Dask scheduler ever knew of."""
+
+    def count(dask_scheduler: Any) -> int:
+        prefix = dask_scheduler.task_prefixes.get("runyard")
+        return 0 if prefix is None else sum(int(n) for n in prefix.state_counts.values())
+
+    return int(client.run_on_scheduler(count))  # type: ignore[no-untyped-call]
+
+
+def test_runs_and_their_events_go_straight_past_the_dask_scheduler(
+    source: DaskNodeSource, events: Events, spec: Callable[..., TaskSpec], cluster: Cluster, tmp_path: Path
+) -> None:
+    (tmp_path / "user").mkdir(exist_ok=True)
+    task = spec("import os\nprint('hello')\nopen(os.path.join(userspace, 'back.txt'), 'w').write('x')")
+    with Client(cluster.address, timeout=30) as client:  # type: ignore[no-untyped-call]
+        before = runyard_dask_tasks(client)
+        assert ran(source, events, REMOTE, task).kind is OutcomeKind.FINISHED
+        assert runyard_dask_tasks(client) == before  # neither the run nor the files were a Dask task
+        relayed = [m for _, m in client.get_events("runyard-direct") if m.get("task_id") == task.task_id]
+    assert relayed == []  # neither started, output nor done went by the scheduler's events
+    assert Path(task.log_path).read_text() == "hello\n"
+    assert (tmp_path / "user" / "back.txt").read_text() == "x"
+
+
+def abandon(source: DaskNodeSource) -> None:
+    """What a server killed -9 leaves: its client gone, its nodes and what they run as they are."""
+    source._stopping.set()
+    assert source._client is not None
+    source._client.close()  # type: ignore[no-untyped-call]
+
+
+def test_a_restarted_source_gets_each_outcome_once(
+    cluster: Cluster, spec: Callable[..., TaskSpec], tmp_path: Path
+) -> None:
+    remote, main = "again-remote-1", "again-main-1"
+    first_events, second_events = Events(), Events()
+    first = DaskNodeSource("again", scheduler=cluster.address)
+    first.start(first_events)
+    for node in (remote, main):
+        wait_up(first_events, node)
+    go = tmp_path / "go"
+    away = spec(
+        f"import os, time\nprint('away', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.05)\nprint('back')\nresult = 1"
+    )
+    taken = spec("print('taken')\nresult = 2")
+    # its outcome reached the server, which acknowledged it, and was killed before it stored it
+    assert ran(first, first_events, main, taken).kind is OutcomeKind.FINISHED
+    first.run(remote, away)
+    first_events.wait(lambda e: isinstance(e, TaskStarted) and e.task_id == away.task_id, 60)
+    Path(taken.log_path).unlink()
+    abandon(first)
+    go.touch()  # it ends while no server is there
+    time.sleep(1)
+    second = DaskNodeSource("again", scheduler=cluster.address)
+    try:
+        second.start(second_events)
+        recorded = [
+            RecordedExecution(remote, away.task_id, 1),
+            RecordedExecution(main, taken.task_id, 1),
+            RecordedExecution(remote, "9t-gone", 1),
+        ]
+        assert sorted(second.reconcile(recorded, 60), key=str) == sorted(recorded[:2], key=str)
+        for task, result in ((away, 1), (taken, 2)):
+            outcome = second_events.done(task.task_id, 60).outcome
+            assert (outcome.kind, outcome.result_json) == (OutcomeKind.FINISHED, result)
+        time.sleep(2)  # nothing more comes
+        assert sorted(e.outcome.task_id for e in second_events.seen if isinstance(e, TaskDone)) == sorted(
+            [away.task_id, taken.task_id]
+        )
+        assert Path(away.log_path).read_text() == "away\nback\n"
+        assert Path(taken.log_path).read_text() == "taken\n"
+        # the next run on the node: the held outcome is dropped, and nothing of it comes again
+        assert ran(second, second_events, remote, spec("result = 3")).kind is OutcomeKind.FINISHED
+    finally:
+        second.stop()
 
 
 def test_nodes_come_back_after_the_dask_scheduler_restarts(

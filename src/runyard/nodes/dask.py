@@ -2,10 +2,14 @@
 
 Every worker hosts ``nodes_per_worker`` nodes (``runyard.nodes.dask_worker``: a worker plugin runs
 runyard's own node agents there), named ``<source>-<worker>-<i>``, url ``dask://<host>/<node>``, host
-the worker's address. Runs and kills go to the chosen worker as Dask tasks pinned to it; the nodes'
-events come back over Dask's comms (``Worker.log_event`` → ``Client.subscribe_topic``), output as it
-grows, appended to the execution's log here. Without a shared file system the data spaces travel with
-the run request and the outcome (``runyard.nodes.dask_spaces``).
+the worker's address. The nodes' own events (up, down) come through the Dask scheduler
+(``Worker.log_event`` → ``Client.subscribe_topic``). Runs and kills go straight to the chosen worker's
+comm (a handler the plugin registers, through the client's connection pool and security), and the
+events of the executions come back the same way: the server keeps a call open to each worker for them
+(a long poll), each call acknowledging the events the previous one brought; so the Dask scheduler's
+batching is paid by neither. Output comes as it grows, appended to the execution's log here. Without a
+shared file system the data spaces travel with the run request and the outcome
+(``runyard.nodes.dask_spaces``).
 
 A worker that leaves the cluster takes its nodes (``NodeDown``, then ``NodeRemoved``: the scheduler
 re-runs what they ran); a lost Dask scheduler marks every node down until the client reconnects (the
@@ -16,18 +20,21 @@ their worker.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future as CallFuture
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from distributed import Client, Future
+from distributed import Client
+from distributed.protocol.serialize import to_serialize
 from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.errors import NodeError
@@ -54,8 +61,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two looks at the client's link to the Dask scheduler.
 WATCH_INTERVAL = 1.0
-#: Seconds a call to the workers (files of an outcome, reconciliation) may take.
+#: Seconds a call to the workers (a run, files of an outcome, reconciliation) may take, tries included.
 CALL_TIMEOUT = 60.0
+#: Seconds between two tries of a call to a worker that could not be reached.
+RETRY_INTERVAL = 0.5
 
 
 class DaskOptions(BaseModel):
@@ -81,6 +90,20 @@ class _Flight:
     log_path: str
     spaces: dict[str, str]
     account: Account | None
+    floor: int = 0  # its events numbered below are stale (relayed again from this one: see ``_adopt``)
+
+
+@dataclass
+class _Poll:
+    """The server's calls to one worker for its executions' events (``dask_worker.NodeHost.events``)."""
+
+    address: str
+    worker_id: str
+    after: int = 0  # the number of the last event taken: the next call acknowledges it
+    reconciling: bool = False  # its events wait in ``stash`` until the adopted executions are known
+    stash: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    order: threading.Lock = field(default_factory=threading.Lock)  # its events are handled in order
+    task: asyncio.Task[None] | None = None
 
 
 class DaskNodeSource:
@@ -111,7 +134,8 @@ class DaskNodeSource:
         self._workers: dict[str, tuple[str, str]] = {}  # node -> (worker address, worker id)
         self._flights: dict[tuple[str, int], _Flight] = {}
         self._hello: tuple[str, threading.Event] = ("", threading.Event())  # see ``_link``
-        self._sending: dict[str, tuple[str, Future[Any]]] = {}  # requests on their way: node, future
+        self._polls: dict[tuple[str, str], _Poll] = {}  # (worker address, worker id) -> its poll
+        self._order: dict[str, asyncio.Lock] = {}  # worker -> one request at a time (on the client's loop)
         self._lock = threading.Condition()
         self._stopping = threading.Event()
         self._deliveries = ThreadPoolExecutor(2, thread_name_prefix=f"runyard-{name}")
@@ -164,16 +188,14 @@ class DaskNodeSource:
         except (NodeError, OSError) as error:
             self._end(node, TaskOutcome(*key, OutcomeKind.FAULTY, error=f"input file transfer: {error}"))
             return
-        self._send(node, worker[0], dask_worker.run_execution, self.name, worker[1], node, spec, files)
+        self._request(node, worker, "run", spec, files)
 
     def kill(self, node: str, task_id: str, execution: int) -> None:
         with self._lock:
             worker = self._workers.get(node)
             sent = (task_id, execution) in self._flights
         if worker is not None and sent:
-            self._send(
-                node, worker[0], dask_worker.kill_execution, self.name, worker[1], node, task_id, execution
-            )
+            self._request(node, worker, "kill", task_id, execution)
 
     def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
         """Adopt what the workers still run, or hold the outcome of; the output and outcomes follow."""
@@ -182,17 +204,17 @@ class DaskNodeSource:
             self._lock.wait_for(
                 lambda: all(r.node in self._workers for r in recorded), max(0.0, deadline - time.monotonic())
             )
-            by_worker: dict[str, list[RecordedExecution]] = {}
+            by_worker: dict[tuple[str, str], list[RecordedExecution]] = {}
             for record in recorded:
                 if record.node in self._workers:
-                    by_worker.setdefault(self._workers[record.node][0], []).append(record)
+                    by_worker.setdefault(self._workers[record.node], []).append(record)
         adopted: list[RecordedExecution] = []
-        for address, records in by_worker.items():
+        for worker, records in by_worker.items():
             try:
-                adopted += self._adopt(address, records)
+                adopted += self._adopt(worker, records)
             except (OSError, TimeoutError, NodeError) as error:
                 log.warning(
-                    "node source %s: worker %s could not be reconciled: %s", self.name, address, error
+                    "node source %s: worker %s could not be reconciled: %s", self.name, worker[0], error
                 )
         return adopted
 
@@ -217,6 +239,7 @@ class DaskNodeSource:
     def _connect(self) -> Client:
         target = self.scheduler if self.scheduler is not None else self.cluster
         client = Client(target, timeout=self.connect_timeout, set_as_default=False)  # type: ignore[no-untyped-call]
+        self._client = client  # before the nodes are announced: their polls call through it
         self._link(client)
         return client
 
@@ -282,17 +305,14 @@ class DaskNodeSource:
                 del self._workers[node]
                 self._nodes.pop(node, None)
             self._flights = {k: f for k, f in self._flights.items() if f.node not in gone}
-            stranded = [future for node, future in self._sending.values() if node in gone]
             self._lock.notify_all()
-        for future in stranded:  # pinned to a worker that will not run them
-            future.cancel()  # type: ignore[no-untyped-call]
-        for node in gone:
+        for node in gone:  # its poll ends, and the requests still tried for it
             reason = f"its Dask worker {address} left the cluster"
             self._on_event(NodeDown(node, reason))
             self._on_event(NodeRemoved(node, reason))
 
     def _on_node_message(self, event: tuple[float, Any]) -> None:
-        """A node's event, on the client's event loop: kept short (files are fetched elsewhere)."""
+        """A node's event, on the client's event loop."""
         message: dict[str, Any] = event[1]
         op = message.get("op")
         if op == "hello":
@@ -301,28 +321,67 @@ class DaskNodeSource:
                     self._hello[1].set()
         elif op == "up":
             info = NodeInfo(message["node"], self.name, message["host"], message["url"], alive=True)
+            worker = (message["worker"], message["worker_id"])
             with self._lock:
                 self._nodes[info.name] = info
-                self._workers[info.name] = (message["worker"], message["worker_id"])
+                self._workers[info.name] = worker
                 self._lock.notify_all()
+                poll = None if worker in self._polls else self._polls.setdefault(worker, _Poll(*worker))
+            if poll is not None:
+                poll.task = asyncio.ensure_future(self._poll(poll))
             self._on_event(NodeUp(replace(info)))
         elif op == "down":
             with self._lock:
                 if message["node"] in self._nodes:
                     self._nodes[message["node"]].alive = False
             self._on_event(NodeDown(message["node"], message["reason"]))
-        elif op == "started":
-            if self._flight((message["task_id"], message["execution"])) is not None:
-                self._on_event(TaskStarted(message["node"], message["task_id"], message["execution"]))
+
+    async def _poll(self, poll: _Poll) -> None:
+        """Take the events of the worker's executions straight from it, for as long as it is in the
+        cluster (on the client's event loop)."""
+        try:
+            while not self._stopping.is_set():
+                with self._lock:
+                    if (poll.address, poll.worker_id) not in self._workers.values():
+                        return
+                try:
+                    events = await self._call(poll.address, poll.worker_id, "events", poll.after)
+                except NodeError:
+                    raise
+                except Exception as error:  # unreachable, or leaving: tried again while it is there
+                    log.debug("node source %s: no events from %s: %s", self.name, poll.address, error)
+                    await asyncio.sleep(RETRY_INTERVAL)
+                    continue
+                with poll.order:
+                    with self._lock:
+                        fresh = [(number, message) for number, message in events if number > poll.after]
+                        if fresh:
+                            poll.after = fresh[-1][0]
+                        if poll.reconciling:
+                            poll.stash += fresh
+                            continue
+                    for number, message in fresh:
+                        self._on_execution_event(number, message)
+        except NodeError as error:
+            log.debug("node source %s: %s", self.name, error)  # the worker started again: announced anew
+        finally:
+            with self._lock:
+                self._polls.pop((poll.address, poll.worker_id), None)
+
+    def _on_execution_event(self, number: int, message: dict[str, Any]) -> None:
+        """An execution's event, the ``number``-th of its worker, in order (files are fetched elsewhere)."""
+        flight = self._flight((message["task_id"], message["execution"]))
+        if flight is None or number < flight.floor:
+            return  # not (or no more) ours, or relayed again since
+        op = message["op"]
+        if op == "started":
+            self._on_event(TaskStarted(message["node"], message["task_id"], message["execution"]))
         elif op == "output":
-            flight = self._flight((message["task_id"], message["execution"]))
-            if flight is not None:
-                _write_at(flight.log_path, message["at"], message["data"])
-        elif op == "done" and self._flight((message["task_id"], message["execution"])) is not None:
-            if message["files"]:
-                self._deliveries.submit(self._deliver, message)
-            else:
-                self._deliver(message)
+            _write_at(flight.log_path, message["at"], message["data"])
+        elif op == "done" and message["files"]:
+            self._deliveries.submit(self._deliver, message)
+        elif op == "done":
+            self._deliver(message)
 
     def _deliver(self, message: dict[str, Any]) -> None:
         """Write back the files of an ended execution, then report its outcome."""
@@ -340,57 +399,102 @@ class DaskNodeSource:
         self._end(message["node"], outcome)
 
     def _write_back(self, flight: _Flight, message: dict[str, Any]) -> None:
-        assert self._client is not None
         with self._lock:
             worker = self._workers.get(flight.node)
         if worker is None:
             raise NodeError(f"node {flight.node} is gone with the files")
-        future = self._client.submit(
-            dask_worker.take_files, self.name, flight.node, message["task_id"], message["execution"],
-            workers=[worker[0]], allow_other_workers=False, pure=False,
-        )  # fmt: skip
-        files: Files = future.result(timeout=CALL_TIMEOUT)
+        asked = (flight.node, message["task_id"], message["execution"])
+        files: Files = self._call_from_thread(worker, "files", *asked)
         for space, found in files.items():
             if space not in WRITABLE or not flight.spaces.get(space):
                 raise NodeError(f"the worker sent files for {space!r}, which the task may not write")
             write_files(Path(flight.spaces[space]), found, flight.account)
 
-    def _adopt(self, address: str, records: list[RecordedExecution]) -> list[RecordedExecution]:
-        assert self._client is not None
-        asked = [(r.node, r.task_id, r.execution) for r in records]
-        found = self._client.run(dask_worker.adopt, self.name, asked, workers=[address])[address]
-        kept = {(item["task_id"], item["execution"]) for item in found}
+    def _adopt(self, worker: tuple[str, str], records: list[RecordedExecution]) -> list[RecordedExecution]:
+        """Adopt ``records`` on ``worker``: its events wait until their flights are known (then those
+        numbered before each flight's floor are dropped: they are relayed again)."""
         with self._lock:
-            for item in found:
-                origin = item["origin"]
-                spaces = {space: origin.get(space, "") for space in WRITABLE}
-                account = Account(*origin["account"]) if origin.get("account") else None
-                flight = _Flight(item["node"], origin["log_path"], spaces, account)
-                self._flights[(item["task_id"], item["execution"])] = flight
-        self._client.run(dask_worker.replay, self.name, sorted(kept), workers=[address])
+            poll = self._polls.get(worker)
+            if poll is not None:
+                poll.reconciling = True
+        try:
+            asked = [[r.node, r.task_id, r.execution] for r in records]
+            found: list[dict[str, Any]] = self._call_from_thread(worker, "adopt", asked)
+            with self._lock:
+                for item in found:
+                    origin = item["origin"]
+                    spaces = {space: origin.get(space, "") for space in WRITABLE}
+                    account = Account(*origin["account"]) if origin.get("account") else None
+                    flight = _Flight(item["node"], origin["log_path"], spaces, account, item["floor"])
+                    self._flights[(item["task_id"], item["execution"])] = flight
+        finally:
+            if poll is not None:
+                with poll.order:
+                    with self._lock:
+                        poll.reconciling, stash, poll.stash = False, poll.stash, []
+                    for number, message in stash:
+                        self._on_execution_event(number, message)
+        kept = {(item["task_id"], item["execution"]) for item in found}
         return [r for r in records if (r.task_id, r.execution) in kept]
 
-    def _send(self, node: str, address: str, function: Callable[..., None], *args: Any) -> None:
-        """Run ``function(*args)`` on the worker at ``address`` (a Dask task pinned to it); a failure to
-        deliver a run ends that execution FAULTY."""
+    async def _call(self, address: str, worker_id: str, call: str, *args: Any) -> Any:
+        """Call the worker's runyard handler (``dask_worker.handle_call``) straight, on the client's loop."""
         assert self._client is not None
-        key = f"runyard-{function.__name__}-{uuid.uuid4().hex}"
-        future = self._client.submit(
-            function, *args, key=key, workers=[address], allow_other_workers=False, pure=False
+        sent = to_serialize(list(args)) if call == "run" else list(args)  # type: ignore[no-untyped-call]
+        answer: dict[str, Any] = await self._client.rpc(address).runyard_call(
+            source=self.name, worker_id=worker_id, call=call, args=sent
         )
-        with self._lock:
-            self._sending[key] = (node, future)
+        if "error" in answer:
+            raise NodeError(answer["error"])
+        return answer["value"]
 
-        def sent(done: Future[Any]) -> None:
+    def _call_from_thread(self, worker: tuple[str, str], call: str, *args: Any) -> Any:
+        """:meth:`_call` from a thread other than the client's loop, waiting for its answer."""
+        return asyncio.run_coroutine_threadsafe(self._call(*worker, call, *args), self._loop()).result(
+            CALL_TIMEOUT
+        )
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        assert self._client is not None and self._client.loop is not None
+        loop: asyncio.AbstractEventLoop = self._client.loop.asyncio_loop  # type: ignore[attr-defined]
+        return loop
+
+    def _request(self, node: str, worker: tuple[str, str], call: str, *args: Any) -> None:
+        """Send a run or a kill to the node's worker, in order (one request at a time per worker), tried
+        again while the worker cannot be reached and is still in the cluster (a run sent twice runs
+        once); a run that cannot be delivered ends FAULTY."""
+        address, worker_id = worker
+        key = (args[0].task_id, args[0].execution) if call == "run" else (args[0], args[1])
+
+        def wanted() -> bool:
             with self._lock:
-                self._sending.pop(key, None)
-            if done.status == "error" and function is dask_worker.run_execution:
-                spec: TaskSpec = args[3]
-                error = done.exception()  # type: ignore[no-untyped-call]
-                why = f"the run could not reach node {node}: {error}"
-                self._end(node, TaskOutcome(spec.task_id, spec.execution, OutcomeKind.FAULTY, error=why))
+                return worker in self._workers.values() and (call == "kill" or key in self._flights)
 
-        future.add_done_callback(sent)  # type: ignore[no-untyped-call]
+        async def ordered() -> None:
+            async with self._order.setdefault(address, asyncio.Lock()):
+                deadline = time.monotonic() + CALL_TIMEOUT
+                while True:
+                    try:
+                        await self._call(address, worker_id, call, node, *args)
+                        return
+                    except (OSError, TimeoutError):
+                        if not wanted() or time.monotonic() > deadline:
+                            raise
+                    await asyncio.sleep(RETRY_INTERVAL)
+
+        def sent(done: CallFuture[None]) -> None:
+            error = None if done.cancelled() else done.exception()
+            if error is None:
+                return
+            if call == "run":
+                why = f"the run could not reach node {node}: {error}"
+                self._end(node, TaskOutcome(*key, OutcomeKind.FAULTY, error=why))
+            else:
+                log.warning(
+                    "node source %s: the kill of %s could not reach node %s: %s", self.name, key, node, error
+                )
+
+        asyncio.run_coroutine_threadsafe(ordered(), self._loop()).add_done_callback(sent)
 
     def _flight(self, key: tuple[str, int]) -> _Flight | None:
         with self._lock:

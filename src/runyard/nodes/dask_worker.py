@@ -3,33 +3,46 @@
 The source registers :class:`RunyardNodes`, a worker plugin: on every worker of the cluster (those
 there and those that join later) it starts a :class:`NodeHost`, which runs ``nodes_per_worker`` node
 agents through :class:`LocalNodeSource` — a process per execution, kill, walltime, sandbox, selection
-scripts, all as on the server's own host — and relays their events to the server with
-``Worker.log_event`` on the source's topic. The server's commands come as Dask tasks pinned to this
-worker (``run_execution``, ``kill_execution``, ``take_files``) or as ``Client.run`` calls (``adopt``,
-``replay``, ``stop_host``).
+scripts, all as on the server's own host. The nodes' own events (up, down) go to the server with
+``Worker.log_event`` on the source's topic (the server learns of the workers this way); the server's
+requests (run, kill, the files of an ended execution, adoption after its restart) and its calls for
+the executions' events (started, output, done) come straight to this worker's comm, to the handler the
+plugin registers (:func:`handle_call`), skipping the Dask scheduler and its batching. ``stop_host`` is a
+``Client.run`` call.
+
+The executions' events wait in an outbox, each numbered (one sequence per worker and source), until
+the server acknowledges them: its next call for events names the last one it took, and those up to it
+are dropped. A server killed meanwhile takes them no more; the one that starts after it reconciles
+(``adopt``): the executions it names are relayed to it again from their start, numbered anew, and it
+ignores their events numbered before (their ``floor``).
 
 An execution's paths are the server's: they are rewritten to folders of this worker (``localspace``,
 the log, the data spaces, staged from the files that came with the request, unless the spaces are on a
 shared file system). Its output is relayed as it grows, each chunk with its offset (so a chunk sent
 twice is written once); what it left in its spaces goes back with its outcome. An outcome is held here
 until the server cannot need it any more (the next run on that node, or a reconciliation that does not
-name it): a server killed meanwhile gets it after its restart.
+name it), whether or not its event was acknowledged: a server killed meanwhile, even after it took the
+event and before it stored the outcome, gets it after its restart.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 import os
 import re
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MethodType
 from typing import Any
 from urllib.parse import urlparse
 
-from distributed import Worker, get_worker
+from distributed import Worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from runyard.errors import NodeError
@@ -61,6 +74,14 @@ from runyard.nodes.protocol import (
 FOLLOW_INTERVAL = 0.2
 #: Bytes of output per relayed message.
 CHUNK = 64 << 10
+#: Seconds a server's call for events waits for one before it is answered with none.
+POLL_WAIT = 1.0
+#: Bytes of output past which an answer to a server's call for events takes no more (the rest follows).
+POLL_BYTES = 4 << 20
+#: The events of executions, which wait in the outbox for the server's calls (the others are logged).
+EXECUTION_EVENTS = frozenset({"started", "output", "done"})
+#: The worker's handler for the server's calls (``Worker.handlers``, see :func:`handle_call`).
+HANDLER = "runyard_call"
 
 
 @dataclass(frozen=True)
@@ -113,6 +134,9 @@ class NodeHost:
         )
         self._running: dict[tuple[str, int], _Execution] = {}
         self._held: dict[str, _Execution] = {}  # node -> ended execution, until the server is done with it
+        self._outbox: list[tuple[int, dict[str, Any]]] = []  # executions' events, numbered, not acknowledged
+        self._numbered = 0  # the number of the last event put in the outbox
+        self._ready = asyncio.Event()  # set on the worker's loop when the outbox gets an event
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         threading.Thread(target=self.nodes.start, args=(self._on_node_event,), daemon=True).start()
@@ -129,6 +153,9 @@ class NodeHost:
         execution to the next (emptied, never made anew): a sandboxed node shows a job's folders to the
         process that forks its executions once, when it serves the job's first one."""
         with self._lock:
+            key = (spec.task_id, spec.execution)
+            if key in self._running or any((e.task_id, e.execution) == key for e in self._held.values()):
+                return  # a request sent again (its answer was lost): the node has it already
             previous = self._held.pop(node, None)  # a run on the node: the server is done with it
         scope = self.base / "jobs" / _safe(f"{spec.job_id}-{node}")
         if previous is not None:
@@ -160,35 +187,54 @@ class NodeHost:
         return held.files
 
     def adopt(self, recorded: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
-        """Of the server's ``recorded`` executions (node, task id, execution), those still running or
-        held here, with the server's paths; held outcomes it does not name are dropped."""
+        """Of a restarted server's ``recorded`` executions (node, task id, execution), those still running
+        or held here, with the server's paths; held outcomes it does not name are dropped. The events of
+        those adopted are relayed again, numbered from their ``floor`` (their output from its start, the
+        outcome of the ended ones): the server ignores those numbered before."""
         wanted = {(task_id, execution) for _, task_id, execution in recorded}
         with self._lock:
             for node, held in list(self._held.items()):
                 if (held.task_id, held.execution) not in wanted:
                     del self._held[node]
                     held.log.unlink(missing_ok=True)
-            found = [*self._running.values(), *self._held.values()]
-        return [
-            {"node": e.node, "task_id": e.task_id, "execution": e.execution, "origin": e.origin}
-            for e in found
-            if (e.task_id, e.execution) in wanted
-        ]
+            found = [
+                e
+                for e in (*self._running.values(), *self._held.values())
+                if (e.task_id, e.execution) in wanted
+            ]
+        adopted = []
+        for execution in found:
+            with execution.lock:  # nothing else relays it meanwhile (see ``_ended``, ``_follow``)
+                with self._lock:
+                    floor = self._numbered + 1
+                execution.sent = 0
+                if execution.outcome is not None:  # ended: relayed here, else as it runs and when it ends
+                    self._relay_output(execution)
+                    self._send_done(execution)
+            key = {"node": execution.node, "task_id": execution.task_id, "execution": execution.execution}
+            adopted.append({**key, "origin": execution.origin, "floor": floor})
+        return adopted
 
-    def replay(self, executions: list[tuple[str, int]]) -> None:
-        """Relay the output of ``executions`` again from its start, and the outcome of the ended ones."""
-        wanted = set(executions)
+    async def events(self, after: int) -> list[tuple[int, dict[str, Any]]]:
+        """The outbox's events numbered past ``after`` (those up to it arrived: dropped), waiting up to
+        ``POLL_WAIT`` for one. Runs on the worker's loop."""
         with self._lock:
-            running = [e for key, e in self._running.items() if key in wanted]
-            held = [e for e in self._held.values() if (e.task_id, e.execution) in wanted]
-        for execution in running:
-            with execution.lock:
-                execution.sent = 0
-        for execution in held:
-            with execution.lock:
-                execution.sent = 0
-                self._relay_output(execution)
-            self._send_done(execution)
+            self._outbox = [item for item in self._outbox if item[0] > after]
+            waiting = not self._outbox
+            if waiting:
+                self._ready.clear()
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), POLL_WAIT)
+        taken: list[tuple[int, dict[str, Any]]] = []
+        size = 0
+        with self._lock:
+            for item in self._outbox:
+                if taken and size > POLL_BYTES:
+                    break
+                taken.append(item)
+                size += len(item[1].get("data", b""))
+        return taken
 
     def stop(self) -> None:
         self._stopped.set()
@@ -238,10 +284,11 @@ class NodeHost:
         self._emit({"op": "up", "node": node, "host": host, "url": url, **worker})
 
     def _ended(self, node: str, outcome: TaskOutcome) -> None:
-        with self._lock:
+        with self._lock:  # running or held at any time: a reconciliation finds it
             execution = self._running.pop((outcome.task_id, outcome.execution), None)
-        if execution is None:
-            return
+            if execution is None:
+                return
+            self._held[node] = execution
         with execution.lock:
             self._relay_output(execution)
             if not self.options.shared_fs:
@@ -250,9 +297,7 @@ class NodeHost:
                 except (NodeError, OSError) as error:
                     outcome = dataclasses.replace(outcome, kind=OutcomeKind.FAULTY, error=str(error))
             execution.outcome = json.dumps(outcome_to_json(outcome))
-        with self._lock:
-            self._held[node] = execution
-        self._send_done(execution)
+            self._send_done(execution)
 
     def _outputs(self, execution: _Execution) -> Files:
         budget = output_budget(self.options.limits, execution.task_id)
@@ -298,7 +343,15 @@ class NodeHost:
             pass
 
     def _emit(self, message: dict[str, Any]) -> None:
-        self.worker.log_event(self.options.topic, message)
+        """Send ``message`` to the server: an execution's event through the outbox (:meth:`events`), a
+        node's through the Dask scheduler."""
+        if message["op"] not in EXECUTION_EVENTS:
+            self.worker.log_event(self.options.topic, message)
+            return
+        with self._lock:
+            self._numbered += 1
+            self._outbox.append((self._numbered, message))
+        self.worker.loop.add_callback(self._ready.set)
 
 
 class RunyardNodes(WorkerPlugin):
@@ -308,6 +361,7 @@ class RunyardNodes(WorkerPlugin):
         self.options = options
 
     def setup(self, worker: Worker) -> None:
+        worker.handlers.setdefault(HANDLER, MethodType(handle_call, worker))
         key = (self.options.source, worker.address)
         with _hosts_lock:
             host = _hosts.get(key)
@@ -355,28 +409,27 @@ def _label(worker: Worker) -> str:
     return re.sub(r"[^\w.-]", "-", name)
 
 
-# -- what the server calls (Dask tasks pinned to this worker, or Client.run) ----------------------
+# -- what the server calls (straight to the worker's comm, or Client.run) --------------------------
 
 
-def run_execution(source: str, worker_id: str, node: str, spec: TaskSpec, files: Files) -> None:
-    worker = get_worker()
-    _host(source, worker, worker_id).run(node, spec, files)
-
-
-def kill_execution(source: str, worker_id: str, node: str, task_id: str, execution: int) -> None:
-    _host(source, get_worker(), worker_id).kill(node, task_id, execution)
-
-
-def take_files(source: str, node: str, task_id: str, execution: int) -> Files:
-    return _host(source, get_worker()).take_files(node, task_id, execution)
-
-
-def adopt(source: str, recorded: list[tuple[str, str, int]], dask_worker: Worker) -> list[dict[str, Any]]:
-    return _host(source, dask_worker).adopt(recorded)
-
-
-def replay(source: str, executions: list[tuple[str, int]], dask_worker: Worker) -> None:
-    _host(source, dask_worker).replay([(task_id, number) for task_id, number in executions])
+async def handle_call(
+    worker: Worker, source: str, worker_id: str, call: str, args: list[Any]
+) -> dict[str, Any]:
+    """A call of the server, straight to this worker: ``events`` (:meth:`NodeHost.events`, waiting on
+    the worker's loop), or ``run``, ``kill``, ``files``, ``adopt``, answered once done (in a thread: so
+    that a kill never overtakes its run, the server sends them one at a time). The answer is
+    ``{"value": ...}``, or ``{"error": reason}`` for a request this worker cannot serve."""
+    try:
+        host = _host(source, worker, worker_id)
+        if call == "events":
+            return {"value": await host.events(*args)}
+        methods: dict[str, Callable[..., Any]] = {
+            "run": host.run, "kill": host.kill, "files": host.take_files, "adopt": host.adopt
+        }  # fmt: skip
+        method = methods[call]
+        return {"value": await asyncio.to_thread(method, *args)}
+    except NodeError as error:
+        return {"error": str(error)}
 
 
 def stop_host(source: str, dask_worker: Worker) -> None:
