@@ -24,6 +24,7 @@ Usage::
 
     .venv/bin/python bench/engine_overhead.py                     # the full run (several minutes)
     .venv/bin/python bench/engine_overhead.py --quick             # a fast smoke run
+    .venv/bin/python bench/engine_overhead.py --only local,dask   # the runyard SQLite row against Dask alone
     .venv/bin/python bench/engine_overhead.py --database-url "$(scripts/postgres start)"
 
 With ``--database-url`` (PostgreSQL) every runyard run gets a new scratch database on that
