@@ -177,6 +177,51 @@ def test_runs_and_their_events_go_straight_past_the_dask_scheduler(
     assert (tmp_path / "user" / "back.txt").read_text() == "x"
 
 
+class Unreachable(DaskNodeSource):
+    """A source that cannot call the workers of one host straight (as behind a firewall)."""
+
+    blocked = ""
+
+    async def _call(self, address: str, worker_id: str, call: str, *args: Any) -> Any:
+        if address.split("://")[1].rsplit(":", 1)[0] == self.blocked:
+            raise OSError(f"{address} is unreachable from here (test)")
+        return await super()._call(address, worker_id, call, *args)
+
+
+def test_a_worker_the_server_cannot_reach_is_served_through_the_dask_scheduler(
+    cluster: Cluster, spec: Callable[..., TaskSpec], tmp_path: Path
+) -> None:
+    events = Events()
+    source = Unreachable("around", scheduler=cluster.address)
+    source.blocked = cluster.host.address  # the remote worker's host
+    source.start(events)
+    try:
+        for node in ("around-remote-1", "around-main-1"):
+            wait_up(events, node)
+        (tmp_path / "user").mkdir()
+        writes = (
+            "import os\nprint('hello', flush=True)\nopen(os.path.join(userspace, 'back.txt'), 'w').write('x')"
+        )
+        task = spec(writes)
+        assert ran(source, events, "around-remote-1", task).kind is OutcomeKind.FINISHED
+        assert Path(task.log_path).read_text() == "hello\n"
+        assert (tmp_path / "user" / "back.txt").read_text() == "x"
+        with Client(cluster.address, timeout=30) as client:  # type: ignore[no-untyped-call]
+            relayed = {
+                m["op"] for _, m in client.get_events("runyard-around") if m.get("task_id") == task.task_id
+            }
+        assert relayed == {"started", "output", "done"}  # by the Dask scheduler
+        go = tmp_path / "go"
+        killed = spec(f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.05)")
+        source.run("around-remote-1", killed)
+        events.wait(lambda e: isinstance(e, TaskStarted) and e.task_id == killed.task_id, 60)
+        source.kill("around-remote-1", killed.task_id, 1)
+        assert events.done(killed.task_id, 60).outcome.kind is OutcomeKind.KILLED
+        assert ran(source, events, "around-main-1", spec("result = 4")).kind is OutcomeKind.FINISHED
+    finally:
+        source.stop()
+
+
 def abandon(source: DaskNodeSource) -> None:
     """What a server killed -9 leaves: its client gone, its nodes and what they run as they are."""
     source._stopping.set()

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from distributed import Client
+from distributed import Client, Future
 from distributed.protocol.serialize import to_serialize
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,6 +65,9 @@ WATCH_INTERVAL = 1.0
 CALL_TIMEOUT = 60.0
 #: Seconds between two tries of a call to a worker that could not be reached.
 RETRY_INTERVAL = 0.5
+#: Calls for events failed in a row after which a worker still in the cluster is reached through the
+#: Dask scheduler (it is not reachable straight from the server).
+UNREACHABLE_AFTER = 3
 
 
 class DaskOptions(BaseModel):
@@ -104,6 +107,8 @@ class _Poll:
     stash: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     order: threading.Lock = field(default_factory=threading.Lock)  # its events are handled in order
     task: asyncio.Task[None] | None = None
+    indirect: bool = False  # not reached straight: requests and events go through the Dask scheduler
+    failures: int = 0  # calls for events that failed in a row
 
 
 class DaskNodeSource:
@@ -136,6 +141,7 @@ class DaskNodeSource:
         self._hello: tuple[str, threading.Event] = ("", threading.Event())  # see ``_link``
         self._polls: dict[tuple[str, str], _Poll] = {}  # (worker address, worker id) -> its poll
         self._order: dict[str, asyncio.Lock] = {}  # worker -> one request at a time (on the client's loop)
+        self._sending: dict[str, tuple[str, Future[Any]]] = {}  # Dask tasks on their way: worker, future
         self._lock = threading.Condition()
         self._stopping = threading.Event()
         self._deliveries = ThreadPoolExecutor(2, thread_name_prefix=f"runyard-{name}")
@@ -305,7 +311,12 @@ class DaskNodeSource:
                 del self._workers[node]
                 self._nodes.pop(node, None)
             self._flights = {k: f for k, f in self._flights.items() if f.node not in gone}
+            for worker in [w for w in self._polls if w[0] == address]:
+                del self._polls[worker]
+            stranded = [future for worker, future in self._sending.values() if worker == address]
             self._lock.notify_all()
+        for future in stranded:  # pinned to a worker that will not run them
+            future.cancel()  # type: ignore[no-untyped-call]
         for node in gone:  # its poll ends, and the requests still tried for it
             reason = f"its Dask worker {address} left the cluster"
             self._on_event(NodeDown(node, reason))
@@ -335,14 +346,20 @@ class DaskNodeSource:
                 if message["node"] in self._nodes:
                     self._nodes[message["node"]].alive = False
             self._on_event(NodeDown(message["node"], message["reason"]))
+        elif op in dask_worker.EXECUTION_EVENTS:  # relayed by a worker the server cannot reach
+            with self._lock:
+                poll = self._polls.get((message["worker"], message["worker_id"]))
+            if poll is not None and poll.indirect:
+                self._take(poll, [(message["number"], message)])
 
     async def _poll(self, poll: _Poll) -> None:
         """Take the events of the worker's executions straight from it, for as long as it is in the
         cluster (on the client's event loop)."""
+        worker = (poll.address, poll.worker_id)
         try:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and not poll.indirect:
                 with self._lock:
-                    if (poll.address, poll.worker_id) not in self._workers.values():
+                    if worker not in self._workers.values():
                         return
                 try:
                     events = await self._call(poll.address, poll.worker_id, "events", poll.after)
@@ -350,23 +367,76 @@ class DaskNodeSource:
                     raise
                 except Exception as error:  # unreachable, or leaving: tried again while it is there
                     log.debug("node source %s: no events from %s: %s", self.name, poll.address, error)
+                    poll.failures += 1
+                    if poll.failures >= UNREACHABLE_AFTER and self._client_running():
+                        self._make_indirect(worker, error)
                     await asyncio.sleep(RETRY_INTERVAL)
                     continue
-                with poll.order:
-                    with self._lock:
-                        fresh = [(number, message) for number, message in events if number > poll.after]
-                        if fresh:
-                            poll.after = fresh[-1][0]
-                        if poll.reconciling:
-                            poll.stash += fresh
-                            continue
-                    for number, message in fresh:
-                        self._on_execution_event(number, message)
+                poll.failures = 0
+                self._take(poll, events)
         except NodeError as error:
             log.debug("node source %s: %s", self.name, error)  # the worker started again: announced anew
         finally:
             with self._lock:
-                self._polls.pop((poll.address, poll.worker_id), None)
+                if not poll.indirect:
+                    self._polls.pop(worker, None)
+
+    def _take(self, poll: _Poll, events: list[tuple[int, dict[str, Any]]]) -> None:
+        """Handle the worker's events in order, each once (those numbered up to ``after`` arrived), or
+        keep them while its executions are being adopted."""
+        with poll.order:
+            with self._lock:
+                fresh = [(number, message) for number, message in events if number > poll.after]
+                if fresh:
+                    poll.after = fresh[-1][0]
+                if poll.reconciling:
+                    poll.stash += fresh
+                    return
+            for number, message in fresh:
+                self._on_execution_event(number, message)
+
+    def _client_running(self) -> bool:
+        return self._client is not None and self._client.status == "running"
+
+    def _make_indirect(self, worker: tuple[str, str], error: BaseException) -> None:
+        """From now on, reach ``worker`` through the Dask scheduler: Dask tasks pinned to it for the
+        requests, and its executions' events by ``Worker.log_event`` (those the server did not take
+        first, then all)."""
+        with self._lock:
+            poll = self._polls.get(worker)
+            if poll is None:
+                poll = self._polls[worker] = _Poll(*worker)
+            if poll.indirect:
+                return
+            poll.indirect = True
+        log.warning(
+            "node source %s: worker %s cannot be reached straight (%s): through the Dask scheduler",
+            self.name, worker[0], error,
+        )  # fmt: skip
+        self._pinned(worker, "relay", poll.after)
+
+    def _pinned(self, worker: tuple[str, str], call: str, *args: Any) -> Future[Any]:
+        """``call`` as a Dask task pinned to ``worker`` (``dask_worker.serve``), through the scheduler."""
+        assert self._client is not None
+        key = f"runyard-{call}-{uuid.uuid4().hex}"
+        future = self._client.submit(
+            dask_worker.serve, self.name, worker[1], call, list(args),
+            key=key, workers=[worker[0]], allow_other_workers=False, pure=False,
+        )  # fmt: skip
+        with self._lock:
+            self._sending[key] = (worker[0], future)
+
+        def arrived(_: Future[Any]) -> None:
+            with self._lock:
+                self._sending.pop(key, None)
+
+        future.add_done_callback(arrived)  # type: ignore[no-untyped-call]
+        return future
+
+    def _indirect(self, worker: tuple[str, str]) -> bool:
+        with self._lock:
+            poll = self._polls.get(worker)
+            return poll is not None and poll.indirect
 
     def _on_execution_event(self, number: int, message: dict[str, Any]) -> None:
         """An execution's event, the ``number``-th of its worker, in order (files are fetched elsewhere)."""
@@ -449,10 +519,20 @@ class DaskNodeSource:
         return answer["value"]
 
     def _call_from_thread(self, worker: tuple[str, str], call: str, *args: Any) -> Any:
-        """:meth:`_call` from a thread other than the client's loop, waiting for its answer."""
-        return asyncio.run_coroutine_threadsafe(self._call(*worker, call, *args), self._loop()).result(
-            CALL_TIMEOUT
-        )
+        """:meth:`_call` from a thread other than the client's loop, waiting for its answer; through the
+        Dask scheduler to a worker that cannot be reached straight."""
+        if not self._indirect(worker):
+            straight = asyncio.run_coroutine_threadsafe(self._call(*worker, call, *args), self._loop())
+            try:
+                return straight.result(CALL_TIMEOUT)
+            except (OSError, TimeoutError) as error:
+                if not self._client_running():
+                    raise
+                self._make_indirect(worker, error)
+        answer: dict[str, Any] = self._pinned(worker, call, *args).result(timeout=CALL_TIMEOUT)
+        if "error" in answer:
+            raise NodeError(answer["error"])
+        return answer["value"]
 
     def _loop(self) -> asyncio.AbstractEventLoop:
         assert self._client is not None and self._client.loop is not None
@@ -470,22 +550,20 @@ class DaskNodeSource:
             with self._lock:
                 return worker in self._workers.values() and (call == "kill" or key in self._flights)
 
-        async def ordered() -> None:
+        async def ordered() -> bool:  # sent straight, or (False) to send through the Dask scheduler
             async with self._order.setdefault(address, asyncio.Lock()):
                 deadline = time.monotonic() + CALL_TIMEOUT
-                while True:
+                while not self._indirect(worker):
                     try:
                         await self._call(address, worker_id, call, node, *args)
-                        return
+                        return True
                     except (OSError, TimeoutError):
                         if not wanted() or time.monotonic() > deadline:
                             raise
                     await asyncio.sleep(RETRY_INTERVAL)
+                return False
 
-        def sent(done: CallFuture[None]) -> None:
-            error = None if done.cancelled() else done.exception()
-            if error is None:
-                return
+        def failed(error: BaseException | str) -> None:
             if call == "run":
                 why = f"the run could not reach node {node}: {error}"
                 self._end(node, TaskOutcome(*key, OutcomeKind.FAULTY, error=why))
@@ -493,6 +571,19 @@ class DaskNodeSource:
                 log.warning(
                     "node source %s: the kill of %s could not reach node %s: %s", self.name, key, node, error
                 )
+
+        def pinned(done: Future[Any]) -> None:
+            if done.status == "error":
+                failed(done.exception())  # type: ignore[no-untyped-call]
+            elif done.status == "finished" and "error" in done.result():
+                failed(done.result()["error"])
+
+        def sent(done: CallFuture[bool]) -> None:
+            error = None if done.cancelled() else done.exception()
+            if error is not None:
+                failed(error)
+            elif not done.cancelled() and not done.result():
+                self._pinned(worker, call, node, *args).add_done_callback(pinned)  # type: ignore[no-untyped-call]
 
         asyncio.run_coroutine_threadsafe(ordered(), self._loop()).add_done_callback(sent)
 

@@ -42,7 +42,7 @@ from types import MethodType
 from typing import Any
 from urllib.parse import urlparse
 
-from distributed import Worker
+from distributed import Worker, get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from runyard.errors import NodeError
@@ -137,6 +137,7 @@ class NodeHost:
         self._outbox: list[tuple[int, dict[str, Any]]] = []  # executions' events, numbered, not acknowledged
         self._numbered = 0  # the number of the last event put in the outbox
         self._ready = asyncio.Event()  # set on the worker's loop when the outbox gets an event
+        self._relay = False  # the server cannot call: the executions' events go by the Dask scheduler
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         threading.Thread(target=self.nodes.start, args=(self._on_node_event,), daemon=True).start()
@@ -219,6 +220,7 @@ class NodeHost:
         """The outbox's events numbered past ``after`` (those up to it arrived: dropped), waiting up to
         ``POLL_WAIT`` for one. Runs on the worker's loop."""
         with self._lock:
+            self._relay = False  # a server calls: the events wait for it
             self._outbox = [item for item in self._outbox if item[0] > after]
             waiting = not self._outbox
             if waiting:
@@ -350,8 +352,24 @@ class NodeHost:
             return
         with self._lock:
             self._numbered += 1
+            if self._relay:  # sent in order (under the lock), not kept: nothing acknowledges them
+                self.worker.log_event(self.options.topic, self._relayed(self._numbered, message))
+                return
             self._outbox.append((self._numbered, message))
         self.worker.loop.add_callback(self._ready.set)
+
+    def relay(self, after: int) -> None:
+        """Send the executions' events by the Dask scheduler from now on (no server can call this
+        worker): first those of the outbox numbered past ``after``, which the server has not taken."""
+        with self._lock:
+            self._relay = True
+            for number, message in self._outbox:
+                if number > after:
+                    self.worker.log_event(self.options.topic, self._relayed(number, message))
+            self._outbox = []
+
+    def _relayed(self, number: int, message: dict[str, Any]) -> dict[str, Any]:
+        return {**message, "number": number, "worker": self.worker.address, "worker_id": self.worker.id}
 
 
 class RunyardNodes(WorkerPlugin):
@@ -428,6 +446,20 @@ async def handle_call(
         }  # fmt: skip
         method = methods[call]
         return {"value": await asyncio.to_thread(method, *args)}
+    except NodeError as error:
+        return {"error": str(error)}
+
+
+def serve(source: str, worker_id: str, call: str, args: list[Any]) -> dict[str, Any]:
+    """What :func:`handle_call` does, as a Dask task pinned to this worker: for a server that cannot
+    reach it (``relay`` switches its events to the Dask scheduler)."""
+    try:
+        host = _host(source, get_worker(), worker_id)
+        methods: dict[str, Callable[..., Any]] = {
+            "run": host.run, "kill": host.kill, "files": host.take_files, "adopt": host.adopt,
+            "relay": host.relay,
+        }  # fmt: skip
+        return {"value": methods[call](*args)}
     except NodeError as error:
         return {"error": str(error)}
 
