@@ -7,9 +7,10 @@ the worker's address. The nodes' own events (up, down) come through the Dask sch
 comm (a handler the plugin registers, through the client's connection pool and security), and the
 events of the executions come back the same way: the server keeps a call open to each worker for them
 (a long poll), each call acknowledging the events the previous one brought; so the Dask scheduler's
-batching is paid by neither. Output comes as it grows, appended to the execution's log here. Without a
-shared file system the data spaces travel with the run request and the outcome
-(``runyard.nodes.dask_spaces``).
+batching is paid by neither. A worker the server cannot call is served through the Dask scheduler
+instead (requests as Dask tasks pinned to it, its executions' events by ``Worker.log_event``). Output
+comes as it grows, appended to the execution's log here. Without a shared file system the data spaces
+travel with the run request and the outcome (``runyard.nodes.dask_spaces``).
 
 A worker that leaves the cluster takes its nodes (``NodeDown``, then ``NodeRemoved``: the scheduler
 re-runs what they ran); a lost Dask scheduler marks every node down until the client reconnects (the

@@ -7,8 +7,10 @@ scripts, all as on the server's own host. The nodes' own events (up, down) go to
 ``Worker.log_event`` on the source's topic (the server learns of the workers this way); the server's
 requests (run, kill, the files of an ended execution, adoption after its restart) and its calls for
 the executions' events (started, output, done) come straight to this worker's comm, to the handler the
-plugin registers (:func:`handle_call`), skipping the Dask scheduler and its batching. ``stop_host`` is a
-``Client.run`` call.
+plugin registers (:func:`handle_call`), skipping the Dask scheduler and its batching. A server that
+cannot reach this worker sends the same requests as Dask tasks pinned to it (:func:`serve`), the first
+of them ``relay``: from then on the executions' events go by ``Worker.log_event`` too, still numbered.
+``stop_host`` is a ``Client.run`` call.
 
 The executions' events wait in an outbox, each numbered (one sequence per worker and source), until
 the server acknowledges them: its next call for events names the last one it took, and those up to it
