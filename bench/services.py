@@ -187,21 +187,26 @@ def by_hand_round(scratch: Path) -> Round:
 
 
 def task_imports() -> list[list[str]]:
-    """What a service action's task process imports beyond its node agent's modules (``-X importtime``,
-    cumulative ms): the helpers (``runyard.services.launch``, with ``psa``), and the SDK they used to load."""
+    """What a service action's task process imports beyond what its node agent holds (``-X importtime``,
+    cumulative ms; the agent imports ``agent._PRELOAD`` before it forks): the helpers
+    (``runyard.services.launch``, with ``psa``) without and with that preload, and the SDK they used to
+    load."""
+    from runyard.nodes.agent import _PRELOAD
+
+    preloaded = "".join(f"; import {module}" for module in _PRELOAD)
     rows = []
-    for label, module in (
-        ("helpers (launch + psa)", "runyard.services.launch"),
-        ("the SDK", "runyard.client"),
+    for label, held, module in (
+        ("helpers (launch + psa), not preloaded", "", "runyard.services.launch"),
+        ("helpers (launch + psa), as the agent holds them", preloaded, "runyard.services.launch"),
+        ("the SDK", preloaded, "runyard.client"),
     ):
+        code = f"import runyard.nodes.agent{held}; import sys; print('--', file=sys.stderr); import {module}"
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import runyard.nodes.agent; import {module}"],
-            capture_output=True,
-            text=True,
-            check=True,
+            [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
         )
-        line = next(line for line in reversed(done.stderr.splitlines()) if line.endswith(f"| {module}"))
-        rows.append([label, f"{int(line.split('|')[1]) / 1000:.0f}"])
+        task = done.stderr.split("\n--\n", 1)[1].splitlines()  # what the task itself imports
+        lines = [line for line in task if line.endswith(f"| {module}")]
+        rows.append([label, f"{int(lines[-1].split('|')[1]) / 1000 if lines else 0:.0f}"])
     return rows
 
 
@@ -227,7 +232,7 @@ def services_of(folder: Path) -> list[psutil.Process]:
     """Supervisors and services the process engine started under the data folder (their own sessions),
     found through the state files of their run folders."""
     found = []
-    for state in folder.glob("services/*/run/state.json"):
+    for state in folder.glob("services/**/run/state.json"):  # services/<owner>/<id>-<name>/run
         record = json.loads(state.read_text())
         for pid in (record["supervisor_pid"], record["pid"]):
             try:
@@ -273,6 +278,11 @@ def measure_start_finish(rounds: int, scratch: Path) -> None:
         "  finish of the service: action asked -> job stored {:.3f} s -> task started {:.3f} s -> FINISHED "
         "and port closed {:.3f} s".format(*steps)
     )
+    for wall in ("start", "finish"):
+        pairs = [
+            f"{getattr(o, wall):.3f}/{getattr(t, wall):.3f}" for o, t in zip(service, by_hand, strict=True)
+        ]
+        print(f"  {wall} per round, service/by hand (s): {', '.join(pairs)}")
     print("\nimports of a service action's task process beyond its node agent's (ms)")
     print_table(["", "ms"], task_imports())
 

@@ -24,7 +24,9 @@ from runyard.services.engines.supervisor import (
     ServiceRecord,
     group_members,
     is_alive,
+    proc_stat,
     read_state,
+    wait_for_exit,
     wait_until,
     write_state,
 )
@@ -234,3 +236,34 @@ def test_a_run_folder_with_a_live_service_is_refused(start: Start, tmp_path: Pat
     ProcessEngine().stop(ref)
     assert start_process("again", ["true"], Path(ref)) == ref
     eventually(lambda: record(ref)["exit_code"] == 0)
+
+
+def test_wait_for_exit_returns_when_the_process_ends_not_at_its_timeout() -> None:
+    with subprocess.Popen(["sleep", "0.2"]) as ending:
+        stat = proc_stat(ending.pid)
+        assert stat is not None
+        began = time.monotonic()
+        assert wait_for_exit(ending.pid, stat.start_ticks, 30)
+        assert time.monotonic() - began < 10
+
+
+def test_wait_for_exit_says_when_the_process_outlives_its_timeout() -> None:
+    with subprocess.Popen(SLEEPER) as sleeper:
+        try:
+            stat = proc_stat(sleeper.pid)
+            assert stat is not None
+            assert not wait_for_exit(sleeper.pid, stat.start_ticks, 0.1)
+        finally:
+            sleeper.kill()
+
+
+def test_wait_for_exit_takes_a_recycled_pid_for_an_ended_process() -> None:
+    """The process that started at other ticks is not the one waited for: that one has ended."""
+    with subprocess.Popen(SLEEPER) as stranger:
+        try:
+            stat = proc_stat(stranger.pid)
+            assert stat is not None
+            assert wait_for_exit(stranger.pid, stat.start_ticks - 1, 30)
+            assert stranger.poll() is None
+        finally:
+            stranger.kill()

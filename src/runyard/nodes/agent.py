@@ -32,6 +32,7 @@ import contextlib
 import ctypes
 import dataclasses
 import gc
+import importlib
 import json
 import os
 import pickle
@@ -66,6 +67,9 @@ _WARM_UP_RUNS = 20
 _MAX_WAIT = 3600.0
 #: Most static selection answers kept per owner: what an execution reports beyond it is dropped.
 _MAX_ANSWERS = 1024
+#: Modules imported once here for every fork: the service helpers (and ``http.client``), which every
+#: service action and health check imports (~30 ms a task otherwise, for ~1.7 MiB per agent).
+_PRELOAD = ("runyard.services.launch",)
 
 
 @dataclass
@@ -140,12 +144,14 @@ class Agent:
                     kill_process_group(process.pid)
 
     def _warm_up(self) -> None:
-        """Run a few no-op executions here, before the first fork.
+        """Import the ``_PRELOAD`` modules and run a few no-op executions here, before the first fork.
 
         Each forked process pays a page copy for every page it writes, and a first run writes a lot:
         CPython specialises the bytecode it runs in place, fills its type caches, interns names.
         Done once here, it is shared by every fork (about 70 fewer page copies per execution).
         """
+        for module in _PRELOAD:
+            importlib.import_module(module)
         folder = os.path.join(self.node.cachespace, f".runyard-warm-up-{os.getpid()}")
         no_op = ScriptExecutable(Script("cpython", code="result = None"))
         for number in range(_WARM_UP_RUNS):

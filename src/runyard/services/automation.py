@@ -236,7 +236,7 @@ class ServiceAutomation:
                 f"service instance {instance_id} was activated from"
             )
         action = service.action(action_name)
-        allowed = self.allowed_actions(user, instance)
+        allowed = self.allowed_actions(user, instance, {(service.id, service.bucket): service})
         if action not in allowed:
             raise ConflictError(
                 _refusal(instance, action_name, allowed), {"allowed": [a.name for a in allowed]}

@@ -6,19 +6,25 @@ workflows the user may read, so pushing a workflow is all it takes to add or cha
 is its id *and* its bucket: the actions of an instance come from the bucket it was activated from only,
 so another user's bucket holding a workflow with the same ``pca.service.id`` can neither add an action
 to it (and run its code as the instance's owner) nor make its start ambiguous.
+
+A revision never changes once committed, so the action it is gets made once, from the metadata the
+catalog extracted, and kept by bucket, name, number and commit time; every call still reads which
+revisions are the latest of the readable buckets (every instance shown lists its allowed actions: this
+was most of the cost of reading an instance).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from runyard.auth import User
-from runyard.catalog import BUILTIN_OWNER, Bucket, Revision, VariableMetadata, list_buckets
+from runyard.catalog import BUILTIN_OWNER, Bucket, VariableMetadata, WorkflowMetadata, list_buckets
 from runyard.catalog._queries import LATEST_REVISION
-from runyard.catalog.revisions import DESCRIPTION_COLUMNS, to_revisions
 from runyard.errors import ConflictError, InvalidRequestError, NotFoundError
 from runyard.services.states import VOID, Transition, parse_states
 from runyard.store.schema import catalog_objects, catalog_revisions, users
@@ -27,6 +33,14 @@ SERVICE_ID = "pca.service.id"
 STATES = "pca.states"
 ICON = "workflow.icon"
 DOCUMENTATION = "Documentation"
+#: Most actions kept (see the module's docstring); past it, those kept are dropped and made again as needed.
+CACHED_ACTIONS = 4096
+
+_RevisionKey = tuple[str, str, int, float]
+"""Bucket, object name, revision number and commit time: a revision's identity (a bucket deleted and
+made again numbers its revisions anew, at other times)."""
+_actions: dict[_RevisionKey, Action | None] = {}
+_actions_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -118,10 +132,8 @@ def get_service(connection: sa.Connection, user: User, service_id: str, bucket: 
 def list_services_in(connection: sa.Connection, buckets: Iterable[Bucket]) -> list[Service]:
     """The services of ``buckets`` (already checked readable), by id and bucket."""
     actions: dict[tuple[str, str], list[Action]] = {}
-    for revision in _workflows(connection, buckets):
-        action = _action(revision)
-        if action is not None:
-            actions.setdefault((action.service_id, action.bucket), []).append(action)
+    for action in _latest_actions(connection, [bucket.name for bucket in buckets]):
+        actions.setdefault((action.service_id, action.bucket), []).append(action)
     return [Service(sid, bucket, tuple(found)) for (sid, bucket), found in sorted(actions.items())]
 
 
@@ -148,24 +160,41 @@ def _trusted_owners(connection: sa.Connection) -> set[str]:
     return {BUILTIN_OWNER, *admins}
 
 
-def _workflows(connection: sa.Connection, buckets: Iterable[Bucket]) -> Iterable[Revision]:
-    readable = [bucket.name for bucket in buckets]
+def _latest_actions(connection: sa.Connection, readable: list[str]) -> list[Action]:
+    """The actions of the latest workflow revisions of the ``readable`` buckets, by bucket and name."""
     if not readable:
         return []
     r = catalog_revisions.c
+    keys = [r.bucket_name, r.object_name, r.revision, r.commit_time]
     query = (
-        sa.select(*DESCRIPTION_COLUMNS)
+        sa.select(*keys)
         .select_from(catalog_objects.join(catalog_revisions, LATEST_REVISION))
         .where(catalog_objects.c.bucket_name.in_(readable), r.workflow_metadata.is_not(None))
         .order_by(catalog_objects.c.bucket_name, catalog_objects.c.name)
     )
-    return to_revisions(connection, connection.execute(query).all())
+    latest: list[_RevisionKey] = [tuple(row) for row in connection.execute(query)]
+    with _actions_lock:
+        known = {key: _actions[key] for key in latest if key in _actions}
+    if len(known) < len(latest):  # new revisions: their metadata is read once, with the others'
+        made = {
+            (row.bucket_name, row.object_name, row.revision, row.commit_time): _action(
+                row.bucket_name, row.object_name, row.revision, row.workflow_metadata
+            )
+            for row in connection.execute(query.add_columns(r.workflow_metadata))
+        }
+        with _actions_lock:
+            if len(_actions) + len(made) > CACHED_ACTIONS:
+                _actions.clear()
+            _actions.update(made)
+        known.update(made)
+    return [action for key in latest if (action := known.get(key)) is not None]
 
 
-def _action(revision: Revision) -> Action | None:
-    metadata = revision.metadata
-    if metadata is None:
+def _action(bucket: str, name: str, revision: int, data: dict[str, Any] | None) -> Action | None:
+    """The action a workflow revision is, from the metadata the catalog extracted (``None``: none)."""
+    if data is None:
         return None
+    metadata = WorkflowMetadata.from_json(data)
     gi = metadata.generic_information
     service_id = gi.get(SERVICE_ID, "").strip()
     if not service_id:
@@ -176,9 +205,9 @@ def _action(revision: Revision) -> Action | None:
         return None  # not an action: a workflow of the service that no state change starts
     return Action(
         service_id=service_id,
-        bucket=revision.bucket,
-        name=revision.name,
-        revision=revision.revision,
+        bucket=bucket,
+        name=name,
+        revision=revision,
         transitions=transitions,
         description=metadata.description,
         icon=gi.get(ICON),

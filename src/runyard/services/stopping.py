@@ -21,7 +21,7 @@ from typing import Any
 
 from runyard.model import Script, ScriptExecutable, Task, Variable, Workflow
 from runyard.services.engines import ServiceError
-from runyard.services.engines.supervisor import KILL_WAIT, end_group, is_alive, wait_until
+from runyard.services.engines.supervisor import KILL_WAIT, end_group, is_alive, wait_for_exit
 
 RECORDED = "RECORDED_PROCESSES"
 """The stop job's variable: the recorded process deployments, ``[{"ref", "process"}]`` as JSON."""
@@ -72,6 +72,6 @@ def stop_process(process: Mapping[str, Any], ref: str) -> None:
     if is_alive(supervisor, ticks):
         with suppress(ProcessLookupError):
             os.kill(supervisor, signal.SIGTERM)
-        wait_until(lambda: not is_alive(supervisor, ticks), grace + KILL_WAIT + 1)
+        wait_for_exit(supervisor, ticks, grace + KILL_WAIT + 1)
     if not end_group(int(process["pgid"]), int(process["sid"]), grace):
         raise ServiceError(f"{ref}: processes of the service survive SIGKILL")

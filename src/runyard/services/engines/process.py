@@ -41,6 +41,7 @@ from runyard.services.engines.supervisor import (
     read_state,
     session_members,
     signal_group,
+    wait_for_exit,
     wait_until,
 )
 
@@ -195,7 +196,7 @@ class ProcessEngine:
         if is_alive(supervisor_pid, ticks):
             with suppress(ProcessLookupError):
                 os.kill(supervisor_pid, signal.SIGTERM)
-            wait_until(lambda: not is_alive(supervisor_pid, ticks), record["stop_timeout"] + KILL_WAIT + 1)
+            wait_for_exit(supervisor_pid, ticks, record["stop_timeout"] + KILL_WAIT + 1)
         pgid, sid = record["pgid"], record["sid"]
         if not end_group(pgid, sid, record["stop_timeout"]):
             raise ServiceError(f"{ref}: processes {group_members(pgid, sid)} of the service survive SIGKILL")
