@@ -400,7 +400,7 @@ def measure_walls(
     """Each round runs every system once, the order rotating by one per round."""
     runs: dict[str, list[Run]] = {name: [] for name in systems}
     names = list(systems)
-    for round_ in range(repeat):
+    for round_ in range(repeat if names else 0):  # --only may choose none of them
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             run = systems[name]()
             runs[name].append(run)
