@@ -175,19 +175,15 @@ def _latest_actions(connection: sa.Connection, readable: list[str]) -> list[Acti
     latest: list[_RevisionKey] = [tuple(row) for row in connection.execute(query)]
     with _actions_lock:
         known = {key: _actions[key] for key in latest if key in _actions}
-    if len(known) < len(latest):  # new revisions: their metadata is read once, with the others'
-        made = {
-            (row.bucket_name, row.object_name, row.revision, row.commit_time): _action(
-                row.bucket_name, row.object_name, row.revision, row.workflow_metadata
-            )
-            for row in connection.execute(query.add_columns(r.workflow_metadata))
-        }
+    if len(known) < len(latest):  # new revisions: read again with the metadata, which then decides
+        rows = connection.execute(query.add_columns(r.workflow_metadata)).all()
+        latest = [(row.bucket_name, row.object_name, row.revision, row.commit_time) for row in rows]
+        known = {key: _action(*key[:3], row.workflow_metadata) for key, row in zip(latest, rows, strict=True)}
         with _actions_lock:
-            if len(_actions) + len(made) > CACHED_ACTIONS:
+            if len(_actions) + len(known) > CACHED_ACTIONS:
                 _actions.clear()
-            _actions.update(made)
-        known.update(made)
-    return [action for key in latest if (action := known.get(key)) is not None]
+            _actions.update(known)
+    return [action for key in latest if (action := known[key]) is not None]
 
 
 def _action(bucket: str, name: str, revision: int, data: dict[str, Any] | None) -> Action | None:
