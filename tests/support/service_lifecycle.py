@@ -34,7 +34,9 @@ def act(client: Client, instance: ServiceInstance, action: str, status: str) -> 
     """Run ``action`` on ``instance`` and wait until its status is ``status``."""
     client.run_service_action(instance["id"], action)
     done = client.wait_for_service_instance(instance["id"], timeout=TIMEOUT)
-    assert done["status"] == status, done
+    if done["status"] != status:
+        logs = "\n".join(client.get_job_output(s["job_id"]) for s in done["job_submissions"])
+        raise AssertionError(f"{action} left instance {done['id']} {done['status']}: {done}\n{logs}")
     return done
 
 

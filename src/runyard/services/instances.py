@@ -148,15 +148,19 @@ def find_instances(
 
 
 def instance_of_job(connection: sa.Connection, job_id: int) -> int | None:
-    """The instance ``job_id`` serves: recorded as one of its job submissions, or the job of its pending
-    action (stored under the action's key, not recorded yet: its tasks may already call the helpers)."""
-    found = connection.execute(
-        sa.select(service_job_submissions.c.instance_id).where(service_job_submissions.c.job_id == job_id)
-    ).scalar()
+    """The instance ``job_id`` serves: the job of its pending action (stored under the action's key, not
+    recorded yet: its tasks may already call the helpers), or recorded as one of its job submissions.
+
+    In that order: each statement reads what is committed when it runs, and the recording clears the
+    pending action and adds the submission in one transaction. Read the other way round, a recording
+    committed between the two statements hid the job from both (a task calling at once got 403)."""
+    key = sa.select(submission_keys.c.key).where(submission_keys.c.job_id == job_id).scalar_subquery()
+    pending = service_instances.c.pending_action["key"].as_string()
+    found = connection.execute(sa.select(service_instances.c.id).where(pending == key)).scalar()
     if found is None:
-        key = sa.select(submission_keys.c.key).where(submission_keys.c.job_id == job_id).scalar_subquery()
-        pending = service_instances.c.pending_action["key"].as_string()
-        found = connection.execute(sa.select(service_instances.c.id).where(pending == key)).scalar()
+        found = connection.execute(
+            sa.select(service_job_submissions.c.instance_id).where(service_job_submissions.c.job_id == job_id)
+        ).scalar()
     return None if found is None else int(found)
 
 
