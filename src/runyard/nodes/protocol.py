@@ -122,6 +122,10 @@ class TaskStarted:
     node: str
     task_id: str
     execution: int
+    awaited: bool = False
+    """The scheduler waits for this report to show the execution RUNNING: it gave the task to a node that
+    starts it later (a native scheduler's node, once its job is up). Other executions are RUNNING from
+    their dispatch, and their reports are not even queued."""
 
 
 @dataclass

@@ -171,7 +171,7 @@ class Core:
             RecordedExecution(task.node, task.task_id(job_id), task.executions)
             for job_id, active in self.active.items()
             for task in active.job.tasks.values()
-            if task.status is TaskStatus.RUNNING and task.node is not None
+            if (task.status is TaskStatus.RUNNING or tr.held(task)) and task.node is not None
         ]
 
     # -- events --------------------------------------------------------------------------------
@@ -189,6 +189,8 @@ class Core:
         elif isinstance(event, ev.StartFailed):
             self._start_failed(event, now, turn)
             turn.touched.add(event.node)
+        elif isinstance(event, ev.Began):
+            self._began(event, now, turn)
         elif isinstance(event, ev.Submitted):
             self._activate(Active.of(event.job))
             turn.jobs[event.job.id] = event.job
@@ -228,6 +230,19 @@ class Core:
             if others:  # with no other node, "elsewhere" cannot be honoured: retry where it failed
                 self.refusals.add(job.id, task.name, event.node, until=math.inf)
 
+    def _began(self, event: ev.Began, now: float, turn: Turn) -> None:
+        """A held execution (see ``transitions.held``) started on its node: RUNNING from now."""
+        lease = self.leases.get(event.node)
+        if (
+            lease is None
+            or lease.orphan
+            or (lease.task_id, lease.execution) != (event.task_id, event.execution)
+        ):
+            return
+        active = self.active.get(lease.job_id)
+        if active is not None:
+            tr.task_began(active.job, active.job.tasks[lease.task], event.execution, now, turn.of(active.job))
+
     def _close(self, node: str, task_id: str, execution: int) -> Lease | None:
         """End the lease of ``node`` if it is that execution's (a report of another is stale)."""
         lease = self.leases.get(node)
@@ -257,6 +272,10 @@ class Core:
                 self._record(lease, node, "node_lost", None, now, output, reason, turn)
             return
         task = active.job.tasks[lease.task]
+        if tr.held(task) and task.executions == lease.execution:  # gone before it started: not an error
+            tr.task_unstarted(active.job, task, now, turn.of(active.job))
+            turn.dropped_logs.append((active.job.id, task.number, lease.execution))
+            return
         started = task.started_at if task.executions == lease.execution else None
         self._record(lease, node, "node_lost", started, now, output, reason, turn)
         if task.executions == lease.execution:
@@ -289,7 +308,7 @@ class Core:
         if active is None:
             return
         task = active.job.tasks[event.task]
-        if task.status is TaskStatus.RUNNING and task.executions == event.execution:
+        if (task.status is TaskStatus.RUNNING or tr.held(task)) and task.executions == event.execution:
             reason = f"cannot start: {event.reason}"
             tr.start_failed(active.job, active.graph, task, reason, now, turn.of(active.job))
 
@@ -307,7 +326,7 @@ class Core:
         adopted = set(event.adopted)
         for active in list(self.active.values()):
             for task in list(active.job.tasks.values()):
-                if task.status is not TaskStatus.RUNNING or task.node is None:
+                if not (task.status is TaskStatus.RUNNING or tr.held(task)) or task.node is None:
                     continue
                 lease = Lease(active.job.id, task.name, task.number, task.executions)
                 if RecordedExecution(task.node, lease.task_id, lease.execution) in adopted:
@@ -362,6 +381,8 @@ class Core:
         if isinstance(command, ev.KillTask):
             tr.kill_task(job, active.graph, task, now, changes)
         elif isinstance(command, ev.PauseTask):
+            if tr.held(task):
+                raise InvalidTransitionError(f"task {task.name} is starting on node {task.node}: kill it")
             if task.status not in (
                 TaskStatus.PENDING,
                 TaskStatus.WAITING_ON_ERROR,
@@ -421,7 +442,9 @@ class Core:
             self._candidates(actives, now, turn), free, self.tokens, self.refusals, now
         ):
             job, task = candidate.job, candidate.task
-            tr.task_started(job, task, node, now, turn.of(job))
+            # a native scheduler's node starts it once its job is up: held until then (Began)
+            native = candidate.token is not None and candidate.token.startswith(native_scheduler.TOKEN_PREFIX)
+            (tr.task_dispatched if native else tr.task_started)(job, task, node, now, turn.of(job))
             self.leases[node] = Lease(job.id, task.name, task.number, task.executions)
             turn.starts.append(Start(node, job.id, task.name, task.executions))
             turn.touched.add(node)
@@ -437,7 +460,7 @@ class Core:
             task = active.job.tasks[start.task] if active is not None else None
             if (
                 task is not None
-                and task.status is TaskStatus.RUNNING
+                and (task.status is TaskStatus.RUNNING or tr.held(task))
                 and active is not None
                 and active.job.status.is_alive
             ):

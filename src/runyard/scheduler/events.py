@@ -49,6 +49,16 @@ class Ended:
 
 
 @dataclass
+class Began:
+    """A node started an execution whose start the scheduler awaited (``TaskStarted`` with ``awaited``:
+    a native scheduler's node, once its job is up); the others are RUNNING from their dispatch."""
+
+    node: str
+    task_id: str
+    execution: int
+
+
+@dataclass
 class StartFailed:
     """The start of an execution the core asked for could not be made: its spec could not be built
     (``lost=False``: the task fails, as the next attempt would fail alike), or the node refused it
@@ -167,7 +177,7 @@ class RemoveNodeToken:
 JobCommand = KillJob | PauseJob | ResumeJob | KillTask | PauseTask | ResumeTask | RestartTask | SetPriority
 NodeCommand = LockNode | UnlockNode | AddNodeToken | RemoveNodeToken
 Command = JobCommand | NodeCommand | RemoveJob
-Event = Joined | NodeLeft | Ended | StartFailed | Recovered | Submitted | Command
+Event = Joined | NodeLeft | Ended | Began | StartFailed | Recovered | Submitted | Command
 
 #: Every input type, by name (the event log's ``type`` field).
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -175,6 +185,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for kind in (
         Joined, NodeLeft, Ended, StartFailed, Recovered, Submitted, KillJob, PauseJob, ResumeJob,
         KillTask, PauseTask, ResumeTask, RestartTask, SetPriority, RemoveJob, LockNode, UnlockNode,
-        AddNodeToken, RemoveNodeToken,
+        AddNodeToken, RemoveNodeToken, Began,
     )
 }  # fmt: skip

@@ -38,7 +38,12 @@ class ReadyIndex:
                 recheck |= self._children.get(name, set())
         for name in sorted(recheck, key=lambda n: self.job.tasks[n].number):  # FIFO, then creation order
             task = self.job.tasks[name]
-            if task.status in WAITING and all(d in self._terminal for d in task.depends):
+            # a PENDING instance with a node was given to it already (held: see transitions.held)
+            if (
+                task.status in WAITING
+                and task.node is None
+                and all(d in self._terminal for d in task.depends)
+            ):
                 self._ready[name] = None
                 if task.not_before is not None:
                     self._delayed[name] = task.not_before

@@ -301,9 +301,10 @@ class Scheduler:
     # -- internals ----------------------------------------------------------------------------
 
     def _on_node_event(self, event: NodeEvent) -> None:
-        """A node source's report (any thread). A start is not queued: the execution is RUNNING since
-        its dispatch, and a wake-up of the scheduler thread per execution for nothing costs CPU."""
-        if not isinstance(event, TaskStarted):
+        """A node source's report (any thread). A start is not queued unless awaited: the execution is
+        RUNNING since its dispatch, and a wake-up of the scheduler thread per execution for nothing
+        costs CPU."""
+        if not isinstance(event, TaskStarted) or event.awaited:
             self._queue.put(event)
 
     def _store_connection(self) -> sa.Connection:
@@ -409,7 +410,7 @@ class Scheduler:
             if isinstance(item, _Command):
                 futures[len(inputs)] = item.future
             inputs.append(event)
-        if items and not inputs:  # started reports (recorded as RUNNING at dispatch) and reads: no turn
+        if items and not inputs:  # reads alone: no turn
             self._answer(queries)
             return
         now = self.clock()
@@ -445,9 +446,11 @@ class Scheduler:
             return ev.NodeLeft(item.node, item.reason, isinstance(item, NodeRemoved), output)
         if isinstance(item, NodeUp):
             return ev.Joined(item.node)
+        if isinstance(item, TaskStarted):  # awaited (the others are not queued)
+            return ev.Began(item.node, item.task_id, item.execution)
         if isinstance(item, ev.Event):
             return item
-        return None  # TaskStarted: already recorded as RUNNING when dispatched
+        return None
 
     def _output(self, task_id: str, execution: int) -> str:
         """The end of an execution's output file (at most ``max_output_bytes``)."""

@@ -70,6 +70,43 @@ def task_started(job: JobState, task: TaskState, node: str, now: float, changes:
     refresh_job_status(job, now, changes)
 
 
+def held(task: TaskState) -> bool:
+    """Given to a node that has not started it yet: PENDING, with its node and a lease (a native
+    scheduler's node waits for the job it asked its cluster for: see ``task_dispatched``)."""
+    return task.status is TaskStatus.PENDING and task.node is not None
+
+
+def task_dispatched(job: JobState, task: TaskState, node: str, now: float, changes: Changes) -> None:
+    """Given to ``node``, which reports when it really starts it (``task_began``): until then the
+    instance stays PENDING, as ProActive keeps a task whose node a native scheduler has not started."""
+    task.node = node
+    task.executions += 1
+    task.started_at = task.finished_at = None
+    task.not_before = None
+    changes.tasks.add(task.name)
+
+
+def task_began(job: JobState, task: TaskState, execution: int, now: float, changes: Changes) -> None:
+    """The node of a held instance (``held``) started that execution: RUNNING from now."""
+    if not held(task) or task.executions != execution:
+        return
+    task.status = TaskStatus.RUNNING
+    task.started_at = now
+    if job.started_at is None:
+        job.started_at = now
+    changes.tasks.add(task.name)
+    refresh_job_status(job, now, changes)
+
+
+def task_unstarted(job: JobState, task: TaskState, now: float, changes: Changes) -> None:
+    """The execution of a held instance is gone before it started (its node or the runner that held it
+    went): PENDING again, as if never given (no error, no node failure counted)."""
+    task.node = None
+    task.executions -= 1
+    changes.tasks.add(task.name)
+    refresh_job_status(job, now, changes)
+
+
 def task_outcome(
     job: JobState,
     graph: Graph,
@@ -79,10 +116,10 @@ def task_outcome(
     changes: Changes,
     limits: JobLimits | None = None,
 ) -> None:
-    """Apply what one execution produced (ignored unless the instance is still RUNNING).
+    """Apply what one execution produced (ignored unless the instance is still RUNNING, or held).
 
     A flow that would pass ``limits`` makes the task FAULTY and fails the job, growing nothing."""
-    if task.status is not TaskStatus.RUNNING or outcome.execution != task.executions:
+    if not (task.status is TaskStatus.RUNNING or held(task)) or outcome.execution != task.executions:
         return
     changes.tasks.add(task.name)
     task.node = None
@@ -229,6 +266,8 @@ def _end_job(job: JobState, status: JobStatus, now: float, changes: Changes) -> 
             task.finished_at = now
             changes.tasks.add(task.name)
         elif not task.status.is_terminal:
+            if held(task):
+                _kill_running(task, changes)
             task.status = TaskStatus.NOT_STARTED
             changes.tasks.add(task.name)
     job.status = status
@@ -249,7 +288,7 @@ def kill_job(job: JobState, now: float, changes: Changes) -> None:
 def pause_job(job: JobState, now: float, changes: Changes) -> None:
     """Pending instances wait (PAUSED); running ones go on."""
     for task in job.tasks.values():
-        if task.status in WAITING:
+        if task.status in WAITING and not held(task):
             _pause(task, changes)
     job.status = JobStatus.PAUSED
     changes.job = True
@@ -292,7 +331,7 @@ def start_failed(
 
 def kill_task(job: JobState, graph: Graph, task: TaskState, now: float, changes: Changes) -> None:
     """The instance ends ABORTED; its successors go on as after a faulty task."""
-    if task.status is TaskStatus.RUNNING:
+    if task.status is TaskStatus.RUNNING or held(task):
         _kill_running(task, changes)
     task.status = TaskStatus.ABORTED
     task.finished_at = now
