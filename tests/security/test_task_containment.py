@@ -306,9 +306,10 @@ def test_forked_executions_of_a_job_each_get_a_fresh_process(tmp_path: Path) -> 
         assert check[0] is False and check[1] != poison_pid, tasks
         assert tasks["Die"]["status"] == "FAULTY" and "died (signal 9)" in tasks["Die"]["error"], tasks
         assert tasks["After"]["status"] == "FINISHED", tasks
-        if ROOT:  # sandboxed once for the job: its executions share a parent forked by a node agent
+        if ROOT:  # sandboxed once for the job: its executions share a parent forked for a node agent
             assert check[2] == zygote == tasks["After"]["result"], tasks
-            agent = _parent_of(zygote)  # the server (this process) started the node agents
+            fork_server = _parent_of(zygote)  # the node agent's: the agent forks no task process itself
+            agent = _parent_of(fork_server)  # the server (this process) started the node agents
             assert agent != os.getpid() and _parent_of(agent) == os.getpid(), (zygote, agent)
 
         held = mallory.submit(one_task_workflow("import time\ntime.sleep(600)"))

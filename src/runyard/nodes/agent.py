@@ -15,7 +15,10 @@ node's **worker**: a process forked once and reused for every such execution of 
 owner and job) until it dies or is killed (faster, not isolated from the scope's other executions;
 see docs/scripts.md). Both kinds of process run the same loop: read a
 request from a pipe, execute it, write the ``done`` message to another pipe. The agent forwards that
-message as it is, and reaps a one-shot process once it has exited, off the critical path.
+message as it is. The agent forks none of them itself: its fork server
+(``runyard.nodes.fork_server``), forked once the agent is warm and idle between forks, forks them
+and reaps a one-shot process once it has exited, off the critical path (so the agent's own writes
+are not copied again after every fork).
 
 A spec that names an account (the server sets it) runs sandboxed (``runyard.nodes.sandbox``): the
 task process enters the sandbox before it runs anything of the spec's, the worker once for its scope.
@@ -51,6 +54,7 @@ from runyard.errors import NodeError
 from runyard.model import Script, ScriptExecutable
 from runyard.nodes.channel import Channel, write_all
 from runyard.nodes.executor import NodeContext, execute
+from runyard.nodes.fork_server import ForkServer
 from runyard.nodes.messages import KillRequest, RunRequest, decode_request, outcome_to_json
 from runyard.nodes.output import prepare_standard_streams
 from runyard.nodes.protocol import OutcomeKind, TaskOutcome, TaskSpec
@@ -121,7 +125,7 @@ class Agent:
         self.zygote: _TaskProcess | None = None  # forks the sandboxed executions of one scope
         self.retired: list[_TaskProcess] = []  # of another scope than the request's: killed after it
         self.running: _TaskProcess | None = None
-        self.exiting: dict[int, int] = {}  # pidfd -> pid of task processes that reported, not yet reaped
+        self.forker: ForkServer | None = None  # forks the task processes once the agent is warm
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl
         self._chunk = bytearray(_READ_SIZE)  # outcomes are read into it, and only its used part wiped
 
@@ -133,15 +137,17 @@ class Agent:
         jvm.hold(self.node.cachespace)
         platform_paths()  # computed once, here, for every sandbox
         gc.freeze()  # what the agent holds now is left alone by the collector of every fork
-        self.spare = self._fork(reusable=False)
-        self._send({"type": "ready", "pid": os.getpid()})
+        self.forker = ForkServer(self._child_main, in_server=self.channel.close)
         try:
+            self.spare = self._fork(reusable=False)
+            self._send({"type": "ready", "pid": os.getpid()})
             while self._serve_once():
                 pass
         finally:
-            for process in (self.running, self.spare, self.worker, self.zygote):
+            for process in (self.running, self.spare, self.worker, self.zygote, *self.retired):
                 if process is not None:
                     kill_process_group(process.pid)
+            self.forker.close()
 
     def _warm_up(self) -> None:
         """Import the ``_PRELOAD`` modules and run a few no-op executions here, before the first fork.
@@ -167,7 +173,8 @@ class Agent:
 
     def _serve_once(self) -> bool:
         running = self.running
-        readable = [self.channel.fileno(), *self.exiting]
+        assert self.forker is not None
+        readable = [self.channel.fileno(), self.forker.pidfd]
         timeout = None
         if running is not None:
             readable.append(running.pidfd)
@@ -176,8 +183,10 @@ class Agent:
             if running.deadline is not None and running.stopped is None:
                 timeout = min(max(0.0, running.deadline - time.time()), _MAX_WAIT)
         ready, _, _ = select.select(readable, [], [], timeout)
-        for pidfd in [fd for fd in ready if fd in self.exiting]:
-            self._reap(self.exiting.pop(pidfd), pidfd)
+        if (
+            self.forker.pidfd in ready
+        ):  # its task processes died with it: the node source starts another agent
+            raise NodeError("the fork server died")
         if running is not None:
             self._watch(running, ready)
         if self.channel.fileno() in ready:
@@ -193,12 +202,12 @@ class Agent:
 
     def _watch(self, running: _TaskProcess, ready: list[int]) -> None:
         if running.outcome_pipe in ready and (done := self._reported(running)) is not None:
-            if not running.reusable:  # it exits now: reaped when it has
+            if not running.reusable:  # it exits now: the fork server reaps it
                 self._close_pipes(running)
-                self.exiting[running.pidfd] = running.pid
+                self._forget(running)
             self._report(running, done)
         elif running.pidfd in ready:
-            status = self._reap(running.pid, running.pidfd)
+            status = self._reap(running)
             done = self._reported(running)
             self._close_pipes(running)
             if running is self.worker:
@@ -253,7 +262,7 @@ class Agent:
         self._send({"type": "started", **started})
         for retired in self.retired:
             kill_process_group(retired.pid)
-            self.exiting[retired.pidfd] = retired.pid
+            self._forget(retired)
         self.retired.clear()
 
     def _take_spare(self) -> _TaskProcess:
@@ -294,24 +303,24 @@ class Agent:
         """Whether an idle task process is still there; a dead one is reaped and its pipes closed."""
         if not select.select([process.pidfd], [], [], 0)[0]:
             return True
-        self._reap(process.pid, process.pidfd)
+        self._reap(process)
         self._close_pipes(process)
         return False
 
     def _fork(self, *, reusable: bool, jvm_folder: str | None = None) -> _TaskProcess:
-        request_read, request_write = os.pipe()
-        outcome_read, outcome_write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(request_write)
-            os.close(outcome_read)
-            if reusable:  # the worker's JVM lasts as long as it (a one-shot process's, as the agent)
-                jvm.hold(jvm_folder)
-            self._task_process(request_read, outcome_write)
-        os.close(request_read)
-        os.close(outcome_write)
+        """A new task process, forked by the fork server."""
+        assert self.forker is not None
+        pid, request_write, outcome_read = self.forker.fork(reusable=reusable, jvm_folder=jvm_folder)
         os.set_blocking(outcome_read, False)
         return _TaskProcess(pid, os.pidfd_open(pid), request_write, outcome_read, reusable)
+
+    def _child_main(
+        self, request_pipe: int, outcome_pipe: int, reusable: bool, jvm_folder: str | None
+    ) -> NoReturn:
+        """In a process the fork server forked: the task process."""
+        if reusable:  # the worker's JVM lasts as long as it (a one-shot process's, as the agent)
+            jvm.hold(jvm_folder)
+        self._task_process(request_pipe, outcome_pipe)
 
     def _task_process(self, request_pipe: int, outcome_pipe: int) -> NoReturn:
         """In the forked process: run each request that comes, write its outcome; exit at end of input.
@@ -325,8 +334,6 @@ class Agent:
             for process in (self.spare, self.worker, self.zygote, self.running, *self.retired):
                 for fd in process.fds() if process is not None else ():
                     os.close(fd)
-            for pidfd in self.exiting:
-                os.close(pidfd)
             os.setsid()
             self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
             sandbox = self._prepare_sandbox()
@@ -496,11 +503,17 @@ class Agent:
                 os.close(fd)
         process.request_pipe = process.outcome_pipe = None
 
-    @staticmethod
-    def _reap(pid: int, pidfd: int) -> int:
-        _, status = os.waitpid(pid, 0)
-        os.close(pidfd)
-        return status
+    def _reap(self, process: _TaskProcess) -> int:
+        """The exit status of a task process that has exited (its pidfd is readable)."""
+        assert self.forker is not None
+        os.close(process.pidfd)
+        return self.forker.wait(process.pid)
+
+    def _forget(self, process: _TaskProcess) -> None:
+        """Leave a task process that reported or was killed to the fork server, which reaps it."""
+        assert self.forker is not None
+        os.close(process.pidfd)
+        self.forker.forget(process.pid)
 
     def _send(self, message: dict[str, Any]) -> None:
         self.channel.send_bytes(json.dumps(message).encode())

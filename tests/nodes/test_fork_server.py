@@ -1,0 +1,59 @@
+"""The node agent's fork server: it forks and reaps the task processes; it dies with its agent, and its
+agent with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+
+from runyard.nodes.local import LocalNodeSource
+from runyard.nodes.protocol import NodeDown, NodeUp, OutcomeKind
+from support.nodes import Events, SpecFactory
+
+PIDS = "import os\nresult = [os.getpid(), os.getppid()]"
+
+
+def _fork_server(agent: int) -> psutil.Process:
+    (server,) = psutil.Process(agent).children()  # the agent's only child
+    return server
+
+
+def test_task_processes_are_the_fork_servers_children_and_it_reaps_them(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory
+) -> None:
+    agent = local_nodes.agent_pid("local-1")
+    server = _fork_server(agent)
+    pids = set()
+    for _ in range(20):
+        spec = make_spec(PIDS)
+        local_nodes.run("local-1", spec)
+        done = events.done(spec.task_id).outcome
+        assert done.kind is OutcomeKind.FINISHED
+        pid, parent = done.result_json
+        assert parent == server.pid
+        pids.add(pid)
+    assert len(pids) == 20  # a process per execution
+    deadline = time.monotonic() + 10
+    while any(child.status() == psutil.STATUS_ZOMBIE for child in server.children()):
+        assert time.monotonic() < deadline, "the fork server left its task processes unreaped"
+        time.sleep(0.02)
+    assert len(server.children()) == 1  # the spare
+    assert _fork_server(agent).pid == server.pid
+
+
+def test_a_dead_fork_server_takes_its_agent_down_and_the_node_comes_back(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory
+) -> None:
+    agent = local_nodes.agent_pid("local-1")
+    os.kill(_fork_server(agent).pid, signal.SIGKILL)
+    assert events.wait(lambda e: isinstance(e, NodeDown)) == NodeDown(
+        "local-1", "node agent exited with code 1"
+    )
+    events.wait(lambda e: sum(isinstance(x, NodeUp) and x.node.name == "local-1" for x in events.seen) == 2)
+    assert local_nodes.agent_pid("local-1") != agent
+    spec = make_spec("result = 'served'")
+    local_nodes.run("local-1", spec)
+    assert events.done(spec.task_id).outcome.result_json == "served"
