@@ -382,16 +382,21 @@ def measure_memory(tasks: int, database_url: str | None) -> Memory:
             cpu = tree_cpu() - before
             kept = getattr(platform.scheduler, "event_log_path", None) if JOURNAL else None
             rules = Rules.of(platform.settings) if JOURNAL else None
-            if kept is not None:
-                shutil.copy(kept, log)  # the platform's data folder goes with it (the job's turns are in)
+            if kept is not None:  # the platform's data folder goes with it (the job's turns are in)
+                for path in journal.files(kept) if hasattr(journal, "files") else [kept]:  # rotated
+                    shutil.copy(path, log.with_name(path.name))
         replay = measure_replay(log, rules) if rules is not None and log.exists() else None
     return Memory(tasks, baseline, sampler.peak_rss, sampler.peak_pss, wall, cpu, sampler.samples, replay)
 
 
 def measure_replay(log: Path, rules: Rules) -> Replay:
+    """Every file of the log, oldest first (each opens with a snapshot since the log rotates)."""
     began = time.process_time()
-    replayed = journal.replay(journal.read(log), rules)
-    return Replay(time.process_time() - began, replayed.turns, log.stat().st_size)
+    replayed = journal.replay(
+        journal.read_all(log) if hasattr(journal, "read_all") else journal.read(log), rules
+    )
+    size = sum(path.stat().st_size for path in log.parent.glob(f"{log.name}*"))
+    return Replay(time.process_time() - began, replayed.turns, size)
 
 
 def measure_walls(

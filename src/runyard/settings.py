@@ -47,6 +47,11 @@ class Settings:
     max_output_bytes: int = 1_000_000
     """Largest part of one execution's output kept in the store (the end is kept)."""
 
+    event_log_max_bytes: int = 64 * 1024 * 1024
+    """Size of the turns in the scheduler's event log file (``events.jsonl``, ~1.2 KB per task) past
+    which it is rotated: closed, renamed ``events.jsonl.1`` (older ones shifted, the last three kept)
+    and started afresh with a snapshot of the scheduler's state (docs/scheduler.md). At least 1."""
+
     scheduler_rest_url: str = ""
     """Value of ``PA_SCHEDULER_REST_URL`` given to tasks (empty while no server runs)."""
 
@@ -93,6 +98,8 @@ class Settings:
     def __post_init__(self) -> None:
         # Tasks run in their own working folders: a relative data folder would mean another place there.
         object.__setattr__(self, "data_dir", Path(self.data_dir).absolute())
+        if self.event_log_max_bytes < 1:
+            raise InvalidRequestError(f"event_log_max_bytes: at least 1 byte, got {self.event_log_max_bytes}")
 
     @property
     def job_limits(self) -> JobLimits:

@@ -103,7 +103,7 @@ def test_a_real_platforms_event_log_replays_to_the_stored_state(tmp_path: Path) 
         assert p.wait(survivor, 30) is JobStatus.FINISHED
         settings = p.settings
 
-    replayed = journal.replay(journal.read(data / EVENT_LOG))  # with the rules each start logged
+    replayed = journal.replay(journal.read_all(data / EVENT_LOG))  # every file, oldest first
     engine = connect(settings.resolved_database_url())
     with engine.connect() as connection:
         ids = sorted(connection.execute(sa.select(schema.jobs.c.id)).scalars())

@@ -193,7 +193,13 @@ class Planner:
             self._handle(plan, now)
 
     def _loop(self) -> None:
+        recovered = self.platform.scheduler.recovered  # nothing is decided before: submit nothing either
+        recovered.add_done_callback(lambda _: self._wake.set())
         while not self._stopping.is_set():
+            if not recovered.done():  # a submission would wait for it (SUBMIT_TIMEOUT) and be left claimed
+                self._wake.wait()
+                self._wake.clear()
+                continue
             try:
                 self.tick()
                 with self._engine.connect() as connection:

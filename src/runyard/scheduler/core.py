@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -83,6 +83,18 @@ class Start:
     execution: int
 
 
+@dataclass
+class NodesState:
+    """The core's state beside its jobs and rules: what a snapshot of the event log keeps of it."""
+
+    nodes: list[NodeInfo] = field(default_factory=list)
+    leases: dict[str, Lease] = field(default_factory=dict)  # by node
+    configured: dict[str, list[str]] = field(default_factory=dict)
+    settings: dict[str, NodeSetting] = field(default_factory=dict)
+    refusals: list[tuple[int, str, str, float]] = field(default_factory=list)  # (job, task, node, until)
+    offered_at: float = 0.0
+
+
 class JobNotAlive(InvalidTransitionError):
     """A command named a job that is not alive (ended, or unknown: the driver asks the store)."""
 
@@ -126,9 +138,35 @@ class Core:
         self.offered_at = 0.0  # the time the last dispatch offered ready tasks at
 
     def load(self, jobs: Sequence[JobState]) -> None:
-        """Take the alive jobs of the store (at a start, before :class:`~events.Recovered`)."""
+        """Take the alive jobs of the store (at a start, before :class:`~events.Recovered`), or of an
+        event log's snapshot (:mod:`runyard.scheduler.journal`)."""
         for job in jobs:
             self._activate(Active.of(job))
+
+    def restore(self, nodes: NodesState) -> None:
+        """Take the node side of an event log's snapshot (see :meth:`nodes_state`), after :meth:`load`."""
+        self.nodes = {info.name: replace(info) for info in nodes.nodes}
+        self.leases = dict(nodes.leases)
+        self._set_tokens(nodes.configured, nodes.settings)
+        self.refusals = Refusals()
+        for job_id, task, node, until in nodes.refusals:
+            self.refusals.add(job_id, task, node, until)
+        self.offered_at = nodes.offered_at
+
+    def nodes_state(self) -> NodesState:
+        """What the core holds beside its jobs and rules (read only: the caller encodes it at once)."""
+        return NodesState(
+            nodes=list(self.nodes.values()),
+            leases=self.leases,
+            configured={node: sorted(tokens) for node, tokens in self.configured.items()},
+            settings=self.settings,
+            refusals=[
+                (job_id, task, node, until)
+                for (job_id, task), nodes in self.refusals.until.items()
+                for node, until in nodes.items()
+            ],
+            offered_at=self.offered_at,
+        )
 
     def handle(self, events: Sequence[ev.Event], now: float) -> Turn:
         """Apply ``events`` in order at time ``now``, then give ready tasks to free nodes."""
@@ -318,11 +356,7 @@ class Core:
         self.nodes.clear()
         self.leases.clear()
         self.refusals = Refusals()
-        self.configured = {node: frozenset(tokens) for node, tokens in event.configured.items()}
-        self.settings = dict(event.settings)
-        self.tokens = dict(self.configured)
-        for node, setting in self.settings.items():
-            self.tokens[node] = self.tokens.get(node, frozenset()) | setting.tokens
+        self._set_tokens(event.configured, event.settings)
         adopted = set(event.adopted)
         for active in list(self.active.values()):
             for task in list(active.job.tasks.values()):
@@ -334,6 +368,15 @@ class Core:
                 else:
                     output = event.outputs.get(lease.task_id, "")
                     self._lost(lease, task.node, "lost with the previous runner", output, now, turn)
+
+    def _set_tokens(
+        self, configured: Mapping[str, Iterable[str]], settings: Mapping[str, NodeSetting]
+    ) -> None:
+        self.configured = {node: frozenset(tokens) for node, tokens in configured.items()}
+        self.settings = dict(settings)
+        self.tokens = dict(self.configured)
+        for node, setting in self.settings.items():
+            self.tokens[node] = self.tokens.get(node, frozenset()) | setting.tokens
 
     # -- commands ------------------------------------------------------------------------------
 

@@ -8,9 +8,12 @@ hooks read the vault, the catalog, the users: outside the write transaction, aft
 recorded) and starts it, kills, drops logs, answers callers, tells listeners. A start that cannot be
 made comes back to the core as an event.
 
-At start the executions the store records as running are put to the node source
-(``NodeSource.reconcile``): those it still runs are adopted, the others are lost (re-run per the
-node-lost rule).
+At start the thread's first work is recovery: it starts a new file of the event log (a snapshot of the
+jobs the store holds as alive), puts the executions the store records as running to the node source
+(``NodeSource.reconcile``, on a helper thread: it may wait ``RECONCILE_TIMEOUT`` for nodes that do
+not answer) while it answers reads, then turns ``Recovered``: those the source still runs are
+adopted, the others are lost (re-run per the node-lost rule). Commands, submissions and node reports
+sent meanwhile wait for that turn; ``Scheduler.recovered`` is done once it is stored.
 """
 
 from __future__ import annotations
@@ -38,18 +41,20 @@ from runyard.nodes.protocol import (
     NodeSource,
     NodeUp,
     OutcomeKind,
+    RecordedExecution,
     TaskDone,
     TaskSpec,
     TaskStarted,
 )
 from runyard.scheduler import events as ev
 from runyard.scheduler.core import Core, JobNotAlive, Start, Turn
-from runyard.scheduler.journal import EventLog
+from runyard.scheduler.journal import EventLog, snapshot_line
 from runyard.scheduler.rules import Rules
 from runyard.scheduler.specs import Spaces, build_spec
 from runyard.scheduler.state import JobState
 from runyard.settings import Settings
 from runyard.store import jobs as store
+from runyard.store import schema
 from runyard.store.node_settings import NodeSetting, load_node_settings, save_node_setting
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,9 @@ RECONCILE_TIMEOUT = 60.0
 
 EVENT_LOG = "events.jsonl"
 """The event log's file in the data folder."""
+
+SNAPSHOT_CHUNK = 500
+"""Jobs whose execution records one statement of a snapshot reads."""
 
 HOLD_CONNECTION = 1.0
 """Seconds the scheduler thread keeps its store connection while no input comes: back to back turns
@@ -112,6 +120,13 @@ class _Command:
 
 
 @dataclass
+class _Reconciled:
+    """Queued by the reconciliation's helper thread once the node sources answered (or failed)."""
+
+    adopted: Future[list[RecordedExecution]]
+
+
+@dataclass
 class _Query:
     """A read of the core's state on its thread, between turns (not an event: nothing changes)."""
 
@@ -119,7 +134,7 @@ class _Query:
     future: Future[Any] = field(default_factory=Future)
 
 
-_Item = NodeEvent | ev.StartFailed | _Command | _Query
+_Item = NodeEvent | ev.StartFailed | _Command | _Query | _Reconciled
 
 
 class Scheduler:
@@ -139,7 +154,15 @@ class Scheduler:
         self.spaces = Spaces(settings.data_dir, settings.data_space_roots)
         self.core = Core(Rules.of(settings))
         self.event_log_path = settings.data_dir / EVENT_LOG if event_log else None
-        self._log: EventLog | None = None
+        self._log = (
+            EventLog(self.event_log_path, settings.event_log_max_bytes) if self.event_log_path else None
+        )
+        self.recovered: Future[None] = Future()
+        """Done once the start's ``Recovered`` turn is stored (what the nodes still run adopted, the rest
+        lost): inputs sent before are handled after it. Failed if the scheduler stopped before."""
+        self._resumed: list[JobState] = []  # the alive jobs of the store at start
+        self._stored_settings: dict[str, NodeSetting] = {}  # the node settings of the store at start
+        self._held: list[_Item] = []  # inputs queued during recovery, handled after it
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._done: dict[int, threading.Event] = {}  # of each alive job: set when it ends
         self._spec_hooks = spec_hooks
@@ -161,26 +184,52 @@ class Scheduler:
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume every unfinished job, start the nodes, reconcile what they still run, then the thread."""
+        """Load every unfinished job, start the nodes and the thread, and return at once: the thread
+        first recovers (see :attr:`recovered`); commands sent meanwhile wait for it, reads do not."""
         with self.engine.connect() as connection:
-            settings = load_node_settings(connection)
+            self._stored_settings = load_node_settings(connection)
             jobs = [
                 store.load_job(connection, job_id, from_mapping) for job_id in store.alive_job_ids(connection)
             ]
-        alive = [job for job in jobs if job is not None]
-        self.core.load(alive)
-        self._done = {job.id: threading.Event() for job in alive}
+        self._resumed = [job for job in jobs if job is not None]
+        self.core.load(self._resumed)
+        self._done = {job.id: threading.Event() for job in self._resumed}
         self.node_source.start(self._on_node_event)
-        recorded = self.core.running()
-        adopted = self.node_source.reconcile(recorded, RECONCILE_TIMEOUT)
-        outputs = {r.task_id: self._output(r.task_id, r.execution) for r in recorded if r not in adopted}
-        if self.event_log_path is not None:
-            self._log = EventLog(self.event_log_path)
-        configured = {node: list(tokens) for node, tokens in self.settings.node_tokens.items()}
-        self._turn([ev.Recovered(configured, settings, self.core.rules, list(adopted), outputs)])
-        for job in alive:
-            log.info("resumed job %s (%s)", job.id, job.status)
         self._thread.start()
+
+    def _recover(self) -> bool:
+        """The thread's first work: a new file of the event log, the node sources' reconciliation (on a
+        helper thread, reads answered meanwhile, other inputs held in ``_held``), the ``Recovered`` turn.
+        False if the scheduler was stopped meanwhile."""
+        if self._log is not None:
+            self._log.rotate(self._snapshot())
+        recorded = self.core.running()
+        adopted: Future[list[RecordedExecution]] = Future()
+
+        def reconcile() -> None:
+            try:
+                adopted.set_result(self.node_source.reconcile(recorded, RECONCILE_TIMEOUT))
+            except BaseException as error:  # the scheduler thread raises it
+                adopted.set_exception(error)
+            self._queue.put(_Reconciled(adopted))
+
+        threading.Thread(target=reconcile, name="runyard-reconcile", daemon=True).start()
+        while not isinstance(item := self._queue.get(), _Reconciled):
+            if item is None:
+                return False
+            if isinstance(item, _Query):
+                self._answer([item])
+            else:
+                self._held.append(item)
+        kept = adopted.result()
+        outputs = {r.task_id: self._output(r.task_id, r.execution) for r in recorded if r not in kept}
+        configured = {node: list(tokens) for node, tokens in self.settings.node_tokens.items()}
+        self._turn([ev.Recovered(configured, self._stored_settings, self.core.rules, list(kept), outputs)])
+        for job in self._resumed:
+            log.info("resumed job %s (%s)", job.id, job.status)
+        self._resumed = []
+        self.recovered.set_result(None)
+        return True
 
     def stop(self) -> None:
         if self._thread.is_alive():
@@ -342,6 +391,13 @@ class Scheduler:
 
     def _run(self) -> None:
         try:
+            if not self._recover():
+                self._broken = SchedulerError("the scheduler stopped before it recovered")
+                self._fail_pending()
+                return
+            held, self._held = self._held, []
+            if held:
+                self._turn(held)
             while True:
                 items = self._next_items()
                 if items is None:
@@ -359,7 +415,11 @@ class Scheduler:
 
     def _fail_pending(self, pending: list[Future[Any]] | None = None) -> None:
         broken = self._broken or SchedulerError("stopped")
-        for future in pending or []:
+        if not self.recovered.done():
+            self.recovered.set_exception(broken)
+        held, self._held = self._held, []
+        pending = (pending or []) + [item.future for item in held if isinstance(item, _Command | _Query)]
+        for future in pending:
             if not future.done():
                 future.set_exception(broken)
         while True:
@@ -429,6 +489,30 @@ class Scheduler:
             self._log.append(line)
         self._act(turn, inputs, futures)
         self._answer(queries)
+        if self._log is not None and self._log.full:  # between turns, the turn's line written
+            self._log.rotate(self._snapshot())
+
+    def _snapshot(self) -> str:
+        """The event log's snapshot line of the core now, with the execution records the store holds of
+        its alive jobs (the core keeps none: they are written when a lease closes)."""
+        ids = sorted(self.core.active)
+        records: dict[int, list[store.ExecutionRecord]] = {}
+        table = schema.executions
+        connection = self._store_connection()
+        with connection.begin():
+            for chunk in (ids[i : i + SNAPSHOT_CHUNK] for i in range(0, len(ids), SNAPSHOT_CHUNK)):
+                rows = connection.execute(
+                    sa.select(table)
+                    .where(table.c.job_id.in_(chunk))
+                    .order_by(table.c.job_id, table.c.task_number, table.c.execution)
+                ).mappings()
+                for row in rows:
+                    record = store.ExecutionRecord(
+                        row["task_number"], row["execution"], row["node"], row["outcome"],
+                        row["started_at"], row["finished_at"], row["output"], row["error"],
+                    )  # fmt: skip
+                    records.setdefault(row["job_id"], []).append(record)
+        return snapshot_line(self.core, records)
 
     def _input(self, item: _Item | ev.Event) -> ev.Event | None:
         """The core's input for a queued item, with what it needs read from files."""

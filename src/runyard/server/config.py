@@ -3,7 +3,8 @@
 The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
 ``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``login_failures_per_name``,
 ``login_failures_per_address``, ``service_ports``,
-``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``, ``proxy_port``...),
+``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``, ``event_log_max_bytes``,
+``proxy_port``...),
 and, in the file only, ``[[node_sources]]`` tables (docs/nodes.md).
 Relative ``data_dir`` values in a file are relative to the file's folder.
 """
@@ -57,6 +58,8 @@ class ServerConfig:
     """Seconds; see ``Settings.max_walltime`` (as the next two)."""
     max_replicas: int = Settings.max_replicas
     max_tasks_per_job: int = Settings.max_tasks_per_job
+    event_log_max_bytes: int = Settings.event_log_max_bytes
+    """Size of the scheduler's event log file past which it is rotated (``Settings.event_log_max_bytes``)."""
     data_space_roots: str | None = None
     """Folders, separated by ``:``, a job's inputSpace/outputSpace may lie under besides its owner's
     userspace and the global space (``Settings.data_space_roots``)."""
@@ -133,6 +136,7 @@ class ServerConfig:
             max_walltime=self.max_walltime,
             max_replicas=self.max_replicas,
             max_tasks_per_job=self.max_tasks_per_job,
+            event_log_max_bytes=self.event_log_max_bytes,
             data_space_roots=tuple(Path(p).absolute() for p in (self.data_space_roots or "").split(":") if p),
             scheduler_rest_url=api,
             catalog_rest_url=f"{api}/catalog",
@@ -192,6 +196,8 @@ def load_config(
     for key in ("login_failures_per_name", "login_failures_per_address"):
         if getattr(config, key) < 1:
             raise InvalidRequestError(f"{key}: at least 1 failed login is needed before refusing")
+    if config.event_log_max_bytes < 1:
+        raise InvalidRequestError(f"event_log_max_bytes: at least 1 byte, got {config.event_log_max_bytes}")
     parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start
     if not 0 < config.port < 65536:
         raise InvalidRequestError(f"port: {config.port} is not a TCP port")

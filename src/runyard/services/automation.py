@@ -276,6 +276,16 @@ class ServiceAutomation:
         self._carry_out_kill(instance, pending)
         return self.instance(user, instance_id)
 
+    def _carry_out_kill_recovered(self, instance: ServiceInstance, pending: PendingAction) -> None:
+        """A kill recorded before the server stopped, once the scheduler recovered: its stops are pinned
+        to the nodes it knows then (before, it knows none)."""
+        try:
+            self.platform.scheduler.recovered.result()
+        except RunyardError as error:  # it stopped: the next start of the server tries again
+            log.warning("service instance %s: kill not carried out: %s", instance.id, error)
+            return
+        self._carry_out_kill(instance, pending)
+
     def _carry_out_kill(self, instance: ServiceInstance, pending: PendingAction) -> None:
         """Kill the instance's jobs, stop its containers and (on their nodes) its processes, release its
         tokens and ports, then clear the kill's record."""
@@ -529,7 +539,10 @@ class ServiceAutomation:
             if action.action == KILL:  # KILLED is recorded: what it stops and releases is done again
                 log.info("service instance %s: its kill is carried out again", instance.id)
                 threading.Thread(
-                    target=self._carry_out_kill, args=(instance, action), name="runyard-kill", daemon=True
+                    target=self._carry_out_kill_recovered,
+                    args=(instance, action),
+                    name="runyard-kill",
+                    daemon=True,
                 ).start()
                 continue
             with self._lock:
