@@ -127,6 +127,7 @@ class DaskNodeSource:
         sandbox: bool = False,
         limits: Limits | None = None,
         connect_timeout: float = 30.0,
+        security: Any = None,
     ) -> None:
         if (scheduler is None) == (cluster is None):
             raise NodeError(f"node source {name!r}: give a Dask scheduler address or a cluster, not both")
@@ -135,6 +136,7 @@ class DaskNodeSource:
         self.cluster = cluster
         self.options = dask_worker.HostOptions(name, nodes_per_worker, shared_fs, sandbox, limits or Limits())
         self.connect_timeout = connect_timeout
+        self.security = security  # a ``distributed.Security`` for ``scheduler`` (a cluster has its own)
         self._client: Client | None = None
         self._nodes: dict[str, NodeInfo] = {}
         self._workers: dict[str, tuple[str, str]] = {}  # node -> (worker address, worker id)
@@ -241,11 +243,24 @@ class DaskNodeSource:
             client.close()  # type: ignore[no-untyped-call]
         self._deliveries.shutdown(wait=False, cancel_futures=True)
 
+    def leave(self) -> None:
+        """Leave the cluster without stopping its nodes: what they run goes on, and a source of the same
+        name that connects later adopts it (:meth:`reconcile`)."""
+        self._stopping.set()
+        client = self._client
+        if client is not None:
+            for topic in (self.options.topic, "all"):
+                client.unsubscribe_topic(topic)  # type: ignore[no-untyped-call]
+            client.close()  # type: ignore[no-untyped-call]
+        self._deliveries.shutdown(wait=False, cancel_futures=True)
+
     # -- the cluster ----------------------------------------------------------------------
 
     def _connect(self) -> Client:
         target = self.scheduler if self.scheduler is not None else self.cluster
-        client = Client(target, timeout=self.connect_timeout, set_as_default=False)  # type: ignore[no-untyped-call]
+        client = Client(  # type: ignore[no-untyped-call]
+            target, timeout=self.connect_timeout, set_as_default=False, security=self.security
+        )
         self._client = client  # before the nodes are announced: their polls call through it
         self._link(client)
         return client

@@ -7,15 +7,19 @@ been idle for ``idle_release`` seconds.
 
 Native nodes (``<source>-native-<i>``, ``native_slots`` of them) hold the tokens of
 ``runyard.nodes.native_scheduler``, so the scheduler gives them only tasks whose ``NATIVE_SCHEDULER`` names
-this source or its type. A run there submits a SLURM job with the task's ``NATIVE_SCHEDULER_PARAMS`` (a
-``SLURMCluster`` of its own, one job), runs the task on the node its worker hosts, and cancels the job once
-the task ends: the task's events are reported under the native node's name.
+this source or its type. A run there submits a SLURM job with the task's ``NATIVE_SCHEDULER_PARAMS``
+(``runyard.nodes.slurm_jobs``: a Dask scheduler and worker of its own, in the job), runs the task on the
+node its worker hosts, and cancels the job once the task ends: the task's events are reported under the
+native node's name, its start (``TaskStarted``, awaited by the scheduler, which keeps the task PENDING
+until then) once the job is up and the task runs there. The job outlives the server: its record in
+``<work_dir>/native/<node>.json`` lets a restarted server adopt what runs there (``reconcile``).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import re
 import signal
 import sys
 import threading
@@ -25,10 +29,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dask.utils import parse_bytes
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runyard.errors import InvalidRequestError, NodeError, SchedulerError
-from runyard.nodes import native_scheduler
+from runyard.nodes import native_scheduler, slurm_jobs
 from runyard.nodes.dask import DaskNodeSource
 from runyard.nodes.protocol import (
     NodeDown,
@@ -51,6 +56,8 @@ log = logging.getLogger(__name__)
 SCALE_INTERVAL = 1.0
 #: Seconds a native task waits for SLURM to start its job and the job's worker to host its node.
 NATIVE_START_TIMEOUT = 300.0
+#: Seconds between two looks at a native task's job (is it still there?) while the server waits on it.
+NATIVE_WATCH_INTERVAL = 2.0
 
 
 class SlurmOptions(BaseModel):
@@ -94,13 +101,16 @@ class SlurmOptions(BaseModel):
 
 @dataclass
 class _NativeRun:
-    """One native task: its SLURM job's cluster and the node source over it, once submitted."""
+    """One native task: its SLURM job (``record``) and the node source over the job's Dask scheduler."""
 
-    spec: TaskSpec
-    cluster: Any = None
+    record: slurm_jobs.JobRecord
+    spec: TaskSpec | None  # None: adopted after a restart, sent to its node already
     hosted: DaskNodeSource | None = None
+    hosted_node: NodeInfo | None = None  # the node the job's worker hosts, once up
     killed: bool = False
-    ended: threading.Event = field(default_factory=threading.Event)
+    lost: str | None = None  # why its job or node went while it ran
+    down: bool = False  # its node is down: is its job gone?
+    wake: threading.Event = field(default_factory=threading.Event)  # up, ended, killed, lost, stopping
     outcome: TaskOutcome | None = None
 
 
@@ -177,11 +187,14 @@ class SlurmNodeSource:
                 self._busy.add(node)
             self._pool.run(node, spec)
             return
+        stem = _safe(f"{node}-{spec.task_id}-{spec.execution}")
         with self._lock:
             if node in self._runs:
-                raise NodeError(f"node {node} is already running task {self._runs[node].spec.task_id}")
-            run = self._runs[node] = _NativeRun(spec)
-        threading.Thread(target=self._native, args=(node, run), name=f"runyard-{node}", daemon=True).start()
+                raise NodeError(f"node {node} is already running task {self._runs[node].record.task_id}")
+            run = self._runs[node] = _NativeRun(
+                slurm_jobs.JobRecord(spec.task_id, spec.execution, stem), spec
+            )
+        self._start_thread(node, run)
 
     def kill(self, node: str, task_id: str, execution: int) -> None:
         if node not in self._natives:
@@ -190,28 +203,59 @@ class SlurmNodeSource:
             return
         with self._lock:
             run = self._runs.get(node)
-            if run is None or (run.spec.task_id, run.spec.execution) != (task_id, execution):
+            if run is None or (run.record.task_id, run.record.execution) != (task_id, execution):
                 return
             run.killed = True
-            hosted = run.hosted
-        if hosted is not None:
-            for info in hosted.nodes():
-                hosted.kill(info.name, task_id, execution)
+            hosted, hosted_node = run.hosted, run.hosted_node
+        run.wake.set()
+        if hosted is not None and hosted_node is not None and run.record.sent:
+            hosted.kill(hosted_node.name, task_id, execution)
 
     def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
-        """Regular nodes' executions are the Dask source's to adopt; a native node's SLURM job ended with
-        the server that owned it (its cluster closed), so its execution is gone."""
-        if self._pool is None:
-            return []
-        return self._pool.reconcile([r for r in recorded if r.node not in self._natives], timeout)
+        """Regular nodes' executions are the Dask source's to adopt. A native node's is adopted when its
+        record names it, its SLURM job is still there and the job's worker still runs it or holds its
+        outcome; a job that no recorded execution needs any more, or that was not sent its run, is
+        cancelled (a task that had not started is given a node again)."""
+        deadline = time.monotonic() + timeout
+        wanted = {r.node: r for r in recorded if r.node in self._natives}
+        adopted: list[RecordedExecution] = []
+        for node in self._natives:
+            record = slurm_jobs.JobRecord.read(self._record_path(node))
+            if record is None:
+                continue
+            execution = wanted.get(node)
+            run = _NativeRun(record, None)
+            kept = (
+                execution is not None
+                and (execution.task_id, execution.execution) == (record.task_id, record.execution)
+                and record.sent
+                and record.job_id is not None
+                and self._readopt(node, run, deadline)
+            )
+            if not kept:
+                self._close(node, run)
+                continue
+            assert execution is not None
+            with self._lock:
+                self._runs[node] = run
+            adopted.append(execution)
+            # RUNNING, if the scheduler still holds it PENDING (stopped between the run and its start)
+            self._on_event(TaskStarted(node, record.task_id, record.execution, awaited=True))
+            self._start_thread(node, run)
+        if self._pool is not None:
+            adopted += self._pool.reconcile([r for r in recorded if r.node not in self._natives], timeout)
+        return adopted
 
     def stop(self) -> None:
+        """Stop the pool (its jobs end). A native task's job goes on if its run was sent, for the server
+        that starts next to adopt it; one still waiting for SLURM is cancelled."""
         self._stopping.set()
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
-            run.killed = True
-            self._close(run)
+            run.wake.set()
+            if run.record.sent and run.hosted is not None:
+                run.hosted.leave()
         if self._pool is not None:
             self._pool.stop()
         if self._pool_cluster is not None:
@@ -253,82 +297,207 @@ class SlurmNodeSource:
 
     # -- native nodes ----------------------------------------------------------------------
 
+    def _start_thread(self, node: str, run: _NativeRun) -> None:
+        threading.Thread(target=self._native, args=(node, run), name=f"runyard-{node}", daemon=True).start()
+
     def _native(self, node: str, run: _NativeRun) -> None:
-        """Submit the task's SLURM job, run the task on the node its worker hosts, cancel the job; the
-        outcome is reported once the job is gone and the native node free again."""
-        key = (run.spec.task_id, run.spec.execution)
-        hosted_nodes: list[str] = []
-        up = threading.Event()
-
-        def relay(event: NodeEvent) -> None:
-            if isinstance(event, NodeUp) and event.node.alive and not hosted_nodes:
-                hosted_nodes.append(event.node.name)
-                up.set()
-            elif isinstance(event, TaskStarted):
-                self._on_event(TaskStarted(node, event.task_id, event.execution))
-            elif isinstance(event, TaskDone):
-                run.outcome = event.outcome
-                run.ended.set()
-
+        """Submit the task's SLURM job, run the task on the node its worker hosts once it is up, cancel
+        the job once the task ended; the outcome is reported once the job is gone and the native node
+        free again. A server that stops meanwhile leaves the job (see ``stop``)."""
+        record = run.record
+        key = (record.task_id, record.execution)
         try:
-            params = native_scheduler.parse_params(
-                run.spec.generic_information.get(native_scheduler.PARAMS, "")
-            )
-            with self._lock:
+            if record.job_id is None:
+                assert run.spec is not None
+                self._submit(node, run, run.spec)
+            if not record.sent:
+                assert run.spec is not None
+                self._connect(node, run, time.monotonic() + NATIVE_START_TIMEOUT)
                 if run.killed:
                     raise _Killed
-                run.cluster = self._cluster(node, params)
-                run.hosted = self._hosted(f"{node}-job", run.cluster, nodes_per_worker=1)
-            run.hosted.start(relay)
-            run.cluster.scale(jobs=1)
-            deadline = time.monotonic() + NATIVE_START_TIMEOUT
-            while not up.wait(0.2):
-                if run.killed:
-                    raise _Killed
-                if time.monotonic() > deadline:
-                    raise NodeError(f"SLURM did not start the task's job within {NATIVE_START_TIMEOUT:g} s")
-            if run.killed:
-                raise _Killed
-            run.hosted.run(hosted_nodes[0], run.spec)
-            run.ended.wait()
+                hosted, hosted_node = run.hosted, run.hosted_node
+                assert hosted is not None and hosted_node is not None
+                record.sent = True
+                record.write(self._record_path(node))
+                hosted.run(hosted_node.name, _placed(run.spec, node, hosted_node))
+                if run.killed:  # between the record and the run: ``kill`` found nothing to kill yet
+                    hosted.kill(hosted_node.name, *key)
+            self._wait(run, lambda: run.outcome is not None or run.lost is not None)
         except _Killed:
             run.outcome = TaskOutcome(*key, OutcomeKind.KILLED, error="killed")
-        except (NodeError, SchedulerError, OSError, ValueError) as error:
-            reason = f"NATIVE_SCHEDULER {self.name}: {error}"
-            run.outcome = TaskOutcome(*key, OutcomeKind.FAULTY, error=reason)
-        finally:
-            self._close(run)
-            with self._lock:
-                if self._runs.get(node) is run:
-                    del self._runs[node]
-        if run.outcome is not None and not self._stopping.is_set():
+        except _Stopped:
+            pass
+        except (NodeError, SchedulerError, OSError, ValueError, TimeoutError) as error:
+            run.outcome = TaskOutcome(
+                *key, OutcomeKind.FAULTY, error=f"NATIVE_SCHEDULER {self.name}: {error}"
+            )
+        if self._stopping.is_set():  # the server stops: a job that runs the task stays (see ``stop``)
+            if not record.sent:
+                self._close(node, run)
+            return
+        self._close(node, run)
+        with self._lock:
+            if self._runs.get(node) is run:
+                del self._runs[node]
+        if run.lost is not None and run.outcome is None:  # its job went with it: the node-lost rule
+            self._on_event(NodeDown(node, run.lost))
+            self._on_event(NodeUp(replace(self._natives[node])))
+        elif run.outcome is not None:
             self._on_event(TaskDone(node, run.outcome))
 
-    def _close(self, run: _NativeRun) -> None:
-        """Stop the native run's node source and cancel its SLURM job."""
-        hosted, cluster = run.hosted, run.cluster
-        run.hosted = run.cluster = None
+    def _submit(self, node: str, run: _NativeRun, spec: TaskSpec) -> None:
+        """Write the job's files and record, then ``sbatch`` it (the record says it was, with its id)."""
+        params = native_scheduler.parse_params(spec.generic_information.get(native_scheduler.PARAMS, ""))
+        folder, stem = self._jobs_folder(), run.record.stem
+        memory = parse_bytes(self.options.memory)
+        slurm_jobs.make_security(folder / f"{stem}.pem")
+        slurm_jobs.write_settings(
+            folder, stem, cores=self.options.cores, memory=memory, interface=self.options.interface
+        )
+        run.record.write(self._record_path(node))
+        script = slurm_jobs.batch_script(
+            job_name=f"runyard-{node}",
+            folder=folder,
+            stem=stem,
+            queue=self.options.queue,
+            cores=self.options.cores,
+            memory=memory,
+            walltime=None if any(p.startswith("--time=") for p in params) else self.options.walltime,
+            directives=[*self.options.job_extra_directives, *params],
+            python=self.options.python or sys.executable,
+        )
+        if run.killed:
+            raise _Killed
+        run.record.job_id = slurm_jobs.submit(script)
+        run.record.write(self._record_path(node))
+
+    def _connect(self, node: str, run: _NativeRun, deadline: float) -> None:
+        """Wait for the job's Dask scheduler (SLURM runs the job), connect to it, wait for its node."""
+        job_id, folder = run.record.job_id, self._jobs_folder()
+        assert job_id is not None
+        address = None
+        watched = 0.0
+        while address is None:
+            address = slurm_jobs.scheduler_address(folder, run.record.stem)
+            if address is not None:
+                break
+            if run.killed:
+                raise _Killed
+            if self._stopping.is_set():
+                raise _Stopped
+            if time.monotonic() > deadline:
+                raise NodeError(f"SLURM did not start the task's job within {NATIVE_START_TIMEOUT:g} s")
+            if time.monotonic() - watched > NATIVE_WATCH_INTERVAL:
+                watched = time.monotonic()
+                if slurm_jobs.state(job_id) is None:
+                    raise NodeError(f"its SLURM job {job_id} ended before its worker started")
+            run.wake.wait(0.2)
+        security = slurm_jobs.load_security(folder / f"{run.record.stem}.pem")
+        hosted = DaskNodeSource(
+            f"{node}-job",
+            scheduler=address,
+            security=security,
+            nodes_per_worker=1,
+            shared_fs=self.options.shared_fs,
+            sandbox=self.sandbox,
+            connect_timeout=max(1.0, deadline - time.monotonic()),
+        )
+        with self._lock:
+            run.hosted = hosted
+        hosted.start(lambda event: self._relay(node, run, event))
+        self._wait(run, lambda: run.hosted_node is not None, deadline)
+
+    def _readopt(self, node: str, run: _NativeRun, deadline: float) -> bool:
+        """Whether the job of ``run`` (found in its record after a restart) still runs it, or holds its
+        outcome: then it is adopted, its events relayed from now on."""
+        job_id = run.record.job_id
+        assert job_id is not None
+        try:
+            if slurm_jobs.state(job_id) is None:
+                log.warning("node source %s: the SLURM job %s of %s ended while the server was away",
+                            self.name, job_id, node)  # fmt: skip
+                return False
+            self._connect(node, run, deadline)
+            hosted, hosted_node = run.hosted, run.hosted_node
+            assert hosted is not None and hosted_node is not None
+            recorded = RecordedExecution(hosted_node.name, run.record.task_id, run.record.execution)
+            return bool(hosted.reconcile([recorded], max(0.0, deadline - time.monotonic())))
+        except (NodeError, OSError, TimeoutError, _Killed, _Stopped) as error:
+            log.warning("node source %s: the SLURM job %s of %s cannot be adopted: %s",
+                        self.name, job_id, node, error)  # fmt: skip
+            return False
+
+    def _relay(self, node: str, run: _NativeRun, event: NodeEvent) -> None:
+        """An event of the job's node source, as the native node's."""
+        if isinstance(event, NodeUp) and event.node.alive and run.hosted_node is None:
+            run.hosted_node = event.node
+        elif isinstance(event, TaskStarted):
+            self._on_event(TaskStarted(node, event.task_id, event.execution, awaited=True))
+        elif isinstance(event, TaskDone):
+            run.outcome = event.outcome
+        elif isinstance(event, NodeDown | NodeRemoved) and run.hosted_node is not None:
+            run.down = event.node == run.hosted_node.name  # its job may be gone: ``_wait`` looks
+        else:
+            return
+        run.wake.set()
+
+    def _wait(self, run: _NativeRun, done: Callable[[], bool], deadline: float | None = None) -> None:
+        """Until ``done()``: ``_Killed`` if the run is killed before it was sent, ``_Stopped`` if the server
+        stops, ``TimeoutError`` past ``deadline``; the job is looked at now and then (gone: lost)."""
+        watched = time.monotonic()
+        while not done():
+            if run.killed and not run.record.sent:
+                raise _Killed
+            if self._stopping.is_set():
+                raise _Stopped
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("the task's SLURM job did not host its node in time")
+            run.wake.wait(0.5)
+            run.wake.clear()
+            job_id = run.record.job_id
+            if job_id is not None and (run.down or time.monotonic() - watched > 5 * NATIVE_WATCH_INTERVAL):
+                watched, run.down = time.monotonic(), False
+                if slurm_jobs.state(job_id) is None and not done():
+                    run.lost = f"its SLURM job {job_id} ended"
+                    if run.record.sent:
+                        return
+                    raise NodeError(f"its SLURM job {job_id} ended before its worker was up")
+
+    def _close(self, node: str, run: _NativeRun) -> None:
+        """Stop the run's node source, cancel its SLURM job, forget its files and record."""
+        hosted, run.hosted = run.hosted, None
         if hosted is not None:
             hosted.stop()
-        if cluster is not None:
-            cluster.close()
+        if run.record.job_id is not None:
+            try:
+                slurm_jobs.cancel(run.record.job_id)
+            except NodeError as error:
+                log.warning("node source %s: job %s of %s: %s", self.name, run.record.job_id, node, error)
+        slurm_jobs.remove_files(self._jobs_folder(), run.record.stem)
+        path = self._record_path(node)
+        if slurm_jobs.JobRecord.read(path) == run.record:
+            path.unlink(missing_ok=True)
 
-    # -- clusters ----------------------------------------------------------------------------
+    def _record_path(self, node: str) -> Path:
+        return self.work_dir / "native" / f"{node}.json"
+
+    def _jobs_folder(self) -> Path:
+        folder = self.work_dir / "jobs"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return folder
+
+    # -- the pool's cluster ------------------------------------------------------------------
 
     def _cluster(self, job_name: str, params: list[str]) -> Any:
         """A dask-jobqueue ``SLURMCluster`` whose jobs carry the source's options, then ``params``."""
-        folder = self.work_dir / "jobs"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        walltime: str | None = self.options.walltime
-        if any(param.startswith("--time=") for param in params):
-            walltime = None  # the task's own, among the directives
+        folder = self._jobs_folder()
         return _slurm_cluster_class()(
             cores=self.options.cores,
             processes=1,
             nanny=False,  # the worker is the job's process: one interpreter start less
             memory=self.options.memory,
             queue=self.options.queue,
-            walltime=walltime,
+            walltime=self.options.walltime,
             job_name=f"runyard-{job_name}",
             job_extra_directives=[*self.options.job_extra_directives, *params],
             log_directory=str(folder),
@@ -339,17 +508,17 @@ class SlurmNodeSource:
             scheduler_options={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             # TLS with a certificate made for this cluster: whoever reaches the port without it (a task on
             # the same host, say) cannot use the Dask scheduler to run code on the jobs.
-            security=_security(folder / f"{job_name}.pem"),
+            security=slurm_jobs.make_security(folder / f"{job_name}.pem"),
             # exec: the worker is the batch step's own process, which SLURM signals when the job ends (as a
             # child of the batch shell it outlived a cancelled job, reparented out of SLURM's sight)
             python=f"exec {self.options.python or sys.executable}",
         )
 
-    def _hosted(self, name: str, cluster: Any, nodes_per_worker: int | None = None) -> DaskNodeSource:
+    def _hosted(self, name: str, cluster: Any) -> DaskNodeSource:
         return DaskNodeSource(
             name,
             cluster=cluster,
-            nodes_per_worker=nodes_per_worker or self.options.nodes_per_worker,
+            nodes_per_worker=self.options.nodes_per_worker,
             shared_fs=self.options.shared_fs,
             sandbox=self.sandbox,
         )
@@ -373,21 +542,21 @@ def _slurm_cluster_class() -> Any:
     return sys.modules["dask_jobqueue.slurm"].SLURMCluster
 
 
-def _security(path: Path) -> Any:
-    """TLS for a cluster: a certificate and key made for it (by ``distributed``), which every role uses,
-    kept in ``path`` (0600) where its jobs read them."""
-    from distributed.security import Security
+def _placed(spec: TaskSpec, node: str, hosted: NodeInfo) -> TaskSpec:
+    """``spec`` as it runs in its job: ``PA_NODE_HOST`` and ``PA_NODE_URL`` say where (the host the job's
+    worker reports), ``PA_NODE_NAME`` stays the native node's."""
+    where = {"PA_NODE_HOST": hosted.host, "PA_NODE_URL": f"slurm://{hosted.host}/{node}"}
+    return replace(spec, variables={**spec.variables, **where})
 
-    made = Security.temporary()  # type: ignore[no-untyped-call]  # distributed is not annotated
-    path.touch(mode=0o600)
-    path.write_text(made.tls_ca_file + made.tls_worker_cert + made.tls_worker_key)
-    files = {
-        f"tls_{role}_{part}": str(path)
-        for role in ("scheduler", "worker", "client")
-        for part in ("cert", "key")
-    }
-    return Security(tls_ca_file=str(path), require_encryption=True, **files)  # type: ignore[no-untyped-call]
+
+def _safe(name: str) -> str:
+    """``name`` as a file name (a task id is ``<job>t<number>``, a node name a source's)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
 class _Killed(Exception):
     """A native task was killed before its node was up."""
+
+
+class _Stopped(Exception):
+    """The server stops: the native task's job is left to the next one."""

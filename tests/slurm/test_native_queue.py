@@ -1,0 +1,141 @@
+"""A ``NATIVE_SCHEDULER`` task while SLURM keeps its job queued (the test cluster's ``held`` partition, DOWN:
+it takes jobs and starts none until set UP): PENDING, and its job PENDING in ``squeue``; RUNNING once the job
+is up and the task runs there, from then on (``started_at``), with the job's host in ``PA_NODE_HOST``; killed
+while queued, ABORTED with its job cancelled."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
+from runyard.platform import Platform
+from runyard.reports import TaskReport
+from runyard.settings import NodeSourceConfig, Settings
+
+HELD = "held"  # the partition scripts/slurm declares DOWN
+OPTIONS = {
+    "min_jobs": 0,
+    "max_jobs": 0,
+    "native_slots": 2,
+    "memory": "512MiB",
+    "walltime": "00:10:00",
+    "interface": "lo",
+}
+
+
+@pytest.fixture(scope="module")
+def platform(slurm_conf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    source = NodeSourceConfig("slurm", "slurm", OPTIONS)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), node_sources=(source,))
+    with Platform(settings) as started:
+        yield started
+
+
+@pytest.fixture
+def held_partition() -> Iterator[Callable[[], None]]:
+    """Sets the ``held`` partition UP when called (its jobs start), DOWN again after the test."""
+
+    def release() -> None:
+        _scontrol("UP")
+
+    yield release
+    _scontrol("DOWN")
+
+
+def _scontrol(state: str) -> None:
+    command = ["scontrol", "update", f"PartitionName={HELD}", f"State={state}"]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+def waiting(name: str, go: Path) -> Task:
+    code = f"""
+import os, time
+while not os.path.exists({str(go)!r}):
+    time.sleep(0.05)
+result = {{key: variables.get(key) for key in ("PA_NODE_NAME", "PA_NODE_HOST", "PA_NODE_URL")}}
+result["job"] = os.environ.get("SLURM_JOB_ID")
+"""
+    return Task(
+        name=name,
+        executable=ScriptExecutable(Script("cpython", code=code)),
+        generic_information={"NATIVE_SCHEDULER": "SLURM", "NATIVE_SCHEDULER_PARAMS": f"-p {HELD} -J {name}"},
+    )
+
+
+def queued(name: str, state: str) -> list[str]:
+    command = ["squeue", "-h", "-n", name, "-t", state, "-o", "%i"]
+    return subprocess.run(command, capture_output=True, text=True, check=False).stdout.split()
+
+
+def task_report(platform: Platform, job: int) -> TaskReport:
+    (reported,) = platform.report(job)["tasks"]
+    return reported
+
+
+def until(condition: Callable[[], object], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_native_task_is_pending_while_its_job_is_queued_then_runs_on_the_jobs_host(
+    platform: Platform, held_partition: Callable[[], None], tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    job = platform.submit(Workflow(name="queued", tasks=[waiting("runyard-queued", go)]))
+    until(lambda: queued("runyard-queued", "PENDING"), "the task's job was not queued")
+    time.sleep(2)  # SLURM's scheduler ran (sched_interval=1): the job stays queued, the task waits
+    reported = task_report(platform, job)
+    assert (reported["status"], reported["started_at"]) == ("PENDING", None), reported
+    assert reported["node"] is not None and reported["node"].startswith("slurm-native-")
+    assert platform.report(job)["status"] == "PENDING"
+    released = time.time()
+    held_partition()
+    until(
+        lambda: task_report(platform, job)["status"] == "RUNNING", "the task did not run once its job was up"
+    )
+    running = task_report(platform, job)
+    assert running["started_at"] is not None and running["started_at"] >= released, running
+    assert queued("runyard-queued", "RUNNING")
+    go.touch()
+    assert platform.wait(job, timeout=60) is JobStatus.FINISHED, platform.report(job)
+    reported = task_report(platform, job)
+    node, where = reported["node"], reported["result"]
+    assert where["PA_NODE_NAME"] == node
+    # the host the job's worker reports (interface "lo"), not the server's host name
+    assert where["PA_NODE_HOST"] == "127.0.0.1" != socket.gethostname()
+    assert where["PA_NODE_URL"] == f"slurm://127.0.0.1/{node}"
+    assert reported["started_at"] is not None and reported["started_at"] >= released
+    until(lambda: not queued("runyard-queued", "PENDING,RUNNING"), "the task's job outlived it", 30)
+
+
+def test_a_native_task_killed_while_its_job_is_queued_cancels_the_job(
+    platform: Platform, tmp_path: Path
+) -> None:
+    job = platform.submit(
+        Workflow(name="killed-queued", tasks=[waiting("runyard-killed-queued", tmp_path / "never")])
+    )
+    until(lambda: queued("runyard-killed-queued", "PENDING"), "the task's job was not queued")
+    assert task_report(platform, job)["status"] == "PENDING"
+    platform.kill_task(job, "runyard-killed-queued")
+    assert not platform.wait(job, timeout=30).is_alive
+    reported = task_report(platform, job)
+    assert (reported["status"], reported["started_at"]) == ("ABORTED", None), reported
+    until(
+        lambda: not queued("runyard-killed-queued", "PENDING,RUNNING"),
+        "the killed task's job is still queued",
+        30,
+    )
+    # the native node is busy until its source confirms the kill (its job cancelled), then free
+    until(
+        lambda: {view.state for view in platform.scheduler.nodes()} == {"free"},
+        "a native node stayed busy",
+        30,
+    )
