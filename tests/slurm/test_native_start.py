@@ -96,3 +96,20 @@ def test_a_native_task_adopted_before_it_began_stays_held() -> None:
     assert (task(core).status, core.leases[NODE].execution) == (TaskStatus.PENDING, 1)
     core.handle([ev.Began(NODE, "1t0", 1)], 3.0)
     assert task(core).status is TaskStatus.RUNNING
+
+
+def test_a_native_task_retried_is_pending_on_its_node_until_it_began() -> None:
+    core, _ = started_core(native())
+    core.handle([ev.Began(NODE, "1t0", 1)], 2.0)
+    core.handle(
+        [ev.NodeLeft(NODE, "its job ended"), ev.Joined(NodeInfo(NODE, "slurm", "server", "slurm://s/n"))], 3.0
+    )
+    retried = task(core)
+    assert (retried.status, retried.node, retried.executions, retried.failures) == (
+        TaskStatus.PENDING,
+        NODE,
+        2,
+        1,
+    )
+    core.handle([ev.Began(NODE, "1t0", 2)], 4.0)
+    assert (retried.status, retried.started_at) == (TaskStatus.RUNNING, 4.0)

@@ -78,12 +78,15 @@ def held(task: TaskState) -> bool:
 
 def task_dispatched(job: JobState, task: TaskState, node: str, now: float, changes: Changes) -> None:
     """Given to ``node``, which reports when it really starts it (``task_began``): until then the
-    instance stays PENDING, as ProActive keeps a task whose node a native scheduler has not started."""
+    instance is PENDING (a retry too), as ProActive keeps a task whose node a native scheduler has not
+    started."""
+    task.status = TaskStatus.PENDING
     task.node = node
     task.executions += 1
     task.started_at = task.finished_at = None
     task.not_before = None
     changes.tasks.add(task.name)
+    refresh_job_status(job, now, changes)
 
 
 def task_began(job: JobState, task: TaskState, execution: int, now: float, changes: Changes) -> None:
