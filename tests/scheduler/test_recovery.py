@@ -16,8 +16,12 @@ import pytest
 import sqlalchemy as sa
 
 from engine.helpers import python_task
+from planner.helpers import Clock, new_user, new_workflow
+from runyard.credentials import Vault
 from runyard.model import JobStatus, Workflow
 from runyard.nodes.protocol import RecordedExecution
+from runyard.planner import PlanDraft, Planner, ScheduleSpec
+from runyard.platform import Platform
 from runyard.scheduler import events as ev
 from runyard.scheduler import journal
 from runyard.scheduler.loop import EVENT_LOG, Scheduler
@@ -171,3 +175,41 @@ def test_the_server_answers_reads_while_a_node_source_does_not_answer_its_reconc
         posting.join(timeout=60)
         assert len(submitted) == 1
         assert job(server, submitted[0], wait=20)["status"] == "FINISHED"
+
+
+def test_the_planner_submits_nothing_before_the_scheduler_recovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, asked = threading.Event(), threading.Event()
+
+    def blocked_reconcile(recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
+        """A test double of the node sources' reconciliation: waits at the gate, adopts nothing."""
+        asked.set()
+        gate.wait()
+        return []
+
+    platform = Platform(Settings(data_dir=tmp_path / "data", nodes=1))
+    monkeypatch.setattr(platform.nodes, "reconcile", blocked_reconcile)
+    vault = Vault(platform.settings.data_dir / "credentials.key")
+    with platform:
+        owner = new_user(platform)
+        clock = Clock(time.time())
+        planner = Planner(platform, vault, clock=clock)
+        every_minute = ScheduleSpec(cron="* * * * *")
+        plan = planner.create(
+            owner, PlanDraft(bucket=new_workflow(platform, owner), workflow="Planned", schedule=every_minute)
+        )
+        assert plan.next_at is not None
+        clock.now = plan.next_at + 1  # due
+        try:
+            with planner:
+                assert asked.wait(10)
+                time.sleep(0.5)  # the planner thread's chance to (wrongly) run the plan
+                assert planner.runs(owner, plan.id, limit=10) == [] and stored_jobs(platform.engine) == []
+                gate.set()
+                until(lambda: len(planner.runs(owner, plan.id, limit=10)) == 1, "the planned time to run")
+        finally:
+            gate.set()
+        (run,) = planner.runs(owner, plan.id, limit=10)
+        assert (run.status, run.scheduled_at) == ("submitted", plan.next_at)
+        assert run.job_id is not None and platform.wait(run.job_id, 30) is JobStatus.FINISHED

@@ -191,7 +191,7 @@ class EventLog:
         assert self._file is not None, "rotate() opens the log"
         self._file.write(line)
         self._file.flush()
-        self._written += len(line)
+        self._written += len(line)  # JSON escapes every non-ASCII character: one byte each
 
     def close(self) -> None:
         if self._file is not None:
@@ -215,11 +215,11 @@ def files(path: Path) -> list[Path]:
 
 # -- reading and replaying -------------------------------------------------------------------------
 
-Turn = tuple[float, list[ev.Event]]
+TurnEntry = tuple[float, list[ev.Event]]
 """A turn's clock reading and inputs."""
 
 
-def read(path: Path) -> Iterator[Snapshot | Turn]:
+def read(path: Path) -> Iterator[Snapshot | TurnEntry]:
     """The lines of one file: its snapshot (a file from before the snapshots has none), then its turns.
     A last line cut short by a crash is skipped with a warning; any other bad line raises
     :class:`EventLogError`."""
@@ -228,8 +228,7 @@ def read(path: Path) -> Iterator[Snapshot | Turn]:
             try:
                 entry = _entry(line)
             except (ValueError, KeyError, TypeError, ValidationError) as error:
-                torn = not line.endswith(b"\n") and lines.read(1) == b""
-                if torn:
+                if not line.endswith(b"\n"):  # only the last line may lack one
                     log.warning(
                         "%s: line %d is cut short (a crash while it was written): skipped", path, number
                     )
@@ -240,7 +239,7 @@ def read(path: Path) -> Iterator[Snapshot | Turn]:
             yield entry
 
 
-def _entry(line: bytes) -> Snapshot | Turn:
+def _entry(line: bytes) -> Snapshot | TurnEntry:
     document = json.loads(line)
     if "snapshot" in document:
         return _decode_snapshot(document["snapshot"])
@@ -252,7 +251,7 @@ def _brief(error: Exception) -> str:
     return text if len(text) <= 300 else text[:300] + "…"
 
 
-def read_all(path: Path) -> Iterator[Snapshot | Turn]:
+def read_all(path: Path) -> Iterator[Snapshot | TurnEntry]:
     """The lines of every file kept of the log written at ``path``, oldest first (see :func:`files`)."""
     return itertools.chain.from_iterable(read(p) for p in files(path))
 
@@ -267,7 +266,7 @@ class Replayed:
     snapshots: int = 0
 
 
-def replay(entries: Iterable[Snapshot | Turn], rules: Rules | None = None) -> Replayed:
+def replay(entries: Iterable[Snapshot | TurnEntry], rules: Rules | None = None) -> Replayed:
     """Feed ``entries`` (see :func:`read`) to a core, keeping what a store would keep. A snapshot starts
     a fresh core in its state (its jobs and their execution records replace what was rebuilt of them);
     before the first, the core is a fresh one with ``rules`` (default ones if not given). The core
