@@ -139,3 +139,46 @@ def test_a_native_task_killed_while_its_job_is_queued_cancels_the_job(
         "a native node stayed busy",
         30,
     )
+
+
+def test_native_tasks_across_a_platform_stop(slurm_conf: Path, tmp_path: Path) -> None:
+    """A platform stopped (not killed) while a native task runs and another waits in SLURM's queue: the
+    running one's job goes on and the next platform adopts it (it runs once); the queued one's job is
+    cancelled, and the next platform submits the task again."""
+    data, go = tmp_path / "data", tmp_path / "go"
+    data.mkdir()
+    settings = Settings(data_dir=data, node_sources=(NodeSourceConfig("slurm", "slurm", OPTIONS),))
+    running, waiting_task = waiting("runyard-stop-running", go), waiting("runyard-stop-queued", go)
+    running.generic_information["NATIVE_SCHEDULER_PARAMS"] = "-J runyard-stop-running"
+    with Platform(settings) as first:
+        job = first.submit(Workflow(name="across", tasks=[running, waiting_task]))
+        until(lambda: queued("runyard-stop-queued", "PENDING"), "the queued task's job was not queued")
+        until(
+            lambda: (
+                {t["name"]: t["status"] for t in first.report(job)["tasks"]}["runyard-stop-running"]
+                == "RUNNING"
+            ),
+            "the running task did not start",
+        )
+        (kept,) = queued("runyard-stop-running", "RUNNING")
+        (cancelled,) = queued("runyard-stop-queued", "PENDING")
+    assert queued("runyard-stop-running", "RUNNING") == [kept]
+    until(
+        lambda: not queued("runyard-stop-queued", "PENDING"),
+        "the queued task's job outlived the platform",
+        30,
+    )
+    with Platform(settings) as second:
+        until(lambda: queued("runyard-stop-queued", "PENDING"), "the queued task was not submitted again")
+        assert queued("runyard-stop-queued", "PENDING") != [cancelled]
+        tasks = {t["name"]: t for t in second.report(job)["tasks"]}
+        assert tasks["runyard-stop-queued"]["status"] == "PENDING", tasks
+        assert tasks["runyard-stop-queued"]["executions"] == 1  # not an error, not a node failure
+        go.touch()
+        second.kill_task(job, "runyard-stop-queued")
+        second.wait(job, timeout=60)
+        tasks = {t["name"]: t for t in second.report(job)["tasks"]}
+    adopted = tasks["runyard-stop-running"]
+    assert (adopted["status"], adopted["executions"], adopted["result"]["job"]) == ("FINISHED", 1, kept), (
+        adopted
+    )
