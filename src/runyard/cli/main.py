@@ -141,6 +141,7 @@ def resume_local(
         data_dir=data_dir, nodes=nodes, database_url=database_url, node_tokens=tokens, data_space_roots=None
     )
     with _platform(settings, live=not json_output) as platform:
+        platform.scheduler.recovered.result()  # statuses as the recovery leaves them (lost executions)
         ids = platform.alive_jobs()
         if job_id is not None:
             try:
