@@ -182,3 +182,21 @@ def test_native_tasks_across_a_platform_stop(slurm_conf: Path, tmp_path: Path) -
     assert (adopted["status"], adopted["executions"], adopted["result"]["job"]) == ("FINISHED", 1, kept), (
         adopted
     )
+
+
+def test_a_source_removed_while_its_native_task_runs_cancels_its_job(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """Unlike a stop, a removal ends the native tasks' jobs: no server would adopt them."""
+    platform.add_node_source("removed", "slurm", {**OPTIONS, "native_slots": 1}, by="admin")
+    task = waiting("runyard-removed", tmp_path / "never")
+    task.generic_information.update(NATIVE_SCHEDULER="removed", NATIVE_SCHEDULER_PARAMS="-J runyard-removed")
+    job = platform.submit(Workflow(name="removed", tasks=[task]))
+    until(lambda: task_report(platform, job)["status"] == "RUNNING", "the task did not start")
+    platform.remove_node_source("removed")
+    until(lambda: not queued("runyard-removed", "PENDING,RUNNING"), "the removed source's job still runs", 30)
+    assert not platform.wait(job, timeout=30).is_alive  # lost with its node, then no source takes it
+    reported = task_report(platform, job)
+    assert reported["status"] == "FAULTY" and "no node source takes its tasks" in str(reported["error"]), (
+        reported
+    )

@@ -141,6 +141,7 @@ class SlurmNodeSource:
         self._runs: dict[str, _NativeRun] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._retired = False  # removed for good: the native tasks' jobs end with it (``retire``)
         self._pool_cluster: Any = None
         self._pool: DaskNodeSource | None = None
         self._busy: set[str] = set()  # regular nodes running a task
@@ -254,12 +255,18 @@ class SlurmNodeSource:
             runs = list(self._runs.values())
         for run in runs:
             run.wake.set()
-            if run.record.sent and run.hosted is not None:
+            if run.record.sent and run.hosted is not None and not self._retired:
                 run.hosted.leave()
         if self._pool is not None:
             self._pool.stop()
         if self._pool_cluster is not None:
             self._pool_cluster.close()
+
+    def retire(self) -> None:
+        """Stop for good (the source is removed, its nodes with it): the native tasks' jobs are cancelled
+        too, as no server would adopt what they run."""
+        self._retired = True
+        self.stop()
 
     # -- regular nodes ---------------------------------------------------------------------
 
@@ -332,7 +339,7 @@ class SlurmNodeSource:
                 *key, OutcomeKind.FAULTY, error=f"NATIVE_SCHEDULER {self.name}: {error}"
             )
         if self._stopping.is_set():  # the server stops: a job that runs the task stays (see ``stop``)
-            if not record.sent:
+            if not record.sent or self._retired:
                 self._close(node, run)
             return
         self._close(node, run)

@@ -250,7 +250,9 @@ class NodeSources:
         if self._on_event is not None:
             for node in sorted(gone):
                 self._on_event(NodeRemoved(node, reason))
-        entry.source.stop()
+        # a source whose work outlives a stop, for the next server to adopt (slurm's native tasks' jobs),
+        # ends it all when removed
+        getattr(entry.source, "retire", entry.source.stop)()
 
     # -- NodeSource -----------------------------------------------------------------------
 
