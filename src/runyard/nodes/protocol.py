@@ -177,4 +177,6 @@ class NodeSource(Protocol):
         any ``run``; waits at most ``timeout`` seconds for nodes that are not back yet."""
 
     def stop(self) -> None:
-        """Stop every node and whatever it runs."""
+        """Stop every node and whatever it runs; a source whose executions outlive the server (slurm's
+        native tasks, in jobs of their own) may leave them for the next start to adopt (``reconcile``),
+        and then ends them in a ``retire()`` of its own, called instead when it is removed."""
