@@ -200,3 +200,20 @@ def test_a_source_removed_while_its_native_task_runs_cancels_its_job(
     assert reported["status"] == "FAULTY" and "no node source takes its tasks" in str(reported["error"]), (
         reported
     )
+
+
+def test_a_native_task_whose_job_is_cancelled_while_it_runs_runs_again(
+    platform: Platform, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    task = waiting("runyard-cancelled", go)
+    task.generic_information["NATIVE_SCHEDULER_PARAMS"] = "-J runyard-cancelled"
+    job = platform.submit(Workflow(name="cancelled", tasks=[task]))
+    until(lambda: task_report(platform, job)["status"] == "RUNNING", "the task did not start")
+    (first,) = queued("runyard-cancelled", "RUNNING")
+    subprocess.run(["scancel", first], check=True)
+    until(lambda: task_report(platform, job)["executions"] == 2, "the task was not given a new job", 60)
+    go.touch()
+    assert platform.wait(job, timeout=60) is JobStatus.FINISHED, platform.report(job)
+    reported = task_report(platform, job)
+    assert reported["executions"] == 2 and reported["result"]["job"] != first, reported
