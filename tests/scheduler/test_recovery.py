@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from engine.helpers import python_task
 from planner.helpers import Clock, new_user, new_workflow
 from runyard.credentials import Vault
+from runyard.errors import NodeError, SchedulerError
 from runyard.model import JobStatus, Workflow
 from runyard.nodes.protocol import RecordedExecution
 from runyard.planner import PlanDraft, Planner, ScheduleSpec
@@ -114,6 +115,42 @@ def test_a_scheduler_stopped_while_it_reconciles_fails_what_waited(tmp_path: Pat
         held.result(10)
     with pytest.raises(Exception, match="stopped before it recovered"):
         second.recovered.result(10)
+
+
+class FailingReconcileSource(StandInSource):
+    """A test double: the stand-in remote source, whose ``reconcile`` fails once ``failing`` is set."""
+
+    failing = False
+
+    def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
+        if self.failing:
+            raise NodeError("the Dask scheduler answered nonsense")
+        return super().reconcile(recorded, timeout)
+
+
+def test_a_failed_reconciliation_stops_the_scheduler_and_says_why(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    engine = connect(settings.resolved_database_url())
+    source = FailingReconcileSource()
+    first = Scheduler(engine, source, settings)
+    first.start()
+    workflow = Workflow(name="Remote", tasks=[python_task("A", "pass")])
+    job = first.submit_later(prepare_job(workflow, owner="alice", now=time.time())).result().id
+    until(lambda: len(source.running) == 1, "the task to run remotely")
+    first.stop()
+    source.failing = True
+    second = Scheduler(engine, source, settings)
+    second.start()  # returns: the failure comes on the scheduler thread
+    with pytest.raises(SchedulerError, match=r"unexpected error: NodeError.*answered nonsense"):
+        second.recovered.result(10)
+    with pytest.raises(SchedulerError, match="answered nonsense"):
+        second.kill_job(job)  # nothing decided: the store keeps what the previous runner left
+    second.stop()
+    with engine.connect() as connection:
+        status = connection.execute(sa.select(schema.jobs.c.status).where(schema.jobs.c.id == job)).scalar()
+    engine.dispose()
+    source.release.set()
+    assert status == "RUNNING"
 
 
 SLEEP = "name: Sleeper\ntasks:\n  Sleep:\n    script:\n      bash: sleep 120\n"
