@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -188,7 +189,8 @@ class SlurmNodeSource:
                 self._busy.add(node)
             self._pool.run(node, spec)
             return
-        stem = _safe(f"{node}-{spec.task_id}-{spec.execution}")
+        # its own files: an execution given again after a restart (same number) must not share the old job's
+        stem = _safe(f"{node}-{spec.task_id}-{spec.execution}-{uuid.uuid4().hex[:8]}")
         with self._lock:
             if node in self._runs:
                 raise NodeError(f"node {node} is already running task {self._runs[node].record.task_id}")
