@@ -15,6 +15,7 @@ import pkgutil
 import socket
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -310,19 +311,19 @@ class NodeSources:
             source.kill(node, task_id, execution)
 
     def reconcile(self, recorded: list[RecordedExecution], timeout: float) -> list[RecordedExecution]:
-        """Each source reconciles what ran on its nodes (in turn, each within ``timeout``); executions
-        of nodes no source owns any more are gone."""
-        shares: dict[str, list[RecordedExecution]] = {}
+        """Each source reconciles what ran on its nodes, all at once (a source that does not answer
+        delays the recovery by ``timeout``, not once per source); executions of nodes no source owns
+        any more are gone. The first source that raises fails the whole (the scheduler says why)."""
+        shares: dict[str, tuple[NodeSource, list[RecordedExecution]]] = {}
         for execution in recorded:
             entry = self._owner(execution.node)
-            if entry is not None and entry.state in _RUNNING:
-                shares.setdefault(entry.name, []).append(execution)
-        kept: list[RecordedExecution] = []
-        for name, share in shares.items():
-            source = self.entry(name).source
-            if source is not None:
-                kept += source.reconcile(share, timeout)
-        return kept
+            if entry is not None and entry.state in _RUNNING and entry.source is not None:
+                shares.setdefault(entry.name, (entry.source, []))[1].append(execution)
+        if not shares:
+            return []
+        with ThreadPoolExecutor(len(shares), thread_name_prefix="runyard-reconcile") as pool:
+            answers = [pool.submit(source.reconcile, share, timeout) for source, share in shares.values()]
+            return [execution for answer in answers for execution in answer.result()]
 
     def stop(self) -> None:
         for entry in self.entries():
