@@ -1,7 +1,9 @@
 """A ``NATIVE_SCHEDULER`` task while SLURM keeps its job queued (the test cluster's ``held`` partition, DOWN:
-it takes jobs and starts none until set UP): PENDING, and its job PENDING in ``squeue``; RUNNING once the job
-is up and the task runs there, from then on (``started_at``), with the job's host in ``PA_NODE_HOST``; killed
-while queued, ABORTED with its job cancelled."""
+it takes jobs and starts none; a test lets its job run by moving it to the default partition): PENDING, and
+its job PENDING in ``squeue``; RUNNING once the job is up and the task runs there, from then on
+(``started_at``), with the job's host in ``PA_NODE_HOST``; killed while queued, ABORTED with its job
+cancelled. And what becomes of native tasks when their job is cancelled, their source removed, or the
+platform stopped."""
 
 from __future__ import annotations
 
@@ -37,20 +39,13 @@ def platform(slurm_conf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield started
 
 
-@pytest.fixture
-def held_partition() -> Iterator[Callable[[], None]]:
-    """Sets the ``held`` partition UP when called (its jobs start), DOWN again after the test."""
-
-    def release() -> None:
-        _scontrol("UP")
-
-    yield release
-    _scontrol("DOWN")
-
-
-def _scontrol(state: str) -> None:
-    command = ["scontrol", "update", f"PartitionName={HELD}", f"State={state}"]
-    subprocess.run(command, check=True, capture_output=True)
+def release(name: str) -> None:
+    """Let the queued job ``name`` run: moved from the ``held`` partition (which stays DOWN for the other
+    tests, run meanwhile by other workers) to the default one."""
+    (job_id,) = queued(name, "PENDING")
+    subprocess.run(
+        ["scontrol", "update", f"JobId={job_id}", "Partition=debug"], check=True, capture_output=True
+    )
 
 
 def waiting(name: str, go: Path) -> Task:
@@ -86,7 +81,7 @@ def until(condition: Callable[[], object], what: str, timeout: float = 60) -> No
 
 
 def test_a_native_task_is_pending_while_its_job_is_queued_then_runs_on_the_jobs_host(
-    platform: Platform, held_partition: Callable[[], None], tmp_path: Path
+    platform: Platform, tmp_path: Path
 ) -> None:
     go = tmp_path / "go"
     job = platform.submit(Workflow(name="queued", tasks=[waiting("runyard-queued", go)]))
@@ -97,7 +92,7 @@ def test_a_native_task_is_pending_while_its_job_is_queued_then_runs_on_the_jobs_
     assert reported["node"] is not None and reported["node"].startswith("slurm-native-")
     assert platform.report(job)["status"] == "PENDING"
     released = time.time()
-    held_partition()
+    release("runyard-queued")
     until(
         lambda: task_report(platform, job)["status"] == "RUNNING", "the task did not run once its job was up"
     )

@@ -131,6 +131,10 @@ def test_a_native_task_whose_job_ended_while_the_server_was_away_runs_again(
     job_id = killed_while_running(data, port, config, workflow, shared / "runyard-lost")
     (first,) = job_ids("runyard-lost")
     subprocess.run(["scancel", first], check=True)  # its outcome, had it one, is gone with its worker
+    deadline = time.monotonic() + 30
+    while job_ids("runyard-lost", "PENDING,RUNNING,COMPLETING"):  # ended, its processes too
+        assert time.monotonic() < deadline, "the cancelled job did not end"
+        time.sleep(0.1)
     (shared / "runyard-lost.go").touch()
     with server_process(data, port, "--config", str(config)), Client(f"http://127.0.0.1:{port}") as client:
         client.login(ADMIN, PASSWORD)
