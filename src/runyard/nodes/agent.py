@@ -53,7 +53,7 @@ from typing import Any, NamedTuple, NoReturn
 from runyard.errors import NodeError
 from runyard.model import Script, ScriptExecutable
 from runyard.nodes.channel import Channel, write_all
-from runyard.nodes.executor import NodeContext, execute
+from runyard.nodes.executor import NodeContext, execute, remove_folder
 from runyard.nodes.fork_server import ForkServer
 from runyard.nodes.messages import KillRequest, RunRequest, decode_request, outcome_to_json
 from runyard.nodes.output import prepare_standard_streams
@@ -320,12 +320,14 @@ class Agent:
         """In a process the fork server forked: the task process."""
         if reusable:  # the worker's JVM lasts as long as it (a one-shot process's, as the agent)
             jvm.hold(jvm_folder)
-        self._task_process(request_pipe, outcome_pipe)
+        self._task_process(request_pipe, outcome_pipe, reusable)
 
-    def _task_process(self, request_pipe: int, outcome_pipe: int) -> NoReturn:
+    def _task_process(self, request_pipe: int, outcome_pipe: int, reusable: bool) -> NoReturn:
         """In the forked process: run each request that comes, write its outcome; exit at end of input.
 
-        A one-shot process gets one request (the agent then closes the pipe), the worker many.
+        A one-shot process gets one request (the agent then closes the pipe), the worker many. A
+        one-shot process removes the execution's localspace once it has written the outcome (a
+        ``rmdir`` may wait milliseconds for the file system's journal: not on the way to the outcome).
         """
         code = 0
         try:
@@ -348,13 +350,18 @@ class Agent:
                         sandboxed = True
                     zygote = sandboxed and spec.fork  # forks the executions of its scope
                     if zygote:
-                        child = child or self._fork_child((request_pipe, outcome_pipe))
-                        outcome = self._relay(child, spec, frames)
+                        relayed = child or self._fork_child((request_pipe, outcome_pipe))
+                        outcome, unreaped = self._relay(relayed, spec, frames)
+                        write_all(outcome_pipe, [outcome])
+                        child = self._fork_child((request_pipe, outcome_pipe))  # the next one's, ahead
+                        if unreaped:  # then the last one reaped (it may still be removing its localspace)
+                            os.waitpid(relayed.pid, 0)
                     else:
-                        outcome = self._run(spec, json.loads(cache))
-                    write_all(outcome_pipe, [outcome])
-                    if zygote:  # the next execution's process, forked ahead
-                        child = self._fork_child((request_pipe, outcome_pipe))
+                        write_all(
+                            outcome_pipe, [self._run(spec, json.loads(cache), remove_localspace=reusable)]
+                        )
+                        if not reusable:
+                            remove_folder(spec.localspace)
                 except Exception as error:
                     # Reported (a sandboxed process's standard error is /dev/null), then this process
                     # ends: a worker half set up or half broken serves nobody else.
@@ -382,7 +389,9 @@ class Agent:
                 self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
                 if (frames := _read_frames(request_read, 2)) is not None:
                     cache, pickled = frames
-                    write_all(outcome_write, [self._run(pickle.loads(pickled), json.loads(cache))])
+                    spec: TaskSpec = pickle.loads(pickled)
+                    write_all(outcome_write, [self._run(spec, json.loads(cache), remove_localspace=False)])
+                    remove_folder(spec.localspace)  # once the outcome is on its way
             except BaseException:
                 traceback.print_exc()
                 code = 70
@@ -393,9 +402,10 @@ class Agent:
         return _Child(pid, request_write, outcome_read)
 
     @staticmethod
-    def _relay(child: _Child, spec: TaskSpec, frames: list[bytes]) -> bytes:
+    def _relay(child: _Child, spec: TaskSpec, frames: list[bytes]) -> tuple[bytes, bool]:
         """Give ``child`` its execution; the outcome frames it wrote, or a failure if it ended without
-        writing them whole."""
+        writing them whole; and whether ``child`` is still to be reaped (it wrote them: it may be
+        removing its localspace)."""
         with contextlib.suppress(OSError):  # a child that died shows in its status
             write_all(child.request_pipe, [b for frame in frames for b in (_HEADER.pack(len(frame)), frame)])
         os.close(child.request_pipe)
@@ -403,11 +413,11 @@ class Agent:
         while _split_frames(data, 2) is None and (chunk := os.read(child.outcome_pipe, _READ_SIZE)):
             data += chunk
         os.close(child.outcome_pipe)
-        _, status = os.waitpid(child.pid, 0)
         if _split_frames(data, 2) is not None:
-            return bytes(data)
+            return bytes(data), True
+        _, status = os.waitpid(child.pid, 0)
         shutil.rmtree(spec.localspace, ignore_errors=True)  # the task could not clean up after itself
-        return _failure(spec, _ended_early(status))
+        return _failure(spec, _ended_early(status)), False
 
     def _prepare_sandbox(self) -> Sandbox | OSError | None:
         """On a node with private folders, the part of the sandbox that comes before the request
@@ -438,11 +448,11 @@ class Agent:
             return self.node
         return dataclasses.replace(self.node, cachespace=os.path.join(self.node.cachespace, spec.owner))
 
-    def _run(self, spec: TaskSpec, answers: dict[str, bool]) -> bytes:
+    def _run(self, spec: TaskSpec, answers: dict[str, bool], *, remove_localspace: bool = True) -> bytes:
         """Execute ``spec`` knowing its owner's static selection ``answers``: two frames, the answers
         learnt and the outcome."""
         known = set(answers)
-        outcome = execute(spec, answers, self._node_for(spec))
+        outcome = execute(spec, answers, self._node_for(spec), remove_localspace=remove_localspace)
         learnt = {k: v for k, v in answers.items() if k not in known}
         return _frame(json.dumps(learnt).encode()) + _frame(json.dumps(outcome_to_json(outcome)).encode())
 

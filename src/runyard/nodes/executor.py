@@ -52,15 +52,19 @@ def execute(
     spec: TaskSpec,
     static_selection_cache: MutableMapping[str, bool] | None = None,
     node: NodeContext | None = None,
+    *,
+    remove_localspace: bool = True,
 ) -> TaskOutcome:
     """Run one execution of ``spec`` and say how it ended; never raises for a user-code failure.
 
     ``static_selection_cache`` holds the answers of static selection scripts on this node (keyed by
     ``selection.static_key``); new answers are added to it, so a caller that keeps it (the node
-    agent) skips those scripts next time.
+    agent) skips those scripts next time. The localspace is removed at the end (scratch space, as in
+    ProActive), unless ``remove_localspace`` is false: the caller then removes it itself, with
+    ``remove_folder`` (a one-shot task process does so once it has reported the outcome).
     """
     cache: MutableMapping[str, bool] = {} if static_selection_cache is None else static_selection_cache
-    return _Execution(spec, node or NodeContext(), cache).run()
+    return _Execution(spec, node or NodeContext(), cache).run(remove_localspace)
 
 
 class _Execution:
@@ -89,7 +93,7 @@ class _Execution:
         self.flow: dict[str, Any] | None = None
         self.apis = TaskApis(self.variables, userspace=spec.userspace, globalspace=spec.globalspace)
 
-    def run(self) -> TaskOutcome:
+    def run(self, remove_localspace: bool = True) -> TaskOutcome:
         started = time.time()
         _make_folder(self.spec.localspace)
         spec = self.spec
@@ -98,7 +102,8 @@ class _Execution:
                 kind = self._run_steps()
             finally:
                 self.apis.close()
-        _remove_folder(self.spec.localspace)  # as ProActive: scratch space only
+        if remove_localspace:
+            remove_folder(self.spec.localspace)  # as ProActive: scratch space only
         encoded = self.encoded if kind is OutcomeKind.FINISHED else None
         return TaskOutcome(
             task_id=self.spec.task_id,
@@ -274,7 +279,7 @@ def _make_folder(path: str) -> None:
         pass
 
 
-def _remove_folder(path: str) -> None:
+def remove_folder(path: str) -> None:
     """Remove ``path`` and what it holds; a plain ``rmdir`` is enough when the task left nothing."""
     try:
         os.rmdir(path)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import select
 import signal
@@ -70,7 +69,8 @@ class ForkServer:
     def fork(self, *, reusable: bool, jvm_folder: str | None = None) -> tuple[int, int, int]:
         """A new task process: its pid, the write end of its request pipe, the read end of its
         outcome pipe."""
-        self._send(b"F" + json.dumps([reusable, jvm_folder]).encode())
+        folder = b"" if jvm_folder is None else b"/" + os.fsencode(jvm_folder)
+        self._send(b"F" + (b"1" if reusable else b"0") + folder)
         try:
             answer, fds, _, _ = socket.recv_fds(self.sock, _ANSWER_SIZE, 2)
         except OSError as error:
@@ -125,13 +125,15 @@ def _serve(sock: socket.socket, child_main: ChildMain) -> None:  # pragma: no co
         if sock.fileno() not in ready:
             continue
         message = sock.recv(_ANSWER_SIZE)
-        if not message:
+        if not message:  # the agent is stopping: the processes it left are removing their localspace
+            for pid in forgotten.values():
+                os.waitpid(pid, 0)
             return
         kind, body = message[:1], message[1:]
-        if kind == b"F":
-            reusable, jvm_folder = json.loads(body)
+        if kind == b"F":  # parsed by hand: every object the server touches is a page copied again
+            jvm_folder = os.fsdecode(body[2:]) if body[1:] else None
             try:
-                _fork(sock, child_main, bool(reusable), jvm_folder, tuple(forgotten))
+                _fork(sock, child_main, body[:1] == b"1", jvm_folder, tuple(forgotten))
             except OSError as error:
                 sock.send(b"?" * _PID.size + str(error).encode()[:1000])
         elif kind == b"W":
