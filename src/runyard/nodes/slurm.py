@@ -428,7 +428,8 @@ class SlurmNodeSource:
                 return False
             self._connect(node, run, deadline)
             hosted, hosted_node = run.hosted, run.hosted_node
-            assert hosted is not None and hosted_node is not None
+            if hosted is None or hosted_node is None:  # its job ended meanwhile (``run.lost``)
+                return False
             recorded = RecordedExecution(hosted_node.name, run.record.task_id, run.record.execution)
             return bool(hosted.reconcile([recorded], max(0.0, deadline - time.monotonic())))
         except (NodeError, OSError, TimeoutError, _Killed, _Stopped) as error:
@@ -445,7 +446,9 @@ class SlurmNodeSource:
         elif isinstance(event, TaskDone):
             run.outcome = event.outcome
         elif isinstance(event, NodeDown | NodeRemoved) and run.hosted_node is not None:
-            run.down = event.node == run.hosted_node.name  # its job may be gone: ``_wait`` looks
+            if event.node != run.hosted_node.name:
+                return
+            run.down = True  # its job may be gone: ``_wait`` looks
         else:
             return
         run.wake.set()
