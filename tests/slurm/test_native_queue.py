@@ -73,6 +73,10 @@ def task_report(platform: Platform, job: int) -> TaskReport:
     return reported
 
 
+def hosts(platform: Platform) -> dict[str, str]:
+    return {view.name: view.host for view in platform.scheduler.nodes()}
+
+
 def until(condition: Callable[[], object], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -99,6 +103,7 @@ def test_a_native_task_is_pending_while_its_job_is_queued_then_runs_on_the_jobs_
     running = task_report(platform, job)
     assert running["started_at"] is not None and running["started_at"] >= released, running
     assert queued("runyard-queued", "RUNNING")
+    assert hosts(platform)[running["node"] or ""] == "127.0.0.1"  # the node shows where its job runs
     go.touch()
     assert platform.wait(job, timeout=60) is JobStatus.FINISHED, platform.report(job)
     reported = task_report(platform, job)
@@ -109,6 +114,7 @@ def test_a_native_task_is_pending_while_its_job_is_queued_then_runs_on_the_jobs_
     assert where["PA_NODE_URL"] == f"slurm://127.0.0.1/{node}"
     assert reported["started_at"] is not None and reported["started_at"] >= released
     until(lambda: not queued("runyard-queued", "PENDING,RUNNING"), "the task's job outlived it", 30)
+    assert hosts(platform)[node or ""] == socket.gethostname()  # at rest: the server's host
 
 
 def test_a_native_task_killed_while_its_job_is_queued_cancels_the_job(

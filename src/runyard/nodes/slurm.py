@@ -179,7 +179,9 @@ class SlurmNodeSource:
 
     def nodes(self) -> list[NodeInfo]:
         pool = self._pool.nodes() if self._pool is not None else []
-        return pool + [replace(info) for info in self._natives.values()]
+        with self._lock:
+            where = {node: run.hosted_node.host for node, run in self._runs.items() if run.hosted_node}
+        return pool + [_at(info, where.get(info.name)) for info in self._natives.values()]
 
     def run(self, node: str, spec: TaskSpec) -> None:
         if node not in self._natives:
@@ -242,6 +244,8 @@ class SlurmNodeSource:
             with self._lock:
                 self._runs[node] = run
             adopted.append(execution)
+            assert run.hosted_node is not None
+            self._on_event(NodeUp(_at(self._natives[node], run.hosted_node.host)))
             # RUNNING, if the scheduler still holds it PENDING (stopped between the run and its start)
             self._on_event(TaskStarted(node, record.task_id, record.execution, awaited=True))
             self._start_thread(node, run)
@@ -328,6 +332,7 @@ class SlurmNodeSource:
                 assert hosted is not None and hosted_node is not None
                 record.sent = True
                 record.write(self._record_path(node))
+                self._on_event(NodeUp(_at(self._natives[node], hosted_node.host)))  # where it runs now
                 hosted.run(hosted_node.name, _placed(run.spec, node, hosted_node))
                 if run.killed:  # between the record and the run: ``kill`` found nothing to kill yet
                     hosted.kill(hosted_node.name, *key)
@@ -352,6 +357,8 @@ class SlurmNodeSource:
             self._on_event(NodeDown(node, run.lost))
             self._on_event(NodeUp(replace(self._natives[node])))
         elif run.outcome is not None:
+            if record.sent:  # back to the server's host, before another task is given the node
+                self._on_event(NodeUp(replace(self._natives[node])))
             self._on_event(TaskDone(node, run.outcome))
 
     def _submit(self, node: str, run: _NativeRun, spec: TaskSpec) -> None:
@@ -557,8 +564,17 @@ def _slurm_cluster_class() -> Any:
 def _placed(spec: TaskSpec, node: str, hosted: NodeInfo) -> TaskSpec:
     """``spec`` as it runs in its job: ``PA_NODE_HOST`` and ``PA_NODE_URL`` say where (the host the job's
     worker reports), ``PA_NODE_NAME`` stays the native node's."""
-    where = {"PA_NODE_HOST": hosted.host, "PA_NODE_URL": f"slurm://{hosted.host}/{node}"}
+    where = {"PA_NODE_HOST": hosted.host, "PA_NODE_URL": _url(hosted.host, node)}
     return replace(spec, variables={**spec.variables, **where})
+
+
+def _at(info: NodeInfo, host: str | None) -> NodeInfo:
+    """A native node as it is while its task's job runs on ``host`` (``None``: as at rest, the server's)."""
+    return replace(info) if host is None else replace(info, host=host, url=_url(host, info.name))
+
+
+def _url(host: str, node: str) -> str:
+    return f"slurm://{host}/{node}"
 
 
 def _safe(name: str) -> str:
