@@ -218,3 +218,24 @@ def test_a_native_task_whose_job_is_cancelled_while_it_runs_runs_again(
     assert platform.wait(job, timeout=60) is JobStatus.FINISHED, platform.report(job)
     reported = task_report(platform, job)
     assert reported["executions"] == 2 and reported["result"]["job"] != first, reported
+
+
+def test_a_native_task_whose_job_is_not_started_in_time_fails_and_its_job_is_cancelled(
+    platform: Platform, tmp_path: Path
+) -> None:
+    platform.add_node_source(
+        "hasty", "slurm", {**OPTIONS, "native_slots": 1, "native_start_timeout": 2.0}, by="admin"
+    )
+    try:
+        task = waiting("runyard-hasty", tmp_path / "never")
+        task.generic_information["NATIVE_SCHEDULER"] = "hasty"
+        job = platform.submit(Workflow(name="hasty", tasks=[task]))
+        assert not platform.wait(job, timeout=60).is_alive
+        reported = task_report(platform, job)
+        assert reported["status"] == "FAULTY", reported
+        assert "SLURM did not start the task's job within 2 s (native_start_timeout)" in str(
+            reported["error"]
+        )
+        until(lambda: not queued("runyard-hasty", "PENDING,RUNNING"), "the late job is still queued", 30)
+    finally:
+        platform.remove_node_source("hasty")

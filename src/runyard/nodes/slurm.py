@@ -55,8 +55,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two looks at whether regular nodes are all busy or all idle.
 SCALE_INTERVAL = 1.0
-#: Seconds a native task waits for SLURM to start its job and the job's worker to host its node.
-NATIVE_START_TIMEOUT = 300.0
 #: Seconds between two looks at a native task's job (is it still there?) while the server waits on it.
 NATIVE_WATCH_INTERVAL = 2.0
 
@@ -83,6 +81,9 @@ class SlurmOptions(BaseModel):
     nodes_per_worker: int = Field(1, ge=1, le=64)
     native_slots: int = Field(2, ge=0, le=64)
     """``NATIVE_SCHEDULER`` tasks that may run at once, each in a SLURM job of its own."""
+    native_start_timeout: float = Field(300.0, gt=0)
+    """Seconds SLURM has to start a native task's job (its wait in SLURM's queue included) and the job's
+    worker to host its node; past that the task fails (FAULTY) and its job is cancelled."""
     shared_fs: bool = True
     """The data folder's paths are valid on the SLURM nodes (else data spaces travel with each run)."""
     interface: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,32}$")
@@ -325,7 +326,7 @@ class SlurmNodeSource:
                 self._submit(node, run, run.spec)
             if not record.sent:
                 assert run.spec is not None
-                self._connect(node, run, time.monotonic() + NATIVE_START_TIMEOUT)
+                self._connect(node, run, time.monotonic() + self.options.native_start_timeout)
                 if run.killed:
                     raise _Killed
                 hosted, hosted_node = run.hosted, run.hosted_node
@@ -402,7 +403,10 @@ class SlurmNodeSource:
             if self._stopping.is_set():
                 raise _Stopped
             if time.monotonic() > deadline:
-                raise NodeError(f"SLURM did not start the task's job within {NATIVE_START_TIMEOUT:g} s")
+                limit = self.options.native_start_timeout
+                raise NodeError(
+                    f"SLURM did not start the task's job within {limit:g} s (native_start_timeout)"
+                )
             if time.monotonic() - watched > NATIVE_WATCH_INTERVAL:
                 watched = time.monotonic()
                 if slurm_jobs.state(job_id) is None:
