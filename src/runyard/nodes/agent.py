@@ -121,13 +121,16 @@ class Agent:
         self.private_dirs = private_dirs  # hidden from sandboxed executions (the data folder)
         self.static_selection: dict[str, dict[str, bool]] = {}  # owner -> static_key -> answer
         self.spare: _TaskProcess | None = None
+        self.spare_asked = False  # the next spare is being forked: taken when needed
         self.worker: _TaskProcess | None = None  # fork=False executions; forked on first use
         self.zygote: _TaskProcess | None = None  # forks the sandboxed executions of one scope
         self.retired: list[_TaskProcess] = []  # of another scope than the request's: killed after it
         self.running: _TaskProcess | None = None
         self.forker: ForkServer | None = None  # forks the task processes once the agent is warm
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl
-        self._chunk = bytearray(_READ_SIZE)  # outcomes are read into it, and only its used part wiped
+        self._chunk = (
+            bytearray()
+        )  # outcomes are read into it, and only its used part wiped (made in ``serve``)
 
     def serve(self) -> None:
         """Serve until the channel closes; the task processes are killed on the way out."""
@@ -137,13 +140,17 @@ class Agent:
         jvm.hold(self.node.cachespace)
         platform_paths()  # computed once, here, for every sandbox
         gc.freeze()  # what the agent holds now is left alone by the collector of every fork
+        _trim_heap()  # each fork copies the page table of what the fork server holds: the less, the faster
         self.forker = ForkServer(self._child_main, in_server=self.channel.close)
+        self._chunk = bytearray(_READ_SIZE)  # the agent's alone (256 pages the fork server does not hold)
         try:
             self.spare = self._fork(reusable=False)
             self._send({"type": "ready", "pid": os.getpid()})
             while self._serve_once():
                 pass
         finally:
+            with contextlib.suppress(NodeError):  # a fork server that died took its children with it
+                self._collect_spare()
             for process in (self.running, self.spare, self.worker, self.zygote, *self.retired):
                 if process is not None:
                     kill_process_group(process.pid)
@@ -266,8 +273,16 @@ class Agent:
         self.retired.clear()
 
     def _take_spare(self) -> _TaskProcess:
+        self._collect_spare()
         spare, self.spare = self.spare, None
         return spare if spare is not None and self._alive(spare) else self._fork(reusable=False)
+
+    def _collect_spare(self) -> None:
+        """Take the spare asked of the fork server, if one was."""
+        if self.spare_asked:
+            assert self.forker is not None
+            self.spare_asked = False
+            self.spare = self._process(*self.forker.take(), reusable=False)
 
     def _take_worker(self, scope: str | None) -> _TaskProcess:
         """The worker for ``scope``: a worker of another scope (it may hold what its user code left
@@ -310,7 +325,11 @@ class Agent:
     def _fork(self, *, reusable: bool, jvm_folder: str | None = None) -> _TaskProcess:
         """A new task process, forked by the fork server."""
         assert self.forker is not None
-        pid, request_write, outcome_read = self.forker.fork(reusable=reusable, jvm_folder=jvm_folder)
+        self._collect_spare()  # the fork server answers in order
+        return self._process(*self.forker.fork(reusable=reusable, jvm_folder=jvm_folder), reusable=reusable)
+
+    @staticmethod
+    def _process(pid: int, request_write: int, outcome_read: int, *, reusable: bool) -> _TaskProcess:
         os.set_blocking(outcome_read, False)
         return _TaskProcess(pid, os.pidfd_open(pid), request_write, outcome_read, reusable)
 
@@ -503,8 +522,12 @@ class Agent:
         process.request, process.deadline, process.stopped = None, None, None
         _wipe(process.data)  # ``done`` is a view into it
         process.data = bytearray()
-        if self.spare is None:  # taken by a one-shot execution, or to become a zygote
-            self.spare = self._fork(reusable=False)
+        if (
+            self.spare is None and not self.spare_asked
+        ):  # taken by a one-shot execution, or to become a zygote
+            assert self.forker is not None
+            self.forker.ask(reusable=False)
+            self.spare_asked = True
 
     @staticmethod
     def _close_pipes(process: _TaskProcess) -> None:
@@ -547,6 +570,12 @@ def _prepare_jvm() -> None:
         jvm.prepare(found)
     except (jvm.JvmError, OSError) as error:
         print(f"[runyard] the JVM evaluator could not be built: {error}", file=sys.stderr)
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system (~0.7 MiB after the warm-up), if the C library can."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _ended_early(status: int) -> str:

@@ -24,6 +24,7 @@ import signal
 import socket
 import struct
 import traceback
+from collections import deque
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -38,7 +39,8 @@ ChildMain = Callable[[int, int, bool, str | None], NoReturn]
 
 
 class ForkServer:
-    """The agent's end: ``fork`` a task process, ``wait`` for one's exit status, ``forget`` one."""
+    """The agent's end: ``fork`` a task process (or ``ask`` for one and ``take`` it later), ``wait`` for
+    one's exit status, ``forget`` one. Answers come in the order of the requests."""
 
     def __init__(self, child_main: ChildMain, in_server: Callable[[], None] = lambda: None) -> None:
         """Fork the server now (the agent calls it once warm); ``in_server`` runs first in the server
@@ -65,12 +67,33 @@ class ForkServer:
         self.pid = pid
         self.pidfd = os.pidfd_open(pid)  # readable once the server has died
         self.sock = ours
+        self.asked = 0  # processes asked for whose answer is not read yet
+        self.forked: deque[tuple[int, int, int]] = deque()  # answers read before they were taken
 
-    def fork(self, *, reusable: bool, jvm_folder: str | None = None) -> tuple[int, int, int]:
-        """A new task process: its pid, the write end of its request pipe, the read end of its
-        outcome pipe."""
+    def ask(self, *, reusable: bool, jvm_folder: str | None = None) -> None:
+        """Ask for a new task process, without waiting for it (``take`` it later): the agent serves on
+        while it is forked, whatever the load of the machine."""
         folder = b"" if jvm_folder is None else b"/" + os.fsencode(jvm_folder)
         self._send(b"F" + (b"1" if reusable else b"0") + folder)
+        self.asked += 1
+
+    def take(self) -> tuple[int, int, int]:
+        """The process asked for first and not yet taken (waiting for it if need be): its pid, the write
+        end of its request pipe, the read end of its outcome pipe."""
+        if not self.forked:
+            self._read_forked()
+        return self.forked.popleft()
+
+    def fork(self, *, reusable: bool, jvm_folder: str | None = None) -> tuple[int, int, int]:
+        """A new task process, once those asked for before are taken (``ask`` then ``take``)."""
+        assert not self.asked and not self.forked, "a process asked for is still to be taken"
+        self.ask(reusable=reusable, jvm_folder=jvm_folder)
+        return self.take()
+
+    def _read_forked(self) -> None:
+        """Read the answer to the oldest ``ask``."""
+        assert self.asked, "no process asked for"
+        self.asked -= 1
         try:
             answer, fds, _, _ = socket.recv_fds(self.sock, _ANSWER_SIZE, 2)
         except OSError as error:
@@ -82,10 +105,12 @@ class ForkServer:
                 f"the node's fork server could not fork: {answer[_PID.size :].decode(errors='replace')}"
             )
         (pid,) = _PID.unpack(answer)
-        return pid, fds[0], fds[1]
+        self.forked.append((pid, fds[0], fds[1]))
 
     def wait(self, pid: int) -> int:
         """Reap ``pid`` (a process it forked that has exited, or is about to): its ``waitpid`` status."""
+        while self.asked:  # their answers come first
+            self._read_forked()
         self._send(b"W" + _PID.pack(pid))
         try:
             answer = self.sock.recv(_ANSWER_SIZE)
