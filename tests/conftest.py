@@ -1,5 +1,10 @@
 """Project-wide fixtures: a fresh database per test on SQLite and on a real PostgreSQL.
 
+Passwords are hashed cheaply in the test processes (argon2 at its lowest cost instead of 3 passes over
+64 MiB: the suite makes thousands of accounts and logins, ~0.2 s of two cores each at the production cost);
+``runyard`` processes the tests start hash at the production cost, which tests/security/test_login_limits.py
+checks, and its login flood runs at that cost.
+
 PostgreSQL comes from ``$RUNYARD_TEST_POSTGRES_URL`` (``scripts/test`` starts a cluster and sets it); when
 that is unset, the first test that needs it starts a throwaway cluster for the session. Tests that use no
 database never start one. Tests that use PostgreSQL are marked ``postgres``: ``pytest -m "not postgres"``
@@ -12,7 +17,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 
+from runyard.auth.users import use_password_hasher
 from support import postgres
 from support.databases import POSTGRES_URL_VARIABLE, fresh_postgres_database, unavailable
 
@@ -35,6 +42,18 @@ def _uses_postgres(item: pytest.Item) -> bool:
         return True
     callspec = getattr(item, "callspec", None)
     return callspec is not None and "postgresql" in callspec.params.values()
+
+
+#: argon2id at the lowest cost it takes (one pass over 8 KiB, one lane): well under a millisecond.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Accounts made in this process (``create_admin``, in-process servers) hash at the cheap cost."""
+    production = use_password_hasher(CHEAP_HASHER)
+    yield
+    use_password_hasher(production)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,9 @@
 Logins had no limit, and argon2 ran on the threads serving every request: 100 wrong logins made
 ``/health`` wait seconds. The address test floods from its own address: it leaves the
 address it floods from (127.0.0.2, another loopback address) throttled for the rest of the window.
+
+The suite hashes passwords cheaply in its own process (tests/conftest.py): this module's server hashes
+at the production cost, as ``runyard`` does (checked below), so that its flood is the real load.
 """
 
 from __future__ import annotations
@@ -13,10 +16,16 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import argon2
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from runyard.auth.users import use_password_hasher
+from runyard.store.database import connect
+from runyard.store.schema import users
 from support.server import PASSWORD, LiveServer, live_server
+from support.server_process import add_user
 
 #: The server's limits: per name, configured below the default (10) to show the setting is applied; per
 #: address, the default (its flood checks that hashing does not starve ``/health``).
@@ -27,12 +36,43 @@ PER_NAME, PER_ADDRESS = 3, 100
 FLOODER = "127.0.0.2"
 
 
+#: What ``runyard`` hashes with: argon2-cffi's defaults, RFC 9106's low-memory profile.
+PRODUCTION = argon2.profiles.RFC_9106_LOW_MEMORY
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """SQLite only: the throttle keeps its counts in the server's memory, whatever the store."""
+    """SQLite only: the throttle keeps its counts in the server's memory, whatever the store. Passwords
+    hashed at the production cost while it runs."""
     folder: Path = tmp_path_factory.mktemp("server")
-    with live_server(folder, login_failures_per_name=PER_NAME) as started:
-        yield started
+    cheap = use_password_hasher(argon2.PasswordHasher())  # as runyard.auth.users makes it
+    try:
+        with live_server(folder, login_failures_per_name=PER_NAME) as started:
+            yield started
+    finally:
+        use_password_hasher(cheap)
+
+
+def _hash_parameters(database_url: str, name: str) -> argon2.Parameters:
+    engine = connect(database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(users.c.password_hash).where(users.c.name == name)).scalar_one()
+    engine.dispose()
+    return argon2.extract_parameters(stored)
+
+
+def test_runyard_hashes_passwords_at_the_production_cost(tmp_path: Path) -> None:
+    """``runyard user add`` (a process of its own: what the server's accounts are hashed with, the tests'
+    cheap hashing left out) stores argon2id at 3 passes over 64 MiB, 4 lanes."""
+    add_user(tmp_path, "costly", PASSWORD)
+    parameters = _hash_parameters(f"sqlite:///{tmp_path / 'runyard.db'}", "costly")
+    assert parameters == PRODUCTION
+    assert (parameters.type, parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
+        argon2.Type.ID,
+        3,
+        65536,
+        4,
+    )
 
 
 def _login(server: LiveServer, name: str, password: str, source: str = "127.0.0.1") -> httpx.Response:
@@ -90,6 +130,8 @@ def test_a_flood_of_wrong_logins_neither_starves_health_nor_goes_on(server: Live
     # Hashing on the request threads made /health wait up to the whole flood (seconds).
     assert max(latencies) < 3, sorted(latencies)[-5:]
     name, _ = server.new_user(prefix="flooded")
+    # the flood above ran at the production cost: the account made since is hashed at it
+    assert _hash_parameters(f"sqlite:///{server.data_dir / 'runyard.db'}", name) == PRODUCTION
     refused = _login(server, name, PASSWORD, FLOODER)
     assert refused.status_code == 429, refused.text
     assert "client address" in refused.json()["message"]
