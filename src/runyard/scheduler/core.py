@@ -209,7 +209,7 @@ class Core:
             RecordedExecution(task.node, task.task_id(job_id), task.executions)
             for job_id, active in self.active.items()
             for task in active.job.tasks.values()
-            if (task.status is TaskStatus.RUNNING or tr.held(task)) and task.node is not None
+            if tr.on_node(task) and task.node is not None
         ]
 
     # -- events --------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ class Core:
         if active is None:
             return
         task = active.job.tasks[event.task]
-        if (task.status is TaskStatus.RUNNING or tr.held(task)) and task.executions == event.execution:
+        if tr.on_node(task) and task.executions == event.execution:
             reason = f"cannot start: {event.reason}"
             tr.start_failed(active.job, active.graph, task, reason, now, turn.of(active.job))
 
@@ -360,7 +360,7 @@ class Core:
         adopted = set(event.adopted)
         for active in list(self.active.values()):
             for task in list(active.job.tasks.values()):
-                if not (task.status is TaskStatus.RUNNING or tr.held(task)) or task.node is None:
+                if not tr.on_node(task) or task.node is None:
                     continue
                 lease = Lease(active.job.id, task.name, task.number, task.executions)
                 if RecordedExecution(task.node, lease.task_id, lease.execution) in adopted:
@@ -501,12 +501,7 @@ class Core:
         for start in turn.starts:
             active = self.active.get(start.job_id)
             task = active.job.tasks[start.task] if active is not None else None
-            if (
-                task is not None
-                and (task.status is TaskStatus.RUNNING or tr.held(task))
-                and active is not None
-                and active.job.status.is_alive
-            ):
+            if task is not None and tr.on_node(task) and active is not None and active.job.status.is_alive:
                 kept.append(start)
             else:
                 del self.leases[start.node]

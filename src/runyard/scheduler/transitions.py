@@ -76,6 +76,11 @@ def held(task: TaskState) -> bool:
     return task.status is TaskStatus.PENDING and task.node is not None
 
 
+def on_node(task: TaskState) -> bool:
+    """Its current execution is its node's: RUNNING there, or held until the node starts it."""
+    return task.status is TaskStatus.RUNNING or held(task)
+
+
 def task_dispatched(job: JobState, task: TaskState, node: str, now: float, changes: Changes) -> None:
     """Given to ``node``, which reports when it really starts it (``task_began``): until then the
     instance is PENDING (a retry too), as ProActive keeps a task whose node a native scheduler has not
@@ -122,7 +127,7 @@ def task_outcome(
     """Apply what one execution produced (ignored unless the instance is still RUNNING, or held).
 
     A flow that would pass ``limits`` makes the task FAULTY and fails the job, growing nothing."""
-    if not (task.status is TaskStatus.RUNNING or held(task)) or outcome.execution != task.executions:
+    if not on_node(task) or outcome.execution != task.executions:
         return
     changes.tasks.add(task.name)
     task.node = None
@@ -334,7 +339,7 @@ def start_failed(
 
 def kill_task(job: JobState, graph: Graph, task: TaskState, now: float, changes: Changes) -> None:
     """The instance ends ABORTED; its successors go on as after a faulty task."""
-    if task.status is TaskStatus.RUNNING or held(task):
+    if on_node(task):
         _kill_running(task, changes)
     task.status = TaskStatus.ABORTED
     task.finished_at = now
