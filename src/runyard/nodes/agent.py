@@ -128,9 +128,8 @@ class Agent:
         self.running: _TaskProcess | None = None
         self.forker: ForkServer | None = None  # forks the task processes once the agent is warm
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl
-        self._chunk = (
-            bytearray()
-        )  # outcomes are read into it, and only its used part wiped (made in ``serve``)
+        # Outcomes are read into it, and only its used part wiped (made in ``serve``).
+        self._chunk = bytearray()
 
     def serve(self) -> None:
         """Serve until the channel closes; the task processes are killed on the way out."""
@@ -190,9 +189,8 @@ class Agent:
             if running.deadline is not None and running.stopped is None:
                 timeout = min(max(0.0, running.deadline - time.time()), _MAX_WAIT)
         ready, _, _ = select.select(readable, [], [], timeout)
-        if (
-            self.forker.pidfd in ready
-        ):  # its task processes died with it: the node source starts another agent
+        if self.forker.pidfd in ready:
+            # Its task processes died with it: the node source starts another agent.
             raise NodeError("the fork server died")
         if running is not None:
             self._watch(running, ready)
@@ -522,9 +520,7 @@ class Agent:
         process.request, process.deadline, process.stopped = None, None, None
         _wipe(process.data)  # ``done`` is a view into it
         process.data = bytearray()
-        if (
-            self.spare is None and not self.spare_asked
-        ):  # taken by a one-shot execution, or to become a zygote
+        if self.spare is None and not self.spare_asked:  # taken by a one-shot execution, or a zygote now
             assert self.forker is not None
             self.forker.ask(reusable=False)
             self.spare_asked = True
