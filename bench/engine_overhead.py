@@ -19,6 +19,8 @@ Prints figures and asserts nothing. Measured, each system on 2 workers:
   The memory run comes first, before Dask is imported, so that Dask's modules are not counted;
 - no-op ``R`` tasks (``NULL``) against no-op ``cpython`` tasks on one started platform, a tenth as
   many as the wall-time runs: R starts for each script, so this is the price of R's start.
+- with ``--only nodes``: the node side alone, a local node source and no scheduler, each node
+  running its share of the tasks one after the other: wall and CPU per task, the agents' own CPU.
 
 Usage::
 
@@ -63,6 +65,8 @@ import runyard
 from report import load_line, print_table, verdict
 from runyard.auth.users import add_user
 from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
+from runyard.nodes.local import LocalNodeSource
+from runyard.nodes.protocol import NodeEvent, TaskDone, TaskSpec
 from runyard.platform import Platform
 from runyard.server.config import ServerConfig
 from runyard.settings import Settings
@@ -560,7 +564,7 @@ QUICK = {"tasks": 200, "repeat": 1, "memory_tasks": 2000, "latency_samples": 5}
 #: The parts of a run ``--only`` selects, in the order they run.
 PARTS = (
     "memory", "latency", "local", "database", "fork-false", "contained", "dask", "subprocess",
-    "hosted", "r", "jvm",
+    "hosted", "r", "jvm", "nodes",
 )  # fmt: skip
 
 
@@ -650,6 +654,90 @@ def print_dask_hosted(tasks: int, repeat: int, progress: Callable[[str], None]) 
         f"median {ratio:.2f}{TIMES} ({ratios[0]:.2f} … {ratios[-1]:.2f}) "
         f"target ≤ {TARGET_HOSTED_VS_DASK:.1f}{TIMES}: {verdict(ratio <= TARGET_HOSTED_VS_DASK)}"
     )
+
+
+def _minor_faults(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[7])
+
+
+def measure_node_side(tasks: int, repeat: int, progress: Callable[[str], None]) -> None:
+    """The node side alone: a ``LocalNodeSource`` of ``WORKERS`` agents, no scheduler; each node runs
+    ``tasks // WORKERS`` no-op tasks one after the other (``run``, then its ``TaskDone``). CPU of the agents
+    and of their descendants (a fork server and the processes it reaped, or the task processes the
+    agent reaped itself, on code from before the fork server)."""
+    per_node = max(tasks // WORKERS, 1)
+    rows = []
+    for round_ in range(repeat):
+        wall, tree, agent_cpu, faults = _node_side_round(per_node)
+        count = per_node * WORKERS
+        rows.append(
+            [
+                f"{round_ + 1}",
+                f"{wall / per_node * 1e3:.2f}",
+                f"{tree / count * 1e3:.2f}",
+                f"{agent_cpu / count * 1e3:.2f}",
+                f"{faults / count:.0f}",
+                f"{os.getloadavg()[0]:.1f}",
+            ]
+        )
+        progress(f"round {round_ + 1}/{repeat}: node side: {tree / count * 1e3:.2f} ms of CPU per task")
+    print(f"\nThe node side alone: {per_node:,} no-op tasks one after the other on each of {WORKERS} nodes")
+    print(
+        "(no scheduler; per task: wall on a node, CPU of the agents and their descendants, the agents' own)"
+    )
+    print_table(["run", "wall ms", "CPU ms", "agent CPU ms", "agent faults", "load"], rows)
+
+
+def _node_side_round(per_node: int) -> tuple[float, float, float, int]:
+    """One run of ``measure_node_side``: wall seconds, CPU seconds of the agents' trees and of the agents
+    alone, the agents' minor faults."""
+    root = Path(tempfile.mkdtemp(prefix="runyard-node-side-"))
+    done = {f"local-{n}": threading.Semaphore(0) for n in range(1, WORKERS + 1)}
+
+    def on_event(event: NodeEvent) -> None:
+        if isinstance(event, TaskDone):
+            done[event.node].release()
+
+    source = LocalNodeSource(WORKERS, root / "nodes")
+    source.start(on_event)
+    try:
+        (root / "local").mkdir()
+        agents = [psutil.Process(source.agent_pid(node)) for node in done]
+
+        def serve(node: str, first: int, count: int) -> None:
+            for number in range(first, first + count):
+                source.run(node, _node_side_spec(root, node, number))
+                done[node].acquire()
+
+        for node in done:  # a first task each, outside the window
+            serve(node, -1, 1)
+        before = [(_cpu_of(a, reaped=False), _minor_faults(a.pid)) for a in agents]
+        tree = sum(_cpu_of(p) for a in agents for p in [a, *a.children(recursive=True)])
+        start = time.perf_counter()
+        threads = [threading.Thread(target=serve, args=(node, 0, per_node)) for node in done]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - start
+        tree = sum(_cpu_of(p) for a in agents for p in [a, *a.children(recursive=True)]) - tree
+        agent_cpu = sum(_cpu_of(a, reaped=False) - b[0] for a, b in zip(agents, before, strict=True))
+        faults = sum(_minor_faults(a.pid) - b[1] for a, b in zip(agents, before, strict=True))
+    finally:
+        source.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return wall, tree, agent_cpu, faults
+
+
+def _node_side_spec(root: Path, node: str, number: int) -> TaskSpec:
+    name = f"{node}t{number}"
+    return TaskSpec(
+        job_id="1", job_name="NodeSide", task_id=name, task_name=f"T{number}", execution=1, owner="bench",
+        iteration=0, replication=0, variables={"PA_JOB_ID": "1"}, generic_information={},
+        executable=ScriptExecutable(Script("cpython", code="pass")),
+        localspace=str(root / "local" / name), log_path=str(root / "logs" / f"{name}.log"),
+    )  # fmt: skip
 
 
 def measure_jvm_tasks(tasks: int, progress: Callable[[str], None]) -> None:
@@ -756,6 +844,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         measure_r_tasks(max(args.tasks // 10, 10), progress)
     if "jvm" in only:
         measure_jvm_tasks(args.tasks, progress)
+    if "nodes" in only:
+        measure_node_side(args.tasks, args.repeat, progress)
     print(f"\nat end: {load_line()}")
 
 
