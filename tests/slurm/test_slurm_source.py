@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from runyard.model import JobStatus, Script, ScriptExecutable, Task, Workflow
+from runyard.nodes.slurm_pool import end_pool
 from runyard.platform import Platform
 from runyard.settings import NodeSourceConfig, Settings
 
@@ -43,8 +44,11 @@ result = {"job": job, "queued": queued, "worker": worker}
 def platform(slurm_conf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     source = NodeSourceConfig("slurm", "slurm", {**OPTIONS, "native_slots": 2})
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), node_sources=(source,))
-    with Platform(settings) as started:
-        yield started
+    try:
+        with Platform(settings) as started:
+            yield started
+    finally:  # a stopped server leaves its pool for the next one: no next one here
+        end_pool(settings.data_dir / "nodes" / "slurm")
 
 
 def task(name: str, **generic_information: str) -> Task:

@@ -1,9 +1,11 @@
-"""The ``slurm`` node source: runyard nodes on Dask workers that dask-jobqueue's ``SLURMCluster`` starts as
-SLURM jobs (docs/slurm.md), and nodes started for one ``NATIVE_SCHEDULER`` task each.
+"""The ``slurm`` node source: runyard nodes on Dask workers in SLURM jobs (docs/slurm.md), and nodes started
+for one ``NATIVE_SCHEDULER`` task each.
 
-Regular nodes are a :class:`DaskNodeSource` over one ``SLURMCluster``: ``min_jobs`` worker jobs from the
-start, one more (up to ``max_jobs``) whenever every node is busy, back to ``min_jobs`` once every node has
-been idle for ``idle_release`` seconds.
+Regular nodes are a :class:`DaskNodeSource` over the pool's Dask scheduler, a process of its own
+(``runyard.nodes.slurm_pool``): ``min_jobs`` worker jobs from the start, one more (up to ``max_jobs``)
+whenever every node is busy, back to ``min_jobs`` once every node has been idle for ``idle_release``
+seconds. The pool outlives the server: a restarted server finds it again and adopts what its workers run
+(``reconcile``); removed (``retire``), the source ends it.
 
 Native nodes (``<source>-native-<i>``, ``native_slots`` of them) hold the tokens of
 ``runyard.nodes.native_scheduler``, so the scheduler gives them only tasks whose ``NATIVE_SCHEDULER`` names
@@ -17,10 +19,8 @@ until then) once the job is up and the task runs there. The job outlives the ser
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
-import signal
 import sys
 import threading
 import time
@@ -34,7 +34,7 @@ from dask.utils import parse_bytes
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runyard.errors import InvalidRequestError, NodeError, SchedulerError
-from runyard.nodes import native_scheduler, slurm_jobs
+from runyard.nodes import native_scheduler, slurm_jobs, slurm_pool
 from runyard.nodes.dask import DaskNodeSource
 from runyard.nodes.protocol import (
     NodeDown,
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 SCALE_INTERVAL = 1.0
 #: Seconds between two looks at a native task's job (is it still there?) while the server waits on it.
 NATIVE_WATCH_INTERVAL = 2.0
+#: Seconds between two looks at whether the pool's jobs are still there (an ended one is replaced).
+POOL_PRUNE_INTERVAL = 10.0
 
 
 class SlurmOptions(BaseModel):
@@ -144,7 +146,7 @@ class SlurmNodeSource:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._retired = False  # removed for good: the native tasks' jobs end with it (``retire``)
-        self._pool_cluster: Any = None
+        self._pool_jobs: slurm_pool.Pool | None = None
         self._pool: DaskNodeSource | None = None
         self._busy: set[str] = set()  # regular nodes running a task
         self._jobs = options.min_jobs
@@ -170,10 +172,20 @@ class SlurmNodeSource:
     def start(self, on_event: Callable[[NodeEvent], None]) -> None:
         self._on_event = on_event
         if self.options.max_jobs > 0:
-            self._pool_cluster = self._cluster("pool", [])
-            self._pool = self._hosted(self.name, self._pool_cluster)
+            self._pool_jobs = self._open_pool()
+            self._pool = DaskNodeSource(
+                self.name,
+                scheduler=self._pool_jobs.address,
+                security=self._pool_jobs.security,
+                nodes_per_worker=self.options.nodes_per_worker,
+                shared_fs=self.options.shared_fs,
+                sandbox=self.sandbox,
+            )
             self._pool.start(self._pool_event)
-            self._pool_cluster.scale(jobs=self._jobs)
+            self._jobs = max(
+                self.options.min_jobs, min(self.options.max_jobs, len(self._pool_jobs.job_ids()))
+            )
+            self._pool_jobs.scale(self._jobs)
             threading.Thread(target=self._scale, name=f"runyard-{self.name}-scale", daemon=True).start()
         for info in self._natives.values():
             on_event(NodeUp(replace(info)))
@@ -255,8 +267,9 @@ class SlurmNodeSource:
         return adopted
 
     def stop(self) -> None:
-        """Stop the pool (its jobs end). A native task's job goes on if its run was sent, for the server
-        that starts next to adopt it; one still waiting for SLURM is cancelled."""
+        """Leave the pool (its scheduler and jobs go on, for the server that starts next to adopt what they
+        run) and the native tasks' jobs whose run was sent; one still waiting for SLURM is cancelled. Once
+        retired (removed), the pool and every job end."""
         self._stopping.set()
         with self._lock:
             runs = list(self._runs.values())
@@ -265,9 +278,12 @@ class SlurmNodeSource:
             if run.record.sent and run.hosted is not None and not self._retired:
                 run.hosted.leave()
         if self._pool is not None:
-            self._pool.stop()
-        if self._pool_cluster is not None:
-            self._pool_cluster.close()
+            if self._retired:
+                self._pool.stop()
+            else:
+                self._pool.leave()
+        if self._pool_jobs is not None and self._retired:
+            self._pool_jobs.end()
 
     def retire(self) -> None:
         """Stop for good (the source is removed, its nodes with it): the native tasks' jobs are cancelled
@@ -286,9 +302,16 @@ class SlurmNodeSource:
     def _scale(self) -> None:
         """One more job when every node is busy (up to ``max_jobs``); back to ``min_jobs`` after
         ``idle_release`` seconds with every node idle."""
-        idle_since = time.monotonic()
+        idle_since = pruned = time.monotonic()
         while not self._stopping.wait(SCALE_INTERVAL):
-            assert self._pool is not None
+            assert self._pool is not None and self._pool_jobs is not None
+            if time.monotonic() - pruned > POOL_PRUNE_INTERVAL:  # jobs that ended are replaced
+                pruned = time.monotonic()
+                try:
+                    if self._pool_jobs.prune() < self._jobs:
+                        self._pool_jobs.scale(self._jobs)
+                except NodeError as error:
+                    log.warning("node source %s: %s", self.name, error)
             alive = [info.name for info in self._pool.nodes() if info.alive]
             with self._lock:
                 busy = len(self._busy)
@@ -307,7 +330,10 @@ class SlurmNodeSource:
             if jobs != self._jobs:
                 log.info("node source %s: %d worker jobs (were %d)", self.name, jobs, self._jobs)
                 self._jobs = jobs
-                self._pool_cluster.scale(jobs=jobs)
+                try:
+                    self._pool_jobs.scale(jobs)
+                except NodeError as error:
+                    log.warning("node source %s: %s", self.name, error)
 
     # -- native nodes ----------------------------------------------------------------------
 
@@ -511,58 +537,34 @@ class SlurmNodeSource:
 
     # -- the pool's cluster ------------------------------------------------------------------
 
-    def _cluster(self, job_name: str, params: list[str]) -> Any:
-        """A dask-jobqueue ``SLURMCluster`` whose jobs carry the source's options, then ``params``."""
+    def _open_pool(self) -> slurm_pool.Pool:
+        """The pool's scheduler (found again, else started) and the options of its worker jobs."""
         folder = self._jobs_folder()
-        return _slurm_cluster_class()(
-            cores=self.options.cores,
-            processes=1,
-            nanny=False,  # the worker is the job's process: one interpreter start less
-            memory=self.options.memory,
-            queue=self.options.queue,
-            walltime=self.options.walltime,
-            job_name=f"runyard-{job_name}",
-            job_extra_directives=[*self.options.job_extra_directives, *params],
-            log_directory=str(folder),
-            local_directory=str(folder),
-            interface=self.options.interface,
-            worker_extra_args=["--no-dashboard"],
-            # The scheduler's HTTP server (health, metrics) stays on this host's loopback.
-            scheduler_options={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            # TLS with a certificate made for this cluster: whoever reaches the port without it (a task on
-            # the same host, say) cannot use the Dask scheduler to run code on the jobs.
-            security=slurm_jobs.make_security(folder / f"{job_name}.pem"),
-            # exec: the worker is the batch step's own process, which SLURM signals when the job ends (as a
-            # child of the batch shell it outlived a cancelled job, reparented out of SLURM's sight)
-            python=f"exec {self.options.python or sys.executable}",
+        pool = slurm_pool.Pool(
+            self.work_dir / "pool",
+            folder,
+            {
+                "cores": self.options.cores,
+                "processes": 1,
+                "nanny": False,  # the worker is the job's process: one interpreter start less
+                "memory": self.options.memory,
+                "queue": self.options.queue,
+                "walltime": self.options.walltime,
+                "job_name": "runyard-pool",
+                "job_extra_directives": list(self.options.job_extra_directives),
+                "log_directory": str(folder),
+                "local_directory": str(folder),
+                "interface": self.options.interface,
+                "protocol": "tls://",
+                "worker_extra_args": ["--no-dashboard"],
+                # exec: the worker is the batch step's own process, which SLURM signals when the job ends
+                # (as a child of the batch shell it outlived a cancelled job, reparented out of SLURM's sight)
+                "python": f"exec {self.options.python or sys.executable}",
+            },
+            self.options.interface,
         )
-
-    def _hosted(self, name: str, cluster: Any) -> DaskNodeSource:
-        return DaskNodeSource(
-            name,
-            cluster=cluster,
-            nodes_per_worker=self.options.nodes_per_worker,
-            shared_fs=self.options.shared_fs,
-            sandbox=self.sandbox,
-        )
-
-
-_IMPORT_LOCK = threading.Lock()
-
-
-def _slurm_cluster_class() -> Any:
-    """dask-jobqueue's ``SLURMCluster``. Importing dask-jobqueue sets a SIGINT handler (in its ``runner``
-    module) that would end the server on Ctrl-C without its shutdown, and fails outside the main thread (a
-    source added at run time): the import runs with ``signal.signal`` doing nothing."""
-    with _IMPORT_LOCK:
-        if "dask_jobqueue.slurm" not in sys.modules:
-            original = signal.signal
-            signal.signal = lambda signalnum, handler: None
-            try:
-                importlib.import_module("dask_jobqueue.slurm")
-            finally:
-                signal.signal = original
-    return sys.modules["dask_jobqueue.slurm"].SLURMCluster
+        pool.open()
+        return pool
 
 
 def _placed(spec: TaskSpec, node: str, hosted: NodeInfo) -> TaskSpec:
