@@ -171,14 +171,39 @@ def test_a_pool_whose_scheduler_died_is_started_anew(server_data: tuple[Path, in
         assert new_job != old_job  # the old job was cancelled with its dead scheduler's pool
 
 
-def test_an_ended_job_is_replaced_and_a_removed_source_ends_its_pool(
-    slurm_conf: Path, tmp_path: Path
+def test_a_pool_task_across_a_platform_stop_is_adopted(
+    slurm_conf: Path, tmp_path: Path, shared: Path
 ) -> None:
+    """A platform stopped (not killed) leaves its pool running: the next one adopts what runs there."""
     source = NodeSourceConfig("pool", "slurm", {**OPTIONS, "interface": "lo", "walltime": "00:10:00"})
     settings = Settings(data_dir=tmp_path / "data", node_sources=(source,))
     folder = settings.data_dir / "nodes" / "pool"
     try:
+        with Platform(settings) as first:
+            job = first.submit(Workflow(name="across", tasks=[pooled("across", shared)]))
+            until(lambda: (shared / "across").exists(), "the pool task did not start", 90)
+            (kept,) = pool_jobs(folder)
+        assert pool_jobs(folder) == [kept]
+        with Platform(settings) as second:
+            (shared / "across.go").touch()
+            assert second.wait(job, timeout=60) is JobStatus.FINISHED, second.report(job)
+            (task,) = second.report(job)["tasks"]
+            assert (task["executions"], task["result"]) == (1, kept), task
+            assert (shared / "across").read_text() == "run\n"  # it ran once
+    finally:
+        end_pool(folder)
+
+
+def test_an_ended_job_is_replaced_and_a_removed_source_ends_its_pool(
+    slurm_conf: Path, tmp_path: Path
+) -> None:
+    nothing = NodeSourceConfig("none", "slurm", {"min_jobs": 0, "max_jobs": 0, "native_slots": 0})
+    settings = Settings(data_dir=tmp_path / "data", node_sources=(nothing,))  # no node but the pool's
+    folder = settings.data_dir / "nodes" / "pool"
+    options = {**OPTIONS, "interface": "lo", "walltime": "00:10:00"}
+    try:
         with Platform(settings) as platform:
+            platform.add_node_source("pool", "slurm", options, by="admin")  # at run time
             job = platform.submit(Workflow(name="pooled", tasks=[python_task("T", "result = 1")]))
             assert platform.wait(job, timeout=90) is JobStatus.FINISHED, platform.report(job)
             (first,) = pool_jobs(folder)
@@ -189,7 +214,7 @@ def test_an_ended_job_is_replaced_and_a_removed_source_ends_its_pool(
             jobs = pool_jobs(folder, first)
             assert first not in jobs and len(jobs) == 1, jobs
             pid = scheduler_pid(settings.data_dir)
-            platform.nodes.remove("pool")
+            platform.remove_node_source("pool")
             assert pool_jobs(folder, *jobs) == []
             assert not alive(pid)
             assert not (folder / "pool" / "scheduler.pid").exists()
