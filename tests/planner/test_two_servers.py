@@ -30,7 +30,6 @@ def test_two_servers_on_one_database_submit_each_time_once(postgres_server_url: 
         first_port, second_port = free_port(), free_port()
         with (
             server_process(tmp_path / "a", first_port, *store),
-            # one after the other: servers starting together on one database both seed its catalog
             server_process(tmp_path / "b", second_port, *store),
             Client(f"http://127.0.0.1:{first_port}") as a,
             Client(f"http://127.0.0.1:{second_port}") as b,

@@ -60,32 +60,47 @@ def announced_proxy_url(process: subprocess.Popen[str]) -> str:
 
 @contextmanager
 def server_process(data_dir: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[str]]:
+    process = launch(data_dir, port, *extra)
+    try:
+        until_up(process, port)
+        yield process
+    finally:
+        stop(process)
+
+
+def launch(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
+    """``runyard server`` started, not awaited (:func:`until_up`); :func:`stop` ends it."""
     if "--proxy-port" not in extra:  # the services' origin on any free port: never port + 1 of another test
         extra = (*extra, "--proxy-port", "0")
     if "--service-ports" not in extra:
         extra = (*extra, "--service-ports", SERVICE_PORTS)
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "runyard", "server", "--port", str(port), "--data-dir", str(data_dir), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its node agents are killed with it below
     )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
-        if process.stdout:
-            process.stdout.close()
+
+
+def until_up(process: subprocess.Popen[str], port: int) -> None:
+    """Wait until the server answers its health check; fails with its output if it exits first."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """End the server and its nodes (its session)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+    if process.stdout:
+        process.stdout.close()

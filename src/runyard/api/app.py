@@ -58,6 +58,7 @@ from runyard.server.task_start import (
 )
 from runyard.services import proxy
 from runyard.services.automation import ServiceAutomation
+from runyard.store.database import setting_up
 
 log = logging.getLogger(__name__)
 API = "/api/v1"
@@ -89,6 +90,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         )
         platform = Platform(settings, spec_hooks=hooks)
         with platform.engine.begin() as connection:
+            setting_up(connection)
             password = ensure_first_admin(connection)
             written = load_builtin_buckets(connection)
         if password is not None:

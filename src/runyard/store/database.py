@@ -13,6 +13,9 @@ from runyard.errors import StoreError
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
+_SETUP_LOCK = int.from_bytes(b"runyard")
+"""PostgreSQL advisory lock key of a store's set-up (its migrations, first admin, built-in buckets)."""
+
 
 def connect(url: str) -> sa.Engine:
     """An engine on ``url`` with its schema migrated to the newest revision."""
@@ -21,6 +24,7 @@ def connect(url: str) -> sa.Engine:
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         with engine.begin() as connection:
+            setting_up(connection)
             config = Config()
             config.set_main_option("script_location", str(_MIGRATIONS))
             config.attributes["connection"] = connection
@@ -28,6 +32,15 @@ def connect(url: str) -> sa.Engine:
     except sa.exc.SQLAlchemyError as error:
         raise StoreError(f"cannot open the store at {_safe(url)}: {error}") from error
     return engine
+
+
+def setting_up(connection: sa.Connection) -> None:
+    """Hold the store's set-up lock until ``connection``'s transaction ends: servers started at once on
+    one fresh PostgreSQL database set it up one after the other (each would otherwise find the tables,
+    the first admin or a built-in bucket absent, create it, and fail on the other's). Nothing on SQLite,
+    whose file one server holds."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_SETUP_LOCK)))
 
 
 def _engine_options(url: str) -> dict[str, Any]:
