@@ -119,6 +119,13 @@ def log_in(page: Page, portal: Portal, name: str = ADMIN, password: str = PASSWO
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Account")).to_be_visible()
+    connected(page)
+
+
+def connected(page: Page) -> None:
+    """Wait until the page's socket to the server is up: pages are drawn as sent, before it connects, and
+    what the user does before (a key pressed, a click) is dropped by the browser's NiceGUI."""
+    page.wait_for_function("() => window.did_handshake === true")
 
 
 @pytest.fixture
@@ -136,4 +143,4 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
 
-__all__ = ["Portal", "log_in", "screenshot"]
+__all__ = ["Portal", "connected", "log_in", "screenshot"]

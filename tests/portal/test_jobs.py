@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
-from portal.conftest import Portal, log_in, screenshot
+from portal.conftest import Portal, connected, log_in, screenshot
 from runyard.client import Client
 
 
@@ -127,6 +127,7 @@ def test_an_admin_filters_by_owner_and_a_narrow_window_keeps_table_and_filters(
     admin_page: Page, portal: Portal, erin: Client
 ) -> None:
     admin_page.goto(f"{portal.url}/jobs")
+    connected(admin_page)
     admin_page.get_by_label("Owner").fill("erin")
     admin_page.get_by_label("Owner").press("Enter")
     expect(admin_page).to_have_url(f"{portal.url}/jobs?owner=erin")
