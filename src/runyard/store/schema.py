@@ -375,3 +375,47 @@ node_sources = sa.Table(
     sa.Column("added_by", sa.String(255), nullable=False),
     sa.Column("added_at", sa.Float, nullable=False),
 )
+
+# App Engine (runyard.appengine): Cytomine-compatible tasks (a bundle: descriptor + container image) and
+# their runs. Files (descriptors, logos, inputs, outputs) live under the App Engine's storage folder.
+app_engine_tasks = sa.Table(
+    "app_engine_tasks",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # a UUID, as Cytomine's
+    sa.Column("namespace", sa.String(255), nullable=False),
+    sa.Column("version", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("name_short", sa.String(64), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("descriptor", sa.JSON, nullable=False),  # the validated descriptor, as parsed from YAML
+    sa.Column("image", sa.String(255), nullable=False),  # the name the image is tagged with on the engine
+    sa.Column("image_id", sa.String(80), nullable=False),  # the image's config digest (sha256:...)
+    sa.Column("has_logo", sa.Boolean, nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False, index=True),  # who uploaded it
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("namespace", "version", name="uq_app_engine_tasks_namespace_version"),
+)
+
+app_engine_runs = sa.Table(
+    "app_engine_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # a UUID
+    sa.Column(
+        "task_id",
+        sa.String(36),
+        sa.ForeignKey("app_engine_tasks.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("owner", sa.String(255), nullable=False, index=True),
+    sa.Column("state", sa.String(16), nullable=False),  # CREATED, PROVISIONED, QUEUING, ..., FINISHED, FAILED
+    # {parameter: {"value": <wire value>, "reference": bool, "checksums": {relative path: crc32}}}
+    sa.Column("provisions", sa.JSON, nullable=False),
+    sa.Column("outputs", sa.JSON),  # {parameter: <wire value>} once read back and validated
+    sa.Column("mode", sa.String(16)),  # "local" or "cluster": the run mode it was started in
+    sa.Column("secret", sa.String(64), nullable=False),  # of the outputs upload URL (cluster mode)
+    sa.Column("job_id", sa.Integer, index=True),  # the runyard job that runs it, once started
+    sa.Column("reason", sa.Text),  # why it FAILED
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
