@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from runyard import __version__, swagger_ui
-from runyard.api import errors, proactive_catalog
+from runyard.api import app_engine, errors, proactive_catalog
 from runyard.api.change_waits import ChangeWaits
 from runyard.api.events import EventHub
 from runyard.api.idempotency import KeyLocks
@@ -164,6 +164,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     app.include_router(catalog.router, prefix=f"{API}/catalog")
     proactive_catalog.include(app)  # ProActive's /catalog and /cloud-automation-service
     proactive_rest.include(app)  # ProActive's /rest/scheduler, /rest/common, /rest/rm, /rest/data
+    app_engine.include(app)  # Cytomine's App Engine: /app-engine/v1, /ping
     app.include_router(index.routes(API, DOCS, OPENAPI, landing=not config.portal))
     swagger_ui.install(app, DOCS, OPENAPI, "runyard: REST API")
     if config.portal:  # last: mounted at /, it takes every path the API has not

@@ -54,6 +54,15 @@ class ServerConfig:
     """Most processes of one such container."""
     container_cpus: float = 2.0
     """Most CPUs one such container uses (``docker run --cpus``)."""
+    app_engine_storage: Path | None = None
+    """Folder of the App Engine's files (Cytomine's ``STORAGE_BASE_PATH``: task descriptors and logos,
+    runs' inputs and outputs); default ``<data_dir>/app-engine``."""
+    app_engine_run_mode: str = "local"
+    """``local`` (the task's container mounts the run's folders) or ``cluster`` (the node fetches the
+    inputs and sends the outputs back over HTTP), as Cytomine's ``SCHEDULER_RUN_MODE``."""
+    app_engine_datasets: Path | None = None
+    """Folder under which App Engine inputs may reference files by absolute path (Cytomine's
+    ``REF_STORAGE_BASE_PATH``); none: references are refused."""
     max_walltime: float = Settings.max_walltime
     """Seconds; see ``Settings.max_walltime`` (as the next two)."""
     max_replicas: int = Settings.max_replicas
@@ -83,6 +92,11 @@ class ServerConfig:
     @property
     def service_port_range(self) -> tuple[int, int] | None:
         return parse_port_range(self.service_ports) if self.service_ports else None
+
+    @property
+    def app_engine_folder(self) -> Path:
+        """Where the App Engine keeps its files (``app_engine_storage``, or under the data folder)."""
+        return (self.app_engine_storage or self.data_dir / "app-engine").absolute()
 
     @property
     def base_url(self) -> str:
@@ -196,6 +210,10 @@ def load_config(
     for key in ("login_failures_per_name", "login_failures_per_address"):
         if getattr(config, key) < 1:
             raise InvalidRequestError(f"{key}: at least 1 failed login is needed before refusing")
+    if config.app_engine_run_mode not in ("local", "cluster"):
+        raise InvalidRequestError(
+            f"app_engine_run_mode: local or cluster, got {config.app_engine_run_mode!r}"
+        )
     if config.event_log_max_bytes < 1:
         raise InvalidRequestError(f"event_log_max_bytes: at least 1 byte, got {config.event_log_max_bytes}")
     parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start

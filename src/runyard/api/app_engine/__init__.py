@@ -1,0 +1,28 @@
+"""Cytomine's App Engine REST API at ``/app-engine/v1/…`` (and its ``GET /ping``), over
+:mod:`runyard.appengine`: Cytomine's routes, wire names (camelCase out, ``param_name`` accepted in)
+and error envelope, behind runyard's authentication. Left out of runyard's OpenAPI document (its
+shapes are Cytomine's, described in docs/app-engine.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, FastAPI
+
+from runyard.api.app_engine import runs, tasks
+
+PREFIX = "/app-engine/v1"
+
+ping = APIRouter()
+
+
+@ping.get("/ping")
+async def app_engine_ping() -> dict[str, str]:
+    """Cytomine's health check (no authentication, as upstream)."""
+    return {"status": "UP", "timestamp": datetime.now(UTC).isoformat(), "service": "app-engine"}
+
+
+def include(app: FastAPI) -> None:
+    app.include_router(ping, include_in_schema=False)
+    for router in (tasks.router, runs.router):
+        app.include_router(router, prefix=PREFIX, include_in_schema=False)

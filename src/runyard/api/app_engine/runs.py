@@ -1,0 +1,8 @@
+"""``/app-engine/v1/tasks/…/runs`` and ``/app-engine/v1/task-runs/…``: runs created, provisioned,
+started, read and deleted."""
+
+from __future__ import annotations
+
+from runyard.api.app_engine.common import app_engine_router
+
+router = app_engine_router(tags=["app engine"])

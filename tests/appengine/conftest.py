@@ -1,0 +1,22 @@
+"""The App Engine's tests: Cytomine's corpus (bundles, feature files, schema) and a live server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.server import LiveServer, live_server
+
+#: Cytomine's files, read where they are (never copied into the project).
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "app-engine"
+BUNDLES = CORPUS / "bundles"
+FEATURES = CORPUS / "features"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server of the module's tests (SQLite)."""
+    with live_server(tmp_path_factory.mktemp("server")) as started:
+        yield started
