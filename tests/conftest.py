@@ -14,7 +14,10 @@ leaves them out.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -87,3 +90,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'runyard.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A folder every task may write to (tasks run as their owner's account, not as the test's)."""
+    folder = Path(tempfile.mkdtemp(prefix="runyard-shared-"))
+    folder.chmod(0o1777)
+    yield folder
+    shutil.rmtree(folder)

@@ -4,11 +4,8 @@ are adopted, not run again; one that ended while the server was away reports its
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,27 +15,14 @@ from dask_nodes.test_hosts import on_host
 from engine.helpers import python_task
 from runyard.client import Client
 from runyard.model import Workflow
+from support.restarts import noting_code
 from support.server import ADMIN, PASSWORD, create_admin
 from support.server_process import free_port, server_process
 
 
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    """A folder both hosts' tasks may write to (they run as their owner's account, not as root)."""
-    folder = Path(tempfile.mkdtemp(prefix="runyard-dask-"))
-    folder.chmod(0o1777)
-    yield folder
-    shutil.rmtree(folder)
-
-
 def waiting_task(name: str, shared: Path, host: str) -> str:
     """A task that notes each of its runs, then waits for its ``go`` file."""
-    return (
-        f"import os, time\nopen({str(shared / name)!r}, 'a').write('run\\n')\n"
-        f"print('started {name}', flush=True)\n"
-        f"while not os.path.exists({str(shared / (name + '.go'))!r}):\n    time.sleep(0.05)\n"
-        f"print('ended {name}')\nresult = {host!r}"
-    )
+    return noting_code(name, shared, repr(host))
 
 
 def wait_for_nodes(client: Client, count: int, timeout: float = 120) -> None:

@@ -212,14 +212,15 @@ def stored_state(
     return dict(jobs), executions, alive
 
 
+def marking_sleeper(name: str, marker: Path) -> Workflow:
+    """A job whose one task ``Sleep`` writes a line to ``marker`` once running, then sleeps a minute."""
+    code = f"open({str(marker)!r}, 'a').write('x\\n')\nimport time; time.sleep(60)"
+    return Workflow(name=name, tasks=[python_task("Sleep", code)])
+
+
 def test_a_log_rotated_mid_run_replays_from_its_newest_file_and_from_each_older_one(tmp_path: Path) -> None:
     marker, data = tmp_path / "running", tmp_path / "data"
-    survivor = Workflow(
-        name="Survivor",
-        tasks=[
-            python_task("Sleep", f"open({str(marker)!r}, 'a').write('x\\n')\nimport time; time.sleep(60)")
-        ],
-    )
+    survivor = marking_sleeper("Survivor", marker)
     killed = Workflow(name="Killed", tasks=[python_task("Sleep", "import time; time.sleep(30)")])
     with platform(data, nodes=2, event_log_max_bytes=6_000) as p:
         jobs = [
@@ -257,12 +258,7 @@ def test_a_log_rotated_mid_run_replays_from_its_newest_file_and_from_each_older_
 
 def test_a_start_rotates_and_the_new_file_opens_with_the_alive_jobs(tmp_path: Path) -> None:
     marker, data = tmp_path / "running", tmp_path / "data"
-    sleeper = Workflow(
-        name="Sleeper",
-        tasks=[
-            python_task("Sleep", f"open({str(marker)!r}, 'a').write('x\\n')\nimport time; time.sleep(60)")
-        ],
-    )
+    sleeper = marking_sleeper("Sleeper", marker)
     with platform(data, nodes=1) as p:
         done = p.submit(Workflow(name="Quick", tasks=[python_task("Pass", "pass")]))
         assert p.wait(done, 30) is JobStatus.FINISHED

@@ -6,12 +6,9 @@ away took its outcome with it: the task is lost with its node and runs again."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ import pytest
 from engine.helpers import python_task
 from runyard.client import Client
 from runyard.model import Task, Workflow
+from support.restarts import noting_code, until_exists
 from support.server import ADMIN, PASSWORD, create_admin
 from support.server_process import free_port, server_process
 
@@ -35,23 +33,9 @@ interface = "lo"
 """
 
 
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    """A folder the tasks may write to (they run as their owner's account, not as root)."""
-    folder = Path(tempfile.mkdtemp(prefix="runyard-slurm-"))
-    folder.chmod(0o1777)
-    yield folder
-    shutil.rmtree(folder)
-
-
 def native(name: str, shared: Path) -> Task:
     """A task in a SLURM job named ``name`` that notes each of its runs, then waits for its ``go`` file."""
-    code = (
-        f"import os, time\nopen({str(shared / name)!r}, 'a').write('run\\n')\n"
-        f"print('started {name}', flush=True)\n"
-        f"while not os.path.exists({str(shared / (name + '.go'))!r}):\n    time.sleep(0.05)\n"
-        f"print('ended {name}')\nresult = os.environ['SLURM_JOB_ID']"
-    )
+    code = noting_code(name, shared, "os.environ['SLURM_JOB_ID']")
     params = {"NATIVE_SCHEDULER": "SLURM", "NATIVE_SCHEDULER_PARAMS": f"-J {name}"}
     return python_task(name, code, generic_information=params)
 
@@ -59,13 +43,6 @@ def native(name: str, shared: Path) -> Task:
 def job_ids(name: str, states: str = "PENDING,RUNNING") -> list[str]:
     command = ["squeue", "-h", "-n", name, "-t", states, "-o", "%i"]
     return subprocess.run(command, capture_output=True, text=True, check=False).stdout.split()
-
-
-def until_exists(*paths: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not all(path.exists() for path in paths):
-        assert time.monotonic() < deadline, f"not all of {paths} were written"
-        time.sleep(0.05)
 
 
 def killed_while_running(data: Path, port: int, config: Path, workflow: Workflow, *started: Path) -> int:

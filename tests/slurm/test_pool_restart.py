@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from runyard.model import JobStatus, Task, Workflow
 from runyard.nodes.slurm_pool import end_pool
 from runyard.platform import Platform
 from runyard.settings import NodeSourceConfig, Settings
+from support.restarts import noting_code
 from support.server import ADMIN, PASSWORD, create_admin
 from support.server_process import free_port, server_process
 
@@ -42,15 +41,6 @@ interface = "lo"
 
 
 @pytest.fixture
-def shared() -> Iterator[Path]:
-    """A folder the tasks may write to (they run as their owner's account, not as root)."""
-    folder = Path(tempfile.mkdtemp(prefix="runyard-pool-"))
-    folder.chmod(0o1777)
-    yield folder
-    shutil.rmtree(folder)
-
-
-@pytest.fixture
 def server_data(slurm_conf: Path, tmp_path: Path) -> Iterator[tuple[Path, int, Path]]:
     config = tmp_path / "server.toml"
     config.write_text(CONFIG)
@@ -65,12 +55,7 @@ def server_data(slurm_conf: Path, tmp_path: Path) -> Iterator[tuple[Path, int, P
 
 def pooled(name: str, shared: Path) -> Task:
     """A task that notes each of its runs, then waits for its ``go`` file; its result: its SLURM job."""
-    code = (
-        f"import os, time\nopen({str(shared / name)!r}, 'a').write('run\\n')\n"
-        f"print('started {name}', flush=True)\n"
-        f"while not os.path.exists({str(shared / (name + '.go'))!r}):\n    time.sleep(0.05)\n"
-        f"print('ended {name}')\nresult = os.environ['SLURM_JOB_ID']"
-    )
+    code = noting_code(name, shared, "os.environ['SLURM_JOB_ID']")
     return python_task(name, code)
 
 
