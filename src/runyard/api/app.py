@@ -42,6 +42,8 @@ from runyard.api.routers import (
     workflows,
 )
 from runyard.api.security import SessionCache
+from runyard.appengine import execution as app_engine_execution
+from runyard.appengine.storage import Storage
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
 from runyard.auth.job_tokens import JobTokens
 from runyard.auth.notification_tokens import NotificationTokens
@@ -87,6 +89,7 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
             catalog_scripts_hook(settings.catalog_rest_url),
             task_session_hook(tokens, config.base_url, settings.data_dir / "services", config.proxy_base_url),
             task_account_hook(settings),
+            app_engine_execution.spec_hook(),  # last: an App Engine run's job gets the platform's runner
         )
         platform = Platform(settings, spec_hooks=hooks)
         with platform.engine.begin() as connection:
@@ -112,11 +115,15 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         hashing = ThreadPoolExecutor(PASSWORD_HASHING_THREADS, thread_name_prefix="password-hashing")
         app.state.password_hashing = hashing
         app.state.planner = planner = Planner(platform, vault)
+        storage, mode = Storage(config.app_engine_folder), config.app_engine_run_mode
+        runs = app_engine_execution.Execution(platform, storage, mode, config.app_engine_datasets)
         with platform, hashing, planner:
             automation.start_monitor()
+            runs.start()  # follows App Engine runs' jobs; settles those the server left
             try:
                 yield
             finally:
+                runs.close()
                 automation.stop_monitor()
                 hub.close()
                 await app.state.proxy_client.aclose()

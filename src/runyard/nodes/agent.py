@@ -362,7 +362,14 @@ class Agent:
                 cache, pickled = frames
                 spec: TaskSpec = pickle.loads(pickled)
                 try:
-                    if not sandboxed and (spec.account is not None or sandbox is not None):
+                    if spec.platform and spec.account is None and not sandboxed and not reusable:
+                        # The platform's own code (an App Engine runner): out of the sandbox prepared.
+                        if isinstance(sandbox, OSError):
+                            raise sandbox
+                        if sandbox is not None:
+                            sandbox.leave()
+                            sandbox = None
+                    elif not sandboxed and (spec.account is not None or sandbox is not None):
                         self._enter_sandbox(spec, sandbox)
                         sandboxed = True
                     zygote = sandboxed and spec.fork  # forks the executions of its scope

@@ -67,6 +67,9 @@ class TaskSpec:
     # (``runyard run``, the user's own workflow on their own machine): as the node's process.
     account: Account | None = None
     services_dir: str = ""  # the owner's services folder (the process engine's), shown to the task
+    # Set by the server only (runyard.appengine.execution.spec_hook): the spec runs the platform's own
+    # code (no user code) outside the sandbox, with no account, on a node that sandboxes every task.
+    platform: bool = False
 
 
 class OutcomeKind(StrEnum):

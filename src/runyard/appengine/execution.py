@@ -1,0 +1,642 @@
+"""A run executed: a runyard job of one task whose spec is the platform's (server side).
+
+``launch`` (the RUNNING state action) records the intent first: the run goes PROVISIONED → QUEUING, then
+a job is submitted as the run's owner with a submission key derived from the run's secret (so a server
+that stopped in between finds the job, never submits it twice), its id recorded → QUEUED. The job has
+one task, named like the job ``app-engine <task name> <run id>``, and carries the generic information
+``app-engine.run`` (the portal and Job Analytics show it like any job: priorities, kill, durability).
+
+Its spec is the platform's: :func:`spec_hook` recognises the job of a run **from the platform's records**
+(the run's recorded job, or the job stored under the run's submission key while QUEUING), never from what
+the job carries (anyone may copy the generic information), and replaces every script of the task with the
+node-side runner (:mod:`runyard.appengine.runner`) and a selection script checking the descriptor's
+resources. It runs outside the sandbox (``platform=True``, no account): the runner drives the node's
+container engine, user code runs only in the container.
+
+The runner asks ``GET …/task-runs/{run}/execution`` what to run (the job token of the run's job only:
+:mod:`runyard.api.app_engine.execution`) and reports the container started (→ RUNNING) and then its
+end: in local mode the server reads the outputs from the run's outputs folder, in cluster mode from the
+zip the runner uploads to ``POST …/task-runs/{run}/{secret}/outputs.zip``; each output is read with
+:func:`runyard.appengine.files.read_output` (symbolic links refused): FINISHED with the outputs stored, or
+FAILED naming the missing or invalid output. The job's end is followed: a job that ends before the run
+reported its outputs (container failed, job killed, node lost for good) leaves the run FAILED with the
+reason. States: job stored → QUEUED, task started on a node → PENDING, container started → RUNNING.
+
+After a restart (:meth:`Execution.start`), runs in QUEUING find their job by its key (or are submitted
+then), runs whose job ended meanwhile are finalised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import logging
+import os
+import queue
+import re
+import shutil
+import stat
+import threading
+import time
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import sqlalchemy as sa
+
+from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
+from runyard.appengine.storage import Storage
+from runyard.errors import RunyardError
+from runyard.formats.mapping import from_mapping
+from runyard.model import JobStatus, Script, ScriptExecutable, SelectionScript
+from runyard.nodes.protocol import TaskSpec
+from runyard.platform import JobEvent, Platform, SpecHook
+from runyard.scheduler.state import JobState
+from runyard.store.schema import app_engine_runs, app_engine_tasks, jobs, tasks
+from runyard.store.submission_keys import job_of_key
+
+log = logging.getLogger(__name__)
+
+Row = sa.RowMapping | Mapping[str, Any]
+"""A row of ``app_engine_runs`` or ``app_engine_tasks`` (or a copy of one)."""
+
+RUN_INFORMATION = "app-engine.run"
+"""The generic information naming the run a job executes (shown by the portal; never trusted)."""
+RUN_VARIABLE = "RUNYARD_APP_ENGINE_RUN"
+"""The runner's environment variable naming its run."""
+TASK_NAME_PREFIX = "app-engine"
+CONTAINER_PREFIX = "runyard-app-engine-"
+CONTAINER_LABEL = "runyard.app-engine.run"
+IMAGE_TAR = "image.tar"
+"""The image tar in the task's folder (:mod:`runyard.appengine.tasks`)."""
+
+QUEUING, QUEUED, PENDING, RUNNING = "QUEUING", "QUEUED", "PENDING", "RUNNING"
+FINISHED, FAILED = "FINISHED", "FAILED"
+ACTIVE = (QUEUING, QUEUED, PENDING, RUNNING)
+
+DEFAULT_RAM = 4 * 1024**3
+"""Bytes of memory of a task whose descriptor says none (Cytomine's ``scheduler.task-resources.ram``)."""
+MAX_OUTPUTS_BYTES = 4 * 1024**3
+"""Most bytes an outputs archive may unpack to (cluster mode)."""
+MAX_OUTPUTS_MEMBERS = 100_000
+"""Most members an outputs archive may hold."""
+PIDS_LIMIT = 1024
+"""Most processes a task's container may run."""
+
+_PLACEHOLDER = (
+    "raise SystemExit('this task runs only as the App Engine run the platform recorded for its job')\n"
+)
+#: The node selection: the host has the CPUs, the memory and a GPU the descriptor asks for.
+_SELECTION = """\
+import os
+cpus, ram, gpus = (int(value) for value in args)
+memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+has_gpu = os.path.exists("/dev/nvidia0") or os.path.exists("/dev/dri/renderD128")
+selected = (os.cpu_count() or 1) >= cpus and memory >= ram and (gpus == 0 or has_gpu)
+"""
+_RUNNER = "from runyard.appengine import runner\nrunner.main()\n"
+
+
+def submission_key(run: Row) -> str:
+    """The key the run's job is submitted under: derived from the run's secret, so its owner, who never
+    sees the secret, cannot take it first with a job of theirs."""
+    digest = hmac.new(str(run["secret"]).encode(), f"job of {run['id']}".encode(), hashlib.sha256)
+    return f"app-engine-{digest.hexdigest()[:40]}"
+
+
+def job_of_run(connection: sa.Connection, run: Row) -> int | None:
+    """The job the platform records for ``run``: its ``job_id``, or while QUEUING the job stored under
+    its submission key (the job may start before its id is recorded)."""
+    if run["job_id"] is not None:
+        return int(run["job_id"])
+    if run["state"] != QUEUING:
+        return None
+    keyed = job_of_key(connection, run["owner"], submission_key(run), now=time.time())
+    return None if keyed is None else keyed.id
+
+
+def find_run(connection: sa.Connection, run_id: str) -> sa.RowMapping | None:
+    return (
+        connection.execute(sa.select(app_engine_runs).where(app_engine_runs.c.id == run_id))
+        .mappings()
+        .first()
+    )
+
+
+def find_task(connection: sa.Connection, task_id: str) -> sa.RowMapping:
+    row = (
+        connection.execute(sa.select(app_engine_tasks).where(app_engine_tasks.c.id == task_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise AppEngineError(404, "APPE-internal-task-not-found", "task not found")
+    return row
+
+
+def move(
+    connection: sa.Connection, run_id: str, state: str, expected: tuple[str, ...], **fields: Any
+) -> bool:
+    """Compare-and-set the run's state; whether it moved."""
+    done = connection.execute(
+        app_engine_runs.update()
+        .where(app_engine_runs.c.id == run_id, app_engine_runs.c.state.in_(expected))
+        .values(state=state, updated_at=time.time(), **fields)
+    )
+    return done.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What the task's container gets (from the descriptor)."""
+
+    ram: int
+    cpus: int
+    gpus: int
+
+
+def resources_of(descriptor: Row) -> Resources:
+    """The descriptor's ``configuration.resources``, with Cytomine's defaults (4Gi, 1 CPU, no GPU)."""
+    parsed = _descriptor_of(descriptor).resources
+    return Resources(parsed.ram or DEFAULT_RAM, max(1, parsed.cpus or 1), max(0, parsed.gpus or 0))
+
+
+def _descriptor_of(document: Any) -> Any:
+    """The model's ``Descriptor`` of a stored descriptor (:mod:`runyard.appengine.descriptor`)."""
+    return importlib.import_module("runyard.appengine.descriptor").descriptor_of(dict(document))
+
+
+def job_name(task: Row, run_id: str) -> str:
+    return f"{TASK_NAME_PREFIX} {task['name']} {run_id}"
+
+
+def task_name(task: Row, run_id: str) -> str:
+    """The name of the job's one task: the job's, spaces and what task names refuse as ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{TASK_NAME_PREFIX}-{task['name_short']}-{run_id}")
+
+
+def spec_hook() -> SpecHook:
+    """The spec of a run's job is the platform's runner (see the module's docstring); other jobs pass
+    unchanged (those without the generic information at no cost)."""
+
+    def as_run(connection: sa.Connection, job: JobState, spec: TaskSpec) -> TaskSpec:
+        run_id = spec.generic_information.get(RUN_INFORMATION)
+        if run_id is None:
+            return spec
+        run = find_run(connection, run_id)
+        if run is None or run["owner"] != job.owner or job_of_run(connection, run) != job.id:
+            return spec  # a user's job dressed as a run's: runs as what it is, sandboxed
+        task = find_task(connection, run["task_id"])
+        resources = resources_of(task["descriptor"])
+        kept = ("RUNYARD_URL", "RUNYARD_TOKEN")
+        environment = {name: spec.environment[name] for name in kept if name in spec.environment}
+        environment |= {RUN_VARIABLE: run["id"], "HOME": spec.localspace, "TMPDIR": spec.localspace}
+        selection = Script(
+            "cpython",
+            code=_SELECTION,
+            arguments=[str(v) for v in (resources.cpus, resources.ram, resources.gpus)],
+        )
+        return replace(
+            spec,
+            executable=ScriptExecutable(Script("cpython", code=_RUNNER)),
+            selection=[SelectionScript(selection)],
+            pre=None,
+            post=None,
+            flow=None,
+            cleaning=None,
+            input_files=[],
+            output_files=[],
+            parents=[],
+            fork=True,
+            credentials={},
+            environment=environment,
+            run_as_me=False,
+            account=None,
+            platform=True,
+        )
+
+    return as_run
+
+
+class Execution:
+    """The server's side of runs' executions: launches, the state sync from their jobs, outputs."""
+
+    def __init__(self, platform: Platform, storage: Storage, mode: str, datasets: Path | None) -> None:
+        self.platform, self.storage, self.mode, self.datasets = platform, storage, mode, datasets
+        self._events: queue.Queue[JobEvent | None] = queue.Queue()
+        self._jobs: dict[int, str] = {}  # job id → run id, of the runs not ended
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # -- life ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Follow job events, then settle what happened while the server was away."""
+        _executions[id(self.platform.engine)] = self
+        self.platform.listen(self._heard)
+        self._thread = threading.Thread(target=self._follow, name="runyard-app-engine", daemon=True)
+        self._thread.start()
+        with self.platform.engine.connect() as connection:
+            rows = (
+                connection.execute(sa.select(app_engine_runs).where(app_engine_runs.c.state.in_(ACTIVE)))
+                .mappings()
+                .all()
+            )
+        for run in rows:
+            try:
+                self._recover(run)
+            except Exception:
+                log.exception("App Engine run %s: recovery failed", run["id"])
+
+    def close(self) -> None:
+        _executions.pop(id(self.platform.engine), None)
+        self._events.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _recover(self, run: Row) -> None:
+        if run["state"] == QUEUING:
+            with self.platform.engine.connect() as connection:
+                job_id = job_of_run(connection, run)
+            if job_id is None:
+                log.info("App Engine run %s: its job was never stored; submitting it now", run["id"])
+                self._submit(run["id"])
+                return
+            self._adopt(run["id"], job_id)
+        else:
+            with self._lock:
+                self._jobs[int(run["job_id"])] = run["id"]
+            self._job_changed(int(run["job_id"]))
+
+    # -- launch ----------------------------------------------------------------------------------
+
+    def launch(self, run_id: str) -> str:
+        """PROVISIONED → QUEUING → a job → QUEUED; the run's state after. 403 from another state.
+        Blocking (a submission waits for its transaction): never call it inside a write transaction."""
+        with self.platform.engine.begin() as connection:
+            if not move(
+                connection, run_id, QUEUING, ("PROVISIONED",), mode=self.mode, reason=None, job_id=None
+            ):
+                if find_run(connection, run_id) is None:
+                    raise AppEngineError(404, RUN_NOT_FOUND, "task run not found")
+                raise AppEngineError(403, RUN_STATE, "invalid task run state")
+        return self._submit(run_id)
+
+    def _submit(self, run_id: str) -> str:
+        with self.platform.engine.connect() as connection:
+            run = find_run(connection, run_id)
+            if run is None:
+                return FAILED
+            task = find_task(connection, run["task_id"])
+        name = job_name(task, run_id)
+        workflow = from_mapping(
+            {
+                "name": name,
+                "description": f"App Engine run {run_id} of {task['namespace']} {task['version']}",
+                "generic_information": {RUN_INFORMATION: run_id},
+                "on_task_error": "cancelJob",
+                "max_number_of_execution": 2,
+                "tasks": {task_name(task, run_id): {"script": {"cpython": _PLACEHOLDER}}},
+            }
+        )
+        try:
+            job = self.platform.submit_later(
+                workflow, owner=run["owner"], submission_key=submission_key(run)
+            ).result()
+        except RunyardError as error:
+            self._fail(run_id, f"the run's job could not be submitted: {error}")
+            return FAILED
+        return self._adopt(run_id, job.id)
+
+    def _adopt(self, run_id: str, job_id: int) -> str:
+        with self._lock:
+            self._jobs[job_id] = run_id
+        with self.platform.engine.begin() as connection:
+            move(connection, run_id, QUEUED, (QUEUING,), job_id=job_id)
+        self._events.put(JobEvent(job_id, "", None))  # it may have moved on already
+        with self.platform.engine.connect() as connection:
+            run = find_run(connection, run_id)
+        return FAILED if run is None else str(run["state"])
+
+    # -- the job's events ------------------------------------------------------------------------
+
+    def _heard(self, event: JobEvent) -> None:
+        if event.job_id in self._jobs:  # a dict read, on the scheduler's thread: cheap
+            self._events.put(event)
+
+    def _follow(self) -> None:
+        while (event := self._events.get()) is not None:
+            try:
+                self._job_changed(event.job_id)
+            except Exception:
+                log.exception("App Engine: following job %s failed", event.job_id)
+
+    def _job_changed(self, job_id: int) -> None:
+        with self._lock:
+            run_id = self._jobs.get(job_id)
+        if run_id is None:
+            return
+        with self.platform.engine.connect() as connection:
+            job = connection.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id)).first()
+            task_status = connection.execute(
+                sa.select(tasks.c.status, tasks.c.error)
+                .where(tasks.c.job_id == job_id)
+                .order_by(tasks.c.number)
+            ).first()
+            run = find_run(connection, run_id)
+        if run is None or run["state"] not in ACTIVE:
+            self._forget(job_id)
+            return
+        status = None if job is None else JobStatus(job.status)
+        if status is None or not status.is_alive:
+            what = "was removed" if status is None else f"ended {status.value}"
+            error = (
+                f": {task_status.error.strip().splitlines()[-1]}" if task_status and task_status.error else ""
+            )
+            self._fail(run_id, f"the run's job {job_id} {what} before the run's outputs were reported{error}")
+            self._forget(job_id)
+            remove_container(run_id)
+            return
+        if task_status is not None and task_status.status == "RUNNING":
+            with self.platform.engine.begin() as connection:
+                move(connection, run_id, PENDING, (QUEUED,))
+
+    def _forget(self, job_id: int) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def _fail(self, run_id: str, reason: str) -> None:
+        log.info("App Engine run %s FAILED: %s", run_id, reason)
+        with self.platform.engine.begin() as connection:
+            move(connection, run_id, FAILED, ACTIVE, reason=reason)
+
+    # -- what the runner asks and reports ------------------------------------------------------
+
+    def execution_of(self, connection: sa.Connection, run: Row, base_url: str) -> dict[str, Any]:
+        """What the runner runs (its run checked already); the outputs folder emptied (a second
+        execution after a lost node starts clean)."""
+        task = find_task(connection, run["task_id"])
+        descriptor = task["descriptor"]
+        configuration = descriptor.get("configuration", {})
+        resources = resources_of(descriptor)
+        outputs = self.storage.run_outputs(run["id"])
+        if run["mode"] != "cluster":
+            _empty(outputs)
+        url = f"{base_url}/app-engine/v1/task-runs/{run['id']}"
+        return {
+            "run": run["id"],
+            "task": task["id"],
+            "name": task["name"],
+            "image": task["image"],
+            "imageId": task["image_id"],
+            "mode": run["mode"] or self.mode,
+            "inputFolder": configuration.get("input_folder", "/inputs"),
+            "outputFolder": configuration.get("output_folder", "/outputs"),
+            "inputs": str(self.storage.run_inputs(run["id"])),
+            "outputs": str(outputs),
+            "datasets": None if self.datasets is None else str(self.datasets),
+            "resources": {"ram": resources.ram, "cpus": resources.cpus, "gpus": resources.gpus},
+            "pidsLimit": PIDS_LIMIT,
+            "container": f"{CONTAINER_PREFIX}{run['id']}",
+            "label": CONTAINER_LABEL,
+            "urls": {
+                "execution": f"{url}/execution",
+                "image": f"{url}/execution/image.tar",
+                "inputs": f"{url}/execution/inputs.zip",
+                "outputs": f"{url}/{run['secret']}/outputs.zip",
+            },
+        }
+
+    def started(self, run_id: str) -> str:
+        """The container started: → RUNNING."""
+        with self.platform.engine.begin() as connection:
+            move(connection, run_id, RUNNING, (QUEUING, QUEUED, PENDING))
+            run = find_run(connection, run_id)
+        return "" if run is None else str(run["state"])
+
+    def finished(self, run_id: str, exit_code: int | None) -> dict[str, Any]:
+        """The container ended (local mode, or cluster mode without an upload): its outputs are read
+        from the outputs folder, FINISHED or FAILED with the reason; the run's state and reason."""
+        if exit_code not in (None, 0):
+            self._fail(run_id, f"the task's container exited with code {exit_code}")
+        else:
+            self._collect(run_id)
+        return self.state_of(run_id)
+
+    def uploaded(self, run_id: str, archive: IO[bytes]) -> dict[str, Any]:
+        """Cluster mode: the outputs zip unpacked (bounded, no links) into the outputs folder, then read."""
+        outputs = self.storage.run_outputs(run_id)
+        _empty(outputs)
+        try:
+            unpack_outputs(archive, outputs)
+        except AppEngineError as error:
+            self._fail(run_id, f"invalid outputs archive: {error.message}")
+            raise
+        self._collect(run_id)
+        return self.state_of(run_id)
+
+    def state_of(self, run_id: str) -> dict[str, Any]:
+        with self.platform.engine.connect() as connection:
+            run = find_run(connection, run_id)
+        if run is None:
+            raise AppEngineError(404, RUN_NOT_FOUND, "task run not found")
+        return {"id": run["id"], "state": run["state"], "reason": run["reason"]}
+
+    def _collect(self, run_id: str) -> None:
+        files = importlib.import_module("runyard.appengine.files")  # the model's (landing in parallel)
+        check_matching, read_output = files.check_matching, files.read_output
+
+        with self.platform.engine.connect() as connection:
+            run = find_run(connection, run_id)
+            if run is None or run["state"] not in ACTIVE:
+                return
+            task = find_task(connection, run["task_id"])
+        descriptor = _descriptor_of(task["descriptor"])
+        folder = self.storage.run_outputs(run_id)
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for name, parameter in descriptor.outputs.items():
+            try:
+                values[name] = read_output(parameter.type, folder, name)
+            except AppEngineError as error:
+                problems.append(f"output {name}: {error.message}")
+        if not problems:
+            try:
+                check_matching(descriptor, values, outputs=True)
+            except AppEngineError as error:
+                problems.append(error.message)
+        if problems:
+            self._fail(run_id, "; ".join(problems))
+            return
+        with self.platform.engine.begin() as connection:
+            move(connection, run_id, FINISHED, ACTIVE, outputs=values, reason=None)
+
+    def kill(self, run: Row) -> None:
+        """Kill the run's job (its runner removes the container); the run FAILED."""
+        job_id = run["job_id"]
+        if job_id is not None:
+            with suppress(RunyardError):
+                self.platform.kill_job(int(job_id))
+        remove_container(run["id"])
+
+
+_executions: dict[int, Execution] = {}
+"""The servers' executions in this process, by their engine's id (``kill`` has a connection only)."""
+
+
+def execution_of(engine: sa.Engine) -> Execution:
+    found = _executions.get(id(engine))
+    if found is None:
+        raise AppEngineError(500, "APPE-internal-server-error", "the App Engine's execution is not started")
+    return found
+
+
+def launch(engine: sa.Engine, run_id: str) -> str:
+    """The RUNNING state action: see :meth:`Execution.launch` (``engine``: the platform's)."""
+    return execution_of(engine).launch(run_id)
+
+
+def kill(connection: sa.Connection, run: Row) -> None:
+    """Kill a run's job before the run is deleted (in a thread: the caller may hold a transaction)."""
+    execution = execution_of(connection.engine)
+    threading.Thread(
+        target=execution.kill, args=(dict(run),), name="runyard-app-engine-kill", daemon=True
+    ).start()
+
+
+def remove_container(run_id: str) -> None:
+    """Remove the run's container on the server's engine, if it is there (best effort: the runner's
+    watcher is the first to do it, on the node's engine)."""
+    if not os.environ.get("DOCKER_HOST") and not Path("/var/run/docker.sock").exists():
+        return
+    try:
+        import docker
+
+        client = docker.from_env()
+        try:
+            for container in client.containers.list(
+                all=True, filters={"label": f"{CONTAINER_LABEL}={run_id}"}
+            ):
+                container.remove(force=True)
+        finally:
+            client.close()
+    except Exception as error:  # the engine is the node's, or gone: nothing to do here
+        log.debug("App Engine run %s: container not removed: %s", run_id, error)
+
+
+def _empty(folder: Path) -> None:
+    """Remove what ``folder`` holds (links removed, never followed); made if missing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with suppress(FileNotFoundError):
+                os.unlink(entry.path)
+
+
+def safe_members(
+    archive: zipfile.ZipFile, max_members: int, max_bytes: int
+) -> Iterator[tuple[zipfile.ZipInfo, PurePosixPath]]:
+    """The members of ``archive`` with their checked relative paths: no absolute path, no ``..``, no
+    link, at most ``max_members`` members and ``max_bytes`` declared bytes (400 otherwise)."""
+    members = archive.infolist()
+    if len(members) > max_members:
+        raise AppEngineError(
+            400, "APPE-internal-task_run-invalid-output-archive", f"more than {max_members} members"
+        )
+    total = 0
+    for member in members:
+        path = PurePosixPath(member.filename)
+        if path.is_absolute() or ".." in path.parts or "\\" in member.filename or not path.parts:
+            raise AppEngineError(
+                400,
+                "APPE-internal-task_run-invalid-output-archive",
+                f"invalid member name {member.filename!r}",
+            )
+        mode = member.external_attr >> 16
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # a link, a device...
+            raise AppEngineError(
+                400, "APPE-internal-task_run-invalid-output-archive", f"{member.filename!r} is not a file"
+            )
+        total += member.file_size
+        if total > max_bytes:
+            raise AppEngineError(
+                413, "APPE-internal-task_run-invalid-output-archive", f"more than {max_bytes} bytes"
+            )
+        yield member, path
+
+
+def unpack(archive: IO[bytes], target: Path, *, max_members: int, max_bytes: int) -> None:
+    """Unzip ``archive`` into ``target`` (bounded, checked: :func:`safe_members`), never through a link."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            written = 0
+            for member, path in safe_members(opened, max_members, max_bytes):
+                destination = target.joinpath(*path.parts)  # in a folder only this writes to
+                if member.is_dir():
+                    destination.mkdir(parents=True, exist_ok=True)
+                    continue
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                with (
+                    opened.open(member) as source,
+                    os.fdopen(os.open(destination, flags, 0o644), "wb") as out,
+                ):
+                    while chunk := source.read(1 << 20):
+                        written += len(chunk)
+                        if written > max_bytes:  # the declared sizes may lie
+                            raise AppEngineError(
+                                413,
+                                "APPE-internal-task_run-invalid-output-archive",
+                                f"more than {max_bytes} bytes",
+                            )
+                        out.write(chunk)
+    except zipfile.BadZipFile as error:
+        raise AppEngineError(
+            400, "APPE-internal-task_run-invalid-output-archive", f"not a zip archive: {error}"
+        ) from None
+    except FileExistsError as error:
+        raise AppEngineError(
+            400, "APPE-internal-task_run-invalid-output-archive", f"a member twice: {error.filename}"
+        ) from None
+
+
+def unpack_outputs(archive: IO[bytes], target: Path) -> None:
+    unpack(archive, target, max_members=MAX_OUTPUTS_MEMBERS, max_bytes=MAX_OUTPUTS_BYTES)
+
+
+def zip_folder(folder: Path, target: IO[bytes], *, max_members: int, max_bytes: int) -> None:
+    """Zip what ``folder`` holds (stored, regular files and folders only: links and devices are left out,
+    never followed), bounded."""
+    count = total = 0
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for root, folders, files in os.walk(folder, followlinks=False):
+            relative = Path(root).relative_to(folder)
+            for name in sorted(folders):
+                if not os.path.islink(os.path.join(root, name)):
+                    archive.writestr(f"{(relative / name).as_posix()}/", b"")
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                except OSError:
+                    continue  # a link, or gone
+                with os.fdopen(fd, "rb") as source:
+                    info = os.fstat(source.fileno())
+                    if not stat.S_ISREG(info.st_mode):
+                        continue
+                    count += 1
+                    total += info.st_size
+                    if count > max_members or total > max_bytes:
+                        raise AppEngineError(
+                            413, "APPE-internal-task_run-invalid-output-archive", "outputs too large"
+                        )
+                    entry = zipfile.ZipInfo((relative / name).as_posix(), time.localtime(info.st_mtime)[:6])
+                    entry.external_attr = (stat.S_IFREG | 0o644) << 16
+                    with archive.open(entry, "w", force_zip64=True) as out:
+                        shutil.copyfileobj(source, out, 1 << 20)

@@ -1,0 +1,250 @@
+"""The node side of an App Engine run: the platform's code that the run's task executes.
+
+It runs outside the sandbox (:func:`runyard.appengine.execution.spec_hook`): it drives the node's
+container engine (``DOCKER_HOST``); the task's own code runs only inside the container. With its job
+token it asks the server what to run (``GET …/task-runs/{run}/execution``), then:
+
+1. makes sure the image is on the engine (by id; a host without it downloads the task's image tar and
+   ``docker load``\\ s it, then checks the id);
+2. **local mode**: mounts the run's inputs (read-only) and outputs folders of the server's storage
+   (shared file system) at the descriptor's ``input_folder`` and ``output_folder``, and the datasets
+   folder read-only at its own path; **cluster mode**: downloads the inputs zip into its localspace,
+   unpacks it (bounded, no traversal, no links) and mounts those folders;
+3. starts the container (no network, no capability, ``no-new-privileges``, memory, CPUs, pids
+   limits, a GPU request when asked), reports it RUNNING, streams its logs to the task's output;
+4. reports its end: local mode, ``{"exitCode": N}`` (the server reads the outputs); cluster mode, the
+   output folder zipped (regular files only, links never followed) and uploaded to the run's secret URL.
+
+A watcher process in a session of its own removes the container if the runner dies first (a job kill
+SIGKILLs the runner's process group, not the watcher's session).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from runyard.appengine.execution import RUN_VARIABLE, unpack, zip_folder
+
+#: Bounds of the archives the runner unpacks or sends.
+MAX_INPUTS_BYTES = 4 * 1024**3
+MAX_INPUTS_MEMBERS = 100_000
+MAX_OUTPUTS_BYTES = 4 * 1024**3
+MAX_OUTPUTS_MEMBERS = 100_000
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class RunnerError(Exception):
+    """The run cannot be executed on this node (the task fails with this message)."""
+
+
+def main() -> None:
+    """Run the run named by ``RUNYARD_APP_ENGINE_RUN``, as the platform's job token allows."""
+    url, token, run_id = (os.environ.get(name, "") for name in ("RUNYARD_URL", "RUNYARD_TOKEN", RUN_VARIABLE))
+    if not (url and token and run_id):
+        raise RunnerError("the App Engine runner runs only as a run's job, started by the platform")
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{url.rstrip('/')}/app-engine/v1/task-runs/{run_id}"
+    with httpx.Client(headers=headers, timeout=TIMEOUT) as client:
+        execution = _answer(client.get(f"{base}/execution"))
+        Runner(client, execution).run()
+
+
+def _answer(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        request = response.request
+        raise RunnerError(
+            f"{request.method} {request.url.path}: {response.status_code} {response.text[:500]}"
+        )
+    return response.json() if response.content else None
+
+
+class Runner:
+    def __init__(self, client: httpx.Client, execution: dict[str, Any]) -> None:
+        import docker
+
+        self.client, self.execution = client, execution
+        self.engine = docker.from_env(timeout=300)
+        self.name = execution["container"]
+        self.work = Path(os.environ.get("TMPDIR") or tempfile.gettempdir())
+
+    def run(self) -> None:
+        execution = self.execution
+        self._ensure_image()
+        cluster = execution["mode"] == "cluster"
+        if cluster:
+            inputs, outputs = self._fetch_inputs()
+        else:
+            inputs, outputs = Path(execution["inputs"]), Path(execution["outputs"])
+        self._remove_container()  # of an earlier execution of the same run
+        container = self._create(inputs, outputs)
+        watcher = _watch(self.name)
+        try:
+            container.start()
+            print(f"[app-engine] container {self.name} started ({execution['image']})", flush=True)
+            _answer(self.client.post(f"{execution['urls']['execution']}/started"))
+            for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+            code = int(container.wait().get("StatusCode", -1))
+            print(f"[app-engine] container {self.name} exited with code {code}", flush=True)
+            if cluster and code == 0:
+                state = self._send_outputs(outputs)
+            else:
+                state = _answer(
+                    self.client.post(f"{execution['urls']['execution']}/finished", json={"exitCode": code})
+                )
+        finally:
+            self._remove_container()
+            os.write(watcher, b"done")
+            os.close(watcher)
+        print(
+            f"[app-engine] run {execution['run']}: {state['state']}"
+            + (f" ({state['reason']})" if state.get("reason") else ""),
+            flush=True,
+        )
+
+    def _ensure_image(self) -> None:
+        from docker.errors import ImageNotFound
+
+        image_id = self.execution["imageId"]
+        try:
+            self.engine.images.get(image_id)
+            return
+        except ImageNotFound:
+            pass
+        print(f"[app-engine] image {image_id} not on this node's engine: loading it", flush=True)
+        tar = self.work / "image.tar"
+        with tar.open("wb") as out, self.client.stream("GET", self.execution["urls"]["image"]) as response:
+            if response.status_code >= 400:
+                raise RunnerError(f"the task's image could not be downloaded: {response.status_code}")
+            for chunk in response.iter_bytes(1 << 20):
+                out.write(chunk)
+        with tar.open("rb") as source:
+            self.engine.images.load(source)
+        tar.unlink()
+        try:
+            self.engine.images.get(image_id)
+        except ImageNotFound:
+            raise RunnerError(f"the task's image tar did not load the image {image_id}") from None
+
+    def _fetch_inputs(self) -> tuple[Path, Path]:
+        inputs, outputs = self.work / "inputs", self.work / "outputs"
+        for folder in (inputs, outputs):
+            folder.mkdir(mode=0o755, exist_ok=True)
+        archive = self.work / "inputs.zip"
+        with (
+            archive.open("wb") as out,
+            self.client.stream("GET", self.execution["urls"]["inputs"]) as response,
+        ):
+            if response.status_code >= 400:
+                raise RunnerError(f"the run's inputs could not be downloaded: {response.status_code}")
+            for chunk in response.iter_bytes(1 << 20):
+                out.write(chunk)
+        with archive.open("rb") as source:
+            unpack(source, inputs, max_members=MAX_INPUTS_MEMBERS, max_bytes=MAX_INPUTS_BYTES)
+        archive.unlink()
+        return inputs, outputs
+
+    def _send_outputs(self, outputs: Path) -> dict[str, Any]:
+        archive = self.work / "outputs.zip"
+        with archive.open("wb") as out:
+            zip_folder(outputs, out, max_members=MAX_OUTPUTS_MEMBERS, max_bytes=MAX_OUTPUTS_BYTES)
+        with archive.open("rb") as source:
+            answer = self.client.post(
+                self.execution["urls"]["outputs"],
+                files={"outputs": ("outputs.zip", source, "application/zip")},
+                headers={"Authorization": ""},  # the secret in the URL is the authentication
+            )
+        archive.unlink()
+        if answer.status_code >= 400:  # refused: the run FAILED with the reason (the state says it)
+            print(f"[app-engine] outputs refused: {answer.status_code} {answer.text[:500]}", flush=True)
+        state: dict[str, Any] = _answer(self.client.get(f"{self.execution['urls']['execution']}/state"))
+        return state
+
+    def _create(self, inputs: Path, outputs: Path) -> Any:
+        from docker.types import DeviceRequest, Mount
+
+        execution = self.execution
+        resources = execution["resources"]
+        mounts = [
+            Mount(execution["inputFolder"], str(inputs), type="bind", read_only=True),
+            Mount(execution["outputFolder"], str(outputs), type="bind", read_only=False),
+        ]
+        datasets = execution.get("datasets")
+        if datasets and execution["mode"] != "cluster" and os.path.isdir(datasets):
+            mounts.append(Mount(datasets, datasets, type="bind", read_only=True))
+        devices = (
+            [DeviceRequest(count=resources["gpus"], capabilities=[["gpu"]])] if resources["gpus"] else None
+        )
+        return self.engine.containers.create(
+            execution["imageId"],
+            name=self.name,
+            labels={execution["label"]: execution["run"]},
+            mounts=mounts,
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            privileged=False,
+            mem_limit=int(resources["ram"]),
+            memswap_limit=int(resources["ram"]),
+            nano_cpus=int(resources["cpus"]) * 1_000_000_000,
+            pids_limit=int(execution["pidsLimit"]),
+            device_requests=devices,
+            detach=True,
+        )
+
+    def _remove_container(self) -> None:
+        _remove(self.engine, self.name)
+
+
+def _remove(engine: Any, name: str) -> None:
+    from docker.errors import NotFound
+
+    with contextlib.suppress(NotFound):
+        engine.containers.get(name).remove(force=True)
+
+
+def _watch(name: str) -> int:
+    """Fork the watcher of container ``name``, in a session of its own: it removes the container when
+    the runner dies without saying it is done (the pipe's write end closing unannounced). The runner's
+    end of the pipe is returned."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid != 0:
+        os.close(read)
+        return write
+    code = 0
+    try:
+        os.close(write)
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only the pipe ends it
+        said = b""
+        while True:
+            select.select([read], [], [])
+            chunk = os.read(read, 16)
+            if not chunk:
+                break
+            said += chunk
+        if said != b"done":
+            import docker
+
+            for attempt in range(5):
+                try:
+                    _remove(docker.from_env(), name)
+                    break
+                except Exception:
+                    time.sleep(0.5 * (attempt + 1))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
