@@ -1,0 +1,284 @@
+"""Task bundles: the zip a task is uploaded as, read with no trust in it.
+
+A bundle holds, in any order, ``descriptor.yml`` (or ``.yaml``, any case) at its root, one image tar
+made by ``docker save`` (any ``*.tar``; its name gives Cytomine's fallback image name) and optionally
+``logo.png``. Reading one checks every entry name (no absolute path, no ``..``, no backslash), the
+entry count and the bytes it expands to (counted as they are read, whatever the zip claims), parses
+the descriptor (:func:`runyard.appengine.descriptor.parse_descriptor`) and inspects the tar: its
+``manifest.json`` names the image's config, whose digest is the image's id on the engine (the tags
+inside tars are unusable: corpus README, "Image naming"). Both tar layouts are read: OCI
+(``blobs/sha256/<hex>``) and the older ``docker save`` one (``<hex>.json``).
+
+The tar is rewritten without the names it carries (``RepoTags``, ``repositories``, the OCI
+annotations naming the image), so loading it names nothing on the engine: a hostile bundle cannot
+retag another task's image, or runyard's own, by naming it inside its tar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from runyard.appengine.descriptor import Descriptor, parse_descriptor
+from runyard.appengine.errors import BUNDLE_VALIDATION, AppEngineError
+
+IMAGE_VALIDATION = "APPE-internal-bundle-image-validation-error"
+
+MAX_ENTRIES = 64
+"""Most entries a bundle may hold (a real one has two or three)."""
+MAX_DESCRIPTOR_BYTES = 1024 * 1024
+MAX_LOGO_BYTES = 1024 * 1024
+MAX_TAR_MEMBERS = 10_000
+"""Most members an image tar may hold (one per layer and a few files: dozens)."""
+MAX_MANIFEST_BYTES = 1024 * 1024
+"""Largest ``manifest.json``, ``index.json`` or image config read into memory."""
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+DESCRIPTOR_NAME = re.compile(r"descriptor\.(yml|yaml)")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_CHUNK = 1024 * 1024
+#: OCI annotations that name an image when a tar is loaded (containerd's and OCI's).
+_NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle read and checked: what registering its task needs."""
+
+    descriptor: Descriptor
+    descriptor_text: bytes
+    """The descriptor's bytes, as uploaded (served back by ``…/descriptor.yml``)."""
+    tar: Path
+    """The image tar, rewritten without the names it carried (see the module's docstring)."""
+    tar_name: str
+    """The tar's file name in the zip (Cytomine's fallback image name comes from it)."""
+    image_id: str
+    """``sha256:<hex>``: the digest of the image's config, its id on the engine."""
+    logo: bytes | None
+
+
+def read_bundle(archive: Path | IO[bytes], work: Path, *, max_bytes: int) -> Bundle:
+    """Read the bundle zip ``archive`` (a file, or a seekable binary stream); the image tar is
+    written in the folder ``work``.
+
+    ``max_bytes`` bounds what the entries expand to, together. Errors: ``AppEngineError`` 400 with
+    Cytomine's codes (an archive that is not a zip, no descriptor, no tar, a tar that is not a
+    ``docker save`` archive, a descriptor the schema refuses).
+    """
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            return _read(bundle, work, max_bytes)
+    except zipfile.BadZipFile as error:  # also raised by a corrupt entry once read (CRC)
+        raise AppEngineError(400, BUNDLE_VALIDATION, f"unknown task bundle archive format: {error}") from None
+    except (zipfile.LargeZipFile, NotImplementedError, EOFError) as error:  # unknown compression
+        raise AppEngineError(400, BUNDLE_VALIDATION, f"invalid bundle format: {error}") from None
+
+
+def _read(bundle: zipfile.ZipFile, work: Path, max_bytes: int) -> Bundle:
+    entries = [entry for entry in bundle.infolist() if not entry.is_dir()]
+    if len(entries) > MAX_ENTRIES:
+        raise AppEngineError(
+            400, BUNDLE_VALIDATION, f"invalid bundle format: more than {MAX_ENTRIES} entries"
+        )
+    descriptors, tars, logos = [], [], []
+    for entry in entries:
+        path = _checked_name(entry.filename)
+        if len(path.parts) == 1 and DESCRIPTOR_NAME.fullmatch(path.name.lower()):
+            descriptors.append(entry)
+        elif path.name.lower().endswith(".tar"):
+            tars.append(entry)
+        elif len(path.parts) == 1 and path.name.lower() == "logo.png":
+            logos.append(entry)
+    if not descriptors:
+        raise AppEngineError(
+            400,
+            BUNDLE_VALIDATION,
+            "descriptor not in default location: no descriptor.yml at the bundle's root",
+        )
+    if len(descriptors) > 1:
+        raise AppEngineError(400, BUNDLE_VALIDATION, "invalid bundle format: more than one descriptor")
+    if not tars:
+        raise AppEngineError(400, BUNDLE_VALIDATION, "image tar not found in the bundle")
+    if len(tars) > 1:
+        raise AppEngineError(400, BUNDLE_VALIDATION, "invalid bundle format: more than one image tar")
+    budget = _Budget(max_bytes)
+    text = _read_small(bundle, descriptors[0], MAX_DESCRIPTOR_BYTES, budget, "the descriptor")
+    descriptor = parse_descriptor(text)
+    logo = None
+    if logos:
+        logo = _read_small(bundle, logos[0], MAX_LOGO_BYTES, budget, "logo.png")
+        if not logo.startswith(PNG_MAGIC):
+            raise AppEngineError(400, BUNDLE_VALIDATION, "invalid bundle format: logo.png is not a PNG image")
+    tar = work / "bundle-image.tar"
+    with bundle.open(tars[0]) as source, open(tar, "wb") as target:
+        _copy(source, target, budget)
+    image = work / "image.tar"
+    image_id = _rewrite_image(tar, image)
+    tar.unlink()
+    return Bundle(descriptor, text, image, PurePosixPath(tars[0].filename).name, image_id, logo)
+
+
+def _checked_name(name: str) -> PurePosixPath:
+    """The entry's path, refused when it could name anything outside the bundle's folder."""
+    path = PurePosixPath(name)
+    if "\\" in name or "\x00" in name or path.is_absolute() or ".." in path.parts or not path.parts:
+        raise AppEngineError(400, BUNDLE_VALIDATION, f"invalid bundle format: unsafe entry name {name!r}")
+    return path
+
+
+class _Budget:
+    """The bytes the entries may still expand to."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def spend(self, count: int) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise AppEngineError(
+                413, BUNDLE_VALIDATION, "max upload size exceeded: the bundle expands to too many bytes"
+            )
+
+
+def _read_small(
+    bundle: zipfile.ZipFile, entry: zipfile.ZipInfo, limit: int, budget: _Budget, what: str
+) -> bytes:
+    with bundle.open(entry) as source:
+        data = source.read(limit + 1)
+    if len(data) > limit:
+        raise AppEngineError(
+            400, BUNDLE_VALIDATION, f"invalid bundle format: {what} is larger than {limit} bytes"
+        )
+    budget.spend(len(data))
+    return data
+
+
+def _copy(source: IO[bytes], target: IO[bytes], budget: _Budget) -> None:
+    while chunk := source.read(_CHUNK):
+        budget.spend(len(chunk))
+        target.write(chunk)
+
+
+def _rewrite_image(source: Path, target: Path) -> str:
+    """Copy the image tar ``source`` to ``target`` without the names it carries; its image id."""
+    try:
+        with tarfile.open(source, "r:") as tar:
+            members = _members(tar)
+            manifest = _json_member(tar, members, "manifest.json")
+            config = _config_of(manifest)
+            image_id = _check_config(tar, members, config)
+            _write_unnamed(tar, members, manifest, target)
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar cannot be read: {error}") from None
+    return image_id
+
+
+def _members(tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
+    members: dict[str, tarfile.TarInfo] = {}
+    for count, member in enumerate(tar, start=1):
+        if count > MAX_TAR_MEMBERS:
+            raise AppEngineError(
+                400, IMAGE_VALIDATION, f"the image tar has more than {MAX_TAR_MEMBERS} members"
+            )
+        members[member.name.removeprefix("./")] = member
+    return members
+
+
+def _json_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name: str) -> Any:
+    member = members.get(name)
+    if member is None or not member.isfile():
+        raise AppEngineError(
+            400, IMAGE_VALIDATION, f"the image tar has no {name}: it is not an image saved by `docker save`"
+        )
+    data = _member_bytes(tar, member)
+    try:
+        return json.loads(data)
+    except ValueError as error:
+        raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar's {name} is not JSON: {error}") from None
+
+
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    if member.size > MAX_MANIFEST_BYTES:
+        raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar's {member.name} is too large")
+    stream = tar.extractfile(member)
+    if stream is None:
+        raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar's {member.name} is not a file")
+    with stream:
+        return stream.read()
+
+
+def _config_of(manifest: Any) -> str:
+    """The member naming the image's config in ``manifest.json`` (one image per bundle)."""
+    if not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict):
+        raise AppEngineError(
+            400, IMAGE_VALIDATION, "the image tar's manifest.json must describe exactly one image"
+        )
+    config = manifest[0].get("Config")
+    if not isinstance(config, str):
+        raise AppEngineError(400, IMAGE_VALIDATION, "the image tar's manifest.json has no Config")
+    return config.removeprefix("./")
+
+
+def _check_config(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], config: str) -> str:
+    """The image id the config names (``blobs/sha256/<hex>`` or ``<hex>.json``), checked against the
+    config's bytes: the id the engine will give the image."""
+    path = PurePosixPath(config)
+    digest = path.name.removesuffix(".json")
+    if not _HEX64.fullmatch(digest) or (len(path.parts) > 1 and path.parts[-2] != "sha256"):
+        raise AppEngineError(
+            400, IMAGE_VALIDATION, f"the image tar's manifest.json names an unknown config {config!r}"
+        )
+    member = members.get(config)
+    if member is None or not member.isfile():
+        raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar has no config {config!r}")
+    if hashlib.sha256(_member_bytes(tar, member)).hexdigest() != digest:
+        raise AppEngineError(
+            400, IMAGE_VALIDATION, f"the image tar's config {config!r} does not match its digest"
+        )
+    return f"sha256:{digest}"
+
+
+def _write_unnamed(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], manifest: list[dict[str, Any]], target: Path
+) -> None:
+    unnamed = [{**manifest[0], "RepoTags": None}]
+    replaced = {"manifest.json": json.dumps(unnamed).encode()}
+    index = members.get("index.json")
+    if index is not None and index.isfile():
+        replaced["index.json"] = _unnamed_index(_member_bytes(tar, index))
+    with tarfile.open(target, "w:", format=tarfile.PAX_FORMAT) as out:
+        for name, member in members.items():
+            if name == "repositories":
+                continue
+            if name in replaced:
+                data = replaced[name]
+                copy = tarfile.TarInfo(member.name)
+                copy.size, copy.mode, copy.mtime = len(data), member.mode, member.mtime
+                out.addfile(copy, io.BytesIO(data))
+            elif member.isfile():
+                out.addfile(member, tar.extractfile(member))
+            else:
+                out.addfile(member)
+
+
+def _unnamed_index(data: bytes) -> bytes:
+    """``index.json`` without the annotations that name the image."""
+    try:
+        index = json.loads(data)
+    except ValueError as error:
+        raise AppEngineError(
+            400, IMAGE_VALIDATION, f"the image tar's index.json is not JSON: {error}"
+        ) from None
+    if isinstance(index, dict):
+        for manifest in index.get("manifests") or ():
+            annotations = manifest.get("annotations") if isinstance(manifest, dict) else None
+            if isinstance(annotations, dict):
+                for key in _NAME_ANNOTATIONS:
+                    annotations.pop(key, None)
+    return json.dumps(index).encode()

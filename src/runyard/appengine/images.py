@@ -1,0 +1,153 @@
+"""Task images on the container engine: loaded from a bundle's tar, named, unnamed.
+
+The engine is the server's (``docker.from_env()``: ``DOCKER_HOST``), as for runyard's services. An
+image is only ever loaded from a tar (``docker load``), never pulled. It is known by its id (the
+digest of its config, read from the tar before loading it): several bundles may carry one image,
+and an image the engine has already is accepted as it is. It is then named as Cytomine names it:
+``{namespace with . → /}:{version}`` lower-cased (the descriptor rule), or, when that is not a valid
+image reference, from the tar's file name (Cytomine's own rule: the text before the first ``-``
+with ``.`` → ``/``, then ``:`` and the text after it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound
+
+from runyard.appengine.errors import AppEngineError
+
+log = logging.getLogger(__name__)
+
+IMAGE_VALIDATION = "APPE-internal-bundle-image-validation-error"
+PUSH_FAILED = "APPE-registry-push-failed"
+
+#: A repository path as Docker accepts one (lower-case components; no registry host: no ``.``).
+_COMPONENT = r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+MAX_NAME = 255
+
+
+def image_name(namespace: str, version: str, tar_name: str) -> str:
+    """The name a task's image is tagged with; 400 when neither rule gives a valid reference."""
+    by_descriptor = _reference(namespace.replace(".", "/"), version)
+    if by_descriptor:
+        return by_descriptor
+    stem = tar_name.removesuffix(".tar")
+    if "-" in stem:
+        prefix, suffix = stem.split("-", 1)
+        by_tar = _reference(prefix.replace(".", "/"), suffix)
+        if by_tar:
+            return by_tar
+    raise AppEngineError(
+        400,
+        "APPE-internal-bundle-validation-error",
+        f"unknown task bundle archive format: no valid image name from the namespace {namespace!r} and "
+        f"version {version!r}, nor from the tar's name {tar_name!r}",
+    )
+
+
+def _reference(repository: str, tag: str) -> str | None:
+    repository = repository.lower()
+    if _REPOSITORY.fullmatch(repository) and _TAG.fullmatch(tag) and len(repository) <= MAX_NAME:
+        return f"{repository}:{tag}"
+    return None
+
+
+@contextmanager
+def _engine(code: str = PUSH_FAILED) -> Iterator[Any]:
+    """A client of the engine; the engine unreachable or failing: 500 ``code``."""
+    where = os.environ.get("DOCKER_HOST") or "the default socket"
+    try:
+        with closing(docker.from_env()) as client:
+            yield client
+    except AppEngineError:
+        raise
+    except (DockerException, OSError) as error:
+        raise AppEngineError(500, code, f"the container engine at {where} failed: {error}") from error
+
+
+def has_image(image_id: str) -> bool:
+    with _engine() as client:
+        return _exists(client, image_id)
+
+
+def _exists(client: Any, reference: str) -> bool:
+    try:
+        client.api.inspect_image(reference)
+    except ImageNotFound:
+        return False
+    return True
+
+
+def load(tar: Path, image_id: str) -> bool:
+    """Load the image of ``tar`` (its names stripped) unless the engine has ``image_id`` already;
+    True when it was loaded now. A tar the engine refuses, or that does not give ``image_id``: 400."""
+    with _engine() as client:
+        if _exists(client, image_id):
+            return False
+        try:
+            with open(tar, "rb") as data:
+                for message in client.api.load_image(data, quiet=True):
+                    if isinstance(message, dict) and message.get("error"):
+                        raise AppEngineError(400, IMAGE_VALIDATION, f"docker load failed: {message['error']}")
+        except APIError as error:
+            if error.status_code is not None and error.status_code >= 500 and not error.explanation:
+                raise
+            raise AppEngineError(
+                400, IMAGE_VALIDATION, f"docker load failed: {error.explanation or error}"
+            ) from None
+        if not _exists(client, image_id):
+            raise AppEngineError(400, IMAGE_VALIDATION, f"docker load did not give the image {image_id}")
+        return True
+
+
+def image_of(name: str) -> str | None:
+    """The id of the image ``name`` names on the engine, if any."""
+    with _engine() as client:
+        try:
+            found: str = client.api.inspect_image(name)["Id"]
+        except ImageNotFound:
+            return None
+        return found
+
+
+def tag(image_id: str, name: str) -> None:
+    """Name the image ``image_id`` ``name`` (``repository:tag``)."""
+    repository, version = name.rsplit(":", 1)
+    with _engine() as client:
+        if not client.api.tag(image_id, repository, version, force=True):
+            raise AppEngineError(500, PUSH_FAILED, f"the engine did not tag {image_id} as {name}")
+
+
+def untag(name: str) -> None:
+    """Remove the name ``name``; the image goes with it when no other name is left on it (an image
+    a container still uses stays, unnamed, until the engine prunes it)."""
+    with _engine("APPE-storage-deletion-error") as client:
+        try:
+            client.api.remove_image(name, force=True)
+        except ImageNotFound:
+            return
+
+
+def remove_unnamed(image_id: str) -> None:
+    """Remove the image ``image_id`` if nothing names it (an upload that failed after loading it);
+    kept when another upload named it meanwhile or a container uses it."""
+    try:
+        with _engine() as client:
+            try:
+                tags = client.api.inspect_image(image_id).get("RepoTags") or []
+            except ImageNotFound:
+                return
+            if not tags:
+                client.api.remove_image(image_id, force=False)
+    except (AppEngineError, APIError) as error:
+        log.warning("App Engine: the unused image %s was kept: %s", image_id, error)

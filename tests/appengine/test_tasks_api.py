@@ -1,0 +1,490 @@
+"""``/app-engine/v1/tasks…`` against a live server and a real Docker daemon: every corpus bundle
+uploads (and the negative ones fail with nothing stored), the wire shapes, deletion, and hostile
+uploads and callers."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from appengine.conftest import BUNDLES
+from appengine.helpers import (
+    app_engine,
+    bundle_entries,
+    corpus_bundle,
+    docker_host,
+    image_tar_of,
+    make_zip,
+    renamed_bundle,
+    upload,
+    upload_answer,
+)
+from runyard.store.database import connect
+from runyard.store.schema import app_engine_runs
+from support.server import LiveServer
+
+__all__ = ["docker_host"]
+
+POSITIVE = sorted(
+    path.name
+    for path in BUNDLES.glob("*.zip")
+    if path.name not in {"no_version.zip", "unexpected_path.zip", "wrong_name.zip"}
+)
+Uploaded = dict[str, dict[str, Any]]
+"""Bundle file name → the TaskDescription its upload answered."""
+BOOLEAN_IMAGE = "sha256:93141a27328b99509f2c994f37f81097edaa5bebe5e60be9f7830b4ac705abc0"
+"""The image of the boolean bundle (and of datetime's), which renamed bundles carry by default."""
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(scope="module")
+def uploaded(server: LiveServer, docker_host: str) -> Uploaded:
+    """Every positive corpus bundle, uploaded once by the admin: bundle name → TaskDescription."""
+    return {name: upload(server, server.admin_token, corpus_bundle(name)) for name in POSITIVE}
+
+
+def _engine() -> Any:
+    return closing(docker.from_env())
+
+
+def _state(server: LiveServer) -> tuple[list[str], set[str], set[str]]:
+    """Task ids listed, task folders, leftovers of uploads."""
+    with app_engine(server) as client:
+        listed = [task["id"] for task in client.get("/tasks").json()]
+    storage = server.data_dir / "app-engine"
+    folders = {path.name for path in storage.glob("task-*-def")}
+    uploads = storage / "uploads"
+    leftovers = {path.name for path in uploads.iterdir()} if uploads.exists() else set()
+    return listed, folders, leftovers
+
+
+def _manifest_config(bundle: Path) -> str:
+    _, tar = image_tar_of(bundle.name.removesuffix(".zip"))
+    with tarfile.open(fileobj=io.BytesIO(tar)) as image:
+        stream = image.extractfile("manifest.json")
+        assert stream is not None
+        config: str = json.load(stream)[0]["Config"]
+    return "sha256:" + config.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+# Every corpus bundle
+
+
+def test_every_corpus_bundle_uploads_named_by_its_descriptor(server: LiveServer, uploaded: Uploaded) -> None:
+    assert len(uploaded) == 14
+    with _engine() as engine:
+        for name, task in uploaded.items():
+            document = yaml.safe_load(bundle_entries(corpus_bundle(name))["descriptor.yml"])
+            assert task["namespace"] == document["namespace"] and task["version"] == document["version"]
+            assert str(uuid.UUID(task["id"])) == task["id"]
+            repository = document["namespace"].replace(".", "/").lower()
+            image = engine.images.get(f"{repository}:{document['version']}")
+            assert image.id == _manifest_config(corpus_bundle(name))
+            # the tags inside the tars (local-image-name:latest...) are never applied
+            assert not [tag for tag in image.tags if "local-image-name" in tag or "localhost:5000" in tag]
+    folder = server.data_dir / "app-engine" / f"task-{uploaded[POSITIVE[0]]['id']}-def"
+    assert sorted(path.name for path in folder.iterdir()) == ["descriptor.yml", "image.tar"]
+
+
+def test_the_old_docker_save_layout_and_a_dashed_namespace(uploaded: Uploaded) -> None:
+    task = uploaded["test_custom_image_location_task.zip"]
+    assert task["namespace"] == "com.cytomine.app-engine.tasks.toy.add-integers"
+    with _engine() as engine:
+        image = engine.images.get("com/cytomine/app-engine/tasks/toy/add-integers:0.1.0")
+    assert image.id == "sha256:14216b328cd62110f6922e44b2f81053b633edda399011cf6fbd566d6365a52c"
+
+
+def test_the_image_tar_is_kept_without_the_names_it_carried(server: LiveServer, uploaded: Uploaded) -> None:
+    task = uploaded["com.cytomine.dummy.identity.boolean-1.0.0.zip"]
+    kept = server.data_dir / "app-engine" / f"task-{task['id']}-def" / "image.tar"
+    with tarfile.open(kept) as image:
+        names = image.getnames()
+        manifest_file = image.extractfile("manifest.json")
+        index_file = image.extractfile("index.json")
+        assert manifest_file is not None and index_file is not None
+        manifest, index = json.load(manifest_file), json.load(index_file)
+    assert "repositories" not in names
+    assert manifest[0]["RepoTags"] is None
+    assert manifest[0]["Config"].endswith(BOOLEAN_IMAGE.removeprefix("sha256:"))
+    for entry in index["manifests"]:
+        assert "io.containerd.image.name" not in entry.get("annotations", {})
+
+
+def test_list_and_get_answer_task_descriptions(server: LiveServer, uploaded: Uploaded) -> None:
+    _, token = server.new_user()
+    with app_engine(server, token) as client:  # every user sees every task
+        listed = {task["id"]: task for task in client.get("/tasks").json()}
+        for task in uploaded.values():
+            assert listed[task["id"]] == task
+            assert client.get(f"/tasks/{task['id']}").json() == task
+            assert client.get(f"/tasks/{task['namespace']}/{task['version']}").json() == task
+    task = uploaded["com.cytomine.dummy.identity.boolean-1.0.0.zip"]
+    assert set(task) == {"id", "name", "namespace", "version", "description", "authors"}
+    assert task["authors"] and set(task["authors"][0]) == {
+        "firstName",
+        "lastName",
+        "organization",
+        "email",
+        "isContact",
+    }
+
+
+def test_inputs_and_outputs_wire_shapes(server: LiveServer, uploaded: Uploaded) -> None:
+    task = uploaded["com.cytomine.dummy.identity.integer.collection-0.1.0.zip"]
+    with app_engine(server) as client:
+        inputs = client.get(f"/tasks/{task['id']}/inputs").json()
+        outputs = client.get(f"/tasks/{task['namespace']}/{task['version']}/outputs").json()
+        assert client.get(f"/tasks/{task['namespace']}/{task['version']}/inputs").json() == inputs
+        assert client.get(f"/tasks/{task['id']}/outputs").json() == outputs
+    [parameter] = inputs
+    assert set(parameter) == {"id", "default", "name", "display_name", "description", "optional", "type"}
+    assert parameter["name"] == "input" and parameter["default"] == "null" and parameter["optional"] is False
+    assert parameter["type"]["id"] == "array" and parameter["type"]["subType"]["id"] == "integer"
+    [output] = outputs
+    assert set(output) == {"id", "name", "displayName", "description", "optional", "type", "derivedFrom"}
+    assert output["derivedFrom"] == "input" and output["optional"] is False
+    assert parameter["id"] != output["id"]
+    addition = uploaded["com.cytomine.dummy.arithmetic.integer.addition-1.0.0.zip"]
+    with app_engine(server) as client:
+        names = [item["name"] for item in client.get(f"/tasks/{addition['id']}/inputs").json()]
+        [out] = client.get(f"/tasks/{addition['id']}/outputs").json()
+    assert names == ["a", "b"] and out["derivedFrom"] is None and out["type"] == {"id": "integer"}
+
+
+def test_a_default_is_answered_as_text(server: LiveServer, docker_host: str) -> None:
+    def defaults(document: dict[str, Any]) -> None:
+        document["inputs"]["input"]["default"] = True
+        document["inputs"]["input"]["optional"] = True
+
+    bundle, namespace = renamed_bundle(change=defaults)
+    upload(server, server.admin_token, bundle)
+    with app_engine(server) as client:
+        [parameter] = client.get(f"/tasks/{namespace}/1.0.0/inputs").json()
+    assert parameter["default"] == "true" and parameter["optional"] is True
+
+
+def test_descriptor_download_is_the_uploaded_file(server: LiveServer, uploaded: Uploaded) -> None:
+    name = "com.cytomine.dummy.identity.string-1.0.0.zip"
+    task = uploaded[name]
+    with app_engine(server) as client:
+        by_id = client.get(f"/tasks/{task['id']}/descriptor.yml")
+        by_version = client.get(f"/tasks/{task['namespace']}/{task['version']}/descriptor.yml")
+    for answer in (by_id, by_version):
+        assert answer.status_code == 200
+        assert answer.content == bundle_entries(corpus_bundle(name))["descriptor.yml"]
+        assert answer.headers["content-type"] == "application/octet-stream"
+        assert answer.headers["content-disposition"] == 'attachment; filename="descriptor.yml"'
+
+
+def test_logo(server: LiveServer, uploaded: Uploaded) -> None:
+    task = uploaded["com.cytomine.dummy.identity.string-1.0.0.zip"]
+    with app_engine(server) as client:
+        missing = client.get(f"/tasks/{task['namespace']}/{task['version']}/logo")
+        assert missing.status_code == 404
+        assert missing.json()["errorCode"] == "APPE-internal-logo-not-found"
+        bundle, namespace = renamed_bundle(extra={"logo.png": PNG})
+        upload(server, server.admin_token, bundle)
+        logo = client.get(f"/tasks/{namespace}/1.0.0/logo")
+    assert logo.status_code == 200 and logo.content == PNG and logo.headers["content-type"] == "image/png"
+
+
+# Refused uploads leave nothing
+
+
+def _refused(server: LiveServer, bundle: Path | bytes, status: int, code: str) -> str:
+    before = _state(server)
+    answer = upload_answer(server, server.admin_token, bundle)
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["errorCode"] == code, body
+    assert _state(server) == before
+    message: str = body["message"]
+    return message
+
+
+@pytest.mark.parametrize("name", ["no_version.zip", "unexpected_path.zip", "wrong_name.zip"])
+def test_the_negative_corpus_bundles_are_refused(server: LiveServer, docker_host: str, name: str) -> None:
+    _refused(server, corpus_bundle(name), 400, "APPE-internal-bundle-schema-validation-error")
+
+
+def test_a_duplicate_is_refused_and_changes_nothing(server: LiveServer, uploaded: Uploaded) -> None:
+    _refused(server, corpus_bundle(POSITIVE[0]), 409, "APPE-internal-task-exists")
+
+
+def test_not_a_zip(server: LiveServer, docker_host: str) -> None:
+    seven_zip = b"7z\xbc\xaf\x27\x1c" + bytes(range(256)) * 4
+    message = _refused(server, seven_zip, 400, "APPE-internal-bundle-validation-error")
+    assert "unknown task bundle archive format" in message
+    _refused(server, b"garbage", 400, "APPE-internal-bundle-validation-error")
+
+
+def test_a_bundle_without_descriptor_or_without_tar(server: LiveServer, docker_host: str) -> None:
+    entries = bundle_entries(corpus_bundle(POSITIVE[0]))
+    tar = next(name for name in entries if name.endswith(".tar"))
+    no_descriptor = {name: data for name, data in entries.items() if name != "descriptor.yml"}
+    message = _refused(server, make_zip(no_descriptor), 400, "APPE-internal-bundle-validation-error")
+    assert "descriptor" in message
+    no_tar = {name: data for name, data in entries.items() if name != tar}
+    message = _refused(server, make_zip(no_tar), 400, "APPE-internal-bundle-validation-error")
+    assert "image tar not found" in message
+    nested = {"inner/descriptor.yml": entries["descriptor.yml"], tar: entries[tar]}
+    _refused(server, make_zip(nested), 400, "APPE-internal-bundle-validation-error")
+
+
+def test_a_tar_that_is_not_an_image(server: LiveServer, docker_host: str) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = b"not an image"
+        member = tarfile.TarInfo("hello.txt")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    bundle, _ = renamed_bundle()
+    entries = {name: data for name, data in bundle_entries(bundle).items() if not name.endswith(".tar")}
+    entries["image.tar"] = buffer.getvalue()
+    message = _refused(server, make_zip(entries), 400, "APPE-internal-bundle-image-validation-error")
+    assert "manifest.json" in message
+
+
+def test_a_tar_whose_config_does_not_match_its_digest(server: LiveServer, docker_host: str) -> None:
+    name, tar = image_tar_of()
+    changed = _rewritten_tar(tar, {f"blobs/sha256/{BOOLEAN_IMAGE.removeprefix('sha256:')}": b"{}"})
+    bundle, _ = renamed_bundle()
+    entries = bundle_entries(bundle) | {name: changed}
+    _refused(server, make_zip(entries), 400, "APPE-internal-bundle-image-validation-error")
+
+
+def test_a_descriptor_the_schema_refuses(server: LiveServer, docker_host: str) -> None:
+    def unnamed(document: dict[str, Any]) -> None:
+        del document["name"]
+        document["inputs"]["input"]["type"] = "complex"
+
+    bundle, _ = renamed_bundle(change=unnamed)
+    before = _state(server)
+    answer = upload_answer(server, server.admin_token, bundle)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["errorCode"] == "APPE-internal-bundle-schema-validation-error"
+    assert body["details"]["type"] == "batch" and body["details"]["errors"]
+    assert _state(server) == before
+    not_yaml = make_zip({"descriptor.yml": b"{ not: [yaml", "image.tar": image_tar_of()[1]})
+    answer = upload_answer(server, server.admin_token, not_yaml)
+    assert answer.status_code == 400 and answer.json()["errorCode"].startswith("APPE-internal-")
+    assert _state(server) == before
+
+
+# Hostile uploads and callers
+
+
+def test_entries_that_name_paths_outside_the_bundle(server: LiveServer, docker_host: str) -> None:
+    bundle, _ = renamed_bundle()
+    entries = bundle_entries(bundle)
+    for evil in ("../../escape.tar", "/etc/evil.tar", "..\\evil.tar", "a/../../b/logo.png"):
+        hostile = entries | {evil: b"x"}
+        message = _refused(server, make_zip(hostile), 400, "APPE-internal-bundle-validation-error")
+        assert "unsafe entry name" in message
+    assert not (server.data_dir / "escape.tar").exists()
+
+
+def test_a_zip_bomb_is_stopped_at_its_expanded_size(server: LiveServer, docker_host: str) -> None:
+    bundle, _ = renamed_bundle()
+    entries = bundle_entries(bundle)
+    tar = next(name for name in entries if name.endswith(".tar"))
+    # 300 MiB of zeros deflates to ~300 KiB: more than 16 x the 16 MiB body limit once expanded
+    bomb = {name: data for name, data in entries.items() if name != tar} | {tar: bytes(300 * 2**20)}
+    bomb_zip = make_zip(bomb, zipfile.ZIP_DEFLATED)
+    message = _refused(server, bomb_zip, 413, "APPE-internal-bundle-validation-error")
+    assert "max upload size" in message
+
+
+def test_a_huge_or_fake_logo(server: LiveServer, docker_host: str) -> None:
+    bundle, _ = renamed_bundle()
+    entries = bundle_entries(bundle)
+    huge = entries | {"logo.png": PNG + bytes(2 * 2**20)}
+    huge_zip = make_zip(huge, zipfile.ZIP_DEFLATED)
+    message = _refused(server, huge_zip, 400, "APPE-internal-bundle-validation-error")
+    assert "logo.png" in message
+    fake = entries | {"logo.png": b"GIF89a" + bytes(64)}
+    _refused(server, make_zip(fake), 400, "APPE-internal-bundle-validation-error")
+
+
+def test_a_tar_naming_another_tasks_image_does_not_take_it(server: LiveServer, docker_host: str) -> None:
+    victim_bundle, victim = renamed_bundle()
+    upload(server, server.admin_token, victim_bundle)
+    victim_name = f"{victim.replace('.', '/')}:1.0.0"
+    name, tar = image_tar_of("com.cytomine.dummy.identity.string-1.0.0")
+    with tarfile.open(fileobj=io.BytesIO(tar)) as image:
+        stream = image.extractfile("manifest.json")
+        assert stream is not None
+        manifest = json.load(stream)
+    manifest[0]["RepoTags"] = [victim_name, "runyard/debian:12"]
+    hostile = _rewritten_tar(tar, {"manifest.json": json.dumps(manifest).encode()})
+    bundle, _ = renamed_bundle("com.cytomine.dummy.identity.string-1.0.0")
+    entries = {n: d for n, d in bundle_entries(bundle).items() if not n.endswith(".tar")} | {name: hostile}
+    _, token = server.new_user()
+    upload(server, token, make_zip(entries))
+    with _engine() as engine:
+        assert engine.images.get(victim_name).id == BOOLEAN_IMAGE
+        string_id = _manifest_config(corpus_bundle("com.cytomine.dummy.identity.string-1.0.0"))
+        string_image = engine.images.get(string_id)
+        assert victim_name not in string_image.tags and "runyard/debian:12" not in string_image.tags
+
+
+def test_a_name_naming_another_image_on_the_engine_is_refused(server: LiveServer, docker_host: str) -> None:
+    namespace = f"org.runyard.taken.n{uuid.uuid4().hex[:8]}"
+    name = f"{namespace.replace('.', '/')}:1.0.0"
+    upload(server, server.admin_token, renamed_bundle()[0])  # the boolean image is on the engine
+    with _engine() as engine:
+        engine.api.tag(BOOLEAN_IMAGE, name.split(":")[0], "1.0.0")
+    try:
+        bundle, _ = renamed_bundle("com.cytomine.dummy.identity.string-1.0.0", namespace=namespace)
+        message = _refused(server, bundle, 400, "APPE-internal-bundle-image-validation-error")
+        assert "names another image" in message
+        with _engine() as engine:
+            assert engine.images.get(name).id == BOOLEAN_IMAGE
+    finally:
+        with _engine() as engine:
+            engine.api.remove_image(name)
+
+
+def test_two_uploads_of_one_task_at_once_make_one_task(server: LiveServer, docker_host: str) -> None:
+    bundle, namespace = renamed_bundle()
+    answers: list[httpx.Response] = []
+
+    def post() -> None:
+        answers.append(upload_answer(server, server.admin_token, bundle))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status_code for answer in answers) == [200, 409, 409]
+    with app_engine(server) as client:
+        listed = [task for task in client.get("/tasks").json() if task["namespace"] == namespace]
+    assert len(listed) == 1
+    folders = list((server.data_dir / "app-engine").glob("task-*-def"))
+    assert f"task-{listed[0]['id']}-def" in {folder.name for folder in folders}
+
+
+def test_unauthenticated_callers_are_refused(server: LiveServer) -> None:
+    answer = httpx.get(f"{server.url}/app-engine/v1/tasks")
+    assert answer.status_code == 401
+    assert answer.json()["errorCode"].startswith("APPE-")
+
+
+def test_a_task_id_that_is_not_a_uuid(server: LiveServer) -> None:
+    with app_engine(server) as client:
+        for path in ("/tasks/not-a-uuid", "/tasks/1/inputs", "/tasks/..%2E/outputs", "/tasks/x/logo"):
+            answer = client.get(path)
+            assert answer.status_code == 400, path
+            assert answer.json()["errorCode"] == "APPE-internal-bundle-validation-error"
+        # an encoded slash decodes into a path no route has
+        assert client.get("/tasks/..%2F..%2Fetc/inputs").status_code == 404
+        unknown = client.get(f"/tasks/{uuid.uuid4()}/descriptor.yml")
+        assert unknown.status_code == 404 and unknown.json()["errorCode"] == "APPE-internal-task-not-found"
+
+
+def test_a_request_without_a_file(server: LiveServer) -> None:
+    with app_engine(server) as client:
+        assert client.post("/tasks", json={}).json()["errorCode"] == "APPE-internal-not-multipart"
+        fields = client.post("/tasks", data={"task": "x"}, files={})
+        assert fields.status_code == 400
+
+
+# Deletion
+
+
+def test_only_the_uploader_or_an_admin_deletes_a_task(server: LiveServer, docker_host: str) -> None:
+    _, alice = server.new_user()
+    _, bob = server.new_user()
+    bundle, namespace = renamed_bundle()
+    task = upload(server, alice, bundle)
+    name = f"{namespace.replace('.', '/')}:1.0.0"
+    with app_engine(server, bob) as client:
+        refused = client.delete(f"/tasks/{namespace}/1.0.0")
+        assert refused.status_code == 403 and refused.json()["errorCode"] == "APPE-internal-forbidden"
+        assert client.get(f"/tasks/{task['id']}").status_code == 200
+    with app_engine(server, alice) as client:
+        assert client.delete(f"/tasks/{namespace}/1.0.0").status_code == 200
+        assert client.get(f"/tasks/{task['id']}").status_code == 404
+        assert client.delete(f"/tasks/{namespace}/1.0.0").status_code == 404
+    assert not (server.data_dir / "app-engine" / f"task-{task['id']}-def").exists()
+    with _engine() as engine, pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(name)
+    bundle, namespace = renamed_bundle()
+    upload(server, alice, bundle)
+    with app_engine(server) as client:  # the admin
+        assert client.delete(f"/tasks/{namespace}/1.0.0").status_code == 200
+
+
+def test_deleting_a_task_deletes_its_runs_keeps_a_shared_image(server: LiveServer, docker_host: str) -> None:
+    first, first_namespace = renamed_bundle()
+    second, second_namespace = renamed_bundle()
+    task = upload(server, server.admin_token, first)
+    upload(server, server.admin_token, second)
+    storage = server.data_dir / "app-engine"
+    run_id = str(uuid.uuid4())
+    engine = connect(f"sqlite:///{server.data_dir / 'runyard.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                app_engine_runs.insert().values(
+                    id=run_id,
+                    task_id=task["id"],
+                    owner="root",
+                    state="CREATED",
+                    provisions={},
+                    secret="s",
+                    created_at=0.0,
+                    updated_at=0.0,
+                )
+            )
+        (storage / f"task-run-inputs-{run_id}").mkdir()
+        (storage / f"task-run-outputs-{run_id}").mkdir()
+        with app_engine(server) as client:
+            assert client.delete(f"/tasks/{first_namespace}/1.0.0").status_code == 200
+        with engine.connect() as connection:
+            query = sa.select(app_engine_runs).where(app_engine_runs.c.id == run_id)
+            assert connection.execute(query).first() is None
+    finally:
+        engine.dispose()
+    assert not (storage / f"task-run-inputs-{run_id}").exists()
+    assert not (storage / f"task-run-outputs-{run_id}").exists()
+    with _engine() as docker_engine:  # the second task's name, on the same image, stays
+        image = docker_engine.images.get(f"{second_namespace.replace('.', '/')}:1.0.0")
+        assert image.id == BOOLEAN_IMAGE
+
+
+def _rewritten_tar(tar: bytes, replaced: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(tar)) as source, tarfile.open(fileobj=out, mode="w") as target:
+        for member in source:
+            if member.name in replaced:
+                data = replaced[member.name]
+                copy = tarfile.TarInfo(member.name)
+                copy.size = len(data)
+                target.addfile(copy, io.BytesIO(data))
+            else:
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(server: LiveServer) -> Iterator[None]:
+    yield
+    uploads = server.data_dir / "app-engine" / "uploads"
+    assert not uploads.exists() or not list(uploads.iterdir())
