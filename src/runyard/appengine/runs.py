@@ -12,17 +12,17 @@ anyone else (admins aside) it does not exist (404, never 403, so that its existe
 
 from __future__ import annotations
 
-import importlib
 import secrets
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 
+from runyard.appengine import execution
 from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
 from runyard.appengine.storage import Storage
 from runyard.auth import User
@@ -126,15 +126,10 @@ def set_state(
 
 
 def delete_run(connection: sa.Connection, storage: Storage, run: Run) -> None:
-    """Remove ``run``: its row and its folders. A run whose job has not ended has it killed first,
-    through :mod:`runyard.appengine.execution`'s ``kill(connection, run)``; without one, 409."""
+    """Remove ``run``: its row and its folders. A run whose job has not ended has its job killed
+    (:func:`runyard.appengine.execution.kill`)."""
     if run["state"] in ACTIVE:
-        kill = _execution_kill()
-        if kill is None:
-            raise AppEngineError(
-                409, RUN_STATE, "the run is being executed and cannot be deleted before it ends"
-            )
-        kill(connection, run)
+        execution.kill(connection, run)
     connection.execute(app_engine_runs.delete().where(app_engine_runs.c.id == run["id"]))
     for folder in (storage.run_inputs(run["id"]), storage.run_outputs(run["id"])):
         shutil.rmtree(folder, ignore_errors=True)
@@ -170,13 +165,3 @@ def _run_id(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise run_not_found() from None
-
-
-def _execution_kill() -> Callable[[sa.Connection, Run], None] | None:
-    """``runyard.appengine.execution.kill`` once the execution module provides it."""
-    try:
-        module = importlib.import_module("runyard.appengine.execution")
-    except ImportError:
-        return None
-    kill = getattr(module, "kill", None)
-    return cast(Callable[[sa.Connection, Run], None], kill) if callable(kill) else None
