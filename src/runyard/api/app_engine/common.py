@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from runyard.api.deps import EngineDep
 from runyard.api.errors import ApiError, status_of
+from runyard.api.limits import BodyTooLarge
 from runyard.api.security import token_of, user_of
 from runyard.appengine.errors import (
     BUNDLE_VALIDATION,
@@ -32,6 +33,10 @@ def as_app_engine(error: Exception) -> AppEngineError | None:
     """The App Engine answer to an error raised serving a route; None for one nothing expected."""
     if isinstance(error, AppEngineError):
         return error
+    if isinstance(error, BodyTooLarge):  # a streamed (chunked) body past the limit, met while reading it
+        return AppEngineError(
+            413, BUNDLE_VALIDATION, "max upload size exceeded: the request body is too large"
+        )
     if isinstance(error, ApiError):  # runyard's own: authentication, limits
         return AppEngineError(error.status, f"APPE-runyard-{error.error}", error.message)
     if isinstance(error, RunyardError):
