@@ -22,6 +22,7 @@ from runyard.appengine.descriptor import (
     parse_descriptor,
     parse_memory,
     schema_errors,
+    validator,
 )
 from runyard.appengine.errors import AppEngineError
 from runyard.appengine.types import ArrayType, EnumerationType, IntegerType
@@ -324,12 +325,25 @@ for i, (kind, default) in enumerate(DEFAULTS):
     MUTATIONS[f"default {i}"] = _with_default(kind, default)
 
 
+#: The documents mutated: one of each shape (plain, constrained, enumeration, array with dependencies,
+#: binary, datetime); every other corpus document is judged as is.
+MUTATED = {
+    "com.cytomine.dummy.arithmetic.integer.addition-1.0.0.zip",
+    "com.cytomine.dummy.constrained.integer.addition-0.1.0.zip",
+    "com.cytomine.dummy.identity.enumeration-1.0.0.zip",
+    "com.cytomine.dummy.identity.integer.collection-0.1.0.zip",
+    "com.cytomine.dummy.identity.image-1.0.0.zip",
+    "dummy-tasks/identity datetime",
+    "no_version.zip",
+}
+
+
 def _mutants() -> list[tuple[str, dict[str, Any]]]:
-    """Every mutation of every distinct valid corpus document, and the corpus documents themselves."""
+    """Every mutation of the documents in MUTATED, and every corpus document itself."""
     seen, out = set(), []
     for name, text in DESCRIPTORS.items():
         document = load_yaml(text)
-        for label, mutate in [("as is", None), *MUTATIONS.items()]:
+        for label, mutate in [("as is", None), *(MUTATIONS.items() if name in MUTATED else ())]:
             mutant = copy.deepcopy(document)
             if mutate is not None:
                 mutate(mutant)
@@ -342,17 +356,18 @@ def _mutants() -> list[tuple[str, dict[str, Any]]]:
 
 def test_our_schema_judges_as_cytomines() -> None:
     mutants = _mutants()
-    assert len(mutants) > 2000
+    assert len(mutants) > 1200
+    ours_validator = validator()
     disagreements = []
     valid = 0
     for label, document in mutants:
-        theirs = not any(True for _ in THEIRS.iter_errors(document))
-        ours = not schema_errors(document)
+        theirs = THEIRS.is_valid(document)
+        ours = ours_validator.is_valid(document)
         valid += ours
         if theirs != ours:
             disagreements.append(f"{label}: task.v0.json {'accepts' if theirs else 'refuses'}")
     assert not disagreements, "\n".join(disagreements[:20])
-    assert 200 < valid < len(mutants) - 200  # both verdicts well represented
+    assert 150 < valid < len(mutants) - 150  # both verdicts well represented
 
 
 # -- the server's rules ----------------------------------------------------------------------------------

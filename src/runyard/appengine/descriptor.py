@@ -197,7 +197,7 @@ FORMATS.checks("uri")(_uri)
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
+def validator() -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema())
     return cls(schema(), format_checker=FORMATS)
 
@@ -210,11 +210,10 @@ def json_path(path: Any) -> str:
     return out
 
 
-def schema_errors(document: Any, validator: Any = None) -> list[tuple[str, str]]:
+def schema_errors(document: Any) -> list[tuple[str, str]]:
     """``(message, JSON path)`` of each schema error of ``document`` (none: valid)."""
-    validator = validator or _validator()
     problems = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
         detail: ValidationError = best_match(error.context) if error.context else error
         path = json_path(detail.absolute_path if len(detail.absolute_path) else error.absolute_path)
         problems.append((f"{path}: {detail.message}", path))

@@ -116,11 +116,6 @@ def write_input(kind: ParameterType, value: Any, folder: Path, name: str) -> dic
     return {name: _write(folder / name, kind.text_of(value).encode())}
 
 
-def text_value(kind: ParameterType, value: Any) -> str:
-    """A JSON value's text as it is written in its input file."""
-    return kind.text_of(value)
-
-
 # -- binary inputs -------------------------------------------------------------------------------------
 
 
@@ -269,7 +264,7 @@ def _check_sidecar(sidecar: bytes, name: str) -> None:
 def _zip_member_path(info: zipfile.ZipInfo, name: str) -> PurePosixPath | None:
     """The relative path of a zip member, None for a folder; refused: absolute, ``..``, links, odd."""
     mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode) or (mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))):
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a link, a device...
         raise _invalid(name, "unknown image archive format", IMAGE_ARCHIVE)
     raw = info.filename
     path = PurePosixPath(raw)
@@ -578,6 +573,5 @@ __all__ = [
     "image_format",
     "read_output",
     "store_binary_input",
-    "text_value",
     "write_input",
 ]
