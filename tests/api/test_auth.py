@@ -157,3 +157,25 @@ def test_login_with_a_name_no_account_can_have_is_refused_not_failed(server: Liv
             f"{server.api}/sessions", json={"username": name[:255], "password": "whatever1"}
         )
         assert json_answer.status_code == 401, (name, json_answer.text)
+
+
+def test_admins_issue_long_lived_tokens_that_end_as_sessions_do(server: LiveServer) -> None:
+    name, user_token = server.new_user(prefix="core")
+    with server.client(user_token) as user:  # a user cannot mint tokens, not even their own
+        assert user.post(f"/users/{name}/tokens", json={"ttl": 3600}).status_code == 403
+    with server.client(server.admin_token) as admin:
+        for ttl in (0, -5, 367 * 24 * 3600, "long"):
+            assert admin.post(f"/users/{name}/tokens", json={"ttl": ttl}).status_code == 400, ttl
+        assert admin.post("/users/nobody-here/tokens", json={"ttl": 60}).status_code == 404
+        issued = admin.post(f"/users/{name}/tokens", json={"ttl": 300 * 24 * 3600})
+        assert issued.status_code == 201
+        body = issued.json()
+        assert body["user"] == name and body["role"] == "user"
+        assert body["expires_at"] > time.time() + 299 * 24 * 3600
+    with server.client(body["token"]) as core:
+        assert core.get("/me").json()["name"] == name  # acts as the user, not as the admin who issued it
+        assert core.get("/users").status_code == 403
+    with server.client(server.admin_token) as admin:  # a password change ends it, as every session
+        assert admin.put(f"/users/{name}/password", json={"password": "another one"}).status_code == 204
+    with server.client(body["token"]) as core:
+        assert core.get("/me").status_code == 401

@@ -60,5 +60,9 @@ def test_accounts(server: LiveServer, user_cli: Cli, admin_cli: Cli, tmp_path: P
     assert dave("users", "password", "dave", "--password-stdin", input=PASSWORD + "\n")[0] == 0
     assert dave("users", "password", "root", "--password-stdin", input="taken over!\n")[0] == 2
     assert server.login("dave")  # the new password works
+    code, token, err = admin_cli("users", "token", "dave", "--days", "90")
+    assert code == 0 and "token of dave, valid until" in err
+    assert Cli(server.url, token.strip(), tmp_path).json("whoami")["name"] == "dave"
+    assert user_cli("users", "token", "dave")[0] == 2  # admins only
     assert admin_cli("users", "remove", "dave") == (0, "", "removed dave\n")
     assert dave("whoami")[0] == 2

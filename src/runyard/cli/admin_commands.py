@@ -6,6 +6,7 @@ Each group lists when called alone (``runyard nodes --json``) and changes things
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -214,6 +215,22 @@ def change_password(
         f"password of {name} changed: every session of {name} ended, this one too{forgotten}; "
         f"log in again with `runyard login --url {client.url} --user {name}`"
     )
+
+
+@users_app.command("token")
+def issue_token(
+    name: Annotated[str, typer.Argument(help="User name the token acts as.")],
+    days: Annotated[float, typer.Option("--days", help="Days it stays valid (366 at most).")] = 30,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Print a long-lived token of a user, for a program acting as them (a Cytomine core calling the App
+    Engine): it ends with its time, a logout with it, a password change or the account's removal (admins)."""
+    with _on_server(url, token) as client:
+        issued = client.issue_token(name, days * 24 * 3600)
+    expires = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(issued["expires_at"]))
+    err.print(f"token of {issued['user']}, valid until {expires}:")
+    typer.echo(issued["token"])
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runyard.client.documents import User
+from runyard.client.documents import Session, User
 from runyard.client.transport import Call, json_body, no_body, operation, segment
 
 
@@ -27,3 +27,9 @@ class UsersApi:
         """Your own password, or anyone's for an admin; every session of the account ends, this
         client's too when the account is its own: log in again with the new password."""
         return Call("PUT", f"/users/{segment(name)}/password", no_body, json={"password": password})
+
+    @operation
+    def issue_token(self, name: str, ttl: float) -> Call[Session]:
+        """A token of ``name`` valid ``ttl`` seconds (a year at most), for a program acting as that
+        account, such as a Cytomine core calling the App Engine (admins only)."""
+        return Call("POST", f"/users/{segment(name)}/tokens", json_body, json={"ttl": ttl})

@@ -1,14 +1,18 @@
-"""Accounts: admins list, create and remove users; anyone changes their own password."""
+"""Accounts: admins list, create and remove users, and issue long-lived tokens; anyone changes their own
+password."""
 
 from __future__ import annotations
+
+import time
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from runyard.api.deps import EngineDep
 from runyard.api.errors import ApiError
+from runyard.api.routers.sessions import Session
 from runyard.api.security import AdminUser, CurrentUser
-from runyard.auth import add_user, list_users, remove_user, set_password
+from runyard.auth import add_user, get_user, list_users, open_session, remove_user, set_password
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -22,6 +26,15 @@ class NewUser(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
     admin: bool = False
+
+
+#: The longest a token issued by an admin lasts.
+MAX_TOKEN_SECONDS = 366 * 24 * 3600.0
+
+
+class NewToken(BaseModel):
+    ttl: float = Field(gt=0, le=MAX_TOKEN_SECONDS)
+    """Seconds the token stays valid (a year at most)."""
 
 
 class NewPassword(BaseModel):
@@ -63,3 +76,17 @@ def change_password(
         set_password(connection, name, new.password)
     request.app.state.sessions.forget()
     return Response(status_code=204)
+
+
+@router.post("/{name}/tokens", response_model=Session, status_code=201)
+def issue_token(name: str, new: NewToken, _admin: AdminUser, engine: EngineDep) -> Session:
+    """A token of ``name`` valid ``ttl`` seconds, for a program acting as that account (a Cytomine core
+    calling the App Engine, a CI job): a session like a login's, which ends as they do (logout with
+    it, a password change, the account removed) or when its time is up. Admins only."""
+    now = time.time()
+    with engine.begin() as connection:
+        user = get_user(connection, name)
+        if user is None:
+            raise ApiError(404, "not_found", f"no user {name!r}")
+        token = open_session(connection, user, ttl=new.ttl, now=now)
+    return Session(token=token, user=user.name, role=user.role, expires_at=now + new.ttl)
