@@ -21,7 +21,6 @@ from runyard.appengine.descriptor import (
     load_yaml,
     parse_descriptor,
     parse_memory,
-    schema_errors,
     validator,
 )
 from runyard.appengine.errors import AppEngineError
