@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -284,6 +286,15 @@ def test_a_descriptor_the_schema_refuses(server: LiveServer, docker_host: str) -
     answer = upload_answer(server, server.admin_token, not_yaml)
     assert answer.status_code == 400 and answer.json()["errorCode"].startswith("APPE-internal-")
     assert _state(server) == before
+
+
+def test_what_a_dead_server_left_in_uploads_is_swept(server: LiveServer, docker_host: str) -> None:
+    stale = server.data_dir / "app-engine" / "uploads" / "bundle-left-by-a-kill"
+    stale.mkdir(parents=True)
+    (stale / "bundle-image.tar").write_bytes(b"x" * 1024)
+    os.utime(stale, (time.time() - 7 * 3600,) * 2)
+    upload(server, server.admin_token, renamed_bundle()[0])
+    assert not stale.exists()
 
 
 # Hostile uploads and callers

@@ -34,6 +34,10 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 MAX_NAME = 255
+REQUEST_TIMEOUT = 60
+"""Seconds the engine has to answer a request (docker's own default)."""
+LOAD_TIMEOUT = 1800
+"""Seconds the engine has to load an image (gigabytes of layers, on a busy disk)."""
 
 
 def image_name(namespace: str, version: str, tar_name: str) -> str:
@@ -63,21 +67,16 @@ def _reference(repository: str, tag: str) -> str | None:
 
 
 @contextmanager
-def _engine(code: str = PUSH_FAILED) -> Iterator[Any]:
+def _engine(code: str = PUSH_FAILED, timeout: float = REQUEST_TIMEOUT) -> Iterator[Any]:
     """A client of the engine; the engine unreachable or failing: 500 ``code``."""
     where = os.environ.get("DOCKER_HOST") or "the default socket"
     try:
-        with closing(docker.from_env()) as client:
+        with closing(docker.from_env(timeout=timeout)) as client:
             yield client
     except AppEngineError:
         raise
     except (DockerException, OSError) as error:
         raise AppEngineError(500, code, f"the container engine at {where} failed: {error}") from error
-
-
-def has_image(image_id: str) -> bool:
-    with _engine() as client:
-        return _exists(client, image_id)
 
 
 def _exists(client: Any, reference: str) -> bool:
@@ -91,7 +90,7 @@ def _exists(client: Any, reference: str) -> bool:
 def load(tar: Path, image_id: str) -> bool:
     """Load the image of ``tar`` (its names stripped) unless the engine has ``image_id`` already;
     True when it was loaded now. A tar the engine refuses, or that does not give ``image_id``: 400."""
-    with _engine() as client:
+    with _engine(timeout=LOAD_TIMEOUT) as client:
         if _exists(client, image_id):
             return False
         try:

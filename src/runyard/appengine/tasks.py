@@ -13,6 +13,7 @@ with it.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -37,6 +38,8 @@ IMAGE_TAR = "image.tar"
 """The image tar in a task's folder (names stripped: see :mod:`runyard.appengine.bundles`)."""
 UPLOADS = "uploads"
 """Folder of the storage where bundles are read (one temporary folder per upload)."""
+STALE_UPLOAD = 6 * 3600
+"""Seconds after which an upload's folder is taken for one a server's death left behind."""
 #: Parameter ids are derived from the task's: stable, and unique across tasks.
 _PARAMETERS = uuid.UUID("5f0e9a52-6c1b-4c55-9a43-1d3c1f1e7a10")
 
@@ -56,12 +59,22 @@ def register(
     """
     uploads = storage.base / UPLOADS
     uploads.mkdir(parents=True, exist_ok=True)
+    _sweep(uploads)
     work = Path(tempfile.mkdtemp(prefix="bundle-", dir=uploads))
     try:
         bundle = read_bundle(archive, work, max_bytes=max_bytes)
         return _register(engine, storage, bundle, owner)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _sweep(uploads: Path) -> None:
+    """Remove what uploads cut short by a server's death left (folders older than ``STALE_UPLOAD``)."""
+    stale = time.time() - STALE_UPLOAD
+    for entry in uploads.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.lstat().st_mtime < stale:
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def _register(engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str) -> sa.RowMapping:
