@@ -37,7 +37,7 @@ from appengine.helpers import (
 )
 from runyard.store.database import connect
 from runyard.store.schema import app_engine_runs
-from support.server import LiveServer
+from support.server import LiveServer, live_server
 
 __all__ = ["docker_host"]
 
@@ -372,6 +372,18 @@ def test_a_name_naming_another_image_on_the_engine_is_refused(server: LiveServer
 
 
 def test_two_uploads_of_one_task_at_once_make_one_task(server: LiveServer, docker_host: str) -> None:
+    _race(server)
+
+
+def test_two_uploads_at_once_on_postgresql(
+    postgres_url: str, docker_host: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """PostgreSQL's second insert waits for the first's transaction: the name is given once."""
+    with live_server(tmp_path_factory.mktemp("postgres"), postgres_url) as server:
+        _race(server)
+
+
+def _race(server: LiveServer) -> None:
     bundle, namespace = renamed_bundle()
     answers: list[httpx.Response] = []
 
