@@ -539,6 +539,14 @@ def test_non_finite_numbers_are_refused() -> None:
     assert _problems(document) == ["$.inputs.a.type.lt"]
 
 
+@pytest.mark.parametrize(
+    "tagged", [b"!!binary aGVsbG8=", b"!!timestamp 2024-01-01", b"!!set {a, b}", b"!!float .nan"]
+)
+def test_explicit_yaml_tags_that_json_cannot_hold_are_refused(tagged: bytes) -> None:
+    text = DESCRIPTORS["com.cytomine.dummy.identity.boolean-1.0.0.zip"] + b"\nextra: " + tagged + b"\n"
+    assert _schema_error(text).startswith("$.extra: ")
+
+
 def test_keys_are_their_text() -> None:
     document = load_yaml(b"1: a\ntrue: b\nnull: c\n")
     assert document == {"1": "a", "true": "b", "null": "c"}

@@ -383,6 +383,22 @@ def test_special_files_are_refused_without_blocking(outputs: Path) -> None:
         assert "regular" in _refused(StringType(), outputs).message
 
 
+def test_wsi_output_folders_are_bounded(outputs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "MAX_FOLDER_ENTRIES", 10)
+    wsi = outputs / "output"
+    (wsi / "level").mkdir(parents=True)
+    (wsi / "level" / "a.dcm").write_bytes(DICOM)
+    assert read_output(ImageType(), outputs, "output") is None
+    for i in range(10):
+        (wsi / f"{i}.dcm").write_bytes(b"")
+    assert "entries" in _refused(ImageType(), outputs).message
+    shutil.rmtree(wsi)
+    (wsi / "level").mkdir(parents=True)
+    os.mkfifo(wsi / "level" / "fifo")
+    assert "special" in _refused(ImageType(), outputs).message
+    assert "invalid image format" in _refused(ImageType(formats=("png",)), outputs).message
+
+
 def test_huge_outputs_are_refused(outputs: Path) -> None:
     with open(outputs / "output", "wb") as stream:
         stream.truncate(MAX_TEXT + 1)  # sparse: no disk used

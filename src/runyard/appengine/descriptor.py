@@ -18,7 +18,8 @@ on the corpus and on mutations) — and then against the rules Cytomine's server
 * ``dependencies`` is a mapping of ``matching`` (inputs and outputs) and ``derived_from`` (outputs only);
   each ``matching`` entry is ``inputs/NAME`` or ``outputs/NAME`` naming another existing parameter, and
   both are arrays; ``derived_from`` is ``inputs/NAME`` naming an existing input;
-* every number is finite; array ``min_size`` ≤ ``max_size``, both ≥ 0; size bounds parse.
+* every value is a JSON one (finite numbers, no explicit YAML tags such as ``!!binary``); array
+  ``min_size`` ≤ ``max_size``, both ≥ 0; size bounds parse.
 
 Every problem is reported at once: 400 ``APPE-internal-bundle-schema-validation-error`` with
 ``details = {type: batch, errors: [{errorCode: APPE-internal-bundle-io-schema-validation-error,
@@ -240,7 +241,7 @@ def parse_descriptor(text: bytes) -> Descriptor:
     problems = schema_errors(document)
     if problems:
         raise _batch(problems)
-    problems = _non_finite(document, "$")
+    problems = _not_json(document, "$")
     if not problems:
         problems = server_rules(document)
     if problems:
@@ -248,14 +249,18 @@ def parse_descriptor(text: bytes) -> Descriptor:
     return descriptor_of(document)
 
 
-def _non_finite(value: Any, path: str) -> list[tuple[str, str]]:
+def _not_json(value: Any, path: str) -> list[tuple[str, str]]:
+    """Where the document holds what JSON cannot: a non-finite number, or a value of an explicit YAML
+    tag (``!!binary``, ``!!timestamp``, ``!!set``...)."""
     if isinstance(value, float) and not math.isfinite(value):
         return [(f"{path}: numbers must be finite", path)]
-    if isinstance(value, Mapping):
-        return [p for k, v in value.items() for p in _non_finite(v, f"{path}.{k}")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _not_json(v, f"{path}.{k}")]
     if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{path}[{i}]")]
-    return []
+        return [p for i, v in enumerate(value) for p in _not_json(v, f"{path}[{i}]")]
+    if value is None or isinstance(value, str | int | float):
+        return []
+    return [(f"{path}: not a JSON value ({type(value).__name__})", path)]
 
 
 def _folder(value: str) -> bool:

@@ -64,6 +64,7 @@ _NAME = re.compile(r"[a-zA-Z0-9_]+(\.geojson)?")
 
 _MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
 _PILLOW_FORMAT = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF"}
+_DICOM_TAGS = ("Rows", "Columns", "TotalPixelMatrixRows", "TotalPixelMatrixColumns")
 
 
 def _checked_name(name: str) -> str:
@@ -146,7 +147,9 @@ def _dimensions(stream: IO[bytes], kind: str, name: str) -> tuple[int, int]:
         from pydicom.errors import InvalidDicomError
 
         try:
-            dataset = pydicom.dcmread(stream, stop_before_pixels=True)
+            dataset = pydicom.dcmread(  # only the tags needed: large values are skipped, not read
+                stream, stop_before_pixels=True, defer_size=_CHUNK, specific_tags=list(_DICOM_TAGS)
+            )
             columns = dataset.get("TotalPixelMatrixColumns") or dataset.get("Columns")
             rows = dataset.get("TotalPixelMatrixRows") or dataset.get("Rows")
         except (InvalidDicomError, OSError, ValueError, KeyError, TypeError, EOFError):
@@ -503,18 +506,19 @@ def _walk(
 ) -> None:
     if depth > 8:
         raise _invalid(name, f"output {name} is nested too deep")
-    for entry in os.listdir(folder.fd):
-        if len(files) + len(opened) > MAX_FOLDER_ENTRIES:
-            raise _invalid(name, f"output {name} has more than {MAX_FOLDER_ENTRIES} entries")
-        status = os.stat(entry, dir_fd=folder.fd, follow_symlinks=False)
-        if stat.S_ISDIR(status.st_mode):
-            inner = _Folder.open(entry, dir_fd=folder.fd)
-            opened.append(inner)
-            _walk(inner, name, files, opened, depth + 1)
-        elif stat.S_ISREG(status.st_mode):
-            files.append((status.st_size, folder, entry))
-        else:
-            raise _invalid(name, f"output {name} holds a link or special file: refused")
+    with os.scandir(folder.fd) as entries:
+        for entry in entries:
+            if len(files) + len(opened) >= MAX_FOLDER_ENTRIES:
+                raise _invalid(name, f"output {name} has more than {MAX_FOLDER_ENTRIES} entries")
+            status = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(status.st_mode):
+                inner = _Folder.open(entry.name, dir_fd=folder.fd)
+                opened.append(inner)
+                _walk(inner, name, files, opened, depth + 1)
+            elif stat.S_ISREG(status.st_mode):
+                files.append((status.st_size, folder, entry.name))
+            else:
+                raise _invalid(name, f"output {name} holds a link or special file: refused")
 
 
 # -- matching arrays ------------------------------------------------------------------------------------
