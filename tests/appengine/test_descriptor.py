@@ -500,6 +500,14 @@ def test_array_and_string_bounds_are_consistent() -> None:
     assert _problems(document) == ["$.inputs.a.type"]
 
 
+def test_datetime_bounds_must_be_instants() -> None:
+    document = copy.deepcopy(ADDITION)
+    document["inputs"]["a"]["type"] = {"id": "datetime", "before": "2024-01-01t00:00:00z"}  # RFC 3339 only
+    assert _problems(document) == ["$.inputs.a.type.before"]
+    document["inputs"]["a"]["type"] = {"id": "datetime", "after": "2024-01-01T00:00:00+02:00"}
+    assert not _problems(document)
+
+
 def test_every_problem_is_reported_at_once() -> None:
     document = copy.deepcopy(ADDITION)
     del document["version"]

@@ -362,7 +362,17 @@ def test_geometry() -> None:
     assert _error(kind, {"type": "Circle"}) == "unsupported geometry type"
     assert _error(kind, _feature(_feature(POINT))) == "unsupported geometry type"
     assert _error(kind, _feature("POINT (1 2)")) == "invalid GeoJSON object"
-    for bad in ("{not json", "NOT WKT", 5, None, "[1, 2]", "[" * 100_000):
+    nan = '{"type": "Point", "coordinates": [NaN, 1]}'
+    for bad in (
+        "{not json",
+        "NOT WKT",
+        5,
+        None,
+        "[1, 2]",
+        "[" * 100_000,
+        nan,
+        {"type": "Point", "coordinates": [math.nan, 1]},
+    ):
         assert _error(kind, bad) == "failed to parse the given GeoJSON object", bad
 
 

@@ -43,7 +43,7 @@ import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
 from runyard.appengine.errors import AppEngineError
-from runyard.appengine.types import ArrayType, ParameterType, parse_type
+from runyard.appengine.types import ArrayType, ParameterType, parse_instant, parse_type
 
 SCHEMA_ERROR = "APPE-internal-bundle-schema-validation-error"
 SCHEMA_ERROR_MESSAGE = "Schema validation failed for the descriptor file"
@@ -336,6 +336,10 @@ def _type_rules(raw: Any, path: str) -> list[tuple[str, str]]:
         low, high = raw.get("min_length", 0), raw.get("max_length")
         if low < 0 or (high is not None and high < low):
             problems.append((f"{path}: lengths must be 0 <= min_length <= max_length", path))
+    if raw.get("id") == "datetime":
+        for key in ("before", "after"):
+            if key in raw and parse_instant(raw[key]) is None:
+                problems.append((f"{path}.{key}: not an instant (ISO-8601 with its zone)", f"{path}.{key}"))
     if raw.get("id") in ("file", "image") and "max_file_size" in raw:
         try:
             parse_memory(raw["max_file_size"])

@@ -309,6 +309,10 @@ class DatetimeType(ParameterType):
         return {"id": self.id, **_bounds(before=self.before, after=self.after)}
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _geojson_object(value: Any, parameter: str) -> tuple[dict[str, Any], str]:
     """The GeoJSON object of a value (object, GeoJSON text or WKT) and its text form."""
     if isinstance(value, Mapping):
@@ -319,7 +323,7 @@ def _geojson_object(value: Any, parameter: str) -> tuple[dict[str, Any], str]:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise _error(parameter, GEOJSON_PARSE)
     try:
-        parsed = json.loads(value)
+        parsed = json.loads(value, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         parsed = None
         try:
