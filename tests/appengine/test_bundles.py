@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -162,10 +163,31 @@ def _tar(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def _image(
+    layers: list[bytes], listed: list[bytes] | None = None, files: dict[str, bytes] | None = None
+) -> bytes:
+    """A ``docker save`` tar (old layout) of ``layers``, its config listing the digests of
+    ``listed`` (default: the layers, uncompressed)."""
+    diff_ids = [f"sha256:{hashlib.sha256(_plain(layer)).hexdigest()}" for layer in (listed or layers)]
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+    )
+    digest = hashlib.sha256(config.encode()).hexdigest()
+    names = [f"{n}/layer.tar" for n in range(len(layers))]
+    manifest = [{"Config": f"{digest}.json", "RepoTags": ["evil:latest"], "Layers": names}]
+    content = {"manifest.json": json.dumps(manifest).encode(), f"{digest}.json": config.encode()}
+    return _tar(content | dict(zip(names, layers, strict=True)) | (files or {}))
+
+
+def _plain(layer: bytes) -> bytes:
+    return gzip.decompress(layer) if layer.startswith(b"\x1f\x8b") else layer
+
+
 def test_tars_that_are_not_docker_save_archives(tmp_path: Path) -> None:
     code = "APPE-internal-bundle-image-validation-error"
     config = b'{"architecture": "amd64"}'
     digest = hashlib.sha256(config).hexdigest()
+    layer = _tar({"hello": b"hello"})
     cases = {
         "no manifest.json": _tar({"hello.txt": b"hi"}),
         "not JSON": _tar({"manifest.json": b"{"}),
@@ -179,14 +201,31 @@ def test_tars_that_are_not_docker_save_archives(tmp_path: Path) -> None:
                 f"{'0' * 64}.json": config,
             }
         ),
+        "has no rootfs.diff_ids": _tar(
+            {"manifest.json": json.dumps([{"Config": f"{digest}.json"}]).encode(), f"{digest}.json": config}
+        ),
+        "are not those its config lists": _image([layer], [layer, layer]),
+        "is not the one its config lists": _image([layer], [_tar({"hello": b"other"})]),
+        "compressed as docker save never does": _image([b"\x28\xb5\x2f\xfd" + layer], [layer]),
         "cannot be read": b"not a tar at all" * 64,
     }
     for message, tar in cases.items():
         assert message in _refused(_with_tar(tar), tmp_path, code=code).message, message
-    good = _tar(
-        {"manifest.json": json.dumps([{"Config": f"{digest}.json"}]).encode(), f"{digest}.json": config}
-    )
-    assert _read(_with_tar(good), tmp_path).image_id == f"sha256:{digest}"
+    without_layer = _image([layer]).replace(b"0/layer.tar", b"9/layer.tar", 1)  # the member renamed
+    assert "has no layer" in _refused(_with_tar(without_layer), tmp_path, code=code).message
+    # two layers, one gzip-compressed: read
+    bundle = _read(_with_tar(_image([layer, gzip.compress(_tar({"b": b"b"}))])), tmp_path)
+    assert bundle.image_id.startswith("sha256:")
+    with tarfile.open(bundle.tar) as kept:
+        stream = kept.extractfile("manifest.json")
+        assert stream is not None and json.load(stream)[0]["RepoTags"] is None
+
+
+def test_a_compressed_layer_is_bounded(tmp_path: Path) -> None:
+    bomb = gzip.compress(bytes(64 * 2**20))  # 64 MiB of zeros: 64 KiB compressed
+    with pytest.raises(AppEngineError) as caught:
+        _read(_with_tar(_image([bomb])), tmp_path, limit=8 * 2**20)
+    assert caught.value.status == 413
 
 
 def test_image_names() -> None:

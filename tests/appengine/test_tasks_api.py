@@ -269,6 +269,26 @@ def test_a_tar_whose_config_does_not_match_its_digest(server: LiveServer, docker
     _refused(server, make_zip(entries), 400, "APPE-internal-bundle-image-validation-error")
 
 
+def test_a_tar_claiming_an_image_the_engine_has_must_hold_it(server: LiveServer, uploaded: Uploaded) -> None:
+    """The boolean image is on the engine: a tar naming its config without its layers (or with
+    other ones) does not get that image named as a task of its uploader."""
+    name, tar = image_tar_of()
+    with tarfile.open(fileobj=io.BytesIO(tar)) as image:
+        stream = image.extractfile("manifest.json")
+        assert stream is not None
+        manifest = json.load(stream)
+    layer = manifest[0]["Layers"][0]
+    bundle, namespace = renamed_bundle()
+    for changed in (
+        _rewritten_tar(tar, {layer: b"\x00" * 1024}),
+        _rewritten_tar(tar, {"manifest.json": json.dumps([{**manifest[0], "Layers": []}]).encode()}),
+    ):
+        entries = bundle_entries(bundle) | {name: changed}
+        _refused(server, make_zip(entries), 400, "APPE-internal-bundle-image-validation-error")
+    with _engine() as engine, pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(f"{namespace.replace('.', '/')}:1.0.0")
+
+
 def test_a_descriptor_the_schema_refuses(server: LiveServer, docker_host: str) -> None:
     def unnamed(document: dict[str, Any]) -> None:
         del document["name"]

@@ -16,6 +16,7 @@ retag another task's image, or runyard's own, by naming it inside its tar.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -39,6 +40,12 @@ MAX_TAR_MEMBERS = 10_000
 """Most members an image tar may hold (one per layer and a few files: dozens)."""
 MAX_MANIFEST_BYTES = 1024 * 1024
 """Largest ``manifest.json``, ``index.json`` or image config read into memory."""
+LAYER_EXPANSION = 4
+"""What gzip-compressed layers may expand to, as a multiple of what the bundle may (``docker save``
+writes layers uncompressed: such layers are rare)."""
+GZIP_MAGIC = b"\x1f\x8b"
+#: zstd, bzip2 and xz: layer compressions docker save never writes, refused rather than hashed wrongly.
+OTHER_COMPRESSIONS = (b"\x28\xb5\x2f\xfd", b"BZh", b"\xfd7zX")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DESCRIPTOR_NAME = re.compile(r"descriptor\.(yml|yaml)")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -119,7 +126,7 @@ def _read(bundle: zipfile.ZipFile, work: Path, max_bytes: int) -> Bundle:
     with bundle.open(tars[0]) as source, open(tar, "wb") as target:
         _copy(source, target, budget)
     image = work / "image.tar"
-    image_id = _rewrite_image(tar, image)
+    image_id = _rewrite_image(tar, image, LAYER_EXPANSION * max_bytes)
     tar.unlink()
     return Bundle(descriptor, text, image, PurePosixPath(tars[0].filename).name, image_id, logo)
 
@@ -165,14 +172,20 @@ def _copy(source: IO[bytes], target: IO[bytes], budget: _Budget) -> None:
         target.write(chunk)
 
 
-def _rewrite_image(source: Path, target: Path) -> str:
-    """Copy the image tar ``source`` to ``target`` without the names it carries; its image id."""
+def _rewrite_image(source: Path, target: Path, max_layer_bytes: int) -> str:
+    """Copy the image tar ``source`` to ``target`` without the names it carries; its image id.
+
+    The tar must hold the whole image its id names: every layer the config lists, each matching its
+    digest (``rootfs.diff_ids``, of the uncompressed layer). An image the engine has already is taken
+    as it is (several bundles share one), so a tar naming a config without its layers would otherwise
+    get any image the engine holds named as a task of its uploader."""
     try:
         with tarfile.open(source, "r:") as tar:
             members = _members(tar)
             manifest = _json_member(tar, members, "manifest.json")
             config = _config_of(manifest)
-            image_id = _check_config(tar, members, config)
+            image_id, config_bytes = _check_config(tar, members, config)
+            _check_layers(tar, members, manifest[0], config_bytes, max_layer_bytes)
             _write_unnamed(tar, members, manifest, target)
     except (tarfile.TarError, OSError, EOFError) as error:
         raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar cannot be read: {error}") from None
@@ -225,7 +238,9 @@ def _config_of(manifest: Any) -> str:
     return config.removeprefix("./")
 
 
-def _check_config(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], config: str) -> str:
+def _check_config(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], config: str
+) -> tuple[str, bytes]:
     """The image id the config names (``blobs/sha256/<hex>`` or ``<hex>.json``), checked against the
     config's bytes: the id the engine will give the image."""
     path = PurePosixPath(config)
@@ -237,11 +252,68 @@ def _check_config(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], con
     member = members.get(config)
     if member is None or not member.isfile():
         raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar has no config {config!r}")
-    if hashlib.sha256(_member_bytes(tar, member)).hexdigest() != digest:
+    data = _member_bytes(tar, member)
+    if hashlib.sha256(data).hexdigest() != digest:
         raise AppEngineError(
             400, IMAGE_VALIDATION, f"the image tar's config {config!r} does not match its digest"
         )
-    return f"sha256:{digest}"
+    return f"sha256:{digest}", data
+
+
+def _check_layers(
+    tar: tarfile.TarFile,
+    members: dict[str, tarfile.TarInfo],
+    entry: dict[str, Any],
+    config: bytes,
+    max_layer_bytes: int,
+) -> None:
+    """Every layer the config lists is in the tar, in order, with the digest the config gives it."""
+    try:
+        diff_ids = json.loads(config)["rootfs"]["diff_ids"]
+    except (ValueError, KeyError, TypeError):
+        raise AppEngineError(400, IMAGE_VALIDATION, "the image tar's config has no rootfs.diff_ids") from None
+    layers = entry.get("Layers")
+    if not isinstance(layers, list) or not isinstance(diff_ids, list) or len(layers) != len(diff_ids):
+        raise AppEngineError(400, IMAGE_VALIDATION, "the image tar's layers are not those its config lists")
+    budget = _Budget(max_layer_bytes)
+    for layer, diff_id in zip(layers, diff_ids, strict=True):
+        member = members.get(layer.removeprefix("./")) if isinstance(layer, str) else None
+        if member is None or not member.isfile():
+            raise AppEngineError(400, IMAGE_VALIDATION, f"the image tar has no layer {layer!r}")
+        if _layer_digest(tar, member, budget) != diff_id:
+            raise AppEngineError(
+                400, IMAGE_VALIDATION, f"the image tar's layer {layer!r} is not the one its config lists"
+            )
+
+
+def _layer_digest(tar: tarfile.TarFile, member: tarfile.TarInfo, budget: _Budget) -> str:
+    """``sha256:<hex>`` of the layer, uncompressed (gzip) as the config's ``diff_ids`` give it."""
+    stream = tar.extractfile(member)
+    assert stream is not None  # a regular file
+    with stream:
+        head = stream.read(4)
+        stream.seek(0)
+        if head.startswith(GZIP_MAGIC):
+            source: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=stream)
+        elif head.startswith(OTHER_COMPRESSIONS):
+            raise AppEngineError(
+                400,
+                IMAGE_VALIDATION,
+                f"the image tar's layer {member.name!r} is compressed as docker save never does",
+            )
+        else:
+            source = stream
+        digest = hashlib.sha256()
+        try:
+            while chunk := source.read(_CHUNK):
+                if source is not stream:
+                    budget.spend(len(chunk))
+                digest.update(chunk)
+        except (OSError, EOFError) as error:  # a corrupt gzip stream
+            raise AppEngineError(
+                400, IMAGE_VALIDATION, f"the image tar's layer {member.name!r}: {error}"
+            ) from None
+    return f"sha256:{digest.hexdigest()}"
 
 
 def _write_unnamed(
