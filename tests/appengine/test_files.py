@@ -11,6 +11,7 @@ import stat
 import time
 import zipfile
 import zlib
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,18 @@ SCALARS: list[tuple[ParameterType, Any]] = [
     (NumberType(), st.floats(allow_nan=False, allow_infinity=False)),
     (BooleanType(), st.booleans()),
     (StringType(), st.text(alphabet=st.characters(codec="utf-8"), max_size=30).map(str.strip)),
+    (EnumerationType(("A", "B C", "é")), st.sampled_from(["A", "B C", "é"])),
+    (DatetimeType(), st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat())),
+    (
+        GeometryType(),
+        st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)).map(
+            lambda xy: json.dumps({"type": "Point", "coordinates": list(xy)})
+        ),
+    ),
 ]
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_inputs_read_back_as_outputs(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     """What a task copies from its input to its output reads back as the value provisioned."""
