@@ -14,6 +14,7 @@ with it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import tempfile
 import time
@@ -31,6 +32,8 @@ from runyard.appengine.errors import TASK_NOT_FOUND, AppEngineError
 from runyard.appengine.storage import DESCRIPTOR, LOGO, Storage, checked_uuid
 from runyard.auth import User
 from runyard.store.schema import app_engine_runs, app_engine_tasks
+
+log = logging.getLogger(__name__)
 
 TASK_EXISTS = "APPE-internal-task-exists"
 LOGO_NOT_FOUND = "APPE-internal-logo-not-found"
@@ -110,17 +113,20 @@ def _register(engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str) -
                         created_at=time.time(),
                     )
                 )
-                _claim_name(connection, task_id, name, bundle.image_id)
-                images.tag(bundle.image_id, name)
-                tagged = True
+                if not _claim_name(connection, task_id, name, bundle.image_id):
+                    images.tag(bundle.image_id, name)
+                    tagged = True
                 row = _select(connection, app_engine_tasks.c.id == task_id)
         except sa.exc.IntegrityError:
             raise _exists(descriptor.namespace, descriptor.version) from None
-    except BaseException:
-        if tagged:
-            images.untag(name)
+    except BaseException as error:
         shutil.rmtree(folder, ignore_errors=True)
-        if loaded:
+        if tagged:
+            with contextlib.suppress(AppEngineError):
+                images.untag(name)
+        # a duplicate's image is the first upload's, likely, perhaps about to be named: left alone
+        duplicate = isinstance(error, AppEngineError) and error.code == TASK_EXISTS
+        if loaded and not duplicate:
             images.remove_unnamed(bundle.image_id)
         raise
     assert row is not None
@@ -139,9 +145,10 @@ def _exists(namespace: str, version: str) -> AppEngineError:
     return AppEngineError(409, TASK_EXISTS, f"task {namespace} version {version} already exists")
 
 
-def _claim_name(connection: sa.Connection, task_id: str, name: str, image_id: str) -> None:
+def _claim_name(connection: sa.Connection, task_id: str, name: str, image_id: str) -> bool:
     """Refuse an image name another task has (namespaces that differ only in case) or that names
-    another image on the engine (which naming it would take over: runyard's own, say)."""
+    another image on the engine (which naming it would take over: runyard's own, say); whether the
+    name is the image's already (another server on the same engine registered the same task)."""
     other = connection.execute(
         sa.select(app_engine_tasks.c.namespace, app_engine_tasks.c.version).where(
             app_engine_tasks.c.image == name, app_engine_tasks.c.id != task_id
@@ -156,6 +163,7 @@ def _claim_name(connection: sa.Connection, task_id: str, name: str, image_id: st
         raise AppEngineError(
             400, images.IMAGE_VALIDATION, f"the image name {name} names another image on the container engine"
         )
+    return current is not None
 
 
 def _select(connection: sa.Connection, condition: sa.ColumnElement[bool]) -> sa.RowMapping | None:
@@ -205,7 +213,10 @@ def delete_task(engine: sa.Engine, storage: Storage, task: TaskRef, user: User) 
             runs.delete_run(connection, storage, run)  # an unended one's job killed first
         connection.execute(app_engine_tasks.delete().where(app_engine_tasks.c.id == row["id"]))
     shutil.rmtree(storage.task_folder(row["id"]), ignore_errors=True)
-    images.untag(row["image"])
+    try:
+        images.untag(row["image"])
+    except AppEngineError as error:  # the task is gone: its name stays on the engine until removed by hand
+        log.warning("App Engine: task %s deleted, its image name %s kept: %s", row["id"], row["image"], error)
 
 
 def descriptor_file(storage: Storage, row: TaskRow) -> Path:
