@@ -496,6 +496,23 @@ def test_check_matching() -> None:
     check_matching(descriptor, {"output": [5, 6], "inputs/input": wire}, outputs=True)
 
 
+def test_check_matching_goes_down_nested_arrays() -> None:
+    text = (BUNDLES.parent / "dummy-tasks" / "identity integer array" / "code" / "descriptor.yml").read_text()
+    nested = "      subtype:\n        id: array\n        subtype:\n          id: integer\n"
+    document = text.replace(
+        "      subtype:\n        id: integer\n        leq: 300.0\n        geq: 0\n", nested
+    )
+    descriptor = parse_descriptor(document.encode())
+    check_matching(descriptor, {"output": [[1, 2], []], "inputs/input": [[3, 4], []]}, outputs=True)
+    with pytest.raises(AppEngineError) as raised:
+        check_matching(descriptor, {"output": [[1, 2], [1]], "inputs/input": [[3, 4], []]}, outputs=True)
+    assert "[1]" in raised.value.message
+    wire = [{"index": 1, "value": [{"index": 0, "value": 1}]}, {"index": 0, "value": []}]
+    check_matching(descriptor, {"output": [[], [5]], "inputs/input": wire}, outputs=True)
+    with pytest.raises(AppEngineError):
+        check_matching(descriptor, {"output": [[5], []], "inputs/input": wire}, outputs=True)
+
+
 def test_check_matching_is_transitive() -> None:
     text = (BUNDLES.parent / "dummy-tasks" / "identity integer array" / "code" / "descriptor.yml").read_text()
     document = text.replace(

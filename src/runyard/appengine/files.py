@@ -32,6 +32,7 @@ from typing import IO, Any
 
 import yaml
 
+from runyard.appengine.descriptor import Descriptor
 from runyard.appengine.errors import REQUEST_VALIDATION, AppEngineError, parameter_error
 from runyard.appengine.types import (
     IMAGE_FORMATS,
@@ -524,12 +525,13 @@ def _walk(
 # -- matching arrays ------------------------------------------------------------------------------------
 
 
-def check_matching(descriptor: Any, values: Mapping[str, Any], *, outputs: bool) -> None:
+def check_matching(descriptor: Descriptor, values: Mapping[str, Any], *, outputs: bool) -> None:
     """Check that arrays matched by ``dependencies.matching`` (both ways, transitively) have the same
-    size: ``outputs=False`` checks inputs against inputs (before a run), ``outputs=True`` every pair
-    with an output in it (after). ``values`` are keyed by reference (``inputs/a``, ``outputs/b``) or,
-    for the side being checked, by name; a pair whose value is not given (or null) is not checked.
-    409-free: 400 ``APPE-internal-not-matching``."""
+    shape — the same size, and so on down nested arrays, item by item: ``outputs=False`` checks inputs
+    against inputs (before a run), ``outputs=True`` every pair with an output in it (after). ``values``
+    are keyed by reference (``inputs/a``, ``outputs/b``) or, for the side being checked, by name; plain
+    lists or Cytomine's ``[{index, value}]`` form; a pair whose value is not given (or null) is not
+    checked. 400 ``APPE-internal-not-matching`` on the first pair that differs."""
     side = "outputs" if outputs else "inputs"
     given: dict[str, Any] = {}
     for key, value in values.items():
@@ -552,21 +554,41 @@ def check_matching(descriptor: Any, values: Mapping[str, Any], *, outputs: bool)
             seen.add(reference)
             group.append(reference)
             todo.extend(links.get(reference, ()))
-        sized = sorted((r, len(given[r])) for r in group if isinstance(given.get(r), list))
-        for i, (a, size_a) in enumerate(sized):
-            for b, size_b in sized[i + 1 :]:
+        present = sorted(r for r in group if isinstance(given.get(r), list))
+        for i, a in enumerate(present):
+            for b in present[i + 1 :]:
                 sides = {a.partition("/")[0], b.partition("/")[0]}
-                if (
-                    size_a == size_b
-                    or (outputs and "outputs" not in sides)
-                    or (not outputs and sides != {"inputs"})
-                ):
+                if (outputs and "outputs" not in sides) or (not outputs and sides != {"inputs"}):
                     continue
-                raise parameter_error(
-                    b.partition("/")[2],
-                    f"collections don't have the same size ({a}: {size_a}, {b}: {size_b})",
-                    NOT_MATCHING,
-                )
+                difference = _shape_difference(given[a], given[b], "")
+                if difference is not None:
+                    where, size_a, size_b = difference
+                    raise parameter_error(
+                        b.partition("/")[2],
+                        f"collections don't have the same size ({a}{where}: {size_a}, {b}{where}: {size_b})",
+                        NOT_MATCHING,
+                    )
+
+
+def _items(value: Any) -> Any:
+    """The items of an array value in index order, whether plain or ``[{index, value}]``."""
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) and "index" in v for v in value):
+        return [v.get("value") for v in sorted(value, key=lambda v: int(v["index"]))]
+    return value
+
+
+def _shape_difference(a: Any, b: Any, where: str) -> tuple[str, int, int] | None:
+    """Where two arrays first differ in size (a path such as ``[2]``, and the two sizes), or None."""
+    a, b = _items(a), _items(b)
+    if not isinstance(a, list) or not isinstance(b, list):
+        return None
+    if len(a) != len(b):
+        return where, len(a), len(b)
+    for index, (x, y) in enumerate(zip(a, b, strict=True)):
+        difference = _shape_difference(x, y, f"{where}[{index}]")
+        if difference is not None:
+            return difference
+    return None
 
 
 __all__ = [
