@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import logging
 import os
 import queue
@@ -48,7 +47,9 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
+from runyard.appengine.descriptor import Descriptor, descriptor_of
 from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
+from runyard.appengine.files import check_matching, read_output
 from runyard.appengine.storage import Storage
 from runyard.errors import RunyardError
 from runyard.formats.mapping import from_mapping
@@ -86,6 +87,8 @@ MAX_OUTPUTS_MEMBERS = 100_000
 """Most members an outputs archive may hold."""
 PIDS_LIMIT = 1024
 """Most processes a task's container may run."""
+COMMIT_WAIT = 10.0
+"""Seconds a launch in a caller's transaction waits for that transaction's commit to show."""
 
 _PLACEHOLDER = (
     "raise SystemExit('this task runs only as the App Engine run the platform recorded for its job')\n"
@@ -165,9 +168,8 @@ def resources_of(descriptor: Row) -> Resources:
     return Resources(parsed.ram or DEFAULT_RAM, max(1, parsed.cpus or 1), max(0, parsed.gpus or 0))
 
 
-def _descriptor_of(document: Any) -> Any:
-    """The model's ``Descriptor`` of a stored descriptor (:mod:`runyard.appengine.descriptor`)."""
-    return importlib.import_module("runyard.appengine.descriptor").descriptor_of(dict(document))
+def _descriptor_of(document: Any) -> Descriptor:
+    return descriptor_of(dict(document))
 
 
 def job_name(task: Row, run_id: str) -> str:
@@ -227,7 +229,8 @@ class Execution:
 
     def __init__(self, platform: Platform, storage: Storage, mode: str, datasets: Path | None) -> None:
         self.platform, self.storage, self.mode, self.datasets = platform, storage, mode, datasets
-        self._events: queue.Queue[JobEvent | None] = queue.Queue()
+        # Job events of runs' jobs, and ids of runs to submit (QUEUING committed by a caller).
+        self._events: queue.Queue[JobEvent | str | None] = queue.Queue()
         self._jobs: dict[int, str] = {}  # job id → run id, of the runs not ended
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -274,24 +277,51 @@ class Execution:
 
     # -- launch ----------------------------------------------------------------------------------
 
-    def launch(self, run_id: str) -> str:
-        """PROVISIONED → QUEUING → a job → QUEUED; the run's state after. 403 from another state.
-        Blocking (a submission waits for its transaction): never call it inside a write transaction."""
-        with self.platform.engine.begin() as connection:
-            if not move(
-                connection, run_id, QUEUING, ("PROVISIONED",), mode=self.mode, reason=None, job_id=None
-            ):
-                if find_run(connection, run_id) is None:
-                    raise AppEngineError(404, RUN_NOT_FOUND, "task run not found")
-                raise AppEngineError(403, RUN_STATE, "invalid task run state")
+    def launch(self, run_id: str, connection: sa.Connection | None = None) -> str:
+        """PROVISIONED → QUEUING (403 from another state), then the job submitted → QUEUED.
+
+        Without ``connection``: in a transaction of its own, then the submission waits for the job to be
+        stored; the run's state after (never call it so inside a write transaction). With the caller's
+        ``connection`` (in a transaction): QUEUING is written in it and the job is submitted once it
+        commits, on the execution's thread; ``QUEUING`` is answered (as upstream answers it)."""
+        if connection is not None:
+            self._queue_run(connection, run_id)
+            sa.event.listen(connection, "commit", lambda _: self._events.put(run_id), once=True)
+            return QUEUING
+        with self.platform.engine.begin() as own:
+            self._queue_run(own, run_id)
         return self._submit(run_id)
+
+    def _queue_run(self, connection: sa.Connection, run_id: str) -> None:
+        if not move(connection, run_id, QUEUING, ("PROVISIONED",), mode=self.mode, reason=None, job_id=None):
+            if find_run(connection, run_id) is None:
+                raise AppEngineError(404, RUN_NOT_FOUND, "task run not found")
+            raise AppEngineError(403, RUN_STATE, "invalid task run state")
+
+    def _submit_committed(self, run_id: str) -> None:
+        """Submit the job of a run whose QUEUING a caller's transaction is committing: the ``commit``
+        event comes before the database's commit, so the submission waits until QUEUING shows (a
+        rollback: never)."""
+        deadline = time.monotonic() + COMMIT_WAIT
+        while True:
+            with self.platform.engine.connect() as connection:
+                run = find_run(connection, run_id)
+            if run is not None and run["state"] == QUEUING:
+                self._submit(run_id)
+                return
+            if time.monotonic() > deadline:
+                return  # rolled back, or moved on
+            time.sleep(0.01)
 
     def _submit(self, run_id: str) -> str:
         with self.platform.engine.connect() as connection:
             run = find_run(connection, run_id)
-            if run is None:
-                return FAILED
+            if run is None or run["state"] != QUEUING:
+                return FAILED if run is None else str(run["state"])
+            stored = job_of_run(connection, run)
             task = find_task(connection, run["task_id"])
+        if stored is not None:  # submitted already (a launch and a recovery both asked)
+            return self._adopt(run_id, stored)
         name = job_name(task, run_id)
         workflow = from_mapping(
             {
@@ -331,9 +361,12 @@ class Execution:
     def _follow(self) -> None:
         while (event := self._events.get()) is not None:
             try:
-                self._job_changed(event.job_id)
+                if isinstance(event, str):
+                    self._submit_committed(event)
+                else:
+                    self._job_changed(event.job_id)
             except Exception:
-                log.exception("App Engine: following job %s failed", event.job_id)
+                log.exception("App Engine: handling %s failed", event)
 
     def _job_changed(self, job_id: int) -> None:
         with self._lock:
@@ -447,8 +480,6 @@ class Execution:
         return {"id": run["id"], "state": run["state"], "reason": run["reason"]}
 
     def _collect(self, run_id: str) -> None:
-        files = importlib.import_module("runyard.appengine.files")  # the model's (landing in parallel)
-        check_matching, read_output = files.check_matching, files.read_output
 
         with self.platform.engine.connect() as connection:
             run = find_run(connection, run_id)
@@ -495,9 +526,13 @@ def execution_of(engine: sa.Engine) -> Execution:
     return found
 
 
-def launch(engine: sa.Engine, run_id: str) -> str:
-    """The RUNNING state action: see :meth:`Execution.launch` (``engine``: the platform's)."""
-    return execution_of(engine).launch(run_id)
+def launch(bind: sa.Engine | sa.Connection, run_id: str) -> str:
+    """The RUNNING state action, see :meth:`Execution.launch`: ``bind`` is the platform's engine (the
+    job is submitted before it returns), or a connection in the caller's transaction (QUEUING written in
+    it, the job submitted once it commits: what a route that holds the run's row calls)."""
+    if isinstance(bind, sa.Connection):
+        return execution_of(bind.engine).launch(run_id, bind)
+    return execution_of(bind).launch(run_id)
 
 
 def kill(connection: sa.Connection, run: Row) -> None:

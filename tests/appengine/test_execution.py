@@ -1,0 +1,330 @@
+"""Runs executed as runyard jobs on a real dockerd, local mode (the container mounts the run's folders).
+
+A few containers, about a second each: identity bundles give their input back, the addition bundle
+FAILS naming its missing output ``out``, a killed job leaves the run FAILED and no container, a hostile
+image's symbolic link to ``/etc/passwd`` is refused, and a user's job dressed as a run's (the generic
+information copied) gets neither the runner's routes nor the container engine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import yaml
+
+from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
+from runyard.appengine.execution import CONTAINER_LABEL, find_run
+from runyard.store.database import connect
+from support.server import LiveServer, live_server, wait_for
+
+__all__ = ["docker_host"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("server"), app_engine_run_mode="local") as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def user(server: LiveServer) -> tuple[str, str]:
+    return server.new_user(prefix="ae-exec")
+
+
+@pytest.mark.parametrize(
+    ("bundle", "value"),
+    [
+        ("com.cytomine.dummy.identity.string-1.0.0", "my_value"),
+        ("com.cytomine.dummy.identity.integer.collection-0.1.0", [4, 1, 300]),
+        ("com.cytomine.dummy.identity.file-1.0.0", b"\x00\x01 some bytes \xff" * 40),
+    ],
+)
+def test_an_identity_run_finishes_with_its_input_as_output(
+    server: LiveServer, user: tuple[str, str], bundle: str, value: Any
+) -> None:
+    _, token = user
+    task = _task(server, bundle)
+    run = started_run(server, token, task, {"input": value})
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FINISHED", run_of(server, run)
+    with app_engine(server, token) as client:
+        if isinstance(value, bytes):
+            answer = client.get(f"/task-runs/{run}/output/output")
+            assert answer.status_code == 200, answer.text
+            assert answer.content == value
+        else:
+            outputs = client.get(f"/task-runs/{run}/outputs").json()
+            assert len(outputs) == 1 and outputs[0]["parameterName"] == "output"
+            got = outputs[0]["value"]
+            if isinstance(value, list):
+                got = [item["value"] for item in sorted(got, key=lambda item: item["index"])]
+            assert got == value
+        logs = client.get(f"/task-runs/{run}/logs")
+    assert logs.status_code == 200
+    assert "exited with code 0" in logs.text
+    assert container_of(run) is None
+
+
+_tasks: dict[str, dict[str, Any]] = {}
+
+
+def _task(server: LiveServer, bundle: str) -> dict[str, Any]:
+    """The task of a corpus bundle, uploaded once per module (by the admin: tasks are everyone's)."""
+    if bundle not in _tasks:
+        with app_engine(server) as client:
+            namespace, version = bundle.rsplit("-", 1)
+            known = client.get(f"/tasks/{namespace}/{version}")
+        _tasks[bundle] = (
+            known.json()
+            if known.status_code == 200
+            else upload(server, server.admin_token, corpus_bundle(bundle))
+        )
+    return _tasks[bundle]
+
+
+def test_the_addition_bundle_fails_naming_its_missing_output(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    """Its script writes ``sum`` where the descriptor declares ``out`` (corpus README): FAILED, not
+    FINISHED with no outputs (upstream's quirk)."""
+    _, token = user
+    task = _task(server, "com.cytomine.dummy.arithmetic.integer.addition-1.0.0")
+    run = started_run(server, token, task, {"a": 18, "b": 24})
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FAILED"
+    stored = run_of(server, run)
+    assert "out" in (stored["reason"] or "")
+    with app_engine(server, token) as client:
+        assert client.get(f"/task-runs/{run}/outputs").status_code == 403
+
+
+def test_a_killed_job_fails_its_run_and_leaves_no_container(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    _, token = user
+    task = _slow_task(server)
+    run = started_run(server, token, task, {"input": "x"})
+    wait_state(server, token, run, ("RUNNING",))
+    assert container_of(run) is not None
+    job_id = run_of(server, run)["job_id"]
+    with server.client(token) as client:
+        assert client.post(f"/jobs/{job_id}/kill").status_code in (200, 204)
+        wait_for(client, job_id)
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FAILED"
+    deadline = time.monotonic() + 20
+    while container_of(run) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert container_of(run) is None
+
+
+def test_a_hostile_output_link_is_refused(server: LiveServer, user: tuple[str, str]) -> None:
+    """The container writes ``output`` as a symbolic link to the host's ``/etc/passwd`` (a path the
+    server, root, could read): the run FAILS and the file's content is nowhere in what the run serves."""
+    _, token = user
+    task = _hostile_task(server, "ln -s /etc/passwd /outputs/output")
+    run = started_run(server, token, task, {"input": "x"})
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FAILED"
+    secret_line = Path("/etc/passwd").read_text().splitlines()[0]
+    with app_engine(server, token) as client:
+        for path in (
+            f"/task-runs/{run}/outputs",
+            f"/task-runs/{run}/output/output",
+            f"/task-runs/{run}/outputs.zip",
+        ):
+            answer = client.get(path)
+            assert secret_line not in answer.text
+    assert secret_line not in str(run_of(server, run))
+
+
+def test_a_user_job_dressed_as_a_run_gets_no_runner_and_no_engine(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    """A job of the run's owner copying the run's generic information runs sandboxed as what it is: the
+    runner's routes answer its token 404, it has no ``DOCKER_HOST`` and cannot open the socket."""
+    _, token = user
+    task = _task(server, "com.cytomine.dummy.identity.string-1.0.0")
+    run = started_run(server, token, task, {"input": "y"})
+    wait_state(server, token, run, ("FINISHED", "FAILED"))
+    host = docker_socket()
+    code = f"""
+import os, socket, httpx
+url = os.environ["RUNYARD_URL"] + "/app-engine/v1/task-runs/{run}/execution"
+answer = httpx.get(url, headers={{"Authorization": "Bearer " + os.environ["RUNYARD_TOKEN"]}})
+print("EXECUTION", answer.status_code)
+print("DOCKER_HOST", os.environ.get("DOCKER_HOST"))
+try:
+    socket.socket(socket.AF_UNIX).connect({host!r})
+    print("SOCKET open")
+except OSError as error:
+    print("SOCKET refused", type(error).__name__)
+os.environ["RUNYARD_APP_ENGINE_RUN"] = "{run}"
+from runyard.appengine import runner
+try:
+    runner.main()
+    print("RUNNER ran")
+except Exception as error:
+    print("RUNNER refused", type(error).__name__)
+"""
+    workflow = {
+        "name": "dressed",
+        "generic_information": {"app-engine.run": run},
+        "tasks": {"T": {"script": {"cpython": code}}},
+    }
+    with server.client(token) as client:
+        submitted = client.post("/jobs", json={"workflow": yaml.safe_dump(workflow)})
+        assert submitted.status_code in (200, 201), submitted.text
+        job_id = submitted.json()["id"]
+        wait_for(client, job_id)
+        output = client.get(f"/jobs/{job_id}/logs").text
+    assert "EXECUTION 404" in output, output
+    assert "DOCKER_HOST None" in output
+    assert "SOCKET refused" in output
+    assert "RUNNER refused" in output
+
+
+def test_another_runs_token_and_a_session_are_refused_by_the_runner_routes(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    _, token = user
+    task = _task(server, "com.cytomine.dummy.identity.string-1.0.0")
+    run = started_run(server, token, task, {"input": "z"})
+    wait_state(server, token, run, ("FINISHED", "FAILED"))
+    with app_engine(server, token) as client:
+        assert client.get(f"/task-runs/{run}/execution").status_code == 404
+        assert client.post(f"/task-runs/{run}/execution/finished", json={}).status_code == 404
+        assert client.get(f"/task-runs/{run}/execution/image.tar").status_code == 404
+        assert (
+            client.post(f"/task-runs/{run}/not-the-secret/outputs.zip", files={"o": b"x"}).status_code == 403
+        )
+
+
+# -- images made here ----------------------------------------------------------------------------
+
+
+def docker_socket() -> str:
+    return os.environ["DOCKER_HOST"].removeprefix("unix://")
+
+
+def _built_task(server: LiveServer, script: str) -> dict[str, Any]:
+    """A task whose image is the identity.string bundle's base with ``script`` as its entry point (built
+    here, nothing pulled), uploaded under a namespace of its own."""
+    _task(server, "com.cytomine.dummy.identity.string-1.0.0")
+    engine = docker.from_env()
+    try:
+        image_id = base_image_id()
+        context = io.BytesIO()
+        with tarfile.open(fileobj=context, mode="w") as tar:
+            dockerfile = f'FROM {image_id}\nENTRYPOINT ["/bin/sh", "-c", {script!r}]\n'.replace("'", '"')
+            entry = tarfile.TarInfo("Dockerfile")
+            entry.size = len(dockerfile.encode())
+            tar.addfile(entry, io.BytesIO(dockerfile.encode()))
+        context.seek(0)
+        image, _ = engine.images.build(fileobj=context, custom_context=True, pull=False, rm=True)
+        saved = b"".join(image.save(named=False))
+    finally:
+        engine.close()
+    bundle, _ = renamed_bundle(
+        "com.cytomine.dummy.identity.string-1.0.0",
+        extra={"com.cytomine.dummy.identity.string-1.0.0.tar": saved},
+    )
+    return upload(server, server.admin_token, bundle)
+
+
+def base_image_id() -> str:
+    """The engine's id of a task's image (the corpus image's config digest)."""
+    engine = docker.from_env()
+    try:
+        for image in engine.images.list():
+            if any(tag.startswith("com/cytomine/dummy/identity/string") for tag in image.tags):
+                return str(image.id)
+    finally:
+        engine.close()
+    raise AssertionError("the identity.string image is not on the engine")
+
+
+_built: dict[str, dict[str, Any]] = {}
+
+
+def _hostile_task(server: LiveServer, script: str) -> dict[str, Any]:
+    if script not in _built:
+        _built[script] = _built_task(server, script)
+    return _built[script]
+
+
+def _slow_task(server: LiveServer) -> dict[str, Any]:
+    return _hostile_task(server, "sleep 60; cp /inputs/input /outputs/output")
+
+
+# -- what the tests share (test_cluster_mode.py too) ---------------------------------------------
+
+
+def started_run(server: LiveServer, token: str, task: dict[str, Any], values: dict[str, Any]) -> str:
+    """A run of ``task`` with ``values`` provisioned (bytes: a file part; a list: an array), started."""
+    with app_engine(server, token) as client:
+        created = client.post(f"/tasks/{task['id']}/runs")
+        assert created.status_code == 200, created.text
+        run: str = created.json()["id"]
+        for name, value in values.items():
+            if isinstance(value, bytes):
+                answer = client.post(
+                    f"/task-runs/{run}/input-provisions/{name}", files={"file": ("f", value)}
+                )
+            else:
+                if isinstance(value, list):
+                    value = [{"index": i, "value": item} for i, item in enumerate(value)]
+                answer = client.put(
+                    f"/task-runs/{run}/input-provisions/{name}", json={"parameterName": name, "value": value}
+                )
+            assert answer.status_code == 200, answer.text
+        started = client.post(f"/task-runs/{run}/state-actions", json={"desired": "RUNNING"})
+        assert started.status_code == 200, started.text
+        assert started.json()["resource"]["state"] in ("QUEUING", "QUEUED", "PENDING", "RUNNING", "FINISHED")
+    return run
+
+
+def wait_state(
+    server: LiveServer, token: str, run: str, states: tuple[str, ...], timeout: float = 90
+) -> dict[str, Any]:
+    """The run (``GET task-runs/{run}``) once in one of ``states``."""
+    deadline = time.monotonic() + timeout
+    with app_engine(server, token) as client:
+        while True:
+            answer = client.get(f"/task-runs/{run}")
+            assert answer.status_code == 200, answer.text
+            body: dict[str, Any] = answer.json()
+            if body["state"] in states:
+                return body
+            assert time.monotonic() < deadline, f"run {run} still {body['state']}, not {states}"
+            time.sleep(0.1)
+
+
+def run_of(server: LiveServer, run: str) -> dict[str, Any]:
+    """The run's row, as the platform records it (job, reason)."""
+    engine = connect(server.database_url or f"sqlite:///{server.data_dir / 'runyard.db'}")
+    try:
+        with engine.connect() as connection:
+            row = find_run(connection, run)
+    finally:
+        engine.dispose()
+    assert row is not None
+    return dict(row)
+
+
+def container_of(run: str) -> str | None:
+    """The id of the run's container on the engine, if there is one."""
+    engine = docker.from_env()
+    try:
+        found = engine.containers.list(all=True, filters={"label": f"{CONTAINER_LABEL}={run}"})
+    finally:
+        engine.close()
+    return str(found[0].id) if found else None
