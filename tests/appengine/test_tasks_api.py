@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from appengine.conftest import BUNDLES
+from appengine.conftest import BUNDLES, CORPUS
 from appengine.helpers import (
     app_engine,
     bundle_entries,
@@ -100,6 +100,22 @@ def test_every_corpus_bundle_uploads_named_by_its_descriptor(server: LiveServer,
             assert not [tag for tag in image.tags if "local-image-name" in tag or "localhost:5000" in tag]
     folder = server.data_dir / "app-engine" / f"task-{uploaded[POSITIVE[0]]['id']}-def"
     assert sorted(path.name for path in folder.iterdir()) == ["descriptor.yml", "image.tar"]
+
+
+def test_the_corpus_expectations_of_uploads(uploaded: Uploaded) -> None:
+    """``expected/*.expected.json``: the status each bundle's upload answers and the image name."""
+    expected = sorted((CORPUS / "expected").glob("*.expected.json"))
+    assert len(expected) >= 6
+    with _engine() as engine:
+        for path in expected:
+            case = json.loads(path.read_text())
+            name, upload_case = case["bundle"]["file"], case["upload"]
+            if upload_case["http_status"] == 200:
+                assert name in uploaded
+                image = engine.images.get(upload_case["image_name"])
+                assert image.id == _manifest_config(corpus_bundle(name))
+            else:
+                assert name not in uploaded and upload_case["http_status"] == 400
 
 
 def test_the_old_docker_save_layout_and_a_dashed_namespace(uploaded: Uploaded) -> None:
