@@ -20,3 +20,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server of the module's tests (SQLite)."""
     with live_server(tmp_path_factory.mktemp("server")) as started:
         yield started
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # run.feature tags its scenarios @Scheduler (upstream runs them with its scheduler): a known mark
+    config.addinivalue_line("markers", "Scheduler: a scenario of Cytomine's run.feature (its @Scheduler tag)")
