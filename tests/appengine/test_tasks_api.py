@@ -493,39 +493,40 @@ def test_only_the_uploader_or_an_admin_deletes_a_task(server: LiveServer, docker
 def test_deleting_a_task_deletes_its_runs_keeps_a_shared_image(server: LiveServer, docker_host: str) -> None:
     first, first_namespace = renamed_bundle()
     second, second_namespace = renamed_bundle()
-    task = upload(server, server.admin_token, first)
-    upload(server, server.admin_token, second)
+    _, alice = server.new_user()
+    upload(server, alice, first)
+    upload(server, alice, second)
     storage = server.data_dir / "app-engine"
-    run_id = str(uuid.uuid4())
+    runs = []
+    for token in (alice, server.admin_token):  # the uploader's run and another user's
+        with app_engine(server, token) as client:
+            created = client.post(f"/tasks/{first_namespace}/1.0.0/runs")
+            assert created.status_code == 200, created.text
+            run = created.json()["id"]
+            provisioned = client.put(f"/task-runs/{run}/input-provisions/input", json={"value": True})
+            assert provisioned.status_code == 200, provisioned.text
+        assert (storage / f"task-run-inputs-{run}" / "input").read_text() == "true"
+        runs.append(run)
+    with app_engine(server, alice) as client:
+        assert client.delete(f"/tasks/{first_namespace}/1.0.0").status_code == 200
+    with app_engine(server) as client:
+        for run in runs:
+            assert client.get(f"/task-runs/{run}").status_code == 404
     engine = connect(f"sqlite:///{server.data_dir / 'runyard.db'}")
     try:
-        with engine.begin() as connection:
-            connection.execute(
-                app_engine_runs.insert().values(
-                    id=run_id,
-                    task_id=task["id"],
-                    owner="root",
-                    state="CREATED",
-                    provisions={},
-                    secret="s",
-                    created_at=0.0,
-                    updated_at=0.0,
-                )
-            )
-        (storage / f"task-run-inputs-{run_id}").mkdir()
-        (storage / f"task-run-outputs-{run_id}").mkdir()
-        with app_engine(server) as client:
-            assert client.delete(f"/tasks/{first_namespace}/1.0.0").status_code == 200
         with engine.connect() as connection:
-            query = sa.select(app_engine_runs).where(app_engine_runs.c.id == run_id)
+            query = sa.select(app_engine_runs).where(app_engine_runs.c.id.in_(runs))
             assert connection.execute(query).first() is None
     finally:
         engine.dispose()
-    assert not (storage / f"task-run-inputs-{run_id}").exists()
-    assert not (storage / f"task-run-outputs-{run_id}").exists()
+    for run in runs:
+        assert not (storage / f"task-run-inputs-{run}").exists()
+        assert not (storage / f"task-run-outputs-{run}").exists()
     with _engine() as docker_engine:  # the second task's name, on the same image, stays
         image = docker_engine.images.get(f"{second_namespace.replace('.', '/')}:1.0.0")
         assert image.id == BOOLEAN_IMAGE
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_engine.images.get(f"{first_namespace.replace('.', '/')}:1.0.0")
 
 
 def _rewritten_tar(tar: bytes, replaced: dict[str, bytes]) -> bytes:
