@@ -407,6 +407,21 @@ def test_a_name_naming_another_image_on_the_engine_is_refused(server: LiveServer
             engine.api.remove_image(name)
 
 
+def test_namespaces_that_differ_in_case_only_share_no_image_name(
+    server: LiveServer, docker_host: str
+) -> None:
+    namespace = f"Org.Runyard.Case.N{uuid.uuid4().hex[:8]}"
+    task = upload(server, server.admin_token, renamed_bundle(namespace=namespace)[0])
+    assert task["namespace"] == namespace
+    with _engine() as engine:
+        assert engine.images.get(f"{namespace.replace('.', '/').lower()}:1.0.0").id == BOOLEAN_IMAGE
+    lower, _ = renamed_bundle("com.cytomine.dummy.identity.string-1.0.0", namespace=namespace.lower())
+    message = _refused(server, lower, 409, "APPE-internal-task-exists")
+    assert namespace in message
+    with _engine() as engine:  # still the first task's image
+        assert engine.images.get(f"{namespace.replace('.', '/').lower()}:1.0.0").id == BOOLEAN_IMAGE
+
+
 def test_two_uploads_of_one_task_at_once_make_one_task(server: LiveServer, docker_host: str) -> None:
     _race(server)
 
