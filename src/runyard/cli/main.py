@@ -20,6 +20,7 @@ from runyard.catalog.builtin import builtin_fetch
 from runyard.cli import (
     admin_commands,
     analytics_commands,
+    app_engine_commands,
     catalog_commands,
     jobs_commands,
     kernel_commands,
@@ -239,6 +240,7 @@ signal_commands.register(app)
 plan_commands.register(app)
 userspace_commands.register(app)
 kernel_commands.register(app)
+app_engine_commands.register(app)
 
 
 def _warn_unheld_tokens(

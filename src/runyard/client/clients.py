@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runyard.client.analytics import AnalyticsApi
+from runyard.client.app_engine import AppEngineApi
 from runyard.client.catalog import CatalogApi
 from runyard.client.channels import ChannelsApi
 from runyard.client.containers import ContainersApi
@@ -42,6 +43,7 @@ class Client(
     WorkflowsApi,
     SignalsApi,
     ChannelsApi,
+    AppEngineApi,
     SyncTransport,
 ):
     """A runyard server, from synchronous code.
@@ -71,6 +73,7 @@ class AsyncClient(
     WorkflowsApi,
     SignalsApi,
     ChannelsApi,
+    AppEngineApi,
     AsyncTransport,
 ):
     """The same as :class:`Client` for asyncio: ``await`` each method, ``async for`` the streams

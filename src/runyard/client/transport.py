@@ -194,6 +194,8 @@ def check(response: httpx.Response) -> None:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str) and "message" in body:
         raise ApiError(response.status_code, body["error"], str(body["message"]), body.get("details"))
+    if isinstance(body, dict) and isinstance(body.get("errorCode"), str):  # the App Engine's (Cytomine's)
+        raise ApiError(response.status_code, body["errorCode"], str(body.get("message")), body.get("details"))
     text = response.text.strip()[:500] or response.reason_phrase
     raise ApiError(response.status_code, "http_error", text)
 
