@@ -218,6 +218,8 @@ def test_logo(server: LiveServer, uploaded: Uploaded) -> None:
         upload(server, server.admin_token, bundle)
         logo = client.get(f"/tasks/{namespace}/1.0.0/logo")
     assert logo.status_code == 200 and logo.content == PNG and logo.headers["content-type"] == "image/png"
+    assert logo.headers["x-content-type-options"] == "nosniff"
+    assert logo.headers["content-security-policy"] == "sandbox"
 
 
 # Refused uploads leave nothing

@@ -27,6 +27,8 @@ router = app_engine_router(tags=["app engine"])
 EXPANSION = 16
 #: Parts of an upload request read at most (Cytomine takes the first file part).
 MAX_PARTS = 8
+#: Headers of files an uploader wrote (descriptor, logo), whoever reads them.
+UNTRUSTED = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 
 
 @router.post("/tasks")
@@ -130,11 +132,11 @@ def get_logo_by_version(
 def _descriptor(request: Request, row: Any) -> Response:
     path = tasks.descriptor_file(storage_of(request), row)
     return FileResponse(
-        path,
-        media_type="application/octet-stream",
-        filename="descriptor.yml",
+        path, media_type="application/octet-stream", filename="descriptor.yml", headers=UNTRUSTED
     )
 
 
 def _logo(request: Request, row: Any) -> Response:
-    return FileResponse(tasks.logo_file(storage_of(request), row), media_type="image/png")
+    """The logo, a PNG by its magic, and whatever else its uploader put after it: served so that a
+    browser never takes it for a page."""
+    return FileResponse(tasks.logo_file(storage_of(request), row), media_type="image/png", headers=UNTRUSTED)
