@@ -87,6 +87,7 @@ def tasks(server: LiveServer) -> dict[str, str]:
                 "subtype": {"id": "array", "max_size": 4, "subtype": "integer"},
             }
         },
+        "image_items": {"input": {"id": "array", "subtype": "image"}},
         "no_inputs": {},
         "optional": {"a": "integer", "b": {"id": "string", "optional": True}},
     }
@@ -436,6 +437,37 @@ def test_nested_arrays_whole_and_by_item(server: LiveServer, tasks: dict[str, st
             "input/1/array.yml",
             "input/array.yml",
         ]
+
+
+def test_a_refused_image_item_leaves_the_former_one(server: LiveServer, tasks: dict[str, str]) -> None:
+    png = (IMAGES / "image.png").read_bytes()
+    with app_engine(server) as client:
+        run_id = new_run(client, tasks, "image_items")
+        items = f"/task-runs/{run_id}/input-provisions/input/indexes"
+        first = client.post(items, params={"value": "0"}, files={"file": ("a.png", png)})
+        assert first.json() == {"index": "input/0", "value": None, "taskRunId": run_id}
+        assert state_of(client, run_id) == "PROVISIONED"
+        refused = client.post(items, params={"value": "0"}, files={"file": ("a.txt", b"not an image")})
+        assert refused.status_code == 400, refused.text
+        error_of(client.put(items, params={"value": "1"}, json={"value": "/x"}), 400, VALIDATION)
+        far = client.post(items, params={"value": "100000"}, files={"file": ("a.png", png)})
+        error_of(far, 400, INDEXES)  # no max_size: at most runyard's 100 000 items
+        with zipfile.ZipFile(io.BytesIO(client.get(f"/task-runs/{run_id}/inputs.zip").content)) as archive:
+            assert archive.read("input/0") == png
+            assert archive.read("input/array.yml") == b"size: 1"
+        assert client.get(f"/task-runs/{run_id}/input/input/indexes?value=0").content == png
+
+
+def test_a_body_nested_past_any_limit_is_refused_not_crashed(
+    server: LiveServer, tasks: dict[str, str]
+) -> None:
+    with app_engine(server) as client:
+        run_id = new_run(client, tasks, "collection")
+        deep = b'{"parameterName": "input", "value": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+        error_of(client.put(f"/task-runs/{run_id}/input-provisions/input", content=deep), 403, STATE)
+        nested = {"parameterName": "input", "value": [[[[[[[[[[1]]]]]]]]]]}
+        answer = client.put(f"/task-runs/{run_id}/input-provisions/input", json=nested)
+        assert answer.status_code == 400, answer.text
 
 
 # ---------------------------------------------------------------------------------------------------

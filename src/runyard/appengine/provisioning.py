@@ -53,7 +53,7 @@ from runyard.appengine.errors import (
     parameter_error,
 )
 from runyard.appengine.storage import Storage
-from runyard.appengine.types import ArrayType, ParameterType
+from runyard.appengine.types import INVALID_STRUCTURE_CODE, MAX_ITEMS, ArrayType, ParameterType
 from runyard.store.schema import app_engine_runs
 
 BATCH = "APPE-internal-batch-request-error"
@@ -239,17 +239,7 @@ def provision_binary(
     parameter = input_parameter(descriptor, name)
     if not parameter.type.binary:
         raise parameter_error(name, f"{name} is {parameter.type.wire_type}: it is provisioned as JSON (PUT)")
-    folder = storage.run_inputs(run["id"])
-    staged = folder / f".{name}.staged"
-    _remove(staged.parent, staged.name)
-    staged.mkdir()
-    try:  # validated into a staging folder: a refused file leaves the former provision in place
-        checksums = files.store_binary_input(parameter.type, source, staged, name, sidecar)
-        _remove(folder, name)
-        for entry in staged.iterdir():
-            entry.rename(folder / entry.name)
-    finally:
-        shutil.rmtree(staged, ignore_errors=True)
+    checksums = _store_staged(parameter.type, source, storage.run_inputs(run["id"]), name, sidecar)
     recorded = dict(run["provisions"])
     recorded[name] = {"value": None, "reference": False, "checksums": checksums}
     run = _record(connection, run, descriptor, recorded)
@@ -283,10 +273,11 @@ def array_item(descriptor: Descriptor, name: str, index: str, *, outputs: bool =
             raise parameter_error(
                 name, f"index {index!r} is deeper than the array's {depth} level(s)", INVALID_INDEXES
             )
-        if kind.max_size is not None and position >= kind.max_size:
+        limit = MAX_ITEMS if kind.max_size is None else min(kind.max_size, MAX_ITEMS)
+        if position >= limit:
             raise parameter_error(
                 name,
-                f"index {position} is out of range: the array has at most {kind.max_size} items",
+                f"index {position} is out of range: the array has at most {limit} items",
                 INVALID_INDEXES,
             )
         kind = kind.subtype
@@ -319,31 +310,58 @@ def provision_item(
     wire = None if binary else item.type.validate(value, name)
     folder = storage.run_inputs(run["id"])
     recorded = dict(run["provisions"])
-    previous = recorded.get(name)
-    if previous is None or previous["reference"] or not isinstance(previous["value"], list):
-        _remove(folder, name)  # a whole value, a reference or nothing before: a new array
-        previous = {"value": [], "reference": False, "checksums": {}}
-    checksums = dict(previous["checksums"])
+    before = recorded.get(name)
+    fresh = before is None or before["reference"] or not isinstance(before["value"], list)
+    # a whole value, a reference or nothing before: a new array
+    previous: dict[str, Any] = {"value": [], "checksums": {}} if fresh or before is None else before
+    tree = _set_item(previous["value"], item.indexes, wire)
+    if _count(tree) > MAX_ITEMS:
+        raise parameter_error(name, f"an array holds at most {MAX_ITEMS} items", INVALID_STRUCTURE_CODE)
+    if fresh:
+        _remove(folder, name)
     parent = folder / name
     for position in item.indexes[:-1]:
         parent.mkdir(exist_ok=True)
         parent = parent / str(position)
     parent.mkdir(parents=True, exist_ok=True)
     leaf = str(item.indexes[-1])
-    _remove(parent, leaf)
     if source is not None:
-        written = files.store_binary_input(item.type, source, parent, leaf, sidecar)
+        written = _store_staged(item.type, source, parent, leaf, sidecar)
     else:
+        _remove(parent, leaf)
         written = files.write_input(item.type, wire, parent, leaf)
     prefix = parent.relative_to(folder).as_posix()
     stale = f"{prefix}/{leaf}"
-    checksums = {k: v for k, v in checksums.items() if k != stale and not k.startswith(stale + "/")}
+    checksums = {
+        k: v for k, v in previous["checksums"].items() if k != stale and not k.startswith(stale + "/")
+    }
     checksums.update({f"{prefix}/{path}": crc for path, crc in written.items()})
-    tree = _set_item(previous["value"], item.indexes, wire)
     checksums.update(_write_metadata(folder, name, tree))
     recorded[name] = {"value": tree, "reference": False, "checksums": checksums}
     run = _record(connection, run, descriptor, recorded)
     return run, {"index": f"{name}/{item.path}", "value": wire, "taskRunId": run["id"]}
+
+
+def _store_staged(
+    kind: ParameterType, source: Path, folder: Path, name: str, sidecar: bytes | None
+) -> dict[str, int]:
+    """:func:`files.store_binary_input` into a staging folder, then moved in place of the former
+    ``name`` (and its sidecar): a refused file leaves the former provision as it was."""
+    staged = folder / f".{name}.staged"
+    _remove(folder, staged.name)
+    staged.mkdir()
+    try:
+        checksums = files.store_binary_input(kind, source, staged, name, sidecar)
+        _remove(folder, name)
+        for entry in staged.iterdir():
+            entry.rename(folder / entry.name)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return checksums
+
+
+def _count(tree: list[dict[str, Any]]) -> int:
+    return sum(1 + (_count(entry["value"]) if isinstance(entry["value"], list) else 0) for entry in tree)
 
 
 def _set_item(tree: list[dict[str, Any]], indexes: tuple[int, ...], value: Any) -> list[dict[str, Any]]:

@@ -194,7 +194,7 @@ async def provision_item_file(
 async def _json(request: Request) -> Any:
     try:
         return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # a UnicodeDecodeError is a ValueError
         raise provisioning.json_error() from None
 
 
