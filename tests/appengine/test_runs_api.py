@@ -552,6 +552,9 @@ def test_state_actions_and_gated_reads(server: LiveServer, tasks: dict[str, str]
         error_of(put(client, run_id, "a", 1), 403, STATE)
         error_of(client.post(actions, json={"desired": "RUNNING"}), 403, STATE)
         assert client.get(f"/task-runs/{run_id}/inputs").status_code == 200
+        assert client.delete(f"/task-runs/{run_id}").status_code == 200  # its job (none here) killed first
+        error_of(client.get(f"/task-runs/{run_id}"), 404, NOT_FOUND)
+        assert not (storage(server) / f"task-run-inputs-{run_id}").exists()
 
 
 def test_outputs_are_served_without_following_links(

@@ -9,6 +9,9 @@ What a run's ``provisions`` column holds, one entry per provisioned input::
 Arrays: ``value`` is Cytomine's ``[{"index": i, "value": v}, …]`` (nested for nested arrays), and a
 referenced array (items given as absolute paths under ``app_engine_datasets``) holds the resolved paths
 as its item values, with ``reference`` true: nothing is copied, the execution makes the symlinks.
+An array provisioned item by item (``…/indexes?value=i[/j…]``) keeps ``array.yml`` at ``size:`` its
+highest index + 1 at every level, and counts as provisioned once no index below that is missing and it
+has at least ``min_size`` items.
 
 Departures from upstream, on purpose:
 
@@ -16,9 +19,11 @@ Departures from upstream, on purpose:
   a provision could flip a QUEUING run back to PROVISIONED. Here inputs may change in CREATED and
   PROVISIONED only; later, 403 ``APPE-internal-task-run-state-error``: what a run was given is what it
   ran with.
-* Upstream copies a file named by an absolute path anywhere on its disk; here a path is accepted only
-  under the datasets folder (``app_engine_datasets``), resolved without leaving it through a symlink,
-  and must be a regular file. Without that setting, no path is accepted.
+* Upstream accepts an absolute path anywhere on its disk, as the value of a file or image (copied in)
+  and as an array's items (referenced). Here a file or image input comes as a multipart file only,
+  and an array's items are references to paths under the datasets folder (``app_engine_datasets``)
+  only, resolved without leaving it through a symlink, each a regular file. Without that setting, no
+  path is accepted.
 
 Kept from upstream: a body that is not the JSON expected answers 403
 ``APPE-internal-task-run-state-error`` "unable to process json" (upstream's processing-error code is
