@@ -26,7 +26,7 @@ from runyard.appengine import provisioning
 from runyard.appengine.errors import AppEngineError
 from runyard.store.database import connect
 from runyard.store.schema import app_engine_runs
-from support.server import LiveServer, live_server
+from support.server import LiveServer, backend_server
 
 __all__ = ["docker_host"]
 
@@ -42,12 +42,13 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("datasets")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(
-    docker_host: str, datasets: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, docker_host: str, datasets: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """One server for the module, with a datasets folder for references."""
-    with live_server(tmp_path_factory.mktemp("server"), app_engine_datasets=datasets) as started:
+    """One server for the module and backend, with a datasets folder for references."""
+    folder = tmp_path_factory.mktemp("server")
+    with backend_server(request, folder, app_engine_datasets=datasets) as started:
         yield started
 
 
@@ -132,7 +133,7 @@ def storage(server: LiveServer) -> Path:
 
 def write_row(server: LiveServer, run_id: str, **values: Any) -> None:
     """Set columns of the run's row through the store (states that execution would reach)."""
-    engine = connect(f"sqlite:///{server.data_dir / 'runyard.db'}")
+    engine = connect(server.database_url or f"sqlite:///{server.data_dir / 'runyard.db'}")
     try:
         with engine.begin() as connection:
             connection.execute(
