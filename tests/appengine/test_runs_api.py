@@ -14,6 +14,7 @@ import socket
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -398,6 +399,28 @@ def test_array_items_are_provisioned_one_by_one_within_range(
         value = client.get(f"/task-runs/{run_id}/inputs").json()[0]
         assert value["type"] == "ARRAY" and value["subType"] == "INTEGER"
         assert value["value"] == [{"index": 0, "value": 10}, {"index": 1, "value": 20}]
+
+
+def test_items_provisioned_at_once_are_all_kept(server: LiveServer, tasks: dict[str, str]) -> None:
+    with app_engine(server) as client:
+        run_id = new_run(client, tasks, "collection")
+
+    def provision_item(index: int) -> int:
+        with app_engine(server) as client:
+            answer = client.put(
+                f"/task-runs/{run_id}/input-provisions/input/indexes",
+                params={"value": str(index)},
+                json={"value": index * 10},
+            )
+            return answer.status_code
+
+    with ThreadPoolExecutor(5) as pool:
+        assert list(pool.map(provision_item, range(5))) == [200] * 5
+    with app_engine(server) as client:
+        value = client.get(f"/task-runs/{run_id}/inputs").json()[0]["value"]
+        assert value == [{"index": i, "value": i * 10} for i in range(5)]
+        assert state_of(client, run_id) == "PROVISIONED"
+    assert (storage(server) / f"task-run-inputs-{run_id}" / "input" / "array.yml").read_text() == "size: 5"
 
 
 def test_nested_arrays_whole_and_by_item(server: LiveServer, tasks: dict[str, str]) -> None:
