@@ -9,6 +9,7 @@ FIFO or a device is not served), folders are walked by descriptor without descen
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 import zipfile
@@ -77,7 +78,7 @@ async def uploaded(
         try:
             yield target, sidecar
         finally:
-            target.unlink(missing_ok=True)
+            shutil.rmtree(target.parent, ignore_errors=True)
     finally:
         await form.close()
 
@@ -91,18 +92,20 @@ async def _sidecar(part: UploadFile | str, limit: int) -> bytes:
     return data
 
 
-def _spool(source: IO[bytes], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix="provision-", dir=folder)
+def _spool(source: IO[bytes], uploads: Path) -> Path:
+    """``source`` copied to a file of its own folder under ``uploads`` (a folder: what a dead server
+    left there is swept with the bundles' folders, see :mod:`runyard.appengine.tasks`)."""
+    uploads.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="provision-", dir=uploads))
     try:
-        with os.fdopen(handle, "wb") as target:
+        with open(folder / "file", "xb") as target:
             source.seek(0)
             while chunk := source.read(CHUNK):
                 target.write(chunk)
     except BaseException:
-        Path(name).unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
-    return Path(name)
+    return folder / "file"
 
 
 # ---------------------------------------------------------------------------------------------------
