@@ -121,6 +121,19 @@ def test_unsafe_entry_names(tmp_path: Path) -> None:
     assert sorted(path.name for path in tmp_path.iterdir()) == []
 
 
+def test_an_encrypted_entry(tmp_path: Path) -> None:
+    data = bytearray(make_zip(bundle_entries(corpus_bundle(POSITIVE[0]))))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        last = archive.infolist()[-1]
+    assert last.filename.endswith(".tar")
+    # the last entry's flags, in its local header and in the central directory (its last record):
+    # encrypted, a password would be needed
+    data[last.header_offset + 6] |= 0x1
+    data[data.rindex(b"PK\x01\x02") + 8] |= 0x1
+    error = _refused(bytes(data), tmp_path, code="APPE-internal-bundle-validation-error")
+    assert "encrypted" in error.message
+
+
 def test_too_many_entries(tmp_path: Path) -> None:
     entries = bundle_entries(corpus_bundle(POSITIVE[0])) | {f"extra/{n}.txt": b"" for n in range(70)}
     assert "more than 64 entries" in _refused(make_zip(entries), tmp_path).message

@@ -85,6 +85,8 @@ def read_bundle(archive: Path | IO[bytes], work: Path, *, max_bytes: int) -> Bun
         raise AppEngineError(400, BUNDLE_VALIDATION, f"unknown task bundle archive format: {error}") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError) as error:  # unknown compression
         raise AppEngineError(400, BUNDLE_VALIDATION, f"invalid bundle format: {error}") from None
+    except RuntimeError as error:  # what zipfile raises for an encrypted entry
+        raise AppEngineError(400, BUNDLE_VALIDATION, f"invalid bundle format: {error}") from None
 
 
 def _read(bundle: zipfile.ZipFile, work: Path, max_bytes: int) -> Bundle:
