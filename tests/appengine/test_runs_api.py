@@ -288,10 +288,13 @@ def test_a_batch_with_two_errors_reports_both_and_writes_nothing(
 def test_optional_inputs_may_be_null(server: LiveServer, tasks: dict[str, str]) -> None:
     with app_engine(server) as client:
         run_id = new_run(client, tasks, "optional")
+        assert put(client, run_id, "b", None).status_code == 200
+        assert state_of(client, run_id) == "CREATED"
         assert put(client, run_id, "a", 1).status_code == 200
         assert state_of(client, run_id) == "PROVISIONED"
-        assert put(client, run_id, "b", None).status_code == 200
         assert not (storage(server) / f"task-run-inputs-{run_id}" / "b").exists()
+        values = client.get(f"/task-runs/{run_id}/inputs").json()  # in the descriptor's order
+        assert [(v["parameterName"], v["value"]) for v in values] == [("a", 1), ("b", None)]
         error_of(put(client, run_id, "a", None), 400, "APPE-internal-null-provision")
 
 

@@ -113,23 +113,24 @@ def _spool(source: IO[bytes], uploads: Path) -> Path:
 
 
 def input_values(run: runs_.Run, descriptor: Descriptor) -> list[dict[str, Any]]:
-    """Cytomine's ParameterValues of the run's provisioned inputs (arrays as nested ``[{index, value}]``)."""
-    values = []
-    for name, entry in run["provisions"].items():
-        parameter = descriptor.inputs.get(name)
-        if parameter is not None:
-            values.append(_value_out(run["id"], parameter, entry["value"]))
-    return values
+    """Cytomine's ParameterValues of the run's provisioned inputs, in the descriptor's order (arrays
+    as nested ``[{index, value}]``)."""
+    provisions = run["provisions"]
+    return [
+        _value_out(run["id"], parameter, provisions[name]["value"])
+        for name, parameter in descriptor.inputs.items()
+        if name in provisions
+    ]
 
 
 def output_values(run: runs_.Run, descriptor: Descriptor) -> list[dict[str, Any]]:
     """The ParameterValues of the run's outputs, as the execution recorded them."""
-    values = []
-    for name, value in (run["outputs"] or {}).items():
-        parameter = descriptor.outputs.get(name)
-        if parameter is not None:
-            values.append(_value_out(run["id"], parameter, _indexed(value)))
-    return values
+    outputs = run["outputs"] or {}
+    return [
+        _value_out(run["id"], parameter, _indexed(outputs[name]))
+        for name, parameter in descriptor.outputs.items()
+        if name in outputs
+    ]
 
 
 def _value_out(run_id: str, parameter: Parameter, value: Any) -> dict[str, Any]:
