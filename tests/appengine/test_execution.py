@@ -12,7 +12,7 @@ import io
 import os
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,20 @@ __all__ = ["docker_host"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("server"), app_engine_run_mode="local") as started:
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's datasets folder (``app_engine_datasets``), with two files."""
+    folder = tmp_path_factory.mktemp("datasets")
+    (folder / "a.txt").write_text("alpha")
+    (folder / "b.txt").write_text("beta")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, docker_host: str, datasets: Path
+) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("server")
+    with live_server(folder, app_engine_run_mode="local", app_engine_datasets=datasets) as started:
         yield started
 
 
@@ -51,7 +63,7 @@ def test_an_identity_run_finishes_with_its_input_as_output(
     server: LiveServer, user: tuple[str, str], bundle: str, value: Any
 ) -> None:
     _, token = user
-    task = _task(server, bundle)
+    task = corpus_task(server, bundle)
     run = started_run(server, token, task, {"input": value})
     final = wait_state(server, token, run, ("FINISHED", "FAILED"))
     assert final["state"] == "FINISHED", run_of(server, run)
@@ -73,21 +85,21 @@ def test_an_identity_run_finishes_with_its_input_as_output(
     assert container_of(run) is None
 
 
-_tasks: dict[str, dict[str, Any]] = {}
+_tasks: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-def _task(server: LiveServer, bundle: str) -> dict[str, Any]:
+def corpus_task(server: LiveServer, bundle: str) -> dict[str, Any]:
     """The task of a corpus bundle, uploaded once per module (by the admin: tasks are everyone's)."""
-    if bundle not in _tasks:
+    if (server.url, bundle) not in _tasks:
         with app_engine(server) as client:
             namespace, version = bundle.rsplit("-", 1)
             known = client.get(f"/tasks/{namespace}/{version}")
-        _tasks[bundle] = (
+        _tasks[server.url, bundle] = (
             known.json()
             if known.status_code == 200
             else upload(server, server.admin_token, corpus_bundle(bundle))
         )
-    return _tasks[bundle]
+    return _tasks[server.url, bundle]
 
 
 def test_the_addition_bundle_fails_naming_its_missing_output(
@@ -96,7 +108,7 @@ def test_the_addition_bundle_fails_naming_its_missing_output(
     """Its script writes ``sum`` where the descriptor declares ``out`` (corpus README): FAILED, not
     FINISHED with no outputs (upstream's quirk)."""
     _, token = user
-    task = _task(server, "com.cytomine.dummy.arithmetic.integer.addition-1.0.0")
+    task = corpus_task(server, "com.cytomine.dummy.arithmetic.integer.addition-1.0.0")
     run = started_run(server, token, task, {"a": 18, "b": 24})
     final = wait_state(server, token, run, ("FINISHED", "FAILED"))
     assert final["state"] == "FAILED"
@@ -110,7 +122,7 @@ def test_a_killed_job_fails_its_run_and_leaves_no_container(
     server: LiveServer, user: tuple[str, str]
 ) -> None:
     _, token = user
-    task = _slow_task(server)
+    task = slow_task(server)
     run = started_run(server, token, task, {"input": "x"})
     wait_state(server, token, run, ("RUNNING",))
     assert container_of(run) is not None
@@ -130,7 +142,7 @@ def test_a_hostile_output_link_is_refused(server: LiveServer, user: tuple[str, s
     """The container writes ``output`` as a symbolic link to the host's ``/etc/passwd`` (a path the
     server, root, could read): the run FAILS and the file's content is nowhere in what the run serves."""
     _, token = user
-    task = _hostile_task(server, "ln -s /etc/passwd /outputs/output")
+    task = built_task(server, "ln -s /etc/passwd /outputs/output")
     run = started_run(server, token, task, {"input": "x"})
     final = wait_state(server, token, run, ("FINISHED", "FAILED"))
     assert final["state"] == "FAILED"
@@ -146,13 +158,30 @@ def test_a_hostile_output_link_is_refused(server: LiveServer, user: tuple[str, s
     assert secret_line not in str(run_of(server, run))
 
 
+def test_dataset_references_are_linked_in_local_mode(
+    server: LiveServer, user: tuple[str, str], datasets: Path
+) -> None:
+    """An array of files given as paths under the datasets folder: nothing copied, the container reads
+    them through links made at run time, the datasets folder mounted read-only at its own path."""
+    _, token = user
+
+    def files_in(document: dict[str, Any]) -> None:
+        document["inputs"]["input"]["type"] = {"id": "array", "subtype": "file", "min_size": 1, "max_size": 5}
+
+    task = new_task(server, "cat /inputs/input/0 /inputs/input/1 > /outputs/output", files_in)
+    run = started_run(server, token, task, {"input": [str(datasets / "a.txt"), str(datasets / "b.txt")]})
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FINISHED", run_of(server, run)
+    assert run_of(server, run)["outputs"] == {"output": "alphabeta"}
+
+
 def test_a_user_job_dressed_as_a_run_gets_no_runner_and_no_engine(
     server: LiveServer, user: tuple[str, str]
 ) -> None:
     """A job of the run's owner copying the run's generic information runs sandboxed as what it is: the
     runner's routes answer its token 404, it has no ``DOCKER_HOST`` and cannot open the socket."""
     _, token = user
-    task = _task(server, "com.cytomine.dummy.identity.string-1.0.0")
+    task = corpus_task(server, "com.cytomine.dummy.identity.string-1.0.0")
     run = started_run(server, token, task, {"input": "y"})
     wait_state(server, token, run, ("FINISHED", "FAILED"))
     host = docker_socket()
@@ -196,7 +225,7 @@ def test_another_runs_token_and_a_session_are_refused_by_the_runner_routes(
     server: LiveServer, user: tuple[str, str]
 ) -> None:
     _, token = user
-    task = _task(server, "com.cytomine.dummy.identity.string-1.0.0")
+    task = corpus_task(server, "com.cytomine.dummy.identity.string-1.0.0")
     run = started_run(server, token, task, {"input": "z"})
     wait_state(server, token, run, ("FINISHED", "FAILED"))
     with app_engine(server, token) as client:
@@ -215,10 +244,12 @@ def docker_socket() -> str:
     return os.environ["DOCKER_HOST"].removeprefix("unix://")
 
 
-def _built_task(server: LiveServer, script: str) -> dict[str, Any]:
+def new_task(
+    server: LiveServer, script: str, change: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """A task whose image is the identity.string bundle's base with ``script`` as its entry point (built
     here, nothing pulled), uploaded under a namespace of its own."""
-    _task(server, "com.cytomine.dummy.identity.string-1.0.0")
+    corpus_task(server, "com.cytomine.dummy.identity.string-1.0.0")
     engine = docker.from_env()
     try:
         image_id = base_image_id()
@@ -236,6 +267,7 @@ def _built_task(server: LiveServer, script: str) -> dict[str, Any]:
     bundle, _ = renamed_bundle(
         "com.cytomine.dummy.identity.string-1.0.0",
         extra={"com.cytomine.dummy.identity.string-1.0.0.tar": saved},
+        change=change,
     )
     return upload(server, server.admin_token, bundle)
 
@@ -252,17 +284,17 @@ def base_image_id() -> str:
     raise AssertionError("the identity.string image is not on the engine")
 
 
-_built: dict[str, dict[str, Any]] = {}
+_built: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-def _hostile_task(server: LiveServer, script: str) -> dict[str, Any]:
-    if script not in _built:
-        _built[script] = _built_task(server, script)
-    return _built[script]
+def built_task(server: LiveServer, script: str) -> dict[str, Any]:
+    if (server.url, script) not in _built:
+        _built[server.url, script] = new_task(server, script)
+    return _built[server.url, script]
 
 
-def _slow_task(server: LiveServer) -> dict[str, Any]:
-    return _hostile_task(server, "sleep 60; cp /inputs/input /outputs/output")
+def slow_task(server: LiveServer) -> dict[str, Any]:
+    return built_task(server, "sleep 60; cp /inputs/input /outputs/output")
 
 
 # -- what the tests share (test_cluster_mode.py too) ---------------------------------------------

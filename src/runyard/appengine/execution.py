@@ -417,8 +417,15 @@ class Execution:
         configuration = descriptor.get("configuration", {})
         resources = resources_of(descriptor)
         outputs = self.storage.run_outputs(run["id"])
+        references = {name: p["value"] for name, p in (run["provisions"] or {}).items() if p.get("reference")}
         if run["mode"] != "cluster":
             _empty(outputs)
+            for name, value in references.items():
+                link_references(self.storage.run_inputs(run["id"]), name, value)
+        elif references:
+            reason = "dataset references work in local mode only (app_engine_run_mode), as upstream"
+            self._fail(run["id"], reason)
+            raise AppEngineError(409, RUN_STATE, reason)
         url = f"{base_url}/app-engine/v1/task-runs/{run['id']}"
         return {
             "run": run["id"],
@@ -561,6 +568,29 @@ def remove_container(run_id: str) -> None:
             client.close()
     except Exception as error:  # the engine is the node's, or gone: nothing to do here
         log.debug("App Engine run %s: container not removed: %s", run_id, error)
+
+
+def link_references(inputs: Path, name: str, value: Any) -> None:
+    """The array input ``name`` given as dataset paths (``[{index, value}]``, nested): a folder of
+    symbolic links to them with its ``array.yml``, made anew in the run's inputs folder (the container
+    sees the datasets folder read-only at the same path: local mode)."""
+    folder = inputs / name
+    if folder.is_symlink() or folder.is_file():
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
+
+    def make(target: Path, items: Any) -> None:
+        target.mkdir()
+        for item in items:
+            index, leaf = int(item["index"]), item["value"]
+            if isinstance(leaf, list):
+                make(target / str(index), leaf)
+            else:
+                os.symlink(str(leaf), target / str(index))
+        (target / "array.yml").write_text(f"size: {len(items)}")
+
+    make(folder, value)
 
 
 def _empty(folder: Path) -> None:

@@ -26,7 +26,6 @@ import os
 import select
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -75,7 +74,7 @@ class Runner:
         self.client, self.execution = client, execution
         self.engine = docker.from_env(timeout=300)
         self.name = execution["container"]
-        self.work = Path(os.environ.get("TMPDIR") or tempfile.gettempdir())
+        self.work = Path.cwd()  # the execution's localspace, where the node made it (a Dask worker's own)
 
     def run(self) -> None:
         execution = self.execution

@@ -18,7 +18,6 @@ import asyncio
 import hmac
 import os
 import tempfile
-import zipfile
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -173,31 +172,28 @@ async def upload_outputs(
     if run["state"] not in ACTIVE:
         raise AppEngineError(403, RUN_STATE, "invalid task run state")
     form = await request.form()
-    parts = [value for _, value in form.multi_items() if not isinstance(value, str)]
-    if not parts:
-        raise AppEngineError(400, "APPE-internal-no-file-parts", "no file part in the request")
-    part: UploadFile = parts[0]  # type: ignore[assignment]
-
-    def receive() -> list[dict[str, Any]]:
-        state = _execution(engine).uploaded(run["id"], part.file)
-        if state["state"] != "FINISHED":
-            raise AppEngineError(
-                400, "APPE-internal-task-run-missing-outputs", state["reason"] or "invalid outputs"
-            )
-        with engine.connect() as connection:
-            stored = find_run(connection, run["id"])
-        assert stored is not None
-        return [
-            {"taskRunId": run["id"], "parameterName": name, "value": value}
-            for name, value in (stored["outputs"] or {}).items()
-        ]
-
     try:
+        parts = [value for _, value in form.multi_items() if not isinstance(value, str)]
+        if not parts:
+            raise AppEngineError(400, "APPE-internal-no-file-parts", "no file part in the request")
+        part: UploadFile = parts[0]  # type: ignore[assignment]
+
+        def receive() -> list[dict[str, Any]]:
+            state = _execution(engine).uploaded(run["id"], part.file)
+            if state["state"] != "FINISHED":
+                reason = state["reason"] or "invalid outputs"
+                raise AppEngineError(400, "APPE-internal-task-run-missing-outputs", reason)
+            with engine.connect() as connection:
+                stored = find_run(connection, run["id"])
+            assert stored is not None
+            return [
+                {"taskRunId": run["id"], "parameterName": name, "value": value}
+                for name, value in (stored["outputs"] or {}).items()
+            ]
+
         return await run_in_threadpool(receive)
-    except zipfile.BadZipFile:
-        raise AppEngineError(
-            400, "APPE-internal-task_run-invalid-output-archive", "not a zip archive"
-        ) from None
+    finally:
+        await form.close()
 
 
 @router.get("/task-runs/{run_id}/logs")
