@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import httpx
 import pytest
 import yaml
 
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
 from runyard.appengine.execution import CONTAINER_LABEL, find_run
 from runyard.store.database import connect
-from support.server import LiveServer, live_server, wait_for
+from support.server import ADMIN, PASSWORD, LiveServer, create_admin, live_server, wait_for
+from support.server_process import free_port, server_process
 
 __all__ = ["docker_host"]
 
@@ -360,3 +363,42 @@ def container_of(run: str) -> str | None:
     finally:
         engine.close()
     return str(found[0].id) if found else None
+
+
+@pytest.mark.timeout(300)  # two server starts
+def test_a_run_survives_its_server_killed_mid_run(tmp_path: Path, docker_host: str) -> None:
+    """The server (and its nodes: one session) killed -9 while the container runs: the runner's watcher
+    removes the container; the server started again runs the run's task again (node lost) and the run
+    FINISHES with its output."""
+    data, port = tmp_path / "data", free_port()
+    data.mkdir()
+    create_admin(data, None)
+    url = f"http://127.0.0.1:{port}"
+    with server_process(data, port) as process:
+        server = LiveServer(url, data, None, login(url))
+        task = new_task(server, "sleep 4; cp /inputs/input /outputs/output")
+        run = started_run(server, server.admin_token, task, {"input": "again"})
+        wait_state(server, server.admin_token, run, ("RUNNING",))
+        assert container_of(run) is not None
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + 30
+    while container_of(run) is not None:  # the watcher's doing: no server is there
+        assert time.monotonic() < deadline, "the container outlived its runner"
+        time.sleep(0.1)
+    with server_process(data, port):
+        server.admin_token = login(url)
+        final = wait_state(server, server.admin_token, run, ("FINISHED", "FAILED"), timeout=180)
+        stored = run_of(server, run)
+        assert final["state"] == "FINISHED", stored["reason"]
+        assert stored["outputs"] == {"output": "again"}
+        with server.client(server.admin_token) as client:
+            job = client.get(f"/jobs/{stored['job_id']}").json()
+    assert job["tasks"][0]["executions"] == 2
+
+
+def login(url: str) -> str:
+    answer = httpx.post(f"{url}/api/v1/sessions", json={"username": ADMIN, "password": PASSWORD})
+    answer.raise_for_status()
+    token: str = answer.json()["token"]
+    return token
