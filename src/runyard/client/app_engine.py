@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,13 @@ from runyard.client.transport import (
     Call,
     Plan,
     Sleep,
+    Stream,
     bytes_body,
     json_body,
     no_body,
     operation,
     segment,
+    streaming,
     text_body,
 )
 
@@ -108,6 +110,12 @@ class AppEngineApi:
         return Call("POST", path, _resource, json={"desired": "RUNNING"})
 
     @operation
+    def list_app_runs(self, namespace: str, version: str) -> Call[list[dict[str, Any]]]:
+        """The runs of the task you may see (yours; an admin: everyone's), oldest first: ``{id, task,
+        state}`` each (``get_app_run`` adds ``createdAt`` and ``updatedAt``)."""
+        return Call("GET", self._app_task_path(namespace, version, "/runs"), json_body)
+
+    @operation
     def get_app_run(self, run_id: str) -> Call[dict[str, Any]]:
         return Call("GET", self._app_run_path(run_id), json_body)
 
@@ -141,6 +149,23 @@ class AppEngineApi:
         return Call("GET", self._app_run_path(run_id, f"/output/{segment(name)}"), bytes_body)
 
     @operation
+    def app_run_input_file(self, run_id: str, name: str, index: str | None = None) -> Call[bytes]:
+        """One input's file as provisioned (a folder, such as an array, comes zipped); with ``index``
+        (``"2"``, ``"0/1"`` in nested arrays) one item of an array input."""
+        return self._run_file(run_id, "input", name, index)
+
+    @operation
+    def app_run_output_item(self, run_id: str, name: str, index: str) -> Call[bytes]:
+        """One item's file of an array output (``index`` as in ``app_run_input_file``)."""
+        return self._run_file(run_id, "output", name, index)
+
+    def _run_file(self, run_id: str, side: str, name: str, index: str | None) -> Call[bytes]:
+        if index is None:
+            return Call("GET", self._app_run_path(run_id, f"/{side}/{segment(name)}"), bytes_body)
+        path = self._app_run_path(run_id, f"/{side}/{segment(name)}/indexes")
+        return Call("GET", path, bytes_body, params={"value": index})
+
+    @operation
     def app_run_outputs_zip(self, run_id: str) -> Call[bytes]:
         return Call("GET", self._app_run_path(run_id, "/outputs.zip"), bytes_body)
 
@@ -148,6 +173,12 @@ class AppEngineApi:
     def app_run_logs(self, run_id: str) -> Call[str]:
         """What the run's container printed so far."""
         return Call("GET", self._app_run_path(run_id, "/logs"), text_body)
+
+    @streaming
+    def follow_app_run_logs(self, run_id: str) -> Stream[str]:
+        """The lines the run's container prints, as they come, until its job ends (nothing before the
+        run was started)."""
+        return Stream(self._app_run_path(run_id, "/logs"), _lines)
 
     @operation
     def delete_app_run(self, run_id: str) -> Call[None]:
@@ -172,6 +203,10 @@ class AppEngineApi:
         if not wait:
             return run
         return (yield from self._until_app_run_ended(run["id"], timeout))
+
+
+def _lines() -> Callable[[str], Iterable[str]]:
+    return lambda line: (line,)
 
 
 def _resource(response: Any) -> dict[str, Any]:

@@ -31,6 +31,7 @@ NAVIGATION = (
     ("Resources", "/resources", "dns"),
     ("Catalog", "/catalog", "inventory_2"),
     ("Service Automation", "/services", "settings_suggest"),
+    ("App Engine", "/app-engine", "widgets"),
     ("Job Analytics", "/analytics", "insights"),
     ("Studio", "/studio", "account_tree"),
     ("Notifications", "/notifications", "notifications"),

@@ -15,6 +15,7 @@ _ABOUT = {
     "/resources": "Nodes and node sources: what runs where, locks and tokens.",
     "/catalog": "Buckets of workflows and their revisions: compare, restore, upload.",
     "/services": "Start services, follow their instances, run their actions, finish them.",
+    "/app-engine": "Upload Cytomine App Engine task bundles, run them with typed inputs, read their outputs.",
     "/analytics": "Search finished jobs, chart their durations, variables and results.",
     "/studio": "Open, edit and validate a workflow as a graph and as text; save or submit it.",
     "/notifications": "What the platform and your services have told you (drift and others).",
