@@ -532,6 +532,30 @@ def test_references_are_accepted_under_the_datasets_folder_only(
             {"index": 0, "value": str(inside.resolve())}
         ]
         assert list((storage(server) / f"task-run-inputs-{run_id}").iterdir()) == []  # nothing copied
+        assert client.get(f"/task-runs/{run_id}/input/input/indexes?value=0").content == b"II*\0"
+        with zipfile.ZipFile(io.BytesIO(client.get(f"/task-runs/{run_id}/input/input").content)) as archive:
+            assert {n: archive.read(n) for n in archive.namelist()} == {
+                "input/array.yml": b"size: 1",
+                "input/0": b"II*\0",
+            }
+        error_of(
+            client.get(f"/task-runs/{run_id}/input/input/indexes?value=1"),
+            404,
+            "APPE-storage-reading-file-error",
+        )
+        moved = datasets / "moved.tif"
+        inside.rename(moved)
+        inside.symlink_to(outside)  # the referenced path now leads out of the datasets folder
+        try:
+            error_of(
+                client.get(f"/task-runs/{run_id}/input/input/indexes?value=0"),
+                404,
+                "APPE-storage-reading-file-error",
+            )
+            error_of(client.get(f"/task-runs/{run_id}/input/input"), 404, "APPE-storage-reading-file-error")
+        finally:
+            inside.unlink()
+            moved.rename(inside)
 
 
 def test_references_are_refused_without_a_datasets_folder() -> None:

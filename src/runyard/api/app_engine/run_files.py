@@ -156,9 +156,16 @@ def _indexed(value: Any) -> Any:
 
 
 def parameter_file(
-    storage: Storage, run: runs_.Run, descriptor: Descriptor, name: str, *, outputs: bool
+    storage: Storage,
+    run: runs_.Run,
+    descriptor: Descriptor,
+    name: str,
+    *,
+    outputs: bool,
+    datasets: Path | None = None,
 ) -> Response:
-    """The file of input (output) ``name``; a folder zipped; ``{name}.geojson``: its GeoJSON sidecar."""
+    """The file of input (output) ``name``; a folder zipped; ``{name}.geojson``: its GeoJSON sidecar.
+    An array of dataset references is zipped from the datasets folder (each path checked anew)."""
     sidecar = name.endswith(".geojson")
     parameter = _parameter(descriptor, name.removesuffix(".geojson") if sidecar else name, outputs)
     root = _root(storage, run, outputs)
@@ -166,25 +173,83 @@ def parameter_file(
         entry = run["provisions"].get(parameter.name)
         if entry is None:
             raise parameter_error(parameter.name, "the input is not provisioned", READING, 404)
-        if entry["reference"]:
-            raise parameter_error(
-                parameter.name, "the input references dataset files: none is stored in the run", READING, 404
-            )
+        if entry["reference"] and not sidecar:
+            return _references_zip(entry["value"], datasets, parameter.name)
     filename = f"{parameter.name}.geojson" if sidecar else parameter.name
     return _serve(root, [filename], filename, "application/geo+json" if sidecar else None)
 
 
 def item_file(
-    storage: Storage, run: runs_.Run, descriptor: Descriptor, name: str, index: str, *, outputs: bool
+    storage: Storage,
+    run: runs_.Run,
+    descriptor: Descriptor,
+    name: str,
+    index: str,
+    *,
+    outputs: bool,
+    datasets: Path | None = None,
 ) -> Response:
     """The item ``index`` (``i`` or ``i/j/…``) of the array input (output) ``name``."""
     item = provisioning.array_item(descriptor, name, index, outputs=outputs)
+    parts = [name, *(str(i) for i in item.indexes)]
     if not outputs:
         entry = run["provisions"].get(name)
-        if entry is None or entry["reference"]:
-            raise parameter_error(name, "the input has no such item stored in the run", READING, 404)
-    parts = [name, *(str(i) for i in item.indexes)]
+        if entry is None:
+            raise parameter_error(name, "the input is not provisioned", READING, 404)
+        if entry["reference"]:
+            path = _leaf(entry["value"], item.indexes)
+            if not isinstance(path, str):
+                raise AppEngineError(404, READING, f"{'/'.join(parts)}: no such item")
+            return _serve_dataset(path, datasets, name, "-".join(parts))
     return _serve(_root(storage, run, outputs), parts, "-".join(parts), None)
+
+
+def _leaf(tree: Any, indexes: tuple[int, ...]) -> Any:
+    """The value at ``indexes`` in a ``[{index, value}]`` tree; None when there is none."""
+    for position in indexes:
+        if not isinstance(tree, list):
+            return None
+        tree = next((entry["value"] for entry in tree if entry["index"] == position), None)
+    return tree
+
+
+def _dataset_fd(path: str, datasets: Path | None, name: str) -> int:
+    """A referenced dataset file opened, its path checked again (it may have changed since)."""
+    try:
+        resolved = provisioning.dataset_file(path, datasets, name)
+        return os.open(resolved, _FILE)
+    except (AppEngineError, OSError):
+        raise AppEngineError(
+            404, READING, f"the referenced dataset file {path} is no longer available"
+        ) from None
+
+
+def _serve_dataset(path: str, datasets: Path | None, name: str, filename: str) -> Response:
+    source = os.fdopen(_dataset_fd(path, datasets, name), "rb")
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return StreamingResponse(_chunks(source), media_type="application/octet-stream", headers=headers)
+
+
+def _references_zip(tree: list[dict[str, Any]], datasets: Path | None, name: str) -> Response:
+    """A referenced array as its folder would be: ``array.yml`` per level and the files, zipped."""
+    archive = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the response)
+
+    def add(writer: zipfile.ZipFile, prefix: str, level: list[dict[str, Any]]) -> None:
+        writer.writestr(zipfile.ZipInfo(f"{prefix}/array.yml", (1980, 1, 1, 0, 0, 0)), f"size: {len(level)}")
+        for entry in level:
+            if isinstance(entry["value"], list):
+                add(writer, f"{prefix}/{entry['index']}", entry["value"])
+            else:
+                with os.fdopen(_dataset_fd(entry["value"], datasets, name), "rb") as source:
+                    _add_file(writer, f"{prefix}/{entry['index']}", source, None)
+
+    try:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as writer:
+            add(writer, name, tree)
+    except BaseException:
+        archive.close()
+        raise
+    return zip_response(archive, f"{name}.zip")
 
 
 def _parameter(descriptor: Descriptor, name: str, outputs: bool) -> Parameter:

@@ -276,25 +276,41 @@ def get_inputs_zip(
 
 @router.get("/task-runs/{run_id}/input/{parameter}")
 def get_input(
-    run_id: str, parameter: str, request: Request, user: AppEngineUser, engine: EngineDep
+    run_id: str, parameter: str, request: Request, user: AppEngineUser, engine: EngineDep, config: ConfigDep
 ) -> Response:
     """One input's file (a folder zipped); ``{parameter}.geojson``: an image's GeoJSON sidecar."""
     with engine.connect() as connection:
         run = runs_.get_run(connection, run_id, user)
         _readable_inputs(run)
         descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
-    return run_files.parameter_file(storage_of(request), run, descriptor, parameter, outputs=False)
+    return run_files.parameter_file(
+        storage_of(request), run, descriptor, parameter, outputs=False, datasets=config.app_engine_datasets
+    )
 
 
 @router.get("/task-runs/{run_id}/input/{parameter}/indexes")
 def get_input_item(
-    run_id: str, parameter: str, index: Index, request: Request, user: AppEngineUser, engine: EngineDep
+    run_id: str,
+    parameter: str,
+    index: Index,
+    request: Request,
+    user: AppEngineUser,
+    engine: EngineDep,
+    config: ConfigDep,
 ) -> Response:
     with engine.connect() as connection:
         run = runs_.get_run(connection, run_id, user)
         _readable_inputs(run)
         descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
-    return run_files.item_file(storage_of(request), run, descriptor, parameter, index, outputs=False)
+    return run_files.item_file(
+        storage_of(request),
+        run,
+        descriptor,
+        parameter,
+        index,
+        outputs=False,
+        datasets=config.app_engine_datasets,
+    )
 
 
 @router.get("/task-runs/{run_id}/outputs")
