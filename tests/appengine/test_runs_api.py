@@ -25,6 +25,7 @@ from appengine.conftest import CORPUS
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
 from runyard.appengine import provisioning
 from runyard.appengine.errors import AppEngineError
+from runyard.appengine.storage import Storage
 from runyard.store.database import connect
 from runyard.store.schema import app_engine_runs
 from support.server import LiveServer, backend_server
@@ -556,6 +557,17 @@ def test_references_are_accepted_under_the_datasets_folder_only(
         finally:
             inside.unlink()
             moved.rename(inside)
+
+
+def test_staging_left_by_a_killed_provision_is_discarded_before_a_run(tmp_path: Path) -> None:
+    run_id = "2b0d7c5e-8c1f-4c55-9a43-1d3c1f1e7a10"
+    inputs = Storage(tmp_path).run_inputs(run_id)
+    (inputs / ".input.staged").mkdir(parents=True)
+    (inputs / ".input.staged" / "input").write_bytes(b"half")
+    (inputs / "items" / ".0.staged").mkdir(parents=True)
+    (inputs / "a").write_text("1")
+    provisioning.discard_staging(Storage(tmp_path), {"id": run_id})
+    assert sorted(p.relative_to(inputs).as_posix() for p in inputs.rglob("*")) == ["a", "items"]
 
 
 def test_references_are_refused_without_a_datasets_folder() -> None:

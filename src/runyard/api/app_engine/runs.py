@@ -212,11 +212,13 @@ async def state_action(
     desired = body.get("desired") if isinstance(body, dict) else None
     if not isinstance(desired, str):
         raise provisioning.json_error()
-    resource = await run_in_threadpool(_state_action, engine, run_id, user, desired)
+    resource = await run_in_threadpool(_state_action, engine, storage_of(request), run_id, user, desired)
     return {"status": "success", "resource": resource}
 
 
-def _state_action(engine: sa.Engine, run_id: str, user: User, desired: str) -> dict[str, Any]:
+def _state_action(
+    engine: sa.Engine, storage: Storage, run_id: str, user: User, desired: str
+) -> dict[str, Any]:
     with provisioning.run_lock(run_id), engine.begin() as connection:
         run = runs_.get_run(connection, run_id, user, for_update=True)
         task = tasks.get_task(connection, run["task_id"])
@@ -237,6 +239,7 @@ def _state_action(engine: sa.Engine, run_id: str, user: User, desired: str) -> d
                     f"the run is {run['state']}: it can be started only once, from PROVISIONED"
                 )
             files.check_matching(descriptor, provisioning.plain_values(run["provisions"]), outputs=False)
+            provisioning.discard_staging(storage, run)
             execution.launch(connection, run["id"])  # QUEUING now, the job submitted once this commits
             run = runs_.get_run(connection, run_id, user)
         else:
