@@ -68,14 +68,14 @@ def test_an_identity_run_finishes_through_the_archives(
             assert got == value
 
 
-def test_the_addition_bundle_fails_naming_its_missing_output(
+def test_the_addition_bundle_fails_naming_its_unknown_output(
     server: LiveServer, user: tuple[str, str]
 ) -> None:
     _, token = user
     task = corpus_task(server, "com.cytomine.dummy.arithmetic.integer.addition-1.0.0")
     run = started_run(server, token, task, {"a": 2, "b": 3})
     assert wait_state(server, token, run, ("FINISHED", "FAILED"))["state"] == "FAILED"
-    assert "out" in (run_of(server, run)["reason"] or "")
+    assert "unknown output 'sum'" in (run_of(server, run)["reason"] or "")  # the script writes sum
 
 
 def test_a_hostile_link_is_not_followed_by_the_runner(server: LiveServer, user: tuple[str, str]) -> None:

@@ -116,7 +116,7 @@ def test_the_addition_bundle_fails_naming_its_missing_output(
     final = wait_state(server, token, run, ("FINISHED", "FAILED"))
     assert final["state"] == "FAILED"
     stored = run_of(server, run)
-    assert "out" in (stored["reason"] or "")
+    assert "output out:" in (stored["reason"] or ""), stored["reason"]
     with app_engine(server, token) as client:
         assert client.get(f"/task-runs/{run}/outputs").status_code == 403
 

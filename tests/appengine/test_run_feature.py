@@ -22,8 +22,11 @@ How the rows are run:
 from __future__ import annotations
 
 import io
+import os
+import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,7 @@ from appengine.conftest import FEATURES
 from appengine.helpers import app_engine, docker_host, renamed_bundle, upload
 from runyard.store.database import connect
 from runyard.store.schema import app_engine_runs
-from support.server import LiveServer
+from support.server import LiveServer, live_server
 
 __all__ = ["docker_host"]
 
@@ -88,6 +91,14 @@ def test_outputs_json() -> None:
 @scenario(FEATURE, "unsuccessful fetch of task run outputs in JSON format for a non-finished task run")
 def test_outputs_json_refused() -> None:
     pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> Iterator[LiveServer]:
+    """The module's server, started once Docker is there: its nodes' runners reach the daemon through
+    the ``DOCKER_HOST`` they inherit."""
+    with live_server(tmp_path_factory.mktemp("server")) as started:
+        yield started
 
 
 def _hardcoded_addition(document: dict[str, Any]) -> None:
@@ -441,3 +452,273 @@ def outputs_value(context: Context, name: str, value: str) -> None:
     assert context["answer"].json() == [
         {"taskRunId": context.run_id, "parameterName": name, "type": "INTEGER", "value": int(value)}
     ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The execution's scenarios: a run request that starts the run, the outputs upload through the secret
+# URL, the allocation of resources (runyard.appengine.execution).
+
+
+@scenario(FEATURE, "successful run request for a provisioned task run")
+def test_run_request() -> None:
+    pass
+
+
+@scenario(FEATURE, "successful upload of task run outputs as a valid zip file in running or pending state")
+def test_outputs_upload() -> None:
+    pass
+
+
+@scenario(FEATURE, "unsuccessful upload of task run outputs as an invalid zip file in running state")
+def test_outputs_upload_unknown_output() -> None:
+    pass
+
+
+@scenario(
+    FEATURE,
+    "unsuccessful upload of task run outputs as a valid zip file in a non-running non-pending state state",
+)
+def test_outputs_upload_refused() -> None:
+    pass
+
+
+@scenario(FEATURE, "successful allocation of resources for a task run")
+def test_resources() -> None:
+    pass
+
+
+@given("this task run has been successfully provisioned and is therefore in state 'PROVISIONED'")
+def run_provisioned(context: Context) -> None:
+    context.provision(a=5, b=10)
+    assert context.state() == "PROVISIONED"
+
+
+@then('App Engine sends a "200" OK response with a payload containing the success message (see OpenAPI spec)')
+def run_request_answer(context: Context) -> None:
+    answer: httpx.Response = context["answer"]
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "success"
+    assert body["resource"]["id"] == context.run_id
+    context["launched"] = body["resource"]["state"]
+
+
+@then(parsers.re("App Engine moves the task run to a state different from " + Q.format("excluded")))
+def run_moved(context: Context, excluded: str) -> None:
+    assert context["launched"] not in excluded.split(",")
+    assert context.state() not in excluded.split(",")
+
+
+@then("App Engine initiates the process of executing the task run")
+def run_executed(context: Context) -> None:
+    """A runyard job runs it: the hand-built addition's container writes ``sum`` = 5 + 10."""
+    state = _final_state(context)
+    row = context.row()
+    assert row["job_id"] is not None and row["mode"] == "local"
+    assert state == "FINISHED", row["reason"]
+    assert row["outputs"] == {"sum": 15}
+
+
+def _final_state(context: Context, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while (state := context.state()) not in ("FINISHED", "FAILED"):
+        assert time.monotonic() < deadline, f"the run is still {state}"
+        time.sleep(0.1)
+    return state
+
+
+@given(parsers.re(r'the task run is in state "RUNNING" or "PENDING"'))
+def run_running(context: Context) -> None:
+    """As if its container ran: the job itself is not under test (the outputs upload is)."""
+    context.provision(a=3, b=4)
+    context["pending"] = "RUNNING"
+
+
+@given(
+    parsers.re(
+        "a valid zip file containing one file named "
+        + Q.format("name")
+        + " and contains "
+        + Q.format("value")
+    )
+)
+def valid_outputs_zip(context: Context, name: str, value: str) -> None:
+    context["zip"] = _zip({name: value.encode()})
+
+
+@given(parsers.re("the task run has an output parameter " + Q.format("name")))
+def has_output(context: Context, name: str) -> None:
+    with context.client() as client:
+        outputs = client.get(f"/tasks/{context['task']['id']}/outputs").json()
+    assert [output["name"] for output in outputs] == [name]
+
+
+@given(parsers.re("a zip file is used which does not contain a file named " + Q.format("name")))
+def zip_without(context: Context, name: str) -> None:
+    context["zip"] = _zip({"out": b"15"})
+
+
+@given("the task run is not in one of the following state")
+def run_not_in(context: Context, datatable: list[list[str]]) -> None:
+    context.provision(a=1, b=2)
+    assert context.state() not in {row[0] for row in datatable}
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@when(
+    parsers.re(
+        "user calls the endpoint to post outputs with "
+        + Q.format("label")
+        + " HTTP method POST and (a valid outputs zip file|the zip file as a binary payload)"
+    )
+)
+def post_outputs(context: Context, label: str) -> None:
+    """The sidecar's call (cluster mode): the run's secret in the path, the zip as the part ``outputs``."""
+    context.settle()
+    data = context.get("zip") or _zip({"sum": b"15"})
+    secret = context.row()["secret"]
+    with httpx.Client(base_url=f"{context.server.url}/app-engine/v1") as anonymous:
+        path = f"/task-runs/{context.run_id}/{secret}/outputs.zip"
+        context["answer"] = anonymous.post(path, files={"outputs": ("outputs.zip", data, "application/zip")})
+
+
+@then('App Engine sends a "200" OK response with a payload containing task run outputs in JSON format')
+def uploaded_answer(context: Context) -> None:
+    answer: httpx.Response = context["answer"]
+    assert answer.status_code == 200, answer.text
+
+
+@then("the payload contains the output parameters and their corresponding values")
+def uploaded_values(context: Context) -> None:
+    value = int(context["zip"] and zipfile.ZipFile(io.BytesIO(context["zip"])).read("sum"))
+    assert context["answer"].json() == [
+        {"taskRunId": context.run_id, "parameterName": "sum", "type": "INTEGER", "value": value}
+    ]
+    assert context.state() == "FINISHED"
+
+
+@then(
+    parsers.re(
+        r'App Engine sends a "400" Bad Request response with a payload containing the error message '
+        r"\(see OpenAPI spec\) and code " + Q.format("code")
+    )
+)
+def bad_request(context: Context, code: str) -> None:
+    answer: httpx.Response = context["answer"]
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errorCode"] == code
+    assert context.state() == "FAILED"  # the run's outputs are final: an unknown one fails it
+
+
+# Resources: a stand-in for upstream's resource.allocation bundle (not in the corpus): identity.string's
+# image, sleeping long enough for its container to be inspected, under a namespace of its own per row.
+
+
+@given(
+    parsers.re("a task with " + Q.format("namespace") + " and " + Q.format("version") + " has been uploaded")
+)
+def resources_task(context: Context, namespace: str, version: str) -> None:
+    context["upstream_task"] = (namespace, version)
+
+
+@given(
+    parsers.re(
+        "The task is assigned "
+        + Q.format("ram")
+        + " RAM, "
+        + Q.format("cpus")
+        + " CPUs, and "
+        + Q.format("gpus")
+        + " GPUs"
+    )
+)
+def resources_assigned(context: Context, ram: str, cpus: str, gpus: str) -> None:
+    context["resources"] = {"ram": ram, "cpus": int(cpus), "gpus": int(gpus)}
+
+
+@given(
+    parsers.re(
+        "the task has requested "
+        + Q.format("ram")
+        + " RAM, "
+        + Q.format("cpus")
+        + " CPUs, and "
+        + Q.format("gpus")
+        + " GPUs"
+    )
+)
+def resources_requested(context: Context, ram: str, cpus: str, gpus: str) -> None:
+    from appengine.test_execution import new_task
+
+    resources = context["resources"]
+    assert resources == {"ram": ram, "cpus": int(cpus), "gpus": int(gpus)}
+
+    def with_resources(document: dict[str, Any]) -> None:
+        document["configuration"]["resources"] = resources
+
+    context["task"] = new_task(context.server, "sleep 2; cp /inputs/input /outputs/output", with_resources)
+
+
+@given(parsers.re("a task run has been created with " + Q.format("label")))
+def resources_run(context: Context, label: str) -> None:
+    run_created(context, label)
+
+
+@given("a user provisioned all the parameters")
+def resources_provisioned(context: Context, datatable: list[list[str]]) -> None:
+    header, *rows = datatable
+    assert header == ["parameter_name", "parameter_type", "parameter_value"]
+    context.provision(**{name: value for name, kind, value in rows if kind == "string"})
+
+
+@then(
+    parsers.re(
+        "the cluster has allocated "
+        + Q.format("ram")
+        + " RAM, "
+        + Q.format("cpus")
+        + " CPUs, and "
+        + Q.format("gpus")
+        + " GPUs as requested."
+    )
+)
+def resources_allocated(context: Context, ram: str, cpus: str, gpus: str) -> None:
+    """Where a node has what the task asks, its container is limited to it (memory, swap included, and
+    CPUs); where none has (no GPU here, 500 PB of memory), the node selection refuses every node and the
+    run waits for one, never started short of it (the row's upstream expectation cannot hold here)."""
+    import docker
+
+    from runyard.appengine.descriptor import parse_memory
+
+    memory, wanted = parse_memory(ram), int(cpus)
+    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    fits = int(gpus) == 0 and wanted <= (os.cpu_count() or 1) and memory <= available
+    engine = docker.from_env()
+    try:
+        label = f"runyard.app-engine.run={context.run_id}"
+        deadline = time.monotonic() + (60 if fits else 5)
+        found: list[Any] = []
+        while not found and time.monotonic() < deadline:
+            found = engine.containers.list(all=True, filters={"label": label})
+            time.sleep(0.05)
+        if fits:
+            assert found, "no container"
+            config = found[0].attrs["HostConfig"]
+            assert (config["Memory"], config["MemorySwap"]) == (memory, memory)
+            assert config["NanoCpus"] == wanted * 1_000_000_000
+            assert config["NetworkMode"] == "none" and config["CapDrop"] == ["ALL"]
+            assert _final_state(context) == "FINISHED", context.row()["reason"]
+        else:
+            assert not found
+            assert context.state() in ("QUEUED", "PENDING")
+            with context.client() as client:  # its job killed, the run removed
+                assert client.delete(f"/task-runs/{context.run_id}").status_code == 200
+    finally:
+        engine.close()

@@ -90,6 +90,8 @@ PIDS_LIMIT = 1024
 COMMIT_WAIT = 10.0
 """Seconds a launch in a caller's transaction waits for that transaction's commit to show."""
 
+UNKNOWN_OUTPUT = "APPE-internal-task-run-unknown-output"
+
 _PLACEHOLDER = (
     "raise SystemExit('this task runs only as the App Engine run the platform recorded for its job')\n"
 )
@@ -473,6 +475,21 @@ class Execution:
         _empty(outputs)
         try:
             unpack_outputs(archive, outputs)
+            with self.platform.engine.connect() as connection:
+                run = find_run(connection, run_id)
+                declared = (
+                    set()
+                    if run is None
+                    else set(_descriptor_of(find_task(connection, run["task_id"])["descriptor"]).outputs)
+                )
+            unknown = sorted(set(os.listdir(outputs)) - declared)
+            if unknown:
+                raise AppEngineError(
+                    400,
+                    UNKNOWN_OUTPUT,
+                    f"unknown output {unknown[0]!r}",
+                    {"type": "parameter", "parameterName": unknown[0]},
+                )
         except AppEngineError as error:
             self._fail(run_id, f"invalid outputs archive: {error.message}")
             raise

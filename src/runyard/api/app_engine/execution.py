@@ -26,12 +26,23 @@ from fastapi import Body, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, StreamingResponse
 
+from runyard.api.app_engine import run_files
 from runyard.api.app_engine.common import AppEngineUser, app_engine_router
 from runyard.api.deps import EngineDep
 from runyard.api.security import token_of
 from runyard.appengine import execution as runs_execution
+from runyard.appengine.descriptor import descriptor_of
 from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
-from runyard.appengine.execution import ACTIVE, IMAGE_TAR, Execution, Row, execution_of, find_run, job_of_run
+from runyard.appengine.execution import (
+    ACTIVE,
+    IMAGE_TAR,
+    Execution,
+    Row,
+    execution_of,
+    find_run,
+    find_task,
+    job_of_run,
+)
 from runyard.auth.job_tokens import JobTokens
 from runyard.job_logs import LogCursor
 from runyard.model import JobStatus
@@ -185,11 +196,9 @@ async def upload_outputs(
                 raise AppEngineError(400, "APPE-internal-task-run-missing-outputs", reason)
             with engine.connect() as connection:
                 stored = find_run(connection, run["id"])
-            assert stored is not None
-            return [
-                {"taskRunId": run["id"], "parameterName": name, "value": value}
-                for name, value in (stored["outputs"] or {}).items()
-            ]
+                assert stored is not None
+                task = find_task(connection, stored["task_id"])
+            return run_files.output_values(stored, descriptor_of(task["descriptor"]))
 
         return await run_in_threadpool(receive)
     finally:
