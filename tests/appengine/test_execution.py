@@ -129,6 +129,9 @@ def test_a_killed_job_fails_its_run_and_leaves_no_container(
     run = started_run(server, token, task, {"input": "x"})
     wait_state(server, token, run, ("RUNNING",))
     assert container_of(run) is not None
+    with app_engine(server, token) as client, client.stream("GET", f"/task-runs/{run}/logs") as logs:
+        first = next(logs.iter_text())  # served while the job runs (followed until it ends)
+    assert "started" in first
     job_id = run_of(server, run)["job_id"]
     with server.client(token) as client:
         assert client.post(f"/jobs/{job_id}/kill").status_code in (200, 204)

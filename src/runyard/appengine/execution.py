@@ -385,6 +385,8 @@ class Execution:
             run = find_run(connection, run_id)
         if run is None or run["state"] not in ACTIVE:
             self._forget(job_id)
+            if run is None:  # deleted: its container goes too (the runner's watcher does it first)
+                remove_container(run_id)
             return
         status = None if job is None else JobStatus(job.status)
         if status is None or not status.is_alive:
@@ -414,6 +416,8 @@ class Execution:
     def execution_of(self, connection: sa.Connection, run: Row, base_url: str) -> dict[str, Any]:
         """What the runner runs (its run checked already); the outputs folder emptied (a second
         execution after a lost node starts clean)."""
+        if run["state"] not in ACTIVE:  # a job run again after its run ended: its outputs are final
+            raise AppEngineError(409, RUN_STATE, f"the run is {run['state']}: it has ended")
         task = find_task(connection, run["task_id"])
         descriptor = task["descriptor"]
         configuration = descriptor.get("configuration", {})
