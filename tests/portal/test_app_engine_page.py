@@ -19,9 +19,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
-from appengine.helpers import renamed_bundle
-from portal.conftest import Portal, log_in, login, screenshot
-from runyard.client import Client
+from appengine.helpers import corpus_bundle, renamed_bundle
+from portal.conftest import Portal, connected, log_in, login, screenshot
+from runyard.client import ApiError, Client
 from support.docker import docker_daemon
 from support.server import ADMIN, PASSWORD
 from support.server_process import announced_proxy_url, free_port, server_process
@@ -30,8 +30,12 @@ from support.server_process import announced_proxy_url, free_port, server_proces
 GIVEN_DOCKER_HOST = os.environ.get("DOCKER_HOST")
 STRING = "com.cytomine.dummy.identity.string-1.0.0"
 CONSTRAINED = "com.cytomine.dummy.constrained.integer.addition-0.1.0"
+FILE = "com.cytomine.dummy.identity.file-1.0.0"
+COLLECTION = "com.cytomine.dummy.identity.integer.collection-0.1.0"
 #: A run goes through a job, a node and a container: far longer than a page's usual wait.
 RUN_TIMEOUT = 120_000
+#: The module's server, a Docker daemon and runs through jobs and containers: beyond the usual 120 s.
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +74,11 @@ def test_a_bundle_is_uploaded_run_and_deleted_from_the_page(page: Page, engine_p
     engine_portal.new_user("ada")
     bundle, namespace = renamed_bundle(STRING)
     log_in(page, engine_portal, "ada", path="/app-engine")
+    invalid = corpus_bundle("no_version.zip")  # an empty version: refused by the schema, nothing stored
+    with Client(engine_portal.url, engine_portal.admin_token) as admin, pytest.raises(ApiError) as refused:
+        admin.upload_app_task(invalid)
+    page.locator("input[type=file]").set_input_files(invalid)
+    expect(page.get_by_label("Upload error")).to_have_text(f"no_version.zip: {refused.value.message}")
     page.locator("input[type=file]").set_input_files(
         files=[FilePayload(name="identity.zip", mimeType="application/zip", buffer=bundle)]
     )
@@ -148,6 +157,10 @@ def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
     expect(page.get_by_label("Run", exact=True).get_by_label("state PROVISIONED")).to_be_visible()
     expect(page.get_by_label("Input input")).to_have_text("cleo's")
     expect(page.get_by_label("Runs", exact=True).get_by_label("state PROVISIONED")).to_have_count(1)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the task and its run stay within it
+    expect(page.get_by_label("Run id")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px window"
 
     page.get_by_role("button", name="Delete run").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
@@ -155,3 +168,33 @@ def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
     expect(page.get_by_label("Runs", exact=True)).to_contain_text("No run of yours yet.")
     with Client(engine_portal.url, engine_portal.admin_token) as admin:
         assert admin.list_app_runs(namespace, "1.0.0") == []
+
+
+def test_a_file_and_an_array_are_given_and_read_back(page: Page, engine_portal: Portal) -> None:
+    files = _upload(engine_portal, engine_portal.admin_token, FILE)
+    arrays = _upload(engine_portal, engine_portal.admin_token, COLLECTION)
+    engine_portal.new_user("eve")
+    log_in(page, engine_portal, "eve", path=f"/app-engine?namespace={files}&version=1.0.0")
+    data = bytes(range(256)) * 3
+    page.get_by_label("New run").locator("input[type=file]").set_input_files(
+        files=[FilePayload(name="data.bin", mimeType="application/octet-stream", buffer=data)]
+    )
+    expect(page.get_by_label("New run")).to_contain_text("data.bin")
+    page.get_by_role("button", name="Start run").click()
+    run = page.get_by_label("Run", exact=True)
+    expect(run.get_by_label("state FINISHED")).to_be_visible(timeout=RUN_TIMEOUT)
+    with page.expect_download() as download:
+        run.get_by_role("button", name="Download output output").click()
+    path = download.value.path()
+    assert path.read_bytes() == data
+
+    page.goto(f"{engine_portal.url}/app-engine?namespace={arrays}&version=0.1.0")
+    connected(page)
+    expect(page.get_by_label("Parameters")).to_contain_text("array of integer")
+    page.get_by_label("Value of input").fill("[7, 301]")
+    page.get_by_role("button", name="Start run").click()
+    expect(page.get_by_label("Error of input")).not_to_have_text("")
+    page.get_by_label("Value of input").fill("[7, 300, 0]")
+    page.get_by_role("button", name="Start run").click()
+    expect(run.get_by_label("state FINISHED")).to_be_visible(timeout=RUN_TIMEOUT)
+    expect(run.get_by_label("Output output")).to_have_text(re.compile(r"\[0\]\s*7\s*\[1\]\s*300\s*\[2\]\s*0"))

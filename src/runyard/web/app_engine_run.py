@@ -153,7 +153,7 @@ class RunView:
                 return
             if not values:
                 ui.label("None.").classes("text-gray-600 text-sm")
-            for value in sorted(values, key=lambda v: v["parameterName"]):
+            for value in values:  # in the descriptor's order
                 self._value(side, value)
 
     def _value(self, side: str, value: dict[str, Any]) -> None:
