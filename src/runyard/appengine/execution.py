@@ -35,14 +35,12 @@ import os
 import queue
 import re
 import shutil
-import stat
 import threading
 import time
-import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -50,6 +48,7 @@ import sqlalchemy as sa
 from runyard.appengine.descriptor import Descriptor, descriptor_of
 from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
 from runyard.appengine.files import check_matching, read_output
+from runyard.appengine.runner import RUN_VARIABLE, unpack
 from runyard.appengine.storage import Storage
 from runyard.errors import RunyardError
 from runyard.formats.mapping import from_mapping
@@ -67,8 +66,6 @@ Row = sa.RowMapping | Mapping[str, Any]
 
 RUN_INFORMATION = "app-engine.run"
 """The generic information naming the run a job executes (shown by the portal; never trusted)."""
-RUN_VARIABLE = "RUNYARD_APP_ENGINE_RUN"
-"""The runner's environment variable naming its run."""
 TASK_NAME_PREFIX = "app-engine"
 CONTAINER_PREFIX = "runyard-app-engine-"
 CONTAINER_LABEL = "runyard.app-engine.run"
@@ -625,104 +622,5 @@ def _empty(folder: Path) -> None:
                 os.unlink(entry.path)
 
 
-def safe_members(
-    archive: zipfile.ZipFile, max_members: int, max_bytes: int
-) -> Iterator[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    """The members of ``archive`` with their checked relative paths: no absolute path, no ``..``, no
-    link, at most ``max_members`` members and ``max_bytes`` declared bytes (400 otherwise)."""
-    members = archive.infolist()
-    if len(members) > max_members:
-        raise AppEngineError(
-            400, "APPE-internal-task_run-invalid-output-archive", f"more than {max_members} members"
-        )
-    total = 0
-    for member in members:
-        path = PurePosixPath(member.filename)
-        if path.is_absolute() or ".." in path.parts or "\\" in member.filename or not path.parts:
-            raise AppEngineError(
-                400,
-                "APPE-internal-task_run-invalid-output-archive",
-                f"invalid member name {member.filename!r}",
-            )
-        mode = member.external_attr >> 16
-        if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # a link, a device...
-            raise AppEngineError(
-                400, "APPE-internal-task_run-invalid-output-archive", f"{member.filename!r} is not a file"
-            )
-        total += member.file_size
-        if total > max_bytes:
-            raise AppEngineError(
-                413, "APPE-internal-task_run-invalid-output-archive", f"more than {max_bytes} bytes"
-            )
-        yield member, path
-
-
-def unpack(archive: IO[bytes], target: Path, *, max_members: int, max_bytes: int) -> None:
-    """Unzip ``archive`` into ``target`` (bounded, checked: :func:`safe_members`), never through a link."""
-    try:
-        with zipfile.ZipFile(archive) as opened:
-            written = 0
-            for member, path in safe_members(opened, max_members, max_bytes):
-                destination = target.joinpath(*path.parts)  # in a folder only this writes to
-                if member.is_dir():
-                    destination.mkdir(parents=True, exist_ok=True)
-                    continue
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                with (
-                    opened.open(member) as source,
-                    os.fdopen(os.open(destination, flags, 0o644), "wb") as out,
-                ):
-                    while chunk := source.read(1 << 20):
-                        written += len(chunk)
-                        if written > max_bytes:  # the declared sizes may lie
-                            raise AppEngineError(
-                                413,
-                                "APPE-internal-task_run-invalid-output-archive",
-                                f"more than {max_bytes} bytes",
-                            )
-                        out.write(chunk)
-    except zipfile.BadZipFile as error:
-        raise AppEngineError(
-            400, "APPE-internal-task_run-invalid-output-archive", f"not a zip archive: {error}"
-        ) from None
-    except FileExistsError as error:
-        raise AppEngineError(
-            400, "APPE-internal-task_run-invalid-output-archive", f"a member twice: {error.filename}"
-        ) from None
-
-
 def unpack_outputs(archive: IO[bytes], target: Path) -> None:
     unpack(archive, target, max_members=MAX_OUTPUTS_MEMBERS, max_bytes=MAX_OUTPUTS_BYTES)
-
-
-def zip_folder(folder: Path, target: IO[bytes], *, max_members: int, max_bytes: int) -> None:
-    """Zip what ``folder`` holds (stored, regular files and folders only: links and devices are left out,
-    never followed), bounded."""
-    count = total = 0
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
-        for root, folders, files in os.walk(folder, followlinks=False):
-            relative = Path(root).relative_to(folder)
-            for name in sorted(folders):
-                if not os.path.islink(os.path.join(root, name)):
-                    archive.writestr(f"{(relative / name).as_posix()}/", b"")
-            for name in sorted(files):
-                path = os.path.join(root, name)
-                try:
-                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                except OSError:
-                    continue  # a link, or gone
-                with os.fdopen(fd, "rb") as source:
-                    info = os.fstat(source.fileno())
-                    if not stat.S_ISREG(info.st_mode):
-                        continue
-                    count += 1
-                    total += info.st_size
-                    if count > max_members or total > max_bytes:
-                        raise AppEngineError(
-                            413, "APPE-internal-task_run-invalid-output-archive", "outputs too large"
-                        )
-                    entry = zipfile.ZipInfo((relative / name).as_posix(), time.localtime(info.st_mtime)[:6])
-                    entry.external_attr = (stat.S_IFREG | 0o644) << 16
-                    with archive.open(entry, "w", force_zip64=True) as out:
-                        shutil.copyfileobj(source, out, 1 << 20)

@@ -31,6 +31,7 @@ from runyard.api.app_engine.common import AppEngineUser, app_engine_router
 from runyard.api.deps import EngineDep
 from runyard.api.security import token_of
 from runyard.appengine import execution as runs_execution
+from runyard.appengine import runner
 from runyard.appengine.descriptor import descriptor_of
 from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
 from runyard.appengine.execution import (
@@ -151,7 +152,7 @@ async def execution_inputs(run_id: str, request: Request, engine: EngineDep) -> 
         folder = _execution(engine).storage.run_inputs(run_id_checked)
         handle, path = tempfile.mkstemp(prefix="app-engine-inputs-", suffix=".zip")
         with os.fdopen(handle, "wb") as out:
-            runs_execution.zip_folder(
+            runner.zip_folder(
                 folder,
                 out,
                 max_members=runs_execution.MAX_OUTPUTS_MEMBERS,
