@@ -151,9 +151,9 @@ def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
     expect(page.get_by_text("cleo's")).to_have_count(0)
 
     page.context.clear_cookies()  # another person at the same browser
-    log_in(
-        page, engine_portal, "cleo", path=f"/app-engine?namespace={namespace}&version=1.0.0&run={run['id']}"
-    )
+    log_in(page, engine_portal, "cleo", path="/app-engine")
+    page.get_by_role("button", name=f"Open task {namespace} 1.0.0").click()
+    page.get_by_role("button", name=f"Show run {run['id']}").click()
     expect(page.get_by_label("Run", exact=True).get_by_label("state PROVISIONED")).to_be_visible()
     expect(page.get_by_label("Input input")).to_have_text("cleo's")
     expect(page.get_by_label("Runs", exact=True).get_by_label("state PROVISIONED")).to_have_count(1)

@@ -57,6 +57,13 @@ RUN_COLUMNS: list[dict[str, Any]] = [
     {"name": "created", "label": "Created", "field": "created", "sortable": True, **_LEFT},
     {"name": "updated", "label": "Updated", "field": "updated", "sortable": True, **_LEFT},
 ]
+_TASK_CELL = """
+<q-td :props="props"><q-btn dense flat no-caps align="left" class="text-left" :label="props.row.name"
+  :aria-label="'Open task ' + props.row.namespace + ' ' + props.row.version"
+  @click.stop="$parent.$emit('choose', props.row)" /></q-td>"""
+_RUN_CELL = """
+<q-td :props="props"><q-btn dense flat no-caps :label="props.row.id" :aria-label="'Show run ' + props.row.id"
+  @click.stop="$parent.$emit('choose', props.row.id)" /></q-td>"""
 _DELETE_CELL = """
 <q-td :props="props"><q-btn dense flat no-caps color="negative" icon="delete" label="Delete"
   :aria-label="'Delete task ' + props.row.namespace + ' ' + props.row.version"
@@ -86,8 +93,6 @@ class AppEngineView:
         self.form: RunForm | None = None
         self.run_table: ui.table | None = None
         self.run_area: ui.column | None = None
-        self.bundles = tempfile.TemporaryDirectory(prefix="runyard-portal-")
-        ui.context.client.on_delete(self.bundles.cleanup)
         with ui.row().classes("w-full items-start gap-4 flex-wrap lg:flex-nowrap"):
             with ui.column().classes("w-full lg:w-2/5 min-w-0 gap-2"):
                 self.upload = ui.upload(
@@ -107,7 +112,9 @@ class AppEngineView:
                 self.tasks.classes("w-full").props(
                     'flat bordered dense wrap-cells aria-label="Tasks" no-data-label="No task yet."'
                 )
+                self.tasks.add_slot("body-cell-name", _TASK_CELL)
                 self.tasks.add_slot("body-cell-delete", _DELETE_CELL)
+                self.tasks.on("choose", lambda e: self.select_task(e.args["namespace"], e.args["version"]))
                 self.tasks.on(
                     "rowClick", lambda e: self.select_task(e.args[1]["namespace"], e.args[1]["version"])
                 )
@@ -159,16 +166,16 @@ class AppEngineView:
     async def uploaded(self, event: events.UploadEventArguments) -> None:
         """A bundle chosen: sent to the API (Cytomine's message if refused), then shown."""
         self.upload_error.set_text("")
-        path = Path(self.bundles.name) / "bundle.zip"
-        await event.file.save(path)
         self.upload.props("disable")
         try:
-            task = await call(self.session.client.upload_app_task(path), quiet=True)
+            with tempfile.TemporaryDirectory(prefix="runyard-portal-") as folder:
+                path = Path(folder) / "bundle.zip"
+                await event.file.save(path)
+                task = await call(self.session.client.upload_app_task(path), quiet=True)
         except Refused as refused:
             self.upload_error.set_text(f"{event.file.name}: {refused.text}")
             return
         finally:
-            path.unlink(missing_ok=True)
             self.upload.props(remove="disable")
             self.upload.reset()
         ui.notify(f"Task {task['namespace']} {task['version']} uploaded")
@@ -226,6 +233,8 @@ class AppEngineView:
                 'flat bordered dense aria-label="Runs" no-data-label="No run of yours yet."'
             )
             runs.add_slot("body-cell-state", state_cell())
+            runs.add_slot("body-cell-id", _RUN_CELL)
+            runs.on("choose", lambda e: self.select_run(e.args))
             runs.on("rowClick", lambda e: self.select_run(e.args[1]["id"]))
             self.run_area = ui.column().classes("w-full gap-2")
         await self.load_runs()
