@@ -9,6 +9,7 @@ information copied) gets neither the runner's routes nor the container engine.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import tarfile
@@ -164,6 +165,31 @@ def test_a_hostile_output_link_is_refused(server: LiveServer, user: tuple[str, s
     assert secret_line not in str(run_of(server, run))
 
 
+def test_the_container_has_no_network_no_capability_and_read_only_inputs(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    """What the task's code sees from inside: the loopback alone, no effective capability, the
+    ``no_new_privs`` flag, its inputs read-only, its memory and process limits."""
+    _, token = user
+    script = (
+        "{ ls /sys/class/net; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; "
+        "(echo changed > /inputs/input) 2>/dev/null && echo inputs-written || echo inputs-read-only; "
+        "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max 2>/dev/null; true; } > /outputs/output"
+    )
+    run = started_run(server, token, built_task(server, script), {"input": "kept"})
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FINISHED", run_of(server, run)["reason"]
+    seen = run_of(server, run)["outputs"]["output"].split()
+    assert seen[0] == "lo" and "eth0" not in seen
+    assert seen[seen.index("CapEff:") + 1] == "0000000000000000"
+    assert seen[seen.index("NoNewPrivs:") + 1] == "1"
+    assert "inputs-read-only" in seen
+    if len(seen) > seen.index("inputs-read-only") + 1:  # cgroup v2 files, where the engine shows them
+        assert seen[seen.index("inputs-read-only") + 1] == "1024"
+    with app_engine(server, token) as client:
+        assert client.get(f"/task-runs/{run}/input/input").content == b"kept"
+
+
 def test_dataset_references_are_linked_in_local_mode(
     server: LiveServer, user: tuple[str, str], datasets: Path
 ) -> None:
@@ -261,7 +287,7 @@ def new_task(
         image_id = base_image_id()
         context = io.BytesIO()
         with tarfile.open(fileobj=context, mode="w") as tar:
-            dockerfile = f'FROM {image_id}\nENTRYPOINT ["/bin/sh", "-c", {script!r}]\n'.replace("'", '"')
+            dockerfile = f"FROM {image_id}\nENTRYPOINT {json.dumps(['/bin/sh', '-c', script])}\n"
             entry = tarfile.TarInfo("Dockerfile")
             entry.size = len(dockerfile.encode())
             tar.addfile(entry, io.BytesIO(dockerfile.encode()))
