@@ -130,7 +130,7 @@ class RunForm:
         default = _default(type_id, spec.get("default"))
         with ui.column().classes("w-full gap-0"):
             widget: Any
-            file_field: _Field | None = None
+            made: _Field | None = None  # the upload's handlers read it when called: set below by then
             if type_id in ("integer", "number"):
                 widget = ui.number(label, value=default if isinstance(default, int | float) else None)
                 widget.props("step=1" if type_id == "integer" else "step=any")
@@ -145,8 +145,8 @@ class RunForm:
                 widget = ui.upload(
                     auto_upload=True,
                     max_file_size=MAX_INPUT_BYTES,
-                    on_upload=lambda e: self._received(file_field, e),
-                    on_rejected=lambda: _too_large(file_field),
+                    on_upload=lambda e: self._received(made, e),
+                    on_rejected=lambda: _too_large(made),
                 ).props("flat bordered")
             elif type_id in ("geometry", "array"):
                 placeholder = (
@@ -161,17 +161,14 @@ class RunForm:
             ui.label(hint).classes("text-gray-600 text-xs")
             error = labelled(ui.label().classes("text-negative text-sm"), f"Error of {name}")
             error.props('role="alert"')
-        file_field = _Field(name, type_id, bool(spec["optional"]), widget, error)
-        return file_field
+        made = _Field(name, type_id, bool(spec["optional"]), widget, error)
+        return made
 
     async def _received(self, target: _Field | None, event: events.UploadEventArguments) -> None:
         if target is None:
             return
-        folder = Path(self.files.name) / target.name
-        folder.mkdir(exist_ok=True)
-        path = folder / (Path(event.file.name).name or "file")
-        for old in folder.iterdir():
-            old.unlink()
+        path = Path(self.files.name) / f"input-{self.fields.index(target)}"  # no name from the browser
+        path.unlink(missing_ok=True)
         await event.file.save(path)
         target.file = path
         target.error.set_text("")
