@@ -2,8 +2,10 @@
 
 A few containers, about a second each: identity bundles give their input back, the addition bundle
 FAILS naming its missing output ``out``, a killed job leaves the run FAILED and no container, a hostile
-image's symbolic link to ``/etc/passwd`` is refused, and a user's job dressed as a run's (the generic
-information copied) gets neither the runner's routes nor the container engine.
+image's symbolic link to ``/etc/passwd`` is refused, what the container sees from inside (no network,
+no capability, read-only inputs), dataset references read through links, a user's job dressed as a
+run's (the generic information copied) gets neither the runner's routes nor the container engine, a
+run survives its server killed -9, and the same life on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import yaml
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
 from runyard.appengine.execution import CONTAINER_LABEL, find_run
 from runyard.store.database import connect
+from support.databases import fresh_postgres_database
 from support.server import ADMIN, PASSWORD, LiveServer, create_admin, live_server, wait_for
 from support.server_process import free_port, server_process
 
@@ -431,3 +434,21 @@ def login(url: str) -> str:
     answer.raise_for_status()
     token: str = answer.json()["token"]
     return token
+
+
+def test_runs_on_postgresql(tmp_path: Path, docker_host: str, postgres_server_url: str) -> None:
+    """The same life on PostgreSQL (the run row locked FOR UPDATE by the run request that launches it):
+    an identity run FINISHES, the addition bundle FAILS naming ``out``."""
+    with (
+        fresh_postgres_database(postgres_server_url) as url,
+        live_server(tmp_path / "server", url, app_engine_run_mode="local") as server,
+    ):
+        _, token = server.new_user(prefix="ae-pg")
+        identity = corpus_task(server, "com.cytomine.dummy.identity.string-1.0.0")
+        addition = corpus_task(server, "com.cytomine.dummy.arithmetic.integer.addition-1.0.0")
+        finishing = started_run(server, token, identity, {"input": "on postgres"})
+        failing = started_run(server, token, addition, {"a": 1, "b": 2})
+        assert wait_state(server, token, finishing, ("FINISHED", "FAILED"))["state"] == "FINISHED"
+        assert wait_state(server, token, failing, ("FINISHED", "FAILED"))["state"] == "FAILED"
+        assert run_of(server, finishing)["outputs"] == {"output": "on postgres"}
+        assert "output out:" in (run_of(server, failing)["reason"] or "")
