@@ -1,7 +1,8 @@
-"""The App Engine page on a real server and dockerd: a bundle uploaded through the page, a run started
-from its form reaching FINISHED with its output shown, the task deleted; a bad value refused with
-Cytomine's message beside its field (the run kept and started once corrected); another user sees
-neither the runs nor a run named in the URL.
+"""The App Engine page on a real server and dockerd: a bundle uploaded through the page (an invalid one
+refused with Cytomine's message), a run started from its form reaching FINISHED with its output shown,
+the task deleted; a bad value refused with Cytomine's message beside its field (the run kept and started
+once corrected); a file input and an array input, the output file downloaded; another user sees neither
+the runs nor a run named in the URL, and cannot delete the task.
 
 The portal's server must reach a Docker daemon. Under ``scripts/test`` ``DOCKER_HOST`` is set before
 pytest starts, so the package's shared server has it and is used. Otherwise the module starts its own
@@ -141,7 +142,8 @@ def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
     with Client(engine_portal.url, engine_portal.new_user("cleo")) as cleo:
         run = cleo.create_app_run(namespace, "1.0.0")
         cleo.provision_app_run(run["id"], "input", "cleo's")
-    engine_portal.new_user("dan")
+    with Client(engine_portal.url, engine_portal.new_user("dan")) as dan, pytest.raises(ApiError) as refused:
+        dan.delete_app_task(namespace, "1.0.0")  # the admin uploaded it
     log_in(
         page, engine_portal, "dan", path=f"/app-engine?namespace={namespace}&version=1.0.0&run={run['id']}"
     )
@@ -149,6 +151,10 @@ def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
     expect(page.get_by_label("Runs", exact=True)).to_contain_text("No run of yours yet.")
     expect(page.get_by_label("Run", exact=True)).to_contain_text("cannot be shown")
     expect(page.get_by_text("cleo's")).to_have_count(0)
+    page.get_by_role("button", name=f"Delete task {namespace} 1.0.0").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator(".q-notification")).to_contain_text(refused.value.message)
+    expect(page.get_by_label("Tasks", exact=True)).to_contain_text(namespace)
 
     page.context.clear_cookies()  # another person at the same browser
     log_in(page, engine_portal, "cleo", path="/app-engine")
