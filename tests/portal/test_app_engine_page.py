@@ -99,6 +99,7 @@ def test_a_bundle_is_uploaded_run_and_deleted_from_the_page(page: Page, engine_p
     expect(page.get_by_label("Runs", exact=True).get_by_label("state FINISHED")).to_have_count(1)
     run_id = page.get_by_label("Run id").inner_text().removeprefix("Run ")
     assert f"run={run_id}" in page.url  # bookmarkable
+    expect(run.get_by_label("Run logs")).to_contain_text(run_id)  # the runner's lines about its container
     screenshot(page, "app-engine")
 
     page.get_by_role("button", name=f"Delete task {namespace} 1.0.0").click()
@@ -179,7 +180,7 @@ def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
 def test_a_file_and_an_array_are_given_and_read_back(page: Page, engine_portal: Portal) -> None:
     files = _upload(engine_portal, engine_portal.admin_token, FILE)
     arrays = _upload(engine_portal, engine_portal.admin_token, COLLECTION)
-    engine_portal.new_user("eve")
+    token = engine_portal.new_user("eve")
     log_in(page, engine_portal, "eve", path=f"/app-engine?namespace={files}&version=1.0.0")
     data = bytes(range(256)) * 3
     page.get_by_label("New run").locator("input[type=file]").set_input_files(
@@ -191,8 +192,10 @@ def test_a_file_and_an_array_are_given_and_read_back(page: Page, engine_portal: 
     expect(run.get_by_label("state FINISHED")).to_be_visible(timeout=RUN_TIMEOUT)
     with page.expect_download() as download:
         run.get_by_role("button", name="Download output output").click()
-    path = download.value.path()
-    assert path.read_bytes() == data
+    assert download.value.path().read_bytes() == data
+    with page.expect_download() as download:
+        run.get_by_role("button", name="Download input input").click()
+    assert download.value.path().read_bytes() == data
 
     page.goto(f"{engine_portal.url}/app-engine?namespace={arrays}&version=0.1.0")
     connected(page)
@@ -204,3 +207,7 @@ def test_a_file_and_an_array_are_given_and_read_back(page: Page, engine_portal: 
     page.get_by_role("button", name="Start run").click()
     expect(run.get_by_label("state FINISHED")).to_be_visible(timeout=RUN_TIMEOUT)
     expect(run.get_by_label("Output output")).to_have_text(re.compile(r"\[0\]\s*7\s*\[1\]\s*300\s*\[2\]\s*0"))
+    run_id = page.get_by_label("Run id").inner_text().removeprefix("Run ")
+    with Client(engine_portal.url, token) as eve:  # the SDK's item reads the page does not need
+        assert eve.app_run_input_file(run_id, "input", "1") == b"300"
+        assert eve.app_run_output_item(run_id, "output", "2") == b"0"
