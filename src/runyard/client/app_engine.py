@@ -171,7 +171,9 @@ class AppEngineApi:
 
     @operation
     def app_run_logs(self, run_id: str) -> Call[str]:
-        """What the run's container printed so far."""
+        """What the run's container printed. The server follows a job that has not ended, so the answer
+        comes at its end (a silence past the client's timeout fails): ``follow_app_run_logs`` reads the
+        lines as they come."""
         return Call("GET", self._app_run_path(run_id, "/logs"), text_body)
 
     @streaming
