@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
-from runyard.appengine.execution import CONTAINER_LABEL, find_run
+from runyard.appengine.execution import CONTAINER_LABEL, find_run, move
 from runyard.store.database import connect
 from support.databases import fresh_postgres_database
 from support.server import ADMIN, PASSWORD, LiveServer, create_admin, live_server, wait_for
@@ -452,3 +452,31 @@ def test_runs_on_postgresql(tmp_path: Path, docker_host: str, postgres_server_ur
         assert wait_state(server, token, failing, ("FINISHED", "FAILED"))["state"] == "FAILED"
         assert run_of(server, finishing)["outputs"] == {"output": "on postgres"}
         assert "output out:" in (run_of(server, failing)["reason"] or "")
+
+
+def test_a_run_left_queuing_without_a_job_is_submitted_at_the_next_start(
+    tmp_path: Path, docker_host: str
+) -> None:
+    """The server stopped between recording QUEUING and storing the job (the state written so here, the
+    server stopped): the next start finds no job under the run's key, submits it, and the run FINISHES."""
+    data = tmp_path / "server"
+    with live_server(data) as server:
+        _, token = server.new_user(prefix="ae-queuing")
+        task = corpus_task(server, "com.cytomine.dummy.identity.string-1.0.0")
+        with app_engine(server, token) as client:
+            run = client.post(f"/tasks/{task['id']}/runs").json()["id"]
+            provisioned = client.put(
+                f"/task-runs/{run}/input-provisions/input", json={"parameterName": "input", "value": "later"}
+            )
+            assert provisioned.status_code == 200, provisioned.text
+    engine = connect(f"sqlite:///{data / 'runyard.db'}")
+    try:
+        with engine.begin() as connection:
+            assert move(connection, run, "QUEUING", ("PROVISIONED",), mode="local")
+    finally:
+        engine.dispose()
+    with live_server(data) as server:
+        final = wait_state(server, server.admin_token, run, ("FINISHED", "FAILED"))
+        stored = run_of(server, run)
+    assert final["state"] == "FINISHED", stored["reason"]
+    assert stored["job_id"] is not None and stored["outputs"] == {"output": "later"}

@@ -50,7 +50,7 @@ from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
 from runyard.appengine.files import check_matching, read_output
 from runyard.appengine.runner import RUN_VARIABLE, unpack
 from runyard.appengine.storage import Storage
-from runyard.errors import RunyardError
+from runyard.errors import InvalidRequestError, RunyardError
 from runyard.formats.mapping import from_mapping
 from runyard.model import JobStatus, Script, ScriptExecutable, SelectionScript
 from runyard.nodes.protocol import TaskSpec
@@ -88,6 +88,7 @@ COMMIT_WAIT = 10.0
 """Seconds a launch in a caller's transaction waits for that transaction's commit to show."""
 
 UNKNOWN_OUTPUT = "APPE-internal-task-run-unknown-output"
+SUBMIT, RECOVER = "submit", "recover"  # what the execution's thread is asked, besides job events
 
 _PLACEHOLDER = (
     "raise SystemExit('this task runs only as the App Engine run the platform recorded for its job')\n"
@@ -191,8 +192,10 @@ def spec_hook() -> SpecHook:
         run = find_run(connection, run_id)
         if run is None or run["owner"] != job.owner or job_of_run(connection, run) != job.id:
             return spec  # a user's job dressed as a run's: runs as what it is, sandboxed
-        task = find_task(connection, run["task_id"])
-        resources = resources_of(task["descriptor"])
+        try:
+            resources = resources_of(find_task(connection, run["task_id"])["descriptor"])
+        except AppEngineError as error:  # the start fails with the reason (the scheduler's error type)
+            raise InvalidRequestError(f"App Engine run {run['id']}: {error.message}") from None
         kept = ("RUNYARD_URL", "RUNYARD_TOKEN")
         environment = {name: spec.environment[name] for name in kept if name in spec.environment}
         environment |= {RUN_VARIABLE: run["id"], "HOME": spec.localspace, "TMPDIR": spec.localspace}
@@ -228,8 +231,8 @@ class Execution:
 
     def __init__(self, platform: Platform, storage: Storage, mode: str, datasets: Path | None) -> None:
         self.platform, self.storage, self.mode, self.datasets = platform, storage, mode, datasets
-        # Job events of runs' jobs, and ids of runs to submit (QUEUING committed by a caller).
-        self._events: queue.Queue[JobEvent | str | None] = queue.Queue()
+        # Job events of runs' jobs; (SUBMIT, run): QUEUING committed by a caller; (RECOVER, run): at start.
+        self._events: queue.Queue[JobEvent | tuple[str, str] | None] = queue.Queue()
         self._jobs: dict[int, str] = {}  # job id → run id, of the runs not ended
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -240,19 +243,14 @@ class Execution:
         """Follow job events, then settle what happened while the server was away."""
         _executions[id(self.platform.engine)] = self
         self.platform.listen(self._heard)
+        with self.platform.engine.connect() as connection:
+            active = connection.execute(
+                sa.select(app_engine_runs.c.id).where(app_engine_runs.c.state.in_(ACTIVE))
+            ).scalars()
+            for run_id in active:  # settled on the thread: a submission waits for the scheduler's recovery
+                self._events.put((RECOVER, run_id))
         self._thread = threading.Thread(target=self._follow, name="runyard-app-engine", daemon=True)
         self._thread.start()
-        with self.platform.engine.connect() as connection:
-            rows = (
-                connection.execute(sa.select(app_engine_runs).where(app_engine_runs.c.state.in_(ACTIVE)))
-                .mappings()
-                .all()
-            )
-        for run in rows:
-            try:
-                self._recover(run)
-            except Exception:
-                log.exception("App Engine run %s: recovery failed", run["id"])
 
     def close(self) -> None:
         _executions.pop(id(self.platform.engine), None)
@@ -260,7 +258,11 @@ class Execution:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _recover(self, run: Row) -> None:
+    def _recover(self, run_id: str) -> None:
+        with self.platform.engine.connect() as connection:
+            run = find_run(connection, run_id)
+        if run is None or run["state"] not in ACTIVE:
+            return
         if run["state"] == QUEUING:
             with self.platform.engine.connect() as connection:
                 job_id = job_of_run(connection, run)
@@ -269,10 +271,12 @@ class Execution:
                 self._submit(run["id"])
                 return
             self._adopt(run["id"], job_id)
-        else:
+        elif run["job_id"] is not None:
             with self._lock:
                 self._jobs[int(run["job_id"])] = run["id"]
             self._job_changed(int(run["job_id"]))
+        else:  # set so by hand: nothing runs it (an outputs upload may still end it)
+            log.warning("App Engine run %s is %s with no job recorded", run["id"], run["state"])
 
     # -- launch ----------------------------------------------------------------------------------
 
@@ -285,7 +289,7 @@ class Execution:
         commits, on the execution's thread; ``QUEUING`` is answered (as upstream answers it)."""
         if connection is not None:
             self._queue_run(connection, run_id)
-            sa.event.listen(connection, "commit", lambda _: self._events.put(run_id), once=True)
+            sa.event.listen(connection, "commit", lambda _: self._events.put((SUBMIT, run_id)), once=True)
             return QUEUING
         with self.platform.engine.begin() as own:
             self._queue_run(own, run_id)
@@ -360,8 +364,9 @@ class Execution:
     def _follow(self) -> None:
         while (event := self._events.get()) is not None:
             try:
-                if isinstance(event, str):
-                    self._submit_committed(event)
+                if isinstance(event, tuple):
+                    what, run_id = event
+                    (self._submit_committed if what == SUBMIT else self._recover)(run_id)
                 else:
                     self._job_changed(event.job_id)
             except Exception:
