@@ -27,9 +27,10 @@ import yaml
 
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
 from runyard.appengine.execution import CONTAINER_LABEL, find_run, move
+from runyard.auth.job_tokens import JobTokens
 from runyard.store.database import connect
 from support.databases import fresh_postgres_database
-from support.server import ADMIN, PASSWORD, LiveServer, create_admin, live_server, wait_for
+from support.server import ADMIN, PASSWORD, LiveServer, bearer, create_admin, live_server, wait_for
 from support.server_process import free_port, server_process
 
 __all__ = ["docker_host"]
@@ -137,6 +138,19 @@ def test_a_killed_job_fails_its_run_and_leaves_no_container(
         first = next(logs.iter_text())  # served while the job runs (followed until it ends)
     assert "started" in first
     job_id = run_of(server, run)["job_id"]
+    # The job token of this run's job (as its runner holds it) names this run only.
+    other = started_run(
+        server, token, corpus_task(server, "com.cytomine.dummy.identity.string-1.0.0"), {"input": "o"}
+    )
+    wait_state(server, token, other, ("FINISHED", "FAILED"))
+    job_token = JobTokens.from_file(server.data_dir / "job-tokens.key").issue(
+        job_id, run_of(server, run)["owner"]
+    )
+    with httpx.Client(base_url=f"{server.url}/app-engine/v1", headers=bearer(job_token)) as runner:
+        assert runner.get(f"/task-runs/{run}/execution").status_code == 200
+        assert runner.get(f"/task-runs/{other}/execution").status_code == 404
+        assert runner.post(f"/task-runs/{other}/execution/finished", json={}).status_code == 404
+        assert runner.get(f"/task-runs/{other}/execution/inputs.zip").status_code == 404
     with server.client(token) as client:
         assert client.post(f"/jobs/{job_id}/kill").status_code in (200, 204)
         wait_for(client, job_id)
