@@ -92,6 +92,18 @@ def test_a_hostile_link_is_not_followed_by_the_runner(server: LiveServer, user: 
     assert not (outputs / "output").exists()
 
 
+def test_an_image_running_as_another_user_writes_its_outputs(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    _, token = user
+    run = started_run(
+        server, token, new_task(server, "id -u > /outputs/output", user="65534"), {"input": "x"}
+    )
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FINISHED", run_of(server, run)["reason"]
+    assert run_of(server, run)["outputs"] == {"output": "65534"}
+
+
 def test_the_outputs_upload_needs_the_run_secret_and_a_running_run(
     server: LiveServer, user: tuple[str, str]
 ) -> None:

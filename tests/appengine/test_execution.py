@@ -207,6 +207,18 @@ def test_the_container_has_no_network_no_capability_and_read_only_inputs(
         assert client.get(f"/task-runs/{run}/input/input").content == b"kept"
 
 
+def test_an_image_running_as_another_user_writes_its_outputs(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    """The outputs folder is writable by any uid (as upstream's ``chmod 777`` init container makes it)."""
+    _, token = user
+    task = new_task(server, "id -u > /outputs/output", user="65534")
+    run = started_run(server, token, task, {"input": "x"})
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FINISHED", run_of(server, run)["reason"]
+    assert run_of(server, run)["outputs"] == {"output": "65534"}
+
+
 def test_dataset_references_are_linked_in_local_mode(
     server: LiveServer, user: tuple[str, str], datasets: Path
 ) -> None:
@@ -294,7 +306,10 @@ def docker_socket() -> str:
 
 
 def new_task(
-    server: LiveServer, script: str, change: Callable[[dict[str, Any]], None] | None = None
+    server: LiveServer,
+    script: str,
+    change: Callable[[dict[str, Any]], None] | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
     """A task whose image is the identity.string bundle's base with ``script`` as its entry point (built
     here, nothing pulled), uploaded under a namespace of its own."""
@@ -305,6 +320,8 @@ def new_task(
         context = io.BytesIO()
         with tarfile.open(fileobj=context, mode="w") as tar:
             dockerfile = f"FROM {image_id}\nENTRYPOINT {json.dumps(['/bin/sh', '-c', script])}\n"
+            if user is not None:
+                dockerfile += f"USER {user}\n"
             entry = tarfile.TarInfo("Dockerfile")
             entry.size = len(dockerfile.encode())
             tar.addfile(entry, io.BytesIO(dockerfile.encode()))

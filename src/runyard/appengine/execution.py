@@ -98,7 +98,7 @@ _SELECTION = """\
 import os
 cpus, ram, gpus = (int(value) for value in args)
 memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-has_gpu = os.path.exists("/dev/nvidia0") or os.path.exists("/dev/dri/renderD128")
+has_gpu = os.path.exists("/dev/nvidia0")  # the container asks the engine for a GPU (NVIDIA's runtime)
 selected = (os.cpu_count() or 1) >= cpus and memory >= ram and (gpus == 0 or has_gpu)
 """
 _RUNNER = "from runyard.appengine import runner\nrunner.main()\n"
@@ -428,6 +428,7 @@ class Execution:
         references = {name: p["value"] for name, p in (run["provisions"] or {}).items() if p.get("reference")}
         if run["mode"] != "cluster":
             _empty(outputs)
+            outputs.chmod(0o777)  # an image's user may be any uid (the storage folder is private)
             for name, value in references.items():
                 link_references(self.storage.run_inputs(run["id"]), name, value)
         elif references:

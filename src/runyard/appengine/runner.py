@@ -147,6 +147,7 @@ class Runner:
         inputs, outputs = self.work / "inputs", self.work / "outputs"
         for folder in (inputs, outputs):
             folder.mkdir(mode=0o755, exist_ok=True)
+        outputs.chmod(0o777)  # an image's user may be any uid (the localspace is the runner's)
         archive = self.work / "inputs.zip"
         with (
             archive.open("wb") as out,
