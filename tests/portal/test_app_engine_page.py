@@ -100,7 +100,6 @@ def test_a_bundle_is_uploaded_run_and_deleted_from_the_page(page: Page, engine_p
     run_id = page.get_by_label("Run id").inner_text().removeprefix("Run ")
     assert f"run={run_id}" in page.url  # bookmarkable
     expect(run.get_by_label("Run logs")).to_contain_text(run_id)  # the runner's lines about its container
-    screenshot(page, "app-engine")
 
     page.get_by_role("button", name=f"Delete task {namespace} 1.0.0").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
@@ -207,6 +206,7 @@ def test_a_file_and_an_array_are_given_and_read_back(page: Page, engine_portal: 
     page.get_by_role("button", name="Start run").click()
     expect(run.get_by_label("state FINISHED")).to_be_visible(timeout=RUN_TIMEOUT)
     expect(run.get_by_label("Output output")).to_have_text(re.compile(r"\[0\]\s*7\s*\[1\]\s*300\s*\[2\]\s*0"))
+    screenshot(page, "app-engine")
     run_id = page.get_by_label("Run id").inner_text().removeprefix("Run ")
     with Client(engine_portal.url, token) as eve:  # the SDK's item reads the page does not need
         assert eve.app_run_input_file(run_id, "input", "1") == b"300"
