@@ -240,7 +240,11 @@ class Execution:
     # -- life ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Follow job events, then settle what happened while the server was away."""
+        """Follow job events, then settle what happened while the server was away. The storage folder
+        is made the platform's alone (0700): runs' outputs folders in it are writable by any uid (an
+        image's user), and it may lie outside the data folder (``app_engine_storage``)."""
+        self.storage.base.mkdir(parents=True, exist_ok=True)
+        self.storage.base.chmod(0o700)
         _executions[id(self.platform.engine)] = self
         self.platform.listen(self._heard)
         with self.platform.engine.connect() as connection:
