@@ -72,6 +72,7 @@ class RunView:
         self.job_id: int | None = None
         self.logs_task: asyncio.Task[None] | None = None
         self.logs_final = False
+        self.closed = False
         self.client = ui.context.client
         with labelled(ui.card(), "Run").classes("w-full gap-2"):
             with ui.row().classes("items-center gap-3 w-full flex-wrap"):
@@ -98,7 +99,8 @@ class RunView:
         self.client.on_delete(self.close)
 
     def close(self) -> None:
-        """Stop reading (the page closed, or another run is shown)."""
+        """Stop reading (the page closed, or another run is shown); a reading under way drops its answer."""
+        self.closed = True
         self.timer.cancel()
         if self.logs_task is not None:
             self.logs_task.cancel()
@@ -113,6 +115,8 @@ class RunView:
         except Refused as refused:
             if isinstance(refused.error, ApiError) and refused.error.status == 404:
                 await self.gone("it does not exist, or is not yours")
+            return
+        if self.closed:
             return
         self.run = run
         if run["state"] != self.shown_state:
@@ -150,6 +154,8 @@ class RunView:
                 values = await call(read(self.run_id), quiet=True)
             except Refused as refused:
                 ui.label(refused.text).classes("text-negative text-sm")
+                return
+            if self.closed:
                 return
             if not values:
                 ui.label("None.").classes("text-gray-600 text-sm")
@@ -217,7 +223,7 @@ class RunView:
         except Refused:
             return
         jobs = found["jobs"]
-        if not jobs:
+        if not jobs or self.closed:
             return
         self.job_id = jobs[-1]["id"]  # newest first: the oldest, should another share the name
         self.job.clear()

@@ -133,10 +133,11 @@ class AppEngineView:
         except Refused:
             return
         listed.sort(key=lambda t: (t["namespace"], t["version"]))
+        self._show_tasks(listed, ["…"] * len(listed))  # at once; their parameters come next
         readers = asyncio.Semaphore(READERS)
 
-        async def parameters(task: dict[str, Any]) -> str:
-            if listed.index(task) >= MAX_DETAILED_TASKS:
+        async def parameters(number: int, task: dict[str, Any]) -> str:
+            if number >= MAX_DETAILED_TASKS:
                 return ""
             async with readers:
                 try:
@@ -147,7 +148,11 @@ class AppEngineView:
                     return ""
             return f"{_signature(ins)} → {_signature(outs)}"
 
-        described = await asyncio.gather(*(parameters(task) for task in listed))
+        self._show_tasks(
+            listed, await asyncio.gather(*(parameters(n, task) for n, task in enumerate(listed)))
+        )
+
+    def _show_tasks(self, listed: list[dict[str, Any]], described: list[str]) -> None:
         self.tasks.rows = [
             {
                 "key": f"{t['namespace']} {t['version']}",
