@@ -11,13 +11,15 @@ server inside :func:`support.docker.docker_daemon` (the shared one may already b
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
+from PIL import Image
 from playwright.sync_api import FilePayload, Page, expect
 
 from appengine.helpers import corpus_bundle, renamed_bundle
@@ -61,9 +63,10 @@ def engine_portal(
             yield Portal(url, data_dir, login(url, ADMIN), announced_proxy_url(process))
 
 
-def _upload(portal: Portal, token: str, base: str) -> str:
-    """A corpus bundle under a namespace of its own uploaded through the API; its namespace."""
-    bundle, namespace = renamed_bundle(base)
+def _upload(portal: Portal, token: str, base: str, extra: Mapping[str, bytes] | None = None) -> str:
+    """A corpus bundle under a namespace of its own (with ``extra`` entries) uploaded through the API;
+    its namespace."""
+    bundle, namespace = renamed_bundle(base, extra=extra)
     path = portal.data_dir / f"{namespace}.zip"
     path.write_bytes(bundle)
     with Client(portal.url, token) as client:
@@ -138,7 +141,7 @@ def test_a_bad_value_is_refused_beside_its_field(page: Page, engine_portal: Port
 def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
     page: Page, engine_portal: Portal
 ) -> None:
-    namespace = _upload(engine_portal, engine_portal.admin_token, STRING)
+    namespace = _upload(engine_portal, engine_portal.admin_token, STRING, {"logo.png": _png()})
     with Client(engine_portal.url, engine_portal.new_user("cleo")) as cleo:
         run = cleo.create_app_run(namespace, "1.0.0")
         cleo.provision_app_run(run["id"], "input", "cleo's")
@@ -148,6 +151,7 @@ def test_another_user_sees_neither_the_runs_nor_a_run_named_in_the_url(
         page, engine_portal, "dan", path=f"/app-engine?namespace={namespace}&version=1.0.0&run={run['id']}"
     )
     expect(page.get_by_label("Task name")).to_have_text("identity with string")
+    expect(page.get_by_alt_text("Task logo")).to_be_visible()
     expect(page.get_by_label("Runs", exact=True)).to_contain_text("No run of yours yet.")
     expect(page.get_by_label("Run", exact=True)).to_contain_text("cannot be shown")
     expect(page.get_by_text("cleo's")).to_have_count(0)
@@ -211,3 +215,10 @@ def test_a_file_and_an_array_are_given_and_read_back(page: Page, engine_portal: 
     with Client(engine_portal.url, token) as eve:  # the SDK's item reads the page does not need
         assert eve.app_run_input_file(run_id, "input", "1") == b"300"
         assert eve.app_run_output_item(run_id, "output", "2") == b"0"
+
+
+def _png() -> bytes:
+    """A small logo (a 4 by 4 PNG)."""
+    picture = io.BytesIO()
+    Image.new("RGB", (4, 4), "teal").save(picture, "PNG")
+    return picture.getvalue()

@@ -78,6 +78,11 @@ class AppEngineApi:
         return Call("GET", self._app_task_path(namespace, version, "/descriptor.yml"), text_body)
 
     @operation
+    def app_task_logo(self, namespace: str, version: str) -> Call[bytes]:
+        """The task's ``logo.png`` (404 ``APPE-internal-logo-not-found`` when its bundle had none)."""
+        return Call("GET", self._app_task_path(namespace, version, "/logo"), bytes_body)
+
+    @operation
     def delete_app_task(self, namespace: str, version: str) -> Call[None]:
         """Delete a task (its uploader or an admin), its runs and their files."""
         return Call("DELETE", self._app_task_path(namespace, version), no_body)

@@ -10,6 +10,7 @@ the page.
 from __future__ import annotations
 
 import asyncio
+import base64
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -34,6 +35,9 @@ REFRESH_SECONDS = 3.0
 MAX_RUNS = 50
 MAX_DETAILED_TASKS = 200
 READERS = 4
+#: A logo shown (a PNG) is at most this large.
+MAX_LOGO_BYTES = 1024 * 1024
+PNG = b"\x89PNG\r\n\x1a\n"
 _LEFT = {"align": "left"}
 TASK_COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Name", "field": "name", "sortable": True, **_LEFT},
@@ -215,11 +219,14 @@ class AppEngineView:
         except Refused as refused:
             self._clear_panel(f"Task {namespace} {version} cannot be shown: {refused.text}")
             return
+        logo = await self._logo(namespace, version)
         self._clear_panel()
         self.task = task
         self.runs = {}
         with self.panel:
-            with ui.row().classes("items-baseline gap-3 flex-wrap"):
+            with ui.row().classes("items-center gap-3 flex-wrap"):
+                if logo is not None:
+                    ui.image(logo).classes("w-12 h-12").props('alt="Task logo" fit="contain"')
                 ui.label(task["name"]).classes("text-xl font-medium").props('aria-label="Task name"')
                 ui.label(f"{task['namespace']} {task['version']}").classes("text-gray-600 break-all")
             if task.get("description"):
@@ -246,6 +253,16 @@ class AppEngineView:
         self._remember(run)
         if run:
             await self.select_run(run)
+
+    async def _logo(self, namespace: str, version: str) -> str | None:
+        """The task's logo as a ``data:`` URL when its bundle had one (a PNG, not too large)."""
+        try:
+            data = await call(self.session.client.app_task_logo(namespace, version), quiet=True)
+        except Refused:
+            return None  # none (or unreadable): the task shows without it
+        if not data.startswith(PNG) or len(data) > MAX_LOGO_BYTES:
+            return None
+        return "data:image/png;base64," + base64.b64encode(data).decode()
 
     def _clear_panel(self, message: str = "") -> None:
         self.close_run()
