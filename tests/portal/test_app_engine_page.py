@@ -83,6 +83,11 @@ def test_a_bundle_is_uploaded_run_and_deleted_from_the_page(page: Page, engine_p
         admin.upload_app_task(invalid)
     page.locator("input[type=file]").set_input_files(invalid)
     expect(page.get_by_label("Upload error")).to_have_text(f"no_version.zip: {refused.value.message}")
+    large = bytes(17 * 1024 * 1024)  # past the server's max_body_bytes (16 MiB): refused before the page
+    page.locator("input[type=file]").set_input_files(
+        files=[FilePayload(name="large.zip", mimeType="application/zip", buffer=large)]
+    )
+    expect(page.get_by_label("Upload error")).to_contain_text("The upload failed")
     page.locator("input[type=file]").set_input_files(
         files=[FilePayload(name="identity.zip", mimeType="application/zip", buffer=bundle)]
     )

@@ -40,6 +40,10 @@ _CONSTRAINTS = (
     ("maxSize", "items ≤"),
 )
 _NOT_GIVEN = object()
+UPLOAD_FAILED = (
+    "The upload failed: the server refused the file (larger than its max_body_bytes setting allows) "
+    "or the connection dropped."
+)
 
 Started = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -148,6 +152,7 @@ class RunForm:
                     on_upload=lambda e: self._received(made, e),
                     on_rejected=lambda: _too_large(made),
                 ).props("flat bordered")
+                widget.on("failed", lambda: _failed(made))
             elif type_id in ("geometry", "array"):
                 placeholder = (
                     "[1, 2, 3]" if type_id == "array" else '{"type": "Point", "coordinates": [0, 0]}'
@@ -229,8 +234,16 @@ def _run_gone(error: Refused) -> bool:
     return isinstance(error.error, ApiError) and error.error.error == "APPE-internal-run-not-found-error"
 
 
+def _failed(target: _Field | None) -> None:
+    if target is not None:
+        target.error.set_text(UPLOAD_FAILED)
+        target.file = None
+        target.widget.reset()  # another file may be chosen
+
+
 def _too_large(target: _Field | None) -> None:
     if target is not None:
+        target.file = None
         target.error.set_text(f"The file is too large: at most {MAX_INPUT_BYTES // (1024 * 1024)} MB.")
 
 

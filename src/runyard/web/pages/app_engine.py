@@ -35,6 +35,11 @@ REFRESH_SECONDS = 3.0
 MAX_RUNS = 50
 MAX_DETAILED_TASKS = 200
 READERS = 4
+#: The browser's sending failed: the server's body limit (``max_body_bytes``) is the likely reason.
+UPLOAD_FAILED = (
+    "The upload failed: the server refused the file (larger than its max_body_bytes setting allows) "
+    "or the connection dropped."
+)
 #: A logo shown (a PNG) is at most this large.
 MAX_LOGO_BYTES = 1024 * 1024
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -107,6 +112,7 @@ class AppEngineView:
                     on_rejected=self._too_large,
                 ).props('accept=".zip" flat bordered aria-label="Upload a task bundle"')
                 self.upload.classes("w-full max-w-full")
+                self.upload.on("failed", self._failed)
                 self.upload_error = (
                     ui.label()
                     .classes("text-negative text-sm")
@@ -168,6 +174,10 @@ class AppEngineView:
             for t, text in zip(listed, described, strict=True)
         ]
         self.tasks.update()
+
+    def _failed(self) -> None:
+        self.upload_error.set_text(UPLOAD_FAILED)
+        self.upload.reset()  # another file may be chosen
 
     def _too_large(self) -> None:
         self.upload_error.set_text(f"A bundle is at most {MAX_BUNDLE_BYTES // (1024 * 1024)} MB.")
