@@ -422,7 +422,7 @@ def container_of(run: str) -> str | None:
     """The id of the run's container on the engine, if there is one."""
     engine = docker.from_env()
     try:
-        found = engine.containers.list(all=True, filters={"label": f"{CONTAINER_LABEL}={run}"})
+        found = engine.containers.list(all=True, filters={"label": f"{CONTAINER_LABEL}={run}"}, sparse=True)
     finally:
         engine.close()
     return str(found[0].id) if found else None

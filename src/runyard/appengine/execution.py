@@ -589,7 +589,7 @@ def remove_container(run_id: str) -> None:
         client = docker.from_env()
         try:
             for container in client.containers.list(
-                all=True, filters={"label": f"{CONTAINER_LABEL}={run_id}"}
+                all=True, filters={"label": f"{CONTAINER_LABEL}={run_id}"}, sparse=True
             ):
                 container.remove(force=True)
         finally:

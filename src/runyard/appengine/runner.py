@@ -92,9 +92,9 @@ class Runner:
         else:
             inputs, outputs = Path(execution["inputs"]), Path(execution["outputs"])
         self._remove_container()  # of an earlier execution of the same run
-        container = self._create(inputs, outputs)
-        watcher = _watch(self.name)
+        watcher = _watch(self.name)  # before the container exists: a kill at any point leaves none
         try:
+            container = self._create(inputs, outputs)
             container.start()
             print(f"[app-engine] container {self.name} started ({execution['image']})", flush=True)
             _answer(self.client.post(f"{execution['urls']['execution']}/started"))
