@@ -109,7 +109,7 @@ class RunForm:
         self.draft: str | None = None
         """A run made by an earlier try that was refused (CREATED or PROVISIONED): provisioned again."""
         self.files = tempfile.TemporaryDirectory(prefix="runyard-portal-")
-        ui.context.client.on_delete(self.files.cleanup)
+        """The files chosen for file and image inputs; removed by :meth:`close` (the owner calls it)."""
         self.fields: list[_Field] = []
         with labelled(ui.card(), "New run").classes("w-full gap-2"):
             ui.label("New run").classes("font-medium")

@@ -61,7 +61,8 @@ Changed = Callable[[dict[str, Any] | None], Awaitable[None]]
 
 
 class RunView:
-    """The run ``run_id`` in the current container, kept up to date while it has not ended."""
+    """The run ``run_id`` in the current container, kept up to date while it has not ended; its owner
+    calls :meth:`close` when it goes (its timer goes with the page, its logs reading does not)."""
 
     def __init__(self, session: Session, run_id: str, changed: Changed) -> None:
         self.session = session
@@ -96,7 +97,6 @@ class RunView:
             self.logs = ui.log(max_lines=MAX_LOG_LINES).classes("w-full h-64 text-sm")
             self.logs.props["aria-label"] = "Run logs"
         self.timer = ui.timer(REFRESH_SECONDS, self.refresh)
-        self.client.on_delete(self.close)
 
     def close(self) -> None:
         """Stop reading (the page closed, or another run is shown); a reading under way drops its answer."""

@@ -133,6 +133,7 @@ class AppEngineView:
             with self.panel:
                 ui.label("Choose a task for its inputs, outputs and runs.").classes("text-gray-600")
         self.timer = ui.timer(REFRESH_SECONDS, self.tick)
+        ui.context.client.on_delete(self._closed)
 
     # -----------------------------------------------------------------------------------------------
     # Tasks
@@ -273,6 +274,13 @@ class AppEngineView:
         if not data.startswith(PNG) or len(data) > MAX_LOGO_BYTES:
             return None
         return "data:image/png;base64," + base64.b64encode(data).decode()
+
+    def _closed(self) -> None:
+        """The page closed: no reading left running, no file kept."""
+        if self.run_view is not None:
+            self.run_view.close()
+        if self.form is not None:
+            self.form.close()
 
     def _clear_panel(self, message: str = "") -> None:
         self.close_run()
