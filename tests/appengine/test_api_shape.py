@@ -29,7 +29,7 @@ TASK_ROUTES = [
 
 
 def test_ping_answers_without_a_token(server: LiveServer) -> None:
-    answer = httpx.get(f"{server.url}/ping")
+    answer = httpx.get(f"{server.url}/ping", timeout=60)
     assert answer.status_code == 200
     body = answer.json()
     assert body["status"] == "UP"

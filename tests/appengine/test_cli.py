@@ -54,6 +54,8 @@ def test_upload_show_run_and_fetch_outputs(cli: Cli, tmp_path: Path) -> None:
         {"taskRunId": run_id, "parameterName": "output", "type": "STRING", "value": "hello runyard"}
     ]
     assert cli.json("app", "status", run_id)["state"] == "FINISHED"
+    code, out, _ = cli("app", "logs", run_id)
+    assert code == 0 and f"container runyard-app-engine-{run_id} exited with code 0" in out
     data = tmp_path / "data.bin"
     data.write_bytes(bytes(range(256)) * 4)
     code, out, err = cli(

@@ -84,7 +84,7 @@ def _get(context: Context, path: str) -> None:
 
 @given("App Engine is up and running")
 def app_engine_up(context: Context) -> None:
-    assert httpx.get(f"{context['server'].url}/ping").json()["status"] == "UP"
+    assert httpx.get(f"{context['server'].url}/ping", timeout=60).json()["status"] == "UP"
 
 
 @given("File storage service is up and running")

@@ -183,7 +183,7 @@ def context(server: LiveServer, addition: dict[str, Any]) -> Context:
 
 @given("App Engine is up and running")
 def app_engine_up(context: Context) -> None:
-    assert httpx.get(f"{context.server.url}/ping").json()["status"] == "UP"
+    assert httpx.get(f"{context.server.url}/ping", timeout=60).json()["status"] == "UP"
 
 
 @given("File storage service is up and running")

@@ -566,7 +566,7 @@ def test_staging_left_by_a_killed_provision_is_discarded_before_a_run(tmp_path: 
     (inputs / ".input.staged" / "input").write_bytes(b"half")
     (inputs / "items" / ".0.staged").mkdir(parents=True)
     (inputs / "a").write_text("1")
-    provisioning.discard_staging(Storage(tmp_path), {"id": run_id})
+    provisioning.discard_staging(Storage(tmp_path), run_id)
     assert sorted(p.relative_to(inputs).as_posix() for p in inputs.rglob("*")) == ["a", "items"]
 
 

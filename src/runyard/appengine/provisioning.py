@@ -403,10 +403,10 @@ def _write_metadata(folder: Path, name: str, tree: list[dict[str, Any]]) -> dict
 # State
 
 
-def discard_staging(storage: Storage, run: Mapping[str, Any]) -> None:
+def discard_staging(storage: Storage, run_id: str) -> None:
     """Remove what a provision cut short (a server killed mid-way) left in the run's inputs folder:
     its staging folders, which the task would otherwise see. Call before the run starts."""
-    for staged in storage.run_inputs(run["id"]).rglob(".*.staged"):
+    for staged in storage.run_inputs(run_id).rglob(".*.staged"):
         if staged.is_dir() and not staged.is_symlink():
             shutil.rmtree(staged, ignore_errors=True)
 

@@ -169,9 +169,10 @@ def show_outputs(
 
 @app_engine_app.command("logs")
 def logs(run_id: RunId, url: Url = None, token: Token = None) -> None:
-    """What the run's container printed."""
+    """What the run's container printed, followed as it prints until the run's job ends."""
     with connected(url, token) as client:
-        out.print(escape(client.app_run_logs(run_id)), end="")
+        for line in client.follow_app_run_logs(run_id):
+            out.print(escape(line))
 
 
 def _named(task: dict[str, Any]) -> str:

@@ -239,7 +239,7 @@ def _state_action(
                     f"the run is {run['state']}: it can be started only once, from PROVISIONED"
                 )
             files.check_matching(descriptor, provisioning.plain_values(run["provisions"]), outputs=False)
-            provisioning.discard_staging(storage, run)
+            provisioning.discard_staging(storage, run["id"])
             execution.launch(connection, run["id"])  # QUEUING now, the job submitted once this commits
             run = runs_.get_run(connection, run_id, user)
         else:
