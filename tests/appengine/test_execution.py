@@ -182,6 +182,26 @@ def test_a_hostile_output_link_is_refused(server: LiveServer, user: tuple[str, s
     assert secret_line not in str(run_of(server, run))
 
 
+def matched_arrays(document: dict[str, Any]) -> None:
+    """``input`` and ``output`` arrays of integers, the input matching the output (as integer.collection)."""
+    array = {"id": "array", "subtype": "integer", "min_size": 1, "max_size": 5}
+    document["inputs"]["input"].update(type=array, dependencies={"matching": ["outputs/output"]})
+    document["outputs"]["output"]["type"] = dict(array)
+
+
+def test_an_output_array_not_matching_its_input_fails_the_run(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    """The descriptor says the input and output arrays match: a container giving one item for two fails."""
+    _, token = user
+    script = "cd /outputs && mkdir output && printf 'size: 1' > output/array.yml && printf 7 > output/0"
+    task = new_task(server, script, change=matched_arrays)
+    run = started_run(server, token, task, {"input": [1, 2]})
+    assert wait_state(server, token, run, ("FINISHED", "FAILED"))["state"] == "FAILED"
+    final = run_of(server, run)
+    assert "collections don't have the same size (inputs/input: 2, outputs/output: 1)" in str(final), final
+
+
 def test_the_container_has_no_network_no_capability_and_read_only_inputs(
     server: LiveServer, user: tuple[str, str]
 ) -> None:

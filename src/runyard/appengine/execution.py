@@ -530,9 +530,10 @@ class Execution:
                 values[name] = read_output(parameter.type, folder, name)
             except AppEngineError as error:
                 problems.append(f"output {name}: {error.message}")
-        if not problems:
+        if not problems:  # outputs matched with outputs, and with inputs (as provisioned)
+            given = {f"inputs/{name}": entry["value"] for name, entry in run["provisions"].items()}
             try:
-                check_matching(descriptor, values, outputs=True)
+                check_matching(descriptor, {**given, **values}, outputs=True)
             except AppEngineError as error:
                 problems.append(error.message)
         if problems:
