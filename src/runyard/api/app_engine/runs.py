@@ -20,6 +20,7 @@ from runyard.api.app_engine.common import AppEngineUser, app_engine_router, stor
 from runyard.api.deps import ConfigDep, EngineDep
 from runyard.appengine import execution, files, provisioning, tasks
 from runyard.appengine import runs as runs_
+from runyard.appengine.descriptor import Descriptor
 from runyard.appengine.errors import RUN_STATE, AppEngineError
 from runyard.appengine.provisioning import PROVISIONS_NOT_FOUND
 from runyard.appengine.storage import Storage
@@ -259,10 +260,7 @@ def _not_provisioned(descriptor: Any, run: runs_.Run) -> AppEngineError:
 @router.get("/task-runs/{run_id}/inputs")
 def get_inputs(run_id: str, user: AppEngineUser, engine: EngineDep) -> list[dict[str, Any]]:
     """The provisioned inputs as ParameterValues (403 while the run is CREATED)."""
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_inputs(run)
-        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    run, descriptor = _readable(engine, run_id, user, outputs=False)
     return run_files.input_values(run, descriptor)
 
 
@@ -270,9 +268,7 @@ def get_inputs(run_id: str, user: AppEngineUser, engine: EngineDep) -> list[dict
 def get_inputs_zip(
     run_id: str, request: Request, user: AppEngineUser, engine: EngineDep
 ) -> StreamingResponse:
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_inputs(run)
+    run, _ = _readable(engine, run_id, user, outputs=False)
     archive = run_files.inputs_zip(storage_of(request), run)
     return run_files.zip_response(archive, f"inputs-{run['id']}.zip")
 
@@ -282,10 +278,7 @@ def get_input(
     run_id: str, parameter: str, request: Request, user: AppEngineUser, engine: EngineDep, config: ConfigDep
 ) -> Response:
     """One input's file (a folder zipped); ``{parameter}.geojson``: an image's GeoJSON sidecar."""
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_inputs(run)
-        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    run, descriptor = _readable(engine, run_id, user, outputs=False)
     return run_files.parameter_file(
         storage_of(request), run, descriptor, parameter, outputs=False, datasets=config.app_engine_datasets
     )
@@ -301,10 +294,7 @@ def get_input_item(
     engine: EngineDep,
     config: ConfigDep,
 ) -> Response:
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_inputs(run)
-        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    run, descriptor = _readable(engine, run_id, user, outputs=False)
     return run_files.item_file(
         storage_of(request),
         run,
@@ -319,10 +309,7 @@ def get_input_item(
 @router.get("/task-runs/{run_id}/outputs")
 def get_outputs(run_id: str, user: AppEngineUser, engine: EngineDep) -> list[dict[str, Any]]:
     """The outputs as ParameterValues (403 unless the run is FINISHED)."""
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_outputs(run)
-        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    run, descriptor = _readable(engine, run_id, user, outputs=True)
     return run_files.output_values(run, descriptor)
 
 
@@ -330,10 +317,7 @@ def get_outputs(run_id: str, user: AppEngineUser, engine: EngineDep) -> list[dic
 def get_outputs_zip(
     run_id: str, request: Request, user: AppEngineUser, engine: EngineDep
 ) -> StreamingResponse:
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_outputs(run)
-        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    run, descriptor = _readable(engine, run_id, user, outputs=True)
     archive = run_files.outputs_zip(storage_of(request), run, descriptor)
     return run_files.zip_response(archive, f"outputs-{run['id']}.zip")
 
@@ -342,10 +326,7 @@ def get_outputs_zip(
 def get_output(
     run_id: str, parameter: str, request: Request, user: AppEngineUser, engine: EngineDep
 ) -> Response:
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_outputs(run)
-        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    run, descriptor = _readable(engine, run_id, user, outputs=True)
     return run_files.parameter_file(storage_of(request), run, descriptor, parameter, outputs=True)
 
 
@@ -353,20 +334,20 @@ def get_output(
 def get_output_item(
     run_id: str, parameter: str, index: Index, request: Request, user: AppEngineUser, engine: EngineDep
 ) -> Response:
-    with engine.connect() as connection:
-        run = runs_.get_run(connection, run_id, user)
-        _readable_outputs(run)
-        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    run, descriptor = _readable(engine, run_id, user, outputs=True)
     return run_files.item_file(storage_of(request), run, descriptor, parameter, index, outputs=True)
 
 
-def _readable_inputs(run: runs_.Run) -> None:
-    if run["state"] == runs_.CREATED:
-        raise AppEngineError(403, RUN_STATE, "the run is not provisioned yet: its inputs cannot be read")
-
-
-def _readable_outputs(run: runs_.Run) -> None:
-    if run["state"] != runs_.FINISHED:
-        raise AppEngineError(
-            403, RUN_STATE, f"the run is {run['state']}: its outputs are read once it is FINISHED"
-        )
+def _readable(engine: sa.Engine, run_id: str, user: User, *, outputs: bool) -> tuple[runs_.Run, Descriptor]:
+    """The caller's run and its task's descriptor, once its inputs may be read (not CREATED) or its
+    outputs (FINISHED); 403 otherwise."""
+    with engine.connect() as connection:
+        run = runs_.get_run(connection, run_id, user)
+        if outputs and run["state"] != runs_.FINISHED:
+            raise AppEngineError(
+                403, RUN_STATE, f"the run is {run['state']}: its outputs are read once it is FINISHED"
+            )
+        if not outputs and run["state"] == runs_.CREATED:
+            raise AppEngineError(403, RUN_STATE, "the run is not provisioned yet: its inputs cannot be read")
+        descriptor = tasks.task_descriptor(tasks.get_task(connection, run["task_id"]))
+    return run, descriptor
