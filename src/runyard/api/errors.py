@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -201,3 +202,33 @@ async def send_error(send: Send, status: int, error: str, message: str, details:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+#: Answers an error raised serving a route (with the headers an ``ApiError`` asks for), or ``None`` for
+#: one nothing expected.
+ErrorAnswer = Callable[[Exception, dict[str, str] | None], Response | None]
+
+
+def route_answering_errors(answer: ErrorAnswer, unexpected: Callable[[], Response]) -> type[APIRoute]:
+    """A route class whose errors (the route's own, its dependencies', its parameters') are answered by
+    ``answer``, in the shape of a compatibility API (ProActive's, Cytomine's); an error it does not know
+    answers ``unexpected()``, its traceback going to the server's log."""
+
+    class AnsweringRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def respond(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except Exception as error:
+                    headers = dict(error.headers) if isinstance(error, ApiError) and error.headers else None
+                    response = answer(error, headers)
+                    if response is None:
+                        log.exception("unexpected error answering %s %s", request.method, request.url.path)
+                        response = unexpected()
+                    return response
+
+            return respond
+
+    return AnsweringRoute

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from runyard.api.deps import EngineDep
-from runyard.api.errors import ApiError, status_of
+from runyard.api.errors import ApiError, route_answering_errors, status_of
 from runyard.api.limits import BodyTooLarge
 from runyard.api.security import token_of, user_of
 from runyard.appengine.errors import (
@@ -52,28 +50,23 @@ def as_app_engine(error: Exception) -> AppEngineError | None:
     return None
 
 
-class AppEngineRoute(APIRoute):
-    """A route whose errors (its own, its dependencies', its parameters') answer in Cytomine's
-    envelope; an unexpected one answers 500 ``APPE-internal-server-error`` with no detail, its
-    traceback going to the server's log."""
+def _answer(error: Exception, headers: dict[str, str] | None) -> Response | None:
+    known = as_app_engine(error)
+    return None if known is None else _response(known, headers)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Exception as error:
-                known = as_app_engine(error)
-                if known is None:
-                    log.exception("unexpected error answering %s %s", request.method, request.url.path)
-                    known = AppEngineError(500, SERVER_ERROR, "the server failed unexpectedly; see its log")
-                headers = error.headers if isinstance(error, ApiError) and error.headers else None
-                return JSONResponse(
-                    known.envelope(), status_code=known.status, headers=dict(headers) if headers else None
-                )
+def _response(error: AppEngineError, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(error.envelope(), status_code=error.status, headers=headers)
 
-        return answer
+
+def _unexpected() -> Response:
+    return _response(AppEngineError(500, SERVER_ERROR, "the server failed unexpectedly; see its log"))
+
+
+AppEngineRoute = route_answering_errors(_answer, _unexpected)
+"""A route whose errors (its own, its dependencies', its parameters') answer in Cytomine's envelope;
+an unexpected one answers 500 ``APPE-internal-server-error`` with no detail, its traceback going to
+the server's log."""
 
 
 def app_engine_router(**options: Any) -> APIRouter:

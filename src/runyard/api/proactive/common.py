@@ -14,18 +14,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException
 
 from runyard.api.deps import EngineDep
-from runyard.api.errors import ApiError, status_of
+from runyard.api.errors import ApiError, route_answering_errors, status_of
 from runyard.api.security import token_of, user_of
 from runyard.auth import User
 from runyard.errors import (
@@ -122,25 +120,17 @@ def as_proactive(error: Exception) -> ProActiveError | None:
     return None
 
 
-class ProActiveRoute(APIRoute):
-    """A route whose errors (its own, its dependencies', its parameters') answer in ProActive's shape;
-    an unexpected one answers 500 with no detail, its traceback going to the server's log."""
+def _answer(error: Exception, headers: dict[str, str] | None) -> Response | None:
+    known = as_proactive(error)
+    return None if known is None else error_response(known, headers)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Exception as error:
-                known = as_proactive(error)
-                if known is None:
-                    log.exception("unexpected error answering %s %s", request.method, request.url.path)
-                    known = ProActiveError(500, "the server failed unexpectedly; the error is in its log")
-                headers = error.headers if isinstance(error, ApiError) and error.headers else None
-                return error_response(known, dict(headers) if headers else None)
-
-        return answer
+ProActiveRoute = route_answering_errors(
+    _answer,
+    lambda: error_response(ProActiveError(500, "the server failed unexpectedly; the error is in its log")),
+)
+"""A route whose errors (its own, its dependencies', its parameters') answer in ProActive's shape;
+an unexpected one answers 500 with no detail, its traceback going to the server's log."""
 
 
 def proactive_router(**options: Any) -> APIRouter:
