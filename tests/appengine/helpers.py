@@ -103,6 +103,23 @@ def image_tar_of(base: str = "com.cytomine.dummy.identity.boolean-1.0.0") -> tup
     return next((name, data) for name, data in entries.items() if name.endswith(".tar"))
 
 
+class FeatureContext(dict[str, Any]):
+    """What a feature's scenario steps pass each other: ``server``, the ``run`` made (its JSON)."""
+
+    @property
+    def server(self) -> LiveServer:
+        server: LiveServer = self["server"]
+        return server
+
+    def client(self) -> httpx.Client:
+        return app_engine(self.server)
+
+    @property
+    def run_id(self) -> str:
+        run_id: str = self["run"]["id"]
+        return run_id
+
+
 @pytest.fixture(scope="module")
 def docker_host() -> Iterator[str]:
     """A Docker daemon for the module's tests (its ``DOCKER_HOST``, also set in this process)."""

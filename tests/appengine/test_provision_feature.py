@@ -40,7 +40,7 @@ import yaml
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from appengine.conftest import CORPUS, FEATURES
-from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
+from appengine.helpers import FeatureContext, app_engine, corpus_bundle, docker_host, renamed_bundle, upload
 from runyard.store.database import connect
 from runyard.store.schema import app_engine_runs
 from support.server import LiveServer
@@ -150,21 +150,8 @@ def catalog(server: LiveServer, docker_host: str) -> Catalog:
     return Catalog(server)
 
 
-class Context(dict[str, Any]):
+class Context(FeatureContext):
     """What a scenario's steps pass each other."""
-
-    @property
-    def server(self) -> LiveServer:
-        server: LiveServer = self["server"]
-        return server
-
-    def client(self) -> httpx.Client:
-        return app_engine(self.server)
-
-    @property
-    def run_id(self) -> str:
-        run_id: str = self["run"]["id"]
-        return run_id
 
     def inputs_folder(self) -> Path:
         return self.server.data_dir / "app-engine" / f"task-run-inputs-{self.run_id}"

@@ -35,7 +35,7 @@ import pytest
 from pytest_bdd import given, parsers, scenario, then, when
 
 from appengine.conftest import FEATURES
-from appengine.helpers import app_engine, docker_host, renamed_bundle, upload
+from appengine.helpers import FeatureContext, docker_host, renamed_bundle, upload
 from runyard.store.database import connect
 from runyard.store.schema import app_engine_runs
 from support.server import LiveServer, live_server
@@ -113,21 +113,8 @@ def addition(server: LiveServer, docker_host: str) -> dict[str, Any]:
     return upload(server, server.admin_token, data)
 
 
-class Context(dict[str, Any]):
+class Context(FeatureContext):
     """What a scenario's steps pass each other."""
-
-    @property
-    def server(self) -> LiveServer:
-        server: LiveServer = self["server"]
-        return server
-
-    def client(self) -> httpx.Client:
-        return app_engine(self.server)
-
-    @property
-    def run_id(self) -> str:
-        run_id: str = self["run"]["id"]
-        return run_id
 
     def storage(self) -> Path:
         return self.server.data_dir / "app-engine"
