@@ -22,6 +22,8 @@ import pytest
 import yaml
 
 from appengine.conftest import BUNDLES
+from runyard.store.database import connect
+from runyard.store.schema import app_engine_runs
 from support.docker import docker_daemon
 from support.server import LiveServer, bearer
 
@@ -118,6 +120,21 @@ class FeatureContext(dict[str, Any]):
     def run_id(self) -> str:
         run_id: str = self["run"]["id"]
         return run_id
+
+    def row(self) -> dict[str, Any]:
+        """The run's row as the platform records it (the server's SQLite store)."""
+        engine = connect(f"sqlite:///{self.server.data_dir / 'runyard.db'}")
+        try:
+            with engine.connect() as connection:
+                query = app_engine_runs.select().where(app_engine_runs.c.id == self.run_id)
+                return dict(connection.execute(query).mappings().one())
+        finally:
+            engine.dispose()
+
+    def state(self) -> str:
+        with self.client() as client:
+            state: str = client.get(f"/task-runs/{self.run_id}").json()["state"]
+        return state
 
 
 @pytest.fixture(scope="module")

@@ -41,8 +41,6 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from appengine.conftest import CORPUS, FEATURES
 from appengine.helpers import FeatureContext, app_engine, corpus_bundle, docker_host, renamed_bundle, upload
-from runyard.store.database import connect
-from runyard.store.schema import app_engine_runs
 from support.server import LiveServer
 
 scenarios(str(FEATURES / "provision.feature"))
@@ -155,20 +153,6 @@ class Context(FeatureContext):
 
     def inputs_folder(self) -> Path:
         return self.server.data_dir / "app-engine" / f"task-run-inputs-{self.run_id}"
-
-    def row(self) -> dict[str, Any]:
-        engine = connect(f"sqlite:///{self.server.data_dir / 'runyard.db'}")
-        try:
-            with engine.connect() as connection:
-                query = app_engine_runs.select().where(app_engine_runs.c.id == self.run_id)
-                return dict(connection.execute(query).mappings().one())
-        finally:
-            engine.dispose()
-
-    def state(self) -> str:
-        with self.client() as client:
-            state: str = client.get(f"/task-runs/{self.run_id}").json()["state"]
-        return state
 
     def input_type(self, name: str) -> str | None:
         with self.client() as client:

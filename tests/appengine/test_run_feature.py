@@ -128,15 +128,6 @@ class Context(FeatureContext):
         finally:
             engine.dispose()
 
-    def row(self) -> dict[str, Any]:
-        engine = connect(f"sqlite:///{self.server.data_dir / 'runyard.db'}")
-        try:
-            with engine.connect() as connection:
-                query = app_engine_runs.select().where(app_engine_runs.c.id == self.run_id)
-                return dict(connection.execute(query).mappings().one())
-        finally:
-            engine.dispose()
-
     def provision(self, **values: Any) -> None:
         with self.client() as client:
             for name, value in values.items():
@@ -152,11 +143,6 @@ class Context(FeatureContext):
         state = self.pop("pending", None)
         if state is not None:
             self.write_row(state=state)
-
-    def state(self) -> str:
-        with self.client() as client:
-            state: str = client.get(f"/task-runs/{self.run_id}").json()["state"]
-        return state
 
 
 @pytest.fixture
