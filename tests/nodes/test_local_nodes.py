@@ -105,6 +105,19 @@ def test_kill(local_nodes: LocalNodeSource, events: Events, make_spec: SpecFacto
     assert events.done(after.task_id).outcome.result_json == "next"
 
 
+def test_a_kill_sent_right_after_the_run_ends_the_task(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory
+) -> None:
+    """The kill may reach the agent before the fresh task process has made its process group: it
+    must still end it (it once ran on, its node busy, until the task ended by itself)."""
+    for _ in range(8):
+        spec = make_spec("import time\ntime.sleep(60)")
+        local_nodes.run("local-1", spec)
+        local_nodes.kill("local-1", spec.task_id, spec.execution)
+        outcome = events.done(spec.task_id, timeout=10).outcome
+        assert (outcome.kind, outcome.error) == (OutcomeKind.KILLED, "killed on request")
+
+
 def wait_for_file_exists(path: Path, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():

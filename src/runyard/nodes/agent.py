@@ -663,9 +663,14 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 
 def kill_process_group(pid: int) -> None:
-    """SIGKILL the process group led by ``pid`` (a task process: it called ``setsid``), if still there."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    """SIGKILL ``pid`` (a task process), then the process group it leads, if still there.
+
+    A task process calls ``setsid`` before it forks anything, but a kill may come before it has: its
+    group does not exist yet. Killed first, it can no longer make one after the group's kill.
+    """
+    for kill in (os.kill, os.killpg):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            kill(pid, signal.SIGKILL)
 
 
 def main(argv: list[str] | None = None) -> None:
