@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from runyard.appengine.descriptor import (
-    FORMATS,
     IO_SCHEMA_ERROR,
     SCHEMA_ERROR,
     descriptor_of,
+    format_checker,
     load_yaml,
     parse_descriptor,
     parse_memory,
@@ -105,7 +105,7 @@ def test_the_collection_descriptor_in_detail() -> None:
 # -- runyard's schema against Cytomine's ---------------------------------------------------------------
 
 THEIRS = jsonschema.Draft7Validator(  # as Cytomine's server configures its validator
-    json.loads((CORPUS / "schema" / "task.v0.json").read_text()), format_checker=FORMATS
+    json.loads((CORPUS / "schema" / "task.v0.json").read_text()), format_checker=format_checker()
 )
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -367,7 +367,7 @@ def test_our_schema_judges_as_cytomines() -> None:
             disagreements.append(f"{label}: task.v0.json {'accepts' if theirs else 'refuses'}")
     assert not disagreements, "\n".join(disagreements[:20])
     # the draft task.v0.json declares (2019-09) judges alike, checked on one document in ten
-    declared = jsonschema.Draft201909Validator(THEIRS.schema, format_checker=FORMATS)
+    declared = jsonschema.Draft201909Validator(THEIRS.schema, format_checker=format_checker())
     assert all(declared.is_valid(d) == ours_validator.is_valid(d) for _, d in mutants[::10])
     assert 150 < valid < len(mutants) - 150  # both verdicts well represented
 

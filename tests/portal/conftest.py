@@ -20,7 +20,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    StorageState,
+    expect,
+    sync_playwright,
+)
 
 from runyard.client import Client
 from support.needs import missing
@@ -103,11 +111,15 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
+def _new_page(browser: Browser, state: StorageState | None = None) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(viewport=VIEWPORT, storage_state=state)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-    context.set_default_timeout(15_000)
-    opened = context.new_page()
+    context, opened = _new_page(browser)
     yield opened
     context.close()
 
@@ -128,11 +140,26 @@ def connected(page: Page) -> None:
     page.wait_for_function("() => window.did_handshake === true")
 
 
+@pytest.fixture(scope="package")
+def admin_cookies(browser: Browser, portal: Portal) -> StorageState:
+    """The admin's portal session, logged in once: a login hashes at the production cost (~1 s a page).
+    A test that logs out logs in by itself (:func:`log_in`), or every later ``admin_page`` would be out."""
+    context, opened = _new_page(browser)
+    log_in(opened, portal)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
 @pytest.fixture
-def admin_page(page: Page, portal: Portal) -> Page:
-    """A page logged in as the server's admin, on the home page."""
-    log_in(page, portal)
-    return page
+def admin_page(browser: Browser, portal: Portal, admin_cookies: StorageState) -> Iterator[Page]:
+    """A page of a browser of its own, logged in as the server's admin, on the home page."""
+    context, opened = _new_page(browser, admin_cookies)
+    opened.goto(portal.url + "/")
+    expect(opened.get_by_role("button", name="Account")).to_be_visible()
+    connected(opened)
+    yield opened
+    context.close()
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -32,12 +32,13 @@ def test_the_home_page_links_every_portal(admin_page: Page, portal: Portal) -> N
         expect(admin_page.get_by_role("link", name=name).first).to_be_visible()
 
 
-def test_log_out_revokes_the_token(admin_page: Page, portal: Portal) -> None:
-    admin_page.get_by_role("button", name="Account").click()
-    admin_page.get_by_role("menuitem", name="Log out").click()
-    expect(admin_page).to_have_url(re.compile(r"/login"))
-    admin_page.goto(portal.url + "/")
-    expect(admin_page).to_have_url(re.compile(r"/login\?next=%2F$"))
+def test_log_out_revokes_the_token(page: Page, portal: Portal) -> None:
+    log_in(page, portal)  # a session of its own: the one ``admin_page`` shares must stay
+    page.get_by_role("button", name="Account").click()
+    page.get_by_role("menuitem", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.goto(portal.url + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
 
 
 def test_a_revoked_session_sends_the_browser_to_the_login_page(page: Page, portal: Portal) -> None:

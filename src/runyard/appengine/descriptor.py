@@ -36,14 +36,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources as package_files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
-from jsonschema.exceptions import ValidationError, best_match
 
 from runyard.appengine.errors import AppEngineError
 from runyard.appengine.types import ArrayType, ParameterType, parse_instant, parse_type
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_ERROR = "APPE-internal-bundle-schema-validation-error"
 SCHEMA_ERROR_MESSAGE = "Schema validation failed for the descriptor file"
@@ -191,16 +192,27 @@ def _uri(value: object) -> bool:
     return not isinstance(value, str) or bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*", value))
 
 
-#: Formats asserted: jsonschema's own (date-time, email) and a URI check (jsonschema needs a package
-#: for that one).
-FORMATS = jsonschema.FormatChecker()
-FORMATS.checks("uri")(_uri)
+@cache
+def format_checker() -> jsonschema.FormatChecker:
+    """The formats asserted: jsonschema's own (date-time, email) and a URI check (jsonschema needs a
+    package for that one).
+
+    jsonschema is imported on first use: with the ``rfc3987-syntax`` package installed (Jupyter's
+    dependencies bring it), importing it builds a grammar (~1.7 s of CPU), which every start of the
+    server paid."""
+    import jsonschema
+
+    formats = jsonschema.FormatChecker()
+    formats.checks("uri")(_uri)
+    return formats
 
 
 @cache
 def validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(schema())
-    return cls(schema(), format_checker=FORMATS)
+    return cls(schema(), format_checker=format_checker())
 
 
 def json_path(path: Any) -> str:
@@ -213,9 +225,11 @@ def json_path(path: Any) -> str:
 
 def schema_errors(document: Any) -> list[tuple[str, str]]:
     """``(message, JSON path)`` of each schema error of ``document`` (none: valid)."""
+    from jsonschema.exceptions import best_match  # imported by validator() already
+
     problems = []
     for error in sorted(validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))):
-        detail: ValidationError = best_match(error.context) if error.context else error
+        detail = best_match(error.context) if error.context else error
         path = json_path(detail.absolute_path if len(detail.absolute_path) else error.absolute_path)
         problems.append((f"{path}: {detail.message}", path))
         if len(problems) >= MAX_ERRORS:
