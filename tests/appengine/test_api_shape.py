@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from appengine.conftest import UPLOAD_LIMIT
 from appengine.helpers import app_engine
 from support.server import LiveServer
 
@@ -62,7 +63,7 @@ def test_the_app_engine_is_not_in_runyards_openapi(server: LiveServer) -> None:
 
 
 def test_a_body_past_the_limit_is_refused_streamed_or_declared(server: LiveServer) -> None:
-    limit = 16 * 2**20
+    limit = UPLOAD_LIMIT
 
     def chunks() -> Iterator[bytes]:
         yield b'--b\r\nContent-Disposition: form-data; name="task"; filename="t.zip"\r\n\r\n'
@@ -78,3 +79,24 @@ def test_a_body_past_the_limit_is_refused_streamed_or_declared(server: LiveServe
         assert streamed.json()["errorCode"] == "APPE-internal-bundle-validation-error"
         declared = client.post("/tasks", files={"task": ("t.zip", bytes(limit + 1), "application/zip")})
         assert declared.status_code == 413
+
+
+def test_only_the_uploads_take_bodies_past_the_apis_limit(server: LiveServer) -> None:
+    """A bundle between ``max_body_bytes`` (16 MiB) and the uploads' limit is read (and judged: not a
+    zip); the same size as JSON, or as multipart to a route that reads no file, is refused at the door
+    (a JSON body is read whole into memory)."""
+    size = 20 * 2**20
+    with app_engine(server) as client:
+        bundle = client.post("/tasks", files={"task": ("t.zip", bytes(size), "application/zip")})
+        assert bundle.status_code == 400, bundle.text
+        assert bundle.json()["errorCode"] == "APPE-internal-bundle-validation-error"
+        as_json = client.post(
+            "/task-runs/00000000-0000-0000-0000-000000000000/input-provisions",
+            content=b"[" + b" " * size + b"]",
+            headers={"Content-Type": "application/json"},
+        )
+        assert as_json.status_code == 413, as_json.text
+        elsewhere = client.post("/task-runs/x/execution/started", files={"f": ("f", bytes(size))})
+        assert elsewhere.status_code == 413, elsewhere.text
+        spoofed = client.post("/tasks", content=bytes(size), headers={"Content-Type": "application/zip"})
+        assert spoofed.status_code == 413, spoofed.text

@@ -50,7 +50,8 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, docker_host: str, datasets: Path
 ) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("server")
-    with live_server(folder, app_engine_run_mode="local", app_engine_datasets=datasets) as started:
+    limits = {"app_engine_max_ram": "64Gi"}
+    with live_server(folder, app_engine_run_mode="local", app_engine_datasets=datasets, **limits) as started:
         yield started
 
 
@@ -200,6 +201,31 @@ def test_an_output_array_not_matching_its_input_fails_the_run(
     assert wait_state(server, token, run, ("FINISHED", "FAILED"))["state"] == "FAILED"
     final = run_of(server, run)
     assert "collections don't have the same size (inputs/input: 2, outputs/output: 1)" in str(final), final
+
+
+def test_a_task_asking_more_memory_than_the_server_gives_is_refused_at_its_start(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    """``app_engine_max_ram`` (64Gi here): a run of a task asking 128Gi gets a 400 naming the setting and
+    stays PROVISIONED, with no job; the identity runs above (1Gi) went on."""
+
+    def greedy(document: dict[str, Any]) -> None:
+        document.setdefault("configuration", {})["resources"] = {"ram": "128Gi"}
+
+    _, token = user
+    bundle, _ = renamed_bundle("com.cytomine.dummy.identity.string-1.0.0", change=greedy)
+    task = upload(server, server.admin_token, bundle)
+    with app_engine(server, token) as client:
+        run = client.post(f"/tasks/{task['id']}/runs").json()["id"]
+        given = {"parameterName": "input", "value": "x"}
+        assert client.put(f"/task-runs/{run}/input-provisions/input", json=given).status_code == 200
+        refused = client.post(f"/task-runs/{run}/state-actions", json={"desired": "RUNNING"})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["errorCode"] == "APPE-runyard-resources-refused"
+        assert "137438953472 bytes" in refused.json()["message"]
+        assert "app_engine_max_ram" in refused.json()["message"]
+        assert client.get(f"/task-runs/{run}").json()["state"] == "PROVISIONED"
+    assert run_of(server, run)["job_id"] is None
 
 
 def test_the_container_has_no_network_no_capability_and_read_only_inputs(

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from appengine.conftest import CORPUS
+from appengine.conftest import CORPUS, UPLOAD_LIMIT
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
 from runyard.appengine import provisioning
 from runyard.appengine.errors import AppEngineError
@@ -50,7 +50,8 @@ def server(
 ) -> Iterator[LiveServer]:
     """One server for the module and backend, with a datasets folder for references."""
     folder = tmp_path_factory.mktemp("server")
-    with backend_server(request, folder, app_engine_datasets=datasets) as started:
+    limits = {"app_engine_max_upload_bytes": UPLOAD_LIMIT}
+    with backend_server(request, folder, app_engine_datasets=datasets, **limits) as started:
         yield started
 
 

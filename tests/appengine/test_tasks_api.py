@@ -327,12 +327,24 @@ def test_a_descriptor_the_schema_refuses(server: LiveServer, docker_host: str) -
 
 
 def test_what_a_dead_server_left_in_uploads_is_swept(server: LiveServer, docker_host: str) -> None:
-    stale = server.data_dir / "app-engine" / "uploads" / "bundle-left-by-a-kill"
+    """Upload folders, and task folders of no task (a kill between writing one and its row), once
+    older than 6 hours; a task's own folder stays, and so does a young one (an upload under way)."""
+    storage = server.data_dir / "app-engine"
+    stale = storage / "uploads" / "bundle-left-by-a-kill"
     stale.mkdir(parents=True)
     (stale / "bundle-image.tar").write_bytes(b"x" * 1024)
-    os.utime(stale, (time.time() - 7 * 3600,) * 2)
+    orphan, young = (storage / f"task-{uuid.uuid4()}-def" for _ in range(2))
+    for folder in (orphan, young):
+        folder.mkdir()
+        (folder / "image.tar").write_bytes(b"x" * 1024)
+    kept = storage / f"task-{upload(server, server.admin_token, renamed_bundle()[0])['id']}-def"
+    for folder in (stale, orphan, kept):
+        os.utime(folder, (time.time() - 7 * 3600,) * 2)
     upload(server, server.admin_token, renamed_bundle()[0])
-    assert not stale.exists()
+    assert not stale.exists() and not orphan.exists()
+    assert (kept / "image.tar").exists() and (young / "image.tar").exists()
+    (young / "image.tar").unlink()
+    young.rmdir()
 
 
 # Hostile uploads and callers
@@ -352,7 +364,7 @@ def test_a_zip_bomb_is_stopped_at_its_expanded_size(server: LiveServer, docker_h
     bundle, _ = renamed_bundle()
     entries = bundle_entries(bundle)
     tar = next(name for name in entries if name.endswith(".tar"))
-    # 300 MiB of zeros deflates to ~300 KiB: more than 16 x the 16 MiB body limit once expanded
+    # 300 MiB of zeros deflates to ~300 KiB: more than 4 x the 32 MiB uploads limit once expanded
     bomb = {name: data for name, data in entries.items() if name != tar} | {tar: bytes(300 * 2**20)}
     bomb_zip = make_zip(bomb, zipfile.ZIP_DEFLATED)
     message = _refused(server, bomb_zip, 413, "APPE-internal-bundle-validation-error")

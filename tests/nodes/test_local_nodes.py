@@ -296,3 +296,34 @@ def test_a_false_outcome_makes_its_own_execution_faulty_and_the_node_serves_on(
         f"the task process reported a false outcome: {reason}",
     )
     _still_serving(local_nodes, events, make_spec, agent)
+
+
+def test_on_a_sandboxing_node_only_the_platforms_own_code_runs_out_of_the_sandbox(
+    tmp_path: Path, events: Events, make_spec: SpecFactory
+) -> None:
+    """The platform's code (an App Engine runner) gets a process that prepared no sandbox: it sees the
+    node's private folders and its mount namespace (a server not run as root could not leave a prepared
+    one: its sandbox is a user namespace). A user's task without an account is refused there."""
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "platform.txt").write_text("the platform's")
+    source = LocalNodeSource(1, tmp_path / "nodes", host_name="testhost", private_dirs=(private,))
+    source.start(events)
+    try:
+        code = (
+            f"import os\nresult = [open({str(private / 'platform.txt')!r}).read(),"
+            " os.readlink('/proc/self/ns/mnt')]"
+        )
+        for _ in range(2):  # the spare left after the first is no platform one
+            runner = make_spec(code, platform=True)
+            source.run("local-1", runner)
+            outcome = events.done(runner.task_id).outcome
+            assert outcome.kind is OutcomeKind.FINISHED, outcome.error
+            assert outcome.result_json == ["the platform's", os.readlink("/proc/self/ns/mnt")]
+            users = make_spec(code)
+            source.run("local-1", users)
+            refused = events.done(users.task_id).outcome
+            assert refused.kind is OutcomeKind.FAULTY
+            assert "a task without an account is refused" in (refused.error or "")
+    finally:
+        source.stop()

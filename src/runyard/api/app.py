@@ -144,7 +144,11 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
     )
     app.state.submission_keys = KeyLocks()
     app.state.change_waits = ChangeWaits()  # requests waiting for a signal or a channel key
-    app.add_middleware(RequestLimits, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_bytes=config.max_body_bytes,
+        uploads=app_engine.uploads(config.app_engine_max_upload_bytes),
+    )
     errors.install(app)  # after: its catch-all must wrap the limits, which stop requests by raising
     for module in (
         analytics,

@@ -76,6 +76,7 @@ QUEUING, QUEUED, PENDING, RUNNING = "QUEUING", "QUEUED", "PENDING", "RUNNING"
 FINISHED, FAILED = "FINISHED", "FAILED"
 ACTIVE = (QUEUING, QUEUED, PENDING, RUNNING)
 
+RESOURCES_REFUSED = "APPE-runyard-resources-refused"
 DEFAULT_RAM = 4 * 1024**3
 """Bytes of memory of a task whose descriptor says none (Cytomine's ``scheduler.task-resources.ram``)."""
 MAX_OUTPUTS_BYTES = 4 * 1024**3
@@ -166,6 +167,18 @@ def resources_of(descriptor: Row) -> Resources:
     """The descriptor's ``configuration.resources``, with Cytomine's defaults (4Gi, 1 CPU, no GPU)."""
     parsed = _descriptor_of(descriptor).resources
     return Resources(parsed.ram or DEFAULT_RAM, max(1, parsed.cpus or 1), max(0, parsed.gpus or 0))
+
+
+def check_resources(descriptor: Row, max_ram: int | None) -> None:
+    """400 for a run whose task asks more memory than the server gives a run (``app_engine_max_ram``)."""
+    ram = resources_of(descriptor).ram
+    if max_ram is not None and ram > max_ram:
+        raise AppEngineError(
+            400,
+            RESOURCES_REFUSED,
+            f"the task asks {ram} bytes of memory, more than this server gives a run "
+            f"(app_engine_max_ram: {max_ram} bytes)",
+        )
 
 
 def _descriptor_of(document: Any) -> Descriptor:

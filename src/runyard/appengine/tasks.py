@@ -4,8 +4,9 @@ A task is a row of ``app_engine_tasks`` (its descriptor's document in ``descript
 ``task-<id>-def/`` (``descriptor.yml`` as uploaded, ``logo.png``, ``image.tar``: the image, for nodes
 that load it themselves) and a named image on the container engine (:mod:`runyard.appengine.images`).
 Registering one leaves nothing behind when it fails: the row, the folder and the name are made
-together; the unique (namespace, version) constraint decides between two uploads of one task, and
-the image is named only once its row is in (a duplicate never renames the first task's image).
+together (a folder a server's death left is removed by a later upload); the unique (namespace,
+version) constraint decides between two uploads of one task, and the image is named only once its
+row is in (a duplicate never renames the first task's image).
 
 Every user sees every task; only its uploader or an admin deletes it, its runs (rows and folders)
 with it.
@@ -63,6 +64,7 @@ def register(
     uploads = storage.base / UPLOADS
     uploads.mkdir(parents=True, exist_ok=True)
     _sweep(uploads)
+    _sweep_task_folders(engine, storage)
     work = Path(tempfile.mkdtemp(prefix="bundle-", dir=uploads))
     try:
         bundle = read_bundle(archive, work, max_bytes=max_bytes)
@@ -78,6 +80,27 @@ def _sweep(uploads: Path) -> None:
         with contextlib.suppress(OSError):
             if entry.lstat().st_mtime < stale:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def _sweep_task_folders(engine: sa.Engine, storage: Storage) -> None:
+    """Remove the task folders of no task: a server died between writing one (its image tar: the
+    bundle's size) and committing its row. Only those older than ``STALE_UPLOAD``: a younger one may be
+    an upload under way, of this server or of another on the same database."""
+    stale = time.time() - STALE_UPLOAD
+    folders: dict[str, Path] = {}
+    for entry in storage.base.glob("task-*-def"):
+        with contextlib.suppress(OSError):
+            if entry.lstat().st_mtime < stale:
+                folders[entry.name.removeprefix("task-").removesuffix("-def")] = entry
+    ids, known = list(folders), set[str]()
+    with engine.connect() as connection:
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            column = app_engine_tasks.c.id
+            known.update(connection.execute(sa.select(column).where(column.in_(chunk))).scalars())
+    for task_id, folder in folders.items():
+        if task_id not in known:
+            log.warning("App Engine: removing %s, a task folder of no task (an upload cut short)", folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _register(engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str) -> sa.RowMapping:

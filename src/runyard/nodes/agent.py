@@ -247,6 +247,8 @@ class Agent:
             process = self._take_worker(request.scope)
         elif request.scope is not None:
             process = self._take_zygote(request.scope)
+        elif request.platform and self.private_dirs:  # the spare has prepared a sandbox: not for it
+            process = self._fork(reusable=False, sandboxed=False)
         else:
             process = self._take_spare()
         process.request = request
@@ -320,11 +322,12 @@ class Agent:
         self._close_pipes(process)
         return False
 
-    def _fork(self, *, reusable: bool, jvm_folder: str | None = None) -> _TaskProcess:
+    def _fork(self, *, reusable: bool, sandboxed: bool = True, jvm_folder: str | None = None) -> _TaskProcess:
         """A new task process, forked by the fork server."""
         assert self.forker is not None
         self._collect_spare()  # the fork server answers in order
-        return self._process(*self.forker.fork(reusable=reusable, jvm_folder=jvm_folder), reusable=reusable)
+        forked = self.forker.fork(reusable=reusable, sandboxed=sandboxed, jvm_folder=jvm_folder)
+        return self._process(*forked, reusable=reusable)
 
     @staticmethod
     def _process(pid: int, request_write: int, outcome_read: int, *, reusable: bool) -> _TaskProcess:
@@ -332,19 +335,24 @@ class Agent:
         return _TaskProcess(pid, os.pidfd_open(pid), request_write, outcome_read, reusable)
 
     def _child_main(
-        self, request_pipe: int, outcome_pipe: int, reusable: bool, jvm_folder: str | None
+        self, request_pipe: int, outcome_pipe: int, reusable: bool, sandboxed: bool, jvm_folder: str | None
     ) -> NoReturn:
         """In a process the fork server forked: the task process."""
         if reusable:  # the worker's JVM lasts as long as it (a one-shot process's, as the agent)
             jvm.hold(jvm_folder)
-        self._task_process(request_pipe, outcome_pipe, reusable)
+        self._task_process(request_pipe, outcome_pipe, reusable, for_users=sandboxed)
 
-    def _task_process(self, request_pipe: int, outcome_pipe: int, reusable: bool) -> NoReturn:
+    def _task_process(
+        self, request_pipe: int, outcome_pipe: int, reusable: bool, *, for_users: bool
+    ) -> NoReturn:
         """In the forked process: run each request that comes, write its outcome; exit at end of input.
 
         A one-shot process gets one request (the agent then closes the pipe), the worker many. A
         one-shot process removes the execution's localspace once it has written the outcome (a
         ``rmdir`` may wait milliseconds for the file system's journal: not on the way to the outcome).
+        One not ``for_users`` runs the platform's own code only (``TaskSpec.platform``: an App Engine
+        runner), out of any sandbox: none is prepared in it (a user namespace, made without root,
+        cannot be left).
         """
         code = 0
         try:
@@ -355,20 +363,16 @@ class Agent:
                     os.close(fd)
             os.setsid()
             self._prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-            sandbox = self._prepare_sandbox()
+            sandbox = self._prepare_sandbox() if for_users else None
             sandboxed = False
             child: _Child | None = None
             while (frames := _read_frames(request_pipe, 2)) is not None:
                 cache, pickled = frames
                 spec: TaskSpec = pickle.loads(pickled)
                 try:
-                    if spec.platform and spec.account is None and not sandboxed and not reusable:
-                        # The platform's own code (an App Engine runner): out of the sandbox prepared.
-                        if isinstance(sandbox, OSError):
-                            raise sandbox
-                        if sandbox is not None:
-                            sandbox.leave()
-                            sandbox = None
+                    if not for_users:
+                        if not (spec.platform and spec.account is None):
+                            raise NodeError("a process made for the platform's own code got a user's task")
                     elif not sandboxed and (spec.account is not None or sandbox is not None):
                         self._enter_sandbox(spec, sandbox)
                         sandboxed = True

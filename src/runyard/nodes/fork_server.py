@@ -34,8 +34,8 @@ _PR_SET_PDEATHSIG = 1
 _PID = struct.Struct("!i")
 _ANSWER_SIZE = 4096
 
-#: In the new process: ``(request_pipe, outcome_pipe, reusable, jvm_folder)``, never returns.
-ChildMain = Callable[[int, int, bool, str | None], NoReturn]
+#: In the new process: ``(request_pipe, outcome_pipe, reusable, sandboxed, jvm_folder)``, never returns.
+ChildMain = Callable[[int, int, bool, bool, str | None], NoReturn]
 
 
 class ForkServer:
@@ -70,11 +70,12 @@ class ForkServer:
         self.asked = 0  # processes asked for whose answer is not read yet
         self.forked: deque[tuple[int, int, int]] = deque()  # answers read before they were taken
 
-    def ask(self, *, reusable: bool, jvm_folder: str | None = None) -> None:
+    def ask(self, *, reusable: bool, sandboxed: bool = True, jvm_folder: str | None = None) -> None:
         """Ask for a new task process, without waiting for it (``take`` it later): the agent serves on
-        while it is forked, whatever the load of the machine."""
+        while it is forked, whatever the load of the machine. One not ``sandboxed`` runs the platform's
+        own code: it prepares no sandbox."""
         folder = b"" if jvm_folder is None else b"/" + os.fsencode(jvm_folder)
-        self._send(b"F" + (b"1" if reusable else b"0") + folder)
+        self._send(b"F" + (b"1" if reusable else b"0") + (b"1" if sandboxed else b"0") + folder)
         self.asked += 1
 
     def take(self) -> tuple[int, int, int]:
@@ -84,10 +85,12 @@ class ForkServer:
             self._read_forked()
         return self.forked.popleft()
 
-    def fork(self, *, reusable: bool, jvm_folder: str | None = None) -> tuple[int, int, int]:
+    def fork(
+        self, *, reusable: bool, sandboxed: bool = True, jvm_folder: str | None = None
+    ) -> tuple[int, int, int]:
         """A new task process, once those asked for before are taken (``ask`` then ``take``)."""
         assert not self.asked and not self.forked, "a process asked for is still to be taken"
-        self.ask(reusable=reusable, jvm_folder=jvm_folder)
+        self.ask(reusable=reusable, sandboxed=sandboxed, jvm_folder=jvm_folder)
         return self.take()
 
     def _read_forked(self) -> None:
@@ -156,9 +159,10 @@ def _serve(sock: socket.socket, child_main: ChildMain) -> None:  # pragma: no co
             return
         kind, body = message[:1], message[1:]
         if kind == b"F":  # parsed by hand: every object the server touches is a page copied again
-            jvm_folder = os.fsdecode(body[2:]) if body[1:] else None
+            jvm_folder = os.fsdecode(body[3:]) if body[2:] else None
+            flags = (body[:1] == b"1", body[1:2] == b"1")
             try:
-                _fork(sock, child_main, body[:1] == b"1", jvm_folder, tuple(forgotten))
+                _fork(sock, child_main, flags, jvm_folder, tuple(forgotten))
             except OSError as error:
                 sock.send(b"?" * _PID.size + str(error).encode()[:1000])
         elif kind == b"W":
@@ -180,7 +184,7 @@ def _serve(sock: socket.socket, child_main: ChildMain) -> None:  # pragma: no co
 def _fork(
     sock: socket.socket,
     child_main: ChildMain,
-    reusable: bool,
+    flags: tuple[bool, bool],
     jvm_folder: str | None,
     pidfds: tuple[int, ...],
 ) -> None:  # pragma: no cover - in the server
@@ -194,7 +198,7 @@ def _fork(
                 sock.close()
                 for fd in (request_write, outcome_read, *pidfds):
                     os.close(fd)
-                child_main(request_read, outcome_write, reusable, jvm_folder)
+                child_main(request_read, outcome_write, *flags, jvm_folder)
             except BaseException:  # ``child_main`` reports what it can
                 code = 70
             finally:

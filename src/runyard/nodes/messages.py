@@ -29,6 +29,7 @@ class RunRequest:
     localspace: str
     owner: str  # whose static selection answers the execution receives and may add to
     scope: str | None  # what a fork=False worker is sandboxed for (runyard.nodes.sandbox); None: unsandboxed
+    platform: bool  # the platform's own code (TaskSpec.platform, no account): run out of any sandbox
     spec: bytes | memoryview  # a view into the received message, which the agent wipes once passed on
 
 
@@ -48,6 +49,7 @@ def encode_run(spec: TaskSpec) -> bytes:
         "localspace": spec.localspace,
         "owner": spec.owner,
         "scope": worker_scope(spec),
+        "platform": spec.platform and spec.account is None,
     }
     return json.dumps(header).encode() + b"\n" + pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
 

@@ -71,8 +71,6 @@ class Sandbox:
     def __init__(self, private: Iterable[str]) -> None:
         self.privileged = os.geteuid() == 0
         self.private = {os.path.abspath(p): os.path.realpath(p) for p in private if os.path.isdir(p)}
-        # The node's own mount namespace, to go back to for the platform's code (``leave``); root only.
-        self.home = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC) if self.privileged else None
         if self.privileged:
             _call(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
         else:
@@ -85,19 +83,6 @@ class Sandbox:
         _show_only(list(self.roots), platform_paths(), may_traverse)
         if self.privileged:
             _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "hidepid=invisible")
-
-    def leave(self) -> None:
-        """Back to the node's own mount namespace, the sandbox undone, for a spec of the platform's own
-        code (``TaskSpec.platform``: an App Engine runner); only as root (a user namespace cannot be
-        left)."""
-        if self.home is None:
-            raise OSError("a sandbox made without root cannot be left: the platform's code cannot run here")
-        _call(_libc.setns(self.home, _CLONE_NEWNS), "setns(CLONE_NEWNS)")
-        os.close(self.home)
-        self.home = None
-        for fd in self.roots.values():
-            os.close(fd)
-        self.roots.clear()
 
     def enter(self, account: Account, folders: Iterable[tuple[str, int | None]]) -> None:
         """Bind the execution's ``(folder, mode)`` back in place, then become ``account`` for good.
@@ -123,9 +108,6 @@ class Sandbox:
         for fd in self.roots.values():
             os.close(fd)
         self.roots.clear()
-        if self.home is not None:
-            os.close(self.home)
-            self.home = None
         _become(account, self.privileged)
 
     def _place(self, folder: str) -> tuple[int, str, str] | None:

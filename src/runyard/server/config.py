@@ -2,7 +2,7 @@
 
 The config file is TOML with the same keys as the flags (``host = "0.0.0.0"``, ``port = 8080``,
 ``data_dir``, ``nodes``, ``database_url``, ``session_ttl``, ``max_body_bytes``, ``login_failures_per_name``,
-``login_failures_per_address``, ``service_ports``,
+``login_failures_per_address``, ``service_ports``, ``app_engine_max_upload_bytes``,
 ``max_walltime``, ``max_replicas``, ``max_tasks_per_job``, ``data_space_roots``, ``event_log_max_bytes``,
 ``proxy_port``...),
 and, in the file only, ``[[node_sources]]`` tables (docs/nodes.md).
@@ -19,6 +19,7 @@ from pathlib import Path
 from types import NoneType
 from typing import Any, get_args, get_type_hints
 
+from runyard.appengine.descriptor import parse_memory
 from runyard.errors import InvalidRequestError
 from runyard.services.ports import parse_port_range
 from runyard.settings import NodeSourceConfig, Settings, parse_node_sources
@@ -60,6 +61,13 @@ class ServerConfig:
     app_engine_run_mode: str = "local"
     """``local`` (the task's container mounts the run's folders) or ``cluster`` (the node fetches the
     inputs and sends the outputs back over HTTP), as Cytomine's ``SCHEDULER_RUN_MODE``."""
+    app_engine_max_upload_bytes: int = 2 * 1024**3
+    """Largest body of the App Engine's uploads (a task bundle, a file or image input, a run's
+    outputs.zip; 413 above): spooled to disk, never held in memory. Every other request keeps to
+    ``max_body_bytes``."""
+    app_engine_max_ram: str | None = None
+    """Most memory an App Engine run's task may ask (a quantity as descriptors give it: ``8Gi``); a run
+    asking more is refused at its start (400, it stays PROVISIONED). None: no cap but the nodes' own."""
     app_engine_datasets: Path | None = None
     """Folder under which App Engine inputs may reference files by absolute path (Cytomine's
     ``REF_STORAGE_BASE_PATH``); none: references are refused."""
@@ -92,6 +100,10 @@ class ServerConfig:
     @property
     def service_port_range(self) -> tuple[int, int] | None:
         return parse_port_range(self.service_ports) if self.service_ports else None
+
+    @property
+    def app_engine_max_ram_bytes(self) -> int | None:
+        return None if self.app_engine_max_ram is None else parse_memory(self.app_engine_max_ram)
 
     @property
     def app_engine_folder(self) -> Path:
@@ -207,6 +219,9 @@ def load_config(
     config = ServerConfig(**values)
     if config.nodes < 1:
         raise InvalidRequestError("nodes: at least 1 node is needed")
+    for key in ("max_body_bytes", "app_engine_max_upload_bytes"):
+        if getattr(config, key) < 1:
+            raise InvalidRequestError(f"{key}: at least 1 byte, got {getattr(config, key)}")
     for key in ("login_failures_per_name", "login_failures_per_address"):
         if getattr(config, key) < 1:
             raise InvalidRequestError(f"{key}: at least 1 failed login is needed before refusing")
@@ -214,6 +229,10 @@ def load_config(
         raise InvalidRequestError(
             f"app_engine_run_mode: local or cluster, got {config.app_engine_run_mode!r}"
         )
+    try:
+        config.app_engine_max_ram_bytes  # noqa: B018 - checked now rather than at the first run
+    except ValueError as error:
+        raise InvalidRequestError(f"app_engine_max_ram: {error}") from None
     if config.event_log_max_bytes < 1:
         raise InvalidRequestError(f"event_log_max_bytes: at least 1 byte, got {config.event_log_max_bytes}")
     parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start

@@ -5,13 +5,30 @@ shapes are Cytomine's, described in docs/app-engine.md)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI
 
 from runyard.api.app_engine import execution, runs, tasks
+from runyard.api.limits import Uploads
 
 PREFIX = "/app-engine/v1"
+
+#: The multipart routes, whose bodies go to disk: they may be as large as ``app_engine_max_upload_bytes``.
+UPLOAD_ROUTES = [
+    ("POST", re.compile(re.escape(PREFIX) + pattern))
+    for pattern in (
+        r"/tasks",
+        r"/task-runs/[^/]+/input-provisions/[^/]+(/indexes)?",
+        r"/task-runs/[^/]+/[^/]+/outputs\.zip",
+    )
+]
+
+
+def uploads(max_bytes: int) -> Uploads:
+    return Uploads(UPLOAD_ROUTES, max_bytes)
+
 
 ping = APIRouter()
 

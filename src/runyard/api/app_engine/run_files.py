@@ -54,7 +54,7 @@ async def uploaded(
 ) -> AsyncIterator[tuple[Path, bytes | None]]:
     """The first part of the multipart body as a file (in the storage's ``uploads`` folder, removed
     on exit) and the second part's bytes, if any (an image's GeoJSON sidecar). The body is bounded by
-    the server's ``max_body_bytes`` (413 past it); the parser spools parts to unnamed files."""
+    the server's ``app_engine_max_upload_bytes`` (413 past it); the parser spools parts to unnamed files."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/"):
         raise AppEngineError(400, NOT_MULTIPART, "the request is not multipart")
     try:

@@ -205,7 +205,7 @@ async def _json(request: Request) -> Any:
 
 @router.post("/task-runs/{run_id}/state-actions")
 async def state_action(
-    run_id: str, request: Request, user: AppEngineUser, engine: EngineDep
+    run_id: str, request: Request, user: AppEngineUser, engine: EngineDep, config: ConfigDep
 ) -> dict[str, Any]:
     """``{"desired": "PROVISIONED"}`` (from CREATED, once every input is provisioned) or
     ``{"desired": "RUNNING"}`` (from PROVISIONED: the run is started as a runyard job)."""
@@ -213,12 +213,14 @@ async def state_action(
     desired = body.get("desired") if isinstance(body, dict) else None
     if not isinstance(desired, str):
         raise provisioning.json_error()
-    resource = await run_in_threadpool(_state_action, engine, storage_of(request), run_id, user, desired)
+    resource = await run_in_threadpool(
+        _state_action, engine, storage_of(request), run_id, user, desired, config.app_engine_max_ram_bytes
+    )
     return {"status": "success", "resource": resource}
 
 
 def _state_action(
-    engine: sa.Engine, storage: Storage, run_id: str, user: User, desired: str
+    engine: sa.Engine, storage: Storage, run_id: str, user: User, desired: str, max_ram: int | None
 ) -> dict[str, Any]:
     with provisioning.run_lock(run_id), engine.begin() as connection:
         run = runs_.get_run(connection, run_id, user, for_update=True)
@@ -240,6 +242,7 @@ def _state_action(
                     f"the run is {run['state']}: it can be started only once, from PROVISIONED"
                 )
             files.check_matching(descriptor, provisioning.plain_values(run["provisions"]), outputs=False)
+            execution.check_resources(task["descriptor"], max_ram)
             provisioning.discard_staging(storage, run["id"])
             execution.launch(connection, run["id"])  # QUEUING now, the job submitted once this commits
             run = runs_.get_run(connection, run_id, user)

@@ -23,8 +23,9 @@ from runyard.appengine.tasks import TaskRef
 
 router = app_engine_router(tags=["app engine"])
 
-#: What a bundle's entries may expand to, as a multiple of the largest request body.
-EXPANSION = 16
+#: What a bundle's entries may expand to, as a multiple of the largest upload (``docker save`` writes
+#: uncompressed layers, which a zip deflates 2-3 times).
+EXPANSION = 4
 #: Parts of an upload request read at most (Cytomine takes the first file part).
 MAX_PARTS = 8
 #: Headers of files an uploader wrote (descriptor, logo), whoever reads them.
@@ -48,7 +49,7 @@ async def upload_task(request: Request, user: AppEngineUser, engine: EngineDep, 
             storage_of(request),
             files[0].file,
             user.name,
-            max_bytes=EXPANSION * config.max_body_bytes,
+            max_bytes=EXPANSION * config.app_engine_max_upload_bytes,
         )
     finally:
         await form.close()
