@@ -53,7 +53,10 @@ def test_upload_show_run_and_fetch_outputs(cli: Cli, tmp_path: Path) -> None:
     assert cli.json("app", "outputs", run_id) == [
         {"taskRunId": run_id, "parameterName": "output", "type": "STRING", "value": "hello runyard"}
     ]
-    assert cli.json("app", "status", run_id)["state"] == "FINISHED"
+    status = cli.json("app", "status", run_id)
+    assert status["state"] == "FINISHED" and isinstance(status["jobId"], int)
+    code, out, _ = cli("app", "status", run_id)
+    assert code == 0 and f"\njob {status['jobId']}\n" in out
     code, out, _ = cli("app", "logs", run_id)
     assert code == 0 and f"container runyard-app-engine-{run_id} exited with code 0" in out
     data = tmp_path / "data.bin"

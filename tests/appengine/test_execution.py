@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import docker
 import httpx
@@ -27,7 +28,9 @@ import yaml
 
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
 from runyard.appengine.execution import CONTAINER_LABEL, find_run, move
+from runyard.appengine.runs import detail_headers
 from runyard.auth.job_tokens import JobTokens
+from runyard.client import Client
 from runyard.store.database import connect
 from support.databases import fresh_postgres_database
 from support.server import ADMIN, PASSWORD, LiveServer, bearer, create_admin, live_server, wait_for
@@ -201,6 +204,25 @@ def test_an_output_array_not_matching_its_input_fails_the_run(
     assert wait_state(server, token, run, ("FINISHED", "FAILED"))["state"] == "FAILED"
     final = run_of(server, run)
     assert "collections don't have the same size (inputs/input: 2, outputs/output: 1)" in str(final), final
+    # what the owner reads of it: Cytomine's TaskRun as it is, runyard's job and the reason in headers
+    with app_engine(server, token) as client:
+        answer = client.get(f"/task-runs/{run}")
+    assert set(answer.json()) == {"id", "task", "state", "createdAt", "updatedAt"}
+    assert int(answer.headers["X-Runyard-Job-Id"]) == final["job_id"]
+    with Client(server.url, token) as sdk:
+        read = sdk.get_app_run(run)
+    assert (read["jobId"], read["reason"]) == (final["job_id"], final["reason"])
+
+
+def test_a_reason_is_sent_as_one_header_line_whatever_it_holds() -> None:
+    """A reason may quote a task's output: percent-encoded, it cannot end the header or add one."""
+    reason = "output 'x' is invalid: ééé\r\nSet-Cookie: session=stolen\n" + "y" * 5000
+    headers = detail_headers({"job_id": 7, "reason": reason})
+    assert headers["X-Runyard-Job-Id"] == "7"
+    sent = headers["X-Runyard-Reason"]
+    assert sent.isascii() and "\r" not in sent and "\n" not in sent and len(sent) < 3 * 2000
+    assert unquote(sent) == reason[:2000]
+    assert detail_headers({"job_id": None, "reason": None}) == {}
 
 
 def test_a_task_asking_more_memory_than_the_server_gives_is_refused_at_its_start(

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -144,6 +145,22 @@ def run_detail(run: Run, task: Mapping[str, Any]) -> dict[str, Any]:
     """The run as ``GET task-runs/{run}`` answers it: TaskRun plus ``createdAt`` and ``updatedAt``
     (ISO-8601, UTC)."""
     return run_out(run, task) | {"createdAt": iso(run["created_at"]), "updatedAt": iso(run["updated_at"])}
+
+
+MAX_REASON = 2000
+"""Characters of a reason sent in a header (a header line is bounded by every HTTP server and client)."""
+JOB_HEADER, REASON_HEADER = "X-Runyard-Job-Id", "X-Runyard-Reason"
+"""Headers of ``GET task-runs/{run}``: the run's runyard job, and why it is in its state (percent-encoded
+UTF-8: a reason may quote a task's output)."""
+
+
+def detail_headers(run: Mapping[Any, Any]) -> dict[str, str]:
+    headers = {}
+    if run["job_id"] is not None:
+        headers[JOB_HEADER] = str(run["job_id"])
+    if run["reason"]:
+        headers[REASON_HEADER] = quote(str(run["reason"])[:MAX_REASON], safe=" ,.:;()/'-_=")
+    return headers
 
 
 def iso(timestamp: float) -> str:

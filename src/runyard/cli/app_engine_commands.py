@@ -142,6 +142,10 @@ def status(run_id: RunId, json_output: Json = False, url: Url = None, token: Tok
         print_json(run)
         return
     out.print(f"run {run['id']} of {_named(run['task'])}: {run['state']}")
+    if run["jobId"] is not None:
+        out.print(f"job {run['jobId']}")
+    if run["reason"]:
+        out.print(f"reason: {escape(run['reason'])}")
 
 
 @app_engine_app.command("outputs")

@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+
+import httpx
 
 from runyard.client.errors import WaitTimeout
 from runyard.client.transport import (
@@ -122,7 +125,9 @@ class AppEngineApi:
 
     @operation
     def get_app_run(self, run_id: str) -> Call[dict[str, Any]]:
-        return Call("GET", self._app_run_path(run_id), json_body)
+        """Cytomine's TaskRun, plus ``jobId`` (runyard's job running it, once started) and ``reason``
+        (why it is in its state: why it FAILED), which the server sends in headers."""
+        return Call("GET", self._app_run_path(run_id), _run_body)
 
     @operation
     def wait_for_app_run(self, run_id: str, timeout: float | None = None) -> Plan[dict[str, Any]]:
@@ -132,7 +137,7 @@ class AppEngineApi:
     def _until_app_run_ended(self, run_id: str, timeout: float | None) -> Plan[dict[str, Any]]:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            run: dict[str, Any] = yield Call("GET", self._app_run_path(run_id), json_body)
+            run: dict[str, Any] = yield Call("GET", self._app_run_path(run_id), _run_body)
             if run["state"] in RUN_ENDED:
                 return run
             if deadline is not None and time.monotonic() >= deadline:
@@ -243,3 +248,11 @@ def _indexed(value: Any) -> Any:
     if all(isinstance(item, dict) and set(item) == {"index", "value"} for item in value) and value:
         return value
     return [{"index": number, "value": _indexed(item)} for number, item in enumerate(value)]
+
+
+def _run_body(response: httpx.Response) -> dict[str, Any]:
+    run: dict[str, Any] = response.json()
+    job, reason = response.headers.get("X-Runyard-Job-Id"), response.headers.get("X-Runyard-Reason")
+    run["jobId"] = int(job) if job else None
+    run["reason"] = unquote(reason) if reason else None
+    return run

@@ -85,6 +85,7 @@ class RunView:
                 )
                 self.delete_button.props("flat dense no-caps")
             self.facts = ui.label().classes("text-gray-600 text-sm")
+            self.reason = labelled(ui.label().classes("text-sm"), "Run reason")
             self.job = ui.row().classes("items-center gap-2")
             with ui.row().classes("w-full gap-4 flex-wrap lg:flex-nowrap"):
                 with ui.column().classes("grow basis-72 min-w-0 gap-1"):
@@ -138,8 +139,9 @@ class RunView:
         )
         await self._values(self.inputs, "input", state != "CREATED", "Provision every input to see them.")
         await self._values(self.outputs, "output", state == "FINISHED", _no_outputs(state))
-        if state not in ("CREATED", "PROVISIONED") and self.job_id is None:
-            await self._find_job(run)
+        self.reason.text = f"Reason: {run['reason']}" if run["reason"] else ""
+        if run["jobId"] is not None and self.job_id is None:
+            self._show_job(run["jobId"])
 
     async def _values(self, column: ui.column, side: str, readable: bool, otherwise: str) -> None:
         column.clear()
@@ -215,23 +217,13 @@ class RunView:
         suffix = f"-{index.replace('/', '-')}" if index is not None else ""
         ui.download.content(content, f"{name}{suffix}", "application/octet-stream")
 
-    async def _find_job(self, run: dict[str, Any]) -> None:
-        """The runyard job running the run: the one named ``app-engine <task name> <run id>``, yours."""
-        name = f"app-engine {run['task']['name']} {self.run_id}"
-        try:
-            found = await call(self.session.client.list_jobs(name=name, limit=5), quiet=True)
-        except Refused:
-            return
-        jobs = found["jobs"]
-        if not jobs or self.closed:
-            return
-        self.job_id = jobs[-1]["id"]  # newest first: the oldest, should another share the name
+    def _show_job(self, job_id: int) -> None:
+        """The runyard job running the run, as the platform recorded it."""
+        self.job_id = job_id
         self.job.clear()
         with self.job:
             ui.label("Job:").classes("text-sm")
-            for job in reversed(jobs):
-                link = ui.link(f"#{job['id']} ({job['owner']})", f"/jobs/{job['id']}")
-                labelled(link, f"Job {job['id']}")
+            labelled(ui.link(f"#{job_id}", f"/jobs/{job_id}"), f"Job {job_id}")
 
     def follow_logs(self) -> None:
         """Read the container's logs as they come; once more after the run ended (then never again)."""

@@ -69,9 +69,12 @@ def list_runs(namespace: str, version: str, user: AppEngineUser, engine: EngineD
 
 
 @router.get("/task-runs/{run_id}")
-def get_run(run_id: str, user: AppEngineUser, engine: EngineDep) -> dict[str, Any]:
+def get_run(run_id: str, user: AppEngineUser, engine: EngineDep, response: Response) -> dict[str, Any]:
+    """Cytomine's TaskRun; runyard's job of the run and the reason of its state (why it FAILED) ride in
+    headers, the body keeping Cytomine's shape (see :func:`runyard.appengine.runs.detail_headers`)."""
     with engine.connect() as connection:
         run = runs_.get_run(connection, run_id, user)
+        response.headers.update(runs_.detail_headers(run))
         return runs_.run_detail(run, tasks.task_out(tasks.get_task(connection, run["task_id"])))
 
 
