@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from typing import Any, cast
@@ -53,6 +55,18 @@ POSITIVE = {name: text for name, text in DESCRIPTORS.items() if name not in NEGA
 
 def test_the_corpus_is_there() -> None:
     assert len(DESCRIPTORS) == 27, sorted(DESCRIPTORS)
+
+
+def test_validating_does_not_build_the_iri_grammar() -> None:
+    """jsonschema imported with ``rfc3987-syntax`` builds a grammar (1.7 s of CPU, ~100,000 objects the
+    server's collector walks at every full collection) for formats the schema does not use."""
+    code = (
+        "import sys\n"
+        "from runyard.appengine.descriptor import parse_descriptor\n"
+        f"parse_descriptor({next(iter(POSITIVE.values()))!r})\n"
+        "assert 'jsonschema' in sys.modules and 'rfc3987_syntax' not in sys.modules, sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 @pytest.mark.parametrize("name", sorted(POSITIVE))

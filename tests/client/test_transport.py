@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ import runyard.client
 from runyard.client import ApiError, AsyncClient, Client, ConnectionFailed
 from runyard.client.events import sse_reader
 from runyard.client.transport import Operation, StreamOperation, api_url
+from runyard.tls import verification
 
 
 def answering(status: int, body: bytes, content_type: str = "application/json") -> httpx.MockTransport:
@@ -145,3 +147,13 @@ def test_sse_reader_skips_comments_and_joins_data_lines() -> None:
     ]
     events = [event for line in lines for event in read(line)]
     assert events == [{"id": 1, "kind": "job"}]
+
+
+def test_a_client_of_plain_http_loads_no_certificate_authority() -> None:
+    """httpx's default loads its CA bundle at once (20 to 40 ms of every task making a client); a client
+    of a plain-http server needs none, and trusts nothing: a TLS connection it were led to would fail."""
+    context = verification("http://127.0.0.1:8080")
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert verification(" HTTPS://runyard.example/api") is True

@@ -118,6 +118,39 @@ def test_a_kill_sent_right_after_the_run_ends_the_task(
         assert (outcome.kind, outcome.error) == (OutcomeKind.KILLED, "killed on request")
 
 
+PLATFORM_MODULES = (
+    "import sys\nresult = sorted(m for m in ('docker', 'runyard.appengine.runner') if m in sys.modules)"
+)
+
+
+def test_the_platforms_own_code_starts_with_its_modules_and_users_tasks_never_get_them(
+    local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory
+) -> None:
+    """The platform's code (an App Engine runner) is forked by a fork server of its own that imported
+    what it needs once; users' tasks, before, between and after, come from the other one, without them
+    (their forks would copy 16 MiB more of page tables), and the node's processes do not pile up."""
+    agent = psutil.Process(local_nodes.agent_pid("local-1"))
+    for round_ in range(3):
+        users = make_spec(PLATFORM_MODULES)
+        local_nodes.run("local-1", users)
+        assert events.done(users.task_id).outcome.result_json == []
+        runner = make_spec(PLATFORM_MODULES, platform=True)
+        local_nodes.run("local-1", runner)
+        outcome = events.done(runner.task_id).outcome
+        assert outcome.result_json == ["docker", "runyard.appengine.runner"], outcome.error
+        if round_ == 0:
+            time.sleep(0.2)  # the first platform task has exited
+            children = len(agent.children(recursive=True))
+    time.sleep(0.2)
+    assert len(agent.children(recursive=True)) <= children
+    sleeper = make_spec("import time\ntime.sleep(60)", platform=True)
+    local_nodes.run("local-1", sleeper)
+    events.wait(lambda e: isinstance(e, TaskStarted) and e.task_id == sleeper.task_id)
+    local_nodes.kill("local-1", sleeper.task_id, sleeper.execution)
+    assert events.done(sleeper.task_id, timeout=10).outcome.kind is OutcomeKind.KILLED
+    _still_serving(local_nodes, events, make_spec, agent.pid)
+
+
 def wait_for_file_exists(path: Path, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():

@@ -37,6 +37,7 @@ from typing import IO, Any
 import httpx
 
 from runyard.appengine.errors import AppEngineError
+from runyard.tls import verification
 
 RUN_VARIABLE = "RUNYARD_APP_ENGINE_RUN"
 """The runner's environment variable naming its run."""
@@ -60,7 +61,7 @@ def main() -> None:
         raise RunnerError("the App Engine runner runs only as a run's job, started by the platform")
     headers = {"Authorization": f"Bearer {token}"}
     base = f"{url.rstrip('/')}/app-engine/v1/task-runs/{run_id}"
-    with httpx.Client(headers=headers, timeout=TIMEOUT) as client:
+    with httpx.Client(headers=headers, timeout=TIMEOUT, verify=verification(url)) as client:
         execution = _answer(client.get(f"{base}/execution"))
         Runner(client, execution).run()
 

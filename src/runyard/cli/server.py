@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import sys
 from collections.abc import Iterator
@@ -97,6 +98,9 @@ def server(
         print(f"runyard: service endpoints at {settings.proxy_base_url}/ (listening on {where})", flush=True)
     app = create_app(settings, announce=lambda text: print(text, flush=True))
     uvicorn_config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+    # What is loaded now lives as long as the server: the collector's full collections no longer walk it
+    # (~220,000 objects, a pause of 100 to 200 ms of every request under way).
+    gc.freeze()
     try:
         uvicorn.Server(uvicorn_config).run(sockets=sockets)
     finally:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import httpx
 
 from runyard.client.errors import ApiError, ConnectionFailed, WaitTimeout
+from runyard.tls import verification
 
 API_PATH = "/api/v1"
 DEFAULT_TIMEOUT = 30.0
@@ -240,7 +241,9 @@ class SyncTransport(Connection):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(url, token, timeout)
-        self._http = httpx.Client(base_url=self.api, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.api, timeout=timeout, transport=transport, verify=verification(self.api)
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -319,7 +322,9 @@ class AsyncTransport(Connection):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(url, token, timeout)
-        self._http = httpx.AsyncClient(base_url=self.api, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=self.api, timeout=timeout, transport=transport, verify=verification(self.api)
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -74,6 +74,11 @@ _MAX_ANSWERS = 1024
 #: Modules imported once here for every fork: the service helpers (and ``http.client``), which every
 #: service action and health check imports (~30 ms a task otherwise, for ~1.7 MiB per agent).
 _PRELOAD = ("runyard.services.launch",)
+#: Modules the platform's own code run on nodes needs (``TaskSpec.platform``: an App Engine run's
+#: runner, its HTTP client, Docker's SDK), imported once by that code's own fork server
+#: (``Agent._fork_platform``): ~150 ms a run otherwise. Not in ``_PRELOAD``: 16 MiB more, whose page
+#: tables every fork of a user's task would copy.
+_PLATFORM_PRELOAD = ("runyard.appengine.runner", "httpcore", "docker", "docker.errors", "docker.types")
 
 
 @dataclass
@@ -87,6 +92,7 @@ class _TaskProcess:
     request_pipe: int | None  # write end; closed (None) once a one-shot process has its request
     outcome_pipe: int | None  # read end; closed (None) once a one-shot process has reported
     reusable: bool
+    forker: ForkServer  # the fork server that forked it, which reaps it
     scope: str | None = None  # a worker's or zygote's: what it is sandboxed for (``messages.worker_scope``)
     request: RunRequest | None = None
     started_at: float = 0.0
@@ -127,6 +133,7 @@ class Agent:
         self.retired: list[_TaskProcess] = []  # of another scope than the request's: killed after it
         self.running: _TaskProcess | None = None
         self.forker: ForkServer | None = None  # forks the task processes once the agent is warm
+        self.platform_forker: ForkServer | None = None  # forks the platform's own (made at its first)
         self._prctl = ctypes.CDLL(None, use_errno=True).prctl
         # Outcomes are read into it, and only its used part wiped (made in ``serve``).
         self._chunk = bytearray()
@@ -153,7 +160,9 @@ class Agent:
             for process in (self.running, self.spare, self.worker, self.zygote, *self.retired):
                 if process is not None:
                     kill_process_group(process.pid)
-            self.forker.close()
+            for forker in (self.forker, self.platform_forker):
+                if forker is not None:
+                    forker.close()
 
     def _warm_up(self) -> None:
         """Import the ``_PRELOAD`` modules and run a few no-op executions here, before the first fork.
@@ -180,7 +189,8 @@ class Agent:
     def _serve_once(self) -> bool:
         running = self.running
         assert self.forker is not None
-        readable = [self.channel.fileno(), self.forker.pidfd]
+        forkers = [f.pidfd for f in (self.forker, self.platform_forker) if f is not None]
+        readable = [self.channel.fileno(), *forkers]
         timeout = None
         if running is not None:
             readable.append(running.pidfd)
@@ -189,7 +199,7 @@ class Agent:
             if running.deadline is not None and running.stopped is None:
                 timeout = min(max(0.0, running.deadline - time.time()), _MAX_WAIT)
         ready, _, _ = select.select(readable, [], [], timeout)
-        if self.forker.pidfd in ready:
+        if any(pidfd in ready for pidfd in forkers):
             # Its task processes died with it: the node source starts another agent.
             raise NodeError("the fork server died")
         if running is not None:
@@ -247,8 +257,8 @@ class Agent:
             process = self._take_worker(request.scope)
         elif request.scope is not None:
             process = self._take_zygote(request.scope)
-        elif request.platform and self.private_dirs:  # the spare has prepared a sandbox: not for it
-            process = self._fork(reusable=False, sandboxed=False)
+        elif request.platform:
+            process = self._fork_platform()
         else:
             process = self._take_spare()
         process.request = request
@@ -282,7 +292,7 @@ class Agent:
         if self.spare_asked:
             assert self.forker is not None
             self.spare_asked = False
-            self.spare = self._process(*self.forker.take(), reusable=False)
+            self.spare = self._process(*self.forker.take(), reusable=False, forker=self.forker)
 
     def _take_worker(self, scope: str | None) -> _TaskProcess:
         """The worker for ``scope``: a worker of another scope (it may hold what its user code left
@@ -322,17 +332,44 @@ class Agent:
         self._close_pipes(process)
         return False
 
-    def _fork(self, *, reusable: bool, sandboxed: bool = True, jvm_folder: str | None = None) -> _TaskProcess:
-        """A new task process, forked by the fork server."""
+    def _fork(self, *, reusable: bool, jvm_folder: str | None = None) -> _TaskProcess:
+        """A new task process for users' code, forked by the fork server."""
         assert self.forker is not None
         self._collect_spare()  # the fork server answers in order
-        forked = self.forker.fork(reusable=reusable, sandboxed=sandboxed, jvm_folder=jvm_folder)
-        return self._process(*forked, reusable=reusable)
+        forked = self.forker.fork(reusable=reusable, jvm_folder=jvm_folder)
+        return self._process(*forked, reusable=reusable, forker=self.forker)
+
+    def _fork_platform(self) -> _TaskProcess:
+        """A one-shot process for the platform's own code, out of any sandbox (the spare may have
+        prepared one), forked by a fork server of its own that has ``_PLATFORM_PRELOAD`` imported."""
+        if self.platform_forker is None:
+            self.platform_forker = ForkServer(self._child_main, in_server=self._platform_server)
+        forked = self.platform_forker.fork(reusable=False, sandboxed=False)
+        return self._process(*forked, reusable=False, forker=self.platform_forker)
+
+    def _platform_server(self) -> None:
+        """In the platform's fork server, first: what the agent holds now closed and forgotten (its
+        children must not keep a task process's pipe open, nor reach the agent), the modules imported."""
+        self.channel.close()
+        assert self.forker is not None
+        self.forker.sock.close()
+        os.close(self.forker.pidfd)
+        for process in (self.spare, self.worker, self.zygote, self.running, *self.retired):
+            for fd in process.fds() if process is not None else ():
+                os.close(fd)
+        self.spare = self.worker = self.zygote = self.running = self.forker = None
+        self.retired = []
+        for module in _PLATFORM_PRELOAD:
+            with contextlib.suppress(ImportError):  # then the task itself fails to import it, and says so
+                importlib.import_module(module)
+        gc.freeze()
 
     @staticmethod
-    def _process(pid: int, request_write: int, outcome_read: int, *, reusable: bool) -> _TaskProcess:
+    def _process(
+        pid: int, request_write: int, outcome_read: int, *, reusable: bool, forker: ForkServer
+    ) -> _TaskProcess:
         os.set_blocking(outcome_read, False)
-        return _TaskProcess(pid, os.pidfd_open(pid), request_write, outcome_read, reusable)
+        return _TaskProcess(pid, os.pidfd_open(pid), request_write, outcome_read, reusable, forker)
 
     def _child_main(
         self, request_pipe: int, outcome_pipe: int, reusable: bool, sandboxed: bool, jvm_folder: str | None
@@ -545,15 +582,13 @@ class Agent:
 
     def _reap(self, process: _TaskProcess) -> int:
         """The exit status of a task process that has exited (its pidfd is readable)."""
-        assert self.forker is not None
         os.close(process.pidfd)
-        return self.forker.wait(process.pid)
+        return process.forker.wait(process.pid)
 
     def _forget(self, process: _TaskProcess) -> None:
         """Leave a task process that reported or was killed to the fork server, which reaps it."""
-        assert self.forker is not None
         os.close(process.pidfd)
-        self.forker.forget(process.pid)
+        process.forker.forget(process.pid)
 
     def _send(self, message: dict[str, Any]) -> None:
         self.channel.send_bytes(json.dumps(message).encode())
