@@ -23,11 +23,12 @@ import json
 import re
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-from runyard.appengine.descriptor import Descriptor, parse_descriptor
+from runyard.appengine.descriptor import Descriptor, load_yaml, parse_descriptor
 from runyard.appengine.errors import BUNDLE_VALIDATION, AppEngineError
 
 IMAGE_VALIDATION = "APPE-internal-bundle-image-validation-error"
@@ -50,6 +51,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DESCRIPTOR_NAME = re.compile(r"descriptor\.(yml|yaml)")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1024 * 1024
+T = TypeVar("T")
 #: OCI annotations that name an image when a tar is loaded (containerd's and OCI's).
 _NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
 
@@ -78,9 +80,36 @@ def read_bundle(archive: Path | IO[bytes], work: Path, *, max_bytes: int) -> Bun
     Cytomine's codes (an archive that is not a zip, no descriptor, no tar, a tar that is not a
     ``docker save`` archive, a descriptor the schema refuses).
     """
+    return _opened(archive, lambda bundle: _read(bundle, work, max_bytes))
+
+
+def declared_task(archive: Path) -> tuple[str, str]:
+    """The ``(namespace, version)`` the descriptor of the bundle zip ``archive`` declares, the rest of the
+    bundle unread (an install checks it downloaded the task asked for before registering it); errors as
+    :func:`read_bundle`'s."""
+
+    def declared(bundle: zipfile.ZipFile) -> tuple[str, str]:
+        entries = [entry for entry in bundle.infolist() if not entry.is_dir()]
+        text = _read_small(
+            bundle,
+            _descriptor_entry(entries),
+            MAX_DESCRIPTOR_BYTES,
+            _Budget(MAX_DESCRIPTOR_BYTES),
+            "the descriptor",
+        )
+        document = load_yaml(text)
+        if not isinstance(document, dict):
+            return "", ""
+        return str(document.get("namespace", "")), str(document.get("version", ""))
+
+    return _opened(archive, declared)
+
+
+def _opened(archive: Path | IO[bytes], read: Callable[[zipfile.ZipFile], T]) -> T:
+    """What ``read`` reads of the zip ``archive``, the zip module's errors answered as Cytomine does."""
     try:
         with zipfile.ZipFile(archive) as bundle:
-            return _read(bundle, work, max_bytes)
+            return read(bundle)
     except zipfile.BadZipFile as error:  # also raised by a corrupt entry once read (CRC)
         raise AppEngineError(400, BUNDLE_VALIDATION, f"unknown task bundle archive format: {error}") from None
     except (zipfile.LargeZipFile, NotImplementedError, EOFError) as error:  # unknown compression
@@ -95,29 +124,20 @@ def _read(bundle: zipfile.ZipFile, work: Path, max_bytes: int) -> Bundle:
         raise AppEngineError(
             400, BUNDLE_VALIDATION, f"invalid bundle format: more than {MAX_ENTRIES} entries"
         )
-    descriptors, tars, logos = [], [], []
+    descriptor_entry = _descriptor_entry(entries)
+    tars, logos = [], []
     for entry in entries:
         path = _checked_name(entry.filename)
-        if len(path.parts) == 1 and DESCRIPTOR_NAME.fullmatch(path.name.lower()):
-            descriptors.append(entry)
-        elif path.name.lower().endswith(".tar"):
+        if path.name.lower().endswith(".tar"):
             tars.append(entry)
         elif len(path.parts) == 1 and path.name.lower() == "logo.png":
             logos.append(entry)
-    if not descriptors:
-        raise AppEngineError(
-            400,
-            BUNDLE_VALIDATION,
-            "descriptor not in default location: no descriptor.yml at the bundle's root",
-        )
-    if len(descriptors) > 1:
-        raise AppEngineError(400, BUNDLE_VALIDATION, "invalid bundle format: more than one descriptor")
     if not tars:
         raise AppEngineError(400, BUNDLE_VALIDATION, "image tar not found in the bundle")
     if len(tars) > 1:
         raise AppEngineError(400, BUNDLE_VALIDATION, "invalid bundle format: more than one image tar")
     budget = _Budget(max_bytes)
-    text = _read_small(bundle, descriptors[0], MAX_DESCRIPTOR_BYTES, budget, "the descriptor")
+    text = _read_small(bundle, descriptor_entry, MAX_DESCRIPTOR_BYTES, budget, "the descriptor")
     descriptor = parse_descriptor(text)
     logo = None
     if logos:
@@ -131,6 +151,25 @@ def _read(bundle: zipfile.ZipFile, work: Path, max_bytes: int) -> Bundle:
     image_id = _rewrite_image(tar, image, LAYER_EXPANSION * max_bytes)
     tar.unlink()
     return Bundle(descriptor, text, image, PurePosixPath(tars[0].filename).name, image_id, logo)
+
+
+def _descriptor_entry(entries: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
+    """The bundle's descriptor: the one ``descriptor.yml|yaml`` at its root (400 for none or two)."""
+    descriptors = [
+        entry
+        for entry in entries
+        if len(path := _checked_name(entry.filename).parts) == 1
+        and DESCRIPTOR_NAME.fullmatch(path[0].lower())
+    ]
+    if not descriptors:
+        raise AppEngineError(
+            400,
+            BUNDLE_VALIDATION,
+            "descriptor not in default location: no descriptor.yml at the bundle's root",
+        )
+    if len(descriptors) > 1:
+        raise AppEngineError(400, BUNDLE_VALIDATION, "invalid bundle format: more than one descriptor")
+    return descriptors[0]
 
 
 def _checked_name(name: str) -> PurePosixPath:

@@ -396,6 +396,18 @@ app_engine_tasks = sa.Table(
     sa.UniqueConstraint("namespace", "version", name="uq_app_engine_tasks_namespace_version"),
 )
 
+app_engine_stores = sa.Table(
+    "app_engine_stores",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # a UUID, as Cytomine's
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("host", sa.String(2048), nullable=False),  # http(s)://host[:port][/path], no trailing /
+    sa.Column("is_default", sa.Boolean, nullable=False),  # the one installs download from (one at most)
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("name", name="uq_app_engine_stores_name"),
+    sa.UniqueConstraint("host", name="uq_app_engine_stores_host"),
+)
+
 app_engine_runs = sa.Table(
     "app_engine_runs",
     metadata,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI
 
-from runyard.api.app_engine import execution, runs, tasks
+from runyard.api.app_engine import execution, runs, stores, tasks
 from runyard.api.limits import Uploads
 
 PREFIX = "/app-engine/v1"
@@ -41,5 +41,5 @@ async def app_engine_ping() -> dict[str, str]:
 
 def include(app: FastAPI) -> None:
     app.include_router(ping, include_in_schema=False)
-    for router in (tasks.router, execution.router, runs.router):
+    for router in (tasks.router, execution.router, runs.router, stores.router):
         app.include_router(router, prefix=PREFIX, include_in_schema=False)
