@@ -449,6 +449,12 @@ def test_resources() -> None:
     ]
     assert _problems(_mutated(ADDITION, _set("configuration.resources.cpus", 0)))
     assert _problems(_mutated(ADDITION, _set("configuration.resources.gpus", -1)))
+    # a limit of 0 would be none at all; Docker refuses less than 6Mi
+    for ram in ("0", "0Gi", "5Mi", "6291455"):
+        assert _problems(_mutated(ADDITION, _set("configuration.resources.ram", ram))) == [
+            "$.configuration.resources.ram"
+        ], ram
+    assert not _problems(_mutated(ADDITION, _set("configuration.resources.ram", "6Mi")))
 
 
 def test_defaults_are_values_of_their_type() -> None:

@@ -55,6 +55,8 @@ MAX_DEPTH = 32
 MAX_ERRORS = 100
 DEFAULT_INPUT_FOLDER, DEFAULT_OUTPUT_FOLDER = "/inputs", "/outputs"
 DEFAULT_RAM, DEFAULT_CPUS, DEFAULT_GPUS = "1Gi", 1, 0
+MIN_RAM = 6 * 1024**2
+"""Docker's least memory limit (a limit of 0 would be none)."""
 NO_DEFAULT = frozenset({"geometry", "file", "image", "array"})
 
 _MEMORY = re.compile(
@@ -318,7 +320,8 @@ def server_rules(document: Mapping[str, Any]) -> list[tuple[str, str]]:
     resources = configuration.get("resources") or {}
     if "ram" in resources:
         try:
-            parse_memory(resources["ram"])
+            if parse_memory(resources["ram"]) < MIN_RAM:
+                problem("$.configuration.resources.ram", "must be at least 6Mi (the engine's least limit)")
         except ValueError as error:
             problem("$.configuration.resources.ram", str(error))
     if resources.get("cpus", DEFAULT_CPUS) < 1:

@@ -39,13 +39,13 @@ import threading
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
 
-from runyard.appengine.descriptor import Descriptor, descriptor_of
+from runyard.appengine.descriptor import Descriptor, Resources, descriptor_of
 from runyard.appengine.errors import RUN_NOT_FOUND, RUN_STATE, AppEngineError
 from runyard.appengine.files import check_matching, read_output
 from runyard.appengine.runner import RUN_VARIABLE, unpack
@@ -77,8 +77,6 @@ FINISHED, FAILED = "FINISHED", "FAILED"
 ACTIVE = (QUEUING, QUEUED, PENDING, RUNNING)
 
 RESOURCES_REFUSED = "APPE-runyard-resources-refused"
-DEFAULT_RAM = 4 * 1024**3
-"""Bytes of memory of a task whose descriptor says none (Cytomine's ``scheduler.task-resources.ram``)."""
 MAX_OUTPUTS_BYTES = 4 * 1024**3
 """Most bytes an outputs archive may unpack to (cluster mode)."""
 MAX_OUTPUTS_MEMBERS = 100_000
@@ -154,19 +152,10 @@ def move(
     return done.rowcount == 1
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What the task's container gets (from the descriptor)."""
-
-    ram: int
-    cpus: int
-    gpus: int
-
-
 def resources_of(descriptor: Row) -> Resources:
-    """The descriptor's ``configuration.resources``, with Cytomine's defaults (4Gi, 1 CPU, no GPU)."""
-    parsed = _descriptor_of(descriptor).resources
-    return Resources(parsed.ram or DEFAULT_RAM, max(1, parsed.cpus or 1), max(0, parsed.gpus or 0))
+    """What the task's container gets: the descriptor's ``configuration.resources`` (its defaults: 1Gi,
+    1 CPU, no GPU)."""
+    return _descriptor_of(descriptor).resources
 
 
 def check_resources(descriptor: Row, max_ram: int | None) -> None:
