@@ -448,6 +448,7 @@ class Execution:
             "name": task["name"],
             "image": task["image"],
             "imageId": task["image_id"],
+            "registryImage": task["registry_image"],  # pulled, then checked to be imageId
             "mode": run["mode"] or self.mode,
             "inputFolder": configuration.get("input_folder", "/inputs"),
             "outputFolder": configuration.get("output_folder", "/outputs"),

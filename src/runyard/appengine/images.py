@@ -7,10 +7,15 @@ and an image the engine has already is accepted as it is. It is then named as Cy
 ``{namespace with . → /}:{version}`` lower-cased (the descriptor rule), or, when that is not a valid
 image reference, from the tar's file name (Cytomine's own rule: the text before the first ``-``
 with ``.`` → ``/``, then ``:`` and the text after it).
+
+With a registry (``app_engine_registry``: ``host:port[/prefix]``) the image is also pushed as
+``{registry}/{name}`` (:func:`push`; the engine keeps only its plain name), which nodes pull rather
+than download the tar; a node checks the pulled image's id (runyard/appengine/runner.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -57,6 +62,48 @@ def image_name(namespace: str, version: str, tar_name: str) -> str:
         f"unknown task bundle archive format: no valid image name from the namespace {namespace!r} and "
         f"version {version!r}, nor from the tar's name {tar_name!r}",
     )
+
+
+#: A registry as ``app_engine_registry`` names one: a host (DNS name, IPv4 or ``[IPv6]``), an optional
+#: port, an optional path of repository components.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])"
+_REGISTRY = re.compile(rf"(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?(?P<prefix>(?:/{_COMPONENT})*)")
+
+
+def check_registry(text: str) -> str:
+    """``text`` as a registry ``host[:port][/prefix]`` (no trailing ``/``); ``ValueError`` saying what
+    is wrong otherwise."""
+    value = text.strip().rstrip("/")
+    if "://" in value:
+        raise ValueError(f"{text!r}: a registry is host:port[/prefix], without a scheme (Docker chooses it)")
+    match = _REGISTRY.fullmatch(value)
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not host[:port][/prefix] (host a DNS name, an IPv4 address or [IPv6], prefix "
+            "lower-case repository components separated by /)"
+        )
+    host, port = match["host"], match["port"]
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: {port} is not a TCP port")
+    if port is None and "." not in host and host != "localhost" and not host.startswith("["):
+        raise ValueError(
+            f"{text!r}: Docker takes a first component without a '.' or a port for a Docker Hub "
+            f"namespace; give the port ({host}:5000) or the full host name"
+        )
+    return value
+
+
+def registry_reference(registry: str, name: str) -> str:
+    """The reference the image ``name`` is pushed as (``{registry}/{name}``); 400 when too long."""
+    reference = f"{registry}/{name}"
+    if len(reference.rsplit(":", 1)[0]) > MAX_NAME:
+        raise AppEngineError(
+            400,
+            "APPE-internal-bundle-validation-error",
+            f"the image's name in the registry, {reference}, is longer than {MAX_NAME} characters",
+        )
+    return reference
 
 
 def _reference(repository: str, tag: str) -> str | None:
@@ -125,6 +172,33 @@ def tag(image_id: str, name: str) -> None:
     with _engine() as client:
         if not client.api.tag(image_id, repository, version, force=True):
             raise AppEngineError(500, PUSH_FAILED, f"the engine did not tag {image_id} as {name}")
+
+
+def push(image_id: str, reference: str) -> None:
+    """Push the image ``image_id`` to a registry as ``reference`` (``host:port/repository:tag``); the
+    name ``reference`` is removed from the engine again, pushed or not. 500 ``APPE-registry-push-failed``
+    with the engine's reason when the push fails (a registry unreachable, refusing, a TLS error...).
+
+    The engine's credentials for the registry are the ones ``docker login`` left for the server's user
+    (``~/.docker/config.json``: the client library sends them)."""
+    repository, version = reference.rsplit(":", 1)
+    with _engine(timeout=LOAD_TIMEOUT) as client:
+        if not client.api.tag(image_id, repository, version, force=True):
+            raise AppEngineError(500, PUSH_FAILED, f"the engine did not tag {image_id} as {reference}")
+        try:
+            for message in client.api.push(repository, version, stream=True, decode=True):
+                if isinstance(message, dict) and message.get("error"):
+                    raise AppEngineError(
+                        500, PUSH_FAILED, f"docker push {reference} failed: {message['error']}"
+                    )
+        except APIError as error:
+            raise AppEngineError(
+                500, PUSH_FAILED, f"docker push {reference} failed: {error.explanation or error}"
+            ) from None
+        finally:
+            with contextlib.suppress(APIError):  # the image keeps its plain name
+                client.api.remove_image(reference, force=False, noprune=True)
+        log.info("App Engine: image %s pushed as %s", image_id, reference)
 
 
 def untag(name: str) -> None:

@@ -4,8 +4,9 @@ It runs outside the sandbox (:func:`runyard.appengine.execution.spec_hook`): it 
 container engine (``DOCKER_HOST``); the task's own code runs only inside the container. With its job
 token it asks the server what to run (``GET …/task-runs/{run}/execution``), then:
 
-1. makes sure the image is on the engine (by id; a host without it downloads the task's image tar and
-   ``docker load``\\ s it, then checks the id);
+1. makes sure the image is on the engine (by id; a host without it pulls it from the App Engine's
+   registry when the task was pushed to one, else, or when the pull fails, downloads the task's image tar
+   and ``docker load``\\ s it; the id is checked either way: an image a registry swapped FAILS the run);
 2. **local mode**: mounts the run's inputs (read-only) and outputs folders of the server's storage
    (shared file system) at the descriptor's ``input_folder`` and ``output_folder``, and the datasets
    folder read-only at its own path; **cluster mode**: downloads the inputs zip into its localspace,
@@ -121,6 +122,9 @@ class Runner:
         )
 
     def _ensure_image(self) -> None:
+        """The task's image on this node's engine, by id: pulled from the registry when the task was
+        pushed to one (and checked to be that image: a registry is not trusted), else, or when the pull
+        fails, loaded from the task's image tar downloaded from the server."""
         from docker.errors import ImageNotFound
 
         image_id = self.execution["imageId"]
@@ -129,7 +133,12 @@ class Runner:
             return
         except ImageNotFound:
             pass
-        print(f"[app-engine] image {image_id} not on this node's engine: loading it", flush=True)
+        reference = self.execution.get("registryImage")
+        if reference:
+            print(f"[app-engine] image {image_id} not on this node's engine: pulling {reference}", flush=True)
+            if self._pull(reference, image_id):
+                return
+        print(f"[app-engine] image {image_id} not on this node's engine: loading its tar", flush=True)
         tar = self.work / "image.tar"
         with tar.open("wb") as out, self.client.stream("GET", self.execution["urls"]["image"]) as response:
             if response.status_code >= 400:
@@ -143,6 +152,36 @@ class Runner:
             self.engine.images.get(image_id)
         except ImageNotFound:
             raise RunnerError(f"the task's image tar did not load the image {image_id}") from None
+
+    def _pull(self, reference: str, image_id: str) -> bool:
+        """Pull ``reference``; whether it gave the image ``image_id`` (False: the pull failed, the tar is
+        the fallback). Another image under the name (the registry's content swapped) fails the run, and
+        that image's name is removed again: it never runs."""
+        from docker.errors import APIError, DockerException
+
+        repository, tag = reference.rsplit(":", 1)
+        digest = None
+        try:
+            for message in self.engine.api.pull(repository, tag, stream=True, decode=True):
+                if isinstance(message, dict) and message.get("error"):
+                    raise DockerException(message["error"])
+                status = message.get("status", "") if isinstance(message, dict) else ""
+                if status.startswith("Digest: "):
+                    digest = status.removeprefix("Digest: ").strip()
+            # by the manifest this pull got (the tag may have moved since), else by the tag
+            pulled = self.engine.api.inspect_image(f"{repository}@{digest}" if digest else reference)["Id"]
+        except (DockerException, OSError) as error:
+            print(f"[app-engine] pull of {reference} failed ({error}): loading the server's tar", flush=True)
+            return False
+        if pulled != image_id:
+            with contextlib.suppress(APIError):  # its last name gone, the engine removes the image
+                self.engine.api.remove_image(reference, force=False)
+            raise RunnerError(
+                f"the registry's {reference} is the image {pulled}, not the task's image {image_id}: "
+                "the registry's content was changed; the image pulled is not run"
+            )
+        print(f"[app-engine] pulled {reference}: image {image_id}", flush=True)
+        return True
 
     def _fetch_inputs(self) -> tuple[Path, Path]:
         inputs, outputs = self.work / "inputs", self.work / "outputs"

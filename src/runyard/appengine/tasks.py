@@ -2,7 +2,8 @@
 
 A task is a row of ``app_engine_tasks`` (its descriptor's document in ``descriptor``), a folder
 ``task-<id>-def/`` (``descriptor.yml`` as uploaded, ``logo.png``, ``image.tar``: the image, for nodes
-that load it themselves) and a named image on the container engine (:mod:`runyard.appengine.images`).
+that load it themselves) and a named image on the container engine (:mod:`runyard.appengine.images`),
+pushed to the registry when the server has one (``registry_image``: nodes pull it).
 Registering one leaves nothing behind when it fails: the row, the folder and the name are made
 together (a folder a server's death left is removed by a later upload); the unique (namespace,
 version) constraint decides between two uploads of one task, and the image is named only once its
@@ -54,12 +55,20 @@ TaskRef = str | tuple[str, str]
 
 
 def register(
-    engine: sa.Engine, storage: Storage, archive: Path | IO[bytes], owner: str, *, max_bytes: int
+    engine: sa.Engine,
+    storage: Storage,
+    archive: Path | IO[bytes],
+    owner: str,
+    *,
+    max_bytes: int,
+    registry: str | None = None,
 ) -> sa.RowMapping:
     """Register the task of the bundle zip ``archive`` uploaded by ``owner``; its row.
 
-    ``max_bytes`` bounds what the bundle's entries expand to. Errors (``AppEngineError``): 400 for a
-    bundle refused, 409 ``APPE-internal-task-exists``, 500 when the engine fails.
+    ``max_bytes`` bounds what the bundle's entries expand to. With a ``registry`` (``host:port[/prefix]``)
+    the image is pushed there too, and the row records the reference. Errors (``AppEngineError``): 400
+    for a bundle refused, 409 ``APPE-internal-task-exists``, 500 when the engine fails (500
+    ``APPE-registry-push-failed`` when the push does: nothing is kept).
     """
     uploads = storage.base / UPLOADS
     uploads.mkdir(parents=True, exist_ok=True)
@@ -68,7 +77,7 @@ def register(
     work = Path(tempfile.mkdtemp(prefix="bundle-", dir=uploads))
     try:
         bundle = read_bundle(archive, work, max_bytes=max_bytes)
-        return _register(engine, storage, bundle, owner)
+        return _register(engine, storage, bundle, owner, registry)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -103,15 +112,18 @@ def _sweep_task_folders(engine: sa.Engine, storage: Storage) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _register(engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str) -> sa.RowMapping:
+def _register(
+    engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str, registry: str | None
+) -> sa.RowMapping:
     descriptor = bundle.descriptor
     with engine.connect() as connection:
         _refuse_duplicate(connection, descriptor.namespace, descriptor.version)
     name = images.image_name(descriptor.namespace, descriptor.version, bundle.tar_name)
+    reference = None if registry is None else images.registry_reference(registry, name)
     loaded = images.load(bundle.tar, bundle.image_id)
     task_id = str(uuid.uuid4())
     folder = storage.task_folder(task_id)
-    tagged = False
+    tagged = committed = False
     try:
         folder.mkdir(parents=True)
         (folder / DESCRIPTOR).write_bytes(bundle.descriptor_text)
@@ -142,7 +154,22 @@ def _register(engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str) -
                 row = _select(connection, app_engine_tasks.c.id == task_id)
         except sa.exc.IntegrityError:
             raise _exists(descriptor.namespace, descriptor.version) from None
+        committed = True
+        if reference is not None:
+            # pushed once the row decided between two uploads of the task (the loser never pushes over the
+            # winner's image), outside its transaction (a push may take minutes); until recorded, the
+            # task's runs download the tar
+            images.push(bundle.image_id, reference)
+            with engine.begin() as connection:
+                where = app_engine_tasks.c.id == task_id
+                connection.execute(app_engine_tasks.update().where(where).values(registry_image=reference))
+                row = _select(connection, where)
     except BaseException as error:
+        if committed:
+            try:
+                _unregister(engine, storage, task_id)
+            except Exception:  # the upload's own error is the answer
+                log.exception("App Engine: the task %s of a failed upload could not be removed", task_id)
         shutil.rmtree(folder, ignore_errors=True)
         if tagged:
             with contextlib.suppress(AppEngineError):
@@ -154,6 +181,16 @@ def _register(engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str) -
         raise
     assert row is not None
     return row
+
+
+def _unregister(engine: sa.Engine, storage: Storage, task_id: str) -> None:
+    """Remove the row of a task whose upload failed after it was committed (its push), with the runs
+    made of it meanwhile."""
+    with engine.begin() as connection:
+        query = sa.select(app_engine_runs).where(app_engine_runs.c.task_id == task_id)
+        for run in connection.execute(query).mappings().all():
+            runs.delete_run(connection, storage, run)
+        connection.execute(app_engine_tasks.delete().where(app_engine_tasks.c.id == task_id))
 
 
 def _refuse_duplicate(connection: sa.Connection, namespace: str, version: str) -> None:
@@ -236,10 +273,12 @@ def delete_task(engine: sa.Engine, storage: Storage, task: TaskRef, user: User) 
             runs.delete_run(connection, storage, run)  # an unended one's job killed first
         connection.execute(app_engine_tasks.delete().where(app_engine_tasks.c.id == row["id"]))
     shutil.rmtree(storage.task_folder(row["id"]), ignore_errors=True)
-    try:
-        images.untag(row["image"])
-    except AppEngineError as error:  # the task is gone: its name stays on the engine until removed by hand
-        log.warning("App Engine: task %s deleted, its image name %s kept: %s", row["id"], row["image"], error)
+    # the registry's name too, where a node on this engine pulled it; the registry keeps the image
+    for name in filter(None, (row["image"], row["registry_image"])):
+        try:
+            images.untag(name)
+        except AppEngineError as error:  # the task is gone: the name stays until removed by hand
+            log.warning("App Engine: task %s deleted, its image name %s kept: %s", row["id"], name, error)
 
 
 def descriptor_file(storage: Storage, row: TaskRow) -> Path:

@@ -71,6 +71,10 @@ class ServerConfig:
     app_engine_datasets: Path | None = None
     """Folder under which App Engine inputs may reference files by absolute path (Cytomine's
     ``REF_STORAGE_BASE_PATH``); none: references are refused."""
+    app_engine_registry: str | None = None
+    """A registry, ``host:port[/prefix]`` (Cytomine's ``REGISTRY_URL``), task images are pushed to at
+    their upload (as ``{registry}/{name}``) and that nodes without the image pull; none: nodes download
+    the image's tar from the server."""
     max_walltime: float = Settings.max_walltime
     """Seconds; see ``Settings.max_walltime`` (as the next two)."""
     max_replicas: int = Settings.max_replicas
@@ -233,6 +237,13 @@ def load_config(
         config.app_engine_max_ram_bytes  # noqa: B018 - checked now rather than at the first run
     except ValueError as error:
         raise InvalidRequestError(f"app_engine_max_ram: {error}") from None
+    if config.app_engine_registry is not None:
+        from runyard.appengine.images import check_registry  # the engine's client, only with a registry
+
+        try:
+            config = replace(config, app_engine_registry=check_registry(config.app_engine_registry))
+        except ValueError as error:
+            raise InvalidRequestError(f"app_engine_registry: {error}") from None
     if config.event_log_max_bytes < 1:
         raise InvalidRequestError(f"event_log_max_bytes: at least 1 byte, got {config.event_log_max_bytes}")
     parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start

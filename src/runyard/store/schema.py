@@ -390,6 +390,8 @@ app_engine_tasks = sa.Table(
     sa.Column("descriptor", sa.JSON, nullable=False),  # the validated descriptor, as parsed from YAML
     sa.Column("image", sa.String(255), nullable=False),  # the name the image is tagged with on the engine
     sa.Column("image_id", sa.String(80), nullable=False),  # the image's config digest (sha256:...)
+    # ``{registry}/{image}`` once pushed to the App Engine's registry (app_engine_registry); else null
+    sa.Column("registry_image", sa.String(512)),
     sa.Column("has_logo", sa.Boolean, nullable=False),
     sa.Column("owner", sa.String(255), nullable=False, index=True),  # who uploaded it
     sa.Column("created_at", sa.Float, nullable=False),
