@@ -128,9 +128,11 @@ def install(
     *,
     max_download: int,
     max_bytes: int,
+    registry: str | None = None,
 ) -> sa.RowMapping:
     """Download ``task`` (namespace, version) from the default store and register it for ``owner``; its
-    row. ``max_download`` bounds the bundle, ``max_bytes`` what it expands to (as an upload's)."""
+    row. ``max_download`` bounds the bundle, ``max_bytes`` what it expands to, ``registry`` where its
+    image is pushed (as an upload's)."""
     namespace, version = task
     properties = schema()["properties"]
     for field, value in (("namespace", namespace), ("version", version)):
@@ -153,7 +155,7 @@ def install(
                 f"the app store's bundle at {url} is the task {declared[0]!r} {declared[1]!r}, not the one "
                 "asked for: nothing installed",
             )
-        return tasks.register(engine, storage, bundle, owner, max_bytes=max_bytes)
+        return tasks.register(engine, storage, bundle, owner, max_bytes=max_bytes, registry=registry)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
