@@ -40,9 +40,10 @@ _CONSTRAINTS = (
     ("maxSize", "items ≤"),
 )
 _NOT_GIVEN = object()
+#: The browser's sending failed: the server's body limit (``app_engine_max_upload_bytes``) is likely why.
 UPLOAD_FAILED = (
-    "The upload failed: the server refused the file (larger than its max_body_bytes setting allows) "
-    "or the connection dropped."
+    "The upload failed: the server refused the file (larger than its app_engine_max_upload_bytes "
+    "setting allows) or the connection dropped."
 )
 
 Started = Callable[[dict[str, Any]], Awaitable[None]]
@@ -171,6 +172,9 @@ class RunForm:
 
     async def _received(self, target: _Field | None, event: events.UploadEventArguments) -> None:
         if target is None:
+            return
+        if event.file.size() > MAX_INPUT_BYTES:  # the browser checks it; a hostile one may not
+            _too_large(target)
             return
         path = Path(self.files.name) / f"input-{self.fields.index(target)}"  # no name from the browser
         path.unlink(missing_ok=True)

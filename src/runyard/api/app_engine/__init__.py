@@ -23,6 +23,10 @@ UPLOAD_ROUTES = [
         r"/task-runs/[^/]+/input-provisions/[^/]+(/indexes)?",
         r"/task-runs/[^/]+/[^/]+/outputs\.zip",
     )
+] + [
+    # The portal's uploads (NiceGUI's route): bundles and input files of its App Engine page. The
+    # portal's other uploads (workflows, catalog objects) refuse a file past their own bound.
+    ("POST", re.compile(r"/_nicegui/client/[^/]+/upload/[^/]+"))
 ]
 
 

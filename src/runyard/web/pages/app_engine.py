@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from nicegui import events, ui
 
 from runyard.client.app_engine import RUN_ENDED
-from runyard.web.app_engine_form import RunForm, constraints_text, type_text
+from runyard.web.app_engine_form import UPLOAD_FAILED, RunForm, constraints_text, type_text
 from runyard.web.app_engine_run import RunView, iso_moment, state_cell
 from runyard.web.calls import Refused, call
 from runyard.web.confirm import confirm
@@ -35,11 +35,6 @@ REFRESH_SECONDS = 3.0
 MAX_RUNS = 50
 MAX_DETAILED_TASKS = 200
 READERS = 4
-#: The browser's sending failed: the server's body limit (``max_body_bytes``) is the likely reason.
-UPLOAD_FAILED = (
-    "The upload failed: the server refused the file (larger than its max_body_bytes setting allows) "
-    "or the connection dropped."
-)
 #: A logo shown (a PNG) is at most this large.
 MAX_LOGO_BYTES = 1024 * 1024
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -186,6 +181,10 @@ class AppEngineView:
     async def uploaded(self, event: events.UploadEventArguments) -> None:
         """A bundle chosen: sent to the API (Cytomine's message if refused), then shown."""
         self.upload_error.set_text("")
+        if event.file.size() > MAX_BUNDLE_BYTES:  # the browser checks it; a hostile one may not
+            self._too_large()
+            self.upload.reset()
+            return
         self.upload.props("disable")
         try:
             with tempfile.TemporaryDirectory(prefix="runyard-portal-") as folder:

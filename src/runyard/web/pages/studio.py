@@ -144,6 +144,9 @@ class Studio:
             ui.label("Open a workflow file (ProActive XML or runyard YAML)").classes("text-lg")
 
             async def uploaded(event: events.UploadEventArguments) -> None:
+                if event.file.size() > MAX_FILE:  # the browser checks it; a hostile one may not
+                    ui.notify(f"Files up to {MAX_FILE // 1_000_000} MB", type="negative")
+                    return
                 try:
                     text = await event.file.text(encoding="utf-8")
                 except UnicodeDecodeError:

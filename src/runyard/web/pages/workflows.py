@@ -125,6 +125,9 @@ async def workflows(
         nonlocal opened
         opened = ""
         remember()
+        if upload.file.size() > MAX_UPLOAD:  # the browser checks it; a hostile one may not
+            ui.notify(f"A workflow file is at most {MAX_UPLOAD // 1_000_000} MB", type="negative")
+            return
         try:
             text = await upload.file.text()
         except UnicodeDecodeError:

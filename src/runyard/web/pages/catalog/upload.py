@@ -25,6 +25,9 @@ async def upload_dialog(session: Session, bucket: str, name: str | None = None) 
         async def received(event: events.UploadEventArguments) -> None:
             chosen.clear()
             error.set_text("")
+            if event.file.size() > MAX_BYTES:  # the browser checks it; a hostile one may not
+                rejected()
+                return
             chosen[event.file.name] = await event.file.read()
             file_label.set_text(f"{event.file.name} ({len(chosen[event.file.name])} bytes)")
             if name is None and not object_name.value:
