@@ -4,6 +4,7 @@ uploads and callers."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -35,8 +36,11 @@ from appengine.helpers import (
     upload,
     upload_answer,
 )
+from runyard.appengine import images, tasks
+from runyard.appengine.errors import AppEngineError
+from runyard.appengine.storage import Storage
 from runyard.store.database import connect
-from runyard.store.schema import app_engine_runs
+from runyard.store.schema import app_engine_runs, app_engine_tasks
 from support.server import LiveServer, live_server
 
 __all__ = ["docker_host"]
@@ -556,6 +560,136 @@ def test_deleting_a_task_deletes_its_runs_keeps_a_shared_image(server: LiveServe
         assert image.id == BOOLEAN_IMAGE
         with pytest.raises(docker.errors.ImageNotFound):
             docker_engine.images.get(f"{first_namespace.replace('.', '/')}:1.0.0")
+
+
+def test_a_task_whose_image_lost_its_name_gets_it_back_at_the_next_start(
+    tmp_path: Path, docker_host: str
+) -> None:
+    """An upload names its task's image once the task is committed: a server killed in between leaves the
+    image unnamed (runs take it by id), and the next start names it (never a name of no task, which no
+    later upload of that task could take back)."""
+    bundle, namespace = renamed_bundle()
+    name, hold = f"{namespace.replace('.', '/')}:1.0.0", f"runyard-test-hold/{uuid.uuid4().hex}:1"
+    with live_server(tmp_path / "data") as first:
+        upload(first, first.admin_token, bundle)
+    with _engine() as engine:
+        engine.images.get(name).tag(hold)  # the image stays on the engine, unnamed by its task
+        engine.images.remove(name)
+        with live_server(tmp_path / "data") as second:
+            try:
+                deadline = time.monotonic() + 30
+                while name not in engine.images.get(BOOLEAN_IMAGE).tags:
+                    assert time.monotonic() < deadline, "the task's image was not named again"
+                    time.sleep(0.1)
+            finally:
+                engine.images.remove(hold)
+            with app_engine(second) as client:
+                assert client.delete(f"/tasks/{namespace}/1.0.0").status_code == 200
+        with pytest.raises(docker.errors.ImageNotFound):
+            engine.images.get(name)
+
+
+def _unique_image_tar() -> tuple[bytes, str]:
+    """A ``docker save`` archive of an image no other test has (one file of random bytes, imported), and
+    its id; the image is not left on the engine."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        data = os.urandom(64)
+        member = tarfile.TarInfo("random.bin")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    with _engine() as engine:
+        image_id: str = json.loads(engine.api.import_image_from_data(layer.getvalue()))["status"]
+        saved = b"".join(engine.api.get_image(image_id))
+        engine.images.remove(image_id)
+    return saved, image_id
+
+
+def test_an_upload_failing_right_after_loading_an_image_leaves_it_to_another_upload_of_it(
+    tmp_path: Path, docker_host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two uploads of one image at once, the first failing right after it loaded the image: its clean-up
+    removed the image while the second was about to name it (which then failed). Held from the load to
+    the name, the image is now the second's. The interleaving is forced (in this process: the server's
+    functions, a real engine and database), with waits that give up after 3 s rather than deadlock."""
+    saved, image_id = _unique_image_tar()
+
+    def bundle() -> tuple[Path, str]:
+        data, namespace = renamed_bundle()
+        entries = bundle_entries(data)
+        entries[next(name for name in entries if name.endswith(".tar"))] = saved
+        path = tmp_path / f"{namespace}.zip"
+        path.write_bytes(make_zip(entries))
+        return path, namespace
+
+    (first, first_namespace), (second, second_namespace) = bundle(), bundle()
+    loaded, checked, removed = threading.Event(), threading.Event(), threading.Event()
+    real_load, real_remove, real_tag, real_claim = (
+        images.load,
+        images.remove_unnamed,
+        images.tag,
+        tasks._claim_name,
+    )
+
+    def load(tar: Path, wanted: str) -> bool:
+        answer = real_load(tar, wanted)
+        (loaded if threading.current_thread().name == "first" else checked).set()
+        return answer
+
+    def claim(connection: sa.Connection, task_id: str, name: str, wanted: str) -> bool:
+        if threading.current_thread().name == "first":  # refused right after the load
+            raise AppEngineError(400, images.IMAGE_VALIDATION, "the first upload fails here")
+        return real_claim(connection, task_id, name, wanted)
+
+    def remove_unnamed(wanted: str) -> None:
+        checked.wait(3)  # the second upload has found the image loaded
+        real_remove(wanted)
+        removed.set()
+
+    def tag(wanted: str, name: str) -> None:
+        removed.wait(3)  # the first upload's clean-up has run
+        real_tag(wanted, name)
+
+    for module, attribute, replacement in (
+        (images, "load", load),
+        (images, "remove_unnamed", remove_unnamed),
+        (images, "tag", tag),
+        (tasks, "_claim_name", claim),
+    ):
+        monkeypatch.setattr(module, attribute, replacement)
+    engine = connect(f"sqlite:///{tmp_path / 'runyard.db'}")
+    storage = Storage(tmp_path / "app-engine")
+    outcomes: dict[str, Any] = {}
+
+    def upload_as(archive: Path) -> None:
+        try:
+            row = tasks.register(engine, storage, archive, "ada", max_bytes=2**30)
+            outcomes[threading.current_thread().name] = row
+        except AppEngineError as error:
+            outcomes[threading.current_thread().name] = error
+
+    try:
+        threads = [threading.Thread(target=upload_as, args=(first,), name="first")]
+        threads[0].start()
+        assert loaded.wait(30)
+        threads.append(threading.Thread(target=upload_as, args=(second,), name="second"))
+        threads[1].start()
+        for thread in threads:
+            thread.join(60)
+        assert isinstance(outcomes["first"], AppEngineError) and outcomes["first"].status == 400
+        assert not isinstance(outcomes["second"], AppEngineError), outcomes["second"].message
+        with _engine() as docker_engine:
+            assert docker_engine.images.get(image_id).tags == [f"{second_namespace.replace('.', '/')}:1.0.0"]
+        assert first_namespace not in {row["namespace"] for row in _rows(engine)}
+    finally:
+        with _engine() as docker_engine, contextlib.suppress(docker.errors.ImageNotFound):
+            docker_engine.images.remove(image_id, force=True)
+        engine.dispose()
+
+
+def _rows(engine: sa.Engine) -> list[sa.RowMapping]:
+    with engine.connect() as connection:
+        return list(connection.execute(sa.select(app_engine_tasks)).mappings())
 
 
 def _rewritten_tar(tar: bytes, replaced: dict[str, bytes]) -> bytes:

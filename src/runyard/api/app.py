@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ from runyard.api.routers import (
 )
 from runyard.api.security import SessionCache
 from runyard.appengine import execution as app_engine_execution
+from runyard.appengine import tasks as app_engine_tasks
 from runyard.appengine.storage import Storage
 from runyard.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
 from runyard.auth.job_tokens import JobTokens
@@ -120,9 +122,17 @@ def create_app(config: ServerConfig, announce: Callable[[str], None] = print) ->
         with platform, hashing, planner:
             automation.start_monitor()
             runs.start()  # follows App Engine runs' jobs; settles those the server left
+            names = threading.Thread(
+                target=app_engine_tasks.name_images,
+                args=(platform.engine,),
+                name="runyard-image-names",
+                daemon=True,
+            )
+            names.start()  # an upload cut short may have left its task's image unnamed
             try:
                 yield
             finally:
+                names.join(timeout=5)
                 runs.close()
                 automation.stop_monitor()
                 hub.close()

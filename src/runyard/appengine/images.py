@@ -19,6 +19,8 @@ import contextlib
 import logging
 import os
 import re
+import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -39,6 +41,7 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 _TAG = re.compile(r"[\w][\w.-]{0,127}")
 MAX_NAME = 255
+_NAMING = tuple(threading.Lock() for _ in range(64))
 REQUEST_TIMEOUT = 60
 """Seconds the engine has to answer a request (docker's own default)."""
 LOAD_TIMEOUT = 1800
@@ -132,6 +135,14 @@ def _exists(client: Any, reference: str) -> bool:
     except ImageNotFound:
         return False
     return True
+
+
+def naming(image_id: str) -> threading.Lock:
+    """The lock held while the image ``image_id`` may be unnamed on purpose (from an upload's load to its
+    naming) and around each removal of a name or of an unnamed image: without it, an upload failing right
+    after loading an image removed it while another upload of that image was about to name it. In this
+    server process only: uploads through other servers on the same engine are not ordered by it."""
+    return _NAMING[zlib.crc32(image_id.encode()) % len(_NAMING)]
 
 
 def load(tar: Path, image_id: str) -> bool:

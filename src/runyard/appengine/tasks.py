@@ -120,41 +120,47 @@ def _register(
         _refuse_duplicate(connection, descriptor.namespace, descriptor.version)
     name = images.image_name(descriptor.namespace, descriptor.version, bundle.tar_name)
     reference = None if registry is None else images.registry_reference(registry, name)
-    loaded = images.load(bundle.tar, bundle.image_id)
     task_id = str(uuid.uuid4())
     folder = storage.task_folder(task_id)
-    tagged = committed = False
+    naming = images.naming(bundle.image_id)
+    loaded = tagged = committed = False
     try:
-        folder.mkdir(parents=True)
-        (folder / DESCRIPTOR).write_bytes(bundle.descriptor_text)
-        if bundle.logo is not None:
-            (folder / LOGO).write_bytes(bundle.logo)
-        bundle.tar.replace(folder / IMAGE_TAR)
-        try:
-            with engine.begin() as connection:
-                connection.execute(
-                    app_engine_tasks.insert().values(
-                        id=task_id,
-                        namespace=descriptor.namespace,
-                        version=descriptor.version,
-                        name=descriptor.name,
-                        name_short=descriptor.name_short,
-                        description=descriptor.description or "",
-                        descriptor=descriptor.document,
-                        image=name,
-                        image_id=bundle.image_id,
-                        has_logo=bundle.logo is not None,
-                        owner=owner,
-                        created_at=time.time(),
+        with naming:  # from its load to its name, no other upload's failure removes the image
+            loaded = images.load(bundle.tar, bundle.image_id)
+            folder.mkdir(parents=True)
+            (folder / DESCRIPTOR).write_bytes(bundle.descriptor_text)
+            if bundle.logo is not None:
+                (folder / LOGO).write_bytes(bundle.logo)
+            bundle.tar.replace(folder / IMAGE_TAR)
+            try:
+                with engine.begin() as connection:
+                    connection.execute(
+                        app_engine_tasks.insert().values(
+                            id=task_id,
+                            namespace=descriptor.namespace,
+                            version=descriptor.version,
+                            name=descriptor.name,
+                            name_short=descriptor.name_short,
+                            description=descriptor.description or "",
+                            descriptor=descriptor.document,
+                            image=name,
+                            image_id=bundle.image_id,
+                            has_logo=bundle.logo is not None,
+                            owner=owner,
+                            created_at=time.time(),
+                        )
                     )
-                )
-                if not _claim_name(connection, task_id, name, bundle.image_id):
-                    images.tag(bundle.image_id, name)
-                    tagged = True
-                row = _select(connection, app_engine_tasks.c.id == task_id)
-        except sa.exc.IntegrityError:
-            raise _exists(descriptor.namespace, descriptor.version) from None
-        committed = True
+                    named = _claim_name(connection, task_id, name, bundle.image_id)
+                    row = _select(connection, app_engine_tasks.c.id == task_id)
+            except sa.exc.IntegrityError:
+                raise _exists(descriptor.namespace, descriptor.version) from None
+            committed = True
+            # Named once the row is in: a server killed in between leaves a task whose image has no name
+            # yet (its runs take the image by id; the next start names it: name_images), never a name of
+            # no task, which no later upload of the task could take back.
+            if not named:
+                images.tag(bundle.image_id, name)
+                tagged = True
         if reference is not None:
             # pushed once the row decided between two uploads of the task (the loser never pushes over the
             # winner's image), outside its transaction (a push may take minutes); until recorded, the
@@ -171,13 +177,14 @@ def _register(
             except Exception:  # the upload's own error is the answer
                 log.exception("App Engine: the task %s of a failed upload could not be removed", task_id)
         shutil.rmtree(folder, ignore_errors=True)
-        if tagged:
-            with contextlib.suppress(AppEngineError):
-                images.untag(name)
-        # a duplicate's image is the first upload's, likely, perhaps about to be named: left alone
-        duplicate = isinstance(error, AppEngineError) and error.code == TASK_EXISTS
-        if loaded and not duplicate:
-            images.remove_unnamed(bundle.image_id)
+        with naming:
+            if tagged:
+                with contextlib.suppress(AppEngineError):
+                    images.untag(name)
+            # a duplicate's image is the first upload's, likely, perhaps about to be named: left alone
+            duplicate = isinstance(error, AppEngineError) and error.code == TASK_EXISTS
+            if loaded and not duplicate:
+                images.remove_unnamed(bundle.image_id)
         raise
     assert row is not None
     return row
@@ -274,11 +281,35 @@ def delete_task(engine: sa.Engine, storage: Storage, task: TaskRef, user: User) 
         connection.execute(app_engine_tasks.delete().where(app_engine_tasks.c.id == row["id"]))
     shutil.rmtree(storage.task_folder(row["id"]), ignore_errors=True)
     # the registry's name too, where a node on this engine pulled it; the registry keeps the image
-    for name in filter(None, (row["image"], row["registry_image"])):
-        try:
-            images.untag(name)
-        except AppEngineError as error:  # the task is gone: the name stays until removed by hand
-            log.warning("App Engine: task %s deleted, its image name %s kept: %s", row["id"], name, error)
+    with images.naming(row["image_id"]):  # another upload of the image may be about to name it
+        for name in filter(None, (row["image"], row["registry_image"])):
+            try:
+                images.untag(name)
+            except AppEngineError as error:  # the task is gone: the name stays until removed by hand
+                log.warning("App Engine: task %s deleted, its image name %s kept: %s", row["id"], name, error)
+
+
+def name_images(engine: sa.Engine) -> None:
+    """Give each task's image its name where the engine has the image without it: a server killed between
+    committing an upload's task and naming its image left it so (called as the server starts). A name
+    that is another image's is left alone, and logged."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(app_engine_tasks.c.image, app_engine_tasks.c.image_id).order_by(
+                app_engine_tasks.c.created_at
+            )
+        ).all()
+    try:
+        for name, image_id in rows:
+            with images.naming(image_id):
+                current = images.image_of(name)
+                if current is None and images.image_of(image_id) is not None:
+                    images.tag(image_id, name)
+                    log.info("App Engine: image %s named %s again (an upload cut short)", image_id, name)
+                elif current is not None and current != image_id:
+                    log.warning("App Engine: the image name %s is another image's than its task's", name)
+    except AppEngineError as error:  # no engine here: the names wait for a start that has one
+        log.warning("App Engine: task images not checked for their names: %s", error.message)
 
 
 def descriptor_file(storage: Storage, row: TaskRow) -> Path:
