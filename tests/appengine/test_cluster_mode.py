@@ -8,6 +8,7 @@ as tests/dask_nodes start one) whose engine lacks the task's image: the runner d
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -32,8 +33,20 @@ DASK = str(Path(sys.executable).parent / "dask")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, docker_host: str) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("server"), app_engine_run_mode="cluster") as started:
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's datasets folder (``app_engine_datasets``), with three files."""
+    folder = tmp_path_factory.mktemp("datasets")
+    for name, text in (("a.txt", "alpha"), ("b.txt", "beta"), ("c.txt", "gamma")):
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, docker_host: str, datasets: Path
+) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("server")
+    with live_server(folder, app_engine_run_mode="cluster", app_engine_datasets=datasets) as started:
         yield started
 
 
@@ -210,3 +223,45 @@ def run_id_image(server: LiveServer, task_id: str) -> str:
         engine.dispose()
     assert found is not None
     return str(found["image_id"])
+
+
+def _files_in(document: dict[str, Any]) -> None:
+    document["inputs"]["input"]["type"] = {"id": "array", "subtype": "file", "min_size": 1, "max_size": 5}
+
+
+def test_dataset_references_travel_as_files_in_the_inputs_archive(
+    server: LiveServer, user: tuple[str, str], datasets: Path
+) -> None:
+    """The node has no datasets folder: the files an array references come in ``inputs.zip``, with the
+    array's ``array.yml``."""
+    _, token = user
+    script = "cat /inputs/input/0 /inputs/input/1 /inputs/input/array.yml > /outputs/output"
+    task = new_task(server, script, _files_in)
+    run = started_run(server, token, task, {"input": [str(datasets / "a.txt"), str(datasets / "b.txt")]})
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FINISHED", run_of(server, run)
+    assert run_of(server, run)["outputs"] == {"output": "alphabetasize: 2"}
+
+
+def test_a_dataset_file_turned_into_a_link_after_provisioning_is_not_sent(
+    server: LiveServer, user: tuple[str, str], datasets: Path
+) -> None:
+    """A reference is sent as the regular file it was when provisioned: a link put in its place since
+    (to a secret of the server's host) fails the run, and nothing of what it points to leaves."""
+    _, token = user
+    task = new_task(server, "cat /inputs/input/0 > /outputs/output", _files_in)
+    secret = datasets.parent / "server-secret.txt"
+    secret.write_text("the host's secret")
+    target = datasets / "c.txt"
+    run = started_run(
+        server, token, task, {"input": [str(target)]}, before_start=lambda: _swap_for_link(target, secret)
+    )
+    final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+    assert final["state"] == "FAILED", run_of(server, run)
+    assert "changed since it was provisioned" in (run_of(server, run)["reason"] or "")
+    assert "secret" not in json.dumps(run_of(server, run)["outputs"])
+
+
+def _swap_for_link(path: Path, target: Path) -> None:
+    path.unlink()
+    path.symlink_to(target)

@@ -434,8 +434,15 @@ def slow_task(server: LiveServer) -> dict[str, Any]:
 # -- what the tests share (test_cluster_mode.py too) ---------------------------------------------
 
 
-def started_run(server: LiveServer, token: str, task: dict[str, Any], values: dict[str, Any]) -> str:
-    """A run of ``task`` with ``values`` provisioned (bytes: a file part; a list: an array), started."""
+def started_run(
+    server: LiveServer,
+    token: str,
+    task: dict[str, Any],
+    values: dict[str, Any],
+    before_start: Callable[[], None] | None = None,
+) -> str:
+    """A run of ``task`` with ``values`` provisioned (bytes: a file part; a list: an array), started
+    (``before_start`` called in between)."""
     with app_engine(server, token) as client:
         created = client.post(f"/tasks/{task['id']}/runs")
         assert created.status_code == 200, created.text
@@ -452,6 +459,8 @@ def started_run(server: LiveServer, token: str, task: dict[str, Any], values: di
                     f"/task-runs/{run}/input-provisions/{name}", json={"parameterName": name, "value": value}
                 )
             assert answer.status_code == 200, answer.text
+        if before_start is not None:
+            before_start()
         started = client.post(f"/task-runs/{run}/state-actions", json={"desired": "RUNNING"})
         assert started.status_code == 200, started.text
         assert started.json()["resource"]["state"] in ("QUEUING", "QUEUED", "PENDING", "RUNNING", "FINISHED")

@@ -37,7 +37,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
@@ -431,16 +431,11 @@ class Execution:
         configuration = descriptor.get("configuration", {})
         resources = resources_of(descriptor)
         outputs = self.storage.run_outputs(run["id"])
-        references = {name: p["value"] for name, p in (run["provisions"] or {}).items() if p.get("reference")}
-        if run["mode"] != "cluster":
+        if run["mode"] != "cluster":  # cluster mode: the references travel in the inputs archive
             _empty(outputs)
             outputs.chmod(0o777)  # an image's user may be any uid (the storage folder is private)
-            for name, value in references.items():
+            for name, value in _references(run).items():
                 link_references(self.storage.run_inputs(run["id"]), name, value)
-        elif references:
-            reason = "dataset references work in local mode only (app_engine_run_mode), as upstream"
-            self._fail(run["id"], reason)
-            raise AppEngineError(409, RUN_STATE, reason)
         url = f"{base_url}/app-engine/v1/task-runs/{run['id']}"
         return {
             "run": run["id"],
@@ -611,18 +606,53 @@ def link_references(inputs: Path, name: str, value: Any) -> None:
         folder.unlink()
     elif folder.exists():
         shutil.rmtree(folder)
+    folder.mkdir()
+    for relative, leaf in _reference_tree(value):
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(leaf, bytes):
+            path.write_bytes(leaf)
+        else:
+            os.symlink(leaf, path)
 
-    def make(target: Path, items: Any) -> None:
-        target.mkdir()
-        for item in items:
-            index, leaf = int(item["index"]), item["value"]
-            if isinstance(leaf, list):
-                make(target / str(index), leaf)
+
+def referenced_files(run: Row, datasets: Path | None) -> dict[str, Path | bytes]:
+    """The dataset files the run's referenced arrays name, by their names in its inputs archive
+    (``{input}/{index}``..., with each array's ``array.yml``): cluster mode's node gets them as files.
+    Each is checked again to be the regular file under the datasets folder that was provisioned (409
+    otherwise: a link put in its place since would have the server send what it points to)."""
+    references = _references(run)
+    if references and datasets is None:
+        raise AppEngineError(409, RUN_STATE, "dataset references are disabled on this server now")
+    root = Path(os.path.realpath(datasets)) if datasets is not None else Path("/")
+    entries: dict[str, Path | bytes] = {}
+    for name, value in references.items():
+        for relative, leaf in _reference_tree(value):
+            if isinstance(leaf, str):
+                if os.path.realpath(leaf) != leaf or not Path(leaf).is_relative_to(root):
+                    raise AppEngineError(
+                        409, RUN_STATE, f"the dataset file {leaf} changed since it was provisioned"
+                    )
+                entries[f"{name}/{relative}"] = Path(leaf)
             else:
-                os.symlink(str(leaf), target / str(index))
-        (target / "array.yml").write_text(f"size: {len(items)}")
+                entries[f"{name}/{relative}"] = leaf
+    return entries
 
-    make(folder, value)
+
+def _references(run: Row) -> dict[str, Any]:
+    return {name: p["value"] for name, p in (run["provisions"] or {}).items() if p.get("reference")}
+
+
+def _reference_tree(items: Any, prefix: str = "") -> Iterator[tuple[str, str | bytes]]:
+    """``(relative path, dataset path)`` of each item of a referenced array (nested: ``1/0``), and
+    ``(…array.yml, its bytes)`` of the array and of each nested one."""
+    for item in items:
+        index, leaf = int(item["index"]), item["value"]
+        if isinstance(leaf, list):
+            yield from _reference_tree(leaf, f"{prefix}{index}/")
+        else:
+            yield f"{prefix}{index}", str(leaf)
+    yield f"{prefix}array.yml", f"size: {len(items)}".encode()
 
 
 def _empty(folder: Path) -> None:

@@ -31,13 +31,14 @@ import stat
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import httpx
 
-from runyard.appengine.errors import AppEngineError
+from runyard.appengine.errors import RUN_STATE, AppEngineError
 from runyard.tls import verification
 
 RUN_VARIABLE = "RUNYARD_APP_ENGINE_RUN"
@@ -194,7 +195,8 @@ class Runner:
             self.client.stream("GET", self.execution["urls"]["inputs"]) as response,
         ):
             if response.status_code >= 400:
-                raise RunnerError(f"the run's inputs could not be downloaded: {response.status_code}")
+                said = response.read().decode(errors="replace")[:500]
+                raise RunnerError(f"the run's inputs could not be downloaded: {response.status_code} {said}")
             for chunk in response.iter_bytes(1 << 20):
                 out.write(chunk)
         with archive.open("rb") as source:
@@ -357,10 +359,18 @@ def unpack(archive: IO[bytes], target: Path, *, max_members: int, max_bytes: int
         raise AppEngineError(400, INVALID_ARCHIVE, f"a member twice: {error.filename}") from None
 
 
-def zip_folder(folder: Path, target: IO[bytes], *, max_members: int, max_bytes: int) -> None:
+def zip_folder(
+    folder: Path,
+    target: IO[bytes],
+    *,
+    max_members: int,
+    max_bytes: int,
+    extra: Mapping[str, Path | bytes] | None = None,
+) -> None:
     """Zip what ``folder`` holds (stored, regular files and folders only: links and devices are left out,
-    never followed), bounded."""
-    count = total = 0
+    never followed), then ``extra`` at the names given: files read where they are (a run's dataset
+    references; one that is no longer a regular file is a 409) or bytes. Bounded."""
+    bound = _Bound(max_members, max_bytes)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for root, folders, files in os.walk(folder, followlinks=False):
             relative = Path(root).relative_to(folder)
@@ -368,20 +378,41 @@ def zip_folder(folder: Path, target: IO[bytes], *, max_members: int, max_bytes: 
                 if not os.path.islink(os.path.join(root, name)):
                     archive.writestr(f"{(relative / name).as_posix()}/", b"")
             for name in sorted(files):
-                path = os.path.join(root, name)
-                try:
-                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                except OSError:
-                    continue  # a link, or gone
-                with os.fdopen(fd, "rb") as source:
-                    info = os.fstat(source.fileno())
-                    if not stat.S_ISREG(info.st_mode):
-                        continue
-                    count += 1
-                    total += info.st_size
-                    if count > max_members or total > max_bytes:
-                        raise AppEngineError(413, INVALID_ARCHIVE, "outputs too large")
-                    entry = zipfile.ZipInfo((relative / name).as_posix(), time.localtime(info.st_mtime)[:6])
-                    entry.external_attr = (stat.S_IFREG | 0o644) << 16
-                    with archive.open(entry, "w", force_zip64=True) as out:
-                        shutil.copyfileobj(source, out, 1 << 20)
+                _add_file(archive, os.path.join(root, name), (relative / name).as_posix(), bound)
+        for name, content in (extra or {}).items():
+            if isinstance(content, bytes):
+                bound.add(len(content))
+                archive.writestr(name, content)
+            elif not _add_file(archive, str(content), name, bound):
+                raise AppEngineError(409, RUN_STATE, f"{content} is not a regular file")
+
+
+@dataclass
+class _Bound:
+    members: int
+    bytes: int
+
+    def add(self, size: int) -> None:
+        self.members -= 1
+        self.bytes -= size
+        if self.members < 0 or self.bytes < 0:
+            raise AppEngineError(413, INVALID_ARCHIVE, "the archive would be too large")
+
+
+def _add_file(archive: zipfile.ZipFile, path: str, name: str, bound: _Bound) -> bool:
+    """Add the regular file ``path`` as ``name``; whether it was one (a link, never followed, or a file
+    gone meanwhile is left out)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as source:
+        info = os.fstat(source.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        bound.add(info.st_size)
+        entry = zipfile.ZipInfo(name, time.localtime(info.st_mtime)[:6])
+        entry.external_attr = (stat.S_IFREG | 0o644) << 16
+        with archive.open(entry, "w", force_zip64=True) as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+    return True

@@ -144,20 +144,26 @@ async def execution_image(run_id: str, request: Request, engine: EngineDep) -> F
 
 @router.get("/task-runs/{run_id}/execution/inputs.zip")
 async def execution_inputs(run_id: str, request: Request, engine: EngineDep) -> FileResponse:
-    """The run's inputs, zipped (regular files and folders; references are not followed: dataset
-    references work in local mode only, as upstream)."""
+    """The run's inputs, zipped (regular files and folders, links never followed), with the dataset
+    files its referenced arrays name, as files (cluster mode's node has no datasets folder)."""
 
     def build() -> str:
-        run_id_checked = runner_run(request, engine, run_id)["id"]
-        folder = _execution(engine).storage.run_inputs(run_id_checked)
+        run = runner_run(request, engine, run_id)
+        execution = _execution(engine)
+        referenced = runs_execution.referenced_files(run, execution.datasets)
         handle, path = tempfile.mkstemp(prefix="app-engine-inputs-", suffix=".zip")
-        with os.fdopen(handle, "wb") as out:
-            runner.zip_folder(
-                folder,
-                out,
-                max_members=runs_execution.MAX_OUTPUTS_MEMBERS,
-                max_bytes=runs_execution.MAX_OUTPUTS_BYTES,
-            )
+        try:
+            with os.fdopen(handle, "wb") as out:
+                runner.zip_folder(
+                    execution.storage.run_inputs(run["id"]),
+                    out,
+                    max_members=runs_execution.MAX_OUTPUTS_MEMBERS,
+                    max_bytes=runs_execution.MAX_OUTPUTS_BYTES,
+                    extra=referenced,
+                )
+        except BaseException:
+            os.unlink(path)
+            raise
         return path
 
     path = await run_in_threadpool(build)
