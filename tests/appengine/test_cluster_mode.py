@@ -22,23 +22,22 @@ import pytest
 from distributed import Client
 
 from appengine.helpers import app_engine, docker_host
-from appengine.test_execution import built_task, corpus_task, new_task, run_of, started_run, wait_state
+from appengine.test_execution import (
+    built_task,
+    corpus_task,
+    datasets,
+    new_task,
+    run_of,
+    started_run,
+    wait_state,
+)
 from support.netns import Host, second_host
 from support.server import ADMIN, PASSWORD, LiveServer, create_admin, live_server
 from support.server_process import free_port, server_process
 
-__all__ = ["docker_host"]
+__all__ = ["datasets", "docker_host"]
 
 DASK = str(Path(sys.executable).parent / "dask")
-
-
-@pytest.fixture(scope="module")
-def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's datasets folder (``app_engine_datasets``), with three files."""
-    folder = tmp_path_factory.mktemp("datasets")
-    for name, text in (("a.txt", "alpha"), ("b.txt", "beta"), ("c.txt", "gamma")):
-        (folder / name).write_text(text)
-    return folder
 
 
 @pytest.fixture(scope="module")

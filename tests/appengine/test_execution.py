@@ -41,10 +41,10 @@ __all__ = ["docker_host"]
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's datasets folder (``app_engine_datasets``), with two files."""
+    """The server's datasets folder (``app_engine_datasets``), with three files."""
     folder = tmp_path_factory.mktemp("datasets")
-    (folder / "a.txt").write_text("alpha")
-    (folder / "b.txt").write_text("beta")
+    for name, text in (("a.txt", "alpha"), ("b.txt", "beta"), ("c.txt", "gamma")):
+        (folder / name).write_text(text)
     return folder
 
 

@@ -7,6 +7,7 @@ Each test module starts one kernel (a process run as Jupyter runs it) and talks 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ from typer.testing import CliRunner
 
 from runyard.cli.main import app
 from support.server import PASSWORD, LiveServer, live_server
+
+#: Times a cell the kernel aborted unread is sent (:meth:`Kernel.run`).
+ABORTED_RETRIES = 3
 
 
 @dataclass
@@ -45,6 +49,17 @@ class Kernel:
     used: bool = False
 
     def run(self, code: str, timeout: float = 120) -> Reply:
+        """Run a cell. One the kernel aborted unread, having received it in the short window after the
+        previous cell's error when it aborts what is queued (ipykernel's ``stop_on_error``), is sent
+        again."""
+        for _ in range(ABORTED_RETRIES):
+            reply = self._run_once(code, timeout)
+            if reply.status != "aborted":
+                break
+            time.sleep(0.1)
+        return reply
+
+    def _run_once(self, code: str, timeout: float) -> Reply:
         reply = Reply("")
 
         def collect(message: dict[str, Any]) -> None:
