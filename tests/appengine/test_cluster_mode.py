@@ -253,7 +253,7 @@ def test_a_dataset_file_turned_into_a_link_after_provisioning_is_not_sent(
     secret.write_text("the host's secret")
     target = datasets / "c.txt"
     run = started_run(
-        server, token, task, {"input": [str(target)]}, before_start=lambda: _swap_for_link(target, secret)
+        server, token, task, {"input": [str(target)]}, before_start=lambda _: _swap_for_link(target, secret)
     )
     final = wait_state(server, token, run, ("FINISHED", "FAILED"))
     assert final["state"] == "FAILED", run_of(server, run)

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from appengine.helpers import app_engine, corpus_bundle, docker_host, renamed_bundle, upload
-from runyard.appengine.execution import CONTAINER_LABEL, find_run, move
+from runyard.appengine.execution import CONTAINER_LABEL, CONTAINER_PREFIX, find_run, move
 from runyard.appengine.runs import detail_headers
 from runyard.auth.job_tokens import JobTokens
 from runyard.client import Client
@@ -95,6 +95,29 @@ def test_an_identity_run_finishes_with_its_input_as_output(
     assert logs.status_code == 200
     assert "exited with code 0" in logs.text
     assert container_of(run) is None
+
+
+def test_a_container_left_by_an_earlier_execution_of_the_run_is_replaced(
+    server: LiveServer, user: tuple[str, str]
+) -> None:
+    """The runner creates the run's container at once and removes one of the same name (a node lost
+    before its runner could) only when the engine says the name is taken."""
+    _, token = user
+    task = corpus_task(server, "com.cytomine.dummy.identity.string-1.0.0")
+    engine = docker.from_env()
+
+    def leave_a_container(run: str) -> None:
+        image = "com/cytomine/dummy/identity/string:1.0.0"  # the task's, by the descriptor rule
+        engine.containers.create(image, name=f"{CONTAINER_PREFIX}{run}", labels={CONTAINER_LABEL: run})
+
+    try:
+        run = started_run(server, token, task, {"input": "again"}, before_start=leave_a_container)
+        final = wait_state(server, token, run, ("FINISHED", "FAILED"))
+        assert final["state"] == "FINISHED", run_of(server, run)
+        assert run_of(server, run)["outputs"] == {"output": "again"}
+        assert container_of(run) is None
+    finally:
+        engine.close()
 
 
 _tasks: dict[tuple[str, str], dict[str, Any]] = {}
@@ -439,10 +462,10 @@ def started_run(
     token: str,
     task: dict[str, Any],
     values: dict[str, Any],
-    before_start: Callable[[], None] | None = None,
+    before_start: Callable[[str], None] | None = None,
 ) -> str:
     """A run of ``task`` with ``values`` provisioned (bytes: a file part; a list: an array), started
-    (``before_start`` called in between)."""
+    (``before_start`` given the run's id in between)."""
     with app_engine(server, token) as client:
         created = client.post(f"/tasks/{task['id']}/runs")
         assert created.status_code == 200, created.text
@@ -460,7 +483,7 @@ def started_run(
                 )
             assert answer.status_code == 200, answer.text
         if before_start is not None:
-            before_start()
+            before_start(run)
         started = client.post(f"/task-runs/{run}/state-actions", json={"desired": "RUNNING"})
         assert started.status_code == 200, started.text
         assert started.json()["resource"]["state"] in ("QUEUING", "QUEUED", "PENDING", "RUNNING", "FINISHED")

@@ -50,6 +50,8 @@ MAX_INPUTS_MEMBERS = 100_000
 MAX_OUTPUTS_BYTES = 4 * 1024**3
 MAX_OUTPUTS_MEMBERS = 100_000
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+ENGINE_RETRIES = 2
+"""Creations of a run's container that may find its image missing or its name taken, before the last."""
 
 
 class RunnerError(Exception):
@@ -88,16 +90,14 @@ class Runner:
 
     def run(self) -> None:
         execution = self.execution
-        self._ensure_image()
         cluster = execution["mode"] == "cluster"
         if cluster:
             inputs, outputs = self._fetch_inputs()
         else:
             inputs, outputs = Path(execution["inputs"]), Path(execution["outputs"])
-        self._remove_container()  # of an earlier execution of the same run
         watcher = _watch(self.name)  # before the container exists: a kill at any point leaves none
         try:
-            container = self._create(inputs, outputs)
+            container = self._container(inputs, outputs)
             container.start()
             print(f"[app-engine] container {self.name} started ({execution['image']})", flush=True)
             _answer(self.client.post(f"{execution['urls']['execution']}/started"))
@@ -121,6 +121,23 @@ class Runner:
             + (f" ({state['reason']})" if state.get("reason") else ""),
             flush=True,
         )
+
+    def _container(self, inputs: Path, outputs: Path) -> Any:
+        """The run's container, created at once in the common case; the image fetched, or the container
+        of an earlier execution of the run removed, only when the engine says so (two requests a run
+        fewer than asking first)."""
+        from docker.errors import APIError, ImageNotFound
+
+        for _ in range(ENGINE_RETRIES):
+            try:
+                return self._create(inputs, outputs)
+            except ImageNotFound:
+                self._ensure_image()
+            except APIError as error:
+                if error.status_code != 409:  # 409: the name is taken
+                    raise
+                self._remove_container()
+        return self._create(inputs, outputs)
 
     def _ensure_image(self) -> None:
         """The task's image on this node's engine, by id: pulled from the registry when the task was
