@@ -16,6 +16,7 @@ import tarfile
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -248,3 +249,49 @@ def test_the_setting_is_checked_at_start() -> None:
     ]:
         with pytest.raises(InvalidRequestError, match="app_engine_registry: .*" + re.escape(said)):
             load_config({}, {"RUNYARD_APP_ENGINE_REGISTRY": value})
+
+
+def test_uploads_push_as_the_configured_user_and_a_wrong_password_keeps_nothing(
+    tmp_path: Path, docker_host: str, engine: Any, base: str
+) -> None:
+    """``app_engine_registry_user`` and ``…_password`` (Cytomine's ``REGISTRY_USER``/``PASSWORD``) go with
+    each push to a registry that asks for them; a wrong password is 500 ``APPE-registry-push-failed``."""
+    account = ("runyard", "a registry password")
+    with image_registry(tmp_path / "registry", user=account) as registry:
+        for password, pushed in ((account[1], True), ("not the password", False)):
+            bundle, repository, _ = own_task_bundle(engine, base)
+            settings = {
+                "app_engine_registry": registry.address,
+                "app_engine_registry_user": account[0],
+                "app_engine_registry_password": password,
+            }
+            with live_server(tmp_path / f"server-{pushed}", **settings) as server:
+                if pushed:
+                    task = upload(server, server.admin_token, bundle)
+                    assert registry_image(server, task["id"]) == f"{registry.address}/{repository}:{VERSION}"
+                else:
+                    answer = upload_answer(server, server.admin_token, bundle)
+                    assert answer.status_code == 500, answer.text
+                    assert answer.json()["errorCode"] == "APPE-registry-push-failed", answer.text
+                    assert "unauthorized" in answer.json()["message"], answer.text
+                    with app_engine(server) as client:
+                        assert client.get("/tasks").json() == []
+            assert registry.tags(repository) == ([VERSION] if pushed else [])
+
+
+def test_the_registry_password_is_never_shown() -> None:
+    from runyard.errors import InvalidRequestError
+    from runyard.server.config import load_config
+
+    environ = {
+        "RUNYARD_APP_ENGINE_REGISTRY": "registry.example.org:5000",
+        "RUNYARD_APP_ENGINE_REGISTRY_USER": "runyard",
+        "RUNYARD_APP_ENGINE_REGISTRY_PASSWORD": "hunter2-secret",
+    }
+    config = load_config({}, environ)
+    assert config.app_engine_image_registry is not None
+    assert config.app_engine_image_registry.auth() == {"username": "runyard", "password": "hunter2-secret"}
+    assert "hunter2" not in repr(config) and "hunter2" not in repr(config.app_engine_image_registry)
+    del environ["RUNYARD_APP_ENGINE_REGISTRY_PASSWORD"]
+    with pytest.raises(InvalidRequestError, match="both, or neither"):
+        load_config({}, environ)

@@ -21,8 +21,9 @@ import os
 import re
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,22 @@ _HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])"
 _REGISTRY = re.compile(rf"(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?(?P<prefix>(?:/{_COMPONENT})*)")
 
 
+@dataclass(frozen=True)
+class Registry:
+    """Where uploads push task images (``app_engine_registry``), and as whom."""
+
+    address: str
+    """``host:port[/prefix]``."""
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def auth(self) -> dict[str, str] | None:
+        """The engine's ``auth_config`` for a push; none: what ``docker login`` left for the server's user."""
+        if self.user is None or self.password is None:
+            return None
+        return {"username": self.user, "password": self.password}
+
+
 def check_registry(text: str) -> str:
     """``text`` as a registry ``host[:port][/prefix]`` (no trailing ``/``); ``ValueError`` saying what
     is wrong otherwise."""
@@ -97,9 +114,9 @@ def check_registry(text: str) -> str:
     return value
 
 
-def registry_reference(registry: str, name: str) -> str:
+def registry_reference(registry: Registry, name: str) -> str:
     """The reference the image ``name`` is pushed as (``{registry}/{name}``); 400 when too long."""
-    reference = f"{registry}/{name}"
+    reference = f"{registry.address}/{name}"
     if len(reference.rsplit(":", 1)[0]) > MAX_NAME:
         raise AppEngineError(
             400,
@@ -185,19 +202,20 @@ def tag(image_id: str, name: str) -> None:
             raise AppEngineError(500, PUSH_FAILED, f"the engine did not tag {image_id} as {name}")
 
 
-def push(image_id: str, reference: str) -> None:
+def push(image_id: str, reference: str, auth: Mapping[str, str] | None = None) -> None:
     """Push the image ``image_id`` to a registry as ``reference`` (``host:port/repository:tag``); the
     name ``reference`` is removed from the engine again, pushed or not. 500 ``APPE-registry-push-failed``
     with the engine's reason when the push fails (a registry unreachable, refusing, a TLS error...).
 
-    The engine's credentials for the registry are the ones ``docker login`` left for the server's user
-    (``~/.docker/config.json``: the client library sends them)."""
+    ``auth`` (``username``, ``password``) are the credentials sent with it; without, the ones ``docker
+    login`` left for the server's user (``~/.docker/config.json``: the client library sends them)."""
     repository, version = reference.rsplit(":", 1)
     with _engine(timeout=LOAD_TIMEOUT) as client:
         if not client.api.tag(image_id, repository, version, force=True):
             raise AppEngineError(500, PUSH_FAILED, f"the engine did not tag {image_id} as {reference}")
         try:
-            for message in client.api.push(repository, version, stream=True, decode=True):
+            pushed = client.api.push(repository, version, stream=True, decode=True, auth_config=auth)
+            for message in pushed:
                 if isinstance(message, dict) and message.get("error"):
                     raise AppEngineError(
                         500, PUSH_FAILED, f"docker push {reference} failed: {message['error']}"

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import sqlalchemy as sa
 
-from runyard.appengine import tasks
+from runyard.appengine import images, tasks
 from runyard.appengine.bundles import declared_task
 from runyard.appengine.descriptor import schema
 from runyard.appengine.errors import REQUEST_VALIDATION, AppEngineError
@@ -128,7 +128,7 @@ def install(
     *,
     max_download: int,
     max_bytes: int,
-    registry: str | None = None,
+    registry: images.Registry | None = None,
 ) -> sa.RowMapping:
     """Download ``task`` (namespace, version) from the default store and register it for ``owner``; its
     row. ``max_download`` bounds the bundle, ``max_bytes`` what it expands to, ``registry`` where its

@@ -61,12 +61,12 @@ def register(
     owner: str,
     *,
     max_bytes: int,
-    registry: str | None = None,
+    registry: images.Registry | None = None,
 ) -> sa.RowMapping:
     """Register the task of the bundle zip ``archive`` uploaded by ``owner``; its row.
 
-    ``max_bytes`` bounds what the bundle's entries expand to. With a ``registry`` (``host:port[/prefix]``)
-    the image is pushed there too, and the row records the reference. Errors (``AppEngineError``): 400
+    ``max_bytes`` bounds what the bundle's entries expand to. With a ``registry`` the image is pushed
+    there too, and the row records the reference. Errors (``AppEngineError``): 400
     for a bundle refused, 409 ``APPE-internal-task-exists``, 500 when the engine fails (500
     ``APPE-registry-push-failed`` when the push does: nothing is kept).
     """
@@ -113,7 +113,7 @@ def _sweep_task_folders(engine: sa.Engine, storage: Storage) -> None:
 
 
 def _register(
-    engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str, registry: str | None
+    engine: sa.Engine, storage: Storage, bundle: Bundle, owner: str, registry: images.Registry | None
 ) -> sa.RowMapping:
     descriptor = bundle.descriptor
     with engine.connect() as connection:
@@ -165,7 +165,8 @@ def _register(
             # pushed once the row decided between two uploads of the task (the loser never pushes over the
             # winner's image), outside its transaction (a push may take minutes); until recorded, the
             # task's runs download the tar
-            images.push(bundle.image_id, reference)
+            assert registry is not None
+            images.push(bundle.image_id, reference, registry.auth())
             with engine.begin() as connection:
                 where = app_engine_tasks.c.id == task_id
                 connection.execute(app_engine_tasks.update().where(where).values(registry_image=reference))

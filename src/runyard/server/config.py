@@ -14,15 +14,18 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import NoneType
-from typing import Any, get_args, get_type_hints
+from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
 from runyard.appengine.descriptor import parse_memory
 from runyard.errors import InvalidRequestError
 from runyard.services.ports import parse_port_range
 from runyard.settings import NodeSourceConfig, Settings, parse_node_sources
+
+if TYPE_CHECKING:
+    from runyard.appengine.images import Registry
 
 DEFAULT_DATA_DIR = Path("runyard-data")
 ENV_PREFIX = "RUNYARD_"
@@ -75,6 +78,12 @@ class ServerConfig:
     """A registry, ``host:port[/prefix]`` (Cytomine's ``REGISTRY_URL``), task images are pushed to at
     their upload (as ``{registry}/{name}``) and that nodes without the image pull; none: nodes download
     the image's tar from the server."""
+    app_engine_registry_user: str | None = None
+    """The user uploads push to ``app_engine_registry`` as (Cytomine's ``REGISTRY_USER``), with
+    ``app_engine_registry_password``; none: the credentials ``docker login`` left for the server's user."""
+    app_engine_registry_password: str | None = field(default=None, repr=False)
+    """That user's password (Cytomine's ``REGISTRY_PASSWORD``): ``RUNYARD_APP_ENGINE_REGISTRY_PASSWORD`` or
+    the config file (no flag: a command line shows in ``ps``). Never logged."""
     max_walltime: float = Settings.max_walltime
     """Seconds; see ``Settings.max_walltime`` (as the next two)."""
     max_replicas: int = Settings.max_replicas
@@ -108,6 +117,16 @@ class ServerConfig:
     @property
     def app_engine_max_ram_bytes(self) -> int | None:
         return None if self.app_engine_max_ram is None else parse_memory(self.app_engine_max_ram)
+
+    @property
+    def app_engine_image_registry(self) -> Registry | None:
+        """``app_engine_registry`` and its credentials, as uploads push to it."""
+        if self.app_engine_registry is None:
+            return None
+        from runyard.appengine.images import Registry  # the engine's client, only with a registry
+
+        user, password = self.app_engine_registry_user, self.app_engine_registry_password
+        return Registry(self.app_engine_registry, user, password)
 
     @property
     def app_engine_folder(self) -> Path:
@@ -244,6 +263,13 @@ def load_config(
             config = replace(config, app_engine_registry=check_registry(config.app_engine_registry))
         except ValueError as error:
             raise InvalidRequestError(f"app_engine_registry: {error}") from None
+    if (config.app_engine_registry_user is None) != (config.app_engine_registry_password is None):
+        raise InvalidRequestError(
+            "app_engine_registry_user and app_engine_registry_password: both, or neither (then the "
+            "credentials `docker login` left for the server's user are used)"
+        )
+    if config.app_engine_registry_user is not None and config.app_engine_registry is None:
+        raise InvalidRequestError("app_engine_registry_user: given without app_engine_registry")
     if config.event_log_max_bytes < 1:
         raise InvalidRequestError(f"event_log_max_bytes: at least 1 byte, got {config.event_log_max_bytes}")
     parse_user_mapping(config.user_mapping or "")  # checked now rather than at the server's start

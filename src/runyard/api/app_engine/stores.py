@@ -75,7 +75,7 @@ async def install_task(
             user.name,
             max_download=config.app_engine_max_upload_bytes,
             max_bytes=EXPANSION * config.app_engine_max_upload_bytes,
-            registry=config.app_engine_registry,
+            registry=config.app_engine_image_registry,
         )
     )
     return tasks.task_out(row)

@@ -50,7 +50,7 @@ async def upload_task(request: Request, user: AppEngineUser, engine: EngineDep, 
             files[0].file,
             user.name,
             max_bytes=EXPANSION * config.app_engine_max_upload_bytes,
-            registry=config.app_engine_registry,
+            registry=config.app_engine_image_registry,
         )
     finally:
         await form.close()
