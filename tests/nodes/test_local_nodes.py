@@ -119,30 +119,35 @@ def test_a_kill_sent_right_after_the_run_ends_the_task(
 
 
 PLATFORM_MODULES = (
-    "import sys\nresult = sorted(m for m in ('docker', 'runyard.appengine.runner') if m in sys.modules)"
+    "import os, sys\n"
+    "result = [sorted(m for m in ('docker', 'runyard.appengine.runner') if m in sys.modules), os.getppid()]"
 )
 
 
 def test_the_platforms_own_code_starts_with_its_modules_and_users_tasks_never_get_them(
     local_nodes: LocalNodeSource, events: Events, make_spec: SpecFactory
 ) -> None:
-    """The platform's code (an App Engine runner) is forked by a fork server of its own that imported
-    what it needs once; users' tasks, before, between and after, come from the other one, without them
-    (their forks would copy 16 MiB more of page tables), and the node's processes do not pile up."""
+    """The platform's code (an App Engine runner) is forked by a fork server of its own, made once, that
+    imported what it needs; users' tasks, before, between and after, come from the other one, without
+    them (their forks would copy 16 MiB more of page tables)."""
     agent = psutil.Process(local_nodes.agent_pid("local-1"))
-    for round_ in range(3):
+    parents: dict[str, set[int]] = {"users": set(), "platform": set()}
+    for _ in range(3):
         users = make_spec(PLATFORM_MODULES)
         local_nodes.run("local-1", users)
-        assert events.done(users.task_id).outcome.result_json == []
+        modules, parent = events.done(users.task_id).outcome.result_json
+        assert modules == []
+        parents["users"].add(parent)
         runner = make_spec(PLATFORM_MODULES, platform=True)
         local_nodes.run("local-1", runner)
         outcome = events.done(runner.task_id).outcome
-        assert outcome.result_json == ["docker", "runyard.appengine.runner"], outcome.error
-        if round_ == 0:
-            time.sleep(0.2)  # the first platform task has exited
-            children = len(agent.children(recursive=True))
-    time.sleep(0.2)
-    assert len(agent.children(recursive=True)) <= children
+        assert outcome.result_json is not None, outcome.error
+        modules, parent = outcome.result_json
+        assert modules == ["docker", "runyard.appengine.runner"]
+        parents["platform"].add(parent)
+    assert len(parents["users"]) == len(parents["platform"]) == 1
+    assert parents["users"] != parents["platform"]
+    assert {child.pid for child in agent.children()} >= parents["users"] | parents["platform"]
     sleeper = make_spec("import time\ntime.sleep(60)", platform=True)
     local_nodes.run("local-1", sleeper)
     events.wait(lambda e: isinstance(e, TaskStarted) and e.task_id == sleeper.task_id)
