@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from runyard.maas.defaults import NOTIFY_QUEUE, NOTIFY_TIMEOUT
+from runyard.tls import verification
 
 log = logging.getLogger(__name__)
 _STOP: dict[str, Any] = {}
@@ -50,7 +51,8 @@ class Notifier:
             log.warning("notification dropped (%d waiting): %s", NOTIFY_QUEUE, notification.get("title"))
 
     def _run(self) -> None:
-        with httpx.Client(timeout=NOTIFY_TIMEOUT, headers=self._headers) as client:
+        verify = verification(self._url or "")
+        with httpx.Client(timeout=NOTIFY_TIMEOUT, headers=self._headers, verify=verify) as client:
             while (notification := self._queue.get()) is not _STOP:
                 try:
                     if self._file is not None:

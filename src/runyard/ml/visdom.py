@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from runyard.scripts.engine import ScriptFailure
+from runyard.tls import verification
 
 #: Seconds a request to Visdom may take.
 TIMEOUT = 30.0
@@ -31,7 +32,9 @@ class Visdom:
     def __init__(self, endpoint: str, env: str = "main", *, headers: Mapping[str, str] | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.env = env
-        self._http = httpx.Client(trust_env=False, timeout=TIMEOUT, headers=dict(headers or {}))
+        self._http = httpx.Client(
+            trust_env=False, timeout=TIMEOUT, headers=dict(headers or {}), verify=verification(self.endpoint)
+        )
 
     def __enter__(self) -> Visdom:
         return self
