@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from appengine.conftest import UPLOAD_LIMIT
 from appengine.helpers import app_engine, docker_host, renamed_bundle
 from support.server import LiveServer, bearer
 
@@ -205,6 +206,11 @@ def test_what_the_store_fails_to_serve_installs_nothing(
             )
             assert f"answered {status}" in message
         _error(admin.post(f"/tasks/{namespace}/4.0.0/install"), 400, "APPE-internal-bundle-validation-error")
+        # past app_engine_max_upload_bytes (the servers here: UPLOAD_LIMIT): refused by its declared size
+        default_store.serve(namespace, "6.0.0", bytes(UPLOAD_LIMIT + 1))
+        too_large = admin.post(f"/tasks/{namespace}/6.0.0/install")
+        message = _error(too_large, 502, "APPE-appstore-download-failure")
+        assert "larger than app_engine_max_upload_bytes" in message
         assert admin.get("/tasks").json() == before
         assert not list((server.data_dir / "app-engine" / "uploads").glob("install-*"))
 
