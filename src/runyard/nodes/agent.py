@@ -18,7 +18,8 @@ request from a pipe, execute it, write the ``done`` message to another pipe. The
 message as it is. The agent forks none of them itself: its fork server
 (``runyard.nodes.fork_server``), forked once the agent is warm and idle between forks, forks them
 and reaps a one-shot process once it has exited, off the critical path (so the agent's own writes
-are not copied again after every fork).
+are not copied again after every fork). The platform's own code (an App Engine run's runner) comes from
+a second fork server, made at its first run with that code's modules imported (``_fork_platform``).
 
 A spec that names an account (the server sets it) runs sandboxed (``runyard.nodes.sandbox``): the
 task process enters the sandbox before it runs anything of the spec's, the worker once for its scope.
