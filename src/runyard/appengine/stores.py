@@ -83,11 +83,12 @@ def add_store(engine: sa.Engine, body: Any) -> sa.RowMapping:
     store_id = str(uuid.uuid4())
     with engine.begin() as connection:
         c = app_engine_stores.c
+        exists = AppEngineError(409, STORE_EXISTS, f"an app store named {name!r} or at {host} exists")
         taken = connection.execute(
             sa.select(c.id).where(sa.or_(c.name == name, c.host == host)).limit(1)
         ).first()
         if taken is not None:
-            raise AppEngineError(409, STORE_EXISTS, f"an app store named {name!r} or at {host} exists")
+            raise exists
         first = connection.execute(sa.select(c.id).limit(1)).first() is None
         if default:
             connection.execute(app_engine_stores.update().values(is_default=False))
@@ -98,9 +99,7 @@ def add_store(engine: sa.Engine, body: Any) -> sa.RowMapping:
                 )
             )
         except sa.exc.IntegrityError:  # added meanwhile by another request
-            raise AppEngineError(
-                409, STORE_EXISTS, f"an app store named {name!r} or at {host} exists"
-            ) from None
+            raise exists from None
         return _store(connection, store_id)
 
 
